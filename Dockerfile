@@ -1,0 +1,23 @@
+# MailForge bot image: slim Python, non-root user, migrations then the bot.
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+RUN groupadd --system mailforge && useradd --system --gid mailforge --home /app mailforge
+
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY domain ./domain
+COPY infrastructure ./infrastructure
+COPY handlers ./handlers
+COPY migrations ./migrations
+RUN pip install . && mkdir -p /app/data && chown -R mailforge:mailforge /app/data
+
+USER mailforge
+VOLUME ["/app/data"]
+# `mailforge run` migrates too; the explicit step makes a failed migration stop the container.
+CMD ["sh", "-c", "mailforge migrate && exec mailforge run"]

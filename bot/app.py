@@ -1,0 +1,132 @@
+"""Composition root: builds the bot, the dispatcher and the storage from settings.
+
+Nothing is built at import time; ``build`` takes every dependency that tests may want
+to replace (the Bot API server comes from ``TELEGRAM_API_URL``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommandScopeAllPrivateChats
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.notifier import TelegramAccessNotifier, set_user_menu
+from bot.settings import Settings
+from domain.ports import UnitOfWorkFactory
+from domain.usecases import roles
+from handlers import build_router
+from handlers.errors import ErrorReplyMiddleware
+from handlers.i18n import PoI18n, make_i18n
+from handlers.menu import commands_for
+from handlers.middlewares import InFlightMiddleware, LocaleMiddleware, UserMiddleware
+from infrastructure.db.engine import create_engine, create_session_factory
+from infrastructure.db.uow import make_uow_factory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    uow_factory: UnitOfWorkFactory
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    bot: Bot
+    dispatcher: Dispatcher
+    i18n: PoI18n
+    in_flight: InFlightMiddleware
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.dispatcher.storage.close()
+        await self.db.close()
+
+
+def build_database(settings: Settings) -> Database:
+    engine = create_engine(settings.database_url.get_secret_value())
+    return Database(engine, make_uow_factory(create_session_factory(engine)))
+
+
+def build_storage(settings: Settings) -> BaseStorage:
+    """FSM state survives restarts in Redis when ``REDIS_URL`` is set."""
+    if settings.redis_url is None:
+        return MemoryStorage()
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    return RedisStorage.from_url(settings.redis_url.get_secret_value())
+
+
+def build_bot(settings: Settings) -> Bot:
+    api = TelegramAPIServer.from_base(settings.telegram_api_url)
+    return Bot(
+        settings.token(),
+        session=AiohttpSession(api=api),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build(settings: Settings, db: Database | None = None) -> App:
+    db = db or build_database(settings)
+    bot = build_bot(settings)
+    i18n = make_i18n()
+    dp = Dispatcher(storage=build_storage(settings))
+    in_flight = InFlightMiddleware()
+    dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(UserMiddleware(db.uow_factory))
+    LocaleMiddleware(i18n).setup(dp)
+    dp.message.middleware(ErrorReplyMiddleware())
+    dp.callback_query.middleware(ErrorReplyMiddleware())
+    dp.include_router(build_router())
+    dp.workflow_data.update(
+        settings=settings,
+        uow_factory=db.uow_factory,
+        access_notifier=TelegramAccessNotifier(bot, i18n),
+        tz=ZoneInfo(settings.timezone),
+    )
+    return App(settings, db, bot, dp, i18n, in_flight)
+
+
+async def prepare(app: App) -> None:
+    """Start-up work before taking updates: the configured admins and everyone's menu."""
+    promoted = await roles.ensure_admins(app.db.uow_factory, app.settings.admin_ids)
+    if promoted:
+        log.info("Made admins from ADMIN_IDS: %s", promoted)
+    if not await roles.has_active_admin(app.db.uow_factory):
+        log.warning(
+            "Nobody is an admin yet: write to the bot to learn your Telegram id, then set "
+            "ADMIN_IDS or run `mailforge admin grant <id> admin`"
+        )
+    await sync_menus(app)
+
+
+async def sync_menus(app: App) -> None:
+    scope = BotCommandScopeAllPrivateChats()
+    for locale in app.i18n.available_locales:
+        commands = commands_for(None, app.i18n, locale)
+        language = None if locale == app.i18n.default_locale else locale
+        await app.bot.set_my_commands(commands, scope=scope, language_code=language)
+    page = 0
+    while True:
+        staff = await roles.list_staff(app.db.uow_factory, actor_id=None, page=page, size=100)
+        for user in staff.items:
+            await set_user_menu(app.bot, app.i18n, user)
+        if not staff.has_next:
+            return
+        page += 1

@@ -1,0 +1,82 @@
+"""Console commands that need no Telegram connection: ``migrate`` and ``admin``.
+
+aiogram is imported only when a bot token is configured, so these start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.settings import Settings
+from domain.ports import AccessNotifier, UnitOfWorkFactory
+from domain.usecases import roles
+from domain.users import Role, User
+from infrastructure.db import create_engine, create_session_factory, make_uow_factory
+from infrastructure.db.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+async def migrate(settings: Settings) -> None:
+    await upgrade(settings.database_url.get_secret_value())
+
+
+async def admin(
+    settings: Settings, action: str, user_id: int | None, args: argparse.Namespace
+) -> None:
+    await migrate(settings)
+    engine = create_engine(settings.database_url.get_secret_value())
+    uow_factory = make_uow_factory(create_session_factory(engine))
+    notifier, close_bot = _notifier(settings)
+    try:
+        if action == "grant" and user_id is not None:
+            await roles.grant_role(
+                uow_factory, notifier, actor_id=None, target_id=user_id, role=Role(args.role)
+            )
+            print(f"{user_id}: {args.role}")
+        elif action == "revoke" and user_id is not None:
+            await roles.revoke_role(uow_factory, notifier, actor_id=None, target_id=user_id)
+            print(f"{user_id}: revoked")
+        else:
+            await _print_staff(uow_factory)
+    finally:
+        await close_bot()
+        await engine.dispose()
+
+
+async def _print_staff(uow_factory: UnitOfWorkFactory) -> None:
+    page = 0
+    while True:
+        staff = await roles.list_staff(uow_factory, actor_id=None, page=page, size=100)
+        for user in staff.items:
+            role = user.role.value if user.role else "-"
+            when = user.granted_at.isoformat(timespec="seconds") if user.granted_at else "-"
+            print(f"{user.telegram_id}\t{role}\t{user.display_name}\t{when}")
+        if not staff.has_next:
+            return
+        page += 1
+
+
+def _notifier(settings: Settings) -> tuple[AccessNotifier, Callable[[], Awaitable[None]]]:
+    """Tell people through the bot when a token is configured; otherwise only store."""
+    if settings.bot_token is None:
+        return SilentAccessNotifier(), _nothing
+    from bot.app import build_bot
+    from bot.notifier import TelegramAccessNotifier
+    from handlers.i18n import make_i18n
+
+    bot = build_bot(settings)
+    return TelegramAccessNotifier(bot, make_i18n()), bot.session.close
+
+
+async def _nothing() -> None:
+    return None
+
+
+class SilentAccessNotifier:
+    """The change is only stored; the person sees it the next time they write."""
+
+    async def access_changed(self, user: User) -> None:
+        log.info("User %s access changed; no bot token, nobody notified", user.telegram_id)

@@ -1,0 +1,50 @@
+"""Long-running entry points: the bot process and the console admin commands."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.app import App, build, prepare
+from bot.console import migrate
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+async def start(settings: Settings) -> App:
+    """Migrate, build and prepare the app; the caller runs and closes it."""
+    await migrate(settings)
+    app = build(settings)
+    try:
+        await prepare(app)
+    except BaseException:
+        await app.close()
+        raise
+    return app
+
+
+async def run_bot(settings: Settings) -> None:
+    app = await start(settings)
+    try:
+        me = await app.bot.get_me()
+        log.info("MailForge bot @%s starts polling", me.username)
+        await serve(app)
+    finally:
+        await app.close()
+        log.info("MailForge stopped")
+
+
+async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
+    """Poll for updates until stopped (SIGINT/SIGTERM, or ``stop_polling``), then let the
+    updates in flight finish."""
+    dp = app.dispatcher
+    await dp.start_polling(
+        app.bot,
+        handle_signals=handle_signals,
+        close_bot_session=False,
+        polling_timeout=polling_timeout,
+        allowed_updates=dp.resolve_used_update_types(),
+    )
+    if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
+        log.warning("Stopped with %d updates still being handled", app.in_flight.count)

@@ -1,0 +1,139 @@
+"""The Mailing aggregate and its status machine.
+
+::
+
+    draft ──► scheduled ──► running ⇄ paused
+      │           │            │         │
+      │           ▼            ▼         ▼
+      └────────► running   completed / cancelled / failed
+
+A recurring mailing goes back from ``running`` to ``scheduled`` when a run ends.
+A scheduled mailing may go back to ``draft`` (unscheduled) to be edited freely.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.errors import IllegalTransition
+
+
+class Channel(enum.StrEnum):
+    email = "email"
+    telegram = "telegram"
+    sendsay = "sendsay"
+    webhook = "webhook"
+
+
+class MailingStatus(enum.StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    running = "running"
+    paused = "paused"
+    completed = "completed"
+    cancelled = "cancelled"
+    failed = "failed"
+
+
+S = MailingStatus
+TRANSITIONS: dict[MailingStatus, frozenset[MailingStatus]] = {
+    S.draft: frozenset({S.scheduled, S.running, S.cancelled}),
+    S.scheduled: frozenset({S.draft, S.running, S.cancelled}),
+    S.running: frozenset({S.paused, S.completed, S.cancelled, S.failed, S.scheduled}),
+    S.paused: frozenset({S.running, S.cancelled}),
+    S.completed: frozenset(),
+    S.cancelled: frozenset(),
+    S.failed: frozenset(),
+}
+EDITABLE = frozenset({S.draft, S.scheduled})
+FINISHED = frozenset({S.completed, S.cancelled, S.failed})
+
+
+class ScheduleKind(enum.StrEnum):
+    none = "none"
+    once = "once"
+    cron = "cron"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a mailing fires. Times are stored in UTC; ``timezone`` is the user's zone."""
+
+    kind: ScheduleKind = ScheduleKind.none
+    run_at: datetime | None = None
+    cron: str | None = None
+    timezone: str = "Europe/Moscow"
+    ends_at: datetime | None = None
+    max_runs: int | None = None
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.kind is ScheduleKind.cron
+
+
+@dataclass(slots=True)
+class Mailing:
+    owner_id: int
+    name: str
+    channel: Channel
+    body: str = ""
+    subject: str | None = None
+    template_id: int | None = None
+    media: dict[str, Any] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    list_ids: list[int] = field(default_factory=list)
+    schedule: Schedule = field(default_factory=Schedule)
+    status: MailingStatus = MailingStatus.draft
+    archived_at: datetime | None = None
+    id: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    # -- status machine -------------------------------------------------------------
+    def can_become(self, target: MailingStatus) -> bool:
+        return target in TRANSITIONS[self.status]
+
+    def _move(self, target: MailingStatus) -> None:
+        if not self.can_become(target):
+            raise IllegalTransition(current=self.status.value, target=target.value)
+        self.status = target
+
+    def schedule_for(self, schedule: Schedule) -> None:
+        if schedule.kind is ScheduleKind.none:
+            raise IllegalTransition(current=self.status.value, target=S.scheduled.value)
+        self._move(S.scheduled)
+        self.schedule = schedule
+
+    def unschedule(self) -> None:
+        self._move(S.draft)
+
+    def start(self) -> None:
+        self._move(S.running)
+
+    def pause(self) -> None:
+        self._move(S.paused)
+
+    def resume(self) -> None:
+        self._move(S.running)
+
+    def finish_run(self) -> None:
+        """A run ended normally: recurring mailings wait for their next slot."""
+        self._move(S.scheduled if self.schedule.is_recurring else S.completed)
+
+    def cancel(self) -> None:
+        self._move(S.cancelled)
+
+    def fail(self) -> None:
+        self._move(S.failed)
+
+    # -- rules ----------------------------------------------------------------------
+    @property
+    def is_editable(self) -> bool:
+        return self.archived_at is None and self.status in EDITABLE
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED

@@ -1,0 +1,188 @@
+"""Ports: what the domain needs from the outside world.
+
+Adapters in ``infrastructure`` (and the bot-facing ones in ``bot``) implement these.
+Every method that writes does so inside the unit of work it belongs to; nothing is
+durable until ``UnitOfWork.commit`` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.audit import AuditEntry
+from domain.mailings import Mailing, MailingStatus
+from domain.pagination import Page
+from domain.recipients import Address, AddressKind, ListSize, RecipientList
+from domain.runs import MailingRun
+from domain.templates import Template
+from domain.users import Role, User
+
+
+class Clock(Protocol):
+    """Gives the current time as a timezone-aware UTC datetime."""
+
+    def now(self) -> datetime: ...
+
+
+class UserRepository(Protocol):
+    """Everyone the bot has seen, keyed by Telegram user id."""
+
+    async def get(self, telegram_id: int) -> User | None: ...
+
+    async def get_by_username(self, username: str) -> User | None:
+        """Case-insensitive lookup without the leading ``@``."""
+        ...
+
+    async def add(self, user: User) -> None: ...
+
+    async def update(self, user: User) -> None: ...
+
+    async def count_active(self, role: Role) -> int: ...
+
+    async def list_staff(self, page: int, size: int) -> Page[User]:
+        """Users that have (or had) a role, admins first, then by id."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Append-only record of important actions."""
+
+    async def add(self, entry: AuditEntry) -> None: ...
+
+    async def recent(self, limit: int = 50) -> list[AuditEntry]: ...
+
+
+class AddressRepository(Protocol):
+    """Reachable endpoints, unique on (kind, value)."""
+
+    async def get(self, address_id: int) -> Address | None: ...
+
+    async def find(self, kind: AddressKind, value: str) -> Address | None: ...
+
+    async def upsert(self, address: Address) -> Address:
+        """Insert or return the existing row for (kind, value); fills ``id``."""
+        ...
+
+    async def update(self, address: Address) -> None: ...
+
+
+class RecipientListRepository(Protocol):
+    """Named lists of addresses, shared by the team."""
+
+    async def get(self, list_id: int) -> RecipientList | None: ...
+
+    async def add(self, rlist: RecipientList) -> RecipientList: ...
+
+    async def update(self, rlist: RecipientList) -> None: ...
+
+    async def delete(self, list_id: int) -> None: ...
+
+    async def all(self) -> list[RecipientList]: ...
+
+    async def add_members(self, list_id: int, address_ids: Sequence[int]) -> int:
+        """Add addresses to a list, skipping ones already there; returns how many were new."""
+        ...
+
+    async def remove_member(self, list_id: int, address_id: int) -> bool: ...
+
+    async def size(self, list_id: int) -> ListSize: ...
+
+    async def members(self, list_id: int, page: int, size: int) -> Page[Address]: ...
+
+
+class TemplateRepository(Protocol):
+    async def get(self, template_id: int) -> Template | None: ...
+
+    async def add(self, template: Template) -> Template: ...
+
+    async def update(self, template: Template) -> None: ...
+
+    async def delete(self, template_id: int) -> None: ...
+
+    async def all(self) -> list[Template]: ...
+
+
+class MailingRepository(Protocol):
+    """The Mailing aggregate, including its target list ids."""
+
+    async def get(self, mailing_id: int) -> Mailing | None: ...
+
+    async def add(self, mailing: Mailing) -> Mailing: ...
+
+    async def update(self, mailing: Mailing) -> None: ...
+
+    async def delete(self, mailing_id: int) -> None: ...
+
+    async def search(
+        self,
+        *,
+        owner_id: int | None,
+        status: MailingStatus | None,
+        page: int,
+        size: int,
+        include_archived: bool = False,
+    ) -> Page[Mailing]:
+        """Newest first; ``owner_id=None`` means every owner."""
+        ...
+
+    async def name_taken(
+        self, owner_id: int, name: str, exclude_id: int | None = None
+    ) -> bool: ...
+
+
+class RunRepository(Protocol):
+    """Runs of mailings; unique on (mailing_id, scheduled_for)."""
+
+    async def get(self, run_id: int) -> MailingRun | None: ...
+
+    async def add(self, run: MailingRun) -> MailingRun | None:
+        """Insert a run; returns ``None`` if that (mailing, slot) already has one."""
+        ...
+
+    async def update(self, run: MailingRun) -> None: ...
+
+    async def for_mailing(self, mailing_id: int, limit: int = 20) -> list[MailingRun]: ...
+
+    async def last_for_mailing(self, mailing_id: int) -> MailingRun | None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Rolls back on exit unless committed."""
+
+    users: UserRepository
+    audit: AuditLog
+    addresses: AddressRepository
+    lists: RecipientListRepository
+    templates: TemplateRepository
+    mailings: MailingRepository
+    runs: RunRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class AccessNotifier(Protocol):
+    """Tells a person, through the bot and in their language, that their access changed,
+    and refreshes their command menu to match the new role (``None``: no access).
+
+    Failures to deliver (the person never started the bot, or blocked it) are logged
+    by the adapter, never raised: the role change itself is already committed.
+    """
+
+    async def access_changed(self, user: User) -> None: ...

@@ -1,0 +1,78 @@
+"""Runs (one launch of a mailing) and per-recipient deliveries."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class RunStatus(enum.StrEnum):
+    running = "running"
+    paused = "paused"
+    completed = "completed"
+    cancelled = "cancelled"
+    failed = "failed"
+    skipped = "skipped"
+
+
+class DeliveryStatus(enum.StrEnum):
+    pending = "pending"
+    sending = "sending"
+    delivered = "delivered"
+    failed = "failed"
+    refused = "refused"
+
+
+FINAL_DELIVERY_STATUSES = frozenset(
+    {DeliveryStatus.delivered, DeliveryStatus.failed, DeliveryStatus.refused}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    """Counts per delivery status, kept on the run so nobody counts delivery rows."""
+
+    pending: int = 0
+    sending: int = 0
+    delivered: int = 0
+    failed: int = 0
+    refused: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sending + self.delivered + self.failed + self.refused
+
+    @property
+    def done(self) -> int:
+        return self.delivered + self.failed + self.refused
+
+
+@dataclass(slots=True)
+class MailingRun:
+    mailing_id: int
+    scheduled_for: datetime
+    content: dict[str, Any] = field(default_factory=dict)
+    status: RunStatus = RunStatus.running
+    totals: RunTotals = field(default_factory=RunTotals)
+    launched_by: int | None = None
+    is_test: bool = False
+    note: str | None = None
+    id: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Delivery:
+    run_id: int
+    address_id: int
+    status: DeliveryStatus = DeliveryStatus.pending
+    attempts: int = 0
+    last_error: str | None = None
+    provider_message_id: str | None = None
+    next_attempt_at: datetime | None = None
+    claimed_at: datetime | None = None
+    id: int | None = None
+    updated_at: datetime | None = None

@@ -1,0 +1,21 @@
+"""aiogram routers, filters, middlewares and texts: the bot's conversation layer."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+
+from handlers import admin_roles, common, fallback
+
+
+def build_router() -> Router:
+    """All feature routers under one root that only accepts private chats.
+
+    Order matters: role routers first, the catch-all ``fallback`` last.
+    """
+    root = Router(name="mailforge")
+    root.message.filter(F.chat.type == "private")
+    root.callback_query.filter(F.message.chat.type == "private")
+    root.include_routers(
+        admin_roles.create_router(), common.create_router(), fallback.create_router()
+    )
+    return root

@@ -1,0 +1,181 @@
+"""Admins manage people: /grant, /revoke, /users, and granting by a forwarded message."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, MessageOriginUser
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from domain.errors import DomainError
+from domain.pagination import Page
+from domain.ports import AccessNotifier, UnitOfWorkFactory
+from domain.usecases import roles
+from domain.users import Role, User
+from handlers.callbacks import GrantChoice, UsersPage
+from handlers.filters import IsAdmin
+from handlers.i18n import t
+
+ROLE_WORDS = {
+    "admin": Role.admin,
+    "админ": Role.admin,
+    "администратор": Role.admin,
+    "manager": Role.manager,
+    "менеджер": Role.manager,
+}
+
+
+async def grant(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    uow_factory: UnitOfWorkFactory,
+    access_notifier: AccessNotifier,
+) -> None:
+    args = (command.args or "").split()
+    role = ROLE_WORDS.get(args[1].lower()) if len(args) == 2 else Role.manager
+    if not 1 <= len(args) <= 2 or role is None:
+        await message.answer(t("grant-usage"))
+        return
+    target_id = await _resolve(uow_factory, args[0])
+    if target_id is None:
+        await message.answer(t("grant-usage"))
+        return
+    target = await roles.grant_role(
+        uow_factory, access_notifier, actor_id=user.telegram_id, target_id=target_id, role=role
+    )
+    await message.answer(t("grant-done", who=target.display_name, role=t(f"role-{role.value}")))
+
+
+async def revoke(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    uow_factory: UnitOfWorkFactory,
+    access_notifier: AccessNotifier,
+) -> None:
+    args = (command.args or "").split()
+    target_id = await _resolve(uow_factory, args[0]) if len(args) == 1 else None
+    if target_id is None:
+        await message.answer(t("revoke-usage"))
+        return
+    target = await roles.revoke_role(
+        uow_factory, access_notifier, actor_id=user.telegram_id, target_id=target_id
+    )
+    await message.answer(t("revoke-done", who=target.display_name))
+
+
+async def _resolve(uow_factory: UnitOfWorkFactory, ref: str) -> int | None:
+    """A numeric id or a known @username; ``None`` when it is neither (usage is shown)."""
+    try:
+        return await roles.resolve_user(uow_factory, ref)
+    except DomainError as exc:
+        if exc.key == "error-bad-user-ref":
+            return None
+        raise
+
+
+async def grant_by_forward(message: Message) -> None:
+    origin = message.forward_origin
+    if not isinstance(origin, MessageOriginUser) or origin.sender_user.is_bot:
+        await message.answer(t("forward-hidden"))
+        return
+    person = origin.sender_user
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("role-manager"), callback_data=GrantChoice(user_id=person.id, role=Role.manager)
+    )
+    kb.button(text=t("role-admin"), callback_data=GrantChoice(user_id=person.id, role=Role.admin))
+    kb.button(text=t("button-cancel"), callback_data=GrantChoice(user_id=person.id))
+    kb.adjust(2, 1)
+    await message.answer(
+        t("forward-grant-ask", who=person.full_name, user_id=person.id),
+        reply_markup=kb.as_markup(),
+    )
+
+
+async def grant_choice(
+    query: CallbackQuery,
+    callback_data: GrantChoice,
+    user: User,
+    uow_factory: UnitOfWorkFactory,
+    access_notifier: AccessNotifier,
+) -> None:
+    if callback_data.role is None:
+        text = t("cancelled")
+    else:
+        target = await roles.grant_role(
+            uow_factory,
+            access_notifier,
+            actor_id=user.telegram_id,
+            target_id=callback_data.user_id,
+            role=callback_data.role,
+        )
+        text = t("grant-done", who=target.display_name, role=t(f"role-{callback_data.role.value}"))
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text)
+
+
+async def users(message: Message, user: User, uow_factory: UnitOfWorkFactory, tz: tzinfo) -> None:
+    page = await roles.list_staff(uow_factory, actor_id=user.telegram_id, page=0)
+    await message.answer(_users_text(page, tz), reply_markup=_users_keyboard(page))
+
+
+async def users_page(
+    query: CallbackQuery,
+    callback_data: UsersPage,
+    user: User,
+    uow_factory: UnitOfWorkFactory,
+    tz: tzinfo,
+) -> None:
+    page = await roles.list_staff(uow_factory, actor_id=user.telegram_id, page=callback_data.page)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(_users_text(page, tz), reply_markup=_users_keyboard(page))
+
+
+def _users_text(page: Page[User], tz: tzinfo) -> str:
+    lines = [t("users-title", page=page.page + 1, pages=page.pages, total=page.total)]
+    for person in page.items:
+        granted = (
+            person.granted_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+            if person.granted_at
+            else "—"
+        )
+        by = t("users-by-config") if person.granted_by is None else str(person.granted_by)
+        lines.append(
+            t(
+                "users-line",
+                who=person.display_name,
+                user_id=person.telegram_id,
+                role=t(f"role-{person.role.value}") if person.role else "—",
+                by=by,
+                when=granted,
+            )
+        )
+    return "\n".join(lines)
+
+
+def _users_keyboard(page: Page[User]) -> InlineKeyboardMarkup | None:
+    kb = InlineKeyboardBuilder()
+    if page.has_prev:
+        kb.button(text="◀️", callback_data=UsersPage(page=page.page - 1))
+    if page.has_next:
+        kb.button(text="▶️", callback_data=UsersPage(page=page.page + 1))
+    return kb.as_markup() if page.has_prev or page.has_next else None
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(IsAdmin)
+    router.callback_query.filter(IsAdmin)
+    router.message.register(grant, Command("grant"))
+    router.message.register(revoke, Command("revoke"))
+    router.message.register(users, Command("users"))
+    router.message.register(grant_by_forward, F.forward_origin)
+    router.callback_query.register(grant_choice, GrantChoice.filter())
+    router.callback_query.register(users_page, UsersPage.filter())
+    return router

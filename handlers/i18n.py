@@ -1,0 +1,79 @@
+"""Translations: gettext catalogs read straight from the ``.po`` files.
+
+aiogram's ``I18n`` looks for compiled ``.mo`` files; compiling them in memory at start
+keeps binary files out of the repository and can never serve a stale catalog.
+Message ids are keys (``help-admin``); both languages translate every key.
+"""
+
+from __future__ import annotations
+
+import gettext
+import html
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from aiogram.utils.i18n import I18n
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+DOMAIN = "mailforge"
+DEFAULT_LOCALE = "ru"
+
+
+class PoI18n(I18n):
+    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        translations: dict[str, gettext.GNUTranslations] = {}
+        for locale_dir in sorted(self.path.iterdir()):
+            po_path = locale_dir / "LC_MESSAGES" / f"{self.domain}.po"
+            if not po_path.is_file():
+                continue
+            with po_path.open("rb") as po_file:
+                catalog = read_po(po_file, locale=locale_dir.name)
+            buffer = BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            translations[locale_dir.name] = gettext.GNUTranslations(buffer)
+        return translations
+
+
+def make_i18n() -> PoI18n:
+    return PoI18n(path=LOCALES_DIR, default_locale=DEFAULT_LOCALE, domain=DOMAIN)
+
+
+def choose_locale(language_code: str | None, available: tuple[str, ...]) -> str:
+    """Telegram gives codes like ``en``, ``en-US``, ``pt-br``; Russian is the fallback."""
+    if language_code:
+        base = language_code.replace("_", "-").split("-")[0].lower()
+        if base in available:
+            return base
+    return DEFAULT_LOCALE
+
+
+def translate(
+    i18n: I18n, key: str, locale: str | None = None, params: dict[str, Any] | None = None
+) -> str:
+    """Look a key up and fill its ``{placeholders}``; unknown placeholders stay visible."""
+    text = i18n.gettext(key, locale=locale)
+    return text.format_map(_Keep(params)) if params else text
+
+
+class _Keep(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Raw(str):
+    """A parameter that is already Telegram HTML and must not be escaped."""
+
+    __slots__ = ()
+
+
+def t(key: str, **params: Any) -> str:
+    """Translate ``key`` into the current user's language (set by the i18n middleware).
+
+    Parameters are HTML-escaped (replies use HTML parse mode) unless wrapped in ``Raw``.
+    """
+    safe = {k: v if isinstance(v, Raw | int) else html.escape(str(v)) for k, v in params.items()}
+    return translate(PoI18n.get_current(no_error=False), key, params=safe)

@@ -1,0 +1,69 @@
+"""Engines and sessions for PostgreSQL (asyncpg) and SQLite (aiosqlite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, event, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+from infrastructure.db.base import json_serializer
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+def create_engine(
+    url: str, *, sqlite_foreign_keys: bool = True, echo: bool = False
+) -> AsyncEngine:
+    """An engine for ``url``; ``sqlite_foreign_keys=False`` is for migrations only.
+
+    (Alembic's batch mode recreates SQLite tables, and dropping a referenced table
+    with foreign keys on would cascade-delete the rows that refer to it.)
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, foreign_keys=sqlite_foreign_keys, echo=echo)
+    return _create_async_engine(
+        parsed,
+        echo=echo,
+        json_serializer=json_serializer,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_recycle=1800,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def _sqlite_engine(url: URL, *, foreign_keys: bool, echo: bool) -> AsyncEngine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = _create_async_engine(url, echo=echo, json_serializer=json_serializer)
+    pragmas = (*SQLITE_PRAGMAS, f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN is deferred and skips DDL; we issue ours below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # IMMEDIATE takes the write lock up front, so a transaction that reads and then
+        # writes waits on busy_timeout instead of failing with SQLITE_BUSY midway.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,217 @@
+"""Tables. Rows are mapped to domain dataclasses by the repositories, explicitly.
+
+Closed sets of values (roles, kinds, statuses) are plain strings guarded by CHECK
+constraints rather than native enums: a new value is a one-line migration on both
+backends. ``tests/integration/db`` checks that every domain enum value is allowed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.mailings import Channel, MailingStatus, ScheduleKind
+from domain.recipients import AddressKind, ListSourceKind
+from domain.runs import DeliveryStatus, RunStatus
+from domain.users import Role
+from infrastructure.db.base import (
+    Base,
+    BigIntPK,
+    JsonDocument,
+    UTCDateTime,
+    counter_column,
+    created_column,
+    json_column,
+    one_of,
+    updated_column,
+    utcnow,
+)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (one_of("role", Role),)
+
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = updated_column()
+
+
+# Usernames are looked up case-insensitively (Telegram treats them so).
+Index("ix_users_username_lower", func.lower(UserRow.username))
+
+
+class AddressRow(Base):
+    __tablename__ = "addresses"
+    __table_args__ = (UniqueConstraint("kind", "value"), one_of("kind", AddressKind))
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(512))
+    attributes: Mapped[dict[str, Any]] = json_column()
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = created_column()
+
+
+class RecipientListRow(Base):
+    __tablename__ = "recipient_lists"
+    __table_args__ = (one_of("source_kind", ListSourceKind),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    source_kind: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
+    source_ref: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = updated_column()
+
+
+class ListMemberRow(Base):
+    __tablename__ = "list_members"
+
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("recipient_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    address_id: Mapped[int] = mapped_column(
+        ForeignKey("addresses.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = created_column()
+
+
+class TemplateRow(Base):
+    __tablename__ = "templates"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = updated_column()
+
+
+class MailingRow(Base):
+    __tablename__ = "mailings"
+    __table_args__ = (
+        one_of("channel", Channel),
+        one_of("schedule_kind", ScheduleKind),
+        one_of("status", MailingStatus),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("templates.id", ondelete="SET NULL")
+    )
+    media: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    options: Mapped[dict[str, Any]] = json_column()
+    schedule_kind: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
+    run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cron: Mapped[str | None] = mapped_column(String(128))
+    timezone: Mapped[str] = mapped_column(String(64))
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    max_runs: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(
+        String(16), default="draft", server_default="draft", index=True
+    )
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = updated_column()
+
+
+class MailingListRow(Base):
+    __tablename__ = "mailing_lists"
+
+    mailing_id: Mapped[int] = mapped_column(
+        ForeignKey("mailings.id", ondelete="CASCADE"), primary_key=True
+    )
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("recipient_lists.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class MailingRunRow(Base):
+    __tablename__ = "mailing_runs"
+    __table_args__ = (UniqueConstraint("mailing_id", "scheduled_for"), one_of("status", RunStatus))
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(ForeignKey("mailings.id", ondelete="CASCADE"))
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    content: Mapped[dict[str, Any]] = json_column()
+    pending: Mapped[int] = counter_column()
+    sending: Mapped[int] = counter_column()
+    delivered: Mapped[int] = counter_column()
+    failed: Mapped[int] = counter_column()
+    refused: Mapped[int] = counter_column()
+    launched_by: Mapped[int | None] = mapped_column(BigInteger)
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    note: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryRow(Base):
+    """One recipient of one run: the work queue of the delivery engine."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("run_id", "address_id"),
+        Index("ix_deliveries_run_id_status_id", "run_id", "status", "id"),
+        one_of("status", DeliveryStatus),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("mailing_runs.id", ondelete="CASCADE"))
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = counter_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    provider_message_id: Mapped[str | None] = mapped_column(String(256))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = updated_column()
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = json_column()
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, server_default=func.now(), index=True
+    )
+
+
+metadata = Base.metadata

@@ -1,0 +1,111 @@
+"""Runs of mailings, one per (mailing, slot)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import NotFound
+from domain.runs import MailingRun, RunStatus, RunTotals
+from infrastructure.db.models import MailingRunRow
+from infrastructure.db.repositories._sql import execute_dml, upsert_insert
+
+TOTALS = ("pending", "sending", "delivered", "failed", "refused")
+
+
+def to_run(row: MailingRunRow) -> MailingRun:
+    return MailingRun(
+        mailing_id=row.mailing_id,
+        scheduled_for=row.scheduled_for,
+        content=dict(row.content),
+        status=RunStatus(row.status),
+        totals=RunTotals(**{name: getattr(row, name) for name in TOTALS}),
+        launched_by=row.launched_by,
+        is_test=row.is_test,
+        note=row.note,
+        id=row.id,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def _columns(run: MailingRun) -> dict[str, Any]:
+    return {
+        "status": run.status.value,
+        "content": run.content,
+        "launched_by": run.launched_by,
+        "is_test": run.is_test,
+        "note": run.note,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+
+
+class SqlRunRepository:
+    """``update`` never writes totals: workers change them concurrently, with
+    increments in each batch's transaction (see ``add_to_totals``), and writing back a
+    run loaded earlier would lose their counts.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, run_id: int) -> MailingRun | None:
+        row = await self._session.get(MailingRunRow, run_id, populate_existing=True)
+        return to_run(row) if row is not None else None
+
+    async def add(self, run: MailingRun) -> MailingRun | None:
+        totals = {name: getattr(run.totals, name) for name in TOTALS}
+        stmt = (
+            upsert_insert(self._session, MailingRunRow)
+            .values(
+                mailing_id=run.mailing_id,
+                scheduled_for=run.scheduled_for,
+                **totals,
+                **_columns(run),
+            )
+            .on_conflict_do_nothing(index_elements=["mailing_id", "scheduled_for"])
+            .returning(MailingRunRow.id)
+        )
+        run_id = (await self._session.execute(stmt)).scalar_one_or_none()
+        if run_id is None:
+            return None
+        run.id = run_id
+        return run
+
+    async def update(self, run: MailingRun) -> None:
+        stmt = (
+            update(MailingRunRow)
+            .where(MailingRunRow.id == run.id)
+            .values(**_columns(run))
+            .execution_options(synchronize_session=False)
+        )
+        if not await execute_dml(self._session, stmt):
+            raise NotFound("error-not-found", run_id=run.id)
+
+    async def add_to_totals(self, run_id: int, delta: RunTotals) -> None:
+        """Shift counts atomically, e.g. ``RunTotals(pending=-10, delivered=10)``."""
+        changes = {
+            name: getattr(MailingRunRow, name) + getattr(delta, name)
+            for name in TOTALS
+            if getattr(delta, name)
+        }
+        if changes:
+            stmt = update(MailingRunRow).where(MailingRunRow.id == run_id).values(changes)
+            await execute_dml(self._session, stmt.execution_options(synchronize_session=False))
+
+    async def for_mailing(self, mailing_id: int, limit: int = 20) -> list[MailingRun]:
+        """Newest slot first."""
+        stmt = (
+            select(MailingRunRow)
+            .where(MailingRunRow.mailing_id == mailing_id)
+            .order_by(MailingRunRow.scheduled_for.desc(), MailingRunRow.id.desc())
+            .limit(limit)
+        )
+        return [to_run(row) for row in await self._session.scalars(stmt)]
+
+    async def last_for_mailing(self, mailing_id: int) -> MailingRun | None:
+        runs = await self.for_mailing(mailing_id, limit=1)
+        return runs[0] if runs else None

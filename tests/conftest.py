@@ -1,0 +1,3 @@
+"""Fixtures shared by every test package; the database ones live in tests.support.db."""
+
+pytest_plugins = ["tests.support.db"]

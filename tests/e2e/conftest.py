@@ -1,0 +1,78 @@
+"""The real bot (dispatcher in polling mode) against the fake Bot API and a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot import runner
+from bot.app import App
+from bot.settings import load_settings
+from tests.fakes.bot_api import FakeBotAPI, SentMessage
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+ADMIN = 1001
+
+
+@dataclass
+class BotHarness:
+    api: FakeBotAPI
+    app: App
+
+    async def say(self, user_id: int, text: str, **profile: Any) -> SentMessage:
+        """Send ``text`` as ``user_id`` and return the bot's next message to them."""
+        mark = self.api.mark(user_id)
+        self.api.send_text(user_id, text, **profile)
+        return await self.api.wait_for_message(user_id, since=mark)
+
+    async def press(self, user_id: int, button: str, **kwargs: Any) -> SentMessage:
+        """Press a button and return the message that the bot sends or edits next."""
+        mark = self.api.mark(user_id)
+        self.api.press(user_id, button, **kwargs)
+        return await self.api.wait_for_message(user_id, since=mark)
+
+    async def alert(self, user_id: int, data: str, message_id: int) -> dict[str, Any]:
+        """Press a button with arbitrary (forged) data; return the bot's callback answer."""
+        query = self.api.press_data(user_id, data, message_id)
+        return await self.api.wait_for_callback_answer(query["id"])
+
+
+@asynccontextmanager
+async def running_bot(
+    api: FakeBotAPI, database_url: str, **overrides: Any
+) -> AsyncIterator[BotHarness]:
+    settings = load_settings(
+        **{
+            "bot_token": TOKEN,
+            "database_url": database_url,
+            "telegram_api_url": api.base_url,
+            "admin_ids": [ADMIN],
+            **overrides,
+        }
+    )
+    app = await runner.start(settings)
+    task = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
+    try:
+        yield BotHarness(api, app)
+    finally:
+        with suppress(RuntimeError):  # polling may already be stopped by the test
+            await app.dispatcher.stop_polling()
+        await task
+        await app.close()
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as api:
+        yield api
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotAPI, migrated_pg_url: str) -> AsyncIterator[BotHarness]:
+    async with running_bot(fake_api, migrated_pg_url) as harness:
+        yield harness

@@ -1,0 +1,125 @@
+"""The ``mailforge`` command as an operator uses it: real processes, real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import TOKEN
+from tests.fakes.bot_api import FakeBotAPI
+from tests.support.db import sqlite_url
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "ADMIN_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(extra)
+    return env
+
+
+async def mailforge(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_admin_commands_manage_roles_without_the_bot(
+    tmp_path: Path, migrated_pg_url: str
+) -> None:
+    env = cli_env(DATABASE_URL=migrated_pg_url)
+    assert (await mailforge("admin", "grant", "42", "admin", env=env, cwd=tmp_path))[0] == 0
+    assert (await mailforge("admin", "grant", "43", "manager", env=env, cwd=tmp_path))[0] == 0
+    code, out, _ = await mailforge("admin", "list", env=env, cwd=tmp_path)
+    assert code == 0
+    assert [line.split("\t")[:2] for line in out.splitlines()] == [
+        ["42", "admin"],
+        ["43", "manager"],
+    ]
+    code, out, _ = await mailforge("admin", "revoke", "43", env=env, cwd=tmp_path)
+    assert (code, out.strip()) == (0, "43: revoked")
+    code, _, err = await mailforge("admin", "revoke", "42", env=env, cwd=tmp_path)
+    assert code == 1 and "error-last-admin" in err
+    code, out, _ = await mailforge("admin", "list", env=env, cwd=tmp_path)
+    assert [line.split("\t")[:2] for line in out.splitlines()] == [["42", "admin"]]
+
+
+async def test_migrate_creates_the_default_sqlite_file(tmp_path: Path) -> None:
+    code, out, _ = await mailforge("migrate", env=cli_env(), cwd=tmp_path)
+    assert code == 0 and "up to date" in out
+    assert (tmp_path / "data" / "mailforge.sqlite3").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({}, "mailforge: configuration error: BOT_TOKEN: is missing"),
+        (
+            {"BOT_TOKEN": TOKEN, "TIMEZONE": "Nowhere/Land"},
+            "mailforge: configuration error: TIMEZONE: must be an IANA time zone",
+        ),
+        (
+            {"BOT_TOKEN": TOKEN, "ADMIN_IDS": "me"},
+            "mailforge: configuration error: ADMIN_IDS: must be Telegram user ids",
+        ),
+    ],
+)
+async def test_a_bad_setting_stops_start_up_with_one_line(
+    tmp_path: Path, env: dict[str, str], line: str
+) -> None:
+    code, out, err = await mailforge("run", env=cli_env(**env), cwd=tmp_path)
+    assert code == 2
+    assert err.strip().startswith(line)
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_run_serves_the_bot_and_stops_cleanly_on_a_signal(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    async with FakeBotAPI() as api:
+        env = cli_env(
+            BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=api.base_url,
+            DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
+            ADMIN_IDS="777",
+            LOG_LEVEL="DEBUG",
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            api.send_text(777, "/start", language_code="en")
+            reply = await api.wait_for_message(777, timeout=30)
+            assert "You are a MailForge <b>admin</b>" in reply.raw_text
+            proc.send_signal(signum)
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+        assert proc.returncode == 0
+        log = err.decode()
+        assert "MailForge stopped" in log
+        assert TOKEN not in log and TOKEN.split(":")[1] not in log

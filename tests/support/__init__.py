@@ -1,0 +1,1 @@
+"""Reusable test support: databases, and helpers for integration, e2e and bench code."""

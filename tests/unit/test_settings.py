@@ -1,0 +1,102 @@
+"""Settings: defaults that run with only a token, and one clear line per bad setting."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.logs import RedactingFormatter
+from bot.settings import DEFAULT_DATABASE_URL, ConfigError, load_settings
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+SETTINGS = (
+    "BOT_TOKEN",
+    "DATABASE_URL",
+    "ADMIN_IDS",
+    "TELEGRAM_API_URL",
+    "TIMEZONE",
+    "REDIS_URL",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_a_token_alone_gives_a_runnable_embedded_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    settings = load_settings()
+    assert settings.token() == TOKEN
+    assert settings.database_url.get_secret_value() == DEFAULT_DATABASE_URL
+    assert settings.is_sqlite
+    assert settings.admin_ids == []
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert settings.timezone == "Europe/Moscow"
+    assert settings.redis_url is None
+    assert settings.log_level == "INFO"
+
+
+def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        f"BOT_TOKEN={TOKEN}\nADMIN_IDS=11, 22;33\nTIMEZONE=Europe/Berlin\nlog_level=debug\n"
+        "DATABASE_URL=postgres://u:secret@db:5432/mf\nTELEGRAM_API_URL=http://localhost:8081/\n"
+    )
+    settings = load_settings()
+    assert settings.admin_ids == [11, 22, 33]
+    assert settings.timezone == "Europe/Berlin"
+    assert settings.log_level == "DEBUG"
+    assert settings.database_url.get_secret_value() == "postgresql+asyncpg://u:secret@db:5432/mf"
+    assert settings.telegram_api_url == "http://localhost:8081"
+    assert "secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("BOT_TOKEN", "not-a-token", "BOT_TOKEN: must look like"),
+        ("ADMIN_IDS", "12,abc", "ADMIN_IDS: must be Telegram user ids"),
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE: must be an IANA time zone"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be postgresql"),
+        ("TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL: must be an http(s) URL"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL:"),
+    ],
+)
+def test_a_malformed_setting_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_a_missing_token_is_reported_only_where_it_is_needed() -> None:
+    settings = load_settings()  # migrate and admin commands work without a token
+    with pytest.raises(ConfigError, match="BOT_TOKEN: is missing"):
+        settings.token()
+
+
+def test_a_malformed_token_is_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", "123:short-secret-value")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "short-secret-value" not in str(info.value)
+
+
+def test_log_lines_never_show_secrets() -> None:
+    formatter = RedactingFormatter([TOKEN, "p4ssw0rd"])
+    record = logging.LogRecord(
+        "aiohttp", logging.INFO, __file__, 1, "GET /bot%s/getMe db=%s", (TOKEN, "p4ssw0rd"), None
+    )
+    line = formatter.format(record)
+    assert TOKEN not in line and "p4ssw0rd" not in line
+    assert "GET /bot***/getMe db=***" in line
