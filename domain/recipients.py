@@ -29,6 +29,7 @@ class Address:
     attributes: dict[str, Any] = field(default_factory=dict)
     unsubscribed_at: datetime | None = None
     refused_at: datetime | None = None
+    subscribed_at: datetime | None = None  # pressed /start in the bot
     id: int | None = None
     created_at: datetime | None = None
 

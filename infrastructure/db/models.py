@@ -73,6 +73,8 @@ class AddressRow(Base):
     attributes: Mapped[dict[str, Any]] = json_column()
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a Telegram user presses /start in the bot: "subscribed to the bot".
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_column()
 
 

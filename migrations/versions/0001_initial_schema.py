@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("attributes", JSON, server_default=EMPTY_JSON, nullable=False),
         timestamp("unsubscribed_at"),
         timestamp("refused_at"),
+        timestamp("subscribed_at"),
         timestamp("created_at", now=True),
         one_of("addresses", "kind", ["email", "telegram", "webhook"]),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_addresses")),

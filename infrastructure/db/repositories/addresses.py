@@ -20,6 +20,7 @@ def to_address(row: AddressRow) -> Address:
         attributes=dict(row.attributes),
         unsubscribed_at=row.unsubscribed_at,
         refused_at=row.refused_at,
+        subscribed_at=row.subscribed_at,
         id=row.id,
         created_at=row.created_at,
     )
@@ -32,6 +33,7 @@ def _columns(address: Address) -> dict[str, Any]:
         "attributes": address.attributes,
         "unsubscribed_at": address.unsubscribed_at,
         "refused_at": address.refused_at,
+        "subscribed_at": address.subscribed_at,
     }
 
 

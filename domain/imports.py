@@ -1,0 +1,53 @@
+"""Importing recipients into a list: what a source yields and what the manager is told.
+
+Parsing and validating files, fetching links and talking to Sendsay are adapters
+(``infrastructure/importers``); the rules of who may import where, and what the report
+contains, live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from domain.recipients import AddressKind
+
+# How many rejected rows the chat summary quotes; the full set goes out as a CSV file.
+REPORT_SAMPLE_SIZE = 10
+# The Bot API lets bots download files up to 20 MB; larger ones must come by link.
+BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSource:
+    """A local file to import (a chat upload, a downloaded link, a Sendsay export)."""
+
+    path: Path
+    filename: str
+    sheet: str | None = None  # XLSX: the sheet to read; the first one when None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    line: int  # 1-based line (row) number in the file, header included
+    raw: str  # the row as it was, cells joined by the file's delimiter
+    reason: str  # a message key, e.g. "import-invalid-email"
+
+
+@dataclass(slots=True)
+class ImportReport:
+    rows: int = 0  # data rows read (header excluded, blank lines skipped)
+    added: int = 0  # new members of the list that will receive mailings
+    already_there: int = 0  # were members already
+    duplicates: int = 0  # repeated inside the file
+    invalid: int = 0  # rejected rows (bad address, no address)
+    suppressed: int = 0  # added or kept but unsubscribed/refused: they get nothing
+    sample: list[RejectedRow] = field(default_factory=list)  # first rejected rows
+    rejected_file: Path | None = None  # CSV (line, row, reason) of every rejected row
+    attributes: list[str] = field(default_factory=list)  # extra columns, for placeholders
+    kinds: dict[AddressKind, int] = field(default_factory=dict)  # valid rows per kind
+
+
+# Called now and then with the number of rows processed so far.
+ProgressCallback = Callable[[int], Awaitable[None]]
