@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from aiogram.utils.i18n import I18n
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -23,16 +24,25 @@ DEFAULT_LOCALE = "ru"
 
 
 class PoI18n(I18n):
+    """Each locale may have several ``.po`` files (one per feature); they are merged."""
+
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         translations: dict[str, gettext.GNUTranslations] = {}
         for locale_dir in sorted(self.path.iterdir()):
-            po_path = locale_dir / "LC_MESSAGES" / f"{self.domain}.po"
-            if not po_path.is_file():
+            merged: Catalog | None = None
+            for po_path in sorted((locale_dir / "LC_MESSAGES").glob("*.po")):
+                with po_path.open("rb") as po_file:
+                    catalog = read_po(po_file, locale=locale_dir.name)
+                if merged is None:
+                    merged = catalog
+                else:
+                    for message in catalog:
+                        if message.id:
+                            merged[message.id] = message
+            if merged is None:
                 continue
-            with po_path.open("rb") as po_file:
-                catalog = read_po(po_file, locale=locale_dir.name)
             buffer = BytesIO()
-            write_mo(buffer, catalog)
+            write_mo(buffer, merged)
             buffer.seek(0)
             translations[locale_dir.name] = gettext.GNUTranslations(buffer)
         return translations

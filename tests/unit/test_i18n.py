@@ -18,14 +18,17 @@ KEY = re.compile(r"^[a-z]+(-[a-z0-9]+)+$")
 
 
 def catalog_keys(locale: str) -> set[str]:
-    with (LOCALES_DIR / locale / "LC_MESSAGES" / "mailforge.po").open("rb") as f:
-        return {str(m.id) for m in read_po(f) if m.id and m.string}
+    keys: set[str] = set()
+    for po_path in (LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"):
+        with po_path.open("rb") as f:
+            keys |= {str(m.id) for m in read_po(f) if m.id and m.string}
+    return keys
 
 
 def keys_used_in_code() -> set[str]:
     """String literals that look like message keys, passed to t()/translate()/errors."""
     used: set[str] = set()
-    for folder in ("domain", "handlers", "bot"):
+    for folder in ("domain", "handlers", "bot", "infrastructure"):
         for path in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if (
