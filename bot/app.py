@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.notifier import TelegramAccessNotifier, set_user_menu
 from bot.settings import Settings
+from bot.web import WebApp, WebServer
 from domain.ports import UnitOfWorkFactory
 from domain.usecases import roles
 from handlers import build_router
@@ -52,6 +53,7 @@ class App:
     dispatcher: Dispatcher
     i18n: PoI18n
     in_flight: InFlightMiddleware
+    web: WebServer
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -100,7 +102,9 @@ def build(settings: Settings, db: Database | None = None) -> App:
         access_notifier=TelegramAccessNotifier(bot, i18n),
         tz=ZoneInfo(settings.timezone),
     )
-    return App(settings, db, bot, dp, i18n, in_flight)
+    web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
+    web = WebServer(web_app, settings.web_host, settings.web_port)
+    return App(settings, db, bot, dp, i18n, in_flight, web)
 
 
 async def prepare(app: App) -> None:

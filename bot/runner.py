@@ -39,12 +39,16 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     """Poll for updates until stopped (SIGINT/SIGTERM, or ``stop_polling``), then let the
     updates in flight finish."""
     dp = app.dispatcher
-    await dp.start_polling(
-        app.bot,
-        handle_signals=handle_signals,
-        close_bot_session=False,
-        polling_timeout=polling_timeout,
-        allowed_updates=dp.resolve_used_update_types(),
-    )
-    if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
-        log.warning("Stopped with %d updates still being handled", app.in_flight.count)
+    await app.web.start()
+    try:
+        await dp.start_polling(
+            app.bot,
+            handle_signals=handle_signals,
+            close_bot_session=False,
+            polling_timeout=polling_timeout,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+        if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
+            log.warning("Stopped with %d updates still being handled", app.in_flight.count)
+    finally:
+        await app.web.stop()

@@ -5,6 +5,7 @@ Every setting is documented in README.md and listed in ``.env.example``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -35,6 +36,20 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     log_level: LogLevel = "INFO"
 
+    # The bot's own web server: unsubscribe links (and later health, metrics, webhook).
+    public_base_url: str = "http://localhost:8080"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    unsubscribe_secret: SecretStr | None = None
+
+    # Importing recipients from links and from Sendsay.
+    import_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    import_fetch_timeout: float = Field(default=60.0, gt=0)
+    import_allow_private_urls: bool = False
+    sendsay_account: str | None = None
+    sendsay_api_key: SecretStr | None = None
+    sendsay_api_url: str = "https://api.sendsay.ru/general/api/v100/json"
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -61,11 +76,11 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("telegram_api_url")
+    @field_validator("telegram_api_url", "public_base_url", "sendsay_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
+            raise ValueError("must be an http(s) URL such as https://example.com")
         return value.rstrip("/")
 
     @field_validator("timezone")
@@ -87,6 +102,13 @@ class Settings(BaseSettings):
         if self.bot_token is None:
             raise ConfigError("BOT_TOKEN: is missing (get one from @BotFather)")
         return self.bot_token.get_secret_value()
+
+    def unsubscribe_key(self) -> bytes:
+        """HMAC key of unsubscribe links: ``UNSUBSCRIBE_SECRET``, else derived from the token,
+        so links stay valid across restarts without another setting to manage."""
+        if self.unsubscribe_secret is not None:
+            return self.unsubscribe_secret.get_secret_value().encode()
+        return hashlib.sha256(b"mailforge-unsubscribe|" + self.token().encode()).digest()
 
     @property
     def is_sqlite(self) -> bool:

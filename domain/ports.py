@@ -8,8 +8,8 @@ durable until ``UnitOfWork.commit`` returns.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 

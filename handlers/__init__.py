@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 
-from handlers import admin_roles, common, fallback
+from handlers import admin_roles, common, fallback, subscribers
 
 
 def build_router() -> Router:
@@ -16,6 +16,9 @@ def build_router() -> Router:
     root.message.filter(F.chat.type == "private")
     root.callback_query.filter(F.message.chat.type == "private")
     root.include_routers(
-        admin_roles.create_router(), common.create_router(), fallback.create_router()
+        admin_roles.create_router(),
+        common.create_router(),
+        subscribers.create_router(),
+        fallback.create_router(),
     )
     return root

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import I18n
 from domain.users import Role
 from handlers.i18n import translate
 
-STRANGER_COMMANDS = ("start", "help")
+STRANGER_COMMANDS = ("start", "stop", "help")
 MANAGER_COMMANDS = ("help", "cancel")
 ADMIN_COMMANDS = (*MANAGER_COMMANDS, "users", "grant", "revoke")
 ADMIN_ONLY = frozenset(ADMIN_COMMANDS) - frozenset(MANAGER_COMMANDS)

@@ -52,6 +52,7 @@ async def running_bot(
             "database_url": database_url,
             "telegram_api_url": api.base_url,
             "admin_ids": [ADMIN],
+            "web_port": 0,
             **overrides,
         }
     )

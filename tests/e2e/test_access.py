@@ -9,7 +9,7 @@ MANAGER = 2002
 STRANGER = 3003
 ADMIN_MENU = ["help", "cancel", "users", "grant", "revoke"]
 MANAGER_MENU = ["help", "cancel"]
-STRANGER_MENU = ["start", "help"]
+STRANGER_MENU = ["start", "stop", "help"]
 
 
 async def role_of(bot: BotHarness, user_id: int) -> Role | None:
@@ -19,12 +19,14 @@ async def role_of(bot: BotHarness, user_id: int) -> Role | None:
 
 
 async def test_stranger_is_refused_with_their_id_and_nothing_else(bot: BotHarness) -> None:
-    for text in ("/start", "/help", "hello", "/users", "/grant 3003 admin"):
+    for text in ("/help", "hello", "/users", "/grant 3003 admin", "/new"):
         reply = await bot.say(STRANGER, text, language_code="en")
         assert "no access" in reply.text
         assert str(STRANGER) in reply.text
         assert reply.buttons == []
     assert len(bot.api.messages(STRANGER)) == 5
+    subscribed = await bot.say(STRANGER, "/start", language_code="en")
+    assert str(STRANGER) in subscribed.text and "/stop" in subscribed.text
     assert bot.api.commands_for(STRANGER) == STRANGER_MENU
     assert await role_of(bot, STRANGER) is None
 
@@ -161,11 +163,11 @@ async def test_unknown_command_gets_help_for_the_callers_role(bot: BotHarness) -
 
 
 async def test_answers_follow_the_users_language_with_russian_fallback(bot: BotHarness) -> None:
-    english = await bot.say(STRANGER, "/start", language_code="en")
+    english = await bot.say(STRANGER, "/help", language_code="en")
     assert english.text.startswith("Hello!")
-    russian = await bot.say(STRANGER, "/start", language_code="ru")
+    russian = await bot.say(STRANGER, "/help", language_code="ru")
     assert russian.text.startswith("Здравствуйте!")
-    german = await bot.say(STRANGER, "/start", language_code="de")
+    german = await bot.say(STRANGER, "/help", language_code="de")
     assert german.text.startswith("Здравствуйте!")
 
 

@@ -8,24 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot.logs import RedactingFormatter
-from bot.settings import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from bot.settings import DEFAULT_DATABASE_URL, ConfigError, Settings, load_settings
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
-SETTINGS = (
-    "BOT_TOKEN",
-    "DATABASE_URL",
-    "ADMIN_IDS",
-    "TELEGRAM_API_URL",
-    "TIMEZONE",
-    "REDIS_URL",
-    "LOG_LEVEL",
-)
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in SETTINGS:
-        monkeypatch.delenv(name, raising=False)
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
 
@@ -45,15 +36,15 @@ def test_a_token_alone_gives_a_runnable_embedded_setup(monkeypatch: pytest.Monke
 def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(
         f"BOT_TOKEN={TOKEN}\nADMIN_IDS=11, 22;33\nTIMEZONE=Europe/Berlin\nlog_level=debug\n"
-        "DATABASE_URL=postgres://u:secret@db:5432/mf\nTELEGRAM_API_URL=http://localhost:8081/\n"
+        "DATABASE_URL=postgres://u:pa55w0rd@db:5432/mf\nTELEGRAM_API_URL=http://localhost:8081/\n"
     )
     settings = load_settings()
     assert settings.admin_ids == [11, 22, 33]
     assert settings.timezone == "Europe/Berlin"
     assert settings.log_level == "DEBUG"
-    assert settings.database_url.get_secret_value() == "postgresql+asyncpg://u:secret@db:5432/mf"
+    assert settings.database_url.get_secret_value() == "postgresql+asyncpg://u:pa55w0rd@db:5432/mf"
     assert settings.telegram_api_url == "http://localhost:8081"
-    assert "secret" not in repr(settings)
+    assert "pa55w0rd" not in repr(settings)
 
 
 @pytest.mark.parametrize(
@@ -64,6 +55,8 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE: must be an IANA time zone"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL: must be postgresql"),
         ("TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL: must be an http(s) URL"),
+        ("PUBLIC_BASE_URL", "example.com", "PUBLIC_BASE_URL: must be an http(s) URL"),
+        ("WEB_PORT", "99999", "WEB_PORT:"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL:"),
     ],
 )

@@ -1,0 +1,112 @@
+"""The bot's web server (aiohttp, same process): one-click unsubscribe for emails.
+
+``GET /unsubscribe/{token}`` shows a confirmation page (mail scanners prefetch links, so
+a GET never unsubscribes); ``POST`` unsubscribes, both from that page and as RFC 8058
+one-click (``List-Unsubscribe-Post: List-Unsubscribe=One-Click``). A forged or altered
+token gets 400 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram.utils.i18n import I18n
+from aiohttp import web
+
+from domain.ports import UnitOfWorkFactory
+from domain.unsubscribe import make_token, read_token
+from domain.usecases import subscribers
+from handlers.i18n import choose_locale, translate
+
+log = logging.getLogger(__name__)
+UNSUBSCRIBE_PATH = "/unsubscribe/{token}"
+
+PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title></head>
+<body style="font-family: sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem">
+<h1>{title}</h1>{body}</body></html>"""
+
+
+def unsubscribe_url(base_url: str, secret: bytes, address_id: int) -> str:
+    return base_url.rstrip("/") + UNSUBSCRIBE_PATH.format(token=make_token(secret, address_id))
+
+
+class WebApp:
+    def __init__(self, uow_factory: UnitOfWorkFactory, i18n: I18n, secret: bytes) -> None:
+        self.uow_factory = uow_factory
+        self.i18n = i18n
+        self.secret = secret
+
+    def build(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024)
+        app.router.add_get(UNSUBSCRIBE_PATH, self.confirm_page)
+        app.router.add_post(UNSUBSCRIBE_PATH, self.unsubscribe)
+        return app
+
+    async def confirm_page(self, request: web.Request) -> web.Response:
+        locale = self._locale(request)
+        address = await self._address(request)
+        if address is None:
+            return self._page(locale, "web-unsubscribe-invalid", status=400)
+        button = html.escape(self._t(locale, "web-unsubscribe-button"))
+        form = f'<form method="post"><button type="submit">{button}</button></form>'
+        return self._page(locale, "web-unsubscribe-confirm", extra=form, address=address[1])
+
+    async def unsubscribe(self, request: web.Request) -> web.Response:
+        locale = self._locale(request)
+        found = await self._address(request)
+        if found is None:
+            return self._page(locale, "web-unsubscribe-invalid", status=400)
+        address_id, value = found
+        await subscribers.unsubscribe_address(self.uow_factory, address_id)
+        log.info("Address %s unsubscribed by link", address_id)
+        return self._page(locale, "web-unsubscribe-done", address=value)
+
+    async def _address(self, request: web.Request) -> tuple[int, str] | None:
+        address_id = read_token(self.secret, request.match_info["token"])
+        if address_id is None:
+            return None
+        async with self.uow_factory() as uow:
+            address = await uow.addresses.get(address_id)
+        if address is None:
+            raise web.HTTPBadRequest(text="unknown address")
+        return address_id, address.value
+
+    def _locale(self, request: web.Request) -> str:
+        header = request.headers.get("Accept-Language", "")
+        return choose_locale(header.split(",")[0].strip() or None, self.i18n.available_locales)
+
+    def _t(self, locale: str, key: str, **params: str) -> str:
+        return translate(self.i18n, key, locale, params)
+
+    def _page(
+        self, locale: str, key: str, *, status: int = 200, extra: str = "", **params: str
+    ) -> web.Response:
+        safe = {k: html.escape(v) for k, v in params.items()}
+        title = html.escape(self._t(locale, "web-unsubscribe-title"))
+        body = f"<p>{self._t(locale, key, **safe)}</p>{extra}"
+        text = PAGE.format(lang=locale, title=title, body=body)
+        return web.Response(text=text, status=status, content_type="text/html")
+
+
+class WebServer:
+    """Runs an aiohttp application on ``host:port`` (port 0: any free port, read back)."""
+
+    def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self._runner = web.AppRunner(app, access_log=None)
+        self.host, self.port = host, port
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        log.info("Web server listens on %s:%s", self.host, self.port)
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

@@ -1,0 +1,110 @@
+"""Bot subscribers and suppression: who may receive mailings at all.
+
+Suppression is global: an address that unsubscribed or refused (blocked the bot, hard
+bounce) gets nothing from any list until it subscribes again by itself, or an admin
+lifts the suppression.
+"""
+
+from __future__ import annotations
+
+from domain.audit import AuditEntry
+from domain.clock import SystemClock
+from domain.errors import AccessDenied, NotFound
+from domain.ports import Clock, UnitOfWorkFactory
+from domain.recipients import Address, AddressKind
+from domain.usecases.roles import SeenUser
+
+
+async def subscribe(
+    uow_factory: UnitOfWorkFactory, seen: SeenUser, clock: Clock | None = None
+) -> Address:
+    """/start by someone who is not staff: they become (again) a Telegram recipient.
+
+    Pressing /start is an explicit wish, so it also clears an earlier /stop or block.
+    """
+    now = (clock or SystemClock()).now()
+    profile = {"name": seen.full_name, "username": seen.username, "language": seen.language}
+    profile = {k: v for k, v in profile.items() if v}
+    async with uow_factory() as uow:
+        address = await uow.addresses.upsert(
+            Address(kind=AddressKind.telegram, value=str(seen.telegram_id))
+        )
+        address.attributes = {**address.attributes, **profile}
+        address.subscribed_at, address.unsubscribed_at, address.refused_at = now, None, None
+        await uow.addresses.update(address)
+        await uow.commit()
+    return address
+
+
+async def unsubscribe_chat(
+    uow_factory: UnitOfWorkFactory, chat_id: int, clock: Clock | None = None
+) -> bool:
+    """/stop: ``False`` when the chat was not subscribed (nothing to do)."""
+    async with uow_factory() as uow:
+        address = await uow.addresses.find(AddressKind.telegram, str(chat_id))
+        if address is None or address.unsubscribed_at is not None:
+            return False
+        address.unsubscribed_at = (clock or SystemClock()).now()
+        await uow.addresses.update(address)
+        await uow.commit()
+    return True
+
+
+async def chat_blocked_bot(
+    uow_factory: UnitOfWorkFactory, chat_id: int, clock: Clock | None = None
+) -> None:
+    """Telegram says the user blocked the bot: suppress at once (refused)."""
+    async with uow_factory() as uow:
+        address = await uow.addresses.find(AddressKind.telegram, str(chat_id))
+        if address is None or address.refused_at is not None:
+            return
+        address.refused_at = (clock or SystemClock()).now()
+        await uow.addresses.update(address)
+        await uow.commit()
+
+
+async def unsubscribe_address(
+    uow_factory: UnitOfWorkFactory, address_id: int, clock: Clock | None = None
+) -> Address:
+    """An unsubscribe link was used; idempotent (a second click changes nothing)."""
+    async with uow_factory() as uow:
+        address = await uow.addresses.get(address_id)
+        if address is None:
+            raise NotFound()
+        if address.unsubscribed_at is None:
+            address.unsubscribed_at = (clock or SystemClock()).now()
+            await uow.addresses.update(address)
+            await uow.commit()
+    return address
+
+
+async def lift_suppression(
+    uow_factory: UnitOfWorkFactory, *, actor_id: int, address_id: int
+) -> Address:
+    """Admins only: the address may receive mailings again."""
+    async with uow_factory() as uow:
+        actor = await uow.users.get(actor_id)
+        if actor is None or not actor.is_admin:
+            raise AccessDenied()
+        address = await uow.addresses.get(address_id)
+        if address is None:
+            raise NotFound()
+        before = {
+            "unsubscribed_at": address.unsubscribed_at.isoformat()
+            if address.unsubscribed_at
+            else None,
+            "refused_at": address.refused_at.isoformat() if address.refused_at else None,
+        }
+        address.unsubscribed_at = address.refused_at = None
+        await uow.addresses.update(address)
+        await uow.audit.add(
+            AuditEntry(
+                actor_id=actor_id,
+                action="suppression.lift",
+                target_type="address",
+                target_id=str(address_id),
+                details={"kind": address.kind.value, **before},
+            )
+        )
+        await uow.commit()
+    return address
