@@ -19,5 +19,6 @@ RUN pip install . && mkdir -p /app/data && chown -R mailforge:mailforge /app/dat
 
 USER mailforge
 VOLUME ["/app/data"]
+EXPOSE 8080
 # `mailforge run` migrates too; the explicit step makes a failed migration stop the container.
 CMD ["sh", "-c", "mailforge migrate && exec mailforge run"]

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.notifier import TelegramAccessNotifier, set_user_menu
 from bot.settings import Settings
 from bot.web import WebApp, WebServer
+from domain.mailings import Channel
 from domain.ports import UnitOfWorkFactory
 from domain.usecases import roles
 from handlers import build_router
@@ -32,6 +33,12 @@ from handlers.menu import commands_for
 from handlers.middlewares import InFlightMiddleware, LocaleMiddleware, UserMiddleware
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.uow import make_uow_factory
+from infrastructure.fetch import HttpFileFetcher
+from infrastructure.importers import SqlRecipientImporter
+from infrastructure.importers.validation import TextAddressParser
+from infrastructure.rendering import JinjaRenderer
+from infrastructure.scheduling import CronScheduleCalculator
+from infrastructure.sendsay import SendsayClient, SendsayListSource
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +61,13 @@ class App:
     i18n: PoI18n
     in_flight: InFlightMiddleware
     web: WebServer
+    sendsay: SendsayClient | None
 
     async def close(self) -> None:
         await self.bot.session.close()
         await self.dispatcher.storage.close()
+        if self.sendsay is not None:
+            await self.sendsay.aclose()
         await self.db.close()
 
 
@@ -96,15 +106,48 @@ def build(settings: Settings, db: Database | None = None) -> App:
     dp.message.middleware(ErrorReplyMiddleware())
     dp.callback_query.middleware(ErrorReplyMiddleware())
     dp.include_router(build_router())
+    sendsay = build_sendsay(settings)
     dp.workflow_data.update(
         settings=settings,
         uow_factory=db.uow_factory,
         access_notifier=TelegramAccessNotifier(bot, i18n),
         tz=ZoneInfo(settings.timezone),
+        address_parser=TextAddressParser(),
+        importer=SqlRecipientImporter(db.engine),
+        fetcher=HttpFileFetcher(
+            max_bytes=settings.import_max_bytes,
+            timeout=settings.import_fetch_timeout,
+            allow_private=settings.import_allow_private_urls,
+        ),
+        sendsay_source=SendsayListSource(sendsay),
+        renderer=JinjaRenderer(),
+        schedule_calculator=CronScheduleCalculator(),
+        available_channels=available_channels(settings),
     )
     web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
     web = WebServer(web_app, settings.web_host, settings.web_port)
-    return App(settings, db, bot, dp, i18n, in_flight, web)
+    return App(settings, db, bot, dp, i18n, in_flight, web, sendsay)
+
+
+def available_channels(settings: Settings) -> frozenset[Channel]:
+    """Channels whose settings are present; others are shown as not configured.
+
+    Email (SMTP) and webhooks get their settings with the delivery engine.
+    """
+    found = {Channel.telegram}
+    if settings.sendsay_account and settings.sendsay_api_key is not None:
+        found.add(Channel.sendsay)
+    return frozenset(found)
+
+
+def build_sendsay(settings: Settings) -> SendsayClient | None:
+    if not settings.sendsay_account or settings.sendsay_api_key is None:
+        return None
+    return SendsayClient(
+        settings.sendsay_account,
+        settings.sendsay_api_key.get_secret_value(),
+        base_url=settings.sendsay_api_url,
+    )
 
 
 async def prepare(app: App) -> None:

@@ -137,3 +137,13 @@ class Mailing:
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+
+# Which kinds of address each channel can reach. A webhook posts to a third-party API
+# that may know any of them.
+CHANNEL_KINDS: dict[Channel, tuple[str, ...]] = {
+    Channel.email: ("email",),
+    Channel.sendsay: ("email",),
+    Channel.telegram: ("telegram",),
+    Channel.webhook: ("webhook", "email", "telegram"),
+}

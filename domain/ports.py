@@ -7,7 +7,7 @@ durable until ``UnitOfWork.commit`` returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -15,9 +15,9 @@ from typing import Protocol, Self
 
 from domain.audit import AuditEntry
 from domain.imports import ImportReport, ImportSource, ProgressCallback
-from domain.mailings import Mailing, MailingStatus
+from domain.mailings import Mailing, MailingStatus, Schedule
 from domain.pagination import Page
-from domain.recipients import Address, AddressKind, ListSize, RecipientList
+from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.runs import MailingRun
 from domain.templates import Template
 from domain.users import Role, User
@@ -92,7 +92,29 @@ class RecipientListRepository(Protocol):
 
     async def size(self, list_id: int) -> ListSize: ...
 
-    async def members(self, list_id: int, page: int, size: int) -> Page[Address]: ...
+    async def members(
+        self, list_id: int, page: int, size: int, query: str | None = None
+    ) -> Page[Address]:
+        """0-based page of members by address id; ``query`` matches value or attributes."""
+        ...
+
+    async def add_subscribers(self, list_id: int) -> int:
+        """Add every bot subscriber that is not suppressed; returns how many were new."""
+        ...
+
+    async def find_by_name(self, name: str) -> RecipientList | None:
+        """Case-insensitive."""
+        ...
+
+    async def audience(self, list_ids: Sequence[int], kinds: Sequence[AddressKind]) -> Audience:
+        """Distinct addresses of ``kinds`` in any of the lists, split by suppression."""
+        ...
+
+    async def missing_attributes(
+        self, list_ids: Sequence[int], kinds: Sequence[AddressKind], keys: Sequence[str]
+    ) -> dict[str, int]:
+        """For each key, how many reachable recipients have no (or an empty) value."""
+        ...
 
 
 class TemplateRepository(Protocol):
@@ -128,6 +150,10 @@ class MailingRepository(Protocol):
         include_archived: bool = False,
     ) -> Page[Mailing]:
         """Newest first; ``owner_id=None`` means every owner."""
+        ...
+
+    async def using_list(self, list_id: int, statuses: Sequence[MailingStatus]) -> list[Mailing]:
+        """Mailings (not archived) that target ``list_id`` with one of ``statuses``."""
         ...
 
     async def name_taken(
@@ -203,6 +229,10 @@ class RecipientImporter(Protocol):
         self, list_id: int, source: ImportSource, progress: ProgressCallback | None = None
     ) -> ImportReport: ...
 
+    def sheet_names(self, source: ImportSource) -> list[str]:
+        """The sheets of an XLSX file, so the manager can pick one; ``[]`` for other files."""
+        ...
+
 
 class RemoteFileFetcher(Protocol):
     """Downloads a CSV/XLSX link (a Google Sheets export link included) into ``dest_dir``.
@@ -228,3 +258,47 @@ class ExternalListSource(Protocol):
         ...
 
     async def export(self, list_ref: str, dest_dir: Path) -> ImportSource: ...
+
+
+class AddressParser(Protocol):
+    """Recognises one typed address: an email (validated, normalised) or a Telegram id.
+
+    Raises ``InvalidInput`` with a reason key (``import-invalid-email``,
+    ``import-invalid-telegram-id``, ``import-no-address``) for anything else.
+    """
+
+    def parse(self, text: str) -> tuple[AddressKind, str]: ...
+
+
+class MessageRenderer(Protocol):
+    """Fills a message template (Telegram HTML with ``{{ placeholders }}``) for one recipient.
+
+    Runs in a sandbox: a template can read the recipient's attributes and nothing else.
+    Values are HTML-escaped, so a recipient's name can never break the message's markup.
+    A missing attribute renders as an empty string.
+    """
+
+    def check(self, template: str) -> None:
+        """Raise ``InvalidInput("content-template-error", detail=...)`` on a syntax error."""
+        ...
+
+    def placeholders(self, template: str) -> set[str]:
+        """The attribute names the template reads (``{{ name }}``, ``{% if city %}``)."""
+        ...
+
+    def render(self, template: str, attributes: Mapping[str, object]) -> str: ...
+
+
+class ScheduleCalculator(Protocol):
+    """When a schedule fires; times are timezone-aware, in UTC.
+
+    ``validate`` raises ``InvalidInput`` with a key (``schedule-cron-invalid``,
+    ``schedule-too-frequent``, ``schedule-in-past``) and an example in its params.
+    """
+
+    def validate(self, schedule: Schedule, now: datetime) -> None: ...
+
+    def next_times(self, schedule: Schedule, after: datetime, count: int) -> list[datetime]:
+        """Up to ``count`` fire times strictly after ``after``, honouring ends and max runs
+        (counting runs is the caller's business: pass the remaining count)."""
+        ...

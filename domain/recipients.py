@@ -61,3 +61,13 @@ class ListSize:
     @property
     def total(self) -> int:
         return self.email + self.telegram + self.webhook
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who a mailing on some channel would reach in some lists (deduplicated)."""
+
+    reachable: int  # distinct addresses of the channel's kinds, not suppressed
+    suppressed: int  # of those kinds, but unsubscribed or refused: left out
+    other_kinds: int  # members the channel cannot reach (e.g. Telegram ids for email)
+    first: Address | None  # the first reachable recipient, for the preview

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiogram import F, Router
 
-from handlers import admin_roles, common, fallback, subscribers
+from handlers import (
+    admin_roles,
+    common,
+    fallback,
+    lists,
+    lists_import,
+    mailing_steps,
+    mailings,
+    subscribers,
+    templates,
+)
 
 
 def build_router() -> Router:
@@ -18,6 +28,11 @@ def build_router() -> Router:
     root.include_routers(
         admin_roles.create_router(),
         common.create_router(),
+        templates.create_router(),
+        mailings.create_router(),
+        mailing_steps.create_router(),  # before lists_import: content may be a document
+        lists_import.create_router(),  # before lists: it takes the import buttons
+        lists.create_router(),
         subscribers.create_router(),
         fallback.create_router(),
     )

@@ -11,8 +11,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.errors import DomainError
 from domain.pagination import Page
-from domain.ports import AccessNotifier, UnitOfWorkFactory
-from domain.usecases import roles
+from domain.ports import AccessNotifier, AddressParser, UnitOfWorkFactory
+from domain.usecases import roles, subscribers
 from domain.users import Role, User
 from handlers.callbacks import GrantChoice, UsersPage
 from handlers.filters import IsAdmin
@@ -168,6 +168,25 @@ def _users_keyboard(page: Page[User]) -> InlineKeyboardMarkup | None:
     return kb.as_markup() if page.has_prev or page.has_next else None
 
 
+async def unsuppress(
+    message: Message,
+    command: CommandObject,
+    user: User,
+    uow_factory: UnitOfWorkFactory,
+    address_parser: AddressParser,
+) -> None:
+    text = (command.args or "").strip()
+    if not text:
+        await message.answer(t("unsuppress-usage"))
+        return
+    kind, value = address_parser.parse(text)
+    address, changed = await subscribers.lift_suppression(
+        uow_factory, actor_id=user.telegram_id, kind=kind, value=value
+    )
+    key = "unsuppress-done" if changed else "unsuppress-not-suppressed"
+    await message.answer(t(key, address=address.value))
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(IsAdmin)
@@ -175,6 +194,7 @@ def create_router() -> Router:
     router.message.register(grant, Command("grant"))
     router.message.register(revoke, Command("revoke"))
     router.message.register(users, Command("users"))
+    router.message.register(unsuppress, Command("unsuppress"))
     router.message.register(grant_by_forward, F.forward_origin)
     router.callback_query.register(grant_choice, GrantChoice.filter())
     router.callback_query.register(users_page, UsersPage.filter())

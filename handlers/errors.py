@@ -7,7 +7,9 @@ of silence; no internal detail reaches the chat.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +21,7 @@ from domain.errors import DomainError
 from handlers.i18n import t
 
 log = logging.getLogger(__name__)
+ALERT_LIMIT = 200  # Telegram's limit on callback answer text
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
@@ -39,8 +42,24 @@ class ErrorReplyMiddleware(BaseMiddleware):
 async def _reply(event: TelegramObject, text: str) -> None:
     try:
         if isinstance(event, CallbackQuery):
-            await event.answer(text[:200], show_alert=True)
+            await _alert(event, text)
         elif isinstance(event, Message):
             await event.answer(text)
     except TelegramAPIError:
         log.warning("Could not tell the user about an error", exc_info=True)
+
+
+async def _alert(query: CallbackQuery, text: str) -> None:
+    """An alert if the button was not answered yet and the text fits, else a message.
+
+    Long work (an import) answers the button first, so its errors must come as messages.
+    """
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    if len(plain) <= ALERT_LIMIT:
+        try:
+            await query.answer(plain, show_alert=True)
+            return
+        except TelegramAPIError:
+            pass  # already answered ("query is too old"): fall through to a message
+    if isinstance(query.message, Message):
+        await query.message.answer(text)

@@ -87,3 +87,8 @@ def t(key: str, **params: Any) -> str:
     """
     safe = {k: v if isinstance(v, Raw | int) else html.escape(str(v)) for k, v in params.items()}
     return translate(PoI18n.get_current(no_error=False), key, params=safe)
+
+
+def current_language() -> str:
+    """The language of the update being handled (set by the i18n middleware)."""
+    return PoI18n.get_current(no_error=False).current_locale

@@ -7,6 +7,8 @@ lifts the suppression.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.audit import AuditEntry
 from domain.clock import SystemClock
 from domain.errors import AccessDenied, NotFound
@@ -79,21 +81,21 @@ async def unsubscribe_address(
 
 
 async def lift_suppression(
-    uow_factory: UnitOfWorkFactory, *, actor_id: int, address_id: int
-) -> Address:
-    """Admins only: the address may receive mailings again."""
+    uow_factory: UnitOfWorkFactory, *, actor_id: int, kind: AddressKind, value: str
+) -> tuple[Address, bool]:
+    """Admins only: the address may receive mailings again. ``False``: it was not suppressed."""
     async with uow_factory() as uow:
         actor = await uow.users.get(actor_id)
         if actor is None or not actor.is_admin:
             raise AccessDenied()
-        address = await uow.addresses.get(address_id)
+        address = await uow.addresses.find(kind, value)
         if address is None:
-            raise NotFound()
+            raise NotFound("unsuppress-unknown", address=value)
+        if not address.is_suppressed:
+            return address, False
         before = {
-            "unsubscribed_at": address.unsubscribed_at.isoformat()
-            if address.unsubscribed_at
-            else None,
-            "refused_at": address.refused_at.isoformat() if address.refused_at else None,
+            "unsubscribed_at": _iso(address.unsubscribed_at),
+            "refused_at": _iso(address.refused_at),
         }
         address.unsubscribed_at = address.refused_at = None
         await uow.addresses.update(address)
@@ -102,9 +104,13 @@ async def lift_suppression(
                 actor_id=actor_id,
                 action="suppression.lift",
                 target_type="address",
-                target_id=str(address_id),
-                details={"kind": address.kind.value, **before},
+                target_id=str(address.id),
+                details={"kind": kind.value, **before},
             )
         )
         await uow.commit()
-    return address
+    return address, True
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

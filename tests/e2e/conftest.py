@@ -13,6 +13,8 @@ import pytest
 from bot import runner
 from bot.app import App
 from bot.settings import load_settings
+from domain.usecases import roles
+from domain.users import Role
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -77,3 +79,18 @@ async def fake_api() -> AsyncIterator[FakeBotAPI]:
 async def bot(fake_api: FakeBotAPI, migrated_pg_url: str) -> AsyncIterator[BotHarness]:
     async with running_bot(fake_api, migrated_pg_url) as harness:
         yield harness
+
+
+class _Quiet:
+    """Role changes made by the test itself need no message to the person."""
+
+    async def access_changed(self, user: object) -> None:
+        return None
+
+
+async def grant(bot: BotHarness, *user_ids: int, role: Role = Role.manager) -> None:
+    """Give roles directly (as the console would), without going through the chat."""
+    for user_id in user_ids:
+        await roles.grant_role(
+            bot.app.db.uow_factory, _Quiet(), actor_id=None, target_id=user_id, role=role
+        )

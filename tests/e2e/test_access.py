@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from domain.users import Role
+from handlers.menu import ADMIN_COMMANDS, MANAGER_COMMANDS, STRANGER_COMMANDS
 from tests.e2e.conftest import ADMIN, BotHarness
 
 MANAGER = 2002
 STRANGER = 3003
-ADMIN_MENU = ["help", "cancel", "users", "grant", "revoke"]
-MANAGER_MENU = ["help", "cancel"]
-STRANGER_MENU = ["start", "stop", "help"]
+ADMIN_MENU = list(ADMIN_COMMANDS)
+MANAGER_MENU = list(MANAGER_COMMANDS)
+STRANGER_MENU = list(STRANGER_COMMANDS)
 
 
 async def role_of(bot: BotHarness, user_id: int) -> Role | None:

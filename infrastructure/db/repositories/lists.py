@@ -6,13 +6,33 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, case, delete, func, literal, or_, select, true, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
 from domain.pagination import Page
-from domain.recipients import Address, AddressKind, ListSize, ListSourceKind, RecipientList
+from domain.recipients import (
+    Address,
+    AddressKind,
+    Audience,
+    ListSize,
+    ListSourceKind,
+    RecipientList,
+)
 from infrastructure.db.models import AddressRow, ListMemberRow, RecipientListRow
 from infrastructure.db.repositories._sql import (
     dialect_name,
@@ -121,11 +141,105 @@ class SqlRecipientListRepository:
             suppressed_total += suppressed_count or 0
         return ListSize(**per_kind, suppressed=suppressed_total)
 
-    async def members(self, list_id: int, page: int, size: int) -> Page[Address]:
+    async def members(
+        self, list_id: int, page: int, size: int, query: str | None = None
+    ) -> Page[Address]:
         stmt = (
             select(AddressRow)
             .join(ListMemberRow, ListMemberRow.address_id == AddressRow.id)
             .where(ListMemberRow.list_id == list_id)
             .order_by(AddressRow.id)
         )
+        if query:
+            needle = query.strip().lower()
+            stmt = stmt.where(
+                or_(
+                    func.lower(AddressRow.value).contains(needle, autoescape=True),
+                    func.lower(cast(AddressRow.attributes, String)).contains(
+                        needle, autoescape=True
+                    ),
+                )
+            )
         return await fetch_page(self._session, stmt, page, size, to_address)
+
+    async def add_subscribers(self, list_id: int) -> int:
+        """Every Telegram user subscribed to the bot and not suppressed, in one statement."""
+        source = select(literal(list_id, BigInteger), AddressRow.id).where(
+            AddressRow.kind == AddressKind.telegram.value,
+            AddressRow.subscribed_at.is_not(None),
+            AddressRow.unsubscribed_at.is_(None),
+            AddressRow.refused_at.is_(None),
+        )
+        stmt = (
+            upsert_insert(self._session, ListMemberRow)
+            .from_select(["list_id", "address_id"], source)
+            .on_conflict_do_nothing()
+        )
+        return await execute_dml(self._session, stmt)
+
+    async def find_by_name(self, name: str) -> RecipientList | None:
+        stmt = select(RecipientListRow).where(
+            func.lower(RecipientListRow.name) == name.strip().lower()
+        )
+        row = (await self._session.scalars(stmt.limit(1))).first()
+        return to_list(row) if row is not None else None
+
+    def _members_of(self, list_ids: Sequence[int], kinds: Sequence[AddressKind]) -> Any:
+        """Distinct addresses of ``kinds`` that belong to any of ``list_ids``."""
+        in_lists = select(ListMemberRow.address_id).where(ListMemberRow.list_id.in_(list_ids))
+        return AddressRow.id.in_(in_lists), AddressRow.kind.in_([k.value for k in kinds])
+
+    async def audience(self, list_ids: Sequence[int], kinds: Sequence[AddressKind]) -> Audience:
+        if not list_ids:
+            return Audience(reachable=0, suppressed=0, other_kinds=0, first=None)
+        member, right_kind = self._members_of(list_ids, kinds)
+        suppressed = or_(
+            AddressRow.unsubscribed_at.is_not(None), AddressRow.refused_at.is_not(None)
+        )
+        counts = select(
+            func.count().filter(right_kind, ~suppressed),
+            func.count().filter(right_kind, suppressed),
+            func.count().filter(~right_kind),
+        ).where(member)
+        reachable, suppressed_count, other = (await self._session.execute(counts)).one()
+        first_row = (
+            await self._session.scalars(
+                select(AddressRow)
+                .where(member, right_kind, ~suppressed)
+                .order_by(AddressRow.id)
+                .limit(1)
+            )
+        ).first()
+        return Audience(
+            reachable=reachable,
+            suppressed=suppressed_count,
+            other_kinds=other,
+            first=to_address(first_row) if first_row is not None else None,
+        )
+
+    async def missing_attributes(
+        self, list_ids: Sequence[int], kinds: Sequence[AddressKind], keys: Sequence[str]
+    ) -> dict[str, int]:
+        if not list_ids or not keys:
+            return {}
+        member, right_kind = self._members_of(list_ids, kinds)
+        reachable = and_(
+            member,
+            right_kind,
+            AddressRow.unsubscribed_at.is_(None),
+            AddressRow.refused_at.is_(None),
+        )
+        columns = [
+            func.count().filter(func.coalesce(_attribute(self._session, key), "") == "")
+            for key in keys
+        ]
+        row = (await self._session.execute(select(*columns).where(reachable))).one()
+        return dict(zip(keys, row, strict=True))
+
+
+def _attribute(session: AsyncSession, key: str) -> Any:
+    """An attribute as text on either backend (JSONB ->> on PostgreSQL, json_extract)."""
+    if dialect_name(session) == "postgresql":
+        return AddressRow.attributes.op("->>")(key)
+    path = "$." + json.dumps(key, ensure_ascii=False)
+    return func.json_extract(AddressRow.attributes, literal(path))

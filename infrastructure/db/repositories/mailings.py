@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, exists, insert, select, update
@@ -126,6 +126,20 @@ class SqlMailingRepository:
         for mailing in found.items:
             mailing.list_ids = sorted(lists[mailing.id]) if mailing.id is not None else []
         return found
+
+    async def using_list(self, list_id: int, statuses: Sequence[MailingStatus]) -> list[Mailing]:
+        """Mailings (not archived) that target ``list_id`` and are in one of ``statuses``."""
+        stmt = (
+            select(MailingRow)
+            .join(MailingListRow, MailingListRow.mailing_id == MailingRow.id)
+            .where(
+                MailingListRow.list_id == list_id,
+                MailingRow.status.in_([s.value for s in statuses]),
+                MailingRow.archived_at.is_(None),
+            )
+            .order_by(MailingRow.id)
+        )
+        return [to_mailing(row) for row in await self._session.scalars(stmt)]
 
     async def name_taken(self, owner_id: int, name: str, exclude_id: int | None = None) -> bool:
         """Archived mailings free their names."""

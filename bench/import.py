@@ -1,0 +1,198 @@
+"""Benchmark: importing a recipient CSV into a list on PostgreSQL, as a chat upload would.
+
+    .venv/bin/python bench/import.py            # 100,000 then 1,000,000 rows
+    .venv/bin/python bench/import.py --quick    # 2,000 then 20,000 rows (the test suite)
+
+Creates a fresh database on the server of ``--pg-url`` (or ``BENCH_PG_URL``), migrates
+it, imports generated files (email, name, city; about 1 % repeated rows and 0.5 % bad
+addresses) through ``SqlRecipientImporter`` and prints rows/s, the peak RSS of this process
+during each import, and the ratio of the import's time to a bare asyncpg ``COPY`` of the
+same rows into a plain table, measured in the same run, and the longest the event loop
+was stalled (what other chats of the bot would wait). Drops its database at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import psutil
+from sqlalchemy import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from domain.imports import ImportReport, ImportSource
+from domain.recipients import RecipientList
+from infrastructure.db import create_engine, create_session_factory, make_uow_factory
+from infrastructure.db.migrate import upgrade
+from infrastructure.importers import SqlRecipientImporter
+from tests.support.db import drop_database, fresh_pg_database
+
+DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+NAMES = ["Иван Петров", "Мария Сидорова", "John Smith", "Анна-Мария Ким", "Олег", ""]
+CITIES = ["Москва", "Санкт-Петербург", "Казань", "Berlin", "Новосибирск", ""]
+DOMAINS = ["mail.ru", "Yandex.RU", "gmail.com", "example.org", "почта.рф"]
+MB = 1024 * 1024
+
+
+def write_csv(path: Path, rows: int, prefix: str) -> None:
+    """Streams rows to disk, so generating a big file costs this process no memory."""
+    rng = random.Random(rows)
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["Email", "Имя", "Город"])
+        for i in range(rows):
+            if i % 200 == 199:
+                email = f"broken-{i}@"
+            elif i % 100 == 99:
+                email = f"{prefix}{i - 50}@{DOMAINS[(i - 50) % len(DOMAINS)]}"  # a repeat
+            else:
+                email = f"{prefix}{i}@{DOMAINS[i % len(DOMAINS)]}"
+            writer.writerow([email, rng.choice(NAMES), rng.choice(CITIES)])
+
+
+class RssSampler:
+    """Peak resident memory of this process, sampled by a thread and by the progress hook."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self._process = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak = 0
+
+    def sample(self) -> int:
+        rss = int(self._process.memory_info().rss)
+        self.peak = max(self.peak, rss)
+        return rss
+
+    @contextmanager
+    def running(self) -> Iterator[RssSampler]:
+        self.peak = self.sample()
+        thread = threading.Thread(target=self._run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+            self._stop.clear()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.sample()
+
+
+class LoopLag:
+    """The longest the event loop was kept from running a 10 ms ticker: what the bot's
+    other chats would wait while a big file is imported."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    async def run(self, interval: float = 0.01) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            planned = loop.time() + interval
+            await asyncio.sleep(interval)
+            self.worst = max(self.worst, loop.time() - planned)
+
+
+async def run_import(
+    url: str, path: Path, sampler: RssSampler, lag: LoopLag
+) -> tuple[float, ImportReport]:
+    engine = create_engine(url)
+    try:
+        uow_factory = make_uow_factory(create_session_factory(engine))
+        async with uow_factory() as uow:
+            rlist = await uow.lists.add(RecipientList(name=path.stem, owner_id=1))
+            await uow.commit()
+        assert rlist.id is not None
+
+        async def progress(rows: int) -> None:
+            sampler.sample()
+
+        importer = SqlRecipientImporter(engine)
+        ticker = asyncio.create_task(lag.run())
+        try:
+            with sampler.running():
+                started = time.perf_counter()
+                source = ImportSource(path, path.name)
+                report = await importer.import_file(rlist.id, source, progress)
+                elapsed = time.perf_counter() - started
+        finally:
+            ticker.cancel()
+        return elapsed, report
+    finally:
+        await engine.dispose()
+
+
+async def bare_copy(url: str, path: Path) -> float:
+    """The baseline: the same rows, read with ``csv`` and copied as they are."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("CREATE TABLE bench_plain (email text, name text, city text)")
+        started = time.perf_counter()
+        with path.open(encoding="utf-8", newline="") as file:
+            reader = csv.reader(file)
+            next(reader)
+            await connection.copy_records_to_table(
+                "bench_plain", records=(tuple(row) for row in reader)
+            )
+        elapsed = time.perf_counter() - started
+        await connection.execute("DROP TABLE bench_plain")
+        return elapsed
+    finally:
+        await connection.close()
+
+
+async def bench(sizes: list[int], server_url: str) -> None:
+    sampler = RssSampler()
+    url = await fresh_pg_database(server_url, prefix="mailforge_bench")
+    try:
+        await upgrade(url)
+        with tempfile.TemporaryDirectory(prefix="mailforge-bench-") as tmp:
+            for size in sizes:
+                path = Path(tmp) / f"recipients-{size}.csv"
+                write_csv(path, size, prefix=f"user{size}-")
+                before = sampler.sample()
+                lag = LoopLag()
+                elapsed, report = await run_import(url, path, sampler, lag)
+                baseline = await bare_copy(url, path)
+                print(
+                    f"import {size:,} rows: {elapsed:.2f} s, {size / elapsed:,.0f} rows/s; "
+                    f"peak RSS {sampler.peak / MB:.0f} MB (before {before / MB:.0f} MB); "
+                    f"bare COPY {baseline:.2f} s ({size / baseline:,.0f} rows/s), "
+                    f"ratio {elapsed / baseline:.1f}x"
+                )
+                print(
+                    f"  report: added {report.added:,}, duplicates {report.duplicates:,}, "
+                    f"invalid {report.invalid:,}, attributes {report.attributes}; "
+                    f"longest event-loop stall {lag.worst * 1000:.0f} ms"
+                )
+    finally:
+        await drop_database(url, server_url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="about 20,000 rows")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
+    args = parser.parse_args()
+    sizes = [2_000, 20_000] if args.quick else [100_000, 1_000_000]
+    asyncio.run(bench(sizes, args.pg_url))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""Mailings: drafts saved as the manager goes, edits, duplicates, deletion, browsing.
+
+A manager sees and acts on their own mailings only; an admin on everyone's. A forged id
+of someone else's mailing looks exactly like a missing one (``mailings-not-found``), so
+ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from domain.clock import SystemClock
+from domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from domain.mailings import Channel, Mailing, MailingStatus, Schedule
+from domain.pagination import Page
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.runs import MailingRun
+from domain.usecases.access import record, require_staff
+from domain.users import User
+
+NAME_MAX = 100
+SUBJECT_MAX = 250
+PAGE_SIZE = 8
+EMAIL_CHANNELS = frozenset({Channel.email, Channel.sendsay})
+EDITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "channel",
+        "subject",
+        "body",
+        "template_id",
+        "media",
+        "options",
+        "list_ids",
+        "schedule",
+    }
+)
+
+
+async def load_own(uow: UnitOfWork, actor_id: int, mailing_id: int) -> tuple[User, Mailing]:
+    """The mailing if the caller may act on it; someone else's looks like a missing one."""
+    actor = await require_staff(uow, actor_id)
+    mailing = await uow.mailings.get(mailing_id)
+    if mailing is None or (not actor.is_admin and mailing.owner_id != actor_id):
+        raise NotFound("mailings-not-found")
+    if mailing.archived_at is not None and not actor.is_admin:
+        raise NotFound("mailings-not-found")
+    return actor, mailing
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= NAME_MAX:
+        raise InvalidInput("mailings-name-invalid", max=NAME_MAX)
+    return name
+
+
+def clean_subject(subject: str) -> str:
+    subject = " ".join(subject.split())
+    if not 1 <= len(subject) <= SUBJECT_MAX:
+        raise InvalidInput("mailings-subject-invalid", max=SUBJECT_MAX)
+    return subject
+
+
+async def _ensure_name_free(
+    uow: UnitOfWork, owner_id: int, name: str, exclude: int | None
+) -> None:
+    if await uow.mailings.name_taken(owner_id, name, exclude_id=exclude):
+        raise Conflict("mailings-name-taken", name=name)
+
+
+async def create_draft(
+    uow_factory: UnitOfWorkFactory, actor_id: int, name: str, timezone: str
+) -> Mailing:
+    """The first dialog step already stores a draft, so nothing typed is ever lost."""
+    name = clean_name(name)
+    async with uow_factory() as uow:
+        await require_staff(uow, actor_id)
+        await _ensure_name_free(uow, actor_id, name, None)
+        mailing = await uow.mailings.add(
+            Mailing(
+                owner_id=actor_id,
+                name=name,
+                channel=Channel.telegram,
+                schedule=Schedule(timezone=timezone),
+            )
+        )
+        await record(uow, actor_id, "mailing.create", ("mailing", mailing.id), {"name": name})
+        await uow.commit()
+    return mailing
+
+
+def ensure_editable(mailing: Mailing) -> None:
+    if mailing.archived_at is not None or mailing.status not in (
+        MailingStatus.draft,
+        MailingStatus.scheduled,
+    ):
+        raise IllegalTransition("mailings-not-editable", status=mailing.status.value)
+
+
+async def update(
+    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, **changes: Any
+) -> Mailing:
+    """Change some fields of an editable mailing; each value is validated on its own."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    async with uow_factory() as uow:
+        _, mailing = await load_own(uow, actor_id, mailing_id)
+        ensure_editable(mailing)
+        if "name" in changes:
+            changes["name"] = clean_name(changes["name"])
+            await _ensure_name_free(uow, mailing.owner_id, changes["name"], mailing_id)
+        if changes.get("subject") is not None:
+            changes["subject"] = clean_subject(changes["subject"])
+        media = changes.get("media", mailing.media)
+        if "body" in changes and not str(changes["body"]).strip() and not media:
+            raise InvalidInput("mailings-body-empty")  # a photo alone is a message, though
+        if "list_ids" in changes:
+            changes["list_ids"] = await _existing_lists(uow, changes["list_ids"])
+        if changes.get("template_id") is not None and (
+            await uow.templates.get(changes["template_id"]) is None
+        ):
+            raise NotFound("templates-not-found")
+        for field, value in changes.items():
+            setattr(mailing, field, value)
+        await uow.mailings.update(mailing)
+        await uow.commit()
+    return mailing
+
+
+async def _existing_lists(uow: UnitOfWork, list_ids: list[int]) -> list[int]:
+    found = []
+    for list_id in dict.fromkeys(list_ids):
+        if await uow.lists.get(list_id) is None:
+            raise NotFound("lists-not-found")
+        found.append(list_id)
+    return found
+
+
+async def get(uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int) -> Mailing:
+    async with uow_factory() as uow:
+        return (await load_own(uow, actor_id, mailing_id))[1]
+
+
+async def browse(
+    uow_factory: UnitOfWorkFactory,
+    actor_id: int,
+    page: int,
+    status: MailingStatus | None = None,
+) -> Page[Mailing]:
+    """A manager's own mailings; an admin's view includes everyone's and the archive."""
+    async with uow_factory() as uow:
+        actor = await require_staff(uow, actor_id)
+        return await uow.mailings.search(
+            owner_id=None if actor.is_admin else actor_id,
+            status=status,
+            page=max(page, 0),
+            size=PAGE_SIZE,
+            include_archived=actor.is_admin,
+        )
+
+
+async def duplicate(uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int) -> Mailing:
+    """A new draft with the same content and lists, owned by the caller, never scheduled."""
+    async with uow_factory() as uow:
+        await load_own(uow, actor_id, mailing_id)
+        source = await uow.mailings.get(mailing_id)
+        assert source is not None
+        name = await _copy_name(uow, actor_id, source.name)
+        copy = replace(
+            source,
+            id=None,
+            owner_id=actor_id,
+            name=name,
+            status=MailingStatus.draft,
+            schedule=Schedule(timezone=source.schedule.timezone),
+            archived_at=None,
+            created_at=None,
+            updated_at=None,
+            options=dict(source.options),
+            list_ids=list(source.list_ids),
+            media=dict(source.media) if source.media else None,
+        )
+        copy = await uow.mailings.add(copy)
+        await record(
+            uow, actor_id, "mailing.duplicate", ("mailing", copy.id), {"from": mailing_id}
+        )
+        await uow.commit()
+    return copy
+
+
+async def _copy_name(uow: UnitOfWork, owner_id: int, name: str) -> str:
+    base = name[: NAME_MAX - 12]
+    for n in range(1, 1000):
+        candidate = f"{base} (copy)" if n == 1 else f"{base} (copy {n})"
+        if not await uow.mailings.name_taken(owner_id, candidate):
+            return candidate
+    raise Conflict("mailings-name-taken", name=name)
+
+
+async def delete(
+    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, clock: Clock | None = None
+) -> bool:
+    """Remove a mailing that never ran; archive one with runs. ``True`` when archived.
+
+    A running or paused mailing must be cancelled first.
+    """
+    async with uow_factory() as uow:
+        _, mailing = await load_own(uow, actor_id, mailing_id)
+        if mailing.status in (MailingStatus.running, MailingStatus.paused):
+            raise IllegalTransition("mailings-delete-active", status=mailing.status.value)
+        has_runs = await uow.runs.last_for_mailing(mailing_id) is not None
+        if has_runs:
+            mailing.archived_at = (clock or SystemClock()).now()
+            if mailing.status is MailingStatus.scheduled:
+                mailing.status = MailingStatus.cancelled
+            await uow.mailings.update(mailing)
+        else:
+            await uow.mailings.delete(mailing_id)
+        await record(
+            uow,
+            actor_id,
+            "mailing.archive" if has_runs else "mailing.delete",
+            ("mailing", mailing.id),
+            {"name": mailing.name},
+        )
+        await uow.commit()
+    return has_runs
+
+
+def needs_subject(channel: Channel) -> bool:
+    return channel in EMAIL_CHANNELS
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    mailing: Mailing
+    list_names: list[str]
+    last_run: MailingRun | None
+
+
+async def card(uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int) -> Card:
+    async with uow_factory() as uow:
+        _, mailing = await load_own(uow, actor_id, mailing_id)
+        names = []
+        for list_id in mailing.list_ids:
+            rlist = await uow.lists.get(list_id)
+            if rlist is not None:
+                names.append(rlist.name)
+        return Card(mailing, names, await uow.runs.last_for_mailing(mailing_id))

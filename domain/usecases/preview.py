@@ -1,0 +1,132 @@
+"""What the first recipient will receive, who else gets it, and what may go wrong.
+
+Warnings never block saving a draft; the launch refuses the blocking ones (the
+delivery engine checks them again before it sends anything).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.content import CAPTION_LIMIT, TEXT_LIMIT, check_html, visible_length
+from domain.errors import InvalidInput
+from domain.mailings import CHANNEL_KINDS, Channel, Mailing
+from domain.ports import MessageRenderer, UnitOfWorkFactory
+from domain.recipients import Address, AddressKind, Audience
+from domain.usecases.mailings import load_own, needs_subject
+
+# Warnings that make a launch impossible (the others are for the manager to judge).
+BLOCKING = frozenset(
+    {
+        "preview-no-body",
+        "preview-no-subject",
+        "preview-no-lists",
+        "preview-empty-audience",
+        "preview-too-long",
+        "preview-template-error",
+        "preview-channel-unavailable",
+    }
+    | {
+        "content-html-unknown-tag",
+        "content-html-link-without-href",
+        "content-html-unbalanced",
+        "content-html-stray-bracket",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> bool:
+        return self.key in BLOCKING
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    mailing: Mailing
+    audience: Audience
+    body: str  # rendered for the first recipient (or the raw template with nobody)
+    subject: str | None
+    warnings: list[Notice]
+
+    @property
+    def can_launch(self) -> bool:
+        return not any(w.blocking for w in self.warnings)
+
+
+def recipient_values(address: Address) -> dict[str, Any]:
+    """What a template may read: the address's attributes plus the address itself."""
+    values: dict[str, Any] = dict(address.attributes)
+    values.setdefault("address", address.value)
+    if address.kind is AddressKind.email:
+        values.setdefault("email", address.value)
+    return values
+
+
+async def build(
+    uow_factory: UnitOfWorkFactory,
+    renderer: MessageRenderer,
+    actor_id: int,
+    mailing_id: int,
+    available: frozenset[Channel],
+) -> Preview:
+    async with uow_factory() as uow:
+        _, mailing = await load_own(uow, actor_id, mailing_id)
+        kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
+        audience = await uow.lists.audience(mailing.list_ids, kinds)
+        used = _placeholders(renderer, mailing.body + (mailing.subject or ""))
+        missing = await uow.lists.missing_attributes(
+            mailing.list_ids, kinds, sorted(used - {"address", "email"})
+        )
+    warnings = _static_warnings(mailing, audience, available)
+    values = recipient_values(audience.first) if audience.first else {}
+    body, subject = mailing.body, mailing.subject
+    try:
+        body = renderer.render(mailing.body, values)
+        subject = renderer.render(mailing.subject, values) if mailing.subject else None
+    except InvalidInput as exc:
+        warnings.append(Notice("preview-template-error", dict(exc.params)))
+    problem = check_html(body) if body else None
+    if problem is not None:
+        warnings.append(Notice(problem.key, {"detail": problem.detail}))
+    limit = CAPTION_LIMIT if mailing.media else TEXT_LIMIT
+    if mailing.channel is Channel.telegram and visible_length(body) > limit:
+        length = visible_length(body)
+        warnings.append(Notice("preview-too-long", {"length": length, "limit": limit}))
+    for key, count in sorted(missing.items()):
+        if count:
+            warnings.append(Notice("preview-missing-placeholder", {"name": key, "count": count}))
+    return Preview(mailing, audience, body, subject, warnings)
+
+
+def _placeholders(renderer: MessageRenderer, text: str) -> set[str]:
+    try:
+        return renderer.placeholders(text)
+    except InvalidInput:
+        return set()
+
+
+def _static_warnings(
+    mailing: Mailing, audience: Audience, available: frozenset[Channel]
+) -> list[Notice]:
+    warnings: list[Notice] = []
+    if mailing.channel not in available:
+        warnings.append(Notice("preview-channel-unavailable", {"channel": mailing.channel.value}))
+    if not mailing.body.strip():
+        warnings.append(Notice("preview-no-body"))
+    if needs_subject(mailing.channel) and not mailing.subject:
+        warnings.append(Notice("preview-no-subject"))
+    if not mailing.list_ids:
+        warnings.append(Notice("preview-no-lists"))
+    elif audience.reachable == 0:
+        warnings.append(Notice("preview-empty-audience"))
+    if audience.suppressed:
+        warnings.append(Notice("preview-suppressed", {"count": audience.suppressed}))
+    if audience.other_kinds:
+        warnings.append(Notice("preview-other-kinds", {"count": audience.other_kinds}))
+    return warnings

@@ -1,0 +1,113 @@
+"""Callback data and keyboards of the recipient-list screens."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from domain.pagination import Page
+from domain.recipients import Address
+from domain.usecases.lists import ListView
+from handlers.i18n import t
+
+
+class Act(StrEnum):
+    home = "home"
+    new = "new"
+    open = "open"
+    members = "members"
+    search = "search"
+    add = "add"
+    remove = "remove"
+    upload = "upload"
+    reimport = "reimport"
+    subscribers = "subscribers"
+    sendsay = "sendsay"
+    rename = "rename"
+    delete = "delete"
+    delete_yes = "delete_yes"
+
+
+class ListCD(CallbackData, prefix="l"):
+    act: Act
+    list_id: int = 0
+    page: int = 0
+
+
+class UploadTarget(CallbackData, prefix="up"):
+    list_id: int  # 0: a new list named after the file
+
+
+class SheetPick(CallbackData, prefix="sheet"):
+    index: int
+
+
+class SendsayPick(CallbackData, prefix="ssl"):
+    list_id: int
+    index: int
+
+
+def index_keyboard(views: list[ListView]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for v in views:
+        assert v.rlist.id is not None
+        kb.button(
+            text=f"📋 {v.rlist.name}", callback_data=ListCD(act=Act.open, list_id=v.rlist.id)
+        )
+    kb.button(text=t("lists-button-new"), callback_data=ListCD(act=Act.new))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def card_keyboard(list_id: int, can_manage: bool) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    rows = [
+        (Act.members, Act.search),
+        (Act.add, Act.remove),
+        (Act.upload, Act.reimport),
+        (Act.subscribers, Act.sendsay),
+    ]
+    if can_manage:
+        rows.append((Act.rename, Act.delete))
+    for row in rows:
+        for act in row:
+            kb.button(
+                text=t(f"lists-button-{act.value}"), callback_data=ListCD(act=act, list_id=list_id)
+            )
+    kb.button(text=t("button-back"), callback_data=ListCD(act=Act.home))
+    kb.adjust(*([2] * len(rows)), 1)
+    return kb.as_markup()
+
+
+def members_keyboard(list_id: int, page: Page[Address]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    if page.has_prev:
+        kb.button(
+            text="◀️", callback_data=ListCD(act=Act.members, list_id=list_id, page=page.page - 1)
+        )
+    if page.has_next:
+        kb.button(
+            text="▶️", callback_data=ListCD(act=Act.members, list_id=list_id, page=page.page + 1)
+        )
+    kb.button(text=t("button-back"), callback_data=ListCD(act=Act.open, list_id=list_id))
+    kb.adjust(2 if page.has_prev and page.has_next else 1, 1)
+    return kb.as_markup()
+
+
+def confirm_delete_keyboard(list_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("lists-button-delete-yes"),
+        callback_data=ListCD(act=Act.delete_yes, list_id=list_id),
+    )
+    kb.button(text=t("button-cancel"), callback_data=ListCD(act=Act.open, list_id=list_id))
+    return kb.as_markup()
+
+
+def cancel_keyboard(list_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("button-cancel"), callback_data=ListCD(act=Act.open, list_id=list_id))
+    return kb.as_markup()

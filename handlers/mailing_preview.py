@@ -1,0 +1,103 @@
+"""The preview: the message exactly as the first recipient gets it, then a report with
+the audience, warnings and what to do next."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from domain.mailings import Channel, Mailing
+from domain.usecases import preview as previews
+from handlers.i18n import t
+from handlers.mailings_kb import Go, MailingCD
+from handlers.mailings_text import preview_report
+
+
+def url_buttons(mailing: Mailing) -> InlineKeyboardMarkup | None:
+    rows = mailing.options.get("buttons") or []
+    if not rows:
+        return None
+    kb = InlineKeyboardBuilder()
+    for row in rows:
+        kb.row(*[_url_button(b["text"], b["url"]) for b in row])
+    return kb.as_markup()
+
+
+def _url_button(text: str, url: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, url=url)
+
+
+async def send_sample(message: Message, p: previews.Preview) -> None:
+    """Send the rendered message the way the channel would (Telegram formatting, media)."""
+    m = p.mailing
+    try:
+        if m.channel is not Channel.telegram:
+            header = f"<b>{html.escape(p.subject)}</b>\n\n" if p.subject else ""
+            await message.answer(header + (p.body or "—"))
+            return
+        silent, protect = bool(m.options.get("silent")), bool(m.options.get("protect"))
+        markup = url_buttons(m)
+        media = m.media or {}
+        if media.get("type") == "photo":
+            await message.answer_photo(
+                media["file_id"],
+                caption=p.body,
+                reply_markup=markup,
+                disable_notification=silent,
+                protect_content=protect,
+            )
+        elif media.get("type") == "document":
+            await message.answer_document(
+                media["file_id"],
+                caption=p.body,
+                reply_markup=markup,
+                disable_notification=silent,
+                protect_content=protect,
+            )
+        else:
+            link_preview = LinkPreviewOptions(is_disabled=not m.options.get("link_preview", True))
+            await message.answer(
+                p.body or "—",
+                reply_markup=markup,
+                link_preview_options=link_preview,
+                disable_notification=silent,
+                protect_content=protect,
+            )
+    except TelegramBadRequest as exc:
+        # Telegram refused it (broken HTML, too long): show it raw; the report says why
+        raw = "<pre>" + html.escape(p.body[:3500]) + "</pre>"
+        await message.answer(t("preview-raw", reason=exc.message) + "\n\n" + raw)
+
+
+def actions_keyboard(m: Mailing, can_launch: bool) -> InlineKeyboardMarkup:
+    assert m.id is not None
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("mailings-button-save"), callback_data=MailingCD(go=Go.save, mailing_id=m.id))
+    kb.button(text=t("mailings-button-test"), callback_data=MailingCD(go=Go.test, mailing_id=m.id))
+    if can_launch:
+        kb.button(
+            text=t("mailings-button-launch"),
+            callback_data=MailingCD(go=Go.launch, mailing_id=m.id),
+        )
+    kb.button(text=t("mailings-button-edit"), callback_data=MailingCD(go=Go.edit, mailing_id=m.id))
+    kb.adjust(1, 2, 1)
+    return kb.as_markup()
+
+
+async def show_preview(
+    message: Message, user_id: int, deps: dict[str, Any], mailing_id: int
+) -> None:
+    p = await previews.build(
+        deps["uow_factory"], deps["renderer"], user_id, mailing_id, deps["available_channels"]
+    )
+    await send_sample(message, p)
+    await message.answer(preview_report(p), reply_markup=actions_keyboard(p.mailing, p.can_launch))

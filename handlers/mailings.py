@@ -1,0 +1,126 @@
+"""/mailings: browse page by page with a status filter, open a card, duplicate, delete.
+
+Launch, test, pause, resume and cancel need the delivery engine; until it exists the
+buttons say so honestly instead of pretending.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from domain.mailings import MailingStatus
+from domain.usecases import mailings
+from domain.users import User
+from handlers.filters import IsStaff
+from handlers.i18n import t
+from handlers.mailing_preview import show_preview
+from handlers.mailings_kb import (
+    Go,
+    MailingCD,
+    browse_keyboard,
+    card_keyboard,
+    confirm_delete_keyboard,
+    edit_menu_keyboard,
+)
+from handlers.mailings_text import browse_text, card_text
+from handlers.replies import show_screen
+
+ENGINE_ACTIONS = {Go.launch, Go.test, Go.pause, Go.resume, Go.cancel}
+
+
+async def send_browse(
+    message: Message,
+    user_id: int,
+    deps: dict[str, Any],
+    page: int = 0,
+    status: str = "",
+    edit: bool = False,
+) -> None:
+    found = await mailings.browse(
+        deps["uow_factory"], user_id, page, MailingStatus(status) if status else None
+    )
+    text, markup = browse_text(found, status), browse_keyboard(found, status)
+    await show_screen(message, text, markup, edit=edit)
+
+
+async def send_card(
+    message: Message,
+    user_id: int,
+    deps: dict[str, Any],
+    mailing_id: int,
+    note_key: str | None = None,
+    edit: bool = False,
+) -> None:
+    info = await mailings.card(deps["uow_factory"], user_id, mailing_id)
+    text = card_text(info.mailing, info.list_names, info.last_run, deps["tz"])
+    if note_key:
+        text = t(note_key) + "\n\n" + text
+    markup = card_keyboard(info.mailing)
+    await show_screen(message, text, markup, edit=edit)
+
+
+async def mailings_command(message: Message, state: FSMContext, user: User, **deps: Any) -> None:
+    await state.clear()
+    await send_browse(message, user.telegram_id, deps)
+
+
+async def on_card_button(
+    query: CallbackQuery, callback_data: MailingCD, state: FSMContext, user: User, **deps: Any
+) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer()
+        return
+    go, mailing_id = callback_data.go, callback_data.mailing_id
+    if mailing_id:  # check the caller's rights first, so a refusal comes as an alert
+        await mailings.get(deps["uow_factory"], user.telegram_id, mailing_id)
+    if go in ENGINE_ACTIONS:
+        await query.answer(t("mailings-engine-pending"), show_alert=True)
+        return
+    await query.answer()
+    if go is Go.browse:
+        await state.clear()
+        await send_browse(
+            message, user.telegram_id, deps, callback_data.page, callback_data.status, edit=True
+        )
+    elif go is Go.open:
+        await state.clear()
+        await send_card(message, user.telegram_id, deps, mailing_id, edit=True)
+    elif go is Go.duplicate:
+        copy = await mailings.duplicate(deps["uow_factory"], user.telegram_id, mailing_id)
+        assert copy.id is not None
+        await send_card(message, user.telegram_id, deps, copy.id, note_key="mailings-duplicated")
+    elif go is Go.edit:
+        info = await mailings.card(deps["uow_factory"], user.telegram_id, mailing_id)
+        mailings.ensure_editable(info.mailing)
+        await message.answer(
+            t("mailings-edit-what"), reply_markup=edit_menu_keyboard(info.mailing)
+        )
+    elif go is Go.preview:
+        await show_preview(message, user.telegram_id, deps, mailing_id)
+    elif go is Go.save:
+        await send_card(message, user.telegram_id, deps, mailing_id, note_key="mailings-saved")
+    elif go is Go.delete:
+        info = await mailings.card(deps["uow_factory"], user.telegram_id, mailing_id)
+        await message.edit_text(
+            t("mailings-confirm-delete", name=info.mailing.name),
+            reply_markup=confirm_delete_keyboard(mailing_id),
+        )
+    elif go is Go.delete_yes:
+        archived = await mailings.delete(deps["uow_factory"], user.telegram_id, mailing_id)
+        await message.edit_text(t("mailings-archived" if archived else "mailings-deleted"))
+        await send_browse(message, user.telegram_id, deps)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(IsStaff)
+    router.callback_query.filter(IsStaff)
+    router.message.register(mailings_command, Command("mailings"))
+    router.callback_query.register(on_card_button, MailingCD.filter())
+    return router

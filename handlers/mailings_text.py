@@ -1,0 +1,95 @@
+"""How mailings read in the chat: list lines, the card, the preview report."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, tzinfo
+
+from domain.mailings import Mailing, ScheduleKind
+from domain.pagination import Page
+from domain.runs import MailingRun
+from domain.schedule_input import describe_cron
+from domain.usecases.preview import Preview
+from handlers.i18n import Raw, current_language, t
+from handlers.mailings_kb import STATUS_ICONS
+
+
+def when(moment: datetime | None, tz: tzinfo) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+
+
+def schedule_text(m: Mailing, tz: tzinfo) -> str:
+    s = m.schedule
+    if s.kind is ScheduleKind.once:
+        return t("schedule-once-at", when=when(s.run_at, tz))
+    if s.kind is ScheduleKind.cron:
+        words = describe_cron(s.cron or "", current_language())
+        text = t("schedule-cron-text", cron=s.cron or "", zone=s.timezone)
+        return f"{html.escape(words)} — {text}" if words else text
+    return t("schedule-manual")
+
+
+def status_text(m: Mailing) -> str:
+    if m.archived_at:
+        return "🗄 " + t("mailings-status-archived")
+    return f"{STATUS_ICONS[m.status]} {t(f'mailings-status-{m.status.value}')}"
+
+
+def browse_text(page: Page[Mailing], status: str) -> str:
+    if not page.items:
+        return t("mailings-empty")
+    head = t("mailings-title", total=page.total, page=page.page + 1, pages=page.pages)
+    if status:
+        head += " · " + t(f"mailings-filter-{status}")
+    return head
+
+
+def card_text(m: Mailing, list_names: list[str], last_run: MailingRun | None, tz: tzinfo) -> str:
+    lines = [
+        t("mailings-card-title", name=m.name),
+        t("mailings-card-status", status=status_text(m)),
+        t("mailings-card-channel", channel=t(f"channel-{m.channel.value}")),
+    ]
+    if m.subject:
+        lines.append(t("mailings-card-subject", subject=m.subject))
+    lines.append(t("mailings-card-lists", lists=", ".join(list_names) or "—"))
+    lines.append(t("mailings-card-schedule", schedule=Raw(schedule_text(m, tz))))
+    if m.media:
+        lines.append(t("mailings-card-media", kind=t(f"media-{m.media.get('type', 'document')}")))
+    if last_run is not None:
+        tot = last_run.totals
+        lines.append(
+            t(
+                "mailings-card-last-run",
+                when=when(last_run.started_at, tz),
+                delivered=tot.delivered,
+                failed=tot.failed,
+                refused=tot.refused,
+                pending=tot.pending + tot.sending,
+            )
+        )
+    return "\n".join(lines)
+
+
+def preview_report(p: Preview) -> str:
+    a = p.audience
+    lines = [t("preview-title", name=p.mailing.name), t("preview-recipients", count=a.reachable)]
+    if p.subject:
+        lines.append(t("preview-subject", subject=p.subject))
+    if a.first is not None:
+        lines.append(t("preview-first", address=a.first.value))
+    problems = [w for w in p.warnings if w.blocking]
+    notes = [w for w in p.warnings if not w.blocking]
+    if problems:
+        lines.append("")
+        lines.append(t("preview-problems"))
+        lines += [f"⛔️ {t(w.key, **w.params)}" for w in problems]
+    if notes:
+        lines.append("")
+        lines += [f"⚠️ {t(w.key, **w.params)}" for w in notes]
+    if not problems:
+        lines.append("")
+        lines.append(t("preview-ready"))
+    return "\n".join(lines)

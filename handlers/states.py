@@ -1,0 +1,30 @@
+"""FSM states, one group per flow."""
+
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class ListsFlow(StatesGroup):
+    naming = State()  # a new list's name
+    renaming = State()
+    adding = State()  # one address to add
+    removing = State()  # one address to remove
+    searching = State()  # a search query over members
+    awaiting_source = State()  # a file or a link to import into data["list_id"]
+
+
+class MailingFlow(StatesGroup):
+    """The create/edit dialog; data["mailing_id"] is the draft being edited."""
+
+    name = State()
+    channel = State()
+    subject = State()
+    content = State()
+    options = State()
+    buttons = State()  # typing URL buttons, "Label - https://…" per line
+    lists = State()
+    schedule = State()
+    schedule_at = State()  # typing a date and time
+    schedule_cron = State()  # typing a cron expression
+    preview = State()

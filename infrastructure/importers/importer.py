@@ -1,0 +1,129 @@
+"""``SqlRecipientImporter``: a file of recipients into a list, all or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.errors import DomainError
+from domain.imports import REPORT_SAMPLE_SIZE, ImportReport, ImportSource, ProgressCallback
+from domain.recipients import AddressKind
+from infrastructure.importers.postgres import store_postgres
+from infrastructure.importers.rejected import RejectedLog
+from infrastructure.importers.rows import RecipientReader, Record
+from infrastructure.importers.sniff import FileKind, sniff
+from infrastructure.importers.sql import Counts
+from infrastructure.importers.sqlite import store_sqlite
+from infrastructure.importers.tables import open_table
+from infrastructure.importers.xlsx import sheet_names
+
+BATCH_ROWS = 10_000  # rows per staging batch, and how often progress is reported
+
+
+class SqlRecipientImporter:
+    """``domain.ports.RecipientImporter`` on PostgreSQL (``COPY``) and SQLite.
+
+    Runs its own transaction on its own connection of ``engine``. Rejected rows go to
+    ``<rejected_dir or the file's folder>/<file stem>.rejected.csv``; the caller removes it.
+    ``import-all-invalid`` carries the whole report as ``error.params["report"]`` (its
+    sample and ``rejected_file`` explain why), next to ``rows`` and ``invalid``.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        rejected_dir: Path | None = None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> None:
+        self._engine = engine
+        self._rejected_dir = rejected_dir
+        self._batch_rows = batch_rows
+
+    async def import_file(
+        self, list_id: int, source: ImportSource, progress: ProgressCallback | None = None
+    ) -> ImportReport:
+        rejected = RejectedLog(self._rejected_path(source), REPORT_SAMPLE_SIZE)
+        try:
+            return await self._import(list_id, source, progress, rejected)
+        except DomainError as error:
+            if error.key != "import-all-invalid":
+                rejected.discard()
+            raise
+        except BaseException:
+            rejected.discard()
+            raise
+
+    def sheet_names(self, source: ImportSource) -> list[str]:
+        """The worksheets of an XLSX file; ``[]`` for other files, and for broken ones
+        (``import_file`` then says what is wrong with them)."""
+        try:
+            if sniff(source.path, source.filename) is FileKind.xlsx:
+                return sheet_names(source.path, source.filename)
+        except DomainError:
+            pass
+        return []
+
+    async def _import(
+        self,
+        list_id: int,
+        source: ImportSource,
+        progress: ProgressCallback | None,
+        rejected: RejectedLog,
+    ) -> ImportReport:
+        # File work runs in a worker thread, a batch at a time: the bot's event loop keeps
+        # serving other chats while a big file is checked and parsed (the GIL still lets
+        # it in every few milliseconds).
+        with ExitStack() as files:
+            table = await asyncio.to_thread(files.enter_context, open_table(source))
+            reader = await asyncio.to_thread(
+                RecipientReader, table.rows, table.delimiter, rejected
+            )
+            batches = self._batches(reader, rejected, progress)
+            async with self._engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    async with conn.begin():
+                        counts = await store_postgres(conn, list_id, reader.attributes, batches)
+                else:
+                    counts = await store_sqlite(conn, list_id, reader.attributes, batches)
+        return self._report(reader, rejected, counts)
+
+    async def _batches(
+        self, reader: RecipientReader, rejected: RejectedLog, progress: ProgressCallback | None
+    ) -> AsyncIterator[list[Record]]:
+        """The staged records; raising here (progress included) aborts the whole import."""
+        produce = reader.batches(self._batch_rows)
+        while (batch := await asyncio.to_thread(next, produce, None)) is not None:
+            yield batch
+            if progress is not None:
+                await progress(reader.rows)
+        if not reader.kinds:  # nothing valid: refuse before touching the list
+            report = self._report(reader, rejected, Counts(0, 0, 0))
+            raise DomainError(
+                "import-all-invalid", rows=reader.rows, invalid=rejected.count, report=report
+            )
+
+    @staticmethod
+    def _report(reader: RecipientReader, rejected: RejectedLog, counts: Counts) -> ImportReport:
+        valid = sum(reader.kinds.values())
+        return ImportReport(
+            rows=reader.rows,
+            added=counts.added,
+            already_there=counts.already_there,
+            duplicates=valid - counts.unique if counts.unique else 0,
+            invalid=rejected.count,
+            suppressed=counts.suppressed,
+            sample=list(rejected.sample),
+            rejected_file=rejected.close(),
+            attributes=reader.attributes,
+            kinds={AddressKind(kind): count for kind, count in reader.kinds.items()},
+        )
+
+    def _rejected_path(self, source: ImportSource) -> Path:
+        folder = self._rejected_dir or source.path.parent
+        path = folder / f"{Path(source.filename).stem or 'import'}.rejected.csv"
+        return path.with_name(f"{path.stem}-2.csv") if path == source.path else path

@@ -1,0 +1,65 @@
+"""Any supported file as one stream of rows of text cells."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain.errors import DomainError
+from domain.imports import ImportSource
+from infrastructure.importers.delimiter import detect_delimiter
+from infrastructure.importers.encoding import detect_encoding
+from infrastructure.importers.sniff import FileKind, sniff
+from infrastructure.importers.xlsx import xlsx_rows
+
+SAMPLE_CHARS = 64 * 1024
+XLSX_DELIMITER = ";"  # how a spreadsheet row is quoted back in the rejected rows
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    rows: Iterator[list[str]]  # every row in order, a blank line as an empty list
+    delimiter: str  # joins the cells of a rejected row back together
+
+
+@contextmanager
+def open_table(source: ImportSource) -> Iterator[Table]:
+    kind = sniff(source.path, source.filename)
+    if kind is FileKind.xlsx:
+        with xlsx_rows(source.path, source.filename, source.sheet) as rows:
+            yield Table(rows, XLSX_DELIMITER)
+        return
+    encoding = detect_encoding(source.path, source.filename)
+    # Windows-1251 leaves one byte (0x98) undefined; it is not worth refusing a file for.
+    errors = "replace" if encoding == "cp1251" else "strict"
+    with source.path.open(encoding=encoding, errors=errors, newline="") as file:
+        sample = file.read(SAMPLE_CHARS)
+        complete = len(sample) < SAMPLE_CHARS
+        file.seek(0)
+        suffix = Path(source.filename).suffix or source.path.suffix
+        delimiter = detect_delimiter(sample, complete, suffix)
+        if delimiter is None:
+            yield Table(_lines(file), "")
+        else:
+            yield Table(
+                _records(csv.reader(file, delimiter=delimiter), source.filename), delimiter
+            )
+
+
+def _lines(lines: Iterator[str]) -> Iterator[list[str]]:
+    """A one-column file: each line is one value (quotes around it are dropped)."""
+    for line in lines:
+        value = line.strip()
+        if len(value) > 1 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace('""', '"').strip()
+        yield [value] if value else []
+
+
+def _records(reader: Iterator[list[str]], filename: str) -> Iterator[list[str]]:
+    try:
+        yield from reader
+    except csv.Error as error:  # e.g. a field beyond the size limit: not a table of ours
+        raise DomainError("import-not-a-table", filename=filename) from error

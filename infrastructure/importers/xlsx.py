@@ -1,0 +1,87 @@
+"""XLSX workbooks, read as a stream of rows (openpyxl's read-only mode).
+
+``data_only=True`` gives formulas their cached values; a formula never calculated (a file
+written by a library, not by Excel) has none and reads as an empty cell. In read-only
+mode merged cells carry their value in the top-left cell only, the rest read as empty.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import ParseError
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from domain.errors import DomainError
+from infrastructure.importers.sniff import unsupported
+
+# What a damaged or foreign package raises while openpyxl opens it.
+_BROKEN = (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, ValueError, OSError)
+
+
+@contextmanager
+def _workbook(path: Path, filename: str) -> Iterator[Any]:
+    # Given a path, openpyxl refuses any name not ending in .xlsx (a download is saved as
+    # "upload"); given an open file it looks at the content. Read-only mode reads the file
+    # lazily, so it stays open until the workbook is closed.
+    with path.open("rb") as file:
+        try:
+            workbook = load_workbook(file, read_only=True, data_only=True)
+        except _BROKEN as error:
+            raise unsupported(filename) from error
+        try:
+            yield workbook
+        finally:
+            workbook.close()
+
+
+def sheet_names(path: Path, filename: str | None = None) -> list[str]:
+    """Worksheet names in workbook order, for the bot to ask which one to import."""
+    with _workbook(path, filename or path.name) as workbook:
+        return [sheet.title for sheet in workbook.worksheets]
+
+
+@contextmanager
+def xlsx_rows(path: Path, filename: str, sheet: str | None) -> Iterator[Iterator[list[str]]]:
+    """Every row of the sheet (the first one unless ``sheet`` names another), as text."""
+    with _workbook(path, filename) as workbook:
+        names = [each.title for each in workbook.worksheets]
+        if not names:
+            raise DomainError("import-empty-file")
+        if sheet is not None and sheet not in names:
+            raise DomainError("import-unknown-sheet", sheet=sheet, sheets=", ".join(names))
+        worksheet = workbook.worksheets[names.index(sheet) if sheet is not None else 0]
+        # The stored dimension may be wrong (some writers put "A1"); it would cut rows off.
+        worksheet.reset_dimensions()
+        yield _texts(worksheet.iter_rows(min_row=1, values_only=True), filename)
+
+
+def _texts(rows: Iterator[tuple[object, ...]], filename: str) -> Iterator[list[str]]:
+    try:
+        for row in rows:
+            yield [cell_text(value) for value in row]
+    except _BROKEN as error:  # a damaged sheet is found out only while reading it
+        raise unsupported(filename) from error
+
+
+def cell_text(value: object) -> str:
+    """A cell as the text a CSV export of it would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return str(int(value))  # a chat id typed into Excel is stored as a float
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,33 @@
+"""The benchmarks still run: ``bench/import.py --quick`` against the test PostgreSQL.
+
+Figures are printed, never asserted: timings belong to the benchmark, not to the suite.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.db import pg_admin_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_import_benchmark_runs_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "import.py"), "--quick", "--pg-url", pg_admin_url()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("import ")]
+    assert len(lines) == 2, result.stdout
+    for line in lines:
+        assert re.search(r"[\d,]+ rows/s", line), line
+        assert re.search(r"peak RSS \d+ MB", line), line
+        assert re.search(r"ratio [\d.]+x", line), line

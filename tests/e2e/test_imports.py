@@ -1,0 +1,287 @@
+"""Importing recipients by dropping files into the chat, by link and from Sendsay,
+through the fake Bot API, a loopback file server and a fake Sendsay API."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from openpyxl import Workbook
+
+from domain.recipients import AddressKind
+from tests.e2e.conftest import BotHarness, grant, running_bot
+from tests.fakes.bot_api import FakeBotAPI, SentMessage
+from tests.fakes.http_files import FileServer
+from tests.fakes.sendsay import FakeSendsay
+
+M = 2002  # the manager
+
+
+async def make_manager(bot: BotHarness) -> None:
+    await grant(bot, M)
+
+
+@pytest.fixture
+async def manager(bot: BotHarness) -> BotHarness:
+    await make_manager(bot)
+    return bot
+
+
+async def upload_to_new_list(bot: BotHarness, filename: str, content: bytes) -> SentMessage:
+    """Drop a file into the chat, choose "new list", return the bot's answer."""
+    bot.api.send_document(M, filename, content, language_code="en")
+    ask = await bot.api.wait_for_message(
+        M, predicate=lambda m: "Which list" in m.text or "20 MB" in m.text
+    )
+    if "20 MB" in ask.text:
+        return ask
+    mark = bot.api.mark(M)
+    bot.api.press(M, "➕ New list", message_id=ask.message_id)
+    return await bot.api.wait_for_message(
+        M, since=mark, predicate=lambda m: "created" not in m.text
+    )
+
+
+async def stored_counts(bot: BotHarness) -> tuple[int, int]:
+    """(addresses, list members) in the whole database."""
+    async with bot.app.db.uow_factory() as uow:
+        lists = await uow.lists.all()
+        members = sum([(await uow.lists.size(r.id)).total for r in lists if r.id])
+        first = await uow.addresses.get(1)
+    return (0 if first is None else 1), members
+
+
+def xlsx(*sheets: tuple[str, list[list[object]]]) -> bytes:
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_csv_upload_reports_added_duplicates_and_invalid_rows(manager: BotHarness) -> None:
+    bot = manager
+    content = (
+        "Email;Имя;Город\n"
+        "ann@example.com;Ann;Paris\n"
+        "not-an-email;Bob;Rome\n"
+        "ANN@Example.com;Ann again;Paris\n"
+        "=cmd|' /C calc'!A0;Eve;Nowhere\n"
+        "carl@example.org;Carl;Berlin\n"
+    ).encode()
+    summary = await upload_to_new_list(bot, "clients.csv", content)
+    assert "Import finished" in summary.text
+    assert "Rows read: 5" in summary.text and "Added: 2" in summary.text
+    assert "Repeated inside the file: 1" in summary.text and "Invalid: 2" in summary.text
+    assert "line 3: not-an-email;Bob;Rome" in summary.text
+    assert "{{ город }}" in summary.text  # the extra column became a placeholder
+    rejected = await bot.api.wait_for_message(M, predicate=lambda m: m.kind == "document")
+    assert rejected.filename == "rejected.csv"
+    rows = list(csv.reader(io.StringIO(rejected.file_bytes.decode("utf-8-sig"))))  # type: ignore[union-attr]
+    assert any("not-an-email" in cell for row in rows for cell in row)
+    assert not any(cell.startswith("=") for row in rows for cell in row)  # formula escaped
+    async with bot.app.db.uow_factory() as uow:
+        rlist = await uow.lists.find_by_name("clients")
+        assert rlist is not None and rlist.id is not None
+        page = await uow.lists.members(rlist.id, 0, 10)
+    assert [a.value for a in page.items] == ["ann@example.com", "carl@example.org"]
+    assert page.items[1].attributes["город"] == "Berlin"
+
+
+async def test_windows_1251_tab_separated_csv_keeps_cyrillic(manager: BotHarness) -> None:
+    bot = manager
+    content = "Почта\tИмя\nivan@example.ru\tИван Петров\n".encode("cp1251")
+    summary = await upload_to_new_list(bot, "база.csv", content)
+    assert "Added: 1" in summary.text
+    async with bot.app.db.uow_factory() as uow:
+        address = await uow.addresses.find(AddressKind.email, "ivan@example.ru")
+    assert address is not None and address.attributes["name"] == "Иван Петров"
+
+
+async def test_plain_text_and_telegram_ids(manager: BotHarness) -> None:
+    bot = manager
+    summary = await upload_to_new_list(bot, "ids.txt", b"123456789\n987654321\n@someone\n")
+    assert "Added: 2" in summary.text and "Invalid: 1" in summary.text
+
+
+async def test_xlsx_with_several_sheets_asks_which_one(manager: BotHarness) -> None:
+    bot = manager
+    book = xlsx(
+        ("Summary", [["total", 2]]),
+        (
+            "People",
+            [
+                ["E-mail", "Name", "Score"],
+                ["a@example.com", "A", "=1+1"],
+                ["b@example.com", "B", 3],
+            ],
+        ),
+    )
+    bot.api.send_document(M, "book.xlsx", book, language_code="en")
+    ask = await bot.api.wait_for_message(M, contains="Which list")
+    bot.api.press(M, "➕ New list", message_id=ask.message_id)
+    pick = await bot.api.wait_for_message(M, contains="several sheets")
+    assert pick.buttons == ["Summary", "People"]
+    mark = bot.api.mark(M)
+    bot.api.press(M, "People")
+    summary = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+    assert "Added: 2" in summary.text
+
+
+async def test_xlsx_with_formulas_and_merged_cells_imports(manager: BotHarness) -> None:
+    bot = manager
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["email", "name", "city"])
+    sheet.append(["x@example.com", "X", "Moscow"])
+    sheet.append(["y@example.com", "=B2", "Moscow"])
+    sheet.merge_cells("C2:C3")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    summary = await upload_to_new_list(bot, "merged.xlsx", buffer.getvalue())
+    assert "Added: 2" in summary.text
+
+
+BAD_FILES = [
+    ("empty.csv", b"", "empty"),
+    ("blank.csv", b"\n\n   \n", "empty"),
+    ("garbage.csv", bytes(range(256)) * 40, None),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, None),
+    ("report.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", None),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500, None),
+    ("noaddr.csv", b"name,city\nAnn,Paris\nBob,Rome\n", None),
+    (
+        "mixed.csv",
+        "email,name\na@example.com,Аня\n".encode() + "b@example.com,Боря\n".encode("cp1251"),
+        None,
+    ),
+    ("allbad.csv", b"email\nnope\nstill-nope\n", None),
+]
+
+
+@pytest.mark.parametrize(("filename", "content", "word"), BAD_FILES, ids=[f[0] for f in BAD_FILES])
+async def test_bad_files_get_a_clear_message_and_store_nothing(
+    manager: BotHarness, filename: str, content: bytes, word: str | None
+) -> None:
+    bot = manager
+    reply = await upload_to_new_list(bot, filename, content)
+    assert "Import finished" not in reply.text
+    assert reply.text and "Something went wrong" not in reply.text
+    if word:
+        assert word in reply.text.lower()
+    assert await stored_counts(bot) == (0, 0)
+
+
+async def test_a_file_over_20_mb_points_to_import_by_link(manager: BotHarness) -> None:
+    bot = manager
+    big = b"email\n" + b"a" * (20 * 1024 * 1024 + 10)
+    reply = await upload_to_new_list(bot, "huge.csv", big)
+    assert "over 20 MB" in reply.text and "link" in reply.text
+    downloads = [m for m, _ in bot.api.requests if m.lower() == "getfile"]
+    assert downloads == []
+
+
+@pytest.fixture
+async def link_bot(fake_api: FakeBotAPI, migrated_pg_url: str) -> AsyncIterator[BotHarness]:
+    async with running_bot(
+        fake_api, migrated_pg_url, import_allow_private_urls=True, import_fetch_timeout=1.0
+    ) as harness:
+        await make_manager(harness)
+        yield harness
+
+
+async def ask_for_source(bot: BotHarness, name: str) -> None:
+    await bot.say(M, "/lists", language_code="en")
+    await bot.press(M, "➕ New list")
+    await bot.say(M, name, language_code="en")
+    await bot.press(M, "📥 File or link")
+
+
+async def test_import_by_link_and_reimport_from_it(link_bot: BotHarness) -> None:
+    bot = link_bot
+    async with FileServer() as files:
+        await ask_for_source(bot, "From link")
+        bot.api.send_text(M, files.url("/list.csv"), language_code="en")
+        summary = await bot.api.wait_for_message(M, contains="Import finished")
+        assert "Added: 2" in summary.text
+        card_index = await bot.say(M, "/lists", language_code="en")
+        assert "Source: link: " + files.url("/list.csv") in card_index.text
+        await bot.press(M, "📋 From link", message_id=card_index.message_id)
+        mark = bot.api.mark(M)
+        bot.api.press(M, "🔄 Re-import")
+        again = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+        assert "In the list already: 2" in again.text
+
+
+@pytest.mark.parametrize(
+    ("path", "word"), [("/login", "web page"), ("/slow", "within"), ("/status/404", "404")]
+)
+async def test_bad_links_get_a_clear_message_and_store_nothing(
+    link_bot: BotHarness, path: str, word: str
+) -> None:
+    bot = link_bot
+    async with FileServer() as files:
+        await ask_for_source(bot, "Bad link")
+        mark = bot.api.mark(M)
+        bot.api.send_text(M, files.url(path), language_code="en")
+        reply = await bot.api.wait_for_message(
+            M, since=mark, predicate=lambda m: "Downloading" not in m.text, timeout=10
+        )
+    assert word in reply.text.lower()
+    assert await stored_counts(bot) == (0, 0)
+
+
+async def test_private_addresses_are_refused_by_default(manager: BotHarness) -> None:
+    bot = manager
+    await ask_for_source(bot, "Sneaky")
+    mark = bot.api.mark(M)
+    bot.api.send_text(M, "http://127.0.0.1:9/secret.csv", language_code="en")
+    reply = await bot.api.wait_for_message(
+        M, since=mark, predicate=lambda m: "Downloading" not in m.text
+    )
+    assert "127.0.0.1" in reply.text
+
+
+async def test_import_from_sendsay(fake_api: FakeBotAPI, migrated_pg_url: str) -> None:
+    async with FakeSendsay(account="acme", api_key="sekret") as sendsay:
+        sendsay.add_group(
+            "pl1",
+            "Newsletter",
+            [
+                {"email": "s1@example.com", "name": "S1"},
+                {"email": "s2@example.com", "name": "S2"},
+            ],
+        )
+        async with running_bot(
+            fake_api,
+            migrated_pg_url,
+            sendsay_account="acme",
+            sendsay_api_key="sekret",
+            sendsay_api_url=sendsay.base_url,
+        ) as bot:
+            await make_manager(bot)
+            await bot.say(M, "/lists", language_code="en")
+            await bot.press(M, "➕ New list")
+            await bot.say(M, "From Sendsay", language_code="en")
+            pick = await bot.press(M, "📨 From Sendsay")
+            assert pick.buttons == ["Newsletter"]
+            mark = bot.api.mark(M)
+            bot.api.press(M, "Newsletter")
+            summary = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+            assert "Added: 2" in summary.text
+
+
+async def test_sendsay_not_configured_is_said_plainly(manager: BotHarness) -> None:
+    bot = manager
+    await bot.say(M, "/lists", language_code="en")
+    await bot.press(M, "➕ New list")
+    await bot.say(M, "S", language_code="en")
+    reply = await bot.press(M, "📨 From Sendsay")
+    assert "Sendsay" in reply.text and "not" in reply.text.lower()

@@ -1,0 +1,377 @@
+"""Mailings in the bot: the create/edit dialog by typing and pressing only, preview,
+duplicate, delete, cancel half-way, resume after a restart, and validation at each step."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from domain.mailings import Channel, Mailing, MailingStatus, ScheduleKind
+from domain.recipients import Address, AddressKind, RecipientList
+from domain.templates import Template
+from tests.e2e.conftest import ADMIN, BotHarness, grant, running_bot
+from tests.fakes.bot_api import FakeBotAPI
+
+M, OTHER = 2002, 2003
+
+
+async def make_staff(bot: BotHarness) -> None:
+    await grant(bot, M, OTHER)
+
+
+async def make_list(bot: BotHarness, name: str, chats: list[int], emails: list[str] = ()) -> int:  # type: ignore[assignment]
+    async with bot.app.db.uow_factory() as uow:
+        rlist = await uow.lists.add(RecipientList(name, M))
+        ids = []
+        for chat in chats:
+            a = await uow.addresses.upsert(
+                Address(AddressKind.telegram, str(chat), {"name": f"R{chat}"})
+            )
+            ids.append(a.id)
+        for email in emails:
+            a = await uow.addresses.upsert(Address(AddressKind.email, email, {"name": email[0]}))
+            ids.append(a.id)
+        assert rlist.id is not None
+        await uow.lists.add_members(rlist.id, [i for i in ids if i is not None])
+        await uow.commit()
+        return rlist.id
+
+
+async def stored(bot: BotHarness, name: str, owner: int = M) -> Mailing:
+    async with bot.app.db.uow_factory() as uow:
+        found = await uow.mailings.search(
+            owner_id=owner, status=None, page=0, size=50, include_archived=True
+        )
+    matches = [m for m in found.items if m.name == name]
+    assert matches, [m.name for m in found.items]
+    return matches[0]
+
+
+@pytest.fixture
+async def staff(bot: BotHarness) -> AsyncIterator[BotHarness]:
+    await make_staff(bot)
+    yield bot
+
+
+async def start_dialog(bot: BotHarness, name: str) -> None:
+    ask = await bot.say(M, "/new", language_code="en")
+    assert "What should it be called?" in ask.text
+    channel = await bot.say(M, name, language_code="en")
+    assert "Which channel" in channel.text
+
+
+async def test_create_a_telegram_mailing_by_typing_and_pressing(staff: BotHarness) -> None:
+    bot = staff
+    await make_list(bot, "Readers", [7001, 7002])
+    await start_dialog(bot, "Black Friday")
+    content = await bot.press(M, "✈️ Telegram")
+    assert "Send the message" in content.text
+    mark = bot.api.mark(M)
+    bot.api.send_text(
+        M,
+        "Hello {{ name }}! Sale today",
+        language_code="en",
+        entities=[
+            {"type": "bold", "offset": 0, "length": 5},
+            {"type": "spoiler", "offset": 18, "length": 5},
+        ],
+    )
+    options = await bot.api.wait_for_message(M, since=mark)
+    assert "Telegram message options" in options.text
+    await bot.press(M, "Silent: off")
+    await bot.press(M, "🔗 URL buttons (0)")
+    saved = await bot.say(
+        M, "Shop - https://shop.example.com | Help - https://t.me/help", language_code="en"
+    )
+    assert saved.text == "Buttons saved: 2."
+    lists_step = await bot.press(M, "Next ➡️")
+    assert "Who should get it?" in lists_step.text
+    ticked = await bot.press(M, "▫️ Readers (2)")
+    assert "Will receive: 2" in ticked.text and "✅ Readers (2)" in ticked.buttons
+    schedule = await bot.press(M, "Next ➡️")
+    assert "When should it go?" in schedule.text
+    mark = bot.api.mark(M)
+    bot.api.press(M, "▶️ I will launch it by hand")
+    report = await bot.api.wait_for_message(M, since=mark, contains="Preview: Black Friday")
+    sample = next(m for m in bot.api.messages(M) if m.seq > mark and "Hello" in m.text)
+    assert sample.raw_text == "<b>Hello</b> R7001! <tg-spoiler>Sale </tg-spoiler>today"
+    assert sample.buttons == ["Shop", "Help"] and sample.options["disable_notification"]
+    assert "Recipients: 2" in report.text and "ready for launch" in report.text
+    mailing = await stored(bot, "Black Friday")
+    assert mailing.channel is Channel.telegram and mailing.status is MailingStatus.draft
+    assert mailing.body == "<b>Hello</b> {{ name }}! <tg-spoiler>Sale </tg-spoiler>today"
+    assert mailing.options["silent"] is True and len(mailing.options["buttons"][0]) == 2
+    assert mailing.schedule.kind is ScheduleKind.none and len(mailing.list_ids) == 1
+    alert_mark = len(bot.api.callback_answers)
+    bot.api.press(M, "🚀 Launch")
+    answer = await bot.api.wait_for_callback_answer(since=alert_mark)
+    assert "delivery engine" in answer["text"]
+
+
+async def test_a_photo_becomes_the_content_with_its_caption(staff: BotHarness) -> None:
+    bot = staff
+    await make_list(bot, "Readers", [7001])
+    await start_dialog(bot, "Photo news")
+    await bot.press(M, "✈️ Telegram")
+    mark = bot.api.mark(M)
+    bot.api.send_photo(M, b"\x89PNG fake", caption="Look!", language_code="en")
+    await bot.api.wait_for_message(M, since=mark, contains="Telegram message options")
+    mailing = await stored(bot, "Photo news")
+    assert mailing.media is not None and mailing.media["type"] == "photo"
+    assert mailing.body == "Look!"
+
+
+async def test_unconfigured_channels_are_refused_at_the_step(staff: BotHarness) -> None:
+    bot = staff
+    await start_dialog(bot, "Mail")
+    reply = await bot.press(M, "✉️ Email (SMTP) (not configured)")
+    assert "is not configured" in reply.text
+    assert (await stored(bot, "Mail")).channel is Channel.telegram  # unchanged default
+
+
+async def test_sendsay_asks_a_subject_and_uses_a_template(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with running_bot(
+        fake_api,
+        migrated_pg_url,
+        sendsay_account="acme",
+        sendsay_api_key="k",
+        sendsay_api_url="http://127.0.0.1:9/x",
+    ) as bot:
+        await make_staff(bot)
+        async with bot.app.db.uow_factory() as uow:
+            await uow.templates.add(
+                Template("Weekly", M, "<i>Digest</i> for {{ name }}", "Digest")
+            )
+            await uow.commit()
+        await make_list(bot, "Mails", [], ["ann@example.com"])
+        await start_dialog(bot, "Digest #1")
+        subject = await bot.press(M, "📨 Sendsay")
+        assert "subject" in subject.text
+        too_long = await bot.say(M, "x" * 300, language_code="en")
+        assert "1 to 250 characters" in too_long.text
+        content = await bot.say(M, "Our weekly digest", language_code="en")
+        assert "Send the message" in content.text
+        pick = await bot.press(M, "📄 Use a template")
+        assert pick.buttons[0] == "📄 Weekly"
+        lists_step = await bot.press(M, "📄 Weekly")
+        assert "Who should get it?" in lists_step.text
+        mailing = await stored(bot, "Digest #1")
+        assert mailing.body == "<i>Digest</i> for {{ name }}"
+        assert mailing.subject == "Our weekly digest" and mailing.template_id is not None
+
+
+async def test_validation_happens_at_each_step(staff: BotHarness) -> None:
+    bot = staff
+    ask = await bot.say(M, "/new", language_code="en")
+    assert "called" in ask.text
+    assert "1 to 100 characters" in (await bot.say(M, "y" * 101, language_code="en")).text
+    await bot.say(M, "Promo", language_code="en")
+    await bot.say(M, "/new", language_code="en")
+    taken = await bot.say(M, "Promo", language_code="en")
+    assert "already have a mailing “Promo”" in taken.text
+    await bot.say(M, "Promo 2", language_code="en")
+    await bot.press(M, "✈️ Telegram")
+    await bot.say(M, "Some text", language_code="en")
+    await bot.press(M, "🔗 URL buttons (0)")
+    bad = await bot.say(M, "just a label", language_code="en")
+    assert "Line 1: write it as" in bad.text
+
+
+async def test_schedule_once_and_recurring_are_checked(staff: BotHarness) -> None:
+    bot = staff
+    await make_list(bot, "Readers", [7001])
+    await start_dialog(bot, "Timed")
+    await bot.press(M, "✈️ Telegram")
+    await bot.say(M, "Hi", language_code="en")
+    await bot.press(M, "Next ➡️")
+    await bot.press(M, "▫️ Readers (1)")
+    await bot.press(M, "Next ➡️")
+    await bot.press(M, "🕐 Once, at a set time")
+    past = await bot.say(M, "01.01.2020 10:00", language_code="en")
+    assert "has passed" in past.text
+    nonsense = await bot.say(M, "31.02.2030 10:00", language_code="en")
+    assert "31.02" in nonsense.text
+    mark = bot.api.mark(M)
+    bot.api.send_text(M, "01.12.2030 10:00", language_code="en")
+    done = await bot.api.wait_for_message(M, since=mark, contains="Launch:")
+    assert "01.12.2030 10:00" in done.text
+    await bot.api.wait_for_message(M, since=mark, contains="Preview: Timed")
+    mailing = await stored(bot, "Timed")
+    assert mailing.schedule.kind is ScheduleKind.once
+    assert mailing.schedule.run_at is not None and mailing.schedule.run_at.hour == 7  # Moscow
+    # recurring, through the card's edit menu
+    assert mailing.id is not None
+    index = await bot.say(M, "/mailings", language_code="en")
+    await bot.press(M, "📝 Timed", message_id=index.message_id)
+    await bot.press(M, "✏️ Edit")
+    await bot.press(M, "Schedule")
+    await bot.press(M, "🔁 Recurring")
+    await bot.press(M, "A cron expression")
+    too_often = await bot.say(M, "*/5 * * * *", language_code="en")
+    assert "60" in too_often.text or "often" in too_often.text.lower()
+    invalid = await bot.say(M, "61 25 * * *", language_code="en")
+    assert "0 10 * * 1-5" in invalid.text
+    check = await bot.say(M, "0 10 * * 1-5", language_code="en")
+    assert check.text.count("• ") == 3 and "10:00" in check.text
+    card = await bot.press(M, "✅ Confirm")
+    assert "Saved." in card.text and "recurring: 0 10 * * 1-5" in card.text
+    assert "every weekday at 10:00" in card.text
+
+
+async def test_cancel_half_way_keeps_the_draft_and_it_can_be_continued(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with running_bot(fake_api, migrated_pg_url) as bot:
+        await make_staff(bot)
+        await start_dialog(bot, "Unfinished")
+        await bot.press(M, "✈️ Telegram")
+        await bot.say(M, "Draft text", language_code="en")
+    # the bot restarts: memory FSM storage is gone, the draft is in the database
+    async with running_bot(fake_api, migrated_pg_url) as bot:
+        index = await bot.say(M, "/mailings", language_code="en")
+        assert "📝 Unfinished" in index.buttons
+        card = await bot.press(M, "📝 Unfinished", message_id=index.message_id)
+        assert "Draft" in card.text or "draft" in card.text
+        await bot.press(M, "✏️ Edit")
+        lists_step = await bot.press(M, "Lists")
+        assert "no lists yet" in lists_step.text or "Who should get it" in lists_step.text
+        cancel = await bot.press(M, "Cancel")
+        assert "draft is saved" in cancel.text
+        mailing = await stored(bot, "Unfinished")
+        assert mailing.body == "Draft text"
+
+
+async def test_edit_duplicate_and_delete_from_the_card(staff: BotHarness) -> None:
+    bot = staff
+    list_id = await make_list(bot, "Readers", [7001])
+    second = await make_list(bot, "More", [7002, 7003])
+    async with bot.app.db.uow_factory() as uow:
+        await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Weekly",
+                channel=Channel.telegram,
+                body="Old text",
+                list_ids=[list_id],
+            )
+        )
+        await uow.commit()
+    index = await bot.say(M, "/mailings", language_code="en")
+    card = await bot.press(M, "📝 Weekly", message_id=index.message_id)
+    assert "Lists: Readers" in card.text
+    await bot.press(M, "✏️ Edit")
+    await bot.press(M, "Text and attachment")
+    saved = await bot.say(M, "New text", language_code="en")
+    assert "Saved." in saved.text
+    await bot.press(M, "✏️ Edit", message_id=saved.message_id)
+    await bot.press(M, "Lists")
+    await bot.press(M, "▫️ More (2)")
+    card = await bot.press(M, "Next ➡️")
+    assert "Lists: Readers, More" in card.text
+    mailing = await stored(bot, "Weekly")
+    assert mailing.body == "New text" and sorted(mailing.list_ids) == sorted([list_id, second])
+    copy = await bot.press(M, "📑 Duplicate", message_id=card.message_id)
+    assert "A copy is made" in copy.text and "Weekly (copy)" in copy.text
+    await bot.press(M, "🗑 Delete", message_id=copy.message_id)
+    gone = await bot.press(M, "🗑 Yes, delete")
+    assert gone.text == "The mailing is deleted."
+    async with bot.app.db.uow_factory() as uow:
+        left = await uow.mailings.search(owner_id=M, status=None, page=0, size=10)
+    assert [m.name for m in left.items] == ["Weekly"]
+
+
+async def test_a_running_mailing_explains_why_it_cannot_be_edited(staff: BotHarness) -> None:
+    bot = staff
+    async with bot.app.db.uow_factory() as uow:
+        m = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Live",
+                channel=Channel.telegram,
+                body="x",
+                status=MailingStatus.running,
+            )
+        )
+        await uow.commit()
+    menu = await bot.say(M, "/help", language_code="en")
+    answer = await bot.alert(M, f"md:content:edit:{m.id}", menu.message_id)
+    assert "cannot be edited" in answer["text"]
+
+
+async def test_preview_warns_about_length_placeholders_and_suppression(staff: BotHarness) -> None:
+    bot = staff
+    list_id = await make_list(bot, "Readers", [7001, 7002])
+    async with bot.app.db.uow_factory() as uow:
+        gone = await uow.addresses.find(AddressKind.telegram, "7002")
+        assert gone is not None
+        from datetime import UTC, datetime
+
+        gone.unsubscribed_at = datetime.now(UTC)
+        await uow.addresses.update(gone)
+        m = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Long",
+                channel=Channel.telegram,
+                body="Hi {{ city }} " + "x" * 5000,
+                list_ids=[list_id],
+            )
+        )
+        await uow.commit()
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:preview:{m.id}:0:", menu.message_id)
+    report = await bot.api.wait_for_message(M, since=mark, contains="Preview: Long")
+    assert "longer than Telegram allows" in report.text
+    assert "1 recipients have no city" in report.text
+    assert "1 addresses unsubscribed or refused" in report.text
+    assert "Cannot be launched" in report.text and "🚀 Launch" not in report.buttons
+
+
+ACTIONS = {
+    "view": "m:open:{id}:0:",
+    "edit": "md:content:edit:{id}",
+    "duplicate": "m:dup:{id}:0:",
+    "delete": "m:del_yes:{id}:0:",
+    "launch": "m:launch:{id}:0:",
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+@pytest.mark.parametrize("who", ["stranger", "owner", "other", "admin"])
+async def test_permission_matrix(staff: BotHarness, who: str, action: str) -> None:
+    bot = staff
+    async with bot.app.db.uow_factory() as uow:
+        m = await uow.mailings.add(
+            Mailing(owner_id=M, name="Secret", channel=Channel.telegram, body="x")
+        )
+        await uow.commit()
+    caller = {"stranger": 9999, "owner": M, "other": OTHER, "admin": ADMIN}[who]
+    menu = await bot.say(caller, "/help", language_code="en")
+    mark = bot.api.mark(caller)
+    answers = len(bot.api.callback_answers)
+    bot.api.press_data(caller, ACTIONS[action].format(id=m.id), menu.message_id)
+    answer = await bot.api.wait_for_callback_answer(since=answers)
+    allowed = who in {"owner", "admin"}
+    if allowed and action != "launch":
+        reply = await bot.api.wait_for_message(caller, since=mark)
+        assert reply.text
+    async with bot.app.db.uow_factory() as uow:
+        still = await uow.mailings.get(m.id or 0)
+        copies = await uow.mailings.search(owner_id=None, status=None, page=0, size=10)
+    if not allowed:
+        text = answer.get("text") or ""
+        assert "no access" in text.lower() or "not yours" in text or str(caller) in text, text
+        assert still is not None and still.body == "x" and copies.total == 1
+        return
+    if action == "delete":
+        assert still is None
+    elif action == "duplicate":
+        assert copies.total == 2
+    elif action == "launch":
+        assert "delivery engine" in (answer.get("text") or "")
+    else:
+        assert still is not None and still.body == "x"
