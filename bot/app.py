@@ -130,11 +130,12 @@ def build(settings: Settings, db: Database | None = None) -> App:
 
 
 def available_channels(settings: Settings) -> frozenset[Channel]:
-    """Channels whose settings are present; others are shown as not configured.
-
-    Email (SMTP) and webhooks get their settings with the delivery engine.
-    """
+    """Channels whose settings are present; others are shown as not configured."""
     found = {Channel.telegram}
+    if settings.smtp_host and settings.smtp_from:
+        found.add(Channel.email)
+    if settings.webhook_url:
+        found.add(Channel.webhook)
     if settings.sendsay_account and settings.sendsay_api_key is not None:
         found.add(Channel.sendsay)
     return frozenset(found)

@@ -6,6 +6,7 @@ Every setting is documented in README.md and listed in ``.env.example``.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -50,6 +51,18 @@ class Settings(BaseSettings):
     sendsay_api_key: SecretStr | None = None
     sendsay_api_url: str = "https://api.sendsay.ru/general/api/v100/json"
 
+    # Email through your SMTP relay; the channel is available once host and sender are set.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None  # "News <news@example.com>"
+
+    # A third-party API: every message is POSTed there as JSON.
+    webhook_url: str | None = None
+    webhook_headers: SecretStr | None = None  # a JSON object, e.g. {"Authorization": "…"}
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -91,6 +104,33 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("must be an IANA time zone such as Europe/Moscow") from exc
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.example.com/send")
+        return value or None
+
+    @field_validator("webhook_headers")
+    @classmethod
+    def _headers_json(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            parsed = json.loads(value.get_secret_value())
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
+        ):
+            raise ValueError('must be a JSON object of strings, e.g. {"X-Token": "..."}')
+        return value
+
+    @field_validator("smtp_host", "smtp_username", "smtp_from", "sendsay_account")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -46,7 +46,12 @@ async def run_import(
     kind: ListSourceKind,
     ref: str | None,
 ) -> None:
-    progress = ProgressMessage(message, "import-progress", delay=deps.get("progress_delay", 2.0))
+    progress = ProgressMessage(
+        message,
+        "import-progress",
+        delay=deps.get("progress_delay", 2.0),
+        interval=deps.get("progress_interval", 3.0),
+    )
     try:
         report = await lists.import_file(
             deps["uow_factory"],

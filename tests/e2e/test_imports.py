@@ -40,7 +40,7 @@ async def upload_to_new_list(bot: BotHarness, filename: str, content: bytes) -> 
     mark = bot.api.mark(M)
     bot.api.press(M, "➕ New list", message_id=ask.message_id)
     return await bot.api.wait_for_message(
-        M, since=mark, predicate=lambda m: "created" not in m.text
+        M, since=mark, predicate=lambda m: "created" not in m.text and "Importing" not in m.text
     )
 
 
@@ -285,3 +285,19 @@ async def test_sendsay_not_configured_is_said_plainly(manager: BotHarness) -> No
     await bot.say(M, "S", language_code="en")
     reply = await bot.press(M, "📨 From Sendsay")
     assert "Sendsay" in reply.text and "not" in reply.text.lower()
+
+
+async def test_a_long_import_shows_a_progress_message_that_updates(manager: BotHarness) -> None:
+    bot = manager
+    # show it from the first batch and edit it after every one (normally: after 2 s, every 3 s)
+    bot.app.dispatcher.workflow_data.update(progress_delay=0.0, progress_interval=0.0)
+    rows = "".join(f"user{i}@example.com,Name {i}\n" for i in range(60_000))
+    summary = await upload_to_new_list(bot, "big.csv", ("email,name\n" + rows).encode())
+    assert "Added: 60000" in summary.text
+    progress = [
+        m for m in bot.api.messages(M) if "rows processed" in (m.history[:1] or [m.text])[0]
+    ]
+    assert len(progress) == 1, "exactly one progress message, edited in place"
+    assert progress[0].edits >= 2 and progress[0].deleted  # it goes when the summary comes
+    counts = [int("".join(filter(str.isdigit, text))) for text in progress[0].history]
+    assert counts == sorted(counts) and counts[0] >= 10_000

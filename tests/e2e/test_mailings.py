@@ -375,3 +375,122 @@ async def test_permission_matrix(staff: BotHarness, who: str, action: str) -> No
         assert "delivery engine" in (answer.get("text") or "")
     else:
         assert still is not None and still.body == "x"
+
+
+async def test_email_and_webhook_mailings_when_their_channels_are_configured(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with running_bot(
+        fake_api,
+        migrated_pg_url,
+        smtp_host="127.0.0.1",
+        smtp_from="News <news@example.com>",
+        webhook_url="http://127.0.0.1:9/hook",
+    ) as bot:
+        await grant(bot, M)
+        await make_list(bot, "Everyone", [7001], ["ann@example.com"])
+        await start_dialog(bot, "Letter")
+        subject = await bot.press(M, "✉️ Email (SMTP)")
+        assert "subject" in subject.text
+        back = await bot.press(M, "⬅️ Back")
+        assert "Which channel" in back.text  # Back returns one step
+        await bot.press(M, "✉️ Email (SMTP)")
+        await bot.say(M, "Hello from us", language_code="en")
+        mark = bot.api.mark(M)
+        bot.api.send_document(
+            M, "price.pdf", b"%PDF-1.4 price list", caption="Prices inside", language_code="en"
+        )
+        lists_step = await bot.api.wait_for_message(M, since=mark)
+        assert "Who should get it?" in lists_step.text  # no Telegram options for email
+        ticked = await bot.press(M, "▫️ Everyone (2)")
+        assert "Will receive: 1" in ticked.text  # the email one only
+        await bot.press(M, "Next ➡️")
+        mark = bot.api.mark(M)
+        bot.api.press(M, "▶️ I will launch it by hand")
+        report = await bot.api.wait_for_message(M, since=mark, contains="Preview: Letter")
+        assert "Subject: Hello from us" in report.text and "ann@example.com" in report.text
+        letter = await stored(bot, "Letter")
+        assert letter.channel is Channel.email and letter.subject == "Hello from us"
+        assert letter.media is not None and letter.media["filename"] == "price.pdf"
+
+        await start_dialog(bot, "Hook")
+        content = await bot.press(M, "🔗 Webhook (API)")
+        assert "Send the message" in content.text  # no subject for a webhook
+        await bot.say(M, "Ping {{ name }}", language_code="en")
+        ticked = await bot.press(M, "▫️ Everyone (2)")
+        assert "Will receive: 2" in ticked.text  # a webhook reaches every kind
+        assert (await stored(bot, "Hook")).channel is Channel.webhook
+
+
+async def test_an_empty_message_is_asked_again(staff: BotHarness) -> None:
+    bot = staff
+    await start_dialog(bot, "Empty")
+    await bot.press(M, "✈️ Telegram")
+    again = await bot.say(M, "   ", language_code="en")
+    assert "The message is empty" in again.text
+    assert (await stored(bot, "Empty")).body == ""
+
+
+async def test_browse_filters_by_status_and_archives_mailings_with_runs(
+    staff: BotHarness,
+) -> None:
+    bot = staff
+    async with bot.app.db.uow_factory() as uow:
+        await uow.mailings.add(Mailing(owner_id=M, name="Draft A", channel=Channel.telegram))
+        await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Planned",
+                channel=Channel.telegram,
+                status=MailingStatus.scheduled,
+            )
+        )
+        sent = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Sent once",
+                channel=Channel.telegram,
+                status=MailingStatus.completed,
+            )
+        )
+        assert sent.id is not None
+        from datetime import UTC, datetime
+
+        from domain.runs import MailingRun
+
+        await uow.runs.add(MailingRun(mailing_id=sent.id, scheduled_for=datetime.now(UTC)))
+        await uow.commit()
+    index = await bot.say(M, "/mailings", language_code="en")
+    assert len([b for b in index.buttons if b[:1] in "📝🕐✅"]) == 3
+    filtered = await bot.press(M, "Scheduled", message_id=index.message_id)
+    assert [b for b in filtered.buttons if b.startswith("🕐")] == ["🕐 Planned"]
+    assert "📝 Draft A" not in filtered.buttons
+    every = await bot.press(M, "All", message_id=filtered.message_id)
+    await bot.press(M, "✅ Sent once", message_id=every.message_id)
+    await bot.press(M, "🗑 Delete")
+    archived = await bot.press(M, "🗑 Yes, delete")
+    assert archived.text.startswith("The mailing is archived")
+    mine = await bot.say(M, "/mailings", language_code="en")
+    assert not any("Sent once" in b for b in mine.buttons)
+    admin = await bot.say(ADMIN, "/mailings", language_code="en")
+    assert "🗄 Sent once" in admin.buttons
+
+
+async def test_dialog_state_survives_a_restart_with_redis(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    from redis.asyncio import Redis
+
+    redis_url = "redis://127.0.0.1:6379/15"
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    await client.aclose()
+    async with running_bot(fake_api, migrated_pg_url, redis_url=redis_url) as bot:
+        await grant(bot, M)
+        await start_dialog(bot, "Survivor")
+    async with running_bot(fake_api, migrated_pg_url, redis_url=redis_url) as bot:
+        # the old message's button still works: the dialog state lived in Redis
+        content = await bot.press(M, "✈️ Telegram")
+        assert "Send the message" in content.text
+        await bot.say(M, "Still here", language_code="en")
+        assert (await stored(bot, "Survivor")).body == "Still here"

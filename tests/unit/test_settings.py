@@ -57,6 +57,9 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL: must be an http(s) URL"),
         ("PUBLIC_BASE_URL", "example.com", "PUBLIC_BASE_URL: must be an http(s) URL"),
         ("WEB_PORT", "99999", "WEB_PORT:"),
+        ("WEBHOOK_HEADERS", "[1, 2]", "WEBHOOK_HEADERS: must be a JSON object"),
+        ("WEBHOOK_URL", "api.example.com", "WEBHOOK_URL: must be an http(s) URL"),
+        ("SMTP_SECURITY", "ssl3", "SMTP_SECURITY:"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL:"),
     ],
 )
