@@ -20,6 +20,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommandScopeAllPrivateChats
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery import Delivery
 from bot.notifier import TelegramAccessNotifier, set_user_menu
 from bot.settings import Settings
 from bot.web import WebApp, WebServer
@@ -31,6 +32,7 @@ from handlers.errors import ErrorReplyMiddleware
 from handlers.i18n import PoI18n, make_i18n
 from handlers.menu import commands_for
 from handlers.middlewares import InFlightMiddleware, LocaleMiddleware, UserMiddleware
+from handlers.run_progress import RunWatcher
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.fetch import HttpFileFetcher
@@ -62,8 +64,11 @@ class App:
     in_flight: InFlightMiddleware
     web: WebServer
     sendsay: SendsayClient | None
+    delivery: Delivery
+    watcher: RunWatcher
 
     async def close(self) -> None:
+        await self.watcher.close()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
         if self.sendsay is not None:
@@ -107,6 +112,9 @@ def build(settings: Settings, db: Database | None = None) -> App:
     dp.callback_query.middleware(ErrorReplyMiddleware())
     dp.include_router(build_router())
     sendsay = build_sendsay(settings)
+    renderer = JinjaRenderer()
+    delivery = Delivery(settings, db.engine, db.uow_factory, bot, renderer)
+    watcher = RunWatcher(bot, i18n, db.uow_factory)
     dp.workflow_data.update(
         settings=settings,
         uow_factory=db.uow_factory,
@@ -120,13 +128,15 @@ def build(settings: Settings, db: Database | None = None) -> App:
             allow_private=settings.import_allow_private_urls,
         ),
         sendsay_source=SendsayListSource(sendsay),
-        renderer=JinjaRenderer(),
+        renderer=renderer,
         schedule_calculator=CronScheduleCalculator(),
         available_channels=available_channels(settings),
+        delivery_queue=delivery.queue,
+        run_watcher=watcher,
     )
     web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
     web = WebServer(web_app, settings.web_host, settings.web_port)
-    return App(settings, db, bot, dp, i18n, in_flight, web, sendsay)
+    return App(settings, db, bot, dp, i18n, in_flight, web, sendsay, delivery, watcher)
 
 
 def available_channels(settings: Settings) -> frozenset[Channel]:

@@ -24,6 +24,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="mailforge", description="MailForge mailing manager")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("run", help="run the bot (migrates the database first)")
+    commands.add_parser("worker", help="run delivery workers only (scale-out)")
     commands.add_parser("migrate", help="bring the database schema up to date")
     admin = commands.add_parser("admin", help="manage roles without the bot")
     actions = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -58,6 +59,12 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot import runner  # aiogram is slow to import; only the bot needs it
 
         await runner.run_bot(settings)
+        return 0
+    if args.command == "worker":
+        settings.token()  # the Telegram channel sends through the Bot API
+        from bot import runner
+
+        await runner.run_workers(settings)
         return 0
     from bot import console
 

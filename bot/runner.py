@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 
 from bot.app import App, build, prepare
 from bot.console import migrate
@@ -40,6 +42,7 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     updates in flight finish."""
     dp = app.dispatcher
     await app.web.start()
+    app.delivery.start(app.settings.workers)
     try:
         await dp.start_polling(
             app.bot,
@@ -51,4 +54,23 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
         if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
             log.warning("Stopped with %d updates still being handled", app.in_flight.count)
     finally:
+        await app.delivery.stop()  # workers finish and record the batch in hand
         await app.web.stop()
+
+
+async def run_workers(settings: Settings) -> None:
+    """``mailforge worker``: delivery workers only, until SIGINT or SIGTERM."""
+    app = await start(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    count = max(settings.workers, 1)
+    app.delivery.start(count)
+    log.info("MailForge worker runs %d worker(s)", count)
+    try:
+        await stop.wait()
+    finally:
+        await app.delivery.stop()
+        await app.close()
+        log.info("MailForge worker stopped")

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str | None = None  # "News <news@example.com>"
 
+    # The delivery engine.
+    telegram_rate: float = Field(default=30.0, gt=0, le=1000)  # messages/s in all chats
+    workers: int = Field(default=1, ge=0, le=32)  # in-process workers of `mailforge run`
+    delivery_batch_size: int = Field(default=100, ge=1, le=5000)
+    delivery_max_attempts: int = Field(default=5, ge=1, le=50)
+    delivery_lease_seconds: int = Field(default=300, ge=10)
+
     # A third-party API: every message is POSTed there as JSON.
     webhook_url: str | None = None
     webhook_headers: SecretStr | None = None  # a JSON object, e.g. {"Authorization": "…"}

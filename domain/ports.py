@@ -8,12 +8,13 @@ durable until ``UnitOfWork.commit`` returns.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
 from domain.audit import AuditEntry
+from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResult
 from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Mailing, MailingStatus, Schedule
 from domain.pagination import Page
@@ -302,3 +303,60 @@ class ScheduleCalculator(Protocol):
         """Up to ``count`` fire times strictly after ``after``, honouring ends and max runs
         (counting runs is the caller's business: pass the remaining count)."""
         ...
+
+
+class DeliveryQueue(Protocol):
+    """The ``deliveries`` table as a work queue, shared by any number of workers.
+
+    Every method is one short transaction of its own. Run totals (``mailing_runs``
+    pending/sending/delivered/failed/refused) change in the same transaction as the rows
+    they count, so progress and statistics never count delivery rows.
+    """
+
+    async def snapshot(
+        self, run_id: int, list_ids: Sequence[int], kinds: Sequence[AddressKind]
+    ) -> int:
+        """Insert one pending delivery per distinct, not suppressed address of ``kinds`` in
+        the lists, in one ``INSERT … SELECT``; sets the run's pending total; returns it."""
+        ...
+
+    async def snapshot_one(self, run_id: int, address_id: int) -> int:
+        """A test send: one delivery to one address (suppression ignored: it is staff)."""
+        ...
+
+    async def claim(self, limit: int, now: datetime) -> list[Outbound]:
+        """Up to ``limit`` pending deliveries of running runs that are due, moved to
+        ``sending`` with ``claimed_at=now``; on PostgreSQL with ``FOR UPDATE SKIP LOCKED``
+        so concurrent workers never get the same row."""
+        ...
+
+    async def complete(
+        self, results: Sequence[SendResult], now: datetime, policy: RetryPolicy
+    ) -> None:
+        """Write a batch's results in bulk: delivered/failed/refused are final (refused also
+        suppresses the address); retry goes back to pending with backoff, or to failed
+        with the last error once the policy is exhausted."""
+        ...
+
+    async def requeue_expired(self, lease: timedelta, now: datetime) -> int:
+        """Deliveries stuck in ``sending`` longer than ``lease`` (a worker died) go back to
+        pending; returns how many."""
+        ...
+
+    async def finished_runs(self, now: datetime) -> list[int]:
+        """Mark running runs with nothing pending or sending as completed; their ids."""
+        ...
+
+
+class DeliveryChannel(Protocol):
+    """Sends a batch through one channel (SMTP, Telegram, Sendsay, webhook).
+
+    Sends the messages concurrently over reused connections and returns exactly one
+    result per message, never raising for a single recipient's failure. Honours the
+    channel's rate limits itself. Must never blindly retry a request that may have
+    reached the recipient (a read timeout after sending is ``failed``, "uncertain").
+    """
+
+    async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]: ...
+
+    async def close(self) -> None: ...

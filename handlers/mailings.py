@@ -1,8 +1,5 @@
-"""/mailings: browse page by page with a status filter, open a card, duplicate, delete.
-
-Launch, test, pause, resume and cancel need the delivery engine; until it exists the
-buttons say so honestly instead of pretending.
-"""
+"""/mailings: browse page by page with a status filter, open a card, duplicate, delete,
+and launch, test, pause, resume or cancel."""
 
 from __future__ import annotations
 
@@ -14,10 +11,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from domain.mailings import MailingStatus
-from domain.usecases import mailings
+from domain.usecases import launch, mailings
 from domain.users import User
 from handlers.filters import IsStaff
-from handlers.i18n import t
+from handlers.i18n import current_language, t
 from handlers.mailing_preview import show_preview
 from handlers.mailings_kb import (
     Go,
@@ -29,7 +26,9 @@ from handlers.mailings_kb import (
 )
 from handlers.mailings_text import browse_text, card_text
 from handlers.replies import show_screen
+from handlers.run_progress import Watch
 
+DONE_KEYS = {Go.pause: "run-paused", Go.resume: "run-resumed", Go.cancel: "run-cancelled"}
 ENGINE_ACTIONS = {Go.launch, Go.test, Go.pause, Go.resume, Go.cancel}
 
 
@@ -80,7 +79,7 @@ async def on_card_button(
     if mailing_id:  # check the caller's rights first, so a refusal comes as an alert
         await mailings.get(deps["uow_factory"], user.telegram_id, mailing_id)
     if go in ENGINE_ACTIONS:
-        await query.answer(t("mailings-engine-pending"), show_alert=True)
+        await run_action(query, message, user, deps, go, mailing_id)
         return
     await query.answer()
     if go is Go.browse:
@@ -115,6 +114,47 @@ async def on_card_button(
         archived = await mailings.delete(deps["uow_factory"], user.telegram_id, mailing_id)
         await message.edit_text(t("mailings-archived" if archived else "mailings-deleted"))
         await send_browse(message, user.telegram_id, deps)
+
+
+async def run_action(
+    query: CallbackQuery,
+    message: Message,
+    user: User,
+    deps: dict[str, Any],
+    go: Go,
+    mailing_id: int,
+) -> None:
+    """Launch, test, pause, resume or cancel; a launch or a test gets a live progress message."""
+    uow_factory, uid = deps["uow_factory"], user.telegram_id
+    if go in (Go.launch, Go.test):
+        if go is Go.launch:
+            run = await launch.launch(
+                uow_factory,
+                deps["delivery_queue"],
+                deps["renderer"],
+                actor_id=uid,
+                mailing_id=mailing_id,
+                available=deps["available_channels"],
+            )
+        else:
+            run = await launch.send_test(
+                uow_factory, deps["delivery_queue"], actor_id=uid, mailing_id=mailing_id
+            )
+        await query.answer(t("run-started" if go is Go.launch else "run-test-started"))
+        sent = await message.answer(t("run-starting"))
+        assert run.id is not None
+        deps["run_watcher"].watch(
+            Watch(run.id, mailing_id, sent.chat.id, sent.message_id, current_language())
+        )
+        return
+    if go is Go.cancel:
+        await launch.cancel(uow_factory, actor_id=uid, mailing_id=mailing_id)
+    else:
+        await launch.set_paused(
+            uow_factory, actor_id=uid, mailing_id=mailing_id, paused=go is Go.pause
+        )
+    await query.answer(t(DONE_KEYS[go]))
+    await send_card(message, uid, deps, mailing_id)
 
 
 def create_router() -> Router:

@@ -59,6 +59,7 @@ async def running_bot(
         }
     )
     app = await runner.start(settings)
+    app.watcher.interval = 0.2  # progress edits every 3 s in production; tests need not wait
     task = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
     try:
         yield BotHarness(api, app)

@@ -106,7 +106,12 @@ async def test_create_a_telegram_mailing_by_typing_and_pressing(staff: BotHarnes
     alert_mark = len(bot.api.callback_answers)
     bot.api.press(M, "🚀 Launch")
     answer = await bot.api.wait_for_callback_answer(since=alert_mark)
-    assert "delivery engine" in answer["text"]
+    assert answer["text"] == "Launched!"
+    summary = await bot.api.wait_for_message(M, contains="Summary", timeout=15)
+    assert "delivered: 2" in summary.text
+    assert [m.raw_text for m in bot.api.messages(7002)] == [
+        "<b>Hello</b> R7002! <tg-spoiler>Sale </tg-spoiler>today"
+    ]
 
 
 async def test_a_photo_becomes_the_content_with_its_caption(staff: BotHarness) -> None:
@@ -371,8 +376,8 @@ async def test_permission_matrix(staff: BotHarness, who: str, action: str) -> No
         assert still is None
     elif action == "duplicate":
         assert copies.total == 2
-    elif action == "launch":
-        assert "delivery engine" in (answer.get("text") or "")
+    elif action == "launch":  # allowed, but it has no lists: refused with the reason
+        assert "Cannot launch" in (answer.get("text") or "")
     else:
         assert still is not None and still.body == "x"
 

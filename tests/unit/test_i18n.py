@@ -11,6 +11,7 @@ from babel.messages.pofile import read_po
 
 from domain.mailings import Channel, MailingStatus
 from domain.recipients import AddressKind, ListSourceKind
+from domain.runs import RunStatus
 from domain.users import Role
 from handlers.i18n import LOCALES_DIR, choose_locale, make_i18n, translate
 from handlers.lists_kb import Act
@@ -74,6 +75,8 @@ PREFIXES = {
     "unsuppress",
     "web",
     "channel",
+    "run",
+    "launch",
 }
 # Strings that look like keys but are not user texts (HTTP headers).
 NOT_KEYS = {"content-type", "content-length", "content-disposition", "content-encoding"}
@@ -101,6 +104,7 @@ def test_every_key_used_in_code_is_translated() -> None:
         "lists-button-delete_yes",
     }
     dynamic |= {f"lists-source-{k.value}" for k in ListSourceKind}
+    dynamic |= {f"run-status-{s.value}" for s in RunStatus}
     dynamic |= {f"dialog-option-{o}" for o in ("link_preview", "silent", "protect")}
     missing = (keys_used_in_code() - NOT_KEYS | dynamic) - catalog_keys("ru")
     assert not missing

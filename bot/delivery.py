@@ -1,0 +1,104 @@
+"""The delivery engine wired together: queue, channels, workers, progress watcher.
+
+``mailforge run`` starts ``WORKERS`` workers inside the bot process; ``mailforge worker``
+runs them alone, on as many machines as you like, sharing one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+
+from aiogram import Bot
+from infrastructure.db.queue import SqlDeliveryQueue
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.settings import Settings
+from bot.web import unsubscribe_url
+from domain.delivery import RetryPolicy
+from domain.mailings import Channel
+from domain.ports import DeliveryChannel, MessageRenderer, UnitOfWorkFactory
+from domain.usecases.deliver import Worker
+from domain.usecases.launch import finish_runs
+from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
+
+log = logging.getLogger(__name__)
+
+
+def build_channels(settings: Settings, bot: Bot) -> dict[Channel, DeliveryChannel]:
+    channels: dict[Channel, DeliveryChannel] = {
+        Channel.telegram: TelegramChannel(bot, rate=settings.telegram_rate),
+    }
+    if settings.webhook_url:
+        headers = settings.webhook_headers
+        channels[Channel.webhook] = WebhookChannel(
+            settings.webhook_url, json.loads(headers.get_secret_value()) if headers else {}
+        )
+    if settings.smtp_host and settings.smtp_from:
+        key = settings.unsubscribe_key()
+        base = settings.public_base_url
+        channels[Channel.email] = SmtpChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            sender=settings.smtp_from,
+            unsubscribe=lambda address_id: unsubscribe_url(base, key, address_id),
+        )
+    return channels
+
+
+class Delivery:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        uow_factory: UnitOfWorkFactory,
+        bot: Bot,
+        renderer: MessageRenderer,
+    ) -> None:
+        self.queue = SqlDeliveryQueue(engine)
+        self.channels = build_channels(settings, bot)
+
+        async def finished(run_ids: list[int]) -> None:
+            for run in await finish_runs(uow_factory, run_ids):
+                tot = run.totals
+                log.info(
+                    "Run %s of mailing %s finished: delivered=%s failed=%s refused=%s",
+                    run.id,
+                    run.mailing_id,
+                    tot.delivered,
+                    tot.failed,
+                    tot.refused,
+                )
+
+        self.worker = Worker(
+            queue=self.queue,
+            channels=self.channels,
+            renderer=renderer,
+            uow_factory=uow_factory,
+            on_finished=finished,
+            batch_size=settings.delivery_batch_size,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+            policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
+        )
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, workers: int) -> None:
+        self._stop.clear()
+        for _ in range(workers):
+            self._tasks.append(asyncio.create_task(self.worker.run_forever(self._stop)))
+        if workers:
+            log.info("Started %d delivery worker(s)", workers)
+
+    async def stop(self) -> None:
+        """Let every worker finish and record the batch in hand, then close the channels."""
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for channel in self.channels.values():
+            await channel.close()

@@ -1,0 +1,125 @@
+"""The delivery engine's vocabulary: what a worker claims, what a channel answers.
+
+The ``deliveries`` table is the work queue. A launch snapshots a run's recipients into
+it in one set-based statement; workers claim small batches, render each message from
+the run's content snapshot, hand the batch to the channel, and write the results back
+in one statement per batch, together with the run's totals.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from domain.mailings import Channel, Mailing
+from domain.recipients import AddressKind
+
+
+@dataclass(frozen=True, slots=True)
+class RunContent:
+    """What a run sends, frozen at launch: editing the mailing or its template later never
+    changes a run that started."""
+
+    mailing_id: int
+    mailing_name: str
+    channel: Channel
+    body: str
+    subject: str | None = None
+    media: dict[str, Any] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, mailing: Mailing) -> RunContent:
+        assert mailing.id is not None
+        return cls(
+            mailing_id=mailing.id,
+            mailing_name=mailing.name,
+            channel=mailing.channel,
+            body=mailing.body,
+            subject=mailing.subject,
+            media=dict(mailing.media) if mailing.media else None,
+            options=dict(mailing.options),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mailing_id": self.mailing_id,
+            "mailing_name": self.mailing_name,
+            "channel": self.channel.value,
+            "body": self.body,
+            "subject": self.subject,
+            "media": self.media,
+            "options": self.options,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunContent:
+        return cls(
+            mailing_id=int(data["mailing_id"]),
+            mailing_name=str(data["mailing_name"]),
+            channel=Channel(data["channel"]),
+            body=str(data["body"]),
+            subject=data.get("subject"),
+            media=data.get("media"),
+            options=dict(data.get("options") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One claimed delivery: a recipient of a run, now in ``sending``."""
+
+    delivery_id: int
+    run_id: int
+    address_id: int
+    kind: AddressKind
+    value: str  # email, chat id, or external id
+    attributes: dict[str, Any]
+    attempts: int  # attempts made before this one
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A rendered message for one recipient."""
+
+    outbound: Outbound
+    subject: str | None
+    body: str  # Telegram HTML; channels turn it into what they need
+
+
+class Outcome(enum.StrEnum):
+    delivered = "delivered"  # accepted by the channel (SMTP relay, Bot API, API)
+    refused = "refused"  # permanent, about the address: suppress it (403, 5xx on RCPT)
+    failed = "failed"  # permanent, or uncertain (a timeout after the request was sent)
+    retry = "retry"  # transient: try again later (4xx SMTP, 429, 5xx)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    delivery_id: int
+    outcome: Outcome
+    error: str | None = None
+    provider_id: str | None = None
+    retry_after: float | None = None  # seconds the channel asked us to wait
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, up to ``max_attempts`` in all."""
+
+    max_attempts: int = 5
+    base: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=1)
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> timedelta:
+        """How long to wait after ``attempts`` failed attempts (1 = the first one)."""
+        if retry_after is not None:
+            return timedelta(seconds=retry_after)  # the channel knows best (429)
+        ceiling = min(self.cap, self.base * (2 ** max(attempts - 1, 0)))
+        return timedelta(seconds=random.uniform(0, ceiling.total_seconds()))
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts

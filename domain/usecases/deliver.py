@@ -1,0 +1,112 @@
+"""The worker: claim a batch, render it, send it through its channel, record the results.
+
+Delivery is at least once. A worker that dies after sending but before recording leaves
+its batch in ``sending``; after the lease the batch is requeued and sent again, so the
+duplicates are bounded by one in-flight batch per dead worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from domain.clock import SystemClock
+from domain.delivery import Message, Outbound, Outcome, RetryPolicy, RunContent, SendResult
+from domain.errors import InvalidInput
+from domain.mailings import Channel
+from domain.ports import Clock, DeliveryChannel, DeliveryQueue, MessageRenderer, UnitOfWorkFactory
+from domain.recipients import Address
+from domain.usecases.preview import recipient_values
+
+log = logging.getLogger(__name__)
+RunsFinished = Callable[[list[int]], Awaitable[None]]
+
+
+@dataclass
+class Worker:
+    queue: DeliveryQueue
+    channels: Mapping[Channel, DeliveryChannel]
+    renderer: MessageRenderer
+    uow_factory: UnitOfWorkFactory
+    on_finished: RunsFinished | None = None
+    batch_size: int = 100
+    lease: timedelta = timedelta(minutes=5)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Clock = field(default_factory=SystemClock)
+    _contents: dict[int, RunContent] = field(default_factory=dict)
+
+    async def run_once(self) -> int:
+        """One batch; returns how many deliveries it handled (0: nothing to do)."""
+        now = self.clock.now()
+        batch = await self.queue.claim(self.batch_size, now)
+        if batch:
+            by_run: defaultdict[int, list[Outbound]] = defaultdict(list)
+            for outbound in batch:
+                by_run[outbound.run_id].append(outbound)
+            results: list[SendResult] = []
+            for run_id, outbounds in by_run.items():
+                results += await self._send_run(run_id, outbounds)
+            await self.queue.complete(results, self.clock.now(), self.policy)
+        finished = await self.queue.finished_runs(self.clock.now())
+        if finished and self.on_finished is not None:
+            await self.on_finished(finished)
+        return len(batch)
+
+    async def _send_run(self, run_id: int, outbounds: Sequence[Outbound]) -> list[SendResult]:
+        content = await self._content(run_id)
+        channel = self.channels.get(content.channel) if content else None
+        if content is None or channel is None:
+            reason = "channel not configured" if content else "run not found"
+            return [SendResult(o.delivery_id, Outcome.failed, reason) for o in outbounds]
+        messages: list[Message] = []
+        results: list[SendResult] = []
+        for outbound in outbounds:
+            try:
+                messages.append(self._render(content, outbound))
+            except InvalidInput as exc:
+                detail = str(exc.params.get("detail", exc.key))
+                results.append(SendResult(outbound.delivery_id, Outcome.failed, detail))
+        if messages:
+            results += await channel.send(content, messages)
+        return results
+
+    def _render(self, content: RunContent, outbound: Outbound) -> Message:
+        values = recipient_values_of(outbound)
+        body = self.renderer.render(content.body, values) if content.body.strip() else ""
+        subject = self.renderer.render(content.subject, values) if content.subject else None
+        return Message(outbound, subject, body)
+
+    async def _content(self, run_id: int) -> RunContent | None:
+        if run_id not in self._contents:
+            async with self.uow_factory() as uow:
+                run = await uow.runs.get(run_id)
+            if run is None:
+                return None
+            self._contents[run_id] = RunContent.from_json(run.content)
+        return self._contents[run_id]
+
+    async def requeue(self) -> int:
+        return await self.queue.requeue_expired(self.lease, self.clock.now())
+
+    async def run_forever(self, stop: asyncio.Event, idle: float = 0.5) -> None:
+        """Work until ``stop`` is set; the batch in hand is always finished and recorded."""
+        await self.requeue()
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("Delivery batch failed; retrying shortly")
+                handled = 0
+            if not handled:
+                try:
+                    await asyncio.wait_for(stop.wait(), idle)
+                except TimeoutError:
+                    await self.requeue()
+
+
+def recipient_values_of(outbound: Outbound) -> dict[str, object]:
+    return recipient_values(Address(outbound.kind, outbound.value, dict(outbound.attributes)))

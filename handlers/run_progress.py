@@ -1,0 +1,131 @@
+"""The live progress message of a run: one message, edited every few seconds.
+
+Telegram limits how often a bot may edit messages (roughly once per second per chat;
+bursts get 429), so the watcher edits at most every ``interval`` seconds and only when
+the figures changed. It ends with a summary once the run is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from domain.ports import UnitOfWorkFactory
+from domain.runs import MailingRun, RunStatus
+from domain.usecases import launch
+from handlers.i18n import translate
+from handlers.mailings_kb import Go, MailingCD
+
+log = logging.getLogger(__name__)
+BAR = 12
+FINAL = {RunStatus.completed, RunStatus.cancelled, RunStatus.failed}
+
+
+def bar(done: int, total: int) -> str:
+    filled = round(BAR * done / total) if total else BAR
+    return "▰" * filled + "▱" * (BAR - filled)
+
+
+@dataclass
+class Watch:
+    run_id: int
+    mailing_id: int
+    chat_id: int
+    message_id: int
+    locale: str
+
+
+class RunWatcher:
+    def __init__(
+        self, bot: Bot, i18n: I18n, uow_factory: UnitOfWorkFactory, interval: float = 3.0
+    ) -> None:
+        self.bot, self.i18n, self.uow_factory = bot, i18n, uow_factory
+        self.interval = interval
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def watch(self, watch: Watch) -> None:
+        task = asyncio.create_task(self._follow(watch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _follow(self, w: Watch) -> None:
+        started, shown = time.monotonic(), ""
+        while True:
+            run = await launch.run_state(self.uow_factory, w.run_id)
+            if run is None:
+                return
+            final = run.status in FINAL
+            text = self.text(run, w.locale, time.monotonic() - started)
+            if text != shown:
+                shown = text
+                await self._edit(w, text, self.keyboard(w, run, final))
+            if final:
+                return
+            await asyncio.sleep(self.interval)
+
+    def text(self, run: MailingRun, locale: str, elapsed: float) -> str:
+        tot = run.totals
+        done, total = tot.done, tot.total
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = tot.pending + tot.sending
+        eta = f"{int(left / rate // 60)}:{int(left / rate % 60):02d}" if rate > 0 else "—"
+        key = "run-summary" if run.status in FINAL else "run-progress"
+        return translate(
+            self.i18n,
+            key,
+            locale,
+            {
+                "bar": bar(done, total),
+                "done": done,
+                "total": total,
+                "delivered": tot.delivered,
+                "failed": tot.failed,
+                "refused": tot.refused,
+                "pending": left,
+                "rate": f"{rate:.1f}",
+                "eta": eta,
+                "status": translate(self.i18n, f"run-status-{run.status.value}", locale),
+            },
+        )
+
+    def keyboard(self, w: Watch, run: MailingRun, final: bool) -> InlineKeyboardMarkup | None:
+        kb = InlineKeyboardBuilder()
+        if not final and not run.is_test:
+            go = Go.resume if run.status is RunStatus.paused else Go.pause
+            for action in (go, Go.cancel):
+                kb.button(
+                    text=translate(self.i18n, f"mailings-button-{action.value}", w.locale),
+                    callback_data=MailingCD(go=action, mailing_id=w.mailing_id),
+                )
+        kb.button(
+            text=translate(self.i18n, "run-button-card", w.locale),
+            callback_data=MailingCD(go=Go.open, mailing_id=w.mailing_id),
+        )
+        kb.adjust(2, 1)
+        return kb.as_markup()
+
+    async def _edit(self, w: Watch, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id=w.chat_id, message_id=w.message_id, reply_markup=markup
+            )
+        except TelegramRetryAfter as exc:
+            await asyncio.sleep(exc.retry_after)
+        except TelegramAPIError as exc:
+            log.debug("Progress edit for run %s skipped: %s", w.run_id, exc)

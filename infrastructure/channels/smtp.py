@@ -1,0 +1,187 @@
+"""Email channel: one message per recipient over a pool of persistent SMTP connections.
+
+A new connection per message costs a TCP (and TLS) handshake plus EHLO/AUTH and is
+several times slower over a real network, so up to ``pool_size`` aiosmtplib connections
+stay open between batches and are reopened when the relay drops them.
+
+Outcomes: 5xx on RCPT is a hard bounce (refused); 4xx anywhere is retry; connection
+failures before DATA are retry (a relay that is down loses nothing — the rest of the
+batch is handed back at once instead of waiting on more connects); 5xx on MAIL or DATA
+is failed (our sender or the content was rejected, not the address). A timeout or a
+dropped connection during DATA is ``failed`` "uncertain": the relay may have queued it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from email.policy import SMTP as SMTP_POLICY
+from typing import Literal
+
+import aiosmtplib
+from aiosmtplib import SMTPRecipientRefused, SMTPResponseException
+
+from domain.delivery import Message, Outcome, RunContent, SendResult
+from infrastructure.channels.smtp_message import build_email, envelope_address
+
+Security = Literal["starttls", "tls", "none"]
+UNCERTAIN = "uncertain: connection lost during DATA"
+_LINK_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError)
+
+
+class _Down(Exception):
+    """The relay cannot be reached: every message not yet tried goes back as retry."""
+
+
+class SmtpChannel:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        security: Security,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        pool_size: int = 8,
+        unsubscribe: Callable[[int], str] | None = None,
+        validate_certs: bool = True,
+        timeout: float = 30.0,
+        local_hostname: str | None = None,
+    ) -> None:
+        self._sender = sender
+        self._mail_from = envelope_address(sender)
+        self._unsubscribe = unsubscribe
+        self._pool_size = pool_size
+        self._slots = asyncio.Semaphore(pool_size)
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._options = {
+            "hostname": host,
+            "port": port,
+            "username": username,
+            "password": password,
+            "use_tls": security == "tls",
+            "start_tls": security == "starttls",
+            "validate_certs": validate_certs,
+            "timeout": timeout,
+            # EHLO name: without one aiosmtplib asks DNS for this host's FQDN.
+            "local_hostname": local_hostname or self._mail_from.rpartition("@")[2],
+        }
+
+    async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]:
+        queue = deque(messages)
+        results: list[SendResult] = []
+        workers = min(self._pool_size, len(messages))
+        await asyncio.gather(*(self._work(content, queue, results) for _ in range(workers)))
+        return results
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                await client.quit()
+            except Exception:  # closing anyway
+                client.close()
+
+    async def _work(
+        self, content: RunContent, queue: deque[Message], results: list[SendResult]
+    ) -> None:
+        async with self._slots:
+            client = self._idle.pop() if self._idle else None
+            try:
+                while queue:
+                    message = queue.popleft()
+                    try:
+                        result, client = await self._deliver(client, content, message)
+                    except _Down as down:
+                        results.append(_result(message, Outcome.retry, str(down)))
+                        results.extend(_result(m, Outcome.retry, str(down)) for m in queue)
+                        queue.clear()
+                        return
+                    except Exception as exc:  # never let one message sink the batch
+                        if client is not None:
+                            client.close()
+                        client = None
+                        result = _result(message, Outcome.failed, f"{type(exc).__name__}: {exc}")
+                    results.append(result)
+            finally:
+                if client is not None and client.is_connected:
+                    self._idle.append(client)
+
+    async def _deliver(
+        self, client: aiosmtplib.SMTP | None, content: RunContent, message: Message
+    ) -> tuple[SendResult, aiosmtplib.SMTP | None]:
+        rcpt = message.outbound.value
+        try:
+            url = self._unsubscribe(message.outbound.address_id) if self._unsubscribe else None
+            mail = build_email(content, message, sender=self._sender, unsubscribe_url=url)
+            if "@" not in rcpt:
+                raise ValueError("not an email address")
+        except Exception as exc:  # a bad address fails alone
+            return _result(message, Outcome.failed, f"{type(exc).__name__}: {exc}"), client
+        for fresh in (False, True):
+            if client is None or not client.is_connected:
+                client = await self._connect()
+                fresh = True
+            try:
+                await client.mail(self._mail_from)
+                await client.rcpt(rcpt)
+            except SMTPRecipientRefused as exc:
+                outcome = Outcome.refused if exc.code >= 500 else Outcome.retry
+                return _result(message, outcome, _reply(exc)), await _reset(client)
+            except SMTPResponseException as exc:
+                outcome = Outcome.failed if exc.code >= 500 else Outcome.retry
+                return _result(message, outcome, _reply(exc)), await _reset(client)
+            except _LINK_ERRORS as exc:
+                client.close()  # nothing was sent yet: reconnect once and go again
+                client = None
+                if fresh:
+                    raise _Down(f"{type(exc).__name__}: {exc}") from exc
+                continue
+            return await self._data(
+                client, message, mail.as_bytes(policy=SMTP_POLICY), mail["Message-ID"]
+            )
+        raise AssertionError("unreachable")
+
+    async def _data(
+        self, client: aiosmtplib.SMTP, message: Message, raw: bytes, message_id: str
+    ) -> tuple[SendResult, aiosmtplib.SMTP | None]:
+        try:
+            await client.data(raw)
+        except SMTPResponseException as exc:
+            outcome = Outcome.failed if exc.code >= 500 else Outcome.retry
+            return _result(message, outcome, _reply(exc)), await _reset(client)
+        except _LINK_ERRORS as exc:
+            client.close()
+            return _result(message, Outcome.failed, f"{UNCERTAIN} ({exc})"), None
+        return _result(message, Outcome.delivered, provider_id=message_id), client
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(**self._options)  # type: ignore[arg-type]
+        try:
+            await client.connect()
+        except Exception as exc:  # refused, TLS, AUTH: all mean "not now"
+            client.close()
+            raise _Down(f"cannot connect: {type(exc).__name__}: {exc}") from exc
+        return client
+
+
+async def _reset(client: aiosmtplib.SMTP) -> aiosmtplib.SMTP | None:
+    """RSET after a refused step so the connection can carry the next message."""
+    try:
+        await client.rset()
+    except Exception:  # a connection that cannot reset is dropped
+        client.close()
+        return None
+    return client
+
+
+def _reply(exc: SMTPResponseException) -> str:
+    return f"{exc.code} {exc.message}"
+
+
+def _result(
+    message: Message, outcome: Outcome, error: str | None = None, provider_id: str | None = None
+) -> SendResult:
+    return SendResult(message.outbound.delivery_id, outcome, error, provider_id)

@@ -1,0 +1,150 @@
+"""Telegram channel: each rendered message goes to one chat through the Bot API (aiogram).
+
+Facts it is built on (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this,
+https://core.telegram.org/bots/api#making-requests):
+
+* about 30 messages/s in total and 1 message/s per chat; over that the API answers 429
+  with ``retry_after`` and the only correct reaction is to wait that long;
+* 403 (blocked by the user, user deactivated) is permanent: the address is refused;
+* 400 "chat not found", "can't parse entities", "message is too long" are permanent;
+* bots have no idempotency key, so a request that may have reached Telegram is never
+  sent again: a timeout or a dropped connection after sending is ``failed`` "uncertain".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import Message as TgMessage
+
+from domain.delivery import Message, Outcome, RunContent, SendResult
+from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
+
+UNCERTAIN = "uncertain: timed out after sending"
+LOST = "uncertain: connection lost after sending"
+# aiohttp raises these only while connecting, i.e. before a byte of the request left.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+
+
+class TelegramChannel:
+    """Sends through ``bot`` (owned by the caller: ``close`` does not close its session).
+
+    ``rate`` is the global budget (30/s free; paid broadcasts allow up to 1000/s),
+    ``max_wait`` the longest 429 pause waited out in place: a longer one hands the
+    message back as ``retry`` so a batch never outlives the worker's lease.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        rate: float = 30.0,
+        per_chat_interval: float = 1.0,
+        concurrency: int = 32,
+        limiter: RateLimiter | None = None,
+        max_wait: float = 60.0,
+        max_flood_waits: int = 5,
+    ) -> None:
+        self._bot = bot
+        self._limiter = limiter or MemoryRateLimiter(rate, per_chat_interval)
+        self._slots = asyncio.Semaphore(concurrency)
+        self._max_wait = max_wait
+        self._max_flood_waits = max_flood_waits
+
+    async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]:
+        return list(await asyncio.gather(*(self._send_one(content, m) for m in messages)))
+
+    async def close(self) -> None:
+        return None
+
+    async def _send_one(self, content: RunContent, message: Message) -> SendResult:
+        delivery_id = message.outbound.delivery_id
+        try:
+            chat_id = int(message.outbound.value)
+        except ValueError:
+            return SendResult(delivery_id, Outcome.failed, "not a Telegram chat id")
+        async with self._slots:
+            for _ in range(self._max_flood_waits + 1):
+                paused = await self._limiter.paused_for()
+                if paused > self._max_wait:
+                    return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
+                await self._limiter.acquire(str(chat_id))
+                try:
+                    sent = await self._call(content, chat_id, message.body)
+                except TelegramRetryAfter as exc:
+                    # Wait exactly retry_after; every sender of this bot waits with us.
+                    await self._limiter.pause(float(exc.retry_after))
+                    continue
+                except Exception as exc:  # one recipient never fails the batch
+                    return _classify(delivery_id, exc)
+                return SendResult(delivery_id, Outcome.delivered, provider_id=str(sent.message_id))
+        paused = await self._limiter.paused_for()
+        return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused or None)
+
+    async def _call(self, content: RunContent, chat_id: int, body: str) -> TgMessage:
+        options = content.options
+        common: dict[str, Any] = {
+            "chat_id": chat_id,
+            "parse_mode": "HTML",
+            "disable_notification": bool(options.get("silent", False)),
+            "protect_content": bool(options.get("protect", False)),
+            "reply_markup": _keyboard(options.get("buttons")),
+        }
+        media = content.media or {}
+        if media.get("type") == "photo":
+            return await self._bot.send_photo(photo=media["file_id"], caption=body, **common)
+        if media.get("type") == "document":
+            return await self._bot.send_document(document=media["file_id"], caption=body, **common)
+        preview = None
+        if options.get("link_preview") is False:
+            preview = LinkPreviewOptions(is_disabled=True)
+        return await self._bot.send_message(text=body, link_preview_options=preview, **common)
+
+
+def _keyboard(rows: Any) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=str(b["text"]), url=str(b["url"])) for b in row]
+            for row in rows
+        ]
+    )
+
+
+def _classify(delivery_id: int, exc: Exception) -> SendResult:
+    if isinstance(exc, TelegramForbiddenError):
+        return SendResult(delivery_id, Outcome.refused, exc.message)
+    if isinstance(exc, TelegramBadRequest):
+        return SendResult(delivery_id, Outcome.failed, exc.message)
+    if isinstance(exc, TelegramServerError | TelegramUnauthorizedError | TelegramNotFound):
+        # 5xx, or the token/server is misconfigured: not the recipient's fault, try later.
+        return SendResult(delivery_id, Outcome.retry, exc.message)
+    if isinstance(exc, TelegramNetworkError):
+        # aiogram wraps every aiohttp error; the cause tells whether the request left.
+        if isinstance(exc.__cause__, _NOT_SENT):
+            return SendResult(delivery_id, Outcome.retry, exc.message)
+        if isinstance(exc.__cause__, TimeoutError):
+            return SendResult(delivery_id, Outcome.failed, UNCERTAIN)
+        return SendResult(delivery_id, Outcome.failed, f"{LOST} ({exc.message})")
+    if isinstance(exc, ClientDecodeError):
+        return SendResult(delivery_id, Outcome.failed, f"uncertain: unreadable answer ({exc})")
+    if isinstance(exc, TelegramAPIError):
+        return SendResult(delivery_id, Outcome.failed, exc.message)
+    return SendResult(delivery_id, Outcome.failed, f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,225 @@
+"""``SqlDeliveryQueue``: the ``deliveries`` table as the delivery engine's work queue.
+
+Every method is one short transaction of its own (``engine.begin()``), so a worker holds
+no lock while it sends. Run totals move in the same transaction as the rows they count,
+by exactly the number of rows that changed, so ``pending + sending + delivered + failed +
+refused`` of a run always equals its number of delivery rows.
+
+Attempts: ``deliveries.attempts`` counts claims, so it includes the attempt in flight.
+``Outbound.attempts`` is the count *before* the claim (0 for a first try), and
+``complete`` hands the count *including* the finished attempt (1 after the first try) to
+``RetryPolicy.exhausted`` and ``RetryPolicy.delay``. A row requeued after its lease
+expired keeps its count: the lost attempt may have reached the recipient.
+
+Delivery is at least once: a row is sent twice only when a worker's claim outlived the
+lease (it died, or stalled longer than the lease), so the duplicates are bounded by the
+batches in flight at that moment. A late ``complete`` for a row that is no longer in
+``sending`` changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
+from domain.recipients import AddressKind
+from domain.runs import DeliveryStatus
+from infrastructure.db import queue_sql as sql
+from infrastructure.db.base import UTCDateTime
+
+TOTALS = ("pending", "sending", "delivered", "failed", "refused")
+Deltas = defaultdict[int, dict[str, int]]
+
+
+def _deltas() -> Deltas:
+    return defaultdict(lambda: dict.fromkeys(TOTALS, 0))
+
+
+class SqlDeliveryQueue:
+    """Implements ``domain.ports.DeliveryQueue`` on PostgreSQL and SQLite."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        name = engine.dialect.name
+        if name == "postgresql":
+            self._sql = sql.POSTGRESQL
+        elif name == "sqlite":
+            self._sql = sql.SQLITE
+        else:
+            raise NotImplementedError(f"no delivery queue for {name}")
+        self._engine = engine
+        self._pg = name == "postgresql"
+        # SQLite reads bulk timestamps out of JSON: store them as UTCDateTime would.
+        stamp = UTCDateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        self._stamp: Callable[[Any], Any] = stamp if stamp is not None else _same
+
+    # -- snapshots ----------------------------------------------------------------------
+
+    async def snapshot(
+        self, run_id: int, list_ids: Sequence[int], kinds: Sequence[AddressKind]
+    ) -> int:
+        """Idempotent: a second call for the same run adds only addresses not there yet."""
+        if not list_ids or not kinds:
+            return 0
+        params = {
+            "run_id": run_id,
+            "list_ids": list(list_ids),
+            "kinds": [AddressKind(kind).value for kind in kinds],
+        }
+        async with self._engine.begin() as conn:
+            inserted = (await conn.execute(sql.SNAPSHOT, params)).rowcount
+            await self._add_pending(conn, run_id, inserted)
+        return inserted
+
+    async def snapshot_one(self, run_id: int, address_id: int) -> int:
+        """Returns how many deliveries were added: 1, or 0 if the run already had one."""
+        async with self._engine.begin() as conn:
+            params = {"run_id": run_id, "address_id": address_id}
+            inserted = (await conn.execute(sql.SNAPSHOT_ONE, params)).rowcount
+            await self._add_pending(conn, run_id, inserted)
+        return inserted
+
+    async def _add_pending(self, conn: AsyncConnection, run_id: int, count: int) -> None:
+        if count:
+            deltas = _deltas()
+            deltas[run_id]["pending"] = count
+            await self._move_totals(conn, deltas)
+
+    # -- the work loop ------------------------------------------------------------------
+
+    async def claim(self, limit: int, now: datetime) -> list[Outbound]:
+        """Oldest running run first, then by delivery id; ``Outbound.attempts`` is the
+        number of attempts before this one (0 for a first try)."""
+        if limit < 1:
+            return []
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(self._sql.claim, {"limit": limit, "now": now})).all()
+            if not rows:
+                return []
+            if self._sql.claimed_addresses is None:
+                found = [tuple(row) for row in rows]
+            else:
+                ids = self._ids(sorted({row.address_id for row in rows}))
+                addresses = {
+                    a.id: (a.kind, a.value, a.attributes)
+                    for a in await conn.execute(self._sql.claimed_addresses, ids)
+                }
+                found = [(*row, *addresses[row.address_id]) for row in rows]
+            deltas = _deltas()
+            for _, run_id, *_rest in found:
+                deltas[run_id]["pending"] -= 1
+                deltas[run_id]["sending"] += 1
+            await self._move_totals(conn, deltas)
+        return sorted(
+            (
+                Outbound(
+                    delivery_id=delivery_id,
+                    run_id=run_id,
+                    address_id=address_id,
+                    kind=AddressKind(kind),
+                    value=value,
+                    attributes=dict(attributes or {}),
+                    attempts=attempts - 1,
+                )
+                for delivery_id, run_id, address_id, attempts, kind, value, attributes in found
+            ),
+            key=lambda outbound: outbound.delivery_id,
+        )
+
+    async def complete(
+        self, results: Sequence[SendResult], now: datetime, policy: RetryPolicy
+    ) -> None:
+        """Only rows still in ``sending`` change; the last result for an id wins."""
+        by_id = {result.delivery_id: result for result in results}
+        if not by_id:
+            return
+        async with self._engine.begin() as conn:
+            locked = await conn.execute(self._sql.lock_sending, self._ids(sorted(by_id)))
+            updates: list[tuple[int, str, str | None, str | None, datetime | None]] = []
+            refused: list[int] = []
+            deltas = _deltas()
+            for delivery_id, run_id, address_id, attempts in locked:
+                result = by_id[delivery_id]
+                status, next_at = _decide(result, attempts, now, policy)
+                updates.append((delivery_id, status, result.error, result.provider_id, next_at))
+                if status is DeliveryStatus.refused:
+                    refused.append(address_id)
+                deltas[run_id]["sending"] -= 1
+                deltas[run_id][status.value] += 1
+            if not updates:
+                return
+            await conn.execute(self._sql.complete, {"now": now, **self._complete_rows(updates)})
+            if refused:
+                await conn.execute(self._sql.suppress, {"now": now, **self._ids(refused)})
+            await self._move_totals(conn, deltas)
+
+    async def requeue_expired(self, lease: timedelta, now: datetime) -> int:
+        """Rows whose ``claimed_at`` is older than ``now - lease``; attempts are kept."""
+        async with self._engine.begin() as conn:
+            params = {"now": now, "cutoff": now - lease}
+            run_ids = (await conn.execute(self._sql.requeue, params)).scalars().all()
+            deltas = _deltas()
+            for run_id in run_ids:
+                deltas[run_id]["sending"] -= 1
+                deltas[run_id]["pending"] += 1
+            await self._move_totals(conn, deltas)
+        return len(run_ids)
+
+    async def finished_runs(self, now: datetime) -> list[int]:
+        """Judged by the run totals. A run created as ``running`` is "finished" until its
+        snapshot commits: create it paused (or snapshot first) and then set it running."""
+        async with self._engine.begin() as conn:
+            ids = (await conn.execute(sql.FINISH_RUNS, {"now": now})).scalars().all()
+        return sorted(ids)
+
+    # -- bulk parameters ----------------------------------------------------------------
+
+    def _ids(self, ids: Sequence[int]) -> dict[str, Any]:
+        return {"ids": list(ids) if self._pg else json.dumps(list(ids))}
+
+    def _complete_rows(
+        self, rows: Sequence[tuple[int, str, str | None, str | None, datetime | None]]
+    ) -> dict[str, Any]:
+        if self._pg:
+            names = ("ids", "statuses", "errors", "providers", "next_ats")
+            return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+        doc = [(i, s, e, p, self._stamp(n) if n is not None else None) for i, s, e, p, n in rows]
+        return {"rows": json.dumps(doc)}
+
+    async def _move_totals(
+        self, conn: AsyncConnection, deltas: Mapping[int, dict[str, int]]
+    ) -> None:
+        if not deltas:
+            return
+        run_ids = sorted(deltas)
+        params: dict[str, Any]
+        if self._pg:
+            params = {"run_ids": run_ids}
+            params.update({name: [deltas[r][name] for r in run_ids] for name in TOTALS})
+        else:
+            rows = [[r, *(deltas[r][name] for name in TOTALS)] for r in run_ids]
+            params = {"rows": json.dumps(rows)}
+        await conn.execute(self._sql.move_totals, params)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _decide(
+    result: SendResult, attempts: int, now: datetime, policy: RetryPolicy
+) -> tuple[DeliveryStatus, datetime | None]:
+    """The new status of a delivery, and when to try again; ``attempts`` includes this one."""
+    if result.outcome is not Outcome.retry:
+        return DeliveryStatus(result.outcome.value), None
+    if policy.exhausted(attempts):
+        return DeliveryStatus.failed, None
+    return DeliveryStatus.pending, now + policy.delay(attempts, result.retry_after)
+
+
+__all__ = ["SqlDeliveryQueue"]

@@ -1,0 +1,236 @@
+"""The statements of ``SqlDeliveryQueue``, one set per backend.
+
+Bulk parameters travel as arrays (PostgreSQL: ``unnest`` of typed arrays) or as one JSON
+document (SQLite: ``json_each``), never as one placeholder per row: the SQL text stays the
+same whatever the batch size, so prepared statements are reused and no driver's limit on
+placeholders is ever reached.
+
+Locks are always taken in the same order, so two transactions never wait on each other in
+a circle: delivery rows (by id), then addresses (by id), then runs (by id). Claims and
+requeues skip delivery rows another transaction holds (``SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnClause, Executable, TextClause, bindparam, column, text
+
+from infrastructure.db.base import JsonDocument, UTCDateTime
+
+
+def _now(clause: TextClause, *names: str) -> TextClause:
+    return clause.bindparams(*(bindparam(name, type_=UTCDateTime()) for name in names))
+
+
+_SNAPSHOT_SELECT = """
+SELECT DISTINCT CAST(:run_id AS BIGINT), m.address_id, 'pending', 0
+FROM list_members AS m JOIN addresses AS a ON a.id = m.address_id
+WHERE m.list_id IN :list_ids AND a.kind IN :kinds
+  AND a.unsubscribed_at IS NULL AND a.refused_at IS NULL
+ORDER BY m.address_id
+"""
+
+SNAPSHOT = text(
+    "INSERT INTO deliveries (run_id, address_id, status, attempts)"
+    + _SNAPSHOT_SELECT
+    + "ON CONFLICT (run_id, address_id) DO NOTHING"
+).bindparams(bindparam("list_ids", expanding=True), bindparam("kinds", expanding=True))
+
+SNAPSHOT_ONE = text(
+    "INSERT INTO deliveries (run_id, address_id, status, attempts)"
+    " VALUES (:run_id, :address_id, 'pending', 0)"
+    " ON CONFLICT (run_id, address_id) DO NOTHING"
+)
+
+FINISH_RUNS = _now(
+    text(
+        "UPDATE mailing_runs SET status = 'completed', finished_at = :now"
+        " WHERE status = 'running' AND pending = 0 AND sending = 0 RETURNING id"
+    ),
+    "now",
+)
+
+_ADDRESS_COLUMNS: tuple[ColumnClause[Any], ...] = (
+    column("kind"),
+    column("value"),
+    column("attributes", JsonDocument),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the backends; ``:ids``/``:rows`` parameters are bulk values."""
+
+    claim: Executable  # -> id, run_id, address_id, attempts (after the increment)
+    claimed_addresses: Executable | None  # -> address id, kind, value, attributes
+    lock_sending: TextClause  # -> id, run_id, address_id, attempts of rows still sending
+    complete: TextClause  # rows: (id, status, last_error, provider id, next attempt at)
+    suppress: TextClause  # ids: address ids
+    requeue: TextClause  # -> run_id of each row moved back to pending
+    move_totals: TextClause  # rows: (run id, pending, sending, delivered, failed, refused)
+
+
+# -- PostgreSQL -----------------------------------------------------------------------
+# The requeue joins the runs so that it probes ix_deliveries_run_id_status_id once per run
+# (under a millisecond) instead of scanning the whole table for rows in ``sending``.
+# The claim walks ix_deliveries_run_id_status_id once per running run (oldest run first)
+# in id order and stops after ``limit`` rows: it never reads the delivered rows before
+# the pending ones, nor every pending row of a big run to sort them.
+
+_PG_CLAIM = """
+WITH picked AS (
+  SELECT p.id
+  FROM (SELECT id FROM mailing_runs WHERE status = 'running' ORDER BY id) AS r
+  CROSS JOIN LATERAL (
+    SELECT d.id FROM deliveries AS d
+    WHERE d.run_id = r.id AND d.status = 'pending'
+      AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= :now)
+    ORDER BY d.id LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+  ) AS p
+  LIMIT :limit
+), claimed AS (
+  UPDATE deliveries AS d
+  SET status = 'sending', claimed_at = :now, attempts = d.attempts + 1, updated_at = :now
+  FROM picked WHERE d.id = picked.id AND d.status = 'pending'
+  RETURNING d.id, d.run_id, d.address_id, d.attempts
+)
+SELECT c.id, c.run_id, c.address_id, c.attempts, a.kind, a.value, a.attributes
+FROM claimed AS c JOIN addresses AS a ON a.id = c.address_id
+"""
+
+_PG_LOCK_SENDING = """
+SELECT id, run_id, address_id, attempts FROM deliveries
+WHERE id = ANY(CAST(:ids AS BIGINT[])) AND status = 'sending'
+ORDER BY id FOR UPDATE
+"""
+
+_PG_COMPLETE = """
+UPDATE deliveries AS d
+SET status = v.status, last_error = v.last_error, provider_message_id = v.provider_id,
+    next_attempt_at = v.next_at, updated_at = :now
+FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]),
+            CAST(:providers AS TEXT[]), CAST(:next_ats AS TIMESTAMPTZ[]))
+     AS v(id, status, last_error, provider_id, next_at)
+WHERE d.id = v.id AND d.status = 'sending'
+"""
+
+_PG_SUPPRESS = """
+UPDATE addresses SET refused_at = :now
+WHERE id IN (SELECT id FROM addresses WHERE id = ANY(CAST(:ids AS BIGINT[]))
+             AND refused_at IS NULL ORDER BY id FOR UPDATE)
+"""
+
+_PG_REQUEUE = """
+WITH expired AS (
+  SELECT d.id FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
+  WHERE d.status = 'sending' AND d.claimed_at < :cutoff
+  ORDER BY d.id FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE deliveries AS d SET status = 'pending', updated_at = :now
+FROM expired WHERE d.id = expired.id AND d.status = 'sending'
+RETURNING d.run_id
+"""
+
+_PG_MOVE_TOTALS = """
+WITH locked AS (
+  SELECT id FROM mailing_runs WHERE id = ANY(CAST(:run_ids AS BIGINT[])) ORDER BY id FOR UPDATE
+)
+UPDATE mailing_runs AS r
+SET pending = r.pending + v.pending, sending = r.sending + v.sending,
+    delivered = r.delivered + v.delivered, failed = r.failed + v.failed,
+    refused = r.refused + v.refused
+FROM unnest(CAST(:run_ids AS BIGINT[]), CAST(:pending AS INT[]), CAST(:sending AS INT[]),
+            CAST(:delivered AS INT[]), CAST(:failed AS INT[]), CAST(:refused AS INT[]))
+     AS v(run_id, pending, sending, delivered, failed, refused)
+WHERE r.id = v.run_id AND r.id IN (SELECT id FROM locked)
+"""
+
+POSTGRESQL = Dialect(
+    claim=_now(text(_PG_CLAIM), "now").columns(
+        column("id"),
+        column("run_id"),
+        column("address_id"),
+        column("attempts"),
+        *_ADDRESS_COLUMNS,
+    ),
+    claimed_addresses=None,
+    lock_sending=text(_PG_LOCK_SENDING),
+    complete=_now(text(_PG_COMPLETE), "now"),
+    suppress=_now(text(_PG_SUPPRESS), "now"),
+    requeue=_now(text(_PG_REQUEUE), "now", "cutoff"),
+    move_totals=text(_PG_MOVE_TOTALS),
+)
+
+# -- SQLite ---------------------------------------------------------------------------
+# One process, and every transaction starts with BEGIN IMMEDIATE (see engine.py): the
+# write lock is held from the first statement, so no row locks are needed.
+
+_SQLITE_CLAIM = """
+UPDATE deliveries
+SET status = 'sending', claimed_at = :now, attempts = attempts + 1, updated_at = :now
+WHERE id IN (
+  SELECT d.id FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
+  WHERE r.status = 'running' AND d.status = 'pending'
+    AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= :now)
+  ORDER BY r.id, d.id LIMIT :limit
+)
+RETURNING id, run_id, address_id, attempts
+"""
+
+_SQLITE_CLAIMED_ADDRESSES = """
+SELECT id, kind, value, attributes FROM addresses
+WHERE id IN (SELECT value FROM json_each(:ids))
+"""
+
+_SQLITE_LOCK_SENDING = """
+SELECT id, run_id, address_id, attempts FROM deliveries
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'sending'
+ORDER BY id
+"""
+
+_SQLITE_COMPLETE = """
+UPDATE deliveries
+SET status = json_extract(j.value, '$[1]'), last_error = json_extract(j.value, '$[2]'),
+    provider_message_id = json_extract(j.value, '$[3]'),
+    next_attempt_at = json_extract(j.value, '$[4]'), updated_at = :now
+FROM json_each(:rows) AS j
+WHERE deliveries.id = json_extract(j.value, '$[0]') AND deliveries.status = 'sending'
+"""
+
+_SQLITE_SUPPRESS = """
+UPDATE addresses SET refused_at = :now
+WHERE refused_at IS NULL AND id IN (SELECT value FROM json_each(:ids))
+"""
+
+_SQLITE_REQUEUE = """
+UPDATE deliveries SET status = 'pending', updated_at = :now
+WHERE id IN (
+  SELECT d.id FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
+  WHERE d.status = 'sending' AND d.claimed_at < :cutoff
+)
+RETURNING run_id
+"""
+
+_SQLITE_MOVE_TOTALS = """
+UPDATE mailing_runs
+SET pending = pending + json_extract(j.value, '$[1]'),
+    sending = sending + json_extract(j.value, '$[2]'),
+    delivered = delivered + json_extract(j.value, '$[3]'),
+    failed = failed + json_extract(j.value, '$[4]'),
+    refused = refused + json_extract(j.value, '$[5]')
+FROM json_each(:rows) AS j
+WHERE mailing_runs.id = json_extract(j.value, '$[0]')
+"""
+
+SQLITE = Dialect(
+    claim=_now(text(_SQLITE_CLAIM), "now"),
+    claimed_addresses=text(_SQLITE_CLAIMED_ADDRESSES).columns(column("id"), *_ADDRESS_COLUMNS),
+    lock_sending=text(_SQLITE_LOCK_SENDING),
+    complete=_now(text(_SQLITE_COMPLETE), "now"),
+    suppress=_now(text(_SQLITE_SUPPRESS), "now"),
+    requeue=_now(text(_SQLITE_REQUEUE), "now", "cutoff"),
+    move_totals=text(_SQLITE_MOVE_TOTALS),
+)

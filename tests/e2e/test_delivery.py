@@ -1,0 +1,121 @@
+"""Launching mailings through the bot: the engine sends through the fake Bot API, every
+recipient's fate is recorded, and the launching manager watches one progress message."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.mailings import Channel, Mailing, MailingStatus
+from domain.recipients import Address, AddressKind, RecipientList
+from domain.runs import RunStatus
+from tests.e2e.conftest import BotHarness, grant
+
+M = 2002
+READERS = [7001, 7002, 7003, 7004]
+
+
+@pytest.fixture
+async def ready(bot: BotHarness) -> tuple[BotHarness, int]:
+    await grant(bot, M)
+    async with bot.app.db.uow_factory() as uow:
+        rlist = await uow.lists.add(RecipientList("Readers", M))
+        ids = []
+        for chat in READERS:
+            address = await uow.addresses.upsert(
+                Address(AddressKind.telegram, str(chat), {"name": f"Reader {chat}"})
+            )
+            ids.append(address.id)
+        assert rlist.id is not None
+        await uow.lists.add_members(rlist.id, [i for i in ids if i is not None])
+        mailing = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="News",
+                channel=Channel.telegram,
+                body="<b>Hi</b> {{ name }}",
+                list_ids=[rlist.id],
+                options={"buttons": [[{"text": "Open", "url": "https://example.com"}]]},
+            )
+        )
+        await uow.commit()
+    assert mailing.id is not None
+    return bot, mailing.id
+
+
+async def open_card(bot: BotHarness, mailing_id: int) -> None:
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:open:{mailing_id}:0:", menu.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="News")
+
+
+async def test_launch_delivers_refuses_and_fails_per_recipient(
+    ready: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = ready
+    bot.api.block(7003)  # 403: bot was blocked by the user → refused, suppressed
+    bot.api.forget_chat(7004)  # 400: chat not found → failed
+    await open_card(bot, mailing_id)
+    bot.api.press(M, "🚀 Launch")
+    summary = await bot.api.wait_for_message(M, contains="Summary", timeout=15)
+    assert "delivered: 2" in summary.text and "refused: 1" in summary.text
+    assert "failed: 1" in summary.text and "4 of 4" in summary.text
+    for chat in (7001, 7002):
+        got = bot.api.messages(chat)
+        assert len(got) == 1 and got[0].raw_text == f"<b>Hi</b> Reader {chat}"
+        assert got[0].buttons == ["Open"]
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        blocked = await uow.addresses.find(AddressKind.telegram, "7003")
+        run = await uow.runs.last_for_mailing(mailing_id)
+    assert mailing is not None and mailing.status is MailingStatus.completed
+    assert blocked is not None and blocked.refused_at is not None
+    assert run is not None and run.status is RunStatus.completed
+    assert (run.totals.delivered, run.totals.refused, run.totals.failed) == (2, 1, 1)
+
+
+async def test_a_second_launch_of_a_running_mailing_starts_nothing(
+    ready: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = ready
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        assert mailing is not None
+        mailing.status = MailingStatus.running
+        await uow.mailings.update(mailing)
+        await uow.commit()
+    menu = await bot.say(M, "/help", language_code="en")
+    answers = len(bot.api.callback_answers)
+    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
+    answer = await bot.api.wait_for_callback_answer(since=answers)
+    assert "already running" in answer["text"]
+    async with bot.app.db.uow_factory() as uow:
+        assert await uow.runs.last_for_mailing(mailing_id) is None
+
+
+async def test_launch_without_recipients_is_refused(ready: tuple[BotHarness, int]) -> None:
+    bot, mailing_id = ready
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        assert mailing is not None
+        mailing.list_ids = []
+        await uow.mailings.update(mailing)
+        await uow.commit()
+    menu = await bot.say(M, "/help", language_code="en")
+    answers = len(bot.api.callback_answers)
+    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
+    answer = await bot.api.wait_for_callback_answer(since=answers)
+    assert "Cannot launch" in answer["text"]
+
+
+async def test_a_test_send_reaches_only_the_manager(ready: tuple[BotHarness, int]) -> None:
+    bot, mailing_id = ready
+    await open_card(bot, mailing_id)
+    bot.api.press(M, "🧪 Test to me")
+    await bot.api.wait_for_message(M, contains="Summary", timeout=15)
+    mine = [m for m in bot.api.messages(M) if m.raw_text.startswith("<b>Hi</b>")]
+    assert len(mine) == 1
+    assert all(not bot.api.messages(chat) for chat in READERS)
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+    assert mailing is not None and mailing.status is MailingStatus.draft

@@ -1,0 +1,186 @@
+"""TelegramChannel with the real aiogram Bot against the fake Bot API over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BufferedInputFile
+
+from domain.delivery import Outcome
+from domain.mailings import Channel
+from domain.recipients import AddressKind
+from infrastructure.channels.telegram import UNCERTAIN, TelegramChannel
+from tests.fakes.bot_api import FakeBotAPI
+from tests.integration.channels.support import by_id, content, messages, outcomes
+
+pytestmark = pytest.mark.asyncio
+
+TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
+TG = AddressKind.telegram
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url), timeout=0.5)
+    bot = Bot(TOKEN, session=session)
+    yield bot
+    await bot.session.close()
+
+
+def channel(bot: Bot, **kwargs: float) -> TelegramChannel:
+    kwargs.setdefault("rate", 1000.0)
+    kwargs.setdefault("per_chat_interval", 0.0)
+    return TelegramChannel(bot, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_formatting_buttons_and_options_reach_telegram(api: FakeBotAPI, bot: Bot) -> None:
+    buttons = [
+        [{"text": "Site", "url": "https://example.com"}],
+        [{"text": "Docs", "url": "https://example.com/d"}],
+    ]
+    run = content(
+        Channel.telegram,
+        options={"silent": True, "protect": True, "link_preview": False, "buttons": buttons},
+    )
+    batch = messages(TG, ["11", "12"], "<b>Hello</b>, <i>Ann</i> https://example.com")
+
+    results = await channel(bot).send(run, batch)
+
+    assert all(r.outcome is Outcome.delivered for r in results)
+    sent = api.last_message(11)
+    assert sent is not None and sent.kind == "text"
+    assert sent.text == "Hello, Ann https://example.com"
+    assert {e["type"] for e in sent.entities or []} == {"bold", "italic"}
+    assert sent.button_rows == [["Site"], ["Docs"]]
+    assert sent.inline_buttons[0]["url"] == "https://example.com"
+    assert sent.options["disable_notification"] == "true"
+    assert sent.options["protect_content"] == "true"
+    assert json.loads(sent.options["link_preview_options"])["is_disabled"] is True
+    assert by_id(results)[1].provider_id == str(sent.message_id)
+
+
+async def test_photo_goes_with_the_body_as_caption(api: FakeBotAPI, bot: Bot) -> None:
+    upload = await bot.send_photo(999, BufferedInputFile(b"\x89PNG fake", "p.png"))
+    assert upload.photo is not None
+    run = content(Channel.telegram, media={"type": "photo", "file_id": upload.photo[-1].file_id})
+
+    results = await channel(bot).send(run, messages(TG, ["21"], "<b>Look</b>"))
+
+    assert outcomes(results) == {1: Outcome.delivered}
+    sent = api.last_message(21)
+    assert sent is not None and sent.kind == "photo"
+    assert sent.caption == "Look"
+    assert sent.file_id == upload.photo[-1].file_id
+
+
+async def test_permanent_errors_are_classified(api: FakeBotAPI, bot: Bot) -> None:
+    api.block(31)
+    api.deactivate(32)
+    api.forget_chat(33)
+    batch = messages(TG, ["31", "32", "33", "34", "oops"])
+    batch[3] = batch[3].__class__(batch[3].outbound, None, "<b>broken")
+
+    results = by_id(await channel(bot).send(content(Channel.telegram), batch))
+
+    assert results[1].outcome is Outcome.refused
+    assert "blocked" in (results[1].error or "")
+    assert results[2].outcome is Outcome.refused
+    assert results[3].outcome is Outcome.failed
+    assert "chat not found" in (results[3].error or "")
+    assert results[4].outcome is Outcome.failed
+    assert "parse entities" in (results[4].error or "")
+    assert results[5].outcome is Outcome.failed
+
+
+async def test_server_error_is_retried_later(api: FakeBotAPI, bot: Bot) -> None:
+    api.fail_next("sendMessage", error_code=500)
+    tg = channel(bot)
+
+    first = await tg.send(content(Channel.telegram), messages(TG, ["41"]))
+    assert outcomes(first) == {1: Outcome.retry}
+    second = await tg.send(content(Channel.telegram), messages(TG, ["41"]))
+    assert outcomes(second) == {1: Outcome.delivered}
+    assert api.sent_count("sendMessage", 41) == 1
+
+
+async def test_connection_refused_is_retry(bot: Bot) -> None:
+    dead = AiohttpSession(api=TelegramAPIServer.from_base("http://127.0.0.1:9"), timeout=0.5)
+    offline = Bot(TOKEN, session=dead)
+    try:
+        results = await channel(offline).send(content(Channel.telegram), messages(TG, ["1"]))
+    finally:
+        await dead.close()
+    assert outcomes(results) == {1: Outcome.retry}
+
+
+async def test_timeout_after_sending_is_uncertain_and_never_resent(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    api.hang_next("sendMessage")
+
+    results = await channel(bot).send(content(Channel.telegram), messages(TG, ["51", "52"]))
+
+    got = by_id(results)
+    assert got[1].outcome is Outcome.failed and got[1].error == UNCERTAIN
+    assert got[2].outcome is Outcome.delivered
+    assert api.request_count("sendMessage") == 2
+
+
+async def test_429_is_waited_out_and_nothing_is_lost_or_doubled(api: FakeBotAPI, bot: Bot) -> None:
+    api.set_rate_limit(10, retry_after=1)
+    chats = [str(1000 + n) for n in range(25)]
+
+    results = await channel(bot, rate=100.0).send(content(Channel.telegram), messages(TG, chats))
+
+    assert set(outcomes(results).values()) == {Outcome.delivered}
+    assert api.request_count("sendMessage") > 25  # some were answered 429
+    assert all(api.sent_count("sendMessage", int(c)) == 1 for c in chats)
+
+
+async def test_limiter_holds_the_global_rate(api: FakeBotAPI, bot: Bot) -> None:
+    chats = [str(2000 + n) for n in range(60)]
+
+    results = await channel(bot, rate=20.0).send(content(Channel.telegram), messages(TG, chats))
+
+    assert set(outcomes(results).values()) == {Outcome.delivered}
+    times = sorted(api.send_times)
+    busiest = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+    assert busiest <= 21
+    assert times[-1] - times[0] >= 2.5  # 60 messages at 20/s take about 3 s
+
+
+async def test_per_chat_interval_spaces_messages_to_one_chat(api: FakeBotAPI, bot: Bot) -> None:
+    api.per_chat_limit = 4  # over 4 a second in one chat the fake answers 429
+    tg = channel(bot, per_chat_interval=0.25)
+
+    results = await tg.send(content(Channel.telegram), messages(TG, ["61"] * 4))
+
+    assert set(outcomes(results).values()) == {Outcome.delivered}
+    times = sorted(api.send_times)
+    assert all(b - a >= 0.2 for a, b in itertools.pairwise(times))
+
+
+async def test_a_long_flood_wait_is_handed_back_as_retry(api: FakeBotAPI, bot: Bot) -> None:
+    api.fail_next("sendMessage", error_code=429, retry_after=30)
+
+    results = await channel(bot, max_wait=1.0).send(
+        content(Channel.telegram), messages(TG, ["71", "72"])
+    )
+
+    got = by_id(results)
+    assert {r.outcome for r in got.values()} <= {Outcome.retry, Outcome.delivered}
+    waited = [r for r in got.values() if r.outcome is Outcome.retry]
+    assert waited and all(29 <= (r.retry_after or 0) <= 30 for r in waited)
+    assert api.request_count("sendMessage") <= 2  # nothing sent twice while paused
