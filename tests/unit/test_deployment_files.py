@@ -1,0 +1,37 @@
+"""The files a new user reads stay in step with the code: every setting is documented and
+listed, containers only set settings that exist, and the image ships every package."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = {name.upper() for name in Settings.model_fields}
+COMPOSE_ONLY = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+
+
+def test_env_example_lists_every_setting() -> None:
+    listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert listed == SETTINGS
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = {name for name in SETTINGS if f"`{name}`" not in readme}
+    assert not missing
+
+
+def test_compose_sets_only_real_settings() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    keys = set(re.findall(r"^\s{6}([A-Z_]+):", compose, re.M))
+    assert keys, "no environment keys found"
+    assert keys - COMPOSE_ONLY <= SETTINGS
+
+
+def test_the_image_ships_every_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("bot", "domain", "infrastructure", "handlers", "migrations"):
+        assert f"COPY {package} ./{package}" in dockerfile
