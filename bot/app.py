@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import Delivery
 from bot.notifier import TelegramAccessNotifier, set_user_menu
+from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
 from bot.web import WebApp, WebServer
 from domain.mailings import Channel
@@ -66,6 +68,7 @@ class App:
     sendsay: SendsayClient | None
     delivery: Delivery
     watcher: RunWatcher
+    scheduler: ScheduleRunner
 
     async def close(self) -> None:
         await self.watcher.close()
@@ -115,6 +118,16 @@ def build(settings: Settings, db: Database | None = None) -> App:
     renderer = JinjaRenderer()
     delivery = Delivery(settings, db.engine, db.uow_factory, bot, renderer)
     watcher = RunWatcher(bot, i18n, db.uow_factory)
+    calculator = CronScheduleCalculator(
+        min_interval=timedelta(minutes=settings.schedule_min_interval_minutes)
+    )
+    scheduler = ScheduleRunner(
+        db.uow_factory,
+        delivery.queue,
+        calculator,
+        tick_seconds=settings.scheduler_tick_seconds,
+        grace=timedelta(minutes=settings.schedule_grace_minutes),
+    )
     dp.workflow_data.update(
         settings=settings,
         uow_factory=db.uow_factory,
@@ -129,14 +142,14 @@ def build(settings: Settings, db: Database | None = None) -> App:
         ),
         sendsay_source=SendsayListSource(sendsay),
         renderer=renderer,
-        schedule_calculator=CronScheduleCalculator(),
+        schedule_calculator=calculator,
         available_channels=available_channels(settings),
         delivery_queue=delivery.queue,
         run_watcher=watcher,
     )
     web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
     web = WebServer(web_app, settings.web_host, settings.web_port)
-    return App(settings, db, bot, dp, i18n, in_flight, web, sendsay, delivery, watcher)
+    return App(settings, db, bot, dp, i18n, in_flight, web, sendsay, delivery, watcher, scheduler)
 
 
 def available_channels(settings: Settings) -> frozenset[Channel]:

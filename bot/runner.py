@@ -43,6 +43,7 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     dp = app.dispatcher
     await app.web.start()
     app.delivery.start(app.settings.workers)
+    app.scheduler.start()
     try:
         await dp.start_polling(
             app.bot,
@@ -54,6 +55,7 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
         if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
             log.warning("Stopped with %d updates still being handled", app.in_flight.count)
     finally:
+        app.scheduler.stop()
         await app.delivery.stop()  # workers finish and record the batch in hand
         await app.web.stop()
 

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
     delivery_lease_seconds: int = Field(default=300, ge=10)
 
+    # Schedules: how often the database is checked for due slots, how late a missed slot may
+    # still run after downtime, and the shortest interval a recurring schedule may have.
+    scheduler_tick_seconds: float = Field(default=15.0, ge=1, le=300)
+    schedule_grace_minutes: int = Field(default=60, ge=0)
+    schedule_min_interval_minutes: int = Field(default=60, ge=1)
+
     # A third-party API: every message is POSTed there as JSON.
     webhook_url: str | None = None
     webhook_headers: SecretStr | None = None  # a JSON object, e.g. {"Authorization": "…"}

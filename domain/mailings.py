@@ -7,7 +7,8 @@
       │           ▼            ▼         ▼
       └────────► running   completed / cancelled / failed
 
-A recurring mailing goes back from ``running`` to ``scheduled`` when a run ends.
+A recurring mailing goes back from ``running`` to ``scheduled`` when a run ends, and from
+``scheduled`` to ``completed`` when its schedule runs out.
 A scheduled mailing may go back to ``draft`` (unscheduled) to be edited freely.
 """
 
@@ -41,7 +42,7 @@ class MailingStatus(enum.StrEnum):
 S = MailingStatus
 TRANSITIONS: dict[MailingStatus, frozenset[MailingStatus]] = {
     S.draft: frozenset({S.scheduled, S.running, S.cancelled}),
-    S.scheduled: frozenset({S.draft, S.running, S.cancelled}),
+    S.scheduled: frozenset({S.draft, S.running, S.cancelled, S.completed}),
     S.running: frozenset({S.paused, S.completed, S.cancelled, S.failed, S.scheduled}),
     S.paused: frozenset({S.running, S.cancelled}),
     S.completed: frozenset(),
@@ -118,6 +119,10 @@ class Mailing:
 
     def resume(self) -> None:
         self._move(S.running)
+
+    def end_schedule(self) -> None:
+        """A recurring schedule ran out (``ends_at`` passed or ``max_runs`` reached)."""
+        self._move(S.completed)
 
     def finish_run(self) -> None:
         """A run ended normally: recurring mailings wait for their next slot."""

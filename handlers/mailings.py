@@ -10,8 +10,9 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from domain.clock import SystemClock
 from domain.mailings import MailingStatus
-from domain.usecases import launch, mailings
+from domain.usecases import launch, mailings, schedules
 from domain.users import User
 from handlers.filters import IsStaff
 from handlers.i18n import current_language, t
@@ -56,7 +57,12 @@ async def send_card(
     edit: bool = False,
 ) -> None:
     info = await mailings.card(deps["uow_factory"], user_id, mailing_id)
-    text = card_text(info.mailing, info.list_names, info.last_run, deps["tz"])
+    upcoming = None
+    if info.mailing.status is MailingStatus.scheduled:
+        upcoming = await schedules.next_launch(
+            deps["uow_factory"], deps["schedule_calculator"], info.mailing
+        )
+    text = card_text(info.mailing, info.list_names, info.last_run, deps["tz"], upcoming)
     if note_key:
         text = t(note_key) + "\n\n" + text
     markup = card_keyboard(info.mailing)
@@ -104,6 +110,22 @@ async def on_card_button(
         await show_preview(message, user.telegram_id, deps, mailing_id)
     elif go is Go.save:
         await send_card(message, user.telegram_id, deps, mailing_id, note_key="mailings-saved")
+    elif go is Go.schedule:
+        await schedules.schedule(
+            deps["uow_factory"],
+            deps["schedule_calculator"],
+            actor_id=user.telegram_id,
+            mailing_id=mailing_id,
+            now=SystemClock().now(),
+        )
+        await send_card(message, user.telegram_id, deps, mailing_id, note_key="mailings-scheduled")
+    elif go is Go.unschedule:
+        await schedules.unschedule(
+            deps["uow_factory"], actor_id=user.telegram_id, mailing_id=mailing_id
+        )
+        await send_card(
+            message, user.telegram_id, deps, mailing_id, note_key="mailings-unscheduled"
+        )
     elif go is Go.delete:
         info = await mailings.card(deps["uow_factory"], user.telegram_id, mailing_id)
         await message.edit_text(

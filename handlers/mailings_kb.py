@@ -8,7 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from domain.mailings import Channel, Mailing, MailingStatus
+from domain.mailings import Channel, Mailing, MailingStatus, ScheduleKind
 from domain.pagination import Page
 from handlers.i18n import t
 
@@ -39,6 +39,8 @@ class Go(StrEnum):
     cancel = "cancel"
     preview = "preview"
     save = "save"
+    schedule = "sched"
+    unschedule = "unsched"
 
 
 class MailingCD(CallbackData, prefix="m"):
@@ -138,6 +140,10 @@ def card_keyboard(m: Mailing) -> InlineKeyboardMarkup:
             actions += [Go.edit, Go.preview]
         if m.status in (MailingStatus.draft, MailingStatus.scheduled):
             actions += [Go.test, Go.launch]
+        if m.status is MailingStatus.draft and m.schedule.kind is not ScheduleKind.none:
+            actions += [Go.schedule]
+        if m.status is MailingStatus.scheduled:
+            actions += [Go.unschedule]
         if m.status is MailingStatus.running:
             actions += [Go.pause]
         if m.status is MailingStatus.paused:

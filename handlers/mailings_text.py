@@ -46,7 +46,13 @@ def browse_text(page: Page[Mailing], status: str) -> str:
     return head
 
 
-def card_text(m: Mailing, list_names: list[str], last_run: MailingRun | None, tz: tzinfo) -> str:
+def card_text(
+    m: Mailing,
+    list_names: list[str],
+    last_run: MailingRun | None,
+    tz: tzinfo,
+    next_launch: datetime | None = None,
+) -> str:
     lines = [
         t("mailings-card-title", name=m.name),
         t("mailings-card-status", status=status_text(m)),
@@ -56,6 +62,8 @@ def card_text(m: Mailing, list_names: list[str], last_run: MailingRun | None, tz
         lines.append(t("mailings-card-subject", subject=m.subject))
     lines.append(t("mailings-card-lists", lists=", ".join(list_names) or "—"))
     lines.append(t("mailings-card-schedule", schedule=Raw(schedule_text(m, tz))))
+    if next_launch is not None:
+        lines.append(t("mailings-card-next", when=when(next_launch, tz)))
     if m.media:
         lines.append(t("mailings-card-media", kind=t(f"media-{m.media.get('type', 'document')}")))
     if last_run is not None:

@@ -3,12 +3,15 @@ recipient's fate is recorded, and the launching manager watches one progress mes
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from domain.mailings import Channel, Mailing, MailingStatus
+from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import RunStatus
-from tests.e2e.conftest import BotHarness, grant
+from tests.e2e.conftest import BotHarness, grant, running_bot
+from tests.fakes.bot_api import FakeBotAPI
 
 M = 2002
 READERS = [7001, 7002, 7003, 7004]
@@ -119,3 +122,39 @@ async def test_a_test_send_reaches_only_the_manager(ready: tuple[BotHarness, int
     async with bot.app.db.uow_factory() as uow:
         mailing = await uow.mailings.get(mailing_id)
     assert mailing is not None and mailing.status is MailingStatus.draft
+
+
+async def test_a_scheduled_mailing_is_delivered_at_its_time(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with running_bot(fake_api, migrated_pg_url, scheduler_tick_seconds=1) as bot:
+        await grant(bot, M)
+        async with bot.app.db.uow_factory() as uow:
+            rlist = await uow.lists.add(RecipientList("One", M))
+            reader = await uow.addresses.upsert(Address(AddressKind.telegram, "7101"))
+            assert rlist.id is not None and reader.id is not None
+            await uow.lists.add_members(rlist.id, [reader.id])
+            at = datetime.now(UTC) + timedelta(seconds=4)
+            mailing = await uow.mailings.add(
+                Mailing(
+                    owner_id=M,
+                    name="Timed",
+                    channel=Channel.telegram,
+                    body="On time",
+                    list_ids=[rlist.id],
+                    schedule=Schedule(ScheduleKind.once, run_at=at),
+                )
+            )
+            await uow.commit()
+        assert mailing.id is not None
+        menu = await bot.say(M, "/help", language_code="en")
+        mark = bot.api.mark(M)
+        bot.api.press_data(M, f"m:sched:{mailing.id}:0:", menu.message_id)
+        card = await bot.api.wait_for_message(M, since=mark, contains="Scheduled.")
+        assert "Next launch:" in card.text and "🕐 scheduled" in card.text
+        assert bot.api.messages(7101) == []  # not before its time
+        got = await bot.api.wait_for_message(7101, contains="On time", timeout=20)
+        assert got.raw_text == "On time"
+        async with bot.app.db.uow_factory() as uow:
+            run = await uow.runs.last_for_mailing(mailing.id)
+        assert run is not None and abs((run.scheduled_for - at).total_seconds()) < 0.001

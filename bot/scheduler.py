@@ -1,0 +1,77 @@
+"""The in-process scheduler: APScheduler ticks, the database decides what fires.
+
+Nothing about a schedule lives in APScheduler's memory, so a restart, a second bot
+instance or a changed schedule needs no job bookkeeping: every tick reads the scheduled
+mailings and fires their due slots (``domain.usecases.schedules``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from domain.clock import SystemClock
+from domain.ports import Clock, DeliveryQueue, ScheduleCalculator, UnitOfWorkFactory
+from domain.usecases import schedules
+
+log = logging.getLogger(__name__)
+
+
+class ScheduleRunner:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        queue: DeliveryQueue,
+        calculator: ScheduleCalculator,
+        *,
+        tick_seconds: float,
+        grace: timedelta,
+        clock: Clock | None = None,
+    ) -> None:
+        self.uow_factory, self.queue, self.calculator = uow_factory, queue, calculator
+        self.tick_seconds, self.grace = tick_seconds, grace
+        self.clock = clock or SystemClock()
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def tick(self) -> list[schedules.Fired]:
+        fired = await schedules.tick(
+            self.uow_factory, self.queue, self.calculator, now=self.clock.now(), grace=self.grace
+        )
+        for f in fired:
+            log.info(
+                "Schedule slot %s of mailing %s: run=%s %s",
+                f.slot.isoformat(),
+                f.mailing_id,
+                f.run_id,
+                f.note or "",
+            )
+        return fired
+
+    async def _safe_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("Scheduler tick failed; the next one retries")
+
+    def start(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._scheduler.add_job(
+            self._safe_tick,
+            "interval",
+            seconds=self.tick_seconds,
+            id="mailforge-schedules",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=self.clock.now(),
+        )
+        self._scheduler.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._scheduler is not None and self._scheduler.running
+
+    def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
