@@ -15,6 +15,7 @@ from aiogram.types import Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.clock import SystemClock
+from domain.errors import InvalidInput
 from domain.mailings import Mailing, Schedule, ScheduleKind
 from domain.ports import ScheduleCalculator
 from domain.recurring_input import EXAMPLES, parse_recurring
@@ -99,11 +100,14 @@ async def on_schedule_button(
         await state.update_data(recurring_kind=value)
         await message.answer(t(f"dialog-ask-recurring-{value}", example=EXAMPLES[value]))
     elif action == "confirm":
-        cron = (await state.get_data()).get("pending_cron")
-        if cron:
-            schedule = Schedule(ScheduleKind.cron, cron=cron, timezone=deps["settings"].timezone)
-            await _store(deps, uid, mailing, schedule)
+        data = await state.get_data()
+        if data.get("pending_cron"):
+            await _store(deps, uid, mailing, _pending_schedule(data, deps["settings"].timezone))
             return True
+    elif action in ("end_runs", "end_date"):
+        await state.set_state(MailingFlow.schedule_end)
+        await state.update_data(end_kind="runs" if action == "end_runs" else "date")
+        await message.answer(t(f"dialog-ask-{action.replace('_', '-')}"))
     return False
 
 
@@ -134,22 +138,55 @@ async def got_datetime(message: Message, deps: Deps, uid: int, mailing: Mailing)
 async def got_recurring(message: Message, state: FSMContext, deps: Deps, mailing: Mailing) -> None:
     kind = (await state.get_data()).get("recurring_kind", "cron")
     cron = parse_recurring(kind, message.text or "")
-    schedule = Schedule(ScheduleKind.cron, cron=cron, timezone=deps["settings"].timezone)
+    await state.update_data(pending_cron=cron, pending_ends=None, pending_runs=None)
+    await show_recurring_check(message, state, deps)
+
+
+def _pending_schedule(data: dict[str, Any], timezone: str) -> Schedule:
+    ends = data.get("pending_ends")
+    return Schedule(
+        ScheduleKind.cron,
+        cron=data.get("pending_cron"),
+        timezone=timezone,
+        ends_at=datetime.fromisoformat(ends) if ends else None,
+        max_runs=data.get("pending_runs"),
+    )
+
+
+async def show_recurring_check(message: Message, state: FSMContext, deps: Deps) -> None:
+    """The cron, its optional end, and the next three launches, before confirming."""
+    schedule = _pending_schedule(await state.get_data(), deps["settings"].timezone)
     calculator: ScheduleCalculator = deps["schedule_calculator"]
     now = SystemClock().now()
     calculator.validate(schedule, now)
     upcoming = calculator.next_times(schedule, now, 3)
-    await state.update_data(pending_cron=cron)
+    await state.set_state(MailingFlow.schedule_cron)
     kb = InlineKeyboardBuilder()
-    kb.button(
-        text=t("dialog-confirm"), callback_data=DialogCD(step=Step.schedule, action="confirm")
-    )
-    kb.button(
-        text=t("dialog-change"), callback_data=DialogCD(step=Step.schedule, action="recurring")
-    )
+    for action in ("confirm", "recurring", "end_runs", "end_date"):
+        key = {"confirm": "dialog-confirm", "recurring": "dialog-change"}.get(
+            action, f"dialog-{action.replace('_', '-')}"
+        )
+        kb.button(text=t(key), callback_data=DialogCD(step=Step.schedule, action=action))
     nav(kb, Step.schedule)
-    kb.adjust(2, 2)
+    kb.adjust(2, 2, 2)
     times = "\n".join(f"• {_fmt(m, deps['tz'])}" for m in upcoming)
-    await message.answer(
-        t("dialog-recurring-check", cron=cron, times=times), reply_markup=kb.as_markup()
-    )
+    text = t("dialog-recurring-check", cron=schedule.cron or "", times=times)
+    if schedule.max_runs:
+        text += "\n" + t("dialog-ends-after", runs=schedule.max_runs)
+    if schedule.ends_at:
+        text += "\n" + t("dialog-ends-on", when=_fmt(schedule.ends_at, deps["tz"]))
+    await message.answer(text, reply_markup=kb.as_markup())
+
+
+async def got_schedule_end(message: Message, state: FSMContext, deps: Deps) -> None:
+    """The optional end of a recurring schedule: a number of runs or a date."""
+    data = await state.get_data()
+    text = (message.text or "").strip()
+    if data.get("end_kind") == "runs":
+        if not text.isdigit() or not 1 <= int(text) <= 10_000:
+            raise InvalidInput("dialog-end-runs-invalid")
+        await state.update_data(pending_runs=int(text), pending_ends=None)
+    else:
+        moment = parse_local_datetime(text, deps["tz"], SystemClock().now())
+        await state.update_data(pending_ends=moment.isoformat(), pending_runs=None)
+    await show_recurring_check(message, state, deps)

@@ -23,6 +23,7 @@ from handlers.mailing_schedule import (
     ask_schedule,
     got_datetime,
     got_recurring,
+    got_schedule_end,
     on_schedule_button,
 )
 from handlers.mailing_templates import offer_templates, use_template
@@ -44,7 +45,7 @@ Deps = dict[str, Any]
 # Sub-states that belong to a step: its buttons stay valid while the manager types.
 SUBSTATES = {
     Step.options: (MailingFlow.buttons,),
-    Step.schedule: (MailingFlow.schedule_at, MailingFlow.schedule_cron),
+    Step.schedule: (MailingFlow.schedule_at, MailingFlow.schedule_cron, MailingFlow.schedule_end),
 }
 
 
@@ -294,9 +295,12 @@ async def got_schedule_text(message: Message, state: FSMContext, user: User, **d
     if mailing is None:
         await state.clear()
         return
-    if await state.get_state() == MailingFlow.schedule_at.state:
+    current = await state.get_state()
+    if current == MailingFlow.schedule_at.state:
         if await got_datetime(message, deps, user.telegram_id, mailing):
             await advance(message, state, user.telegram_id, deps, Step.schedule)
+    elif current == MailingFlow.schedule_end.state:
+        await got_schedule_end(message, state, deps)
     else:
         await got_recurring(message, state, deps, mailing)
 
@@ -342,4 +346,5 @@ def create_router() -> Router:
     router.message.register(got_buttons, MailingFlow.buttons, typed)
     router.message.register(got_schedule_text, MailingFlow.schedule_at, typed)
     router.message.register(got_schedule_text, MailingFlow.schedule_cron, typed)
+    router.message.register(got_schedule_text, MailingFlow.schedule_end, typed)
     return router

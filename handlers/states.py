@@ -27,4 +27,5 @@ class MailingFlow(StatesGroup):
     schedule = State()
     schedule_at = State()  # typing a date and time
     schedule_cron = State()  # typing a cron expression
+    schedule_end = State()  # typing when a recurring schedule ends
     preview = State()

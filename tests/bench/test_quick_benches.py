@@ -31,3 +31,32 @@ def test_the_import_benchmark_runs_and_prints_its_figures() -> None:
         assert re.search(r"[\d,]+ rows/s", line), line
         assert re.search(r"peak RSS \d+ MB", line), line
         assert re.search(r"ratio [\d.]+x", line), line
+
+
+def test_the_delivery_benchmark_runs_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "delivery.py"),
+            "--quick",
+            "--pg-url",
+            pg_admin_url(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for label in ("email:", "telegram (no limit):"):
+        line = next((x for x in out.splitlines() if x.startswith(label)), None)
+        assert line is not None, out
+        assert re.search(r"engine [\d,]+ msg/s · bare [\d,]+ msg/s · ratio [\d.]+", line), line
+    assert re.search(r"^telegram \(fake limit 30/s\): [\d.]+ msg/s at the fake", out, re.M), out
+    assert re.search(r"^launch [\d,]+ recipients: snapshot [\d.]+ s", out, re.M), out
+    assert re.search(
+        r"^worker RSS: peak \d+ MB at [\d,]+ sent, \d+ MB at [\d,]+ sent", out, re.M
+    ), out
+    assert re.search(r"^/start while sending: p95 \d+ ms", out, re.M), out

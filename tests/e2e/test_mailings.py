@@ -221,9 +221,14 @@ async def test_schedule_once_and_recurring_are_checked(staff: BotHarness) -> Non
     assert "0 10 * * 1-5" in invalid.text
     check = await bot.say(M, "0 10 * * 1-5", language_code="en")
     assert check.text.count("• ") == 3 and "10:00" in check.text
+    await bot.press(M, "⏱ End after N runs")
+    assert "from 1 to 10000" in (await bot.say(M, "zero", language_code="en")).text
+    ends = await bot.say(M, "5", language_code="en")
+    assert "Ends after 5 runs." in ends.text and ends.text.count("• ") == 3
     card = await bot.press(M, "✅ Confirm")
     assert "Saved." in card.text and "recurring: 0 10 * * 1-5" in card.text
     assert "every weekday at 10:00" in card.text
+    assert (await stored(bot, "Timed")).schedule.max_runs == 5
 
 
 async def test_cancel_half_way_keeps_the_draft_and_it_can_be_continued(

@@ -1,0 +1,562 @@
+"""Benchmark: the delivery engine on PostgreSQL against loopback fakes, each figure with
+its ratio to a bare baseline measured in the same run.
+
+    .venv/bin/python bench/delivery.py            # 20,000 / 20,000 / 3,000 / 1,000,000
+    .venv/bin/python bench/delivery.py --quick    # 500 / 500 / 90 / 20,000 (the test suite)
+
+Creates a fresh database on the server of ``--pg-url`` (or ``BENCH_PG_URL``), migrates it,
+and measures:
+
+1. email: N recipients through ``SqlDeliveryQueue`` + ``Worker`` + ``SmtpChannel`` (several
+   workers in this process, as the bot runs them) against a bare aiosmtplib loop with the
+   same pool size and the same rendered messages and no database;
+2. Telegram without a rate limit at the fake: the engine with ``TelegramChannel`` against
+   a bare loop of ``bot.send_message`` with the same concurrency;
+3. Telegram with the fake enforcing 30 messages/s: the rate achieved, the 429s answered
+   and whether each was waited out, and nothing lost (counted at the fake);
+4. a launch of a big run (snapshot time), then the bot process (dispatcher + embedded
+   workers, ``runner.serve``) sending the first part of it: peak RSS at two points;
+5. meanwhile ``/start`` from a stranger every so often: the time until the reply arrives
+   at the fake, p95.
+
+The fakes (aiosmtpd, ``tests.fakes.bot_api.FakeBotAPI``) run in child processes so their
+CPU does not compete inside this event loop. Drops its database at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
+
+import aiosmtplib
+import psutil
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.delivery_fakes import BULK_CHAT_BASE, FakeProcess
+from domain.delivery import Message, Outbound, RunContent
+from domain.mailings import Channel, Mailing
+from domain.ports import DeliveryChannel, UnitOfWorkFactory
+from domain.recipients import AddressKind, RecipientList
+from domain.usecases import roles
+from domain.usecases.deliver import Worker, recipient_values_of
+from domain.usecases.launch import launch
+from infrastructure.channels import SmtpChannel, TelegramChannel
+from infrastructure.channels.smtp_message import build_email, envelope_address
+from infrastructure.db import create_engine, create_session_factory, make_uow_factory
+from infrastructure.db.migrate import upgrade
+from infrastructure.db.queue import SqlDeliveryQueue
+from infrastructure.rendering import JinjaRenderer
+from tests.support.db import drop_database, fresh_pg_database
+
+DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # noqa: S105 (the fake's)
+ADMIN = 1001
+STRANGER = 424242
+SENDER = "MailForge Bench <news@bench.test>"
+WORKERS = 4  # engine tasks in this process
+BATCH = 200
+SMTP_POOL = 8  # SmtpChannel's default
+TG_CONCURRENCY = 32  # TelegramChannel's default
+BODY = "<b>Hello</b>, {{ address }}! Our <i>news</i> of the week: <a href='https://example.org'>read</a>."
+SUBJECT = "News for {{ address }}"
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sizes:
+    email: int
+    telegram: int
+    limited: int
+    launch: int
+    checkpoints: tuple[int, int]
+    probes: int
+    probe_interval: float
+
+
+QUICK = Sizes(500, 500, 90, 20_000, (500, 5_000), 20, 0.2)
+FULL = Sizes(20_000, 20_000, 3_000, 1_000_000, (20_000, 200_000), 20, 2.0)
+
+
+class RssSampler:
+    """Peak resident memory of this process, sampled by a thread."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self._process = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.peak = 0
+
+    def sample(self) -> int:
+        rss = int(self._process.memory_info().rss)
+        self.peak = max(self.peak, rss)
+        return rss
+
+    @contextmanager
+    def running(self) -> Iterator[RssSampler]:
+        self.peak = self.sample()
+        thread = threading.Thread(target=self._run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+            self._stop.clear()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.sample()
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+def email_of(i: int) -> str:
+    return f"user{i}@bench.test"
+
+
+def chat_of(i: int) -> str:
+    return str(BULK_CHAT_BASE + i)
+
+
+async def add_list(
+    engine: AsyncEngine, uow_factory: UnitOfWorkFactory, kind: AddressKind, start: int, count: int
+) -> int:
+    """``count`` generated addresses in a new list, in one INSERT…SELECT generate_series."""
+    async with uow_factory() as uow:
+        rlist = await uow.lists.add(
+            RecipientList(name=f"bench {kind.value} {start}", owner_id=ADMIN)
+        )
+        await uow.commit()
+    assert rlist.id is not None
+    if kind is AddressKind.email:
+        value = "'user' || g || '@bench.test'"
+    else:
+        value = f"CAST({BULK_CHAT_BASE} + g AS TEXT)"
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "WITH a AS (INSERT INTO addresses (kind, value)"  # noqa: S608 (constants only)
+                f" SELECT :kind, {value}"
+                " FROM generate_series(CAST(:lo AS BIGINT), CAST(:hi AS BIGINT)) AS g"
+                " RETURNING id)"
+                " INSERT INTO list_members (list_id, address_id)"
+                " SELECT CAST(:list_id AS BIGINT), id FROM a"
+            ),
+            {"kind": kind.value, "lo": start, "hi": start + count - 1, "list_id": rlist.id},
+        )
+        await conn.execute(text("ANALYZE addresses"))
+        await conn.execute(text("ANALYZE list_members"))
+    return rlist.id
+
+
+async def add_mailing(uow_factory: UnitOfWorkFactory, channel: Channel, list_id: int) -> int:
+    async with uow_factory() as uow:
+        mailing = await uow.mailings.add(
+            Mailing(
+                owner_id=ADMIN,
+                name=f"bench {channel.value} {list_id}",
+                channel=channel,
+                body=BODY,
+                subject=SUBJECT if channel is Channel.email else None,
+                list_ids=[list_id],
+            )
+        )
+        await uow.commit()
+    assert mailing.id is not None
+    return mailing.id
+
+
+async def prepared_run(
+    engine: AsyncEngine, uow_factory: UnitOfWorkFactory, channel: Channel, start: int, count: int
+) -> tuple[int, float]:
+    """A launched run of ``count`` recipients; returns its id and the launch time."""
+    kind = AddressKind.email if channel is Channel.email else AddressKind.telegram
+    list_id = await add_list(engine, uow_factory, kind, start, count)
+    mailing_id = await add_mailing(uow_factory, channel, list_id)
+    started = time.perf_counter()
+    run = await launch(
+        uow_factory,
+        SqlDeliveryQueue(engine),
+        JinjaRenderer(),
+        actor_id=ADMIN,
+        mailing_id=mailing_id,
+        available=frozenset(Channel),
+    )
+    elapsed = time.perf_counter() - started
+    assert run.id is not None and run.totals.pending == count, run
+    return run.id, elapsed
+
+
+async def run_engine(
+    engine: AsyncEngine,
+    uow_factory: UnitOfWorkFactory,
+    channel: Channel,
+    adapter: DeliveryChannel,
+    run_id: int,
+) -> float:
+    """Send the run with ``WORKERS`` workers in this loop; seconds from start to finish."""
+    done = asyncio.Event()
+
+    async def finished(run_ids: list[int]) -> None:
+        if run_id in run_ids:
+            done.set()
+
+    worker = Worker(
+        queue=SqlDeliveryQueue(engine),
+        channels={channel: adapter},
+        renderer=JinjaRenderer(),
+        uow_factory=uow_factory,
+        on_finished=finished,
+        batch_size=BATCH,
+    )
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(worker.run_forever(stop, idle=0.02)) for _ in range(WORKERS)]
+    try:
+        await done.wait()
+        return time.perf_counter() - started
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
+async def run_totals(uow_factory: UnitOfWorkFactory, run_id: int) -> str:
+    async with uow_factory() as uow:
+        run = await uow.runs.get(run_id)
+    assert run is not None
+    t = run.totals
+    return (
+        f"delivered {t.delivered:,}, failed {t.failed:,}, refused {t.refused:,}, "
+        f"pending {t.pending:,}"
+    )
+
+
+def messages_for(content: RunContent, kind: AddressKind, values: list[str]) -> list[Message]:
+    """The messages the engine would render, built here without a database."""
+    renderer = JinjaRenderer()
+    found = []
+    for i, value in enumerate(values, 1):
+        outbound = Outbound(i, 1, i, kind, value, {}, 0)
+        context = recipient_values_of(outbound)
+        subject = renderer.render(content.subject, context) if content.subject else None
+        found.append(Message(outbound, subject, renderer.render(content.body, context)))
+    return found
+
+
+# -- 1. email ------------------------------------------------------------------------------
+
+
+async def bare_smtp(port: int, count: int) -> float:
+    """``SMTP_POOL`` persistent aiosmtplib connections; each message rendered and built
+    exactly as SmtpChannel builds it, then MAIL/RCPT/DATA. No database."""
+    content = RunContent(0, "bench", Channel.email, BODY, SUBJECT)
+    pending = deque(range(1, count + 1))
+    renderer = JinjaRenderer()
+    mail_from = envelope_address(SENDER)
+
+    async def one_connection() -> None:
+        client = aiosmtplib.SMTP(
+            hostname="127.0.0.1", port=port, start_tls=False, local_hostname="bench.test"
+        )
+        await client.connect()
+        try:
+            while pending:
+                i = pending.popleft()
+                outbound = Outbound(i, 1, i, AddressKind.email, email_of(i), {}, 0)
+                context = recipient_values_of(outbound)
+                message = Message(
+                    outbound, renderer.render(SUBJECT, context), renderer.render(BODY, context)
+                )
+                mail = build_email(
+                    content, message, sender=SENDER, unsubscribe_url=f"https://u.test/{i}"
+                )
+                await client.sendmail(
+                    mail_from, [outbound.value], mail.as_bytes(policy=SMTP_POLICY)
+                )
+        finally:
+            await client.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_connection() for _ in range(SMTP_POOL)))
+    return time.perf_counter() - started
+
+
+async def bench_email(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, n: int) -> None:
+    smtp = FakeProcess("smtp")
+    try:
+        bare = await bare_smtp(smtp.port, n)
+        bare_count = await smtp.call("sent")
+        await smtp.call("reset")
+        run_id, _ = await prepared_run(engine, uow_factory, Channel.email, 1, n)
+        channel = SmtpChannel(
+            "127.0.0.1",
+            smtp.port,
+            security="none",
+            sender=SENDER,
+            pool_size=SMTP_POOL,
+            unsubscribe=lambda address_id: f"https://u.test/{address_id}",
+            local_hostname="bench.test",
+        )
+        try:
+            elapsed = await run_engine(engine, uow_factory, Channel.email, channel, run_id)
+        finally:
+            await channel.close()
+        got = await smtp.call("sent")
+    finally:
+        smtp.close()
+    ratio = bare / elapsed
+    print(
+        f"email: engine {n / elapsed:,.0f} msg/s · bare {n / bare:,.0f} msg/s · "
+        f"ratio {ratio:.2f} (target ≥ 0.8, {verdict(ratio >= 0.8)})"
+    )
+    print(
+        f"  {n:,} recipients, {WORKERS} workers × batch {BATCH}, pool {SMTP_POOL}; "
+        f"at the fake: engine {got:,}, bare {bare_count:,}; "
+        f"run: {await run_totals(uow_factory, run_id)}"
+    )
+
+
+# -- 2./3. Telegram ------------------------------------------------------------------------
+
+
+def make_bot(base_url: str) -> Bot:
+    return Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
+
+
+async def bare_telegram(bot: Bot, start: int, count: int) -> float:
+    content = RunContent(0, "bench", Channel.telegram, BODY)
+    pending = deque(
+        messages_for(
+            content, AddressKind.telegram, [chat_of(i) for i in range(start, start + count)]
+        )
+    )
+
+    async def sender() -> None:
+        while pending:
+            message = pending.popleft()
+            await bot.send_message(
+                chat_id=int(message.outbound.value), text=message.body, parse_mode="HTML"
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(TG_CONCURRENCY)))
+    return time.perf_counter() - started
+
+
+async def bench_telegram(
+    engine: AsyncEngine, uow_factory: UnitOfWorkFactory, api: FakeProcess, sizes: Sizes
+) -> None:
+    base_url = f"http://127.0.0.1:{api.port}"
+    n = sizes.telegram
+    bot = make_bot(base_url)
+    try:
+        await api.call("reset")
+        bare = await bare_telegram(bot, 10_000_001, n)
+        bare_count = await api.call("sent")
+        await api.call("reset")
+        run_id, _ = await prepared_run(engine, uow_factory, Channel.telegram, 1, n)
+        channel = TelegramChannel(bot, rate=100_000, concurrency=TG_CONCURRENCY)
+        elapsed = await run_engine(engine, uow_factory, Channel.telegram, channel, run_id)
+        got = await api.call("sent")
+        ratio = bare / elapsed
+        print(
+            f"telegram (no limit): engine {n / elapsed:,.0f} msg/s · bare {n / bare:,.0f} msg/s · "
+            f"ratio {ratio:.2f} (target ≥ 0.8, {verdict(ratio >= 0.8)})"
+        )
+        print(
+            f"  {n:,} recipients, {WORKERS} workers × batch {BATCH}, "
+            f"concurrency {TG_CONCURRENCY}; "
+            f"at the fake: engine {got:,}, bare {bare_count:,}; "
+            f"run: {await run_totals(uow_factory, run_id)}"
+        )
+
+        # 3. the fake allows 30 messages/s
+        m = sizes.limited
+        await api.call("reset")
+        await api.call("set_rate_limit", 30)
+        run_id, _ = await prepared_run(engine, uow_factory, Channel.telegram, 20_000_001, m)
+        limited = TelegramChannel(bot, rate=30, concurrency=TG_CONCURRENCY)
+        elapsed = await run_engine(engine, uow_factory, Channel.telegram, limited, run_id)
+        stats = await api.call("rate_stats", 0.05)
+        await api.call("set_rate_limit", None)
+        accepted = stats["accepted"]
+        span = (stats["last"] - stats["first"]) if accepted > 1 else 0.0
+        at_fake = (accepted - 1) / span if span > 0 else float("nan")
+        lost = m - accepted
+        ok = lost == 0 and stats["violations"] == 0 and at_fake <= 30.5
+        print(
+            f"telegram (fake limit 30/s): {at_fake:.1f} msg/s at the fake "
+            f"({m / elapsed:.1f} msg/s end to end) over {m:,} recipients; "
+            f"429 answered {stats['throttled']}, sent inside a retry_after {stats['violations']}; "
+            f"delivered at the fake {accepted:,}, lost {lost} "
+            f"(target ≈ 30 msg/s, every 429 honoured, none lost: {verdict(ok)})"
+        )
+        print(f"  run: {await run_totals(uow_factory, run_id)}")
+    finally:
+        await bot.session.close()
+
+
+# -- 4./5. a big launch in the bot process -------------------------------------------------
+
+
+async def bench_bot(
+    url: str, engine: AsyncEngine, uow_factory: UnitOfWorkFactory, api: FakeProcess, sizes: Sizes
+) -> None:
+    from bot import runner
+    from bot.settings import load_settings
+
+    n = sizes.launch
+    base_url = f"http://127.0.0.1:{api.port}"
+    await api.call("reset")
+    list_started = time.perf_counter()
+    list_id = await add_list(engine, uow_factory, AddressKind.telegram, 100_000_001, n)
+    generated = time.perf_counter() - list_started
+    mailing_id = await add_mailing(uow_factory, Channel.telegram, list_id)
+
+    settings = load_settings(
+        bot_token=TOKEN,
+        database_url=url,
+        telegram_api_url=base_url,
+        admin_ids=[ADMIN],
+        web_port=0,
+        workers=WORKERS,
+        delivery_batch_size=BATCH,
+        telegram_rate=1000,
+    )
+    app = await runner.start(settings)
+    sampler = RssSampler()
+    before = sampler.sample()
+    started = time.perf_counter()
+    run = await launch(
+        app.db.uow_factory,
+        app.delivery.queue,
+        JinjaRenderer(),
+        actor_id=ADMIN,
+        mailing_id=mailing_id,
+        available=frozenset(Channel),
+    )
+    snapshot = time.perf_counter() - started
+    assert run.totals.pending == n, run
+    print(
+        f"launch {n:,} recipients: snapshot {snapshot:.2f} s "
+        f"(target ≤ 10 s, {verdict(snapshot <= 10)}); list generated in {generated:.1f} s"
+    )
+
+    first, last = sizes.checkpoints
+    rss_at: dict[int, tuple[int, int]] = {}
+    latencies: list[float | None] = []
+    task = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
+    send_started = time.perf_counter()
+    sent = 0
+    try:
+        with sampler.running():
+            probes = asyncio.create_task(probe(api, sizes, latencies))
+            while sent < last:
+                await asyncio.sleep(0.1)
+                sent = await api.call("sent")
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the bot stopped")
+                for mark in (first, last):
+                    if sent >= mark and mark not in rss_at:
+                        rss_at[mark] = (sampler.sample(), sampler.peak)
+            send_elapsed = time.perf_counter() - send_started
+            await probes
+    finally:
+        with suppress(RuntimeError):
+            await app.dispatcher.stop_polling()
+        await task
+        await app.close()
+
+    (cur1, peak1), (cur2, peak2) = rss_at[first], rss_at[last]
+    grew = peak2 - peak1
+    ok = peak2 <= 150 * MB and grew <= 10 * MB
+    print(
+        f"worker RSS: peak {peak1 / MB:.0f} MB at {first:,} sent, "
+        f"{peak2 / MB:.0f} MB at {last:,} sent "
+        f"(now {cur1 / MB:.0f} / {cur2 / MB:.0f} MB; before sending {before / MB:.0f} MB; "
+        f"growth {grew / MB:+.0f} MB) (target ≤ 150 MB, not growing, {verdict(ok)})"
+    )
+    print(
+        f"  bot process: {WORKERS} embedded workers × batch {BATCH}, telegram_rate 1000; "
+        f"{sent:,} sent in {send_elapsed:.1f} s ({sent / send_elapsed:,.0f} msg/s incl. start-up)"
+    )
+    answered = sorted(x for x in latencies if x is not None)
+    missing = sum(1 for x in latencies if x is None)
+    if answered:
+        p95 = answered[max(0, round(0.95 * len(answered)) - 1)]
+        print(
+            f"/start while sending: p95 {p95 * 1000:.0f} ms, median "
+            f"{statistics.median(answered) * 1000:.0f} ms, max {answered[-1] * 1000:.0f} ms over "
+            f"{len(answered)} replies, {missing} unanswered "
+            f"(target p95 ≤ 200 ms, {verdict(p95 <= 0.2 and not missing)})"
+        )
+    else:
+        print(f"/start while sending: no reply to {missing} probes (target p95 ≤ 200 ms, MISSED)")
+
+
+async def probe(api: FakeProcess, sizes: Sizes, latencies: list[float | None]) -> None:
+    """``/start`` from a stranger every ``probe_interval`` once sending has begun."""
+    while await api.call("sent") == 0:  # noqa: ASYNC110 (the count lives in another process)
+        await asyncio.sleep(0.05)
+    for _ in range(sizes.probes):
+        latencies.append(await api.call("probe", STRANGER, 5.0))
+        await asyncio.sleep(sizes.probe_interval)
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+async def bench(sizes: Sizes, server_url: str) -> None:
+    url = await fresh_pg_database(server_url, prefix="mailforge_bench")
+    try:
+        await upgrade(url)
+        engine = create_engine(url)
+        try:
+            uow_factory = make_uow_factory(create_session_factory(engine))
+            await roles.ensure_admins(uow_factory, [ADMIN])
+            await bench_email(engine, uow_factory, sizes.email)
+            api = FakeProcess("botapi")
+            try:
+                await bench_telegram(engine, uow_factory, api, sizes)
+                await bench_bot(url, engine, uow_factory, api, sizes)
+            finally:
+                api.close()
+        finally:
+            await engine.dispose()
+    finally:
+        await drop_database(url, server_url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (the test suite)")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
+    args = parser.parse_args()
+    asyncio.run(bench(QUICK if args.quick else FULL, args.pg_url))
+
+
+if __name__ == "__main__":
+    main()

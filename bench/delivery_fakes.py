@@ -1,0 +1,201 @@
+"""Fake peers of ``bench/delivery.py``, each in a process of its own.
+
+On this 2-core machine a fake served from the benchmark's own event loop would take
+CPU from the client it measures, so ``FakeProcess`` starts the fake in a child process
+and talks to it over a pipe: ``call("sent")``, ``call("probe", user_id)`` and so on.
+
+* ``smtp``: aiosmtpd on 127.0.0.1 that only counts what it accepts (no message kept).
+* ``botapi``: ``tests.fakes.bot_api.FakeBotAPI`` that keeps no per-message state for
+  bulk chats (ids >= ``BULK_CHAT_BASE``), records the arrival time of every send and of
+  every 429 it answers, and measures ``/start`` round trips from its own side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+BULK_CHAT_BASE = 1_000_000_000
+
+
+class FakeProcess:
+    def __init__(self, kind: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_main, args=(kind, child), daemon=True)
+        self._process.start()
+        self._lock = threading.Lock()  # one command at a time on the pipe
+        self.port: int = self._conn.recv()
+
+    async def call(self, command: str, *args: Any) -> Any:
+        return await asyncio.to_thread(self._call, command, *args)
+
+    def _call(self, command: str, *args: Any) -> Any:
+        with self._lock:
+            self._conn.send((command, args))
+            ok, value = self._conn.recv()
+        if not ok:
+            raise RuntimeError(f"fake {command} failed: {value}")
+        return value
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send(("stop", ()))
+        self._process.join(5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+def _main(kind: str, conn: Connection) -> None:
+    asyncio.run(_serve(kind, conn))
+
+
+async def _serve(kind: str, conn: Connection) -> None:
+    fake: Any = await (_start_smtp() if kind == "smtp" else _start_botapi())
+    conn.send(fake.port)
+    loop = asyncio.get_running_loop()
+    while True:
+        command, args = await loop.run_in_executor(None, conn.recv)
+        if command == "stop":
+            await fake.stop()
+            return
+        try:
+            value = getattr(fake, f"cmd_{command}")(*args)
+            if asyncio.iscoroutine(value):
+                value = await value
+            conn.send((True, value))
+        except Exception as exc:  # reported to the caller
+            conn.send((False, f"{type(exc).__name__}: {exc}"))
+
+
+# -- SMTP --------------------------------------------------------------------------------
+
+
+async def _start_smtp() -> Any:
+    from aiosmtpd.smtp import SMTP, Envelope, Session
+
+    class Counter:
+        def __init__(self) -> None:
+            self.accepted = 0
+            self.port = 0
+            self.server: asyncio.Server | None = None
+
+        async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+            self.accepted += len(envelope.rcpt_tos)
+            return "250 2.0.0 Message accepted for delivery"
+
+        def cmd_sent(self) -> int:
+            return self.accepted
+
+        def cmd_reset(self) -> None:
+            self.accepted = 0
+
+        async def stop(self) -> None:
+            if self.server is not None:
+                self.server.close()
+
+    counter = Counter()
+    loop = asyncio.get_running_loop()
+    counter.server = await loop.create_server(
+        lambda: SMTP(counter, hostname="fake-smtp.test", loop=loop), "127.0.0.1", 0
+    )
+    counter.port = int(counter.server.sockets[0].getsockname()[1])
+    return counter
+
+
+# -- Bot API -----------------------------------------------------------------------------
+
+
+async def _start_botapi() -> Any:
+    from tests.fakes.bot_api import FakeBotAPI
+    from tests.fakes.bot_api_model import ApiError, SentMessage
+
+    class BenchBotAPI(FakeBotAPI):
+        def __init__(self) -> None:
+            super().__init__()
+            self.send_arrivals: list[float] = []  # every send request, accepted or not
+            self.throttled: list[tuple[float, float]] = []  # (time of a 429, retry_after)
+            self._trim_task: asyncio.Task[None] | None = None
+
+        async def start(self) -> None:
+            await super().start()
+            self._trim_task = asyncio.create_task(self._trim())
+
+        async def _trim(self) -> None:
+            while True:  # the request log would grow by every send: keep none of it
+                await asyncio.sleep(1)
+                self.requests.clear()
+
+        async def stop(self) -> None:
+            if self._trim_task is not None:
+                self._trim_task.cancel()
+            await super().stop()
+
+        def _check_rate(self, chat_id: int | None, now: float) -> None:
+            self.send_arrivals.append(now)
+            try:
+                super()._check_rate(chat_id, now)
+            except ApiError as error:
+                if error.error_code == 429:
+                    self.throttled.append((now, float(self._rate_retry_after)))
+                raise
+
+        def _store_message(self, msg: SentMessage) -> None:
+            if msg.chat_id >= BULK_CHAT_BASE:
+                return  # a bulk recipient: counted, not kept
+            super()._store_message(msg)
+
+        # commands
+        def cmd_sent(self) -> int:
+            return self.sent_count("sendMessage")
+
+        def cmd_reset(self) -> None:
+            self._ok_counts.clear()
+            self._ok_counts_chat.clear()
+            self.send_arrivals.clear()
+            self.throttled.clear()
+            self._next_mid.clear()
+            self.send_times.clear()
+
+        def cmd_set_rate_limit(self, per_second: float | None) -> None:
+            self.set_rate_limit(per_second)
+
+        def cmd_rate_stats(self, grace: float) -> dict[str, Any]:
+            """429s answered, and sends that arrived while a 429's retry_after still ran
+            (later than ``grace`` after it: requests already on the wire are excused)."""
+            violations = 0
+            for at, wait in self.throttled:
+                violations += sum(1 for t in self.send_arrivals if at + grace < t < at + wait)
+            accepted = sorted(self.send_times)
+            return {
+                "throttled": len(self.throttled),
+                "violations": violations,
+                "accepted": len(accepted),
+                "first": accepted[0] if accepted else None,
+                "last": accepted[-1] if accepted else None,
+            }
+
+        async def cmd_probe(self, user_id: int, wait: float) -> float | None:
+            """Queue ``/start`` from ``user_id``; seconds until the bot's reply arrives."""
+            mark = self.mark(user_id)
+            started = time.perf_counter()
+            self.send_text(user_id, "/start")
+            try:
+                await self.wait_for_message(user_id, since=mark, timeout=wait)
+            except (TimeoutError, AssertionError):
+                return None
+            return time.perf_counter() - started
+
+    api = BenchBotAPI()
+    await api.start()
+    return api

@@ -1,0 +1,319 @@
+"""The delivery engine under faults, driven through the bot: a 429 storm, Bot API 5xx, an
+SMTP relay that goes away and comes back, pause/resume and cancel from the card buttons.
+
+Retries of transient failures are scheduled by ``RetryPolicy`` (base 30 s, full jitter).
+Where a test needs them to happen now, ``hurry_retries`` moves ``deliveries.next_attempt_at``
+of pending rows into the past: exactly what the clock would do, only sooner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+
+from domain.mailings import Channel, Mailing, MailingStatus
+from domain.recipients import Address, AddressKind, RecipientList
+from domain.runs import MailingRun, RunStatus
+from tests.e2e.conftest import BotHarness, grant, running_bot
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.smtp import FakeSmtp
+
+M = 2002
+
+
+async def prepare(
+    bot: BotHarness,
+    addresses: Sequence[Address],
+    *,
+    channel: Channel = Channel.telegram,
+    subject: str | None = None,
+) -> int:
+    await grant(bot, M)
+    async with bot.app.db.uow_factory() as uow:
+        rlist = await uow.lists.add(RecipientList("Faulty", M))
+        assert rlist.id is not None
+        ids: list[int] = []
+        for address in addresses:
+            stored = await uow.addresses.upsert(address)
+            assert stored.id is not None
+            ids.append(stored.id)
+        await uow.lists.add_members(rlist.id, ids)
+        mailing = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Storm",
+                channel=channel,
+                body="Hello {{ address }}",
+                subject=subject,
+                list_ids=[rlist.id],
+            )
+        )
+        await uow.commit()
+    assert mailing.id is not None
+    return mailing.id
+
+
+def chats_of(first: int, count: int) -> list[int]:
+    return list(range(first, first + count))
+
+
+def telegram(chats: Sequence[int]) -> list[Address]:
+    return [Address(AddressKind.telegram, str(chat)) for chat in chats]
+
+
+async def press(bot: BotHarness, action: str, mailing_id: int) -> str:
+    """Press a card button (``m:<action>:<id>:0:``) as the manager; the callback answer."""
+    menu = await bot.say(M, "/help", language_code="en")
+    answers = len(bot.api.callback_answers)
+    bot.api.press_data(M, f"m:{action}:{mailing_id}:0:", menu.message_id)
+    answer = await bot.api.wait_for_callback_answer(since=answers)
+    return str(answer.get("text", ""))
+
+
+async def launch_and_wait(bot: BotHarness, mailing_id: int, within: float = 30) -> str:
+    mark = bot.api.mark(M)
+    await press(bot, "launch", mailing_id)
+    summary = await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=within)
+    return summary.text or ""
+
+
+async def current_run(bot: BotHarness, mailing_id: int) -> MailingRun:
+    async with bot.app.db.uow_factory() as uow:
+        run = await uow.runs.last_for_mailing(mailing_id)
+    assert run is not None
+    return run
+
+
+async def mailing_status(bot: BotHarness, mailing_id: int) -> MailingStatus:
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+    assert mailing is not None
+    return mailing.status
+
+
+async def deliveries(bot: BotHarness, run_id: int) -> list[tuple[str, str, int, str | None]]:
+    """(address value, status, attempts, last error) of every delivery of the run."""
+    async with bot.app.db.engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT a.value, d.status, d.attempts, d.last_error FROM deliveries AS d"
+                " JOIN addresses AS a ON a.id = d.address_id WHERE d.run_id = :r ORDER BY a.id"
+            ),
+            {"r": run_id},
+        )
+        return [(str(v), str(s), int(n), e) for v, s, n, e in rows]
+
+
+@asynccontextmanager
+async def hurry_retries(bot: BotHarness) -> AsyncIterator[None]:
+    """Make every scheduled retry due now, continuously, while the block runs."""
+
+    async def loop() -> None:
+        while True:
+            async with bot.app.db.engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "UPDATE deliveries SET next_attempt_at = now() - interval '1 second'"
+                        " WHERE status = 'pending' AND next_attempt_at > now()"
+                    )
+                )
+            await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def once_each(api: FakeBotAPI, chats: Sequence[int]) -> dict[int, int]:
+    """Chats that did not get exactly one message, with their count."""
+    return {c: n for c in chats if (n := api.sent_count("sendMessage", c)) != 1}
+
+
+# -- (a) a 429 storm -------------------------------------------------------------------
+
+
+async def test_a_429_storm_delivers_everyone_once_within_the_limit(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    chats = chats_of(71_001, 80)
+    async with running_bot(
+        fake_api, migrated_pg_url, telegram_rate=100, delivery_max_attempts=50
+    ) as bot:
+        mailing_id = await prepare(bot, telegram(chats))
+        await bot.say(M, "/help", language_code="en")
+        first_send = len(fake_api.send_times)
+        fake_api.set_rate_limit(20, retry_after=1)  # we send at 100/s, Telegram allows 20/s
+        async with hurry_retries(bot):
+            summary = await launch_and_wait(bot, mailing_id, within=40)
+        run = await current_run(bot, mailing_id)
+    assert "delivered: 80" in summary and "80 of 80" in summary
+    assert run.status is RunStatus.completed and run.totals.delivered == 80
+    assert once_each(fake_api, chats) == {}
+    rejected = fake_api.request_count("sendMessage") - fake_api.sent_count()
+    print(f"\n429 storm: {rejected} sendMessage calls answered 429")
+    assert rejected > 0  # the storm did happen
+    assert rejected < 5 * len(chats)  # every 429 was waited out, not hammered
+    times = sorted(fake_api.send_times[first_send:])
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 21, busiest
+
+
+# -- (b) Bot API 5xx ---------------------------------------------------------------------
+
+
+async def test_bot_api_5xx_are_retried_until_everyone_has_it(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    chats = chats_of(72_001, 40)
+    # Five failing sendMessage calls. They are bound to recipients' chats (fail_next with
+    # chat_id) so that the bot's own messages to the manager (card, progress) never eat
+    # them: three recipients fail once, one fails twice.
+    flaky = {chats[3]: 1, chats[10]: 1, chats[20]: 1, chats[33]: 2}
+    for chat, times in flaky.items():
+        fake_api.fail_next("sendMessage", error_code=502, chat_id=chat, times=times)
+    async with running_bot(fake_api, migrated_pg_url, delivery_max_attempts=10) as bot:
+        mailing_id = await prepare(bot, telegram(chats))
+        async with hurry_retries(bot):  # the 30 s backoff base would make this test slow
+            summary = await launch_and_wait(bot, mailing_id)
+        run = await current_run(bot, mailing_id)
+        rows = await deliveries(bot, run.id or 0)
+    assert "delivered: 40" in summary and "failed: 0" in summary
+    assert run.totals.delivered == 40 and run.status is RunStatus.completed
+    assert once_each(fake_api, chats) == {}
+    assert fake_api.request_count("sendMessage") - fake_api.sent_count() == 5
+    attempts = {int(value): n for value, _, n, _ in rows}
+    assert {c: attempts[c] for c in flaky} == {c: t + 1 for c, t in flaky.items()}
+    assert all(attempts[c] == 1 for c in chats if c not in flaky)
+
+
+# -- (c) the SMTP relay goes down mid-run ------------------------------------------------
+
+
+async def test_an_smtp_outage_mid_run_ends_with_every_fate_recorded(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    emails = [f"reader{i:02d}@example.test" for i in range(50)]
+    async with FakeSmtp() as smtp:
+        smtp.delay = 0.02
+        async with running_bot(
+            fake_api,
+            migrated_pg_url,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            smtp_security="none",
+            smtp_from="News <news@example.test>",
+            delivery_max_attempts=20,
+            delivery_batch_size=10,
+        ) as bot:
+            addresses = [Address(AddressKind.email, e) for e in emails]
+            mailing_id = await prepare(bot, addresses, channel=Channel.email, subject="Hi")
+            async with hurry_retries(bot):
+                mark = fake_api.mark(M)
+                await press(bot, "launch", mailing_id)
+                await wait_for(lambda: len(smtp.messages) >= 10, 20, "10 mails")
+                await smtp.go_down()
+                down_at = len(smtp.messages)
+                await asyncio.sleep(1.0)
+                assert len(smtp.messages) == down_at  # nothing gets through a dead relay
+                await smtp.come_back()
+                done = await fake_api.wait_for_message(
+                    M, since=mark, contains="Summary", timeout=40
+                )
+            run = await current_run(bot, mailing_id)
+            rows = await deliveries(bot, run.id or 0)
+    tot = run.totals
+    assert run.status is RunStatus.completed and "50 of 50" in (done.text or "")
+    assert (tot.pending, tot.sending) == (0, 0)
+    assert tot.delivered + tot.failed + tot.refused == 50
+    assert len(rows) == 50
+    for value, status, _, error in rows:
+        assert status in ("delivered", "failed", "refused"), (value, status)
+        if status == "delivered":
+            assert smtp.received_by(value), value
+        else:
+            assert error, (value, status)  # a recorded reason
+    assert tot.delivered >= 40  # the outage cost retries, not the mailing
+    assert any(attempts > 1 for _, _, attempts, _ in rows)  # the outage did hit the run
+    print(f"\nSMTP outage: delivered={tot.delivered} failed={tot.failed} refused={tot.refused}")
+
+
+# -- (d) pause and resume, (e) cancel ----------------------------------------------------
+
+
+async def test_pause_stops_sending_and_resume_completes_exactly(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    chats = chats_of(73_001, 300)
+    async with running_bot(
+        fake_api, migrated_pg_url, telegram_rate=1000, delivery_batch_size=20
+    ) as bot:
+        mailing_id = await prepare(bot, telegram(chats))
+        fake_api.delay = 0.05
+        mark = fake_api.mark(M)
+        await press(bot, "launch", mailing_id)
+        await wait_for(lambda: sent_to(fake_api, chats) >= 60, 20, "60 sends")
+        assert (await press(bot, "pause", mailing_id)).startswith("Paused")
+        await asyncio.sleep(0.5)  # the batch in flight (20 × 50 ms, concurrently) ends
+        held = sent_to(fake_api, chats)
+        await asyncio.sleep(1.0)
+        assert sent_to(fake_api, chats) == held < 300
+        paused = await current_run(bot, mailing_id)
+        assert paused.status is RunStatus.paused
+        assert await mailing_status(bot, mailing_id) is MailingStatus.paused
+        assert paused.totals.delivered == held and paused.totals.sending == 0
+        assert await press(bot, "resume", mailing_id) == "Sending goes on."
+        done = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=30)
+        summary = done.text or ""
+        run = await current_run(bot, mailing_id)
+    print(f"\npaused after {held} of 300 sends")
+    assert "delivered: 300" in summary and "300 of 300" in summary
+    assert run.status is RunStatus.completed and run.totals.delivered == 300
+    assert once_each(fake_api, chats) == {}
+
+
+async def test_cancel_mid_run_stops_after_the_batch_in_flight(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    chats = chats_of(74_001, 300)
+    async with running_bot(
+        fake_api, migrated_pg_url, telegram_rate=1000, delivery_batch_size=20
+    ) as bot:
+        mailing_id = await prepare(bot, telegram(chats))
+        fake_api.delay = 0.05
+        await press(bot, "launch", mailing_id)
+        await wait_for(lambda: sent_to(fake_api, chats) >= 60, 20, "60 sends")
+        assert "is cancelled" in await press(bot, "cancel", mailing_id)
+        await asyncio.sleep(0.5)  # the batch in flight ends and is recorded
+        held = sent_to(fake_api, chats)
+        await asyncio.sleep(1.0)
+        assert sent_to(fake_api, chats) == held < 300
+        run = await current_run(bot, mailing_id)
+        status = await mailing_status(bot, mailing_id)
+        rows = await deliveries(bot, run.id or 0)
+    print(f"\ncancelled after {held} of 300 sends")
+    tot = run.totals
+    assert run.status is RunStatus.cancelled and status is MailingStatus.cancelled
+    assert (tot.delivered, tot.sending, tot.failed, tot.refused) == (held, 0, 0, 0)
+    assert tot.pending == 300 - held
+    delivered = {int(v) for v, s, _, _ in rows if s == "delivered"}
+    assert delivered == {c for c in chats if fake_api.sent_count("sendMessage", c) == 1}
+    assert all(fake_api.sent_count("sendMessage", c) <= 1 for c in chats)
+
+
+def sent_to(api: FakeBotAPI, chats: Sequence[int]) -> int:
+    return sum(api.sent_count("sendMessage", c) for c in chats)
