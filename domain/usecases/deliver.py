@@ -38,6 +38,7 @@ class Worker:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=SystemClock)
     _contents: dict[int, RunContent] = field(default_factory=dict)
+    _batches: int = 0
 
     async def run_once(self) -> int:
         """One batch; returns how many deliveries it handled (0: nothing to do)."""
@@ -51,9 +52,13 @@ class Worker:
             for run_id, outbounds in by_run.items():
                 results += await self._send_run(run_id, outbounds)
             await self.queue.complete(results, self.clock.now(), self.policy)
-        finished = await self.queue.finished_runs(self.clock.now())
-        if finished and self.on_finished is not None:
-            await self.on_finished(finished)
+        self._batches += 1
+        # A run is over once its rows are gone: look when the queue runs low, and now and
+        # then while other runs keep the workers busy (a query per batch costs throughput).
+        if len(batch) < self.batch_size or self._batches % 10 == 0:
+            finished = await self.queue.finished_runs(self.clock.now())
+            if finished and self.on_finished is not None:
+                await self.on_finished(finished)
         return len(batch)
 
     async def _send_run(self, run_id: int, outbounds: Sequence[Outbound]) -> list[SendResult]:
