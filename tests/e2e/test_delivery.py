@@ -158,3 +158,33 @@ async def test_a_scheduled_mailing_is_delivered_at_its_time(
         async with bot.app.db.uow_factory() as uow:
             run = await uow.runs.last_for_mailing(mailing.id)
         assert run is not None and abs((run.scheduled_for - at).total_seconds()) < 0.001
+
+
+async def test_a_schedule_can_be_stopped_resumed_and_removed_with_the_mailing(
+    ready: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = ready
+    at = datetime.now(UTC) + timedelta(days=1)
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        assert mailing is not None
+        mailing.schedule = Schedule(ScheduleKind.once, run_at=at)
+        await uow.mailings.update(mailing)
+        await uow.commit()
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:sched:{mailing_id}:0:", menu.message_id)
+    card = await bot.api.wait_for_message(M, since=mark, contains="Scheduled.")
+    assert "Next launch:" in card.text
+    stopped = await bot.press(M, "⏹ Stop the schedule", message_id=card.message_id)
+    assert "Taken off the schedule" in stopped.text and "📝 draft" in stopped.text
+    again = await bot.press(M, "🕐 Schedule", message_id=stopped.message_id)
+    assert "Scheduled." in again.text
+    await bot.press(M, "🗑 Delete", message_id=again.message_id)
+    gone = await bot.press(M, "🗑 Yes, delete")
+    assert gone.text == "The mailing is deleted."
+    fired = await bot.app.scheduler.tick()  # nothing is left to fire
+    assert fired == []
+    async with bot.app.db.uow_factory() as uow:
+        actions = [e.action for e in await uow.audit.recent(20)]
+    assert {"mailing.schedule", "mailing.unschedule", "mailing.delete"} <= set(actions)
