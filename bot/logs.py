@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 
@@ -39,4 +40,18 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
 def secrets_of(settings: BaseModel) -> list[str]:
     """Every ``SecretStr`` value of a settings object, to be redacted from logs."""
     values = [getattr(settings, name) for name in type(settings).model_fields]
-    return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+    found: list[str] = []
+    for value in values:
+        if isinstance(value, SecretStr):
+            secret = value.get_secret_value()
+            found.append(secret)
+            found += _json_values(secret)  # WEBHOOK_HEADERS: each header value on its own
+    return found
+
+
+def _json_values(text: str) -> list[str]:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return []
+    return [v for v in parsed.values() if isinstance(v, str)] if isinstance(parsed, dict) else []

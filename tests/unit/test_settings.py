@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import RedactingFormatter
+from bot.logs import RedactingFormatter, secrets_of
 from bot.settings import DEFAULT_DATABASE_URL, ConfigError, Settings, load_settings
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -96,3 +96,22 @@ def test_log_lines_never_show_secrets() -> None:
     line = formatter.format(record)
     assert TOKEN not in line and "p4ssw0rd" not in line
     assert "GET /bot***/getMe db=***" in line
+
+
+def test_every_secret_setting_is_redacted_including_header_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("WEBHOOK_HEADERS", '{"Authorization": "Bearer hush-hush-123"}')
+    monkeypatch.setenv("SMTP_PASSWORD", "smtp-pa55word")
+    formatter = RedactingFormatter(secrets_of(load_settings()))
+    record = logging.LogRecord(
+        "x",
+        logging.INFO,
+        __file__,
+        1,
+        "%s %s %s",
+        (TOKEN, "Bearer hush-hush-123", "smtp-pa55word"),
+        None,
+    )
+    assert formatter.format(record).endswith("*** *** ***")
