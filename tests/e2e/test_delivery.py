@@ -46,10 +46,7 @@ async def ready(bot: BotHarness) -> tuple[BotHarness, int]:
 
 
 async def open_card(bot: BotHarness, mailing_id: int) -> None:
-    menu = await bot.say(M, "/help", language_code="en")
-    mark = bot.api.mark(M)
-    bot.api.press_data(M, f"m:open:{mailing_id}:0:", menu.message_id)
-    await bot.api.wait_for_message(M, since=mark, contains="News")
+    await open_card_of(bot, mailing_id, "News")
 
 
 async def test_launch_delivers_refuses_and_fails_per_recipient(
@@ -188,3 +185,41 @@ async def test_a_schedule_can_be_stopped_resumed_and_removed_with_the_mailing(
     async with bot.app.db.uow_factory() as uow:
         actions = [e.action for e in await uow.audit.recent(20)]
     assert {"mailing.schedule", "mailing.unschedule", "mailing.delete"} <= set(actions)
+
+
+async def test_the_embedded_default_sqlite_sends_too(
+    fake_api: FakeBotAPI, migrated_sqlite_url: str
+) -> None:
+    """`scripts/run` uses SQLite with in-process workers: the same launch works there."""
+    async with running_bot(fake_api, migrated_sqlite_url) as bot:
+        await grant(bot, M)
+        async with bot.app.db.uow_factory() as uow:
+            rlist = await uow.lists.add(RecipientList("Local", M))
+            ids = [
+                (await uow.addresses.upsert(Address(AddressKind.telegram, str(c)))).id
+                for c in (7301, 7302, 7303)
+            ]
+            assert rlist.id is not None
+            await uow.lists.add_members(rlist.id, [i for i in ids if i is not None])
+            mailing = await uow.mailings.add(
+                Mailing(
+                    owner_id=M,
+                    name="Local",
+                    channel=Channel.telegram,
+                    body="Hello",
+                    list_ids=[rlist.id],
+                )
+            )
+            await uow.commit()
+        await open_card_of(bot, mailing.id or 0, "Local")
+        bot.api.press(M, "🚀 Launch")
+        summary = await bot.api.wait_for_message(M, contains="Summary", timeout=15)
+        assert "delivered: 3" in summary.text
+        assert all(len(bot.api.messages(c)) == 1 for c in (7301, 7302, 7303))
+
+
+async def open_card_of(bot: BotHarness, mailing_id: int, name: str) -> None:
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:open:{mailing_id}:0:", menu.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains=name)
