@@ -12,7 +12,6 @@ import logging
 from datetime import timedelta
 
 from aiogram import Bot
-from infrastructure.db.queue import SqlDeliveryQueue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
@@ -23,6 +22,9 @@ from domain.ports import DeliveryChannel, MessageRenderer, UnitOfWorkFactory
 from domain.usecases.deliver import Worker
 from domain.usecases.launch import finish_runs
 from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
+from infrastructure.channels.sendsay import SendsayChannel
+from infrastructure.db.queue import SqlDeliveryQueue
+from infrastructure.sendsay import SendsayClient
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,16 @@ def build_channels(settings: Settings, bot: Bot) -> dict[Channel, DeliveryChanne
             sender=settings.smtp_from,
             unsubscribe=lambda address_id: unsubscribe_url(base, key, address_id),
         )
+    if settings.sendsay_account and settings.sendsay_api_key is not None:
+        # The channel owns this client (closed with the channel). The sender must be an
+        # address confirmed in the Sendsay account; without one Sendsay's default is used.
+        client = SendsayClient(
+            settings.sendsay_account,
+            settings.sendsay_api_key.get_secret_value(),
+            base_url=settings.sendsay_api_url,
+        )
+        sender = settings.sendsay_from or settings.smtp_from or ""
+        channels[Channel.sendsay] = SendsayChannel(client, sender=sender)
     return channels
 
 

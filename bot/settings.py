@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     sendsay_account: str | None = None
     sendsay_api_key: SecretStr | None = None
     sendsay_api_url: str = "https://api.sendsay.ru/general/api/v100/json"
+    sendsay_from: str | None = None  # a sender confirmed in the Sendsay account
 
     # Email through your SMTP relay; the channel is available once host and sender are set.
     smtp_host: str | None = None
@@ -140,7 +141,7 @@ class Settings(BaseSettings):
             raise ValueError('must be a JSON object of strings, e.g. {"X-Token": "..."}')
         return value
 
-    @field_validator("smtp_host", "smtp_username", "smtp_from", "sendsay_account")
+    @field_validator("smtp_host", "smtp_username", "smtp_from", "sendsay_account", "sendsay_from")
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None

@@ -19,7 +19,12 @@ What is confirmed and what is assumed (keep the emulation honest):
   100 here); the ids ``error/group/not_found``, ``error/track/not_found`` and
   ``error/action/unknown``.
 
-More actions (``issue.send``, ``member.set``, ``stat.uni``) plug in through
+``issue.send`` (for ``SendsayChannel``): every accepted send is kept in ``fake.issues``
+(the request body); the answer is ``{"track.id": N}`` with a track that is done (-1).
+Assumed: that answer shape, and the per-address error ids a test scripts with
+``fake.reject_email(email, "error/email/invalid")`` (answered for every send to it).
+
+More actions (``member.set``, ``stat.uni``) plug in through
 ``fake.handlers[action] = callable(body) -> answer``.
 """
 
@@ -84,7 +89,10 @@ class FakeSendsay:
             "group.list": self.group_list,
             "member.list": self.member_list,
             "track.get": self.track_get,
+            "issue.send": self.issue_send,
         }
+        self.issues: list[dict[str, Any]] = []
+        self._rejected: dict[str, str] = {}
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._redirects: deque[str] = deque()
         self._track_ids = itertools.count(1)
@@ -125,6 +133,10 @@ class FakeSendsay:
         failure = _Failure(errors, status, body, retry_after)
         self._failures[action].extend([failure] * times)
 
+    def reject_email(self, email: str, error_id: str) -> None:
+        """Every ``issue.send`` to ``email`` answers ``{"errors": [{"id": error_id}]}``."""
+        self._rejected[email.lower()] = error_id
+
     def actions(self) -> list[str]:
         return [request.action for request in self.requests]
 
@@ -153,6 +165,16 @@ class FakeSendsay:
             return _errors("error/track/not_found", body.get("id"))
         status = statuses.popleft() if len(statuses) > 1 else statuses[0]
         return {"obj": {"id": body["id"], "status": status}}
+
+    def issue_send(self, body: dict[str, Any]) -> Answer:
+        email = str(body.get("email", "")).lower()
+        if email in self._rejected:
+            return _errors(self._rejected[email], email)
+        letter = body.get("letter")
+        if not isinstance(letter, dict) or not isinstance(letter.get("message"), dict):
+            return _errors("error/letter/invalid", "letter.message is required")
+        self.issues.append(body)
+        return {"track.id": self.add_track([-1])}
 
     # ------------------------------------------------------------------ HTTP
     async def __aenter__(self) -> Self:
