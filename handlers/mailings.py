@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from domain.clock import SystemClock
+from domain.errors import InvalidInput
 from domain.mailings import MailingStatus
+from domain.recipients import AddressKind
 from domain.usecases import launch, mailings, schedules
 from domain.users import User
 from handlers.filters import IsStaff
@@ -28,6 +30,7 @@ from handlers.mailings_kb import (
 from handlers.mailings_text import browse_text, card_text
 from handlers.replies import show_screen
 from handlers.run_progress import Watch
+from handlers.states import TestFlow
 
 DONE_KEYS = {Go.pause: "run-paused", Go.resume: "run-resumed", Go.cancel: "run-cancelled"}
 ENGINE_ACTIONS = {Go.launch, Go.test, Go.pause, Go.resume, Go.cancel}
@@ -85,7 +88,7 @@ async def on_card_button(
     if mailing_id:  # check the caller's rights first, so a refusal comes as an alert
         await mailings.get(deps["uow_factory"], user.telegram_id, mailing_id)
     if go in ENGINE_ACTIONS:
-        await run_action(query, message, user, deps, go, mailing_id)
+        await run_action(query, message, user, {**deps, "state": state}, go, mailing_id)
         return
     await query.answer()
     if go is Go.browse:
@@ -159,15 +162,20 @@ async def run_action(
                 available=deps["available_channels"],
             )
         else:
-            run = await launch.send_test(
-                uow_factory, deps["delivery_queue"], actor_id=uid, mailing_id=mailing_id
-            )
+            try:
+                run = await launch.send_test(
+                    uow_factory, deps["delivery_queue"], actor_id=uid, mailing_id=mailing_id
+                )
+            except InvalidInput as exc:
+                if exc.key != "launch-test-needs-email":
+                    raise
+                await query.answer()
+                await deps["state"].set_state(TestFlow.email)
+                await deps["state"].update_data(test_mailing_id=mailing_id)
+                await message.answer(t("launch-ask-test-email"))
+                return
         await query.answer(t("run-started" if go is Go.launch else "run-test-started"))
-        sent = await message.answer(t("run-starting"))
-        assert run.id is not None
-        deps["run_watcher"].watch(
-            Watch(run.id, mailing_id, sent.chat.id, sent.message_id, current_language())
-        )
+        await follow_run(message, deps, mailing_id, run)
         return
     if go is Go.cancel:
         await launch.cancel(uow_factory, actor_id=uid, mailing_id=mailing_id)
@@ -179,10 +187,38 @@ async def run_action(
     await send_card(message, uid, deps, mailing_id)
 
 
+async def follow_run(message: Message, deps: dict[str, Any], mailing_id: int, run: Any) -> None:
+    """One progress message, edited by the watcher until the summary."""
+    sent = await message.answer(t("run-starting"))
+    assert run.id is not None
+    deps["run_watcher"].watch(
+        Watch(run.id, mailing_id, sent.chat.id, sent.message_id, current_language())
+    )
+
+
+async def got_test_email(message: Message, state: FSMContext, user: User, **deps: Any) -> None:
+    mailing_id = (await state.get_data()).get("test_mailing_id")
+    kind, value = deps["address_parser"].parse(message.text or "")
+    if kind is not AddressKind.email or mailing_id is None:
+        await message.answer(t("launch-ask-test-email"))
+        return
+    await state.clear()
+    run = await launch.send_test(
+        deps["uow_factory"],
+        deps["delivery_queue"],
+        actor_id=user.telegram_id,
+        mailing_id=mailing_id,
+        email=value,
+    )
+    await message.answer(t("run-test-started-to", address=value))
+    await follow_run(message, deps, mailing_id, run)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(IsStaff)
     router.callback_query.filter(IsStaff)
     router.message.register(mailings_command, Command("mailings"))
     router.callback_query.register(on_card_button, MailingCD.filter())
+    router.message.register(got_test_email, TestFlow.email, F.text & ~F.text.startswith("/"))
     return router

@@ -29,3 +29,7 @@ class MailingFlow(StatesGroup):
     schedule_cron = State()  # typing a cron expression
     schedule_end = State()  # typing when a recurring schedule ends
     preview = State()
+
+
+class TestFlow(StatesGroup):
+    email = State()  # where an email test should go; data["mailing_id"]

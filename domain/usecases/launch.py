@@ -67,20 +67,26 @@ async def send_test(
     *,
     actor_id: int,
     mailing_id: int,
+    email: str | None = None,
     clock: Clock | None = None,
 ) -> MailingRun:
-    """One message to the caller's own Telegram chat, through the real engine.
-
-    The mailing's status does not change; the run is marked as a test.
+    """One message to the caller, through the real engine and the mailing's channel: their
+    own Telegram chat (Telegram, webhook) or ``email`` (email channels; without it,
+    ``launch-test-needs-email`` asks the bot to ask for one). The mailing's status does not
+    change; the run is marked as a test.
     """
     now = (clock or SystemClock()).now()
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
-        if mailing.channel is not Channel.telegram:
-            raise InvalidInput("launch-test-telegram-only")
         if not mailing.body.strip() and not mailing.media:
             raise InvalidInput("preview-no-body")
-        me = await uow.addresses.upsert(Address(AddressKind.telegram, str(actor_id)))
+        if mailing.channel in (Channel.email, Channel.sendsay):
+            if not email:
+                raise InvalidInput("launch-test-needs-email")
+            target = Address(AddressKind.email, email)
+        else:
+            target = Address(AddressKind.telegram, str(actor_id))
+        me = await uow.addresses.upsert(target)
         run = await uow.runs.add(
             MailingRun(
                 mailing_id=mailing_id,

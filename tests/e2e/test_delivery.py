@@ -12,6 +12,7 @@ from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import RunStatus
 from tests.e2e.conftest import BotHarness, grant, running_bot
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.smtp import FakeSmtp
 
 M = 2002
 READERS = [7001, 7002, 7003, 7004]
@@ -223,3 +224,44 @@ async def open_card_of(bot: BotHarness, mailing_id: int, name: str) -> None:
     mark = bot.api.mark(M)
     bot.api.press_data(M, f"m:open:{mailing_id}:0:", menu.message_id)
     await bot.api.wait_for_message(M, since=mark, contains=name)
+
+
+async def test_an_email_test_asks_where_and_reaches_only_that_address(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with (
+        FakeSmtp() as smtp,
+        running_bot(
+            fake_api,
+            migrated_pg_url,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            smtp_security="none",
+            smtp_from="News <news@example.com>",
+        ) as bot,
+    ):
+        await grant(bot, M)
+        async with bot.app.db.uow_factory() as uow:
+            rlist = await uow.lists.add(RecipientList("Mails", M))
+            reader = await uow.addresses.upsert(Address(AddressKind.email, "reader@example.com"))
+            assert rlist.id is not None and reader.id is not None
+            await uow.lists.add_members(rlist.id, [reader.id])
+            mailing = await uow.mailings.add(
+                Mailing(
+                    owner_id=M,
+                    name="Letter",
+                    channel=Channel.email,
+                    subject="Hi {{ email }}",
+                    body="<b>Hello</b>",
+                    list_ids=[rlist.id],
+                )
+            )
+            await uow.commit()
+        await open_card_of(bot, mailing.id or 0, "Letter")
+        ask = await bot.press(M, "🧪 Test to me")
+        assert "Which email should the test go to?" in ask.text
+        await bot.say(M, "Me@Example.com", language_code="en")
+        await bot.api.wait_for_message(M, contains="Summary", timeout=15)
+        assert [m.message["To"] for m in smtp.messages] == ["me@example.com"]
+        assert smtp.messages[0].message["Subject"] == "Hi me@example.com"
+        assert smtp.received_by("reader@example.com") == []
