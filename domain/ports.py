@@ -338,9 +338,9 @@ class DeliveryQueue(Protocol):
         with the last error once the policy is exhausted."""
         ...
 
-    async def requeue_expired(self, lease: timedelta, now: datetime) -> int:
+    async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
         """Deliveries stuck in ``sending`` longer than ``lease`` (a worker died) go back to
-        pending; returns how many."""
+        pending, or to failed once ``policy`` is exhausted; returns how many moved."""
         ...
 
     async def finished_runs(self, now: datetime) -> list[int]:

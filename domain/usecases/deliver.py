@@ -1,8 +1,15 @@
 """The worker: claim a batch, render it, send it through its channel, record the results.
 
 Delivery is at least once. A worker that dies after sending but before recording leaves
-its batch in ``sending``; after the lease the batch is requeued and sent again, so the
-duplicates are bounded by one in-flight batch per dead worker.
+its batches in ``sending``; after the lease they are requeued and sent again.
+
+``run_forever`` pipelines one batch deep: while batch N's results are being written, the
+worker already claims and sends batch N+1 (never N+2: it waits for N's record before it
+hands N+1's results over). So the duplicates after a crash are bounded by **two batches
+per dead worker** (the one being recorded and the one being sent). Claims still happen
+only after the previous batch was sent, so pause and cancel act between batches as
+before: a paused run is never claimed again, whatever is in flight is finished and
+recorded.
 """
 
 from __future__ import annotations
@@ -41,25 +48,35 @@ class Worker:
     _batches: int = 0
 
     async def run_once(self) -> int:
-        """One batch; returns how many deliveries it handled (0: nothing to do)."""
-        now = self.clock.now()
-        batch = await self.queue.claim(self.batch_size, now)
+        """One batch, recorded before this returns; how many deliveries it handled (0:
+        nothing to do). ``run_forever`` does the same with one batch of overlap."""
+        batch = await self.queue.claim(self.batch_size, self.clock.now())
         if batch:
-            by_run: defaultdict[int, list[Outbound]] = defaultdict(list)
-            for outbound in batch:
-                by_run[outbound.run_id].append(outbound)
-            results: list[SendResult] = []
-            for run_id, outbounds in by_run.items():
-                results += await self._send_run(run_id, outbounds)
-            await self.queue.complete(results, self.clock.now(), self.policy)
+            await self._record(await self._send(batch))
+        await self._after_batch(len(batch))
+        return len(batch)
+
+    async def _send(self, batch: Sequence[Outbound]) -> list[SendResult]:
+        """Exactly one result per claimed delivery."""
+        by_run: defaultdict[int, list[Outbound]] = defaultdict(list)
+        for outbound in batch:
+            by_run[outbound.run_id].append(outbound)
+        results: list[SendResult] = []
+        for run_id, outbounds in by_run.items():
+            results += await self._send_run(run_id, outbounds)
+        return results
+
+    async def _record(self, results: Sequence[SendResult]) -> None:
+        await self.queue.complete(results, self.clock.now(), self.policy)
+
+    async def _after_batch(self, handled: int) -> None:
         self._batches += 1
         # A run is over once its rows are gone: look when the queue runs low, and now and
         # then while other runs keep the workers busy (a query per batch costs throughput).
-        if len(batch) < self.batch_size or self._batches % 10 == 0:
+        if handled < self.batch_size or self._batches % 10 == 0:
             finished = await self.queue.finished_runs(self.clock.now())
             if finished and self.on_finished is not None:
                 await self.on_finished(finished)
-        return len(batch)
 
     async def _send_run(self, run_id: int, outbounds: Sequence[Outbound]) -> list[SendResult]:
         content = await self._content(run_id)
@@ -95,22 +112,49 @@ class Worker:
         return self._contents[run_id]
 
     async def requeue(self) -> int:
-        return await self.queue.requeue_expired(self.lease, self.clock.now())
+        return await self.queue.requeue_expired(self.lease, self.clock.now(), self.policy)
 
     async def run_forever(self, stop: asyncio.Event, idle: float = 0.5) -> None:
-        """Work until ``stop`` is set; the batch in hand is always finished and recorded."""
+        """Work until ``stop`` is set; the batches in hand are always finished and recorded.
+
+        Batch N+1 is claimed and sent while batch N's results are written (at most one
+        record in flight per worker): see the module docstring for the duplicate bound."""
         await self.requeue()
-        while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("Delivery batch failed; retrying shortly")
+        recording: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set():
                 handled = 0
-            if not handled:
                 try:
-                    await asyncio.wait_for(stop.wait(), idle)
-                except TimeoutError:
-                    await self.requeue()
+                    batch = await self.queue.claim(self.batch_size, self.clock.now())
+                    handled = len(batch)
+                    if batch:
+                        results = await self._send(batch)
+                        await _settle(recording)  # never more than one batch behind
+                        recording = asyncio.create_task(self._record(results))
+                    if handled < self.batch_size:  # the queue runs low: record before looking
+                        await _settle(recording)
+                        recording = None
+                    await self._after_batch(handled)
+                except Exception:
+                    log.exception("Delivery batch failed; retrying shortly")
+                    handled = 0
+                if not handled:
+                    try:
+                        await asyncio.wait_for(stop.wait(), idle)
+                    except TimeoutError:
+                        await self.requeue()
+        finally:
+            await _settle(recording)
+
+
+async def _settle(recording: asyncio.Task[None] | None) -> None:
+    """Wait for a batch's record; a failure is logged (its rows wait for their lease)."""
+    if recording is None:
+        return
+    try:
+        await recording
+    except Exception:
+        log.exception("Recording a delivery batch failed; its rows wait for their lease")
 
 
 def recipient_values_of(outbound: Outbound) -> dict[str, object]:

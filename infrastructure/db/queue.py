@@ -158,17 +158,28 @@ class SqlDeliveryQueue:
                 await conn.execute(self._sql.suppress, {"now": now, **self._ids(refused)})
             await self._move_totals(conn, deltas)
 
-    async def requeue_expired(self, lease: timedelta, now: datetime) -> int:
-        """Rows whose ``claimed_at`` is older than ``now - lease``; attempts are kept."""
+    async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
+        """Rows whose ``claimed_at`` is older than ``now - lease``; attempts are kept. A row
+        whose attempts (the lost ones included) exhaust ``policy`` becomes failed instead:
+        a recipient that crashes its worker every time must not loop for ever."""
         async with self._engine.begin() as conn:
-            params = {"now": now, "cutoff": now - lease}
-            run_ids = (await conn.execute(self._sql.requeue, params)).scalars().all()
+            expired = (await conn.execute(self._sql.expired, {"cutoff": now - lease})).all()
+            if not expired:
+                return 0
+            rows: list[tuple[int, str, str | None]] = []
             deltas = _deltas()
-            for run_id in run_ids:
+            for delivery_id, run_id, attempts in expired:
+                if policy.exhausted(attempts):
+                    error = f"worker lost this delivery {attempts} times (lease expired)"
+                    rows.append((delivery_id, DeliveryStatus.failed.value, error))
+                    deltas[run_id]["failed"] += 1
+                else:
+                    rows.append((delivery_id, DeliveryStatus.pending.value, None))
+                    deltas[run_id]["pending"] += 1
                 deltas[run_id]["sending"] -= 1
-                deltas[run_id]["pending"] += 1
+            await conn.execute(self._sql.requeue, {"now": now, **self._requeue_rows(rows)})
             await self._move_totals(conn, deltas)
-        return len(run_ids)
+        return len(rows)
 
     async def finished_runs(self, now: datetime) -> list[int]:
         """Judged by the run totals. A run created as ``running`` is "finished" until its
@@ -190,6 +201,12 @@ class SqlDeliveryQueue:
             return {name: [row[i] for row in rows] for i, name in enumerate(names)}
         doc = [(i, s, e, p, self._stamp(n) if n is not None else None) for i, s, e, p, n in rows]
         return {"rows": json.dumps(doc)}
+
+    def _requeue_rows(self, rows: Sequence[tuple[int, str, str | None]]) -> dict[str, Any]:
+        if self._pg:
+            names = ("ids", "statuses", "errors")
+            return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+        return {"rows": json.dumps(rows)}
 
     async def _move_totals(
         self, conn: AsyncConnection, deltas: Mapping[int, dict[str, int]]

@@ -68,12 +68,13 @@ class Dialect:
     lock_sending: TextClause  # -> id, run_id, address_id, attempts of rows still sending
     complete: TextClause  # rows: (id, status, last_error, provider id, next attempt at)
     suppress: TextClause  # ids: address ids
-    requeue: TextClause  # -> run_id of each row moved back to pending
+    expired: TextClause  # -> id, run_id, attempts of rows sending since before :cutoff
+    requeue: TextClause  # rows: (id, status, last_error or NULL to keep it)
     move_totals: TextClause  # rows: (run id, pending, sending, delivered, failed, refused)
 
 
 # -- PostgreSQL -----------------------------------------------------------------------
-# The requeue joins the runs so that it probes ix_deliveries_run_id_status_id once per run
+# The requeue's lookup joins the runs so that it probes ix_deliveries_run_id_status_id once per run
 # (under a millisecond) instead of scanning the whole table for rows in ``sending``.
 # The claim walks ix_deliveries_run_id_status_id once per running run (oldest run first)
 # in id order and stops after ``limit`` rows: it never reads the delivered rows before
@@ -123,15 +124,18 @@ WHERE id IN (SELECT id FROM addresses WHERE id = ANY(CAST(:ids AS BIGINT[]))
              AND refused_at IS NULL ORDER BY id FOR UPDATE)
 """
 
+_PG_EXPIRED = """
+SELECT d.id, d.run_id, d.attempts FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
+WHERE d.status = 'sending' AND d.claimed_at < :cutoff
+ORDER BY d.id FOR UPDATE OF d SKIP LOCKED
+"""
+
 _PG_REQUEUE = """
-WITH expired AS (
-  SELECT d.id FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-  WHERE d.status = 'sending' AND d.claimed_at < :cutoff
-  ORDER BY d.id FOR UPDATE OF d SKIP LOCKED
-)
-UPDATE deliveries AS d SET status = 'pending', updated_at = :now
-FROM expired WHERE d.id = expired.id AND d.status = 'sending'
-RETURNING d.run_id
+UPDATE deliveries AS d
+SET status = v.status, last_error = COALESCE(v.last_error, d.last_error), updated_at = :now
+FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]))
+     AS v(id, status, last_error)
+WHERE d.id = v.id AND d.status = 'sending'
 """
 
 _PG_MOVE_TOTALS = """
@@ -160,7 +164,8 @@ POSTGRESQL = Dialect(
     lock_sending=text(_PG_LOCK_SENDING),
     complete=_now(text(_PG_COMPLETE), "now"),
     suppress=_now(text(_PG_SUPPRESS), "now"),
-    requeue=_now(text(_PG_REQUEUE), "now", "cutoff"),
+    expired=_now(text(_PG_EXPIRED), "cutoff"),
+    requeue=_now(text(_PG_REQUEUE), "now"),
     move_totals=text(_PG_MOVE_TOTALS),
 )
 
@@ -205,13 +210,18 @@ UPDATE addresses SET refused_at = :now
 WHERE refused_at IS NULL AND id IN (SELECT value FROM json_each(:ids))
 """
 
+_SQLITE_EXPIRED = """
+SELECT d.id, d.run_id, d.attempts FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
+WHERE d.status = 'sending' AND d.claimed_at < :cutoff
+ORDER BY d.id
+"""
+
 _SQLITE_REQUEUE = """
-UPDATE deliveries SET status = 'pending', updated_at = :now
-WHERE id IN (
-  SELECT d.id FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-  WHERE d.status = 'sending' AND d.claimed_at < :cutoff
-)
-RETURNING run_id
+UPDATE deliveries
+SET status = json_extract(j.value, '$[1]'),
+    last_error = COALESCE(json_extract(j.value, '$[2]'), deliveries.last_error), updated_at = :now
+FROM json_each(:rows) AS j
+WHERE deliveries.id = json_extract(j.value, '$[0]') AND deliveries.status = 'sending'
 """
 
 _SQLITE_MOVE_TOTALS = """
@@ -231,6 +241,7 @@ SQLITE = Dialect(
     lock_sending=text(_SQLITE_LOCK_SENDING),
     complete=_now(text(_SQLITE_COMPLETE), "now"),
     suppress=_now(text(_SQLITE_SUPPRESS), "now"),
-    requeue=_now(text(_SQLITE_REQUEUE), "now", "cutoff"),
+    expired=_now(text(_SQLITE_EXPIRED), "cutoff"),
+    requeue=_now(text(_SQLITE_REQUEUE), "now"),
     move_totals=text(_SQLITE_MOVE_TOTALS),
 )

@@ -350,7 +350,9 @@ async def test_a_stale_result_changes_nothing(
     await queue.snapshot(run, [listed], [AddressKind.email])
     first, second = await queue.claim(2, T0)
     await queue.complete([SendResult(first.delivery_id, Outcome.delivered)], T0, POLICY)
-    assert await queue.requeue_expired(timedelta(minutes=1), T0 + timedelta(minutes=2)) == 1
+    assert (
+        await queue.requeue_expired(timedelta(minutes=1), T0 + timedelta(minutes=2), POLICY) == 1
+    )
     before = await rows(db_engine, run)
 
     stale = [
@@ -381,14 +383,51 @@ async def test_requeue_expired_returns_only_rows_past_their_lease(
     await queue.claim(2, T0 + timedelta(seconds=50))
     lease = timedelta(seconds=60)
 
-    assert await queue.requeue_expired(lease, T0 + timedelta(seconds=60)) == 0  # not older
-    assert await queue.requeue_expired(lease, T0 + timedelta(seconds=61)) == 3
+    assert await queue.requeue_expired(lease, T0 + timedelta(seconds=60), POLICY) == 0  # not older
+    assert await queue.requeue_expired(lease, T0 + timedelta(seconds=61), POLICY) == 3
     assert await assert_totals_match_rows(uow_factory, db_engine, run) == RunTotals(
         pending=3, sending=2
     )
     again = await queue.claim(10, T0 + timedelta(seconds=62))
     assert [o.delivery_id for o in again] == [o.delivery_id for o in old]
     assert {o.attempts for o in again} == {1}  # the lost attempt still counts
+
+
+async def test_requeue_fails_a_delivery_whose_worker_keeps_dying(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    listed = await add_bulk_list(db_engine, 2, "z")
+    run = await add_run(uow_factory)
+    queue = SqlDeliveryQueue(db_engine)
+    await queue.snapshot(run, [listed], [AddressKind.email])
+    lease, now = timedelta(seconds=60), T0
+    doomed, fine = await queue.claim(2, now)
+    await queue.complete(
+        [SendResult(fine.delivery_id, Outcome.retry, error="451 busy")], now, POLICY
+    )
+    for lost in range(1, POLICY.max_attempts + 1):  # the worker dies with it every time
+        if lost > 1:
+            now += timedelta(minutes=10)
+            [again] = await queue.claim(1, now)
+            assert again.delivery_id == doomed.delivery_id and again.attempts == lost - 1
+        assert await queue.requeue_expired(lease, now, POLICY) == 0  # not expired yet
+        assert await queue.requeue_expired(lease, now + lease * 2, POLICY) == 1
+        kept = await assert_totals_match_rows(uow_factory, db_engine, run)
+        if lost < POLICY.max_attempts:
+            assert (kept.pending, kept.failed) == (2, 0)
+    row = (await rows(db_engine, run))[doomed.delivery_id]
+    assert (row["status"], row["attempts"], row["last_error"]) == (
+        "failed",
+        POLICY.max_attempts,
+        f"worker lost this delivery {POLICY.max_attempts} times (lease expired)",
+    )
+    assert await assert_totals_match_rows(uow_factory, db_engine, run) == RunTotals(
+        pending=1, failed=1
+    )
+    assert await queue.requeue_expired(lease, now + lease * 10, POLICY) == 0
+    [left] = await queue.claim(10, now + timedelta(hours=2))
+    assert left.delivery_id == fine.delivery_id  # the other row keeps its own error
+    assert (await rows(db_engine, run))[fine.delivery_id]["last_error"] == "451 busy"
 
 
 async def test_finished_runs_completes_running_runs_with_nothing_left(

@@ -92,7 +92,7 @@ async def test_a_dead_worker_costs_at_most_its_batch_in_duplicates(
     now = T0
     while True:
         now += timedelta(seconds=5)
-        await survivor.requeue_expired(lease, now)
+        await survivor.requeue_expired(lease, now, POLICY)
         outbound = await survivor.claim(batch, now)
         if not outbound:
             left = await assert_totals_match_rows(uow_factory, engines[0], run)
