@@ -30,17 +30,14 @@ import asyncio
 import os
 import statistics
 import sys
-import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 
 import aiosmtplib
-import psutil
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -50,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.delivery_fakes import BULK_CHAT_BASE, FakeProcess
+from bench.memory import RssSampler
 from domain.delivery import Message, Outbound, RunContent
 from domain.mailings import Channel, Mailing
 from domain.ports import DeliveryChannel, UnitOfWorkFactory
@@ -92,37 +90,6 @@ class Sizes:
 
 QUICK = Sizes(500, 500, 90, 20_000, (500, 5_000), 20, 0.2)
 FULL = Sizes(20_000, 20_000, 3_000, 1_000_000, (20_000, 200_000), 20, 2.0)
-
-
-class RssSampler:
-    """Peak resident memory of this process, sampled by a thread."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self._process = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self.peak = 0
-
-    def sample(self) -> int:
-        rss = int(self._process.memory_info().rss)
-        self.peak = max(self.peak, rss)
-        return rss
-
-    @contextmanager
-    def running(self) -> Iterator[RssSampler]:
-        self.peak = self.sample()
-        thread = threading.Thread(target=self._run, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join()
-            self._stop.clear()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.sample()
 
 
 def verdict(ok: bool) -> str:

@@ -20,18 +20,15 @@ import os
 import random
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
-import psutil
 from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.memory import RssSampler
 from domain.imports import ImportReport, ImportSource
 from domain.recipients import RecipientList
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
@@ -60,37 +57,6 @@ def write_csv(path: Path, rows: int, prefix: str) -> None:
             else:
                 email = f"{prefix}{i}@{DOMAINS[i % len(DOMAINS)]}"
             writer.writerow([email, rng.choice(NAMES), rng.choice(CITIES)])
-
-
-class RssSampler:
-    """Peak resident memory of this process, sampled by a thread and by the progress hook."""
-
-    def __init__(self, interval: float = 0.01) -> None:
-        self._process = psutil.Process()
-        self._interval = interval
-        self._stop = threading.Event()
-        self.peak = 0
-
-    def sample(self) -> int:
-        rss = int(self._process.memory_info().rss)
-        self.peak = max(self.peak, rss)
-        return rss
-
-    @contextmanager
-    def running(self) -> Iterator[RssSampler]:
-        self.peak = self.sample()
-        thread = threading.Thread(target=self._run, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join()
-            self._stop.clear()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            self.sample()
 
 
 class LoopLag:
@@ -158,7 +124,7 @@ async def bare_copy(url: str, path: Path) -> float:
 
 
 async def bench(sizes: list[int], server_url: str) -> None:
-    sampler = RssSampler()
+    sampler = RssSampler(interval=0.01)
     url = await fresh_pg_database(server_url, prefix="mailforge_bench")
     try:
         await upgrade(url)
