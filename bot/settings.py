@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     timezone: str = "Europe/Moscow"
     redis_url: SecretStr | None = None
+    # Prefix of every Redis key (FSM state, shared rate limits): several bots may share a Redis.
+    redis_key_prefix: str = Field(default="mailforge", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     log_level: LogLevel = "INFO"
 
     # The bot's own web server: unsubscribe links (and later health, metrics, webhook).
