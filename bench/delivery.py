@@ -387,6 +387,7 @@ async def bench_telegram_limited(
         print(
             f"telegram (fake limit 30/s): {at_fake:.1f} msg/s at the fake "
             f"({m / elapsed:.1f} msg/s end to end) over {m:,} recipients; "
+            f"busiest 1-s window {stats['busiest_second']}; "
             f"429 answered {stats['throttled']}, sent inside a retry_after {stats['violations']}; "
             f"delivered at the fake {accepted:,}, lost {lost} "
             f"(target ≥ 28 msg/s, every 429 honoured, none lost: {verdict(ok)})"

@@ -118,13 +118,11 @@ async def _start_smtp() -> Any:
 
 async def _start_botapi() -> Any:
     from tests.fakes.bot_api import FakeBotAPI
-    from tests.fakes.bot_api_model import ApiError, SentMessage
+    from tests.fakes.bot_api_model import SentMessage
 
     class BenchBotAPI(FakeBotAPI):
         def __init__(self) -> None:
             super().__init__()
-            self.send_arrivals: list[float] = []  # every send request, accepted or not
-            self.throttled: list[tuple[float, float]] = []  # (time of a 429, retry_after)
             self._trim_task: asyncio.Task[None] | None = None
 
         async def start(self) -> None:
@@ -140,15 +138,6 @@ async def _start_botapi() -> Any:
             if self._trim_task is not None:
                 self._trim_task.cancel()
             await super().stop()
-
-        def _check_rate(self, chat_id: int | None, now: float) -> None:
-            self.send_arrivals.append(now)
-            try:
-                super()._check_rate(chat_id, now)
-            except ApiError as error:
-                if error.error_code == 429:
-                    self.throttled.append((now, float(self._rate_retry_after)))
-                raise
 
         def _store_message(self, msg: SentMessage) -> None:
             if msg.chat_id >= BULK_CHAT_BASE:
@@ -166,24 +155,21 @@ async def _start_botapi() -> Any:
             self.throttled.clear()
             self._next_mid.clear()
             self.send_times.clear()
+            self.send_ports.clear()
+
+        def cmd_chat_counts(self, first: int, count: int) -> list[int]:
+            """Messages accepted for each chat ``first`` .. ``first + count - 1``."""
+            got = self._ok_counts_chat
+            return [got[("sendmessage", chat)] for chat in range(first, first + count)]
+
+        def cmd_send_ports(self) -> dict[int, int]:
+            return dict(self.send_ports)
 
         def cmd_set_rate_limit(self, per_second: float | None) -> None:
             self.set_rate_limit(per_second)
 
         def cmd_rate_stats(self, grace: float) -> dict[str, Any]:
-            """429s answered, and sends that arrived while a 429's retry_after still ran
-            (later than ``grace`` after it: requests already on the wire are excused)."""
-            violations = 0
-            for at, wait in self.throttled:
-                violations += sum(1 for t in self.send_arrivals if at + grace < t < at + wait)
-            accepted = sorted(self.send_times)
-            return {
-                "throttled": len(self.throttled),
-                "violations": violations,
-                "accepted": len(accepted),
-                "first": accepted[0] if accepted else None,
-                "last": accepted[-1] if accepted else None,
-            }
+            return self.rate_report(grace)
 
         async def cmd_probe(self, user_id: int, wait: float) -> float | None:
             """Queue ``/start`` from ``user_id``; seconds until the bot's reply arrives."""

@@ -12,10 +12,12 @@ arrivals into some 1-second window every couple of seconds. So a send goes in tw
    ``MARGIN`` below the configured rate, after any pause, and only for a chat whose own
    interval has passed; the task sleeps until its slot;
 2. **confirm** at the slot, against what really left: not paused meanwhile (a 429 that
-   arrived while we slept), fewer than ``rate`` departures in the last ``1 s / (1 -
-   MARGIN / 2)`` (a late waker does not bunch up with the on-time ones: it takes a new slot),
-   no departure in the last half interval, and the chat's 1 message/s still free (two
-   tasks may have reserved slots for one chat). Only then is the departure recorded.
+   arrived while we slept: take a new slot after it), the chat's 1 message/s still free
+   (two tasks may have reserved slots for one chat: the later one takes a new slot), and
+   fewer than ``rate`` departures in the last ``1 s / (1 - MARGIN / 2)``: a late waker
+   does not bunch up with the on-time ones into one window, it waits until the window
+   has room (keeping its turn, so a loaded machine does not waste slots). Only then is
+   the departure recorded.
 
 ``MemoryRateLimiter`` holds within one process; ``RedisRateLimiter``
 (``ratelimit_redis``) runs the same two steps as Lua scripts in Redis so that every
@@ -68,7 +70,6 @@ class Budget:
     interval: float  # seconds between reserved slots
     window: float  # span of the departures check
     allowed: int  # departures allowed inside ``window``
-    min_gap: float  # no two departures closer than this
     per_key: float  # seconds between two sends to one key
 
     @classmethod
@@ -81,7 +82,6 @@ class Budget:
             interval=interval,
             window=span / (1 - MARGIN / 2),  # half the slack guards the transit
             allowed=max(1, math.floor(rate * span)),
-            min_gap=interval / 2,
             per_key=max(per_key_interval, 0.0),
         )
 
@@ -98,8 +98,13 @@ class TwoStepLimiter(ABC):
             wait, reserved = await self._reserve(key)
             if wait > 0:
                 await asyncio.sleep(wait)
-            if reserved and await self._confirm(key):
-                return
+            while reserved:
+                room_in = await self._confirm(key)
+                if room_in == 0:
+                    return
+                if room_in < 0:
+                    break  # take a new slot
+                await asyncio.sleep(room_in)
 
     @abstractmethod
     async def _reserve(self, key: str) -> tuple[float, bool]:
@@ -107,8 +112,9 @@ class TwoStepLimiter(ABC):
         key's own interval runs until then, try again)."""
 
     @abstractmethod
-    async def _confirm(self, key: str) -> bool:
-        """At the slot: record the departure if every check passes (see module doc)."""
+    async def _confirm(self, key: str) -> float:
+        """At the slot: 0 when the departure is recorded (every check passed, see the
+        module doc); else seconds until the window has room, or -1 to take a new slot."""
 
 
 class MemoryRateLimiter(TwoStepLimiter):
@@ -143,28 +149,24 @@ class MemoryRateLimiter(TwoStepLimiter):
         gone = self._departures
         while gone and gone[0] <= now - b.window:
             gone.popleft()
-        if not gone:
-            return now
-        earliest = gone[-1] + b.min_gap
         if len(gone) >= b.allowed:
-            earliest = max(earliest, gone[len(gone) - b.allowed] + b.window)
-        return earliest
+            return gone[len(gone) - b.allowed] + b.window
+        return now
 
-    async def _confirm(self, key: str) -> bool:
+    async def _confirm(self, key: str) -> float:
         now = self._clock()
-        if (
-            self._paused_until > now
-            or self._departures_allow(now) > now
-            or self._keys.get(key, 0.0) > now
-        ):
-            return False
+        if self._paused_until > now or self._keys.get(key, 0.0) > now:
+            return -1.0
+        room_at = self._departures_allow(now)
+        if room_at > now:
+            return room_at - now
         b = self.budget
         self._departures.append(now)
         if b.per_key > 0:
             if len(self._keys) >= _PRUNE_AT:
                 self._keys = {k: t for k, t in self._keys.items() if t > now}
             self._keys[key] = now + b.per_key
-        return True
+        return 0.0
 
     async def pause(self, seconds: float) -> None:
         until = self._clock() + max(seconds, 0.0)

@@ -40,61 +40,62 @@ local function num(key)
   return tonumber(redis.call('GET', key) or '0') or 0
 end
 -- earliest time the departures in the window allow another one (KEYS[3] the set)
-local function departures_allow(window, allowed, min_gap)
+local function departures_allow(window, allowed)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%.6f', now - window))
-  local earliest = now
-  local last = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-  if last[2] then
-    earliest = math.max(earliest, tonumber(last[2]) + min_gap)
-  end
   local n = redis.call('ZCARD', KEYS[3])
   if n >= allowed then
     local e = redis.call('ZRANGE', KEYS[3], n - allowed, n - allowed, 'WITHSCORES')
-    earliest = math.max(earliest, tonumber(e[2]) + window)
+    return tonumber(e[2]) + window
   end
-  return earliest
+  return now
 end
 """
 
-# KEYS: next, pause, sent, chat. ARGV: interval, window, allowed, min_gap, ttl ms.
-# Returns {seconds to sleep, 1 if a slot was taken else 0}.
+# KEYS: next, pause, sent, chat. ARGV: interval, window, allowed, ttl ms.
+# Returns {seconds to sleep, 1 if a slot was taken else 0, seconds left of the pause}.
 _RESERVE = (
     _NOW
     + """
 local interval, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-local allowed, min_gap, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local slot = math.max(now, num(KEYS[1]), num(KEYS[2]), departures_allow(window, allowed, min_gap))
+local allowed, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+local pause = num(KEYS[2])
+local slot = math.max(now, num(KEYS[1]), pause, departures_allow(window, allowed))
+local paused = string.format('%.6f', math.max(0, pause - now))
 local free_at = num(KEYS[4])
 if free_at > slot then
-  return {string.format('%.6f', free_at - now), 0}
+  return {string.format('%.6f', free_at - now), 0, paused}
 end
 redis.call('SET', KEYS[1], string.format('%.6f', slot + interval), 'PX', ttl)
-return {string.format('%.6f', slot - now), 1}
+return {string.format('%.6f', slot - now), 1, paused}
 """
 )
 
-# KEYS: next, pause, sent, chat. ARGV: window, allowed, min_gap, per_key, member, ttl ms.
-# Returns 1 when the departure is recorded, 0 when the caller must take a new slot.
+# KEYS: next, pause, sent, chat. ARGV: window, allowed, per_key, member, ttl ms.
+# Returns '0' when the departure is recorded, '-1' when the caller must take a new slot
+# (paused, or the chat is not free), else the seconds until the window has room.
 _CONFIRM = (
     _NOW
     + """
-local window, allowed, min_gap = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local per_key, ttl = tonumber(ARGV[4]), tonumber(ARGV[6])
-if num(KEYS[2]) > now or departures_allow(window, allowed, min_gap) > now
-    or num(KEYS[4]) > now then
-  return 0
+local window, allowed = tonumber(ARGV[1]), tonumber(ARGV[2])
+local per_key, ttl = tonumber(ARGV[3]), tonumber(ARGV[5])
+if num(KEYS[2]) > now or num(KEYS[4]) > now then
+  return '-1'
 end
-redis.call('ZADD', KEYS[3], string.format('%.6f', now), ARGV[5])
+local room_at = departures_allow(window, allowed)
+if room_at > now then
+  return string.format('%.6f', room_at - now)
+end
+redis.call('ZADD', KEYS[3], string.format('%.6f', now), ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ttl)
 if per_key > 0 then
   redis.call('SET', KEYS[4], string.format('%.6f', now + per_key), 'PX',
     math.ceil(per_key * 1000) + 1000)
 end
-return 1
+return '0'
 """
 )
 
-# KEYS: pause. ARGV: seconds (0 = only read). Returns the seconds left of the pause.
+# KEYS: pause. ARGV: seconds. Returns the seconds left of the pause.
 _PAUSE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -132,6 +133,7 @@ class RedisRateLimiter(TwoStepLimiter):
         self._pause_script = redis.register_script(_PAUSE)
         # A 429 is honoured by this process even while Redis cannot record it.
         self._local_pause_until = 0.0
+        self._seen_pause_until = 0.0  # the shared pause as of the last reservation
         # Keys live a little longer than anything they describe.
         self._ttl_ms = math.ceil((self.budget.window + 60.0) * 1000)
 
@@ -151,25 +153,28 @@ class RedisRateLimiter(TwoStepLimiter):
         if local > 0:
             return local, False
         b = self.budget
-        args = [b.interval, b.window, b.allowed, b.min_gap, self._ttl_ms]
-        wait, taken = await self._run(self._reserve_script, self._keys(key), args)
+        args = [b.interval, b.window, b.allowed, self._ttl_ms]
+        wait, taken, paused = await self._run(self._reserve_script, self._keys(key), args)
+        self._seen_pause_until = time.monotonic() + float(paused)
         return max(0.0, float(wait)), bool(int(taken))
 
-    async def _confirm(self, key: str) -> bool:
+    async def _confirm(self, key: str) -> float:
         b = self.budget
-        member = uuid.uuid4().hex
-        args = [b.window, b.allowed, b.min_gap, b.per_key, member, self._ttl_ms]
-        return bool(int(await self._run(self._confirm_script, self._keys(key), args)))
+        args = [b.window, b.allowed, b.per_key, uuid.uuid4().hex, self._ttl_ms]
+        return float(await self._run(self._confirm_script, self._keys(key), args))
 
     async def pause(self, seconds: float) -> None:
         seconds = max(seconds, 0.0)
         self._local_pause_until = max(self._local_pause_until, time.monotonic() + seconds)
         if seconds > 0:
-            await self._run(self._pause_script, [f"{self._prefix}:pause"], [seconds])
+            left = await self._run(self._pause_script, [f"{self._prefix}:pause"], [seconds])
+            self._seen_pause_until = time.monotonic() + float(left)
 
     async def paused_for(self) -> float:
-        remote = float(await self._run(self._pause_script, [f"{self._prefix}:pause"], [0]))
-        return max(remote, self._local_pause_until - time.monotonic(), 0.0)
+        """The pause as last seen by this process (from its own 429s and its last
+        reservation): no round trip, this is asked before every send."""
+        until = max(self._local_pause_until, self._seen_pause_until)
+        return max(until - time.monotonic(), 0.0)
 
     async def aclose(self) -> None:
         if self._owns:

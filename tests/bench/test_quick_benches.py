@@ -1,4 +1,4 @@
-"""The benchmarks still run: ``bench/import.py --quick`` against the test PostgreSQL.
+"""The benchmarks still run (``--quick``) against the test PostgreSQL (and Redis).
 
 Figures are printed, never asserted: timings belong to the benchmark, not to the suite.
 """
@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.db import pg_admin_url
+from tests.support.redis import PREFIX, REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,3 +63,34 @@ def test_the_delivery_benchmark_runs_and_prints_its_figures() -> None:
         r"^worker RSS: peak \d+ MB at [\d,]+ sent, \d+ MB at [\d,]+ sent", out, re.M
     ), out
     assert re.search(r"^/start while sending: p95 \d+ ms", out, re.M), out
+
+
+@pytest.mark.timeout(300)  # five processes start on a possibly loaded machine
+def test_the_scale_out_benchmark_runs_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "scale_out.py"),
+            "--quick",
+            "--pg-url",
+            pg_admin_url(),
+            "--redis-url",
+            REDIS_URL,
+            "--redis-prefix",
+            PREFIX,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(
+        r"^scale-out: 3 workers at 30 msg/s: [\d.]+ msg/s at the fake over 150 recipients; "
+        r"busiest 1-s window \d+ \(limit 30\); 429 answered \d+",
+        out,
+        re.M,
+    ), out
+    assert re.search(r"duplicates \d+, lost \d+", out), out

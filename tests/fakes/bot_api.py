@@ -104,6 +104,9 @@ class FakeBotAPI(BotMethods):
         self.bot_id = int(match.group(1))
         params, files = await _read_params(request)
         self.requests.append((method, params))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if peer and method.lower() in SEND_METHODS:
+            self.send_ports[int(peer[1])] += 1
         try:
             result = await self._call(method, params, files)
         except ApiError as error:

@@ -45,6 +45,10 @@ class FakeState:
         self.unknown_methods: list[str] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.send_times: list[float] = []  # monotonic times of accepted send calls
+        self.send_arrivals: list[float] = []  # every send call that reached the rate check
+        self.throttled: list[tuple[float, float]] = []  # (time, retry_after) of global 429s
+        # send calls per client port: which connection (so which process) sent how many
+        self.send_ports: collections.Counter[int] = collections.Counter()
         self.webhook: dict[str, str] | None = None
         self.bot_settings: dict[str, str] = {}
         self._commands: dict[tuple[str, int | None, str], list[dict[str, Any]]] = {}
@@ -359,6 +363,29 @@ class FakeState:
         self._rate_retry_after = retry_after
         self._window.clear()
 
+    def rate_report(self, grace: float = 0.1) -> dict[str, Any]:
+        """What the rate limit saw: accepted sends per whole second (since the first one)
+        and in the busiest sliding 1-second window, the global 429s answered, and the send
+        calls that arrived while a 429's ``retry_after`` still ran, later than ``grace``
+        after it (requests already on the wire are excused)."""
+        accepted = sorted(self.send_times)
+        arrivals = sorted(self.send_arrivals)
+        violations = 0
+        for at, wait in self.throttled:
+            lo = bisect.bisect_right(arrivals, at + grace)
+            violations += max(0, bisect.bisect_left(arrivals, at + wait) - lo)
+        first = accepted[0] if accepted else 0.0
+        per_second = collections.Counter(int(t - first) for t in accepted)
+        return {
+            "accepted": len(accepted),
+            "first": accepted[0] if accepted else None,
+            "last": accepted[-1] if accepted else None,
+            "per_second": [per_second[s] for s in range(max(per_second, default=-1) + 1)],
+            "busiest_second": busiest_window(accepted),
+            "throttled": len(self.throttled),
+            "violations": violations,
+        }
+
     def fail_next(
         self,
         method: str,
@@ -414,7 +441,9 @@ class FakeState:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
 
     def _check_rate(self, chat_id: int | None, now: float) -> None:
+        self.send_arrivals.append(now)
         if self._rate_limit is not None and _window_full(self._window, self._rate_limit, now):
+            self.throttled.append((now, float(self._rate_retry_after)))
             raise ApiError(
                 429,
                 f"Too Many Requests: retry after {self._rate_retry_after}",
@@ -436,6 +465,16 @@ class FakeState:
         self._ok_counts[method] += 1
         if chat_id is not None:
             self._ok_counts_chat[(method, chat_id)] += 1
+
+
+def busiest_window(times: list[float], span: float = 1.0) -> int:
+    """The most of the sorted ``times`` inside any window ``span`` long."""
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - span:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 def _window_full(window: collections.deque[float], per_second: float, now: float) -> bool:

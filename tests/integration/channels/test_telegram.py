@@ -21,6 +21,7 @@ from infrastructure.channels.ratelimit_redis import RedisRateLimiter
 from infrastructure.channels.telegram import UNCERTAIN, TelegramChannel
 from tests.fakes.bot_api import FakeBotAPI
 from tests.integration.channels.support import by_id, content, messages, outcomes
+from tests.support.redis import new_prefix
 
 pytestmark = pytest.mark.asyncio
 
@@ -196,7 +197,7 @@ async def test_an_unreachable_shared_limiter_sends_nothing_and_hands_back(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.2)
-    limiter = RedisRateLimiter(client, "mftest-scale-down:tg:1", 30.0, max_outage=0.3)
+    limiter = RedisRateLimiter(client, f"{new_prefix()}:tg:1", 30.0, max_outage=0.3)
     tg = TelegramChannel(bot, limiter=limiter)
 
     results = by_id(await tg.send(content(Channel.telegram), messages(TG, ["11", "12"])))
