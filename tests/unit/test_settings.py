@@ -30,6 +30,7 @@ def test_a_token_alone_gives_a_runnable_embedded_setup(monkeypatch: pytest.Monke
     assert settings.telegram_api_url == "https://api.telegram.org"
     assert settings.timezone == "Europe/Moscow"
     assert settings.redis_url is None
+    assert settings.redis_key_prefix == "mailforge"
     assert settings.log_level == "INFO"
 
 
@@ -115,3 +116,13 @@ def test_every_secret_setting_is_redacted_including_header_values(
         None,
     )
     assert formatter.format(record).endswith("*** *** ***")
+
+
+def test_a_redis_key_prefix_with_spaces_or_wildcards_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    assert load_settings(redis_key_prefix="bot-2:prod").redis_key_prefix == "bot-2:prod"
+    for bad in ("two words", "bot*", ""):
+        with pytest.raises(ConfigError, match="REDIS_KEY_PREFIX"):
+            load_settings(redis_key_prefix=bad)
