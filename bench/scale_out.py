@@ -22,8 +22,10 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,8 +272,7 @@ async def scale_out(
 async def bench(args: argparse.Namespace) -> None:
     url = await fresh_pg_database(args.pg_url, prefix="mailforge_bench")
     prefix = f"{args.redis_prefix}-{secrets.token_hex(4)}"
-    logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"mailforge-scale-out-{prefix}"  # noqa: S108
-    logs.mkdir(parents=True, exist_ok=True)
+    logs = Path(tempfile.mkdtemp(prefix="mailforge-scale-out-"))  # kept only on a failure
     try:
         await upgrade(url)
         result = await scale_out(
@@ -296,8 +297,9 @@ async def bench(args: argparse.Namespace) -> None:
     print(result.summary(args.processes))
     print(
         f"  target: the limit held in every 1-s window, every 429 honoured, nobody lost or "
-        f"sent twice: {'met' if ok else 'MISSED'}; logs in {logs}"
+        f"sent twice: {'met' if ok else 'MISSED'}"
     )
+    shutil.rmtree(logs, ignore_errors=True)
 
 
 def main() -> None:
