@@ -36,16 +36,18 @@ from contextlib import suppress
 from dataclasses import dataclass
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiosmtplib
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from aiogram import Bot
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import bot as _slim_aiogram  # noqa: F401  (before aiogram, as `mailforge run` imports it)
 from bench.delivery_fakes import BULK_CHAT_BASE, FakeProcess
 from bench.memory import RssSampler
 from domain.delivery import Message, Outbound, RunContent
@@ -309,6 +311,10 @@ async def bench_email(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, n: in
 
 
 def make_bot(base_url: str) -> Bot:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
     return Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
 
 
