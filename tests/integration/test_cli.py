@@ -23,8 +23,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def mailforge(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
+async def spawn(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -34,6 +34,10 @@ async def mailforge(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, st
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def mailforge(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    proc = await spawn(*args, env=env, cwd=cwd)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -133,16 +137,7 @@ async def test_a_worker_process_sends_but_leaves_menus_to_the_bot(tmp_path: Path
             DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
             ADMIN_IDS="777",
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "worker",
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await spawn("worker", env=env, cwd=tmp_path)
         try:
             assert proc.stderr is not None
             started = b""
@@ -173,16 +168,7 @@ async def test_run_serves_the_bot_and_stops_cleanly_on_a_signal(
             ADMIN_IDS="777",
             LOG_LEVEL="DEBUG",
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await spawn("run", env=env, cwd=tmp_path)
         try:
             api.send_text(777, "/start", language_code="en")
             reply = await api.wait_for_message(777, timeout=30)
