@@ -10,6 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.mailings import Channel, Mailing, MailingStatus, ScheduleKind
 from domain.pagination import Page
+from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import t
 
 STATUS_ICONS = {
@@ -157,6 +158,9 @@ def card_keyboard(m: Mailing) -> InlineKeyboardMarkup:
         kb.button(
             text=t(f"mailings-button-{go.value}"), callback_data=MailingCD(go=go, mailing_id=m.id)
         )
+    kb.button(
+        text=t("stats-button-open"), callback_data=StatsCD(act=StatsAct.show, mailing_id=m.id)
+    )
     kb.button(text=t("button-back"), callback_data=MailingCD(go=Go.browse))
     kb.adjust(2)
     return kb.as_markup()

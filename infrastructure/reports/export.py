@@ -64,7 +64,7 @@ class XlsxReportWriter:
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         def clean(value: str | None) -> str:
-            return ILLEGAL_CHARACTERS_RE.sub("", _text(value))
+            return str(ILLEGAL_CHARACTERS_RE.sub("", _text(value)))
 
         for r in rows:
             when: Any = r.updated_at.astimezone(UTC).replace(tzinfo=None) if r.updated_at else None
