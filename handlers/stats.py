@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
+import zipfile
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,12 @@ from domain.users import User
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.filters import IsAdmin, IsStaff
 from handlers.i18n import t
+from handlers.replies import show_screen
 from handlers.stats_kb import history_keyboard, report_keyboard
 from handlers.stats_text import chart_labels, history_text, report_text, summary_text
 
 EXPORTS = {StatsAct.csv: ExportFormat.csv, StatsAct.xlsx: ExportFormat.xlsx}
+UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
 async def on_stats_button(
@@ -41,7 +45,7 @@ async def on_stats_button(
         mailing, page = await stats.run_history(deps["uow_factory"], uid, cd.mailing_id, cd.page)
         await query.answer()
         markup = history_keyboard(cd.mailing_id, page, deps["tz"])
-        await message.answer(history_text(mailing, page), reply_markup=markup)
+        await show_screen(message, history_text(mailing, page), markup, edit=True)
     else:
         await send_export(query, message, uid, cd, deps)
 
@@ -79,11 +83,27 @@ async def send_export(
             fmt=fmt,
             dest=path,
         )
+        sendable = await asyncio.to_thread(fit_for_upload, path)
+        if sendable is None:
+            await message.answer(t("stats-export-too-big", count=count))
+            return
         await message.answer_document(
-            FSInputFile(path, path.name), caption=t("stats-export-done", count=count)
+            FSInputFile(sendable, sendable.name), caption=t("stats-export-done", count=count)
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def fit_for_upload(path: Path) -> Path | None:
+    """Bots may upload at most 50 MB to the public Bot API: a bigger report goes zipped
+    (CSV shrinks several times; XLSX is zipped already). ``None`` if it still does not fit.
+    https://core.telegram.org/bots/api#sending-files"""
+    if path.stat().st_size <= UPLOAD_LIMIT:
+        return path
+    zipped = path.with_name(path.name + ".zip")
+    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.write(path, path.name)
+    return zipped if zipped.stat().st_size <= UPLOAD_LIMIT else None
 
 
 async def stats_command(message: Message, user: User, **deps: Any) -> None:

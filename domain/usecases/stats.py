@@ -23,7 +23,7 @@ from domain.usecases.mailings import load_own
 
 HISTORY_PAGE = 8
 TOP_REASONS = 5
-EXPORT_CHUNK = 5000
+EXPORT_CHUNK = 1000
 
 
 async def _run_of(

@@ -52,13 +52,21 @@ class CsvReportWriter:
 
 
 class XlsxReportWriter:
-    def __init__(self, path: Path) -> None:
-        from openpyxl import Workbook
+    """The workbook is made in the writing thread: importing openpyxl takes long enough
+    to stall the event loop."""
 
+    def __init__(self, path: Path) -> None:
         self._path = path
-        self._book = Workbook(write_only=True)
-        self._sheet = self._book.create_sheet("report")
-        self._sheet.append(EXPORT_COLUMNS)
+        self._book: Any = None
+        self._sheet: Any = None
+
+    def _open(self) -> None:
+        if self._book is None:
+            from openpyxl import Workbook
+
+            self._book = Workbook(write_only=True)
+            self._sheet = self._book.create_sheet("report")
+            self._sheet.append(EXPORT_COLUMNS)
 
     def _write(self, rows: Sequence[ExportRow]) -> None:
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -66,17 +74,22 @@ class XlsxReportWriter:
         def clean(value: str | None) -> str:
             return str(ILLEGAL_CHARACTERS_RE.sub("", _text(value)))
 
+        self._open()
         for r in rows:
             when: Any = r.updated_at.astimezone(UTC).replace(tzinfo=None) if r.updated_at else None
             self._sheet.append(
                 [clean(r.address), r.channel, r.status, r.attempts, clean(r.last_error), when]
             )
 
+    def _save(self) -> None:
+        self._open()
+        self._book.save(self._path)
+
     async def write(self, rows: Sequence[ExportRow]) -> None:
         await asyncio.to_thread(self._write, rows)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._book.save, self._path)
+        await asyncio.to_thread(self._save)
 
 
 def open_report_writer(path: Path, fmt: ExportFormat) -> ReportWriter:
