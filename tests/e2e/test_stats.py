@@ -96,6 +96,31 @@ async def test_statistics_show_counts_reasons_and_a_real_png_chart(
     assert "✅ Delivered: 2" in reopened.text
 
 
+async def test_the_run_summary_opens_the_statistics_of_that_run(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, _mailing_id = sent
+    summary = await bot.api.wait_for_message(M, contains="Summary")
+    assert "📊 Statistics" in summary.buttons
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=summary.message_id)
+    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+    assert "Weekly" in figures.text and "✅ Delivered: 2" in figures.text
+
+
+async def test_a_mailing_never_launched_has_no_statistics_button(bot: BotHarness) -> None:
+    await grant(bot, M)
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.add(
+            Mailing(owner_id=M, name="Weekly", channel=Channel.telegram)
+        )
+        await uow.commit()
+    card = await open_card(bot, mailing.id or 0)
+    assert "📊 Statistics" not in card.buttons
+    answer = await bot.alert(M, f"st:show:{mailing.id}:0:0", card.message_id)
+    assert answer["text"] == "This mailing has not been launched yet: there are no statistics."
+
+
 async def export(bot: BotHarness, button: str, figures: SentMessage) -> bytes:
     mark = bot.api.mark(M)
     bot.api.press(M, button, message_id=figures.message_id)
