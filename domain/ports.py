@@ -379,7 +379,8 @@ class DeliveryQueue(Protocol):
     ) -> None:
         """Write a batch's results in bulk: delivered/failed/refused are final (refused also
         suppresses the address); retry goes back to pending with backoff, or to failed
-        with the last error once the policy is exhausted."""
+        with the last error once the policy is exhausted. Final results are also added to
+        the run's minute in ``run_minutes`` (one more statement), in the same transaction."""
         ...
 
     async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:

@@ -3,7 +3,9 @@
 Every method is one short transaction of its own (``engine.begin()``), so a worker holds
 no lock while it sends. Run totals move in the same transaction as the rows they count,
 by exactly the number of rows that changed, so ``pending + sending + delivered + failed +
-refused`` of a run always equals its number of delivery rows.
+refused`` of a run always equals its number of delivery rows. Final results are also
+added, per run and minute, to ``run_minutes``: the charts and per-channel statistics read
+that, never the delivery rows, which a retention job may remove.
 
 Attempts: ``deliveries.attempts`` counts claims, so it includes the attempt in flight.
 ``Outbound.attempts`` is the count *before* the claim (0 for a first try), and
