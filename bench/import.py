@@ -28,6 +28,7 @@ from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.loop import LoopLag
 from bench.memory import RssSampler
 from domain.imports import ImportReport, ImportSource
 from domain.recipients import RecipientList
@@ -57,21 +58,6 @@ def write_csv(path: Path, rows: int, prefix: str) -> None:
             else:
                 email = f"{prefix}{i}@{DOMAINS[i % len(DOMAINS)]}"
             writer.writerow([email, rng.choice(NAMES), rng.choice(CITIES)])
-
-
-class LoopLag:
-    """The longest the event loop was kept from running a 10 ms ticker: what the bot's
-    other chats would wait while a big file is imported."""
-
-    def __init__(self) -> None:
-        self.worst = 0.0
-
-    async def run(self, interval: float = 0.01) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            planned = loop.time() + interval
-            await asyncio.sleep(interval)
-            self.worst = max(self.worst, loop.time() - planned)
 
 
 async def run_import(

@@ -41,6 +41,7 @@ from infrastructure.fetch import HttpFileFetcher
 from infrastructure.importers import SqlRecipientImporter
 from infrastructure.importers.validation import TextAddressParser
 from infrastructure.rendering import JinjaRenderer
+from infrastructure.reports import MatplotlibChartDrawer, open_report_writer
 from infrastructure.scheduling import CronScheduleCalculator
 from infrastructure.sendsay import SendsayClient, SendsayListSource
 
@@ -146,6 +147,8 @@ def build(settings: Settings, db: Database | None = None) -> App:
         available_channels=available_channels(settings),
         delivery_queue=delivery.queue,
         run_watcher=watcher,
+        chart_drawer=MatplotlibChartDrawer(),
+        report_writer=open_report_writer,
     )
     web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
     web = WebServer(web_app, settings.web_host, settings.web_port)

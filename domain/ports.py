@@ -8,7 +8,7 @@ durable until ``UnitOfWork.commit`` returns.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
@@ -16,10 +16,20 @@ from typing import Protocol, Self
 from domain.audit import AuditEntry
 from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResult
 from domain.imports import ImportReport, ImportSource, ProgressCallback
-from domain.mailings import Mailing, MailingStatus, Schedule
+from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.runs import MailingRun
+from domain.stats import (
+    ChannelSummary,
+    DaySends,
+    ExportFormat,
+    ExportRow,
+    FailureReason,
+    MinuteSends,
+    RunReport,
+    Sends,
+)
 from domain.templates import Template
 from domain.users import Role, User
 
@@ -178,6 +188,39 @@ class RunRepository(Protocol):
     async def last_for_mailing(self, mailing_id: int) -> MailingRun | None: ...
 
 
+class StatsRepository(Protocol):
+    """The read side of statistics. Counts, rates and run history come from the run totals
+    and ``run_minutes`` only; just ``failure_reasons``, ``has_deliveries`` and
+    ``export_rows`` read the per-recipient deliveries (which retention may remove)."""
+
+    async def runs_page(self, mailing_id: int, page: int, size: int) -> Page[MailingRun]:
+        """0-based page of a mailing's runs, newest slot first."""
+        ...
+
+    async def rate(self, run_id: int) -> list[MinuteSends]:
+        """Final results per minute, oldest first."""
+        ...
+
+    async def failure_reasons(self, run_id: int, limit: int) -> list[FailureReason]:
+        """The most frequent (status, last error) of failed and refused deliveries."""
+        ...
+
+    async def has_deliveries(self, run_id: int) -> bool: ...
+
+    async def channel_sends(self, since: datetime) -> dict[Channel, Sends]:
+        """Final results per channel in minutes at or after ``since``."""
+        ...
+
+    async def daily_sends(self, since: datetime) -> list[DaySends]:
+        """Final results per UTC day and channel since ``since``, oldest day first."""
+        ...
+
+    async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
+        """Up to ``limit`` deliveries of the run with ids above ``after_id``, by id: a
+        report is read in chunks, never all at once."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Rolls back on exit unless committed."""
 
@@ -188,6 +231,7 @@ class UnitOfWork(Protocol):
     templates: TemplateRepository
     mailings: MailingRepository
     runs: RunRepository
+    stats: StatsRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -335,7 +379,8 @@ class DeliveryQueue(Protocol):
     ) -> None:
         """Write a batch's results in bulk: delivered/failed/refused are final (refused also
         suppresses the address); retry goes back to pending with backoff, or to failed
-        with the last error once the policy is exhausted."""
+        with the last error once the policy is exhausted. Final results are also added to
+        the run's minute in ``run_minutes`` (one more statement), in the same transaction."""
         ...
 
     async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
@@ -360,3 +405,37 @@ class DeliveryChannel(Protocol):
     async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]: ...
 
     async def close(self) -> None: ...
+
+
+class ReportWriter(Protocol):
+    """A per-recipient report file being written chunk by chunk (CSV or XLSX).
+
+    Cells that a spreadsheet would read as a formula are escaped. Blocking work runs in a
+    thread, so the bot keeps answering while a big report is written.
+    """
+
+    async def write(self, rows: Sequence[ExportRow]) -> None: ...
+
+    async def close(self) -> None:
+        """Finish the file; it is complete only after this returns."""
+        ...
+
+
+ReportWriterFactory = Callable[[Path, ExportFormat], ReportWriter]
+
+
+class ChartDrawer(Protocol):
+    """Draws statistics as PNG images, in a thread (never blocking the event loop).
+
+    ``labels`` carries the texts shown on the chart, already in the reader's language
+    (keys: delivered, failed, refused, pending, statuses, rate, per_minute, day, week,
+    month, per_channel, per_day, no_sends, and the channel values); times are shown in ``tz``.
+    """
+
+    async def run_chart(
+        self, report: RunReport, labels: Mapping[str, str], tz: tzinfo
+    ) -> bytes: ...
+
+    async def channel_chart(
+        self, summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo
+    ) -> bytes: ...

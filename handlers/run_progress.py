@@ -22,6 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from domain.ports import UnitOfWorkFactory
 from domain.runs import MailingRun, RunStatus
 from domain.usecases import launch
+from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import translate
 from handlers.mailings_kb import Go, MailingCD
 
@@ -113,11 +114,16 @@ class RunWatcher:
                     text=translate(self.i18n, f"mailings-button-{action.value}", w.locale),
                     callback_data=MailingCD(go=action, mailing_id=w.mailing_id),
                 )
+        if final:
+            kb.button(
+                text=translate(self.i18n, "stats-button-open", w.locale),
+                callback_data=StatsCD(act=StatsAct.show, mailing_id=w.mailing_id, run_id=w.run_id),
+            )
         kb.button(
             text=translate(self.i18n, "run-button-card", w.locale),
             callback_data=MailingCD(go=Go.open, mailing_id=w.mailing_id),
         )
-        kb.adjust(2, 1)
+        kb.adjust(2, 1, 1)
         return kb.as_markup()
 
     async def _edit(self, w: Watch, text: str, markup: InlineKeyboardMarkup | None) -> None:

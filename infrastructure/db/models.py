@@ -204,6 +204,22 @@ class DeliveryRow(Base):
     updated_at: Mapped[datetime] = updated_column()
 
 
+class RunMinuteRow(Base):
+    """Final results of a run per minute, added by each batch: charts and per-channel
+    statistics read these, never ``deliveries`` (whose old rows retention removes)."""
+
+    __tablename__ = "run_minutes"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delivered: Mapped[int] = counter_column()
+    failed: Mapped[int] = counter_column()
+    refused: Mapped[int] = counter_column()
+
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
 

@@ -71,6 +71,7 @@ class Dialect:
     expired: TextClause  # -> id, run_id, attempts of rows sending since before :cutoff
     requeue: TextClause  # rows: (id, status, last_error or NULL to keep it)
     move_totals: TextClause  # rows: (run id, pending, sending, delivered, failed, refused)
+    add_minutes: TextClause  # minute; rows: (run id, delivered, failed, refused)
 
 
 # -- PostgreSQL -----------------------------------------------------------------------
@@ -152,6 +153,20 @@ FROM unnest(CAST(:run_ids AS BIGINT[]), CAST(:pending AS INT[]), CAST(:sending A
 WHERE r.id = v.run_id AND r.id IN (SELECT id FROM locked)
 """
 
+# After the totals: the run rows are locked by then, so batches of one run add to the
+# same minute one after the other and never wait on each other in a circle.
+_PG_ADD_MINUTES = """
+INSERT INTO run_minutes AS t (run_id, minute, channel, delivered, failed, refused)
+SELECT v.run_id, CAST(:minute AS TIMESTAMPTZ), m.channel, v.delivered, v.failed, v.refused
+FROM unnest(CAST(:run_ids AS BIGINT[]), CAST(:delivered AS INT[]), CAST(:failed AS INT[]),
+            CAST(:refused AS INT[])) AS v(run_id, delivered, failed, refused)
+JOIN mailing_runs AS r ON r.id = v.run_id JOIN mailings AS m ON m.id = r.mailing_id
+ORDER BY v.run_id
+ON CONFLICT (run_id, minute, channel) DO UPDATE
+SET delivered = t.delivered + EXCLUDED.delivered, failed = t.failed + EXCLUDED.failed,
+    refused = t.refused + EXCLUDED.refused
+"""
+
 POSTGRESQL = Dialect(
     claim=_now(text(_PG_CLAIM), "now").columns(
         column("id"),
@@ -167,6 +182,7 @@ POSTGRESQL = Dialect(
     expired=_now(text(_PG_EXPIRED), "cutoff"),
     requeue=_now(text(_PG_REQUEUE), "now"),
     move_totals=text(_PG_MOVE_TOTALS),
+    add_minutes=_now(text(_PG_ADD_MINUTES), "minute"),
 )
 
 # -- SQLite ---------------------------------------------------------------------------
@@ -235,6 +251,20 @@ FROM json_each(:rows) AS j
 WHERE mailing_runs.id = json_extract(j.value, '$[0]')
 """
 
+# ``WHERE true``: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON.
+_SQLITE_ADD_MINUTES = """
+INSERT INTO run_minutes (run_id, minute, channel, delivered, failed, refused)
+SELECT r.id, :minute, m.channel, json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'),
+       json_extract(j.value, '$[3]')
+FROM json_each(:rows) AS j
+JOIN mailing_runs AS r ON r.id = json_extract(j.value, '$[0]')
+JOIN mailings AS m ON m.id = r.mailing_id
+WHERE true
+ON CONFLICT (run_id, minute, channel) DO UPDATE
+SET delivered = delivered + excluded.delivered, failed = failed + excluded.failed,
+    refused = refused + excluded.refused
+"""
+
 SQLITE = Dialect(
     claim=_now(text(_SQLITE_CLAIM), "now"),
     claimed_addresses=text(_SQLITE_CLAIMED_ADDRESSES).columns(column("id"), *_ADDRESS_COLUMNS),
@@ -244,4 +274,5 @@ SQLITE = Dialect(
     expired=_now(text(_SQLITE_EXPIRED), "cutoff"),
     requeue=_now(text(_SQLITE_REQUEUE), "now"),
     move_totals=text(_SQLITE_MOVE_TOTALS),
+    add_minutes=_now(text(_SQLITE_ADD_MINUTES), "minute"),
 )

@@ -60,3 +60,25 @@ def test_the_delivery_benchmark_runs_and_prints_its_figures() -> None:
         r"^worker RSS: peak \d+ MB at [\d,]+ sent, \d+ MB at [\d,]+ sent", out, re.M
     ), out
     assert re.search(r"^/start while sending: p95 \d+ ms", out, re.M), out
+
+
+def test_the_export_benchmark_runs_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "export.py"), "--quick", "--pg-url", pg_admin_url()],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"^stats of a [\d,]+-recipient run: opened in \d+ ms", out, re.M), out
+    for fmt in ("csv", "xlsx"):
+        assert re.search(
+            rf"^export {fmt} [\d,]+ rows: [\d.]+ s, [\d,]+ rows/s, file [\d.]+ MB, "
+            r"peak RSS \+\d+ MB, longest event-loop stall \d+ ms",
+            out,
+            re.M,
+        ), out
+    assert re.search(r"^bare fetch-all \+ csv .* ratio csv [\d.]+x, xlsx [\d.]+x", out, re.M), out
