@@ -61,6 +61,7 @@ class ScheduleRunner:
                 f.mailing_id,
                 f.run_id,
                 f.note or "",
+                extra={"mailing_id": f.mailing_id, "run_id": f.run_id},
             )
         return fired
 
@@ -87,6 +88,7 @@ class ScheduleRunner:
                 "interval",
                 seconds=job.every.total_seconds(),
                 id=job.id,
+                name=job.id,
                 max_instances=1,
                 coalesce=True,
                 next_run_time=self.clock.now() + job.first_after,
