@@ -25,9 +25,7 @@ CPU does not compete inside this event loop. Drops its database at the end.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import statistics
 import sys
 import time
@@ -48,6 +46,7 @@ if TYPE_CHECKING:
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bot as _slim_aiogram  # noqa: F401  (before aiogram, as `mailforge run` imports it)
+from bench.args import bench_args
 from bench.delivery_fakes import BULK_CHAT_BASE, FakeProcess
 from bench.memory import RssSampler
 from domain.delivery import Message, Outbound, RunContent
@@ -65,7 +64,6 @@ from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.rendering import JinjaRenderer
 from tests.support.db import drop_database, fresh_pg_database
 
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # noqa: S105 (the fake's)
 ADMIN = 1001
 STRANGER = 424242
@@ -524,10 +522,7 @@ async def bench(sizes: Sizes, server_url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (the test suite)")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
-    args = parser.parse_args()
+    args = bench_args(__doc__, "small sizes (the test suite)")
     asyncio.run(bench(QUICK if args.quick else FULL, args.pg_url))
 
 

@@ -13,10 +13,8 @@ was stalled (what other chats of the bot would wait). Drops its database at the 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
-import os
 import random
 import sys
 import tempfile
@@ -28,6 +26,7 @@ from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.args import bench_args
 from bench.loop import LoopLag
 from bench.memory import RssSampler
 from domain.imports import ImportReport, ImportSource
@@ -37,7 +36,6 @@ from infrastructure.db.migrate import upgrade
 from infrastructure.importers import SqlRecipientImporter
 from tests.support.db import drop_database, fresh_pg_database
 
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 NAMES = ["Иван Петров", "Мария Сидорова", "John Smith", "Анна-Мария Ким", "Олег", ""]
 CITIES = ["Москва", "Санкт-Петербург", "Казань", "Berlin", "Новосибирск", ""]
 DOMAINS = ["mail.ru", "Yandex.RU", "gmail.com", "example.org", "почта.рф"]
@@ -138,10 +136,7 @@ async def bench(sizes: list[int], server_url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="about 20,000 rows")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
-    args = parser.parse_args()
+    args = bench_args(__doc__, "about 20,000 rows")
     sizes = [2_000, 20_000] if args.quick else [100_000, 1_000_000]
     asyncio.run(bench(sizes, args.pg_url))
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import Delivery
 from bot.notifier import TelegramAccessNotifier, set_user_menu
+from bot.retention import retention_jobs
 from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
 from bot.web import WebApp, WebServer
@@ -128,6 +129,7 @@ def build(settings: Settings, db: Database | None = None) -> App:
         calculator,
         tick_seconds=settings.scheduler_tick_seconds,
         grace=timedelta(minutes=settings.schedule_grace_minutes),
+        jobs=retention_jobs(settings, db.engine, db.uow_factory),
     )
     dp.workflow_data.update(
         settings=settings,

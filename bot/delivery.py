@@ -76,16 +76,7 @@ class Delivery:
         self.channels = build_channels(settings, bot)
 
         async def finished(run_ids: list[int]) -> None:
-            for run in await finish_runs(uow_factory, run_ids):
-                tot = run.totals
-                log.info(
-                    "Run %s of mailing %s finished: delivered=%s failed=%s refused=%s",
-                    run.id,
-                    run.mailing_id,
-                    tot.delivered,
-                    tot.failed,
-                    tot.refused,
-                )
+            await finish_runs(uow_factory, run_ids)  # logs "Run finished" with the counts
 
         self.worker = Worker(
             queue=self.queue,

@@ -393,6 +393,20 @@ class DeliveryQueue(Protocol):
         ...
 
 
+class DeliveryRetention(Protocol):
+    """Deletes old per-recipient delivery rows; nothing else.
+
+    Only rows of runs that are over (completed, cancelled, failed, skipped) and finished
+    before ``finished_before`` go. Run totals, runs and the audit log are never touched,
+    nor any row of a running or paused run. Works in short transactions of at most
+    ``batch_size`` rows each, so workers keep claiming and recording while it runs.
+    """
+
+    async def purge(self, finished_before: datetime, batch_size: int = 10_000) -> dict[int, int]:
+        """Delete the rows; how many went per run id (runs with nothing to delete left out)."""
+        ...
+
+
 class DeliveryChannel(Protocol):
     """Sends a batch through one channel (SMTP, Telegram, Sendsay, webhook).
 
