@@ -90,9 +90,13 @@ def build_storage(settings: Settings) -> BaseStorage:
     """FSM state survives restarts in Redis when ``REDIS_URL`` is set."""
     if settings.redis_url is None:
         return MemoryStorage()
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.redis import RedisStorage
 
-    return RedisStorage.from_url(settings.redis_url.get_secret_value())
+    return RedisStorage.from_url(
+        settings.redis_url.get_secret_value(),
+        key_builder=DefaultKeyBuilder(prefix=settings.redis_key_prefix),
+    )
 
 
 def build_bot(settings: Settings) -> Bot:

@@ -22,16 +22,32 @@ from domain.ports import DeliveryChannel, MessageRenderer, UnitOfWorkFactory
 from domain.usecases.deliver import Worker
 from domain.usecases.launch import finish_runs
 from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
+from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
+from infrastructure.channels.ratelimit_redis import RedisRateLimiter
 from infrastructure.channels.sendsay import SendsayChannel
 from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.sendsay import SendsayClient
 
 log = logging.getLogger(__name__)
+TELEGRAM_PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
+
+
+def telegram_limiter(settings: Settings, bot: Bot) -> RateLimiter:
+    """With ``REDIS_URL`` every worker process of this bot shares one budget in Redis;
+    otherwise the budget is this process's own."""
+    if settings.redis_url is None:
+        return MemoryRateLimiter(settings.telegram_rate, TELEGRAM_PER_CHAT_INTERVAL)
+    return RedisRateLimiter.from_url(
+        settings.redis_url.get_secret_value(),
+        f"{settings.redis_key_prefix}:tg:{bot.id}",
+        settings.telegram_rate,
+        TELEGRAM_PER_CHAT_INTERVAL,
+    )
 
 
 def build_channels(settings: Settings, bot: Bot) -> dict[Channel, DeliveryChannel]:
     channels: dict[Channel, DeliveryChannel] = {
-        Channel.telegram: TelegramChannel(bot, rate=settings.telegram_rate),
+        Channel.telegram: TelegramChannel(bot, limiter=telegram_limiter(settings, bot)),
     }
     if settings.webhook_url:
         headers = settings.webhook_headers

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     timezone: str = "Europe/Moscow"
     redis_url: SecretStr | None = None
+    # Prefix of every Redis key (FSM state, shared rate limits): several bots may share a Redis.
+    redis_key_prefix: str = Field(default="mailforge", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"  # json: one JSON object per line, for log collectors
 

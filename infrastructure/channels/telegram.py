@@ -35,7 +35,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from aiogram.types import Message as TgMessage
 
 from domain.delivery import Message, Outcome, RunContent, SendResult
-from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
+from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
 
 UNCERTAIN = "uncertain: timed out after sending"
 LOST = "uncertain: connection lost after sending"
@@ -77,7 +77,7 @@ class TelegramChannel:
         return list(await asyncio.gather(*(self._send_one(content, m) for m in messages)))
 
     async def close(self) -> None:
-        return None
+        await self._limiter.aclose()
 
     async def _send_one(self, content: RunContent, message: Message) -> SendResult:
         delivery_id = message.outbound.delivery_id
@@ -86,20 +86,30 @@ class TelegramChannel:
         except ValueError:
             return SendResult(delivery_id, Outcome.failed, "not a Telegram chat id")
         async with self._slots:
-            for _ in range(self._max_flood_waits + 1):
-                paused = await self._limiter.paused_for()
-                if paused > self._max_wait:
-                    return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
-                await self._limiter.acquire(str(chat_id))
-                try:
-                    sent = await self._call(content, chat_id, message.body)
-                except TelegramRetryAfter as exc:
-                    # Wait exactly retry_after; every sender of this bot waits with us.
-                    await self._limiter.pause(float(exc.retry_after))
-                    continue
-                except Exception as exc:  # one recipient never fails the batch
-                    return _classify(delivery_id, exc)
-                return SendResult(delivery_id, Outcome.delivered, provider_id=str(sent.message_id))
+            try:
+                return await self._send_limited(content, message, chat_id)
+            except LimiterUnavailable as exc:
+                # Nothing was sent: the message goes back to the queue for a later try.
+                return SendResult(delivery_id, Outcome.retry, f"rate limiter: {exc}")
+
+    async def _send_limited(
+        self, content: RunContent, message: Message, chat_id: int
+    ) -> SendResult:
+        delivery_id = message.outbound.delivery_id
+        for _ in range(self._max_flood_waits + 1):
+            paused = await self._limiter.paused_for()
+            if paused > self._max_wait:
+                return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
+            await self._limiter.acquire(str(chat_id))
+            try:
+                sent = await self._call(content, chat_id, message.body)
+            except TelegramRetryAfter as exc:
+                # Wait exactly retry_after; every sender of this bot waits with us.
+                await self._limiter.pause(float(exc.retry_after))
+                continue
+            except Exception as exc:  # one recipient never fails the batch
+                return _classify(delivery_id, exc)
+            return SendResult(delivery_id, Outcome.delivered, provider_id=str(sent.message_id))
         paused = await self._limiter.paused_for()
         return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused or None)
 
