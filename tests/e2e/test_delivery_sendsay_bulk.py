@@ -22,6 +22,7 @@ from tests.e2e.conftest import BotHarness, grant, running_bot
 from tests.e2e.test_delivery_faults import M, current_run, deliveries, launch_and_wait
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.sendsay import FakeSendsay
+from tests.integration.test_sendsay_bulk import polling_the_send
 
 NAMES = ["ann", "bob", "eve", "late", "bounced", "soft"]
 EMAILS = [f"{name}@example.ru" for name in NAMES]
@@ -171,7 +172,7 @@ async def test_a_restarted_bot_resumes_polling_without_a_second_mass_send(
             await grant(bot, M)
             menu = await bot.say(M, "/help", language_code="en")
             bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
-            await _wait_until(lambda: "track.get" in sendsay.actions())
+            await _wait_until(lambda: polling_the_send(sendsay))
             run = await current_run(bot, mailing_id)
             assert run.id is not None
         # The bot is gone mid-poll; the run waits in phase "sent".
