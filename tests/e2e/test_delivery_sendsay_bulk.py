@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.mailings import Channel, Mailing
-from domain.recipients import Address, AddressKind, RecipientList
+from domain.recipients import AddressKind
 from domain.runs import RunStatus
 from infrastructure.db.engine import create_engine
 from tests.e2e.conftest import BotHarness, grant, running_bot
@@ -23,6 +22,7 @@ from tests.e2e.test_delivery_faults import M, current_run, deliveries, launch_an
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.sendsay import FakeSendsay
 from tests.integration.test_sendsay_bulk import polling_the_send
+from tests.integration.test_sendsay_bulk import prepare as prepare_mailing
 
 NAMES = ["ann", "bob", "eve", "late", "bounced", "soft"]
 EMAILS = [f"{name}@example.ru" for name in NAMES]
@@ -41,30 +41,8 @@ def sendsay_settings(sendsay: FakeSendsay, **more: Any) -> dict[str, Any]:
 
 
 async def prepare(bot: BotHarness, emails: Sequence[str]) -> int:
-    await grant(bot, M)
-    async with bot.app.db.uow_factory() as uow:
-        rlist = await uow.lists.add(RecipientList("Subscribers", M))
-        assert rlist.id is not None
-        ids = []
-        for email in emails:
-            name = email.split("@")[0].title()
-            stored = await uow.addresses.upsert(Address(AddressKind.email, email, {"name": name}))
-            assert stored.id is not None
-            ids.append(stored.id)
-        await uow.lists.add_members(rlist.id, ids)
-        mailing = await uow.mailings.add(
-            Mailing(
-                owner_id=M,
-                name="Digest",
-                channel=Channel.sendsay,
-                subject="News for {{ name }}",
-                body="<b>Hello</b> {{ name }}",
-                list_ids=[rlist.id],
-            )
-        )
-        await uow.commit()
-    assert mailing.id is not None
-    return mailing.id
+    body, subject = "<b>Hello</b> {{ name }}", "News for {{ name }}"
+    return await prepare_mailing(bot.app.db.uow_factory, emails, body, owner=M, subject=subject)
 
 
 async def bulk_state(bot: BotHarness, run_id: int) -> dict[str, Any]:

@@ -44,25 +44,35 @@ from tests.integration.test_crash_safety import (
 EMAILS = [f"user{n}@example.ru" for n in range(1, 6)]
 
 
-async def prepare(uow_factory: UnitOfWorkFactory, emails: Sequence[str], body: str) -> int:
+async def prepare(
+    uow_factory: UnitOfWorkFactory,
+    emails: Sequence[str],
+    body: str,
+    *,
+    owner: int = MANAGER,
+    subject: str = "News",
+) -> int:
+    """A manager, a list of ``emails`` (each named after its local part) and a draft
+    Sendsay mailing to it; returns the mailing's id."""
     await roles.grant_role(
-        uow_factory, _Quiet(), actor_id=None, target_id=MANAGER, role=Role.manager
+        uow_factory, _Quiet(), actor_id=None, target_id=owner, role=Role.manager
     )
     async with uow_factory() as uow:
-        rlist = await uow.lists.add(RecipientList("Readers", MANAGER))
+        rlist = await uow.lists.add(RecipientList("Readers", owner))
         assert rlist.id is not None
         ids = []
         for email in emails:
-            stored = await uow.addresses.upsert(Address(AddressKind.email, email))
+            named = Address(AddressKind.email, email, {"name": email.split("@")[0].title()})
+            stored = await uow.addresses.upsert(named)
             assert stored.id is not None
             ids.append(stored.id)
         await uow.lists.add_members(rlist.id, ids)
         mailing = await uow.mailings.add(
             Mailing(
-                owner_id=MANAGER,
-                name="Readers' news",
+                owner_id=owner,
+                name="Digest",
                 channel=Channel.sendsay,
-                subject="News",
+                subject=subject,
                 body=body,
                 list_ids=[rlist.id],
             )
