@@ -125,11 +125,15 @@ class Worker:
         record in flight per worker): see the module docstring for the duplicate bound."""
         await self.requeue()
         recording: asyncio.Task[None] | None = None
+        handled = 0
         try:
             while not stop.is_set():
+                # Mass sends are looked for when the queue runs low, and every tenth batch
+                # while other runs keep this worker busy (a query each time costs throughput).
+                look = handled < self.batch_size or self._batches % 10 == 0
                 handled, moved = 0, False
                 try:
-                    moved = self.bulk is not None and await self.bulk.run_once()
+                    moved = look and self.bulk is not None and await self.bulk.run_once()
                     batch = await self.queue.claim(self.batch_size, self.clock.now())
                     handled = len(batch)
                     if batch:
