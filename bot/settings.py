@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     sendsay_api_key: SecretStr | None = None
     sendsay_api_url: str = "https://api.sendsay.ru/general/api/v100/json"
     sendsay_from: str | None = None  # a sender confirmed in the Sendsay account
+    # Runs of at least this many recipients go out as one Sendsay mass send; its statuses
+    # are polled every SENDSAY_POLL_SECONDS and waited for SENDSAY_REPORT_WAIT_SECONDS.
+    sendsay_bulk_threshold: int = Field(default=1000, ge=1)
+    sendsay_poll_seconds: float = Field(default=30.0, gt=0)
+    sendsay_report_wait_seconds: int = Field(default=6 * 3600, ge=1)
 
     # Email through your SMTP relay; the channel is available once host and sender are set.
     smtp_host: str | None = None

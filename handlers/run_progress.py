@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from html import escape
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
@@ -87,7 +88,7 @@ class RunWatcher:
         left = tot.pending + tot.sending
         eta = f"{int(left / rate // 60)}:{int(left / rate % 60):02d}" if rate > 0 else "—"
         key = "run-summary" if run.status in FINAL else "run-progress"
-        return translate(
+        text = translate(
             self.i18n,
             key,
             locale,
@@ -104,6 +105,10 @@ class RunWatcher:
                 "status": translate(self.i18n, f"run-status-{run.status.value}", locale),
             },
         )
+        if run.problem:  # e.g. Sendsay refused our key: say what to fix
+            problem = translate(self.i18n, "run-problem", locale, {"problem": escape(run.problem)})
+            text = f"{text}\n{problem}"
+        return text
 
     def keyboard(self, w: Watch, run: MailingRun, final: bool) -> InlineKeyboardMarkup | None:
         kb = InlineKeyboardBuilder()

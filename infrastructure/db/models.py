@@ -178,6 +178,10 @@ class MailingRunRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A Sendsay mass send (migration 0004): its phase and ids, NULL for a run sent one
+    # recipient at a time; ``bulk_due_at`` is the holder's lease and the next poll.
+    bulk_state: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    bulk_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryRow(Base):

@@ -5,6 +5,9 @@ document (SQLite: ``json_each``), never as one placeholder per row: the SQL text
 same whatever the batch size, so prepared statements are reused and no driver's limit on
 placeholders is ever reached.
 
+Runs marked for a mass send (``mailing_runs.bulk_state``, see ``bulk_queue.py``) are
+never claimed nor requeued here: their rows belong to the worker holding the mass send.
+
 Locks are always taken in the same order, so two transactions never wait on each other in
 a circle: delivery rows (by id), then addresses (by id), then runs (by id). Claims and
 requeues skip delivery rows another transaction holds (``SKIP LOCKED``).
@@ -84,7 +87,8 @@ class Dialect:
 _PG_CLAIM = """
 WITH picked AS (
   SELECT p.id
-  FROM (SELECT id FROM mailing_runs WHERE status = 'running' ORDER BY id) AS r
+  FROM (SELECT id FROM mailing_runs WHERE status = 'running' AND bulk_state IS NULL
+        ORDER BY id) AS r
   CROSS JOIN LATERAL (
     SELECT d.id FROM deliveries AS d
     WHERE d.run_id = r.id AND d.status = 'pending'
@@ -127,7 +131,7 @@ WHERE id IN (SELECT id FROM addresses WHERE id = ANY(CAST(:ids AS BIGINT[]))
 
 _PG_EXPIRED = """
 SELECT d.id, d.run_id, d.attempts FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-WHERE d.status = 'sending' AND d.claimed_at < :cutoff
+WHERE d.status = 'sending' AND d.claimed_at < :cutoff AND r.bulk_state IS NULL
 ORDER BY d.id FOR UPDATE OF d SKIP LOCKED
 """
 
@@ -194,7 +198,7 @@ UPDATE deliveries
 SET status = 'sending', claimed_at = :now, attempts = attempts + 1, updated_at = :now
 WHERE id IN (
   SELECT d.id FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-  WHERE r.status = 'running' AND d.status = 'pending'
+  WHERE r.status = 'running' AND r.bulk_state IS NULL AND d.status = 'pending'
     AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= :now)
   ORDER BY r.id, d.id LIMIT :limit
 )
@@ -228,7 +232,7 @@ WHERE refused_at IS NULL AND id IN (SELECT value FROM json_each(:ids))
 
 _SQLITE_EXPIRED = """
 SELECT d.id, d.run_id, d.attempts FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-WHERE d.status = 'sending' AND d.claimed_at < :cutoff
+WHERE d.status = 'sending' AND d.claimed_at < :cutoff AND r.bulk_state IS NULL
 ORDER BY d.id
 """
 
