@@ -58,6 +58,10 @@ class BulkSender:
         if channel is None:
             await self._give_up(job, NOT_CONFIGURED)
             return
+        if job.cancelled and job.phase in (BulkPhase.queued, BulkPhase.pushed):
+            await self.queue.unclaim_bulk(job.run_id)  # unsent, like any cancelled run's rows
+            await self._finish(job, channel)
+            return
         if job.phase is BulkPhase.queued:
             if not channel.can_mass_send(job.content):
                 log.info("Run %s: content not fit for a mass send, sent one by one", job.run_id)
@@ -65,7 +69,9 @@ class BulkSender:
                 return
             await self.queue.claim_bulk(job.run_id, self.clock.now())
             await self._push(job, channel)
-            await self._save(job, BulkPhase.pushed, self.clock.now() + self.lease)
+            # The send goes at the next take: a pause or cancel meanwhile still holds.
+            await self._save(job, BulkPhase.pushed, self.clock.now())
+            return
         if job.phase is BulkPhase.pushed:
             await self._send(job, channel)
         if job.phase is BulkPhase.sending:

@@ -225,3 +225,39 @@ async def test_a_worker_killed_mid_poll_is_resumed_without_a_second_mass_send(
             assert await delivery_statuses(engine, run_id) == {"delivered": len(EMAILS)}
         finally:
             await engine.dispose()
+
+
+async def test_a_pause_between_the_push_and_the_send_holds_until_resumed(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+    assert await sender.run_once()  # claims the rows and pushes the members
+    assert "member.import" in sendsay.actions() and "issue.send" not in sendsay.actions()
+    uow_factory = uow_of(db_engine)
+    await launch.set_paused(uow_factory, actor_id=MANAGER, mailing_id=mailing_id, paused=True)
+
+    await run_until_idle(sender)
+    assert "issue.send" not in sendsay.actions()
+
+    await launch.set_paused(uow_factory, actor_id=MANAGER, mailing_id=mailing_id, paused=False)
+    await run_until_idle(sender)
+    assert sendsay.actions().count("issue.send") == 1
+    assert await delivery_statuses(db_engine, run_id) == {"delivered": len(EMAILS)}
+
+
+async def test_a_cancel_before_the_send_leaves_the_rows_unsent(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+    assert await sender.run_once()  # pushed, not sent
+    await launch.cancel(uow_of(db_engine), actor_id=MANAGER, mailing_id=mailing_id)
+
+    await run_until_idle(sender)
+
+    assert "issue.send" not in sendsay.actions()
+    assert await delivery_statuses(db_engine, run_id) == {"pending": len(EMAILS)}
+    run = await launch.run_state(uow_of(db_engine), run_id)
+    assert run is not None and (run.totals.pending, run.totals.sending) == (len(EMAILS), 0)
+    assert "group.delete" in sendsay.actions()  # the audience at Sendsay is removed
