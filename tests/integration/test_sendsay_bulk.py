@@ -109,6 +109,7 @@ async def sender(db_engine: AsyncEngine, sendsay: FakeSendsay) -> AsyncIterator[
         channels={Channel.sendsay: SendsayMassSender(client, sender="n@acme.example")},
         renderer=JinjaRenderer(),
         poll_every=timedelta(0),
+        page_size=2,  # pushes and reports of the 5 recipients go in pages
         policy=RetryPolicy(max_attempts=3),
     )
     await client.aclose()
@@ -140,6 +141,7 @@ async def test_a_big_run_is_mass_sent_and_recorded_on_both_backends(
 
     assert await delivery_statuses(db_engine, run_id) == {"delivered": 4, "refused": 1}
     assert sendsay.actions().count("issue.send") == 1
+    assert sendsay.actions().count("member.import") == 3  # pages of 2, 2 and 1
     letters = sendsay.mass_issues[0].letters
     assert f"Hi {EMAILS[1]}" in letters[EMAILS[1]]["html"]
     state = await bulk_state(db_engine, run_id)
