@@ -263,3 +263,21 @@ async def test_a_cancel_before_the_send_leaves_the_rows_unsent(
     run = await launch.run_state(uow_of(db_engine), run_id)
     assert run is not None and (run.totals.pending, run.totals.sending) == (len(EMAILS), 0)
     assert "group.delete" in sendsay.actions()  # the audience at Sendsay is removed
+
+
+async def test_once_sent_transient_errors_only_delay_the_report(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+    # More 503s than the policy's 3 attempts: a sent issue is never failed for them.
+    sendsay.fail_next("stat.uni", status=503, retry_after=0.01, times=5)
+
+    for _ in range(200):  # each retry comes due 10 ms after its failure
+        await run_until_idle(sender)
+        if await delivery_statuses(db_engine, run_id) == {"delivered": len(EMAILS)}:
+            break
+        await asyncio.sleep(0.02)
+
+    assert await delivery_statuses(db_engine, run_id) == {"delivered": len(EMAILS)}
+    assert sendsay.actions().count("issue.send") == 1
