@@ -9,7 +9,9 @@ The job's progress lives on the run (``BulkJob.state``, JSON) so that any worker
 it over after a crash: the phase, the provider's ids, the attempts made. The phases:
 
 - ``queued``: nothing done yet; the rows are claimed and the recipients pushed;
-- ``pushed``: the recipients are at the provider; the mass send may go;
+- ``pushed``: the recipients are at the provider; the mass send goes at the next take, so
+  a pause or a cancel between the push and the send still holds (a cancelled run's rows
+  go back to pending, unsent, like any cancelled run's);
 - ``sending``: written just before the mass send request. Found on a restart, the send
   may or may not have been accepted: the rows fail as "uncertain", never sent again;
 - ``sent``: accepted, with the provider's ids; the report is polled until every row is
@@ -41,6 +43,7 @@ class BulkJob:
     run_id: int
     content: RunContent
     state: dict[str, Any] = field(default_factory=dict)
+    cancelled: bool = False  # the run was cancelled: nothing more may go out
 
     @property
     def phase(self) -> BulkPhase:

@@ -466,8 +466,9 @@ class BulkQueue(DeliveryQueue, Protocol):
 
     async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
         """A marked run that is due (never taken, its holder's lease ended, or its next poll
-        is due) and either running or already sent, now held until ``now + lease``; on
-        PostgreSQL with ``SKIP LOCKED`` so two workers never hold the same run."""
+        is due) and running, cancelled (``BulkJob.cancelled``) or paused after its send, now
+        held until ``now + lease``; on PostgreSQL with ``SKIP LOCKED`` so two workers never
+        hold the same run."""
         ...
 
     async def save_bulk(self, job: BulkJob, due_at: datetime | None) -> None:
@@ -480,6 +481,10 @@ class BulkQueue(DeliveryQueue, Protocol):
 
     async def claim_bulk(self, run_id: int, now: datetime) -> int:
         """Move every pending row of the run to ``sending`` (one attempt); how many moved."""
+        ...
+
+    async def unclaim_bulk(self, run_id: int) -> int:
+        """Move the run's rows in ``sending`` back to pending (a cancel before the send)."""
         ...
 
     async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:

@@ -58,6 +58,10 @@ class BulkSender:
         if channel is None:
             await self._give_up(job, NOT_CONFIGURED)
             return
+        if job.cancelled and job.phase in (BulkPhase.queued, BulkPhase.pushed):
+            await self.queue.unclaim_bulk(job.run_id)  # unsent, like any cancelled run's rows
+            await self._finish(job, channel)
+            return
         if job.phase is BulkPhase.queued:
             if not channel.can_mass_send(job.content):
                 log.info("Run %s: content not fit for a mass send, sent one by one", job.run_id)
@@ -65,7 +69,10 @@ class BulkSender:
                 return
             await self.queue.claim_bulk(job.run_id, self.clock.now())
             await self._push(job, channel)
-            await self._save(job, BulkPhase.pushed, self.clock.now() + self.lease)
+            # The send goes at the next take: a pause or cancel meanwhile still holds.
+            job.state["attempts"] = 0
+            await self._save(job, BulkPhase.pushed, self.clock.now())
+            return
         if job.phase is BulkPhase.pushed:
             await self._send(job, channel)
         if job.phase is BulkPhase.sending:
@@ -118,14 +125,19 @@ class BulkSender:
             offset += len(page)
             await self._save(job, job.phase, self.clock.now() + self.lease)
         now = self.clock.now()
+        job.state["attempts"] = 0  # a full read: earlier transient errors are forgiven
         if not await self.queue.bulk_open(job.run_id):
             await self._finish(job, channel)
-        elif now >= _sent_at(job) + self.report_wait:
+        elif self._late(job):
             waited = int(self.report_wait.total_seconds())
             reason = f"no delivery report from the provider in {waited} s"
             await self._give_up(job, reason, channel)
         else:
             await self._save(job, job.phase, now + self.poll_every)
+
+    def _late(self, job: BulkJob) -> bool:
+        """Whether the wait for the reports of a sent job is over."""
+        return self.clock.now() >= _sent_at(job) + self.report_wait
 
     async def _record(self, job: BulkJob, page: list[BulkStatus]) -> None:
         final = [status for status in page if status.outcome is not None]
@@ -144,7 +156,10 @@ class BulkSender:
     async def _step_failed(self, job: BulkJob, exc: BulkSendError) -> None:
         attempts = int(job.state.get("attempts", 0)) + 1
         job.state.update(attempts=attempts, last_error=str(exc))
-        if exc.retry and not self.policy.exhausted(attempts):
+        # Once sent, the recipients got their letters: transient errors only delay reading
+        # the report, up to the report wait, instead of failing rows that went out.
+        sent = job.phase is BulkPhase.sent
+        if exc.retry and (not self.policy.exhausted(attempts) or (sent and not self._late(job))):
             delay = self.policy.delay(attempts, exc.retry_after)
             log.warning("Run %s: mass send step failed, retry in %s: %s", job.run_id, delay, exc)
             await self._save(job, job.phase, self.clock.now() + delay)

@@ -12,6 +12,7 @@ public client code calling the real API:
   ``{"track.id": N}``, polled with ``track.get`` (``obj.status``: -1 done, -2 error, …);
 * ``stat.uni`` with ``select`` (``deliv.member.email``, ``deliv.status``, …), ``filter``
   ``[{"a": "deliv.issue.id", "op": "==", "v": "<id>"}]``, paging by ``first``/``skip``,
+  ``order`` (without it rows come "each time in a different order", so paging needs it),
   ``missing_too: 1`` and ``result: "response"`` answers ``{"list": [[v1, v2, …], …]}``,
   each row's values in ``select`` order; ``deliv.status`` "1" is delivered, "0" not yet
   final, "-1" not delivered (as read by a client in production).
@@ -143,6 +144,7 @@ class SendsayMassSender:
             "stat.uni",
             select=REPORT_SELECT,
             filter=[{"a": "deliv.issue.id", "op": "==", "v": str(ref["issue"])}],
+            order=["deliv.member.email"],  # without an order, pages may overlap
             first=limit,
             skip=offset,
             missing_too=1,

@@ -21,7 +21,7 @@ from domain.bulk import BulkJob, BulkPhase
 from domain.delivery import Outbound, Outcome, RetryPolicy, RunContent, SendResult
 from domain.mailings import Channel
 from domain.recipients import AddressKind
-from domain.runs import DeliveryStatus
+from domain.runs import DeliveryStatus, RunStatus
 from infrastructure.db.models import AddressRow, DeliveryRow, MailingRunRow
 from infrastructure.db.queue import SqlDeliveryQueue, _deltas
 
@@ -66,8 +66,8 @@ class SqlBulkQueue(SqlDeliveryQueue):
                 RUNS.c.bulk_state.is_not(None),
                 or_(RUNS.c.bulk_due_at.is_(None), RUNS.c.bulk_due_at <= now),
                 or_(
-                    RUNS.c.status == "running",
-                    and_(RUNS.c.status.in_(("paused", "cancelled")), _PHASE == "sent"),
+                    RUNS.c.status.in_(("running", "cancelled")),
+                    and_(RUNS.c.status == "paused", BulkPhase.sent.value == _PHASE),
                 ),
                 func.coalesce(_PHASE, "") != BulkPhase.done.value,
             )
@@ -80,13 +80,14 @@ class SqlBulkQueue(SqlDeliveryQueue):
             update(RUNS)
             .where(RUNS.c.id == due)
             .values(bulk_due_at=now + lease)
-            .returning(RUNS.c.id, RUNS.c.content, RUNS.c.bulk_state)
+            .returning(RUNS.c.id, RUNS.c.content, RUNS.c.bulk_state, RUNS.c.status)
         )
         async with self._engine.begin() as conn:
             row = (await conn.execute(taken)).first()
         if row is None:
             return None
-        return BulkJob(row.id, RunContent.from_json(row.content), dict(row.bulk_state or {}))
+        content, state = RunContent.from_json(row.content), dict(row.bulk_state or {})
+        return BulkJob(row.id, content, state, cancelled=row.status == RunStatus.cancelled)
 
     async def save_bulk(self, job: BulkJob, due_at: datetime | None) -> None:
         async with self._engine.begin() as conn:
@@ -120,6 +121,21 @@ class SqlBulkQueue(SqlDeliveryQueue):
                 deltas = _deltas()
                 deltas[run_id]["pending"] -= moved
                 deltas[run_id]["sending"] += moved
+                await self._move_totals(conn, deltas)
+        return int(moved)
+
+    async def unclaim_bulk(self, run_id: int) -> int:
+        back = (
+            update(DELIVERIES)
+            .where(DELIVERIES.c.run_id == run_id, DELIVERIES.c.status == _SENDING)
+            .values(status=_PENDING, claimed_at=None)
+        )
+        async with self._engine.begin() as conn:
+            moved = (await conn.execute(back)).rowcount
+            if moved:
+                deltas = _deltas()
+                deltas[run_id]["pending"] += moved
+                deltas[run_id]["sending"] -= moved
                 await self._move_totals(conn, deltas)
         return int(moved)
 

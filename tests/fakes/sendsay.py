@@ -119,6 +119,7 @@ class FakeSendsay:
         self.mass_track = [1, -1]  # track.get answers of a mass send, in turn
         self._deliv: dict[str, tuple[str, str | None]] = {}
         self._late: defaultdict[str, int] = defaultdict(int)
+        self._stat_reads = 0
         self._rejected: dict[str, str] = {}
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._redirects: deque[str] = deque()
@@ -252,7 +253,13 @@ class FakeSendsay:
         if not issues:
             return {"list": []}
         rows = []
-        for email in issues[0].letters:
+        emails = list(issues[0].letters)
+        if body.get("order") == ["deliv.member.email"]:
+            emails.sort()
+        elif self._stat_reads % 2:  # Sendsay: without an order, "each time differently"
+            emails.reverse()
+        self._stat_reads += 1
+        for email in emails:
             status, error = self._deliv.get(email, ("1", None))
             if self._late[email] > 0:
                 self._late[email] -= 1

@@ -109,6 +109,7 @@ async def sender(db_engine: AsyncEngine, sendsay: FakeSendsay) -> AsyncIterator[
         channels={Channel.sendsay: SendsayMassSender(client, sender="n@acme.example")},
         renderer=JinjaRenderer(),
         poll_every=timedelta(0),
+        page_size=2,  # pushes and reports of the 5 recipients go in pages
         policy=RetryPolicy(max_attempts=3),
     )
     await client.aclose()
@@ -140,6 +141,7 @@ async def test_a_big_run_is_mass_sent_and_recorded_on_both_backends(
 
     assert await delivery_statuses(db_engine, run_id) == {"delivered": 4, "refused": 1}
     assert sendsay.actions().count("issue.send") == 1
+    assert sendsay.actions().count("member.import") == 3  # pages of 2, 2 and 1
     letters = sendsay.mass_issues[0].letters
     assert f"Hi {EMAILS[1]}" in letters[EMAILS[1]]["html"]
     state = await bulk_state(db_engine, run_id)
@@ -225,3 +227,57 @@ async def test_a_worker_killed_mid_poll_is_resumed_without_a_second_mass_send(
             assert await delivery_statuses(engine, run_id) == {"delivered": len(EMAILS)}
         finally:
             await engine.dispose()
+
+
+async def test_a_pause_between_the_push_and_the_send_holds_until_resumed(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+    assert await sender.run_once()  # claims the rows and pushes the members
+    assert "member.import" in sendsay.actions() and "issue.send" not in sendsay.actions()
+    uow_factory = uow_of(db_engine)
+    await launch.set_paused(uow_factory, actor_id=MANAGER, mailing_id=mailing_id, paused=True)
+
+    await run_until_idle(sender)
+    assert "issue.send" not in sendsay.actions()
+
+    await launch.set_paused(uow_factory, actor_id=MANAGER, mailing_id=mailing_id, paused=False)
+    await run_until_idle(sender)
+    assert sendsay.actions().count("issue.send") == 1
+    assert await delivery_statuses(db_engine, run_id) == {"delivered": len(EMAILS)}
+
+
+async def test_a_cancel_before_the_send_leaves_the_rows_unsent(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+    assert await sender.run_once()  # pushed, not sent
+    await launch.cancel(uow_of(db_engine), actor_id=MANAGER, mailing_id=mailing_id)
+
+    await run_until_idle(sender)
+
+    assert "issue.send" not in sendsay.actions()
+    assert await delivery_statuses(db_engine, run_id) == {"pending": len(EMAILS)}
+    run = await launch.run_state(uow_of(db_engine), run_id)
+    assert run is not None and (run.totals.pending, run.totals.sending) == (len(EMAILS), 0)
+    assert "group.delete" in sendsay.actions()  # the audience at Sendsay is removed
+
+
+async def test_once_sent_transient_errors_only_delay_the_report(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+    # More 503s than the policy's 3 attempts: a sent issue is never failed for them.
+    sendsay.fail_next("stat.uni", status=503, retry_after=0.01, times=5)
+
+    for _ in range(200):  # each retry comes due 10 ms after its failure
+        await run_until_idle(sender)
+        if await delivery_statuses(db_engine, run_id) == {"delivered": len(EMAILS)}:
+            break
+        await asyncio.sleep(0.02)
+
+    assert await delivery_statuses(db_engine, run_id) == {"delivered": len(EMAILS)}
+    assert sendsay.actions().count("issue.send") == 1
