@@ -9,7 +9,8 @@ and measures, with the real ``SqlDeliveryQueue`` and use cases:
 1. on an empty ``deliveries`` table: a fresh running run of a few thousand recipients
    (snapshotted by ``queue.snapshot``), then many times: claim a batch
    (``queue.claim``), write its results (``queue.complete``) and open the run's
-   statistics (``open_stats``); p50 and p95 of each;
+   statistics (``open_stats``: ``stats.run_report`` and ``stats.run_history``, as the bot
+   does); p50 and p95 of each;
 2. the table filled with finished runs (one set-based ``INSERT … SELECT generate_series``
    per run; the fill time is printed), vacuumed and checkpointed (``settle``), then the
    same measurements on a new running run, printed side by side with the empty table;
@@ -46,7 +47,7 @@ from domain.mailings import Channel, Mailing
 from domain.ports import UnitOfWorkFactory
 from domain.recipients import AddressKind, RecipientList
 from domain.runs import MailingRun, RunStatus, RunTotals
-from domain.usecases.launch import run_state
+from domain.usecases import roles, stats
 from domain.usecases.retention import purge_deliveries
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.migrate import upgrade
@@ -95,6 +96,7 @@ class Bench:
 async def prepare(engine: AsyncEngine, sizes: Sizes) -> Bench:
     """One recurring mailing (every run belongs to it) and a list of ``active`` addresses."""
     uow_factory = make_uow_factory(create_session_factory(engine))
+    await roles.ensure_admins(uow_factory, [ADMIN])  # the statistics check who asks
     async with uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList(name="scale", owner_id=ADMIN))
         assert rlist.id is not None
@@ -220,13 +222,11 @@ async def table_rows(engine: AsyncEngine) -> int:
 
 
 async def open_stats(bench: Bench, run_id: int) -> None:
-    """What opening a run's statistics reads. For now the run's totals and state and the
-    mailing's run history (``run_state``, ``runs.for_mailing``); switch this to the
-    statistics use case once it lands, and the figures follow."""
-    run = await run_state(bench.uow_factory, run_id)
-    assert run is not None
-    async with bench.uow_factory() as uow:
-        await uow.runs.for_mailing(bench.mailing_id, limit=20)
+    """What the bot reads when a manager opens a run's statistics: the report (totals,
+    rate per minute, top failure reasons) and the first page of the run history."""
+    report = await stats.run_report(bench.uow_factory, ADMIN, bench.mailing_id, run_id)
+    assert report.run.id == run_id
+    await stats.run_history(bench.uow_factory, ADMIN, bench.mailing_id)
 
 
 @dataclass
