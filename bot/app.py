@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import Delivery
 from bot.notifier import TelegramAccessNotifier, set_user_menu
+from bot.retention import retention_jobs
 from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
 from bot.web import WebApp, WebServer
@@ -41,6 +42,7 @@ from infrastructure.fetch import HttpFileFetcher
 from infrastructure.importers import SqlRecipientImporter
 from infrastructure.importers.validation import TextAddressParser
 from infrastructure.rendering import JinjaRenderer
+from infrastructure.reports import MatplotlibChartDrawer, open_report_writer
 from infrastructure.scheduling import CronScheduleCalculator
 from infrastructure.sendsay import SendsayClient, SendsayListSource
 
@@ -131,6 +133,7 @@ def build(settings: Settings, db: Database | None = None) -> App:
         calculator,
         tick_seconds=settings.scheduler_tick_seconds,
         grace=timedelta(minutes=settings.schedule_grace_minutes),
+        jobs=retention_jobs(settings, db.engine, db.uow_factory),
     )
     dp.workflow_data.update(
         settings=settings,
@@ -150,6 +153,8 @@ def build(settings: Settings, db: Database | None = None) -> App:
         available_channels=available_channels(settings),
         delivery_queue=delivery.queue,
         run_watcher=watcher,
+        chart_drawer=MatplotlibChartDrawer(),
+        report_writer=open_report_writer,
     )
     web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
     web = WebServer(web_app, settings.web_host, settings.web_port)

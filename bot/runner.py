@@ -6,31 +6,50 @@ import asyncio
 import logging
 import signal
 
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
 from bot.app import App, build, prepare
 from bot.console import migrate
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
 
 
-async def start(settings: Settings) -> App:
-    """Migrate, build and prepare the app; the caller runs and closes it."""
+async def start(settings: Settings, *, bot: bool = True) -> App:
+    """Migrate, build and prepare the app; the caller runs and closes it.
+
+    ``bot=False`` (a worker process) leaves the bot's own start-up work (admins, command
+    menus) to the bot process. Either way the token is checked with Telegram first, so a
+    wrong token or an unreachable Bot API stops start-up with one clear line."""
     await migrate(settings)
     app = build(settings)
     try:
-        await prepare(app)
+        await check_telegram(app)
+        if bot:
+            await prepare(app)
     except BaseException:
         await app.close()
         raise
     return app
 
 
+async def check_telegram(app: App) -> None:
+    try:
+        me = await app.bot.get_me()
+    except TelegramUnauthorizedError:
+        raise ConfigError("BOT_TOKEN: Telegram rejected this token (401 Unauthorized)") from None
+    except TelegramNetworkError as exc:
+        raise ConfigError(
+            f"TELEGRAM_API_URL: cannot reach {app.settings.telegram_api_url} ({exc.message})"
+        ) from None
+    log.info("Connected to Telegram as @%s", me.username)
+
+
 async def run_bot(settings: Settings) -> None:
     app = await start(settings)
     try:
-        me = await app.bot.get_me()
-        log.info("MailForge bot @%s starts polling", me.username)
+        log.info("MailForge bot starts polling")
         await serve(app)
     finally:
         await app.close()
@@ -62,7 +81,7 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
 
 async def run_workers(settings: Settings) -> None:
     """``mailforge worker``: delivery workers only, until SIGINT or SIGTERM."""
-    app = await start(settings)
+    app = await start(settings, bot=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -8,7 +8,9 @@ mailings and fires their due slots (``domain.usecases.schedules``).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -17,6 +19,17 @@ from domain.ports import Clock, DeliveryQueue, ScheduleCalculator, UnitOfWorkFac
 from domain.usecases import schedules
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicJob:
+    """Housekeeping run by the bot's scheduler (never by ``mailforge worker``): every
+    ``every``, first ``first_after`` after start so start-up is not slowed down."""
+
+    id: str
+    run: Callable[[], Awaitable[object]]
+    every: timedelta
+    first_after: timedelta
 
 
 class ScheduleRunner:
@@ -29,8 +42,10 @@ class ScheduleRunner:
         tick_seconds: float,
         grace: timedelta,
         clock: Clock | None = None,
+        jobs: Sequence[PeriodicJob] = (),
     ) -> None:
         self.uow_factory, self.queue, self.calculator = uow_factory, queue, calculator
+        self.jobs = tuple(jobs)
         self.tick_seconds, self.grace = tick_seconds, grace
         self.clock = clock or SystemClock()
         self._scheduler: AsyncIOScheduler | None = None
@@ -46,6 +61,7 @@ class ScheduleRunner:
                 f.mailing_id,
                 f.run_id,
                 f.note or "",
+                extra={"mailing_id": f.mailing_id, "run_id": f.run_id},
             )
         return fired
 
@@ -66,12 +82,38 @@ class ScheduleRunner:
             coalesce=True,
             next_run_time=self.clock.now(),
         )
+        for job in self.jobs:
+            self._scheduler.add_job(
+                _logged(job),
+                "interval",
+                seconds=job.every.total_seconds(),
+                id=job.id,
+                name=job.id,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=self.clock.now() + job.first_after,
+            )
         self._scheduler.start()
 
     @property
     def alive(self) -> bool:
         return self._scheduler is not None and self._scheduler.running
 
+    def next_run(self, job_id: str) -> datetime | None:
+        """When a job fires next (None: not scheduled, or the scheduler is not running)."""
+        job = self._scheduler.get_job(job_id) if self._scheduler is not None else None
+        return job.next_run_time if job is not None else None
+
     def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+
+def _logged(job: PeriodicJob) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job.run()
+        except Exception:
+            log.exception("Job %s failed; it runs again in %s", job.id, job.every)
+
+    return run
