@@ -24,7 +24,6 @@ from domain.usecases.deliver import Worker
 from domain.usecases.launch import finish_runs
 from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
 from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
-from infrastructure.channels.ratelimit_redis import RedisRateLimiter
 from infrastructure.channels.sendsay import SendsayChannel
 from infrastructure.channels.sendsay_mass import SendsayMassSender
 from infrastructure.db.bulk_queue import SqlBulkQueue
@@ -39,6 +38,8 @@ def telegram_limiter(settings: Settings, bot: Bot) -> RateLimiter:
     otherwise the budget is this process's own."""
     if settings.redis_url is None:
         return MemoryRateLimiter(settings.telegram_rate, TELEGRAM_PER_CHAT_INTERVAL)
+    from infrastructure.channels.ratelimit_redis import RedisRateLimiter  # only with Redis
+
     return RedisRateLimiter.from_url(
         settings.redis_url.get_secret_value(),
         f"{settings.redis_key_prefix}:tg:{bot.id}",
