@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from aiogram import Bot
@@ -29,9 +30,13 @@ from infrastructure.sendsay import SendsayClient
 log = logging.getLogger(__name__)
 
 
-def build_channels(settings: Settings, bot: Bot) -> dict[Channel, DeliveryChannel]:
+def build_channels(
+    settings: Settings, bot: Bot, on_retry_after: Callable[[float], None] | None = None
+) -> dict[Channel, DeliveryChannel]:
     channels: dict[Channel, DeliveryChannel] = {
-        Channel.telegram: TelegramChannel(bot, rate=settings.telegram_rate),
+        Channel.telegram: TelegramChannel(
+            bot, rate=settings.telegram_rate, on_retry_after=on_retry_after
+        ),
     }
     if settings.webhook_url:
         headers = settings.webhook_headers
@@ -71,9 +76,10 @@ class Delivery:
         uow_factory: UnitOfWorkFactory,
         bot: Bot,
         renderer: MessageRenderer,
+        on_retry_after: Callable[[float], None] | None = None,
     ) -> None:
         self.queue = SqlDeliveryQueue(engine)
-        self.channels = build_channels(settings, bot)
+        self.channels = build_channels(settings, bot, on_retry_after)
 
         async def finished(run_ids: list[int]) -> None:
             for run in await finish_runs(uow_factory, run_ids):
@@ -106,6 +112,11 @@ class Delivery:
             self._tasks.append(asyncio.create_task(self.worker.run_forever(self._stop)))
         if workers:
             log.info("Started %d delivery worker(s)", workers)
+
+    @property
+    def alive(self) -> bool:
+        """Workers were started and none of them has ended (a crash would end its task)."""
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
 
     async def stop(self) -> None:
         """Let every worker finish and record the batch in hand, then close the channels."""

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
+from contextlib import suppress
 
 from bot.app import App, build, prepare
 from bot.console import migrate
 from bot.settings import Settings
+from bot.updates import on_signals, receive_by_polling, receive_by_webhook
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
 
 
-async def start(settings: Settings) -> App:
+async def start(settings: Settings, *, worker: bool = False) -> App:
     """Migrate, build and prepare the app; the caller runs and closes it."""
     await migrate(settings)
-    app = build(settings)
+    app = build(settings, worker=worker)
     try:
         await prepare(app)
     except BaseException:
@@ -30,7 +31,8 @@ async def run_bot(settings: Settings) -> None:
     app = await start(settings)
     try:
         me = await app.bot.get_me()
-        log.info("MailForge bot @%s starts polling", me.username)
+        mode = "webhook" if settings.telegram_webhook_url else "polling"
+        log.info("MailForge bot @%s starts (%s)", me.username, mode)
         await serve(app)
     finally:
         await app.close()
@@ -38,20 +40,20 @@ async def run_bot(settings: Settings) -> None:
 
 
 async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
-    """Poll for updates until stopped (SIGINT/SIGTERM, or ``stop_polling``), then let the
-    updates in flight finish."""
-    dp = app.dispatcher
+    """Take updates (polling, or the webhook) until stopped (SIGINT/SIGTERM, or ``stop``),
+    then let the updates in flight finish."""
+    dp, bot, settings = app.dispatcher, app.bot, app.settings
     await app.web.start()
-    app.delivery.start(app.settings.workers)
-    app.scheduler.start()
     try:
-        await dp.start_polling(
-            app.bot,
-            handle_signals=handle_signals,
-            close_bot_session=False,
-            polling_timeout=polling_timeout,
-            allowed_updates=dp.resolve_used_update_types(),
-        )
+        app.delivery.start(settings.workers)
+        app.scheduler.start()
+        if settings.telegram_webhook_url:
+            stopping = app.stopping
+            await receive_by_webhook(bot, dp, settings, stopping, handle_signals=handle_signals)
+        else:
+            await receive_by_polling(
+                bot, dp, handle_signals=handle_signals, polling_timeout=polling_timeout
+            )
         if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
             log.warning("Stopped with %d updates still being handled", app.in_flight.count)
     finally:
@@ -60,19 +62,27 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
         await app.web.stop()
 
 
+async def stop(app: App) -> None:
+    """Ask ``serve`` to return, in either mode (as SIGTERM would)."""
+    app.stopping.set()
+    with suppress(RuntimeError):  # not polling (webhook mode), or polling already stopped
+        await app.dispatcher.stop_polling()
+
+
 async def run_workers(settings: Settings) -> None:
-    """``mailforge worker``: delivery workers only, until SIGINT or SIGTERM."""
-    app = await start(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    """``mailforge worker``: delivery workers only, until SIGINT or SIGTERM; its web server
+    answers ``/healthz`` and ``/metrics`` on ``WEB_PORT``."""
+    app = await start(settings, worker=True)
+    stopping = asyncio.Event()
     count = max(settings.workers, 1)
-    app.delivery.start(count)
-    log.info("MailForge worker runs %d worker(s)", count)
     try:
-        await stop.wait()
+        await app.web.start()
+        app.delivery.start(count)
+        log.info("MailForge worker runs %d worker(s)", count)
+        with on_signals(stopping.set):
+            await stopping.wait()
     finally:
         await app.delivery.stop()
+        await app.web.stop()
         await app.close()
         log.info("MailForge worker stopped")

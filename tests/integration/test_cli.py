@@ -99,6 +99,7 @@ async def test_run_serves_the_bot_and_stops_cleanly_on_a_signal(
             DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
             ADMIN_IDS="777",
             LOG_LEVEL="DEBUG",
+            WEB_PORT="0",
         )
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
