@@ -11,6 +11,7 @@ token gets 400 and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import html
 import logging
@@ -108,6 +109,7 @@ class WebServer:
         self._runner = web.AppRunner(app, access_log=None)
         self._started = False
         self.host, self.port = host, port
+        self.listening = asyncio.Event()  # set once ``port`` is the real one
 
     async def start(self) -> None:
         await self._runner.setup()
@@ -121,9 +123,11 @@ class WebServer:
         sockets = getattr(site._server, "sockets", None) or []
         if sockets:
             self.port = sockets[0].getsockname()[1]
+        self.listening.set()
         log.info("Web server listens on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
+        self.listening.clear()
         if self._started:
             self._started = False
             await self._runner.cleanup()
