@@ -51,15 +51,13 @@ class WebhookPusher:
                 await self._task
             self._task = None
 
-    async def wait_for_call(self, update_id: int, timeout: float = 10.0) -> WebhookCall:  # noqa: ASYNC109
-        """The POST of update ``update_id`` once it got an answer (or failed)."""
+    async def wait_for_calls(self, count: int, timeout: float = 10.0) -> list[WebhookCall]:  # noqa: ASYNC109
+        """Every call so far, once there are at least ``count`` (answered or failed)."""
         async with asyncio.timeout(timeout):
-            while True:
-                for call in self.calls:
-                    if call.update_id == update_id:
-                        return call
+            while len(self.calls) < count:
                 self._called.clear()
                 await self._called.wait()
+        return list(self.calls)
 
     async def _run(self) -> None:
         wake = self.state._webhook_wake
