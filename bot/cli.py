@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level, secrets_of(settings))
+        setup_logging(settings.log_level, secrets_of(settings) + derived_secrets(settings))
         return asyncio.run(dispatch(args, settings))
     except ConfigError as exc:
         print(f"mailforge: configuration error: {exc}", file=sys.stderr)
@@ -51,6 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def derived_secrets(settings: Settings) -> list[str]:
+    """Secrets computed from others (not settings of their own) are redacted too."""
+    if settings.telegram_webhook_url is None or settings.bot_token is None:
+        return []
+    return [settings.telegram_webhook_key()]
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:

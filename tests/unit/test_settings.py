@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import derived_secrets
 from bot.logs import RedactingFormatter, secrets_of
 from bot.settings import DEFAULT_DATABASE_URL, ConfigError, Settings, load_settings
 
@@ -147,3 +148,15 @@ def test_the_webhook_secret_is_derived_from_the_token_unless_set(
     settings = load_settings()
     assert settings.telegram_webhook_key() == "my-own_Secret1"
     assert "my-own_Secret1" in secrets_of(settings)  # redacted from logs
+
+
+def test_a_derived_webhook_secret_is_redacted_from_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    assert derived_secrets(load_settings()) == []  # polling: no webhook secret in use
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://bot.example.com/tg")
+    settings = load_settings()
+    key = settings.telegram_webhook_key()
+    line = RedactingFormatter(derived_secrets(settings)).format(
+        logging.LogRecord("x", logging.INFO, __file__, 1, "secret_token=%s", (key,), None)
+    )
+    assert key not in line and "secret_token=***" in line
