@@ -3,6 +3,7 @@ its ratio to a bare baseline measured in the same run.
 
     .venv/bin/python bench/delivery.py            # 20,000 / 20,000 / 3,000 / 1,000,000
     .venv/bin/python bench/delivery.py --quick    # 500 / 500 / 90 / 20,000 (the test suite)
+    .venv/bin/python bench/delivery.py --only limited         # just the 30/s part
 
 Creates a fresh database on the server of ``--pg-url`` (or ``BENCH_PG_URL``), migrates it,
 and measures:
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import dataclasses
 import statistics
 import sys
 import time
@@ -36,16 +37,19 @@ from contextlib import suppress
 from dataclasses import dataclass
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiosmtplib
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from aiogram import Bot
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import bot as _slim_aiogram  # noqa: F401  (before aiogram, as `mailforge run` imports it)
+from bench.args import bench_args
 from bench.delivery_fakes import BULK_CHAT_BASE, FakeProcess
 from bench.memory import RssSampler
 from domain.delivery import Message, Outbound, RunContent
@@ -63,7 +67,6 @@ from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.rendering import JinjaRenderer
 from tests.support.db import drop_database, fresh_pg_database
 
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # noqa: S105 (the fake's)
 ADMIN = 1001
 STRANGER = 424242
@@ -75,6 +78,7 @@ TG_CONCURRENCY = 32  # TelegramChannel's default
 BODY = "<b>Hello</b>, {{ address }}! Our <i>news</i> of the week: <a href='https://example.org'>read</a>."
 SUBJECT = "News for {{ address }}"
 MB = 1024 * 1024
+PARTS = ("email", "telegram", "limited", "bot")
 
 
 @dataclass(frozen=True)
@@ -309,6 +313,10 @@ async def bench_email(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, n: in
 
 
 def make_bot(base_url: str) -> Bot:
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
     return Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
 
 
@@ -358,8 +366,16 @@ async def bench_telegram(
             f"at the fake: engine {got:,}, bare {bare_count:,}; "
             f"run: {await run_totals(uow_factory, run_id)}"
         )
+    finally:
+        await bot.session.close()
 
-        # 3. the fake allows 30 messages/s
+
+async def bench_telegram_limited(
+    engine: AsyncEngine, uow_factory: UnitOfWorkFactory, api: FakeProcess, sizes: Sizes
+) -> None:
+    """3. the fake allows 30 messages/s"""
+    bot = make_bot(f"http://127.0.0.1:{api.port}")
+    try:
         m = sizes.limited
         await api.call("reset")
         await api.call("set_rate_limit", 30)
@@ -372,13 +388,13 @@ async def bench_telegram(
         span = (stats["last"] - stats["first"]) if accepted > 1 else 0.0
         at_fake = (accepted - 1) / span if span > 0 else float("nan")
         lost = m - accepted
-        ok = lost == 0 and stats["violations"] == 0 and at_fake <= 30.5
+        ok = lost == 0 and stats["violations"] == 0 and 28 <= at_fake <= 30.5
         print(
             f"telegram (fake limit 30/s): {at_fake:.1f} msg/s at the fake "
             f"({m / elapsed:.1f} msg/s end to end) over {m:,} recipients; "
             f"429 answered {stats['throttled']}, sent inside a retry_after {stats['violations']}; "
             f"delivered at the fake {accepted:,}, lost {lost} "
-            f"(target ≈ 30 msg/s, every 429 honoured, none lost: {verdict(ok)})"
+            f"(target ≥ 28 msg/s, every 429 honoured, none lost: {verdict(ok)})"
         )
         print(f"  run: {await run_totals(uow_factory, run_id)}")
     finally:
@@ -496,7 +512,7 @@ async def probe(api: FakeProcess, sizes: Sizes, latencies: list[float | None]) -
 # -- main ----------------------------------------------------------------------------------
 
 
-async def bench(sizes: Sizes, server_url: str) -> None:
+async def bench(sizes: Sizes, server_url: str, parts: frozenset[str]) -> None:
     url = await fresh_pg_database(server_url, prefix="mailforge_bench")
     try:
         await upgrade(url)
@@ -504,11 +520,16 @@ async def bench(sizes: Sizes, server_url: str) -> None:
         try:
             uow_factory = make_uow_factory(create_session_factory(engine))
             await roles.ensure_admins(uow_factory, [ADMIN])
-            await bench_email(engine, uow_factory, sizes.email)
+            if "email" in parts:
+                await bench_email(engine, uow_factory, sizes.email)
             api = FakeProcess("botapi")
             try:
-                await bench_telegram(engine, uow_factory, api, sizes)
-                await bench_bot(url, engine, uow_factory, api, sizes)
+                if "telegram" in parts:
+                    await bench_telegram(engine, uow_factory, api, sizes)
+                if "limited" in parts:
+                    await bench_telegram_limited(engine, uow_factory, api, sizes)
+                if "bot" in parts:
+                    await bench_bot(url, engine, uow_factory, api, sizes)
             finally:
                 api.close()
         finally:
@@ -518,11 +539,25 @@ async def bench(sizes: Sizes, server_url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (the test suite)")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
-    args = parser.parse_args()
-    asyncio.run(bench(QUICK if args.quick else FULL, args.pg_url))
+    args = bench_args(__doc__, "small sizes (the test suite)", parts_args)
+    sizes = QUICK if args.quick else FULL
+    if args.limited:
+        sizes = dataclasses.replace(sizes, limited=args.limited)
+    parts = frozenset(args.only or PARTS)
+    asyncio.run(bench(sizes, args.pg_url, parts))
+
+
+def parts_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeatable): email, telegram (no limit), "
+        "limited (the fake enforcing 30/s), bot (big launch, RSS, /start latency)",
+    )
+    parser.add_argument(
+        "--limited", type=int, metavar="N", help="recipients of the 30/s part (3,000; quick: 90)"
+    )
 
 
 if __name__ == "__main__":

@@ -13,10 +13,8 @@ was stalled (what other chats of the bot would wait). Drops its database at the 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
-import os
 import random
 import sys
 import tempfile
@@ -28,6 +26,8 @@ from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.args import bench_args
+from bench.loop import LoopLag
 from bench.memory import RssSampler
 from domain.imports import ImportReport, ImportSource
 from domain.recipients import RecipientList
@@ -36,7 +36,6 @@ from infrastructure.db.migrate import upgrade
 from infrastructure.importers import SqlRecipientImporter
 from tests.support.db import drop_database, fresh_pg_database
 
-DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 NAMES = ["Иван Петров", "Мария Сидорова", "John Smith", "Анна-Мария Ким", "Олег", ""]
 CITIES = ["Москва", "Санкт-Петербург", "Казань", "Berlin", "Новосибирск", ""]
 DOMAINS = ["mail.ru", "Yandex.RU", "gmail.com", "example.org", "почта.рф"]
@@ -57,21 +56,6 @@ def write_csv(path: Path, rows: int, prefix: str) -> None:
             else:
                 email = f"{prefix}{i}@{DOMAINS[i % len(DOMAINS)]}"
             writer.writerow([email, rng.choice(NAMES), rng.choice(CITIES)])
-
-
-class LoopLag:
-    """The longest the event loop was kept from running a 10 ms ticker: what the bot's
-    other chats would wait while a big file is imported."""
-
-    def __init__(self) -> None:
-        self.worst = 0.0
-
-    async def run(self, interval: float = 0.01) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            planned = loop.time() + interval
-            await asyncio.sleep(interval)
-            self.worst = max(self.worst, loop.time() - planned)
 
 
 async def run_import(
@@ -152,10 +136,7 @@ async def bench(sizes: list[int], server_url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="about 20,000 rows")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
-    args = parser.parse_args()
+    args = bench_args(__doc__, "about 20,000 rows")
     sizes = [2_000, 20_000] if args.quick else [100_000, 1_000_000]
     asyncio.run(bench(sizes, args.pg_url))
 

@@ -27,6 +27,7 @@ from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.notifier import TelegramAccessNotifier, set_user_menu
 from bot.probes import Alive, Probes
+from bot.retention import retention_jobs
 from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
 from bot.updates import install_webhook
@@ -47,6 +48,7 @@ from infrastructure.fetch import HttpFileFetcher
 from infrastructure.importers import SqlRecipientImporter
 from infrastructure.importers.validation import TextAddressParser
 from infrastructure.rendering import JinjaRenderer
+from infrastructure.reports import MatplotlibChartDrawer, open_report_writer
 from infrastructure.scheduling import CronScheduleCalculator
 from infrastructure.sendsay import SendsayClient, SendsayListSource
 
@@ -96,9 +98,13 @@ def build_storage(settings: Settings) -> BaseStorage:
     """FSM state survives restarts in Redis when ``REDIS_URL`` is set."""
     if settings.redis_url is None:
         return MemoryStorage()
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.redis import RedisStorage
 
-    return RedisStorage.from_url(settings.redis_url.get_secret_value())
+    return RedisStorage.from_url(
+        settings.redis_url.get_secret_value(),
+        key_builder=DefaultKeyBuilder(prefix=settings.redis_key_prefix),
+    )
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -141,6 +147,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         calculator,
         tick_seconds=settings.scheduler_tick_seconds,
         grace=timedelta(minutes=settings.schedule_grace_minutes),
+        jobs=retention_jobs(settings, db.engine, db.uow_factory),
     )
     dp.workflow_data.update(
         settings=settings,
@@ -160,6 +167,8 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         available_channels=available_channels(settings),
         delivery_queue=delivery.queue,
         run_watcher=watcher,
+        chart_drawer=MatplotlibChartDrawer(),
+        report_writer=open_report_writer,
     )
     parts: dict[str, Alive] = {}
     if worker:

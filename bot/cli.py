@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level, secrets_of(settings) + derived_secrets(settings))
+        secrets = secrets_of(settings) + derived_secrets(settings)
+        setup_logging(settings.log_level, secrets, settings.log_format)
         return asyncio.run(dispatch(args, settings))
     except ConfigError as exc:
         print(f"mailforge: configuration error: {exc}", file=sys.stderr)

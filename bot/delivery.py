@@ -19,24 +19,44 @@ from bot.settings import Settings
 from bot.web import unsubscribe_url
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel
-from domain.ports import DeliveryChannel, MessageRenderer, UnitOfWorkFactory
+from domain.ports import DeliveryChannel, MassSendChannel, MessageRenderer, UnitOfWorkFactory
+from domain.usecases.bulk_send import BulkSender
 from domain.usecases.deliver import Worker
 from domain.usecases.launch import finish_runs
 from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
+from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
+from infrastructure.channels.ratelimit_redis import RedisRateLimiter
 from infrastructure.channels.sendsay import SendsayChannel
-from infrastructure.db.queue import SqlDeliveryQueue
+from infrastructure.channels.sendsay_mass import SendsayMassSender
+from infrastructure.db.bulk_queue import SqlBulkQueue
 from infrastructure.sendsay import SendsayClient
 
 log = logging.getLogger(__name__)
+TELEGRAM_PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
+
+
+def telegram_limiter(settings: Settings, bot: Bot) -> RateLimiter:
+    """With ``REDIS_URL`` every worker process of this bot shares one budget in Redis;
+    otherwise the budget is this process's own."""
+    if settings.redis_url is None:
+        return MemoryRateLimiter(settings.telegram_rate, TELEGRAM_PER_CHAT_INTERVAL)
+    return RedisRateLimiter.from_url(
+        settings.redis_url.get_secret_value(),
+        f"{settings.redis_key_prefix}:tg:{bot.id}",
+        settings.telegram_rate,
+        TELEGRAM_PER_CHAT_INTERVAL,
+    )
 
 
 def build_channels(
     settings: Settings, bot: Bot, on_retry_after: Callable[[float], None] | None = None
-) -> dict[Channel, DeliveryChannel]:
+) -> tuple[dict[Channel, DeliveryChannel], dict[Channel, MassSendChannel]]:
+    """The configured channels, and those of them that can also mass-send;
+    ``on_retry_after`` hears Telegram's 429 answers (the metrics counter)."""
+    mass: dict[Channel, MassSendChannel] = {}
+    limiter = telegram_limiter(settings, bot)
     channels: dict[Channel, DeliveryChannel] = {
-        Channel.telegram: TelegramChannel(
-            bot, rate=settings.telegram_rate, on_retry_after=on_retry_after
-        ),
+        Channel.telegram: TelegramChannel(bot, limiter=limiter, on_retry_after=on_retry_after),
     }
     if settings.webhook_url:
         headers = settings.webhook_headers
@@ -65,7 +85,8 @@ def build_channels(
         )
         sender = settings.sendsay_from or settings.smtp_from or ""
         channels[Channel.sendsay] = SendsayChannel(client, sender=sender)
-    return channels
+        mass[Channel.sendsay] = SendsayMassSender(client, sender=sender)
+    return channels, mass
 
 
 class Delivery:
@@ -78,20 +99,21 @@ class Delivery:
         renderer: MessageRenderer,
         on_retry_after: Callable[[float], None] | None = None,
     ) -> None:
-        self.queue = SqlDeliveryQueue(engine)
-        self.channels = build_channels(settings, bot, on_retry_after)
+        self.channels, mass = build_channels(settings, bot, on_retry_after)
+        thresholds = dict.fromkeys(mass, settings.sendsay_bulk_threshold)
+        self.queue = SqlBulkQueue(engine, thresholds)
+        self.bulk = BulkSender(
+            queue=self.queue,
+            channels=mass,
+            renderer=renderer,
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
+            poll_every=timedelta(seconds=settings.sendsay_poll_seconds),
+            report_wait=timedelta(seconds=settings.sendsay_report_wait_seconds),
+            policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
+        )
 
         async def finished(run_ids: list[int]) -> None:
-            for run in await finish_runs(uow_factory, run_ids):
-                tot = run.totals
-                log.info(
-                    "Run %s of mailing %s finished: delivered=%s failed=%s refused=%s",
-                    run.id,
-                    run.mailing_id,
-                    tot.delivered,
-                    tot.failed,
-                    tot.refused,
-                )
+            await finish_runs(uow_factory, run_ids)  # logs "Run finished" with the counts
 
         self.worker = Worker(
             queue=self.queue,
@@ -102,6 +124,7 @@ class Delivery:
             batch_size=settings.delivery_batch_size,
             lease=timedelta(seconds=settings.delivery_lease_seconds),
             policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
+            bulk=self.bulk,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -6,33 +6,53 @@ import asyncio
 import logging
 from contextlib import suppress
 
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+
 from bot.app import App, build, prepare
 from bot.console import migrate
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.updates import on_signals, receive_by_polling, receive_by_webhook
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
 
 
-async def start(settings: Settings, *, worker: bool = False) -> App:
-    """Migrate, build and prepare the app; the caller runs and closes it."""
+async def start(settings: Settings, *, bot: bool = True) -> App:
+    """Migrate, build and prepare the app; the caller runs and closes it.
+
+    ``bot=False`` (a worker process) leaves the bot's own start-up work (admins, command
+    menus) to the bot process, and its web server answers only ``/healthz`` and
+    ``/metrics``. Either way the token is checked with Telegram first, so a wrong token or
+    an unreachable Bot API stops start-up with one clear line."""
     await migrate(settings)
-    app = build(settings, worker=worker)
+    app = build(settings, worker=not bot)
     try:
-        await prepare(app)
+        await check_telegram(app)
+        if bot:
+            await prepare(app)
     except BaseException:
         await app.close()
         raise
     return app
 
 
+async def check_telegram(app: App) -> None:
+    try:
+        me = await app.bot.get_me()
+    except TelegramUnauthorizedError:
+        raise ConfigError("BOT_TOKEN: Telegram rejected this token (401 Unauthorized)") from None
+    except TelegramNetworkError as exc:
+        raise ConfigError(
+            f"TELEGRAM_API_URL: cannot reach {app.settings.telegram_api_url} ({exc.message})"
+        ) from None
+    log.info("Connected to Telegram as @%s", me.username)
+
+
 async def run_bot(settings: Settings) -> None:
     app = await start(settings)
     try:
-        me = await app.bot.get_me()
         mode = "webhook" if settings.telegram_webhook_url else "polling"
-        log.info("MailForge bot @%s starts (%s)", me.username, mode)
+        log.info("MailForge bot starts (%s)", mode)
         await serve(app)
     finally:
         await app.close()
@@ -72,7 +92,7 @@ async def stop(app: App) -> None:
 async def run_workers(settings: Settings) -> None:
     """``mailforge worker``: delivery workers only, until SIGINT or SIGTERM; its web server
     answers ``/healthz`` and ``/metrics`` on ``WEB_PORT``."""
-    app = await start(settings, worker=True)
+    app = await start(settings, bot=False)
     stopping = asyncio.Event()
     count = max(settings.workers, 1)
     try:

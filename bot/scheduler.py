@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -18,6 +20,17 @@ from domain.ports import Clock, DeliveryQueue, ScheduleCalculator, UnitOfWorkFac
 from domain.usecases import schedules
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicJob:
+    """Housekeeping run by the bot's scheduler (never by ``mailforge worker``): every
+    ``every``, first ``first_after`` after start so start-up is not slowed down."""
+
+    id: str
+    run: Callable[[], Awaitable[object]]
+    every: timedelta
+    first_after: timedelta
 
 
 class ScheduleRunner:
@@ -30,8 +43,10 @@ class ScheduleRunner:
         tick_seconds: float,
         grace: timedelta,
         clock: Clock | None = None,
+        jobs: Sequence[PeriodicJob] = (),
     ) -> None:
         self.uow_factory, self.queue, self.calculator = uow_factory, queue, calculator
+        self.jobs = tuple(jobs)
         self.tick_seconds, self.grace = tick_seconds, grace
         self.clock = clock or SystemClock()
         self._scheduler: AsyncIOScheduler | None = None
@@ -48,6 +63,7 @@ class ScheduleRunner:
                 f.mailing_id,
                 f.run_id,
                 f.note or "",
+                extra={"mailing_id": f.mailing_id, "run_id": f.run_id},
             )
         return fired
 
@@ -71,6 +87,17 @@ class ScheduleRunner:
             coalesce=True,
             next_run_time=self.clock.now(),
         )
+        for job in self.jobs:
+            self._scheduler.add_job(
+                _logged(job),
+                "interval",
+                seconds=job.every.total_seconds(),
+                id=job.id,
+                name=job.id,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=self.clock.now() + job.first_after,
+            )
         self._scheduler.start()
 
     @property
@@ -81,6 +108,21 @@ class ScheduleRunner:
             return False
         return time.monotonic() - self._last_tick < 3 * self.tick_seconds + 60
 
+    def next_run(self, job_id: str) -> datetime | None:
+        """When a job fires next (None: not scheduled, or the scheduler is not running)."""
+        job = self._scheduler.get_job(job_id) if self._scheduler is not None else None
+        return job.next_run_time if job is not None else None
+
     def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+
+def _logged(job: PeriodicJob) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job.run()
+        except Exception:
+            log.exception("Job %s failed; it runs again in %s", job.id, job.every)
+
+    return run

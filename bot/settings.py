@@ -23,6 +23,7 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/mailforge.sqlite3"
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 
 
 class ConfigError(Exception):
@@ -40,7 +41,10 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     timezone: str = "Europe/Moscow"
     redis_url: SecretStr | None = None
+    # Prefix of every Redis key (FSM state, shared rate limits): several bots may share a Redis.
+    redis_key_prefix: str = Field(default="mailforge", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"  # json: one JSON object per line, for log collectors
 
     # The bot's own web server: unsubscribe links, /healthz, /metrics, Telegram's webhook.
     public_base_url: str = "http://localhost:8080"
@@ -59,6 +63,11 @@ class Settings(BaseSettings):
     sendsay_api_key: SecretStr | None = None
     sendsay_api_url: str = "https://api.sendsay.ru/general/api/v100/json"
     sendsay_from: str | None = None  # a sender confirmed in the Sendsay account
+    # Runs of at least this many recipients go out as one Sendsay mass send; its statuses
+    # are polled every SENDSAY_POLL_SECONDS and waited for SENDSAY_REPORT_WAIT_SECONDS.
+    sendsay_bulk_threshold: int = Field(default=1000, ge=1)
+    sendsay_poll_seconds: float = Field(default=30.0, gt=0)
+    sendsay_report_wait_seconds: int = Field(default=6 * 3600, ge=1)
 
     # Email through your SMTP relay; the channel is available once host and sender are set.
     smtp_host: str | None = None
@@ -74,6 +83,9 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=100, ge=1, le=5000)
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
     delivery_lease_seconds: int = Field(default=300, ge=10)
+    # Per-recipient rows of runs finished longer ago are deleted daily (0: kept for ever);
+    # run totals, charts and the audit log stay.
+    delivery_retention_days: int = Field(default=180, ge=0)
 
     # Schedules: how often the database is checked for due slots, how late a missed slot may
     # still run after downtime, and the shortest interval a recurring schedule may have.
@@ -182,6 +194,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     def token(self) -> str:
         """The bot token; only the commands that talk to Telegram need it."""

@@ -8,18 +8,29 @@ durable until ``UnitOfWork.commit`` returns.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from domain.audit import AuditEntry
+from domain.bulk import BulkJob, BulkMember, BulkStatus
 from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResult
 from domain.imports import ImportReport, ImportSource, ProgressCallback
-from domain.mailings import Mailing, MailingStatus, Schedule
+from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.runs import MailingRun
+from domain.stats import (
+    ChannelSummary,
+    DaySends,
+    ExportFormat,
+    ExportRow,
+    FailureReason,
+    MinuteSends,
+    RunReport,
+    Sends,
+)
 from domain.templates import Template
 from domain.users import Role, User
 
@@ -178,6 +189,39 @@ class RunRepository(Protocol):
     async def last_for_mailing(self, mailing_id: int) -> MailingRun | None: ...
 
 
+class StatsRepository(Protocol):
+    """The read side of statistics. Counts, rates and run history come from the run totals
+    and ``run_minutes`` only; just ``failure_reasons``, ``has_deliveries`` and
+    ``export_rows`` read the per-recipient deliveries (which retention may remove)."""
+
+    async def runs_page(self, mailing_id: int, page: int, size: int) -> Page[MailingRun]:
+        """0-based page of a mailing's runs, newest slot first."""
+        ...
+
+    async def rate(self, run_id: int) -> list[MinuteSends]:
+        """Final results per minute, oldest first."""
+        ...
+
+    async def failure_reasons(self, run_id: int, limit: int) -> list[FailureReason]:
+        """The most frequent (status, last error) of failed and refused deliveries."""
+        ...
+
+    async def has_deliveries(self, run_id: int) -> bool: ...
+
+    async def channel_sends(self, since: datetime) -> dict[Channel, Sends]:
+        """Final results per channel in minutes at or after ``since``."""
+        ...
+
+    async def daily_sends(self, since: datetime) -> list[DaySends]:
+        """Final results per UTC day and channel since ``since``, oldest day first."""
+        ...
+
+    async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
+        """Up to ``limit`` deliveries of the run with ids above ``after_id``, by id: a
+        report is read in chunks, never all at once."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository. Rolls back on exit unless committed."""
 
@@ -188,6 +232,7 @@ class UnitOfWork(Protocol):
     templates: TemplateRepository
     mailings: MailingRepository
     runs: RunRepository
+    stats: StatsRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -335,7 +380,8 @@ class DeliveryQueue(Protocol):
     ) -> None:
         """Write a batch's results in bulk: delivered/failed/refused are final (refused also
         suppresses the address); retry goes back to pending with backoff, or to failed
-        with the last error once the policy is exhausted."""
+        with the last error once the policy is exhausted. Final results are also added to
+        the run's minute in ``run_minutes`` (one more statement), in the same transaction."""
         ...
 
     async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
@@ -345,6 +391,20 @@ class DeliveryQueue(Protocol):
 
     async def finished_runs(self, now: datetime) -> list[int]:
         """Mark running runs with nothing pending or sending as completed; their ids."""
+        ...
+
+
+class DeliveryRetention(Protocol):
+    """Deletes old per-recipient delivery rows; nothing else.
+
+    Only rows of runs that are over (completed, cancelled, failed, skipped) and finished
+    before ``finished_before`` go. Run totals, runs and the audit log are never touched,
+    nor any row of a running or paused run. Works in short transactions of at most
+    ``batch_size`` rows each, so workers keep claiming and recording while it runs.
+    """
+
+    async def purge(self, finished_before: datetime, batch_size: int = 10_000) -> dict[int, int]:
+        """Delete the rows; how many went per run id (runs with nothing to delete left out)."""
         ...
 
 
@@ -360,3 +420,124 @@ class DeliveryChannel(Protocol):
     async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]: ...
 
     async def close(self) -> None: ...
+
+
+class ReportWriter(Protocol):
+    """A per-recipient report file being written chunk by chunk (CSV or XLSX).
+
+    Cells that a spreadsheet would read as a formula are escaped. Blocking work runs in a
+    thread, so the bot keeps answering while a big report is written.
+    """
+
+    async def write(self, rows: Sequence[ExportRow]) -> None: ...
+
+    async def close(self) -> None:
+        """Finish the file; it is complete only after this returns."""
+        ...
+
+
+ReportWriterFactory = Callable[[Path, ExportFormat], ReportWriter]
+
+
+class ChartDrawer(Protocol):
+    """Draws statistics as PNG images, in a thread (never blocking the event loop).
+
+    ``labels`` carries the texts shown on the chart, already in the reader's language
+    (keys: delivered, failed, refused, pending, statuses, rate, per_minute, day, week,
+    month, per_channel, per_day, no_sends, and the channel values); times are shown in ``tz``.
+    """
+
+    async def run_chart(
+        self, report: RunReport, labels: Mapping[str, str], tz: tzinfo
+    ) -> bytes: ...
+
+    async def channel_chart(
+        self, summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo
+    ) -> bytes: ...
+
+
+class BulkQueue(DeliveryQueue, Protocol):
+    """The ``deliveries`` of runs marked for a mass send (see ``domain.bulk``).
+
+    ``DeliveryQueue.snapshot`` marks a run (phase ``queued``) when its channel has a bulk
+    threshold and the run reaches it; ``claim`` and ``requeue_expired`` leave such runs
+    alone. Every method is one short transaction of its own.
+    """
+
+    async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
+        """A marked run that is due (never taken, its holder's lease ended, or its next poll
+        is due) and running, cancelled (``BulkJob.cancelled``) or paused after its send, now
+        held until ``now + lease``; on PostgreSQL with ``SKIP LOCKED`` so two workers never
+        hold the same run."""
+        ...
+
+    async def save_bulk(self, job: BulkJob, due_at: datetime | None) -> None:
+        """Store the job's state; ``due_at`` is when it may be taken next (None: never)."""
+        ...
+
+    async def release_bulk(self, run_id: int) -> None:
+        """Unmark the run: its rows go out one by one through the normal workers."""
+        ...
+
+    async def claim_bulk(self, run_id: int, now: datetime) -> int:
+        """Move every pending row of the run to ``sending`` (one attempt); how many moved."""
+        ...
+
+    async def unclaim_bulk(self, run_id: int) -> int:
+        """Move the run's rows in ``sending`` back to pending (a cancel before the send)."""
+        ...
+
+    async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
+        """Up to ``limit`` rows of the run in ``sending`` with an id above ``after_id``."""
+        ...
+
+    async def bulk_ids(self, run_id: int, values: Sequence[str]) -> dict[str, int]:
+        """Delivery ids of the run's rows in ``sending``, by address value (lower case)."""
+        ...
+
+    async def bulk_open(self, run_id: int) -> int:
+        """How many of the run's rows are still pending or sending."""
+        ...
+
+    async def fail_bulk(self, run_id: int, error: str, now: datetime) -> int:
+        """Every row of the run still pending or sending becomes failed with ``error``."""
+        ...
+
+
+class MassSendChannel(Protocol):
+    """A channel that can send one issue to many recipients and report on each (Sendsay).
+
+    Every method raises ``BulkSendError`` for a failed step and nothing else: ``retry``
+    for transient failures, permanent otherwise. ``ref`` is what ``mass_send`` returned
+    (JSON-serialisable; kept on the run across restarts).
+    """
+
+    def can_mass_send(self, content: RunContent) -> bool:
+        """Whether the content can go as one issue (each of its placeholders has a provider
+        equivalent); otherwise the run goes out one message per recipient."""
+        ...
+
+    async def push_members(
+        self, run_id: int, content: RunContent, members: Sequence[BulkMember]
+    ) -> None:
+        """Add a page of recipients (with their values) to the run's audience at the provider;
+        pushing the same page again is harmless."""
+        ...
+
+    async def mass_send(self, run_id: int, content: RunContent) -> dict[str, Any]:
+        """Send the content to the run's audience once; the provider's ids of that send.
+        A request that may have reached the provider and got no answer is permanent
+        ("uncertain"), never ``retry``."""
+        ...
+
+    async def settled(self, ref: Mapping[str, Any]) -> bool:
+        """Whether the provider has finished handing the send out (reports can be read)."""
+        ...
+
+    async def report(self, ref: Mapping[str, Any], offset: int, limit: int) -> list[BulkStatus]:
+        """A page of the send's per-recipient report; a short page is the last one."""
+        ...
+
+    async def forget(self, run_id: int) -> None:
+        """Remove the run's audience at the provider (best effort, after the send)."""
+        ...

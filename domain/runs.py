@@ -62,6 +62,7 @@ class MailingRun:
     id: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    problem: str | None = None  # why a mass send did not go out (read-only, set by the engine)
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from handlers import (
     lists_import,
     mailing_steps,
     mailings,
+    stats,
     subscribers,
     templates,
 )
@@ -30,6 +31,7 @@ def build_router() -> Router:
         common.create_router(),
         templates.create_router(),
         mailings.create_router(),
+        stats.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document
         lists_import.create_router(),  # before lists: it takes the import buttons
         lists.create_router(),

@@ -6,6 +6,8 @@ use case, and unparsable or stale data falls through to an alert in ``fallback``
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from aiogram.filters.callback_data import CallbackData
 
 from domain.users import Role
@@ -18,3 +20,19 @@ class UsersPage(CallbackData, prefix="users"):
 class GrantChoice(CallbackData, prefix="grant"):
     user_id: int
     role: Role | None = None  # None: the admin declined
+
+
+class StatsAct(StrEnum):
+    show = "show"
+    history = "hist"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class StatsCD(CallbackData, prefix="st"):
+    """``run_id=0``: the latest run. Untrusted: the use cases check the caller's rights."""
+
+    act: StatsAct
+    mailing_id: int
+    run_id: int = 0
+    page: int = 0

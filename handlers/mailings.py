@@ -68,7 +68,7 @@ async def send_card(
     text = card_text(info.mailing, info.list_names, info.last_run, deps["tz"], upcoming)
     if note_key:
         text = t(note_key) + "\n\n" + text
-    markup = card_keyboard(info.mailing)
+    markup = card_keyboard(info.mailing, launched=info.last_run is not None)
     await show_screen(message, text, markup, edit=edit)
 
 

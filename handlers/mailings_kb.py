@@ -10,6 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.mailings import Channel, Mailing, MailingStatus, ScheduleKind
 from domain.pagination import Page
+from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import t
 
 STATUS_ICONS = {
@@ -131,7 +132,8 @@ def browse_keyboard(page: Page[Mailing], status: str) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def card_keyboard(m: Mailing) -> InlineKeyboardMarkup:
+def card_keyboard(m: Mailing, launched: bool = False) -> InlineKeyboardMarkup:
+    """``launched``: the mailing has runs, so its statistics can be opened."""
     assert m.id is not None
     kb = InlineKeyboardBuilder()
     actions: list[Go] = []
@@ -156,6 +158,11 @@ def card_keyboard(m: Mailing) -> InlineKeyboardMarkup:
     for go in actions:
         kb.button(
             text=t(f"mailings-button-{go.value}"), callback_data=MailingCD(go=go, mailing_id=m.id)
+        )
+    if launched:
+        kb.button(
+            text=t("stats-button-open"),
+            callback_data=StatsCD(act=StatsAct.show, mailing_id=m.id),
         )
     kb.button(text=t("button-back"), callback_data=MailingCD(go=Go.browse))
     kb.adjust(2)

@@ -14,7 +14,7 @@ from handlers.i18n import translate
 
 STRANGER_COMMANDS = ("start", "stop", "help")
 MANAGER_COMMANDS = ("new", "mailings", "templates", "lists", "help", "cancel")
-ADMIN_COMMANDS = (*MANAGER_COMMANDS, "users", "grant", "revoke", "unsuppress")
+ADMIN_COMMANDS = (*MANAGER_COMMANDS, "stats", "users", "grant", "revoke", "unsuppress")
 ADMIN_ONLY = frozenset(ADMIN_COMMANDS) - frozenset(MANAGER_COMMANDS)
 
 

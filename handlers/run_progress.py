@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from html import escape
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
@@ -22,6 +23,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from domain.ports import UnitOfWorkFactory
 from domain.runs import MailingRun, RunStatus
 from domain.usecases import launch
+from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import translate
 from handlers.mailings_kb import Go, MailingCD
 
@@ -86,7 +88,7 @@ class RunWatcher:
         left = tot.pending + tot.sending
         eta = f"{int(left / rate // 60)}:{int(left / rate % 60):02d}" if rate > 0 else "—"
         key = "run-summary" if run.status in FINAL else "run-progress"
-        return translate(
+        text = translate(
             self.i18n,
             key,
             locale,
@@ -103,6 +105,10 @@ class RunWatcher:
                 "status": translate(self.i18n, f"run-status-{run.status.value}", locale),
             },
         )
+        if run.problem:  # e.g. Sendsay refused our key: say what to fix
+            problem = translate(self.i18n, "run-problem", locale, {"problem": escape(run.problem)})
+            text = f"{text}\n{problem}"
+        return text
 
     def keyboard(self, w: Watch, run: MailingRun, final: bool) -> InlineKeyboardMarkup | None:
         kb = InlineKeyboardBuilder()
@@ -113,11 +119,16 @@ class RunWatcher:
                     text=translate(self.i18n, f"mailings-button-{action.value}", w.locale),
                     callback_data=MailingCD(go=action, mailing_id=w.mailing_id),
                 )
+        if final:
+            kb.button(
+                text=translate(self.i18n, "stats-button-open", w.locale),
+                callback_data=StatsCD(act=StatsAct.show, mailing_id=w.mailing_id, run_id=w.run_id),
+            )
         kb.button(
             text=translate(self.i18n, "run-button-card", w.locale),
             callback_data=MailingCD(go=Go.open, mailing_id=w.mailing_id),
         )
-        kb.adjust(2, 1)
+        kb.adjust(2, 1, 1)
         return kb.as_markup()
 
     async def _edit(self, w: Watch, text: str, markup: InlineKeyboardMarkup | None) -> None:

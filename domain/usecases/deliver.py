@@ -27,6 +27,7 @@ from domain.errors import InvalidInput
 from domain.mailings import Channel
 from domain.ports import Clock, DeliveryChannel, DeliveryQueue, MessageRenderer, UnitOfWorkFactory
 from domain.recipients import Address
+from domain.usecases.bulk_send import BulkSender
 from domain.usecases.preview import recipient_values
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,15 @@ class Worker:
     lease: timedelta = timedelta(minutes=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=SystemClock)
+    bulk: BulkSender | None = None  # mass sends of big runs (Sendsay), between batches
     _contents: dict[int, RunContent] = field(default_factory=dict)
     _batches: int = 0
 
     async def run_once(self) -> int:
         """One batch, recorded before this returns; how many deliveries it handled (0:
         nothing to do). ``run_forever`` does the same with one batch of overlap."""
+        if self.bulk is not None:
+            await self.bulk.run_once()
         batch = await self.queue.claim(self.batch_size, self.clock.now())
         if batch:
             await self._record(await self._send(batch))
@@ -121,10 +125,15 @@ class Worker:
         record in flight per worker): see the module docstring for the duplicate bound."""
         await self.requeue()
         recording: asyncio.Task[None] | None = None
+        handled = 0
         try:
             while not stop.is_set():
-                handled = 0
+                # Mass sends are looked for when the queue runs low, and every tenth batch
+                # while other runs keep this worker busy (a query each time costs throughput).
+                look = handled < self.batch_size or self._batches % 10 == 0
+                handled, moved = 0, False
                 try:
+                    moved = look and self.bulk is not None and await self.bulk.run_once()
                     batch = await self.queue.claim(self.batch_size, self.clock.now())
                     handled = len(batch)
                     if batch:
@@ -137,8 +146,8 @@ class Worker:
                     await self._after_batch(handled)
                 except Exception:
                     log.exception("Delivery batch failed; retrying shortly")
-                    handled = 0
-                if not handled:
+                    handled, moved = 0, False
+                if not handled and not moved:  # a mass send that moved is looked at again
                     try:
                         await asyncio.wait_for(stop.wait(), idle)
                     except TimeoutError:

@@ -17,6 +17,7 @@ from domain.runs import MailingRun, RunStatus
 from domain.usecases import preview as previews
 from domain.usecases.access import record
 from domain.usecases.mailings import load_own
+from domain.usecases.run_events import run_finished, run_started
 
 
 async def launch(
@@ -58,7 +59,7 @@ async def launch(
         await uow.commit()
     kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
     total = await queue.snapshot(run.id, mailing.list_ids, kinds)
-    return await _start(uow_factory, run.id, total)
+    return await start_run(uow_factory, run.id, total)
 
 
 async def send_test(
@@ -102,10 +103,11 @@ async def send_test(
             raise IllegalTransition("launch-already-running")
         await uow.commit()
     total = await queue.snapshot_one(run.id, me.id)
-    return await _start(uow_factory, run.id, total)
+    return await start_run(uow_factory, run.id, total)
 
 
-async def _start(uow_factory: UnitOfWorkFactory, run_id: int, total: int) -> MailingRun:
+async def start_run(uow_factory: UnitOfWorkFactory, run_id: int, total: int) -> MailingRun:
+    """A filled run (created paused, its ``total`` recipients snapshotted) starts sending."""
     async with uow_factory() as uow:
         run = await uow.runs.get(run_id)
         if run is None:
@@ -116,6 +118,7 @@ async def _start(uow_factory: UnitOfWorkFactory, run_id: int, total: int) -> Mai
         await uow.commit()
         fresh = await uow.runs.get(run_id)
     assert fresh is not None
+    run_started(fresh, total)
     return fresh
 
 
@@ -131,6 +134,7 @@ async def finish_runs(
             if run is None:
                 continue
             finished.append(run)
+            run_finished(run)
             mailing = await uow.mailings.get(run.mailing_id)
             if run.is_test or mailing is None or mailing.status is not MailingStatus.running:
                 continue
@@ -171,12 +175,16 @@ async def cancel(
         _, mailing = await load_own(uow, actor_id, mailing_id)
         mailing.cancel()
         run = await _current_run(uow, mailing_id)
-        if run is not None and run.status in (RunStatus.running, RunStatus.paused):
+        stopped = run is not None and run.status in (RunStatus.running, RunStatus.paused)
+        if run is not None and stopped:
             run.status, run.finished_at = RunStatus.cancelled, now
             await uow.runs.update(run)
         await uow.mailings.update(mailing)
         await record(uow, actor_id, "mailing.cancel", ("mailing", mailing_id), {})
         await uow.commit()
+        if run is not None and stopped:
+            run = await uow.runs.get(run.id or 0) or run  # with the totals of this moment
+            run_finished(run)
     return run
 
 

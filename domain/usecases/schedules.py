@@ -25,6 +25,7 @@ from domain.ports import DeliveryQueue, ScheduleCalculator, UnitOfWork, UnitOfWo
 from domain.recipients import AddressKind
 from domain.runs import MailingRun, RunStatus
 from domain.usecases.access import record
+from domain.usecases.launch import start_run
 from domain.usecases.mailings import ensure_editable, load_own
 
 MAX_SKIPPED_RECORDED = 50  # per tick and mailing, after a long downtime
@@ -213,12 +214,7 @@ async def _launch_slot(
         await uow.commit()
     kinds = [AddressKind(k) for k in CHANNEL_KINDS[fresh.channel]]
     total = await queue.snapshot(run.id, fresh.list_ids, kinds)
-    async with uow_factory() as uow:
-        stored = await uow.runs.get(run.id)
-        assert stored is not None
-        stored.status, stored.note = RunStatus.running, f"recipients={total}"
-        await uow.runs.update(stored)
-        await uow.commit()
+    await start_run(uow_factory, run.id, total)
     return Fired(mailing.id, slot, run.id)
 
 

@@ -24,12 +24,8 @@ never the recipient's fault, so never refused); ``SendsayTransientError`` → re
 ``failed`` "uncertain" (Sendsay has no idempotency key: a second send may be a duplicate);
 an address refusal → refused; any other ``SendsayError`` → failed with its id.
 
-Next step (not implemented): a bulk path for large batches — one ``issue.send`` with
-``"group": "masssending"`` and ``"users.list"`` (CSV with an ``email`` header; per-recipient
-values as more columns), ``wait_track`` on its ``track.id``, then ``stat.uni`` selecting
-``deliv.member.email`` and ``deliv.status`` filtered on the issue to map each row to an
-Outcome. Until Sendsay reports per-recipient results, those rows would stay ``sending``;
-the engine's lease would requeue them, so that path needs its own "awaiting report" state.
+Big runs do not come here: they go out as one mass send (``sendsay_mass.py``,
+``domain/usecases/bulk_send.py``); small runs and test sends use this personal send.
 """
 
 from __future__ import annotations
@@ -94,18 +90,8 @@ class SendsayChannel:
         await self._client.aclose()
 
     def letter(self, content: RunContent, message: Message) -> dict[str, Any]:
-        letter: dict[str, Any] = {
-            "subject": message.subject or content.subject or content.mailing_name,
-            "message": {
-                "html": telegram_html_to_email_html(message.body),
-                "text": html_to_text(message.body),  # assumed field name
-            },
-        }
-        if self._from_email:
-            letter["from.email"] = self._from_email
-        if self._from_name:
-            letter["from.name"] = self._from_name
-        return letter
+        subject = message.subject or content.subject or content.mailing_name
+        return letter_of(subject, message.body, self._from_name, self._from_email)
 
     async def _send_one(self, content: RunContent, message: Message) -> SendResult:
         delivery_id = message.outbound.delivery_id
@@ -123,6 +109,32 @@ class SendsayChannel:
             except Exception as exc:  # one recipient never fails the batch
                 return SendResult(delivery_id, Outcome.failed, f"{type(exc).__name__}: {exc}")
         return SendResult(delivery_id, Outcome.delivered, provider_id=provider_id(answer))
+
+
+def letter_of(subject: str, body: str, from_name: str, from_email: str) -> dict[str, Any]:
+    """A Sendsay ``letter`` from a subject and a Telegram-HTML body."""
+    letter: dict[str, Any] = {
+        "subject": subject,
+        "message": {
+            "html": telegram_html_to_email_html(body),
+            "text": html_to_text(body),  # assumed field name
+        },
+    }
+    if from_email:
+        letter["from.email"] = from_email
+    if from_name:
+        letter["from.name"] = from_name
+    return letter
+
+
+def sent_uncertain(exc: SendsayTransientError) -> str | None:
+    """Why a transient error may still have reached Sendsay (a timeout or a connection lost
+    after the request left), or None when the request surely never arrived or was refused."""
+    cause = exc.__cause__
+    if isinstance(cause, httpx.TransportError) and not isinstance(cause, _NOT_SENT):
+        lost = UNCERTAIN if isinstance(cause, httpx.TimeoutException) else LOST
+        return f"{lost} ({exc})"
+    return None
 
 
 def provider_id(answer: dict[str, Any]) -> str | None:
@@ -147,11 +159,9 @@ def classify(delivery_id: int, exc: SendsayError) -> SendResult:
     if isinstance(exc, SendsayAuthError):
         return SendResult(delivery_id, Outcome.failed, error)
     if isinstance(exc, SendsayTransientError):
-        cause = exc.__cause__
-        if isinstance(cause, httpx.TransportError) and not isinstance(cause, _NOT_SENT):
-            # The request may have reached Sendsay: never send it a second time.
-            lost = UNCERTAIN if isinstance(cause, httpx.TimeoutException) else LOST
-            return SendResult(delivery_id, Outcome.failed, f"{lost} ({error})")
+        uncertain = sent_uncertain(exc)
+        if uncertain is not None:  # it may have reached Sendsay: never send it a second time
+            return SendResult(delivery_id, Outcome.failed, uncertain)
         return SendResult(delivery_id, Outcome.retry, error, retry_after=exc.retry_after)
     if is_refusal(exc.error_id):
         return SendResult(delivery_id, Outcome.refused, error)

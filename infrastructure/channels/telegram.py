@@ -30,16 +30,22 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from aiogram.types import Message as TgMessage
 
 from domain.delivery import Message, Outcome, RunContent, SendResult
-from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
+from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
 
 UNCERTAIN = "uncertain: timed out after sending"
 LOST = "uncertain: connection lost after sending"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# aiogram parses every answer as ``Response[<returned type>]``; pydantic caches such
+# parametrised models only weakly, so each garbage collection dropped them and the next
+# answer rebuilt the model (~15 ms of CPU). Under the engine's allocation rate that cost a
+# third of the Telegram throughput (bench/delivery.py); strong references keep them.
+PINNED_RESPONSES = (Response[TgMessage], Response[bool])
 
 
 class TelegramChannel:
@@ -74,7 +80,7 @@ class TelegramChannel:
         return list(await asyncio.gather(*(self._send_one(content, m) for m in messages)))
 
     async def close(self) -> None:
-        return None
+        await self._limiter.aclose()
 
     async def _send_one(self, content: RunContent, message: Message) -> SendResult:
         delivery_id = message.outbound.delivery_id
@@ -83,22 +89,32 @@ class TelegramChannel:
         except ValueError:
             return SendResult(delivery_id, Outcome.failed, "not a Telegram chat id")
         async with self._slots:
-            for _ in range(self._max_flood_waits + 1):
-                paused = await self._limiter.paused_for()
-                if paused > self._max_wait:
-                    return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
-                await self._limiter.acquire(str(chat_id))
-                try:
-                    sent = await self._call(content, chat_id, message.body)
-                except TelegramRetryAfter as exc:
-                    if self._on_retry_after is not None:
-                        self._on_retry_after(float(exc.retry_after))
-                    # Wait exactly retry_after; every sender of this bot waits with us.
-                    await self._limiter.pause(float(exc.retry_after))
-                    continue
-                except Exception as exc:  # one recipient never fails the batch
-                    return _classify(delivery_id, exc)
-                return SendResult(delivery_id, Outcome.delivered, provider_id=str(sent.message_id))
+            try:
+                return await self._send_limited(content, message, chat_id)
+            except LimiterUnavailable as exc:
+                # Nothing was sent: the message goes back to the queue for a later try.
+                return SendResult(delivery_id, Outcome.retry, f"rate limiter: {exc}")
+
+    async def _send_limited(
+        self, content: RunContent, message: Message, chat_id: int
+    ) -> SendResult:
+        delivery_id = message.outbound.delivery_id
+        for _ in range(self._max_flood_waits + 1):
+            paused = await self._limiter.paused_for()
+            if paused > self._max_wait:
+                return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
+            await self._limiter.acquire(str(chat_id))
+            try:
+                sent = await self._call(content, chat_id, message.body)
+            except TelegramRetryAfter as exc:
+                if self._on_retry_after is not None:
+                    self._on_retry_after(float(exc.retry_after))
+                # Wait exactly retry_after; every sender of this bot waits with us.
+                await self._limiter.pause(float(exc.retry_after))
+                continue
+            except Exception as exc:  # one recipient never fails the batch
+                return _classify(delivery_id, exc)
+            return SendResult(delivery_id, Outcome.delivered, provider_id=str(sent.message_id))
         paused = await self._limiter.paused_for()
         return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused or None)
 
@@ -107,8 +123,9 @@ class TelegramChannel:
         common: dict[str, Any] = {
             "chat_id": chat_id,
             "parse_mode": "HTML",
-            "disable_notification": bool(options.get("silent", False)),
-            "protect_content": bool(options.get("protect", False)),
+            # None leaves a field out of the request: less to encode per message.
+            "disable_notification": True if options.get("silent") else None,
+            "protect_content": True if options.get("protect") else None,
             "reply_markup": _keyboard(options.get("buttons")),
         }
         media = content.media or {}

@@ -34,6 +34,7 @@ def create_engine(
         parsed,
         echo=echo,
         json_serializer=json_serializer,
+        hide_parameters=True,  # errors must not print addresses or message text
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
@@ -48,7 +49,9 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 def _sqlite_engine(url: URL, *, foreign_keys: bool, echo: bool) -> AsyncEngine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = _create_async_engine(url, echo=echo, json_serializer=json_serializer)
+    engine = _create_async_engine(
+        url, echo=echo, json_serializer=json_serializer, hide_parameters=True
+    )
     pragmas = (*SQLITE_PRAGMAS, f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -7,9 +7,11 @@ from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from infrastructure.db.engine import create_engine
+
+MIGRATION_LOCK = 0x6D61696C666F7267  # "mailforg": the advisory lock key of migrations
 
 
 def migrations_dir() -> str:
@@ -41,6 +43,13 @@ async def _run(url: str, action: Callable[[Config], None]) -> None:
     engine = create_engine(url, sqlite_foreign_keys=False)
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # The bot and every `mailforge worker` migrate at start; on PostgreSQL they
+                # take turns (the lock ends with the transaction), the later ones find
+                # the schema up to date.
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             await connection.run_sync(_run_with_connection, url, action)
     finally:
         await engine.dispose()

@@ -178,6 +178,10 @@ class MailingRunRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A Sendsay mass send (migration 0004): its phase and ids, NULL for a run sent one
+    # recipient at a time; ``bulk_due_at`` is the holder's lease and the next poll.
+    bulk_state: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    bulk_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryRow(Base):
@@ -202,6 +206,22 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = updated_column()
+
+
+class RunMinuteRow(Base):
+    """Final results of a run per minute, added by each batch: charts and per-channel
+    statistics read these, never ``deliveries`` (whose old rows retention removes)."""
+
+    __tablename__ = "run_minutes"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delivered: Mapped[int] = counter_column()
+    failed: Mapped[int] = counter_column()
+    refused: Mapped[int] = counter_column()
 
 
 class AuditRow(Base):

@@ -3,7 +3,9 @@
 Every method is one short transaction of its own (``engine.begin()``), so a worker holds
 no lock while it sends. Run totals move in the same transaction as the rows they count,
 by exactly the number of rows that changed, so ``pending + sending + delivered + failed +
-refused`` of a run always equals its number of delivery rows.
+refused`` of a run always equals its number of delivery rows. Final results are also
+added, per run and minute, to ``run_minutes``: the charts and per-channel statistics read
+that, never the delivery rows, which a retention job may remove.
 
 Attempts: ``deliveries.attempts`` counts claims, so it includes the attempt in flight.
 ``Outbound.attempts`` is the count *before* the claim (0 for a first try), and
@@ -34,6 +36,7 @@ from infrastructure.db import queue_sql as sql
 from infrastructure.db.base import UTCDateTime
 
 TOTALS = ("pending", "sending", "delivered", "failed", "refused")
+FINAL = ("delivered", "failed", "refused")
 Deltas = defaultdict[int, dict[str, int]]
 
 
@@ -157,6 +160,7 @@ class SqlDeliveryQueue:
             if refused:
                 await conn.execute(self._sql.suppress, {"now": now, **self._ids(refused)})
             await self._move_totals(conn, deltas)
+            await self._add_minutes(conn, deltas, now)
 
     async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
         """Rows whose ``claimed_at`` is older than ``now - lease``; attempts are kept. A row
@@ -179,6 +183,7 @@ class SqlDeliveryQueue:
                 deltas[run_id]["sending"] -= 1
             await conn.execute(self._sql.requeue, {"now": now, **self._requeue_rows(rows)})
             await self._move_totals(conn, deltas)
+            await self._add_minutes(conn, deltas, now)
         return len(rows)
 
     async def finished_runs(self, now: datetime) -> list[int]:
@@ -222,6 +227,22 @@ class SqlDeliveryQueue:
             rows = [[r, *(deltas[r][name] for name in TOTALS)] for r in run_ids]
             params = {"rows": json.dumps(rows)}
         await conn.execute(self._sql.move_totals, params)
+
+    async def _add_minutes(
+        self, conn: AsyncConnection, deltas: Mapping[int, dict[str, int]], now: datetime
+    ) -> None:
+        """Final results into ``run_minutes`` (the rate chart and per-channel statistics)."""
+        run_ids = sorted(r for r in deltas if any(deltas[r][name] for name in FINAL))
+        if not run_ids:
+            return
+        params: dict[str, Any] = {"minute": now.replace(second=0, microsecond=0)}
+        if self._pg:
+            params["run_ids"] = run_ids
+            params.update({name: [deltas[r][name] for r in run_ids] for name in FINAL})
+        else:
+            rows = [[r, *(deltas[r][name] for name in FINAL)] for r in run_ids]
+            params["rows"] = json.dumps(rows)
+        await conn.execute(self._sql.add_minutes, params)
 
 
 def _same(value: Any) -> Any:

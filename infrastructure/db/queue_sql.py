@@ -5,6 +5,9 @@ document (SQLite: ``json_each``), never as one placeholder per row: the SQL text
 same whatever the batch size, so prepared statements are reused and no driver's limit on
 placeholders is ever reached.
 
+Runs marked for a mass send (``mailing_runs.bulk_state``, see ``bulk_queue.py``) are
+never claimed nor requeued here: their rows belong to the worker holding the mass send.
+
 Locks are always taken in the same order, so two transactions never wait on each other in
 a circle: delivery rows (by id), then addresses (by id), then runs (by id). Claims and
 requeues skip delivery rows another transaction holds (``SKIP LOCKED``).
@@ -71,6 +74,7 @@ class Dialect:
     expired: TextClause  # -> id, run_id, attempts of rows sending since before :cutoff
     requeue: TextClause  # rows: (id, status, last_error or NULL to keep it)
     move_totals: TextClause  # rows: (run id, pending, sending, delivered, failed, refused)
+    add_minutes: TextClause  # minute; rows: (run id, delivered, failed, refused)
 
 
 # -- PostgreSQL -----------------------------------------------------------------------
@@ -83,7 +87,8 @@ class Dialect:
 _PG_CLAIM = """
 WITH picked AS (
   SELECT p.id
-  FROM (SELECT id FROM mailing_runs WHERE status = 'running' ORDER BY id) AS r
+  FROM (SELECT id FROM mailing_runs WHERE status = 'running' AND bulk_state IS NULL
+        ORDER BY id) AS r
   CROSS JOIN LATERAL (
     SELECT d.id FROM deliveries AS d
     WHERE d.run_id = r.id AND d.status = 'pending'
@@ -126,7 +131,7 @@ WHERE id IN (SELECT id FROM addresses WHERE id = ANY(CAST(:ids AS BIGINT[]))
 
 _PG_EXPIRED = """
 SELECT d.id, d.run_id, d.attempts FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-WHERE d.status = 'sending' AND d.claimed_at < :cutoff
+WHERE d.status = 'sending' AND d.claimed_at < :cutoff AND r.bulk_state IS NULL
 ORDER BY d.id FOR UPDATE OF d SKIP LOCKED
 """
 
@@ -152,6 +157,20 @@ FROM unnest(CAST(:run_ids AS BIGINT[]), CAST(:pending AS INT[]), CAST(:sending A
 WHERE r.id = v.run_id AND r.id IN (SELECT id FROM locked)
 """
 
+# After the totals: the run rows are locked by then, so batches of one run add to the
+# same minute one after the other and never wait on each other in a circle.
+_PG_ADD_MINUTES = """
+INSERT INTO run_minutes AS t (run_id, minute, channel, delivered, failed, refused)
+SELECT v.run_id, CAST(:minute AS TIMESTAMPTZ), m.channel, v.delivered, v.failed, v.refused
+FROM unnest(CAST(:run_ids AS BIGINT[]), CAST(:delivered AS INT[]), CAST(:failed AS INT[]),
+            CAST(:refused AS INT[])) AS v(run_id, delivered, failed, refused)
+JOIN mailing_runs AS r ON r.id = v.run_id JOIN mailings AS m ON m.id = r.mailing_id
+ORDER BY v.run_id
+ON CONFLICT (run_id, minute, channel) DO UPDATE
+SET delivered = t.delivered + EXCLUDED.delivered, failed = t.failed + EXCLUDED.failed,
+    refused = t.refused + EXCLUDED.refused
+"""
+
 POSTGRESQL = Dialect(
     claim=_now(text(_PG_CLAIM), "now").columns(
         column("id"),
@@ -167,6 +186,7 @@ POSTGRESQL = Dialect(
     expired=_now(text(_PG_EXPIRED), "cutoff"),
     requeue=_now(text(_PG_REQUEUE), "now"),
     move_totals=text(_PG_MOVE_TOTALS),
+    add_minutes=_now(text(_PG_ADD_MINUTES), "minute"),
 )
 
 # -- SQLite ---------------------------------------------------------------------------
@@ -178,7 +198,7 @@ UPDATE deliveries
 SET status = 'sending', claimed_at = :now, attempts = attempts + 1, updated_at = :now
 WHERE id IN (
   SELECT d.id FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-  WHERE r.status = 'running' AND d.status = 'pending'
+  WHERE r.status = 'running' AND r.bulk_state IS NULL AND d.status = 'pending'
     AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= :now)
   ORDER BY r.id, d.id LIMIT :limit
 )
@@ -212,7 +232,7 @@ WHERE refused_at IS NULL AND id IN (SELECT value FROM json_each(:ids))
 
 _SQLITE_EXPIRED = """
 SELECT d.id, d.run_id, d.attempts FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-WHERE d.status = 'sending' AND d.claimed_at < :cutoff
+WHERE d.status = 'sending' AND d.claimed_at < :cutoff AND r.bulk_state IS NULL
 ORDER BY d.id
 """
 
@@ -235,6 +255,20 @@ FROM json_each(:rows) AS j
 WHERE mailing_runs.id = json_extract(j.value, '$[0]')
 """
 
+# ``WHERE true``: SQLite needs it to tell the upsert's ON CONFLICT from a join's ON.
+_SQLITE_ADD_MINUTES = """
+INSERT INTO run_minutes (run_id, minute, channel, delivered, failed, refused)
+SELECT r.id, :minute, m.channel, json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'),
+       json_extract(j.value, '$[3]')
+FROM json_each(:rows) AS j
+JOIN mailing_runs AS r ON r.id = json_extract(j.value, '$[0]')
+JOIN mailings AS m ON m.id = r.mailing_id
+WHERE true
+ON CONFLICT (run_id, minute, channel) DO UPDATE
+SET delivered = delivered + excluded.delivered, failed = failed + excluded.failed,
+    refused = refused + excluded.refused
+"""
+
 SQLITE = Dialect(
     claim=_now(text(_SQLITE_CLAIM), "now"),
     claimed_addresses=text(_SQLITE_CLAIMED_ADDRESSES).columns(column("id"), *_ADDRESS_COLUMNS),
@@ -244,4 +278,5 @@ SQLITE = Dialect(
     expired=_now(text(_SQLITE_EXPIRED), "cutoff"),
     requeue=_now(text(_SQLITE_REQUEUE), "now"),
     move_totals=text(_SQLITE_MOVE_TOTALS),
+    add_minutes=_now(text(_SQLITE_ADD_MINUTES), "minute"),
 )

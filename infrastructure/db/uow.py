@@ -13,6 +13,7 @@ from domain.ports import (
     MailingRepository,
     RecipientListRepository,
     RunRepository,
+    StatsRepository,
     TemplateRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -24,6 +25,7 @@ from infrastructure.db.repositories import (
     SqlMailingRepository,
     SqlRecipientListRepository,
     SqlRunRepository,
+    SqlStatsRepository,
     SqlTemplateRepository,
     SqlUserRepository,
 )
@@ -39,6 +41,7 @@ class SqlAlchemyUnitOfWork:
     templates: TemplateRepository
     mailings: MailingRepository
     runs: RunRepository
+    stats: StatsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -60,6 +63,7 @@ class SqlAlchemyUnitOfWork:
         self.templates = SqlTemplateRepository(session)
         self.mailings = SqlMailingRepository(session)
         self.runs = SqlRunRepository(session)
+        self.stats = SqlStatsRepository(session)
         return self
 
     async def __aexit__(

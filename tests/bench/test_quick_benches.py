@@ -15,18 +15,24 @@ from tests.support.db import pg_admin_url
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_import_benchmark_runs_and_prints_its_figures() -> None:
+def run_quick(script: str, timeout: float) -> str:
+    """``bench/<script> --quick`` against the test server; its standard output."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "import.py"), "--quick", "--pg-url", pg_admin_url()],
+        [sys.executable, str(ROOT / "bench" / script), "--quick", "--pg-url", pg_admin_url()],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("import ")]
-    assert len(lines) == 2, result.stdout
+    return result.stdout
+
+
+def test_the_import_benchmark_runs_and_prints_its_figures() -> None:
+    out = run_quick("import.py", 60)
+    lines = [line for line in out.splitlines() if line.startswith("import ")]
+    assert len(lines) == 2, out
     for line in lines:
         assert re.search(r"[\d,]+ rows/s", line), line
         assert re.search(r"peak RSS \d+ MB", line), line
@@ -34,22 +40,7 @@ def test_the_import_benchmark_runs_and_prints_its_figures() -> None:
 
 
 def test_the_delivery_benchmark_runs_and_prints_its_figures() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "delivery.py"),
-            "--quick",
-            "--pg-url",
-            pg_admin_url(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    out = run_quick("delivery.py", 300)
     for label in ("email:", "telegram (no limit):"):
         line = next((x for x in out.splitlines() if x.startswith(label)), None)
         assert line is not None, out
@@ -60,3 +51,34 @@ def test_the_delivery_benchmark_runs_and_prints_its_figures() -> None:
         r"^worker RSS: peak \d+ MB at [\d,]+ sent, \d+ MB at [\d,]+ sent", out, re.M
     ), out
     assert re.search(r"^/start while sending: p95 \d+ ms", out, re.M), out
+
+
+def test_the_export_benchmark_runs_and_prints_its_figures() -> None:
+    out = run_quick("export.py", 300)
+    assert re.search(r"^stats of a [\d,]+-recipient run: opened in \d+ ms", out, re.M), out
+    for fmt in ("csv", "xlsx"):
+        assert re.search(
+            rf"^export {fmt} [\d,]+ rows: [\d.]+ s, [\d,]+ rows/s, file [\d.]+ MB, "
+            r"peak RSS \+\d+ MB, longest event-loop stall \d+ ms",
+            out,
+            re.M,
+        ), out
+    assert re.search(r"^bare fetch-all \+ csv .* ratio csv [\d.]+x, xlsx [\d.]+x", out, re.M), out
+
+
+def test_the_scale_benchmark_runs_and_prints_its_figures() -> None:
+    out = run_quick("scale.py", 300)
+    assert re.search(r"^fill: 100,000 delivery rows across 10 runs in [\d.]+ s", out, re.M), out
+    assert re.search(
+        r"^retention: 90,000 of [\d,]+ rows \(\d+%\) of 9 runs deleted in [\d.]+ s "
+        r"\([\d,]+ rows/s",
+        out,
+        re.M,
+    ), out
+    assert re.search(r"^sender during the purge: .* max [\d.]+ ms; alone: ", out, re.M), out
+    header = next(line for line in out.splitlines() if "empty table" in line)
+    assert "100,000 rows" in header and "after the purge" in header, out
+    for label in ("claim a batch", "write a batch's results", "open a run's statistics"):
+        line = next((x for x in out.splitlines() if x.startswith(label)), None)
+        assert line is not None, out
+        assert len(re.findall(r"p50 +[\d.]+ ms · p95 +[\d.]+ ms", line)) == 3, line

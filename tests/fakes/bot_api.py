@@ -53,6 +53,7 @@ class FakeBotAPI(BotMethods):
     ) -> None:
         super().__init__(bot_username=bot_username, bot_first_name=bot_first_name)
         self.host = host
+        self.revoked_tokens: set[str] = set()  # answered 401, like a token revoked in @BotFather
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self.webhook_pusher = WebhookPusher(self)
@@ -116,7 +117,7 @@ class FakeBotAPI(BotMethods):
         token = request.match_info["token"]
         method = request.match_info["method"]
         match = TOKEN_RE.match(token)
-        if match is None:
+        if match is None or token in self.revoked_tokens:
             return _json(ApiError(401, "Unauthorized").payload(), 401)
         self.bot_id = int(match.group(1))
         params, files = await _read_params(request)

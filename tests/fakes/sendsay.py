@@ -24,8 +24,18 @@ What is confirmed and what is assumed (keep the emulation honest):
 Assumed: that answer shape, and the per-address error ids a test scripts with
 ``fake.reject_email(email, "error/email/invalid")`` (answered for every send to it).
 
-More actions (``member.set``, ``stat.uni``) plug in through
-``fake.handlers[action] = callable(body) -> answer``.
+Mass sends (for ``SendsayMassSender``; every shape here is ASSUMED unless the adapter's
+docstring says it is confirmed): ``group.create``/``group.delete`` by ``id``;
+``member.import`` with ``users.list: {"caption": [{"anketa", "quest"}], "rows"}`` and
+``auto_group.id`` adds members (their ``mailforge`` anketa values kept) and answers a done
+track; ``issue.send`` to a list group renders ``[% anketa.mailforge.key %]`` for every
+member (``fake.mass_issues``), answers ``{"track.id", "issue.id"}`` with a track that runs
+once (``fake.mass_track``) and then is done; ``stat.uni`` filtered on ``deliv.issue.id``
+answers ``{"list": [[…select values…]]}`` paged by ``first``/``skip``, each member's
+``deliv.status`` scripted with ``fake.deliv_status(email, "-2", "550 no such user")``
+("1" by default) and held at "0" for ``fake.report_late(email, times)`` reads.
+
+More actions plug in through ``fake.handlers[action] = callable(body) -> answer``.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ import asyncio
 import inspect
 import itertools
 import json
+import re
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -67,6 +78,14 @@ class FakeGroup:
 
 
 @dataclass
+class MassIssue:
+    id: int
+    group: str
+    letter: dict[str, Any]
+    letters: dict[str, dict[str, str]]  # email -> rendered subject and html
+
+
+@dataclass
 class _Failure:
     errors: list[dict[str, Any]] | None
     status: int
@@ -90,8 +109,17 @@ class FakeSendsay:
             "member.list": self.member_list,
             "track.get": self.track_get,
             "issue.send": self.issue_send,
+            "group.create": self.group_create,
+            "group.delete": self.group_delete,
+            "member.import": self.member_import,
+            "stat.uni": self.stat_uni,
         }
         self.issues: list[dict[str, Any]] = []
+        self.mass_issues: list[MassIssue] = []
+        self.mass_track = [1, -1]  # track.get answers of a mass send, in turn
+        self._deliv: dict[str, tuple[str, str | None]] = {}
+        self._late: defaultdict[str, int] = defaultdict(int)
+        self._stat_reads = 0
         self._rejected: dict[str, str] = {}
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._redirects: deque[str] = deque()
@@ -166,7 +194,84 @@ class FakeSendsay:
         status = statuses.popleft() if len(statuses) > 1 else statuses[0]
         return {"obj": {"id": body["id"], "status": status}}
 
+    def deliv_status(self, email: str, status: str, error: str | None = None) -> None:
+        """What ``stat.uni`` reports for ``email`` in every mass send (default "1")."""
+        self._deliv[email.lower()] = (status, error)
+
+    def report_late(self, email: str, times: int) -> None:
+        """``stat.uni`` reports ``email`` as "0" (not final) this many times first."""
+        self._late[email.lower()] = times
+
+    def group_create(self, body: dict[str, Any]) -> Answer:
+        group_id = str(body.get("id", ""))
+        if group_id in self.groups:
+            return _errors("error/group/exists", group_id)
+        if body.get("type") != "list" or not group_id:
+            return _errors("error/group/invalid", body)
+        self.add_group(group_id, str(body.get("name", group_id)))
+        return {}
+
+    def group_delete(self, body: dict[str, Any]) -> Answer:
+        if self.groups.pop(str(body.get("id")), None) is None:
+            return _errors("error/group/not_found", body.get("id"))
+        return {}
+
+    def member_import(self, body: dict[str, Any]) -> Answer:
+        users = body.get("users.list") or {}
+        caption, rows = users.get("caption") or [], users.get("rows") or []
+        group = self.groups.get(str((body.get("auto_group") or {}).get("id")))
+        if group is None:
+            return _errors("error/group/not_found", body.get("auto_group"))
+        keys = [f"{c.get('anketa')}.{c.get('quest')}" for c in caption]
+        if "member.email" not in keys:
+            return _errors("error/users.list/no_email", caption)
+        known = {m["email"]: m for m in group.members}
+        for row in rows:
+            values = dict(zip(keys, row, strict=True))
+            email = str(values.pop("member.email")).lower()
+            known.setdefault(email, {"email": email}).update(values)
+        group.members = list(known.values())
+        return {"track.id": self.add_track([-1])}
+
+    def mass_send(self, body: dict[str, Any]) -> Answer:
+        group = self.groups.get(str(body.get("group")))
+        if group is None:
+            return _errors("error/group/not_found", body.get("group"))
+        letter = body.get("letter") or {}
+        issue = MassIssue(len(self.mass_issues) + 1001, group.id, letter, {})
+        for member in group.members:
+            issue.letters[member["email"]] = {
+                "subject": _personal(str(letter.get("subject", "")), member),
+                "html": _personal(str((letter.get("message") or {}).get("html", "")), member),
+            }
+        self.mass_issues.append(issue)
+        return {"track.id": self.add_track(list(self.mass_track)), "issue.id": issue.id}
+
+    def stat_uni(self, body: dict[str, Any]) -> Answer:
+        wanted = [f.get("v") for f in body.get("filter") or [] if f.get("a") == "deliv.issue.id"]
+        issues = [i for i in self.mass_issues if str(i.id) in wanted]
+        if not issues:
+            return {"list": []}
+        rows = []
+        emails = list(issues[0].letters)
+        if body.get("order") == ["deliv.member.email"]:
+            emails.sort()
+        elif self._stat_reads % 2:  # Sendsay: without an order, "each time differently"
+            emails.reverse()
+        self._stat_reads += 1
+        for email in emails:
+            status, error = self._deliv.get(email, ("1", None))
+            if self._late[email] > 0:
+                self._late[email] -= 1
+                status, error = "0", None
+            fields = {"deliv.member.email": email, "deliv.status": status, "deliv.error": error}
+            rows.append([fields.get(name) for name in body.get("select") or []])
+        skip, first = int(body.get("skip", 0)), int(body.get("first", len(rows)))
+        return {"list": rows[skip : skip + first]}
+
     def issue_send(self, body: dict[str, Any]) -> Answer:
+        if body.get("group") not in ("personal", "masssending"):
+            return self.mass_send(body)
         email = str(body.get("email", "")).lower()
         if email in self._rejected:
             return _errors(self._rejected[email], email)
@@ -218,6 +323,15 @@ class FakeSendsay:
         if inspect.isawaitable(answer):
             answer = await answer
         return web.json_response(answer)
+
+
+def _personal(text: str, member: dict[str, Any]) -> str:
+    """Sendsay-style personalisation of the fake: ``[% anketa.mailforge.key %]``."""
+    return re.sub(
+        r"\[%\s*anketa\.(\w+)\.(\w+)\s*%\]",
+        lambda m: str(member.get(f"{m.group(1)}.{m.group(2)}", "")),
+        text,
+    )
 
 
 def _member_row(number: int, member: dict[str, Any]) -> dict[str, Any]:

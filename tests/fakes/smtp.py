@@ -10,6 +10,8 @@
         smtp.connections            # connections accepted so far
         smtp.max_in_flight          # most DATA commands answered at once (with ``delay``)
 
+    FakeSmtp(login=("user", "secret"))  # AUTH required (over plain TCP), these credentials
+
 It runs in the test's event loop (no thread), so ``go_down`` is immediate and exact.
 """
 
@@ -23,7 +25,7 @@ from email.message import EmailMessage
 from types import TracebackType
 from typing import Any, Self
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,10 @@ class _Handler:
 
 
 class FakeSmtp:
-    def __init__(self, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, *, host: str = "127.0.0.1", login: tuple[str, str] | None = None) -> None:
         self.host = host
+        self.login = login
+        self.logins = 0  # successful AUTHs
         self.port = 0
         self.messages: list[ReceivedMail] = []
         self.connections = 0
@@ -110,13 +114,28 @@ class FakeSmtp:
                 super().connection_lost(error)
 
         loop = asyncio.get_running_loop()
+        auth: dict[str, Any] = {}
+        if self.login is not None:
+            auth = {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                "auth_require_tls": False,
+            }
         self._server = await loop.create_server(
-            lambda: _Session(self._handler, hostname="fake-smtp.test", loop=loop),
+            lambda: _Session(self._handler, hostname="fake-smtp.test", loop=loop, **auth),
             self.host,
             self.port,
             reuse_address=True,
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
+
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        expected = tuple(part.encode() for part in self.login or ("", ""))
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == expected
+        self.logins += ok
+        return AuthResult(success=ok)
 
     async def go_down(self) -> None:
         """Stop listening (connects are refused) and drop every open connection."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -22,8 +23,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def mailforge(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
+async def spawn(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -33,6 +34,10 @@ async def mailforge(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, st
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def mailforge(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    proc = await spawn(*args, env=env, cwd=cwd)
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -88,6 +93,69 @@ async def test_a_bad_setting_stops_start_up_with_one_line(
     assert "Traceback" not in err + out
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["run", "worker"])
+async def test_an_unreachable_bot_api_or_a_revoked_token_stops_start_up_with_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    database = {"BOT_TOKEN": TOKEN, "DATABASE_URL": sqlite_url(tmp_path / "bot.db")}
+    closed = f"http://127.0.0.1:{free_port()}"
+    code, out, err = await mailforge(
+        command, env=cli_env(TELEGRAM_API_URL=closed, **database), cwd=tmp_path
+    )
+    assert code == 2
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(f"mailforge: configuration error: TELEGRAM_API_URL: cannot reach {closed}")
+    )
+    assert "Traceback" not in err + out and TOKEN.split(":")[1] not in err + out
+
+    async with FakeBotAPI() as api:
+        api.revoked_tokens.add(TOKEN)
+        code, out, err = await mailforge(
+            command, env=cli_env(TELEGRAM_API_URL=api.base_url, **database), cwd=tmp_path
+        )
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "mailforge: configuration error: BOT_TOKEN: Telegram rejected this token "
+        "(401 Unauthorized)"
+    )
+    assert "Traceback" not in err + out
+
+
+async def test_a_worker_process_sends_but_leaves_menus_to_the_bot(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api:
+        env = cli_env(
+            BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=api.base_url,
+            DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
+            ADMIN_IDS="777",
+        )
+        proc = await spawn("worker", env=env, cwd=tmp_path)
+        try:
+            assert proc.stderr is not None
+            started = b""
+            while b"worker runs" not in started:
+                line = await asyncio.wait_for(proc.stderr.readline(), 60)
+                assert line, "the worker exited before it started"
+                started = line
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.communicate(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+        assert proc.returncode == 0
+        methods = {method for method, _ in api.requests}
+        assert "getMe" in methods  # the token was checked
+        assert "setMyCommands" not in methods and not api.commands
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_run_serves_the_bot_and_stops_cleanly_on_a_signal(
     tmp_path: Path, signum: signal.Signals
@@ -101,16 +169,7 @@ async def test_run_serves_the_bot_and_stops_cleanly_on_a_signal(
             LOG_LEVEL="DEBUG",
             WEB_PORT="0",
         )
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await spawn("run", env=env, cwd=tmp_path)
         try:
             api.send_text(777, "/start", language_code="en")
             reply = await api.wait_for_message(777, timeout=30)

@@ -12,7 +12,9 @@ from babel.messages.pofile import read_po
 from domain.mailings import Channel, MailingStatus
 from domain.recipients import AddressKind, ListSourceKind
 from domain.runs import RunStatus
+from domain.stats import Period
 from domain.users import Role
+from handlers.callbacks import StatsAct
 from handlers.i18n import LOCALES_DIR, choose_locale, make_i18n, translate
 from handlers.lists_kb import Act
 from handlers.mailings_kb import Go, Step
@@ -77,6 +79,7 @@ PREFIXES = {
     "channel",
     "run",
     "launch",
+    "stats",
 }
 # Strings that look like keys but are not user texts (HTTP headers).
 NOT_KEYS = {"content-type", "content-length", "content-disposition", "content-encoding"}
@@ -105,6 +108,11 @@ def test_every_key_used_in_code_is_translated() -> None:
     }
     dynamic |= {f"lists-source-{k.value}" for k in ListSourceKind}
     dynamic |= {f"run-status-{s.value}" for s in RunStatus}
+    dynamic |= {f"stats-button-{a.value}" for a in (StatsAct.csv, StatsAct.xlsx)}
+    dynamic |= {f"stats-admin-{p.value}" for p in Period} | {
+        f"stats-chart-{p.value}" for p in Period
+    }
+    dynamic |= {f"stats-status-{s}" for s in ("failed", "refused")}
     dynamic |= {f"dialog-option-{o}" for o in ("link_preview", "silent", "protect")}
     missing = (keys_used_in_code() - NOT_KEYS | dynamic) - catalog_keys("ru")
     assert not missing

@@ -28,6 +28,7 @@ def to_run(row: MailingRunRow) -> MailingRun:
         id=row.id,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        problem=(row.bulk_state or {}).get("problem"),
     )
 
 

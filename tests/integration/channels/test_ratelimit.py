@@ -1,34 +1,106 @@
-"""MemoryRateLimiter: even spacing, per-key interval, and a global pause after a 429."""
+"""Both rate limiters (in memory, and in a real Redis): even spacing, per-key interval, a
+global pause after a 429; the Redis one shares its budget between separate clients (as
+worker processes do) and waits out a Redis outage instead of failing or sending."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import secrets
+import shutil
+import socket
+import subprocess
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
-from infrastructure.channels.ratelimit import MemoryRateLimiter
+import pytest
+from redis.asyncio import Redis
+
+from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
+from infrastructure.channels.ratelimit_redis import RedisRateLimiter
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+MakeLimiter = Callable[[float, float], RateLimiter]
 
 
-async def _stamp(limiter: MemoryRateLimiter, key: str, out: list[float]) -> None:
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test only; its keys are deleted afterwards."""
+    prefix = f"mftest-scale-{secrets.token_hex(4)}"
+    yield prefix
+    client = Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def make_limiter(
+    request: pytest.FixtureRequest, redis_prefix: str
+) -> AsyncIterator[MakeLimiter]:
+    made: list[RateLimiter] = []
+
+    def make(rate: float, per_key: float = 0.0) -> RateLimiter:
+        limiter: RateLimiter
+        if request.param == "memory":
+            limiter = MemoryRateLimiter(rate, per_key)
+        else:
+            limiter = RedisRateLimiter.from_url(REDIS_URL, f"{redis_prefix}:tg:1", rate, per_key)
+        made.append(limiter)
+        return limiter
+
+    yield make
+    for limiter in made:
+        await limiter.aclose()
+
+
+async def _stamp(limiter: RateLimiter, key: str, out: list[float]) -> None:
     await limiter.acquire(key)
     out.append(time.monotonic())
 
 
-async def test_global_rate_spaces_acquisitions_evenly() -> None:
-    limiter = MemoryRateLimiter(50.0)
+def busiest_second(times: list[float]) -> int:
+    """The most acquisitions inside any 1-second window."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+async def test_global_rate_spaces_acquisitions_evenly(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter(50.0, 0.0)
     times: list[float] = []
     await asyncio.gather(*(_stamp(limiter, str(n), times) for n in range(11)))
-    assert 0.19 <= max(times) - min(times) <= 0.3  # 10 intervals of 20 ms
+    assert max(times) - min(times) >= 0.19  # 10 intervals of at least 20 ms
 
 
-async def test_one_key_waits_its_interval() -> None:
-    limiter = MemoryRateLimiter(1000.0, per_key_interval=0.1)
+async def test_no_second_ever_holds_more_than_the_rate(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter(20.0, 0.0)
+    times: list[float] = []
+    await asyncio.gather(*(_stamp(limiter, str(n), times) for n in range(45)))
+    assert len(times) == 45
+    assert busiest_second(times) <= 20
+
+
+async def test_one_key_waits_its_interval(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter(1000.0, 0.1)
     times: list[float] = []
     await asyncio.gather(*(_stamp(limiter, "chat", times) for _ in range(3)))
     assert max(times) - min(times) >= 0.19
 
 
-async def test_pause_holds_every_sender_including_those_already_waiting() -> None:
-    limiter = MemoryRateLimiter(20.0)
+async def test_pause_holds_every_sender_including_those_already_waiting(
+    make_limiter: MakeLimiter,
+) -> None:
+    limiter = make_limiter(20.0, 0.0)
     times: list[float] = []
     await limiter.acquire("first")  # the next slots are now in the future
     start = time.monotonic()
@@ -39,3 +111,132 @@ async def test_pause_holds_every_sender_including_those_already_waiting() -> Non
     await asyncio.gather(*waiting)
     assert min(times) - start >= 0.29
     assert await limiter.paused_for() == 0.0
+
+
+async def test_redis_budget_is_shared_by_separate_clients(redis_prefix: str) -> None:
+    """Three limiters with their own connections, like three worker processes: together
+    they stay within one rate, and one's 429 pause holds the others."""
+    limiters = [
+        RedisRateLimiter.from_url(REDIS_URL, f"{redis_prefix}:tg:7", 20.0, 1.0) for _ in range(3)
+    ]
+    try:
+        times: list[float] = []
+        await asyncio.gather(
+            *(_stamp(limiters[n % 3], str(n), times) for n in range(45)),
+            _stamp(limiters[0], "same-chat", times),
+            _stamp(limiters[1], "same-chat", times),
+        )
+        assert len(times) == 47
+        assert busiest_second(times) <= 20
+
+        await limiters[0].pause(0.5)
+        assert 0.4 < await limiters[2].paused_for() <= 0.5
+        start = time.monotonic()
+        await limiters[2].acquire("after-pause")
+        assert time.monotonic() - start >= 0.45
+    finally:
+        for limiter in limiters:
+            await limiter.aclose()
+
+
+async def test_redis_limiters_of_two_bots_do_not_share(redis_prefix: str) -> None:
+    one = RedisRateLimiter.from_url(REDIS_URL, f"{redis_prefix}:tg:1", 5.0)
+    two = RedisRateLimiter.from_url(REDIS_URL, f"{redis_prefix}:tg:2", 5.0)
+    try:
+        await one.pause(5)
+        assert await two.paused_for() == 0.0
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+# -- a Redis outage ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of this test alone, to stop and start at will."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._tmp = tmp
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self._proc = subprocess.Popen(
+            [binary, *args, "--appendonly", "no", "--dir", str(self._tmp)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def _eventually(check: Callable[[], Awaitable[bool] | bool], within: float) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_redis_outage_waits_with_a_warning_and_resumes(
+    private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = RedisRateLimiter.from_url(private_redis.url, "mftest-scale-outage:tg:1", 50.0)
+    try:
+        await limiter.acquire("a")
+        private_redis.stop()
+        with caplog.at_level(logging.WARNING, "infrastructure.channels.ratelimit_redis"):
+            waiting = asyncio.create_task(limiter.acquire("b"))
+            await _eventually(lambda: "Redis unreachable" in caplog.text, 15)
+            assert not waiting.done()  # no slot without Redis: nothing may be sent
+            private_redis.start()
+            await asyncio.wait_for(waiting, 30)  # the same call goes on once Redis is back
+    finally:
+        await limiter.aclose()
+
+
+async def test_a_long_redis_outage_gives_up_without_a_slot(private_redis: PrivateRedis) -> None:
+    client = Redis.from_url(private_redis.url, socket_timeout=1, socket_connect_timeout=1)
+    limiter = RedisRateLimiter(client, "mftest-scale-outage:tg:1", 50.0, max_outage=0.5)
+    try:
+        private_redis.stop()
+        with pytest.raises(LimiterUnavailable):
+            await limiter.acquire("a")
+    finally:
+        await limiter.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,10 +13,12 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import BufferedInputFile
+from redis.asyncio import Redis
 
 from domain.delivery import Outcome
 from domain.mailings import Channel
 from domain.recipients import AddressKind
+from infrastructure.channels.ratelimit_redis import RedisRateLimiter
 from infrastructure.channels.telegram import UNCERTAIN, TelegramChannel
 from tests.fakes.bot_api import FakeBotAPI
 from tests.integration.channels.support import by_id, content, messages, outcomes
@@ -189,3 +192,21 @@ async def test_a_long_flood_wait_is_handed_back_as_retry(api: FakeBotAPI, bot: B
     waited = [r for r in got.values() if r.outcome is Outcome.retry]
     assert waited and all(29 <= (r.retry_after or 0) <= 30 for r in waited)
     assert api.request_count("sendMessage") <= 2  # nothing sent twice while paused
+
+
+async def test_an_unreachable_shared_limiter_sends_nothing_and_hands_back(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on: Redis is down
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = Redis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=0.2)
+    limiter = RedisRateLimiter(client, "mftest-scale-down:tg:1", 30.0, max_outage=0.3)
+    tg = TelegramChannel(bot, limiter=limiter)
+
+    results = by_id(await tg.send(content(Channel.telegram), messages(TG, ["11", "12"])))
+    await tg.close()
+
+    assert {r.outcome for r in results.values()} == {Outcome.retry}
+    assert all("rate limiter" in (r.error or "") for r in results.values())
+    assert api.sent_count("sendMessage") == 0

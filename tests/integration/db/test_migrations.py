@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -123,3 +124,14 @@ async def test_the_database_accepts_every_value_of_the_domain_enums(database_url
         sqltext = checks[f"ck_{table}_{column}"]
         missing = [v.value for v in values if f"'{v.value}'" not in sqltext]
         assert not missing, f"{table}.{column} CHECK lacks {missing}: write a migration"
+
+
+async def test_processes_starting_together_migrate_a_fresh_database_once() -> None:
+    """The bot and several `mailforge worker` processes all migrate at start."""
+    url = await fresh_pg_database()
+    try:
+        await asyncio.gather(*(upgrade(url) for _ in range(4)))
+        script = ScriptDirectory.from_config(alembic_config(url))
+        assert await run_sync(url, current_revision) == script.get_current_head()
+    finally:
+        await drop_database(url)

@@ -1,0 +1,79 @@
+"""Mass sends: a big run on a channel that can send one issue to many recipients (Sendsay).
+
+Instead of one request per recipient, the recipients are pushed to the provider first,
+then one mass send goes out, and each recipient's fate is read back from the provider's
+statistics into ``deliveries``. A run is marked for it at launch (its channel has a bulk
+threshold and the run reaches it); the normal workers never claim its rows.
+
+The job's progress lives on the run (``BulkJob.state``, JSON) so that any worker can take
+it over after a crash: the phase, the provider's ids, the attempts made. The phases:
+
+- ``queued``: nothing done yet; the rows are claimed and the recipients pushed;
+- ``pushed``: the recipients are at the provider; the mass send goes at the next take, so
+  a pause or a cancel between the push and the send still holds (a cancelled run's rows
+  go back to pending, unsent, like any cancelled run's);
+- ``sending``: written just before the mass send request. Found on a restart, the send
+  may or may not have been accepted: the rows fail as "uncertain", never sent again;
+- ``sent``: accepted, with the provider's ids; the report is polled until every row is
+  final or the wait for reports is over;
+- ``done``: finished (``problem`` says why, when it did not go out).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.delivery import Outcome, RunContent
+
+
+class BulkPhase(enum.StrEnum):
+    queued = "queued"
+    pushed = "pushed"
+    sending = "sending"
+    sent = "sent"
+    done = "done"
+
+
+@dataclass(slots=True)
+class BulkJob:
+    """A run being mass-sent, held by one worker until ``BulkQueue.take_bulk``'s lease ends."""
+
+    run_id: int
+    content: RunContent
+    state: dict[str, Any] = field(default_factory=dict)
+    cancelled: bool = False  # the run was cancelled: nothing more may go out
+
+    @property
+    def phase(self) -> BulkPhase:
+        return BulkPhase(self.state.get("phase", BulkPhase.queued))
+
+
+@dataclass(frozen=True, slots=True)
+class BulkMember:
+    """One recipient pushed to the provider, with the values its letter reads."""
+
+    address: str
+    values: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkStatus:
+    """One row of the provider's report; ``outcome`` None: not final yet. Never ``retry``:
+    a soft bounce of a mass send is ``failed`` with its reason."""
+
+    address: str
+    outcome: Outcome | None
+    error: str | None = None
+
+
+class BulkSendError(Exception):
+    """A step of a mass send failed. ``retry``: transient (5xx, 429, a connection refused),
+    try the step again later; otherwise permanent (auth, configuration, an uncertain send),
+    and the run's remaining rows fail with this message."""
+
+    def __init__(self, message: str, *, retry: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.retry_after = retry_after

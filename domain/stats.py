@@ -1,0 +1,109 @@
+"""What statistics and exports show: read models built from the run totals, the per-minute
+aggregate (``run_minutes``) and, for details only, the per-recipient deliveries.
+
+Counts and charts never depend on delivery rows, which a retention job may remove; the
+failure reasons and the per-recipient export do, and say so when the rows are gone.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from domain.mailings import Channel, Mailing
+from domain.runs import MailingRun
+
+
+class ExportFormat(enum.StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class Period(enum.StrEnum):
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+PERIODS: dict[Period, timedelta] = {
+    Period.day: timedelta(days=1),
+    Period.week: timedelta(days=7),
+    Period.month: timedelta(days=30),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Sends:
+    """Final results counted over some span (a minute, a day, a period)."""
+
+    delivered: int = 0
+    failed: int = 0
+    refused: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.delivered + self.failed + self.refused
+
+    def __add__(self, other: Sends) -> Sends:
+        return Sends(
+            self.delivered + other.delivered,
+            self.failed + other.failed,
+            self.refused + other.refused,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MinuteSends:
+    minute: datetime  # UTC, start of the minute
+    sends: Sends
+
+
+@dataclass(frozen=True, slots=True)
+class FailureReason:
+    status: str  # failed | refused
+    error: str  # empty when the channel gave no reason
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """One run of a mailing: counts from the run's totals, rate from ``run_minutes``."""
+
+    mailing: Mailing
+    run: MailingRun
+    rate: list[MinuteSends]
+    reasons: list[FailureReason]
+    details_removed: bool  # the delivery rows are gone (retention): no reasons, no export
+
+
+@dataclass(frozen=True, slots=True)
+class DaySends:
+    day: datetime  # UTC midnight
+    channel: Channel
+    sends: Sends
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSummary:
+    """Sends per channel over the last day, week and month (admins' ``/stats``)."""
+
+    until: datetime
+    periods: dict[Period, dict[Channel, Sends]]
+    daily: list[DaySends] = field(default_factory=list)  # the last month, for the chart
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """One recipient of a run in the per-recipient report."""
+
+    delivery_id: int
+    address: str
+    channel: str
+    status: str
+    attempts: int
+    last_error: str | None
+    updated_at: datetime | None
+
+
+EXPORT_COLUMNS = ("address", "channel", "status", "attempts", "last_error", "time_utc")

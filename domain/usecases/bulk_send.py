@@ -1,0 +1,197 @@
+"""The mass send of a big run, step by step, resumable by any worker (see ``domain.bulk``).
+
+``BulkSender.run_once`` takes one due job and moves it as far as it can without waiting:
+claim the rows and push the recipients, send once, then poll. While the provider is still
+handing the send out or reports are missing, the job is put back with the time of its next
+poll, so a worker never sleeps on it and a restarted worker simply takes it up again.
+
+Crash safety: the phase is saved before each step that talks to the provider; pushing
+again is harmless, and the only step that must not be repeated (the send) is bracketed by
+``sending``/``sent``: a job found in ``sending`` fails as uncertain instead of sending twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from domain.bulk import BulkJob, BulkMember, BulkPhase, BulkSendError, BulkStatus
+from domain.clock import SystemClock
+from domain.delivery import Outcome, RetryPolicy, SendResult
+from domain.mailings import Channel
+from domain.ports import BulkQueue, Clock, MassSendChannel, MessageRenderer
+from domain.recipients import Address
+from domain.usecases.preview import recipient_values
+
+log = logging.getLogger(__name__)
+UNCERTAIN = "uncertain: the worker stopped while the mass send was being accepted"
+NOT_CONFIGURED = "channel not configured"
+
+
+@dataclass
+class BulkSender:
+    queue: BulkQueue
+    channels: Mapping[Channel, MassSendChannel]
+    renderer: MessageRenderer
+    lease: timedelta = timedelta(minutes=5)
+    poll_every: timedelta = timedelta(seconds=10)
+    report_wait: timedelta = timedelta(hours=6)  # how long missing reports are waited for
+    page_size: int = 1000
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Clock = field(default_factory=SystemClock)
+
+    async def run_once(self) -> bool:
+        """Advance one due job; False when there was none."""
+        job = await self.queue.take_bulk(self.clock.now(), self.lease)
+        if job is None:
+            return False
+        try:
+            await self._advance(job)
+        except BulkSendError as exc:
+            await self._step_failed(job, exc)
+        return True
+
+    async def _advance(self, job: BulkJob) -> None:
+        channel = self.channels.get(job.content.channel)
+        if channel is None:
+            await self._give_up(job, NOT_CONFIGURED)
+            return
+        if job.cancelled and job.phase in (BulkPhase.queued, BulkPhase.pushed):
+            await self.queue.unclaim_bulk(job.run_id)  # unsent, like any cancelled run's rows
+            await self._finish(job, channel)
+            return
+        if job.phase is BulkPhase.queued:
+            if not channel.can_mass_send(job.content):
+                log.info("Run %s: content not fit for a mass send, sent one by one", job.run_id)
+                await self.queue.release_bulk(job.run_id)
+                return
+            await self.queue.claim_bulk(job.run_id, self.clock.now())
+            await self._push(job, channel)
+            # The send goes at the next take: a pause or cancel meanwhile still holds.
+            job.state["attempts"] = 0
+            await self._save(job, BulkPhase.pushed, self.clock.now())
+            return
+        if job.phase is BulkPhase.pushed:
+            await self._send(job, channel)
+        if job.phase is BulkPhase.sending:
+            await self._give_up(job, UNCERTAIN, channel)
+            return
+        if job.phase is BulkPhase.sent:
+            await self._collect(job, channel)
+
+    async def _push(self, job: BulkJob, channel: MassSendChannel) -> None:
+        keys = self.renderer.placeholders(job.content.body)
+        if job.content.subject:
+            keys |= self.renderer.placeholders(job.content.subject)
+        after = 0
+        while batch := await self.queue.bulk_recipients(job.run_id, after, self.page_size):
+            members = []
+            for outbound in batch:
+                address = Address(outbound.kind, outbound.value, dict(outbound.attributes))
+                values = recipient_values(address)
+                row = {key: _text(values.get(key)) for key in sorted(keys)}
+                members.append(BulkMember(outbound.value, row))
+            await channel.push_members(job.run_id, job.content, members)
+            after = batch[-1].delivery_id
+            await self._save(job, job.phase, self.clock.now() + self.lease)  # keep the lease
+
+    async def _send(self, job: BulkJob, channel: MassSendChannel) -> None:
+        await self._save(job, BulkPhase.sending, self.clock.now() + self.lease)
+        try:
+            ref = await channel.mass_send(job.run_id, job.content)
+        except BulkSendError as exc:
+            if exc.retry:  # not accepted: the send may go again
+                job.state["phase"] = BulkPhase.pushed.value
+            raise
+        now = self.clock.now()
+        job.state.update(ref=ref, sent_at=now.isoformat(), attempts=0)
+        await self._save(job, BulkPhase.sent, now)
+
+    async def _collect(self, job: BulkJob, channel: MassSendChannel) -> None:
+        ref = job.state.get("ref") or {}
+        if not job.state.get("settled"):
+            if not await channel.settled(ref):
+                await self._save(job, job.phase, self.clock.now() + self.poll_every)
+                return
+            job.state["settled"] = True
+        offset = 0
+        while True:
+            page = await channel.report(ref, offset, self.page_size)
+            await self._record(job, page)
+            if len(page) < self.page_size:
+                break
+            offset += len(page)
+            await self._save(job, job.phase, self.clock.now() + self.lease)
+        now = self.clock.now()
+        job.state["attempts"] = 0  # a full read: earlier transient errors are forgiven
+        if not await self.queue.bulk_open(job.run_id):
+            await self._finish(job, channel)
+        elif self._late(job):
+            waited = int(self.report_wait.total_seconds())
+            reason = f"no delivery report from the provider in {waited} s"
+            await self._give_up(job, reason, channel)
+        else:
+            await self._save(job, job.phase, now + self.poll_every)
+
+    def _late(self, job: BulkJob) -> bool:
+        """Whether the wait for the reports of a sent job is over."""
+        return self.clock.now() >= _sent_at(job) + self.report_wait
+
+    async def _record(self, job: BulkJob, page: list[BulkStatus]) -> None:
+        final = [status for status in page if status.outcome is not None]
+        if not final:
+            return
+        ids = await self.queue.bulk_ids(job.run_id, [s.address.lower() for s in final])
+        results = []
+        for status in final:
+            delivery_id = ids.get(status.address.lower())
+            if delivery_id is None or status.outcome is None:
+                continue  # already recorded, or not ours
+            outcome = Outcome.failed if status.outcome is Outcome.retry else status.outcome
+            results.append(SendResult(delivery_id, outcome, status.error))
+        await self.queue.complete(results, self.clock.now(), self.policy)
+
+    async def _step_failed(self, job: BulkJob, exc: BulkSendError) -> None:
+        attempts = int(job.state.get("attempts", 0)) + 1
+        job.state.update(attempts=attempts, last_error=str(exc))
+        # Once sent, the recipients got their letters: transient errors only delay reading
+        # the report, up to the report wait, instead of failing rows that went out.
+        sent = job.phase is BulkPhase.sent
+        if exc.retry and (not self.policy.exhausted(attempts) or (sent and not self._late(job))):
+            delay = self.policy.delay(attempts, exc.retry_after)
+            log.warning("Run %s: mass send step failed, retry in %s: %s", job.run_id, delay, exc)
+            await self._save(job, job.phase, self.clock.now() + delay)
+            return
+        log.error("Run %s: mass send failed: %s", job.run_id, exc)
+        await self._give_up(job, str(exc), self.channels.get(job.content.channel))
+
+    async def _give_up(
+        self, job: BulkJob, reason: str, channel: MassSendChannel | None = None
+    ) -> None:
+        now = self.clock.now()
+        await self.queue.claim_bulk(job.run_id, now)
+        await self.queue.fail_bulk(job.run_id, reason, now)
+        job.state["problem"] = reason
+        await self._finish(job, channel)
+
+    async def _finish(self, job: BulkJob, channel: MassSendChannel | None) -> None:
+        await self._save(job, BulkPhase.done, None)
+        if channel is not None:
+            try:
+                await channel.forget(job.run_id)
+            except BulkSendError as exc:
+                log.warning("Run %s: could not remove its audience: %s", job.run_id, exc)
+
+    async def _save(self, job: BulkJob, phase: BulkPhase, due_at: datetime | None) -> None:
+        job.state["phase"] = phase.value
+        await self.queue.save_bulk(job, due_at)
+
+
+def _sent_at(job: BulkJob) -> datetime:
+    return datetime.fromisoformat(str(job.state["sent_at"]))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)

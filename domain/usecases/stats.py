@@ -1,0 +1,113 @@
+"""Statistics and exports of mailings.
+
+A manager sees the statistics of their own mailings only, an admin everyone's; a forged
+id of someone else's mailing (or of a run of another mailing) looks like a missing one.
+Counts, rates and run history come from the run totals and ``run_minutes``; only the
+failure reasons and the per-recipient export read deliveries, which retention may have
+removed (``RunReport.details_removed``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from domain.errors import AccessDenied, InvalidInput, NotFound
+from domain.mailings import Mailing
+from domain.pagination import Page
+from domain.ports import ReportWriterFactory, UnitOfWork, UnitOfWorkFactory
+from domain.runs import MailingRun
+from domain.stats import PERIODS, ChannelSummary, ExportFormat, Period, RunReport
+from domain.usecases.access import require_staff
+from domain.usecases.mailings import load_own
+
+HISTORY_PAGE = 8
+TOP_REASONS = 5
+EXPORT_CHUNK = 1000
+
+
+async def _run_of(
+    uow: UnitOfWork, actor_id: int, mailing_id: int, run_id: int | None
+) -> tuple[Mailing, MailingRun]:
+    _, mailing = await load_own(uow, actor_id, mailing_id)
+    if run_id is None:
+        run = await uow.runs.last_for_mailing(mailing_id)
+        if run is None:
+            raise NotFound("stats-no-runs")
+    else:
+        run = await uow.runs.get(run_id)
+        if run is None or run.mailing_id != mailing_id:
+            raise NotFound("stats-run-not-found")
+    return mailing, run
+
+
+async def run_report(
+    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, run_id: int | None = None
+) -> RunReport:
+    """A run's statistics; ``run_id=None`` means the latest run of the mailing."""
+    async with uow_factory() as uow:
+        mailing, run = await _run_of(uow, actor_id, mailing_id, run_id)
+        assert run.id is not None
+        rate = await uow.stats.rate(run.id)
+        kept = await uow.stats.has_deliveries(run.id)
+        reasons = await uow.stats.failure_reasons(run.id, TOP_REASONS) if kept else []
+    return RunReport(
+        mailing, run, rate, reasons, details_removed=not kept and run.totals.total > 0
+    )
+
+
+async def run_history(
+    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, page: int = 0
+) -> tuple[Mailing, Page[MailingRun]]:
+    async with uow_factory() as uow:
+        _, mailing = await load_own(uow, actor_id, mailing_id)
+        return mailing, await uow.stats.runs_page(mailing_id, page, HISTORY_PAGE)
+
+
+async def channel_summary(
+    uow_factory: UnitOfWorkFactory, actor_id: int, now: datetime
+) -> ChannelSummary:
+    """Admins only: sends per channel over the last day, week and month."""
+    async with uow_factory() as uow:
+        actor = await require_staff(uow, actor_id)
+        if not actor.is_admin:
+            raise AccessDenied()
+        periods = {p: await uow.stats.channel_sends(now - span) for p, span in PERIODS.items()}
+        daily = await uow.stats.daily_sends(now - PERIODS[Period.month])
+    return ChannelSummary(until=now, periods=periods, daily=daily)
+
+
+async def export_run(
+    uow_factory: UnitOfWorkFactory,
+    open_writer: ReportWriterFactory,
+    *,
+    actor_id: int,
+    mailing_id: int,
+    run_id: int,
+    fmt: ExportFormat,
+    dest: Path,
+) -> int:
+    """Write a run's per-recipient report to ``dest`` in chunks; returns the row count.
+
+    Each chunk is read in a short transaction of its own, so a million-row report never
+    sits in memory at once nor holds the database for the whole write.
+    """
+    async with uow_factory() as uow:
+        _, run = await _run_of(uow, actor_id, mailing_id, run_id)
+        if not await uow.stats.has_deliveries(run_id):
+            key = "stats-export-removed" if run.totals.total else "stats-export-empty"
+            raise InvalidInput(key)
+    writer = open_writer(dest, fmt)
+    written, after = 0, 0
+    try:
+        while True:
+            async with uow_factory() as uow:
+                rows = await uow.stats.export_rows(run_id, after, EXPORT_CHUNK)
+            if not rows:
+                break
+            await writer.write(rows)
+            written += len(rows)
+            after = rows[-1].delivery_id
+    finally:
+        await writer.close()
+    return written

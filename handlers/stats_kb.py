@@ -1,0 +1,63 @@
+"""Callback data and keyboards of the statistics screens."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from domain.pagination import Page
+from domain.runs import MailingRun
+from domain.stats import RunReport
+from handlers.callbacks import StatsAct, StatsCD
+from handlers.i18n import t
+from handlers.mailings_kb import Go, MailingCD
+
+
+def report_keyboard(report: RunReport) -> InlineKeyboardMarkup:
+    mailing_id, run_id = report.mailing.id or 0, report.run.id or 0
+    kb = InlineKeyboardBuilder()
+    sizes = []
+    if not report.details_removed and report.run.totals.total:
+        for act in (StatsAct.csv, StatsAct.xlsx):
+            kb.button(
+                text=t(f"stats-button-{act.value}"),
+                callback_data=StatsCD(act=act, mailing_id=mailing_id, run_id=run_id),
+            )
+        sizes.append(2)
+    kb.button(
+        text=t("stats-button-history"),
+        callback_data=StatsCD(act=StatsAct.history, mailing_id=mailing_id),
+    )
+    kb.button(
+        text=t("stats-button-card"), callback_data=MailingCD(go=Go.open, mailing_id=mailing_id)
+    )
+    kb.adjust(*sizes, 1, 1)
+    return kb.as_markup()
+
+
+def history_keyboard(mailing_id: int, page: Page[MailingRun], tz: tzinfo) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for run in page.items:
+        when = (run.started_at or run.scheduled_for).astimezone(tz).strftime("%d.%m.%Y %H:%M")
+        test = " 🧪" if run.is_test else ""
+        kb.button(
+            text=f"#{run.id} · {when} · ✅ {run.totals.delivered}/{run.totals.total}{test}",
+            callback_data=StatsCD(act=StatsAct.show, mailing_id=mailing_id, run_id=run.id or 0),
+        )
+    arrows = 0
+    for has, delta, label in ((page.has_prev, -1, "◀️"), (page.has_next, 1, "▶️")):
+        if has:
+            kb.button(
+                text=label,
+                callback_data=StatsCD(
+                    act=StatsAct.history, mailing_id=mailing_id, page=page.page + delta
+                ),
+            )
+            arrows += 1
+    kb.button(
+        text=t("stats-button-card"), callback_data=MailingCD(go=Go.open, mailing_id=mailing_id)
+    )
+    kb.adjust(*([1] * len(page.items)), *([arrows] if arrows else []), 1)
+    return kb.as_markup()

@@ -1,0 +1,118 @@
+"""The read side of statistics: runs, ``run_minutes`` and, for details only, deliveries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.mailings import Channel
+from domain.pagination import Page
+from domain.runs import MailingRun
+from domain.stats import DaySends, ExportRow, FailureReason, MinuteSends, Sends
+from infrastructure.db.models import (
+    AddressRow,
+    DeliveryRow,
+    MailingRow,
+    MailingRunRow,
+    RunMinuteRow,
+)
+from infrastructure.db.repositories._sql import dialect_name, fetch_page
+from infrastructure.db.repositories.runs import to_run
+
+M = RunMinuteRow
+SUMS = (func.sum(M.delivered), func.sum(M.failed), func.sum(M.refused))
+
+
+def _sends(row: Any) -> Sends:
+    delivered, failed, refused = row
+    return Sends(int(delivered or 0), int(failed or 0), int(refused or 0))
+
+
+class SqlStatsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def runs_page(self, mailing_id: int, page: int, size: int) -> Page[MailingRun]:
+        stmt = (
+            select(MailingRunRow)
+            .where(MailingRunRow.mailing_id == mailing_id)
+            .order_by(MailingRunRow.scheduled_for.desc(), MailingRunRow.id.desc())
+        )
+        return await fetch_page(self._session, stmt, page, size, to_run)
+
+    async def rate(self, run_id: int) -> list[MinuteSends]:
+        stmt = (
+            select(M.minute, *SUMS).where(M.run_id == run_id).group_by(M.minute).order_by(M.minute)
+        )
+        rows = await self._session.execute(stmt)
+        return [MinuteSends(minute, _sends(sums)) for minute, *sums in rows]
+
+    async def failure_reasons(self, run_id: int, limit: int) -> list[FailureReason]:
+        d = DeliveryRow
+        count = func.count().label("n")
+        error = func.coalesce(d.last_error, "")
+        stmt = (
+            select(d.status, error, count)
+            .where(d.run_id == run_id, d.status.in_(("failed", "refused")))
+            .group_by(d.status, error)
+            .order_by(count.desc(), d.status, error)
+            .limit(limit)
+        )
+        rows = await self._session.execute(stmt)
+        return [FailureReason(status, text, int(n)) for status, text, n in rows]
+
+    async def has_deliveries(self, run_id: int) -> bool:
+        stmt = select(exists().where(DeliveryRow.run_id == run_id))
+        return bool((await self._session.execute(stmt)).scalar_one())
+
+    async def channel_sends(self, since: datetime) -> dict[Channel, Sends]:
+        stmt = select(M.channel, *SUMS).where(M.minute >= since).group_by(M.channel)
+        rows = await self._session.execute(stmt)
+        return {Channel(channel): _sends(sums) for channel, *sums in rows}
+
+    async def daily_sends(self, since: datetime) -> list[DaySends]:
+        day = self._day(M.minute).label("day")
+        stmt = (
+            select(day, M.channel, *SUMS)
+            .where(M.minute >= since)
+            .group_by(day, M.channel)
+            .order_by(day, M.channel)
+        )
+        rows = await self._session.execute(stmt)
+        return [DaySends(_midnight(d), Channel(ch), _sends(sums)) for d, ch, *sums in rows]
+
+    def _day(self, minute: Any) -> ColumnElement[Any]:
+        if dialect_name(self._session) == "postgresql":
+            return func.date(func.timezone("UTC", minute))
+        return func.substr(minute, 1, 10)  # SQLite keeps naive UTC text: 'YYYY-MM-DD …'
+
+    async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
+        d = DeliveryRow
+        stmt = (
+            select(
+                d.id,
+                AddressRow.value,
+                MailingRow.channel,
+                d.status,
+                d.attempts,
+                d.last_error,
+                d.updated_at,
+            )
+            .join(AddressRow, AddressRow.id == d.address_id)
+            .join(MailingRunRow, MailingRunRow.id == d.run_id)
+            .join(MailingRow, MailingRow.id == MailingRunRow.mailing_id)
+            .where(d.run_id == run_id, d.id > after_id)
+            .order_by(d.id)
+            .limit(limit)
+        )
+        rows = await self._session.execute(stmt)
+        return [ExportRow(*row) for row in rows]
+
+
+def _midnight(value: date | str) -> datetime:
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)

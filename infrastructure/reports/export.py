@@ -1,0 +1,98 @@
+"""Per-recipient reports of a run as CSV or XLSX, written chunk by chunk.
+
+The XLSX writer uses openpyxl's write-only mode, which streams rows to a temporary file
+instead of keeping a worksheet in memory; both writers do their blocking work in a
+thread, so the bot keeps answering while a million-row report is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Sequence
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from domain.ports import ReportWriter
+from domain.stats import EXPORT_COLUMNS, ExportFormat, ExportRow
+from infrastructure.reports.cells import escape_cell
+
+
+def _text(value: str | None) -> str:
+    return escape_cell(value or "")
+
+
+class CsvReportWriter:
+    """UTF-8 with a byte order mark, so Excel opens Cyrillic text correctly."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("w", newline="", encoding="utf-8-sig")
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(EXPORT_COLUMNS)
+
+    def _write(self, rows: Sequence[ExportRow]) -> None:
+        self._csv.writerows(
+            (
+                _text(r.address),
+                r.channel,
+                r.status,
+                r.attempts,
+                _text(r.last_error),
+                r.updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if r.updated_at else "",
+            )
+            for r in rows
+        )
+
+    async def write(self, rows: Sequence[ExportRow]) -> None:
+        await asyncio.to_thread(self._write, rows)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._file.close)
+
+
+class XlsxReportWriter:
+    """The workbook is made in the writing thread: importing openpyxl takes long enough
+    to stall the event loop."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._book: Any = None
+        self._sheet: Any = None
+
+    def _open(self) -> None:
+        if self._book is None:
+            from openpyxl import Workbook
+
+            self._book = Workbook(write_only=True)
+            self._sheet = self._book.create_sheet("report")
+            self._sheet.append(EXPORT_COLUMNS)
+
+    def _write(self, rows: Sequence[ExportRow]) -> None:
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        def clean(value: str | None) -> str:
+            return str(ILLEGAL_CHARACTERS_RE.sub("", _text(value)))
+
+        self._open()
+        for r in rows:
+            when: Any = r.updated_at.astimezone(UTC).replace(tzinfo=None) if r.updated_at else None
+            self._sheet.append(
+                [clean(r.address), r.channel, r.status, r.attempts, clean(r.last_error), when]
+            )
+
+    def _save(self) -> None:
+        self._open()
+        self._book.save(self._path)
+
+    async def write(self, rows: Sequence[ExportRow]) -> None:
+        await asyncio.to_thread(self._write, rows)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._save)
+
+
+def open_report_writer(path: Path, fmt: ExportFormat) -> ReportWriter:
+    if fmt is ExportFormat.csv:
+        return CsvReportWriter(path)
+    return XlsxReportWriter(path)

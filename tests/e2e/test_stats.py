@@ -1,0 +1,194 @@
+"""Statistics and exports through the bot: a launched mailing's counts, its chart (a real
+PNG), the per-recipient report as CSV and XLSX parsed back to the same counts, the run
+history, a forged button for someone else's mailing, and the admins' /stats."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+
+import matplotlib.image
+import pytest
+from openpyxl import load_workbook
+
+from domain.mailings import Channel, Mailing
+from domain.recipients import Address, AddressKind, RecipientList
+from tests.e2e.conftest import ADMIN, BotHarness, grant
+from tests.fakes.bot_api import SentMessage
+
+M, OTHER = 2002, 2003
+READERS = [7401, 7402, 7403, 7404]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EXPECTED = {"delivered": 2, "refused": 1, "failed": 1}
+
+
+def assert_real_png(message: SentMessage) -> None:
+    assert message.kind == "photo" and message.file is not None
+    content = message.file.content
+    assert content.startswith(PNG_SIGNATURE)
+    pixels = matplotlib.image.imread(io.BytesIO(content), format="png")
+    height, width = pixels.shape[:2]
+    assert width > 300 and height > 200
+
+
+@pytest.fixture
+async def sent(bot: BotHarness) -> tuple[BotHarness, int]:
+    """A Telegram mailing to four readers, launched through the card: 2 delivered, one
+    reader blocked the bot (refused), one chat is unknown (failed)."""
+    await grant(bot, M, OTHER)
+    async with bot.app.db.uow_factory() as uow:
+        rlist = await uow.lists.add(RecipientList("Stat readers", M))
+        ids = [
+            (await uow.addresses.upsert(Address(AddressKind.telegram, str(chat)))).id or 0
+            for chat in READERS
+        ]
+        assert rlist.id is not None
+        await uow.lists.add_members(rlist.id, ids)
+        mailing = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Weekly",
+                channel=Channel.telegram,
+                body="Hello",
+                list_ids=[rlist.id],
+            )
+        )
+        await uow.commit()
+    assert mailing.id is not None
+    bot.api.block(READERS[2])
+    bot.api.forget_chat(READERS[3])
+    await open_card(bot, mailing.id)
+    bot.api.press(M, "🚀 Launch")
+    await bot.api.wait_for_message(M, contains="Summary", timeout=20)
+    return bot, mailing.id
+
+
+async def open_card(bot: BotHarness, mailing_id: int) -> SentMessage:
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:open:{mailing_id}:0:", menu.message_id)
+    return await bot.api.wait_for_message(M, since=mark, contains="Weekly")
+
+
+async def test_statistics_show_counts_reasons_and_a_real_png_chart(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = sent
+    card = await open_card(bot, mailing_id)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=card.message_id)
+    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+    for line in ("✅ Delivered: 2", "❌ Failed: 1", "🚫 Refused: 1", "⏳ Pending: 0"):
+        assert line in figures.text
+    assert "Recipients: 4" in figures.text and "Main failure reasons" in figures.text
+    assert "chat not found" in figures.text and "blocked" in figures.text
+    photo = await bot.api.wait_for_message(M, since=mark, predicate=lambda m: m.kind == "photo")
+    assert_real_png(photo)
+    assert photo.message_id < figures.message_id  # the chart comes first, buttons below
+
+    history = await bot.press(M, "🗂 Run history", message_id=figures.message_id)
+    assert "Runs of Weekly: 1" in history.text
+    assert len(history.buttons) == 2 and history.buttons[0].startswith("#")
+    again = bot.api.mark(M)
+    bot.api.press(M, history.buttons[0], message_id=history.message_id)
+    reopened = await bot.api.wait_for_message(M, since=again, contains="Delivered:", timeout=20)
+    assert "✅ Delivered: 2" in reopened.text
+
+
+async def test_the_run_summary_opens_the_statistics_of_that_run(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, _mailing_id = sent
+    summary = await bot.api.wait_for_message(M, contains="Summary")
+    assert "📊 Statistics" in summary.buttons
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=summary.message_id)
+    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+    assert "Weekly" in figures.text and "✅ Delivered: 2" in figures.text
+
+
+async def test_a_mailing_never_launched_has_no_statistics_button(bot: BotHarness) -> None:
+    await grant(bot, M)
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.add(
+            Mailing(owner_id=M, name="Weekly", channel=Channel.telegram)
+        )
+        await uow.commit()
+    card = await open_card(bot, mailing.id or 0)
+    assert "📊 Statistics" not in card.buttons
+    answer = await bot.alert(M, f"st:show:{mailing.id}:0:0", card.message_id)
+    assert answer["text"] == "This mailing has not been launched yet: there are no statistics."
+
+
+async def export(bot: BotHarness, button: str, figures: SentMessage) -> bytes:
+    mark = bot.api.mark(M)
+    bot.api.press(M, button, message_id=figures.message_id)
+    document = await bot.api.wait_for_message(
+        M, since=mark, predicate=lambda m: m.kind == "document", timeout=20
+    )
+    assert document.file is not None and "4 rows" in (document.caption or "")
+    return document.file.content
+
+
+async def test_the_exports_parse_back_to_the_same_counts(sent: tuple[BotHarness, int]) -> None:
+    bot, mailing_id = sent
+    card = await open_card(bot, mailing_id)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=card.message_id)
+    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+
+    rows = list(
+        csv.DictReader(io.StringIO((await export(bot, "CSV", figures)).decode("utf-8-sig")))
+    )
+    assert list(rows[0]) == ["address", "channel", "status", "attempts", "last_error", "time_utc"]
+    assert Counter(row["status"] for row in rows) == EXPECTED
+    assert {row["address"] for row in rows} == {str(chat) for chat in READERS}
+    assert {row["channel"] for row in rows} == {"telegram"}
+    failed = next(row for row in rows if row["status"] == "failed")
+    assert "chat not found" in failed["last_error"] and failed["attempts"] == "1"
+
+    book = load_workbook(io.BytesIO(await export(bot, "XLSX", figures)), read_only=True)
+    header, *cells = list(book.active.iter_rows(values_only=True))
+    assert header[:3] == ("address", "channel", "status")
+    assert Counter(row[2] for row in cells) == EXPECTED
+    assert {row[0] for row in cells} == {str(chat) for chat in READERS}
+
+
+async def test_a_forged_button_for_another_managers_mailing_is_refused(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = sent
+    menu = await bot.say(OTHER, "/help", language_code="en")
+    for act in ("show", "hist"):
+        answer = await bot.alert(OTHER, f"st:{act}:{mailing_id}:0:0", menu.message_id)
+        assert answer["text"] == "There is no such mailing, or it is not yours."
+    mark = bot.api.mark(OTHER)
+    bot.api.press_data(OTHER, f"st:csv:{mailing_id}:1:0", menu.message_id)
+    refusal = await bot.api.wait_for_message(OTHER, since=mark, contains="not yours")
+    assert refusal.kind == "text"
+    assert not any(m.kind in ("photo", "document") for m in bot.api.messages(OTHER))
+
+
+async def test_admin_stats_shows_sends_per_channel_with_a_chart(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, _mailing_id = sent
+    mark = bot.api.mark(ADMIN)
+    bot.api.send_text(ADMIN, "/stats", language_code="en")
+    text = await bot.api.wait_for_message(ADMIN, since=mark, contains="Sends per channel")
+    for period in ("Last 24 hours", "Last 7 days", "Last 30 days"):
+        assert period in text.text
+    assert text.text.count("Telegram: 4 (✅ 2, ❌ 1, 🚫 1)") == 3
+    photo = await bot.api.wait_for_message(
+        ADMIN, since=mark, predicate=lambda m: m.kind == "photo"
+    )
+    assert_real_png(photo)
+
+
+async def test_managers_have_no_stats_command(sent: tuple[BotHarness, int]) -> None:
+    bot, _mailing_id = sent
+    await bot.say(M, "/stats", language_code="en")
+    assert not any(m.kind == "photo" for m in bot.api.messages(M)[-3:])
+    assert "stats" not in bot.api.commands_for(M, "en")
+    assert "stats" in bot.api.commands_for(ADMIN, "en")

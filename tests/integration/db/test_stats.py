@@ -1,0 +1,102 @@
+"""The per-minute aggregate written with each batch, and the statistics read from it,
+on both backends: counts survive the removal of delivery rows (retention)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.delivery import Outcome, SendResult
+from domain.mailings import Channel
+from domain.ports import UnitOfWorkFactory
+from domain.recipients import AddressKind
+from domain.stats import FailureReason, Sends
+from infrastructure.db.queue import SqlDeliveryQueue
+from tests.integration.db.test_queue import (
+    POLICY,
+    T0,
+    StatementCounter,
+    add_bulk_list,
+    add_run,
+)
+
+
+async def test_each_batch_adds_its_final_results_to_its_minute_in_one_statement(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    lst = await add_bulk_list(db_engine, 6, "s")
+    run = await add_run(uow_factory)
+    queue = SqlDeliveryQueue(db_engine)
+    await queue.snapshot(run, [lst], [AddressKind.email])
+    batch = await queue.claim(6, T0)
+    first, second = batch[:3], batch[3:]
+    at = T0 + timedelta(seconds=5)
+    results = [
+        SendResult(first[0].delivery_id, Outcome.delivered),
+        SendResult(first[1].delivery_id, Outcome.failed, error="400 chat not found"),
+        SendResult(first[2].delivery_id, Outcome.retry, error="421 busy"),  # not final
+    ]
+    with StatementCounter(db_engine) as counter:
+        await queue.complete(results, at, POLICY)
+    assert len(counter.containing("INSERT INTO run_minutes")) == 1
+    # Same minute: the counts add up; the next minute gets a bucket of its own.
+    await queue.complete(
+        [SendResult(second[0].delivery_id, Outcome.refused, error="550 no such user")],
+        at + timedelta(seconds=30),
+        POLICY,
+    )
+    await queue.complete(
+        [
+            SendResult(second[1].delivery_id, Outcome.delivered),
+            SendResult(second[2].delivery_id, Outcome.delivered),
+        ],
+        at + timedelta(minutes=1),
+        POLICY,
+    )
+    async with uow_factory() as uow:
+        rate = await uow.stats.rate(run)
+        by_channel = await uow.stats.channel_sends(T0 - timedelta(days=1))
+        daily = await uow.stats.daily_sends(T0 - timedelta(days=1))
+        reasons = await uow.stats.failure_reasons(run, 5)
+    assert [(p.minute, p.sends) for p in rate] == [
+        (T0, Sends(delivered=1, failed=1, refused=1)),
+        (T0 + timedelta(minutes=1), Sends(delivered=2)),
+    ]
+    assert by_channel == {Channel.email: Sends(delivered=3, failed=1, refused=1)}
+    assert [(d.day, d.channel, d.sends) for d in daily] == [
+        (T0.replace(hour=0), Channel.email, Sends(delivered=3, failed=1, refused=1))
+    ]
+    assert sorted(reasons, key=lambda r: r.status) == [
+        FailureReason("failed", "400 chat not found", 1),
+        FailureReason("refused", "550 no such user", 1),
+    ]
+
+
+async def test_counts_and_rate_stay_when_retention_removes_the_delivery_rows(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    lst = await add_bulk_list(db_engine, 3, "r")
+    run = await add_run(uow_factory)
+    queue = SqlDeliveryQueue(db_engine)
+    await queue.snapshot(run, [lst], [AddressKind.email])
+    batch = await queue.claim(3, T0)
+    await queue.complete([SendResult(o.delivery_id, Outcome.delivered) for o in batch], T0, POLICY)
+    async with uow_factory() as uow:
+        exported = await uow.stats.export_rows(run, 0, 2)
+        rest = await uow.stats.export_rows(run, exported[-1].delivery_id, 2)
+    assert len(exported) == 2 and len(rest) == 1
+    assert {r.address for r in exported + rest} == {f"r{i}@example.com" for i in (1, 2, 3)}
+    assert {(r.channel, r.status, r.attempts) for r in exported + rest} == {
+        ("email", "delivered", 1)
+    }
+    async with db_engine.begin() as conn:
+        await conn.execute(text("DELETE FROM deliveries WHERE run_id = :r"), {"r": run})
+    async with uow_factory() as uow:
+        assert not await uow.stats.has_deliveries(run)
+        assert [p.sends for p in await uow.stats.rate(run)] == [Sends(delivered=3)]
+        kept = await uow.runs.get(run)
+        assert kept is not None
+        page = await uow.stats.runs_page(kept.mailing_id, 0, 8)
+    assert [r.totals.delivered for r in page.items] == [3] and page.total == 1
