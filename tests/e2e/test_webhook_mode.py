@@ -73,7 +73,7 @@ async def test_updates_arrive_by_post_and_start_is_answered(webhook_bot: BotHarn
     assert api.webhook["secret_token"] == settings.telegram_webhook_key()
     reply = await webhook_bot.say(ADMIN, "/start", language_code="en")
     assert "You are a MailForge <b>admin</b>" in reply.raw_text
-    assert [call.status for call in api.webhook_calls] == [200]
+    assert [call.status for call in await api.webhook_pusher.wait_for_calls(1)] == [200]
     assert api.request_count("getUpdates") == 0  # nothing polled
 
 
@@ -92,7 +92,7 @@ async def test_a_call_without_the_right_secret_gets_401_and_is_not_processed(
     # A rightful update afterwards is answered; the refused ones never were.
     api.webhook["secret_token"] = webhook_bot.app.settings.telegram_webhook_key()
     await webhook_bot.say(ADMIN, "/start", language_code="en")
-    assert [c.status for c in api.webhook_calls] == [401, 200]
+    assert [c.status for c in await api.webhook_pusher.wait_for_calls(2)] == [401, 200]
     assert api.messages(STRANGER) == []
     async with webhook_bot.app.db.uow_factory() as uow:  # /start would have subscribed them
         assert await uow.addresses.find(AddressKind.telegram, str(STRANGER)) is None
