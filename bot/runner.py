@@ -96,10 +96,10 @@ async def run_workers(settings: Settings) -> None:
     stopping = asyncio.Event()
     count = max(settings.workers, 1)
     try:
-        await app.web.start()
-        app.delivery.start(count)
-        log.info("MailForge worker runs %d worker(s)", count)
-        with on_signals(stopping.set):
+        with on_signals(stopping.set):  # before the "runs" line: a signal may follow it at once
+            await app.web.start()
+            app.delivery.start(count)
+            log.info("MailForge worker runs %d worker(s)", count)
             await stopping.wait()
     finally:
         await app.delivery.stop()
