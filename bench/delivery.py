@@ -15,8 +15,9 @@ and measures:
    a bare loop of ``bot.send_message`` with the same concurrency;
 3. Telegram with the fake enforcing 30 messages/s: the rate achieved, the 429s answered
    and whether each was waited out, and nothing lost (counted at the fake);
-4. a launch of a big run (snapshot time), then the bot process (dispatcher + embedded
-   workers, ``runner.serve``) sending the first part of it: peak RSS at two points;
+4. a launch of a big run (snapshot time), then the bot — a real ``mailforge run`` process
+   with its embedded workers, as deployed — sending the first part of it: the peak RSS of
+   that process at two points;
 5. meanwhile ``/start`` from a stranger every so often: the time until the reply arrives
    at the fake, p95.
 
@@ -29,11 +30,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
+import signal
 import statistics
 import sys
+import tempfile
 import time
 from collections import deque
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
@@ -67,6 +72,7 @@ from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.rendering import JinjaRenderer
 from tests.support.db import drop_database, fresh_pg_database
 
+ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # noqa: S105 (the fake's)
 ADMIN = 1001
 STRANGER = 424242
@@ -166,6 +172,13 @@ async def prepared_run(
     kind = AddressKind.email if channel is Channel.email else AddressKind.telegram
     list_id = await add_list(engine, uow_factory, kind, start, count)
     mailing_id = await add_mailing(uow_factory, channel, list_id)
+    return await timed_launch(engine, uow_factory, mailing_id, count)
+
+
+async def timed_launch(
+    engine: AsyncEngine, uow_factory: UnitOfWorkFactory, mailing_id: int, count: int
+) -> tuple[int, float]:
+    """Launch the mailing (snapshot of ``count`` recipients): the run id and the time."""
     started = time.perf_counter()
     run = await launch(
         uow_factory,
@@ -407,71 +420,37 @@ async def bench_telegram_limited(
 async def bench_bot(
     url: str, engine: AsyncEngine, uow_factory: UnitOfWorkFactory, api: FakeProcess, sizes: Sizes
 ) -> None:
-    from bot import runner
-    from bot.settings import load_settings
-
     n = sizes.launch
-    base_url = f"http://127.0.0.1:{api.port}"
     await api.call("reset")
     list_started = time.perf_counter()
     list_id = await add_list(engine, uow_factory, AddressKind.telegram, 100_000_001, n)
     generated = time.perf_counter() - list_started
     mailing_id = await add_mailing(uow_factory, Channel.telegram, list_id)
 
-    settings = load_settings(
-        bot_token=TOKEN,
-        database_url=url,
-        telegram_api_url=base_url,
-        admin_ids=[ADMIN],
-        web_port=0,
-        workers=WORKERS,
-        delivery_batch_size=BATCH,
-        telegram_rate=1000,
-    )
-    app = await runner.start(settings)
-    sampler = RssSampler()
-    before = sampler.sample()
-    started = time.perf_counter()
-    run = await launch(
-        app.db.uow_factory,
-        app.delivery.queue,
-        JinjaRenderer(),
-        actor_id=ADMIN,
-        mailing_id=mailing_id,
-        available=frozenset(Channel),
-    )
-    snapshot = time.perf_counter() - started
-    assert run.totals.pending == n, run
-    print(
-        f"launch {n:,} recipients: snapshot {snapshot:.2f} s "
-        f"(target ≤ 10 s, {verdict(snapshot <= 10)}); list generated in {generated:.1f} s"
-    )
+    async with bot_process(url, api) as pid:
+        sampler = RssSampler(pid=pid)
+        before = sampler.sample()
+        _, snapshot = await timed_launch(engine, uow_factory, mailing_id, n)
+        print(
+            f"launch {n:,} recipients: snapshot {snapshot:.2f} s "
+            f"(target ≤ 10 s, {verdict(snapshot <= 10)}); list generated in {generated:.1f} s"
+        )
 
-    first, last = sizes.checkpoints
-    rss_at: dict[int, tuple[int, int]] = {}
-    latencies: list[float | None] = []
-    task = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
-    send_started = time.perf_counter()
-    sent = 0
-    try:
+        first, last = sizes.checkpoints
+        rss_at: dict[int, tuple[int, int]] = {}
+        latencies: list[float | None] = []
+        send_started = time.perf_counter()
+        sent = 0
         with sampler.running():
             probes = asyncio.create_task(probe(api, sizes, latencies))
             while sent < last:
                 await asyncio.sleep(0.1)
                 sent = await api.call("sent")
-                if task.done():
-                    task.result()
-                    raise RuntimeError("the bot stopped")
                 for mark in (first, last):
                     if sent >= mark and mark not in rss_at:
                         rss_at[mark] = (sampler.sample(), sampler.peak)
             send_elapsed = time.perf_counter() - send_started
             await probes
-    finally:
-        with suppress(RuntimeError):
-            await app.dispatcher.stop_polling()
-        await task
-        await app.close()
 
     (cur1, peak1), (cur2, peak2) = rss_at[first], rss_at[last]
     grew = peak2 - peak1
@@ -483,7 +462,8 @@ async def bench_bot(
         f"growth {grew / MB:+.0f} MB) (target ≤ 150 MB, not growing, {verdict(ok)})"
     )
     print(
-        f"  bot process: {WORKERS} embedded workers × batch {BATCH}, telegram_rate 1000; "
+        f"  `mailforge run` process: {WORKERS} embedded workers × batch {BATCH}, "
+        "telegram_rate 1000; "
         f"{sent:,} sent in {send_elapsed:.1f} s ({sent / send_elapsed:,.0f} msg/s incl. start-up)"
     )
     answered = sorted(x for x in latencies if x is not None)
@@ -498,6 +478,48 @@ async def bench_bot(
         )
     else:
         print(f"/start while sending: no reply to {missing} probes (target p95 ≤ 200 ms, MISSED)")
+
+
+@asynccontextmanager
+async def bot_process(url: str, api: FakeProcess) -> AsyncIterator[int]:
+    """``mailforge run`` in a child process on ``url`` against the fake; yields its pid
+    once it answers ``/start``, stops it with SIGTERM at the end."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "ADMIN_"))}
+    env.update(
+        BOT_TOKEN=TOKEN,
+        DATABASE_URL=url,
+        TELEGRAM_API_URL=f"http://127.0.0.1:{api.port}",
+        ADMIN_IDS=str(ADMIN),
+        WEB_PORT="0",
+        WORKERS=str(WORKERS),
+        DELIVERY_BATCH_SIZE=str(BATCH),
+        TELEGRAM_RATE="1000",
+        LOG_LEVEL="WARNING",
+    )
+    with tempfile.TemporaryFile() as log:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, stdout=log, stderr=log, cwd=ROOT
+        )
+        try:
+            for _ in range(60):
+                if await api.call("probe", STRANGER, 1.0) is not None:
+                    break
+                if proc.returncode is not None:
+                    break
+            else:
+                raise RuntimeError("the bot did not answer /start within a minute")
+            if proc.returncode is not None:
+                log.seek(0)
+                raise RuntimeError(f"the bot exited: {log.read().decode()[-2000:]}")
+            yield proc.pid
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(proc.wait(), 60)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
 
 
 async def probe(api: FakeProcess, sizes: Sizes, latencies: list[float | None]) -> None:

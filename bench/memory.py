@@ -10,10 +10,11 @@ import psutil
 
 
 class RssSampler:
-    """Peak resident memory of this process, sampled by a thread (and by explicit calls)."""
+    """Peak resident memory of this process (or of ``pid``), sampled by a thread (and by
+    explicit calls)."""
 
-    def __init__(self, interval: float = 0.05) -> None:
-        self._process = psutil.Process()
+    def __init__(self, interval: float = 0.05, pid: int | None = None) -> None:
+        self._process = psutil.Process(pid)
         self._interval = interval
         self._stop = threading.Event()
         self.peak = 0

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-
 from domain.errors import DomainError
 from infrastructure.importers.sniff import unsupported
 
-# What a damaged or foreign package raises while openpyxl opens it.
-_BROKEN = (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, ValueError, OSError)
+# What a damaged or foreign package raises while openpyxl opens it (with openpyxl's own
+# InvalidFileException). openpyxl is imported when a workbook is read, not with this
+# module: it pulls numpy and Pillow in when they are installed (~35 MB in every process).
+_BROKEN = (zipfile.BadZipFile, KeyError, ParseError, ValueError, OSError)
 
 
 @contextmanager
@@ -30,10 +29,13 @@ def _workbook(path: Path, filename: str) -> Iterator[Any]:
     # Given a path, openpyxl refuses any name not ending in .xlsx (a download is saved as
     # "upload"); given an open file it looks at the content. Read-only mode reads the file
     # lazily, so it stays open until the workbook is closed.
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     with path.open("rb") as file:
         try:
             workbook = load_workbook(file, read_only=True, data_only=True)
-        except _BROKEN as error:
+        except (*_BROKEN, InvalidFileException) as error:
             raise unsupported(filename) from error
         try:
             yield workbook

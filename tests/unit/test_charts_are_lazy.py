@@ -1,18 +1,23 @@
-"""Workers must stay small: loading the application never imports matplotlib."""
+"""Workers must stay small: loading the application never imports the heavy libraries
+that only a chart, a report or a spreadsheet import needs (matplotlib, openpyxl, and the
+numpy and Pillow they pull in); each is imported where it is used."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+HEAVY = ("matplotlib", "openpyxl", "numpy", "PIL")
 CHECK = (
-    "import sys, bot.app, bot.cli, infrastructure.reports, handlers.stats\n"
-    "assert 'matplotlib' not in sys.modules, sorted(m for m in sys.modules if 'matplot' in m)\n"
+    "import sys, bot.app, bot.cli, bot.runner, infrastructure.reports, handlers.stats\n"
+    "import infrastructure.importers\n"
+    f"loaded = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+    "assert not loaded, loaded\n"
     "print('lazy')"
 )
 
 
-def test_matplotlib_is_imported_only_when_a_chart_is_drawn() -> None:
+def test_heavy_libraries_are_imported_only_when_used() -> None:
     done = subprocess.run(
         [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120, check=False
     )
