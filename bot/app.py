@@ -6,8 +6,9 @@ to replace (the Bot API server comes from ``TELEGRAM_API_URL``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,13 +20,17 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommandScopeAllPrivateChats
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import Delivery
+from bot.metrics import Metrics
 from bot.notifier import TelegramAccessNotifier, set_user_menu
+from bot.probes import Alive, Probes
 from bot.retention import retention_jobs
 from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
+from bot.updates import install_webhook
 from bot.web import WebApp, WebServer
 from domain.mailings import Channel
 from domain.ports import UnitOfWorkFactory
@@ -37,6 +42,7 @@ from handlers.menu import commands_for
 from handlers.middlewares import InFlightMiddleware, LocaleMiddleware, UserMiddleware
 from handlers.run_progress import RunWatcher
 from infrastructure.db.engine import create_engine, create_session_factory
+from infrastructure.db.figures import SqlFigures
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.fetch import HttpFileFetcher
 from infrastructure.importers import SqlRecipientImporter
@@ -71,6 +77,8 @@ class App:
     delivery: Delivery
     watcher: RunWatcher
     scheduler: ScheduleRunner
+    metrics: Metrics
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)  # webhook mode: stop serving
 
     async def close(self) -> None:
         await self.watcher.close()
@@ -108,7 +116,9 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build(settings: Settings, db: Database | None = None) -> App:
+def build(settings: Settings, db: Database | None = None, *, worker: bool = False) -> App:
+    """The whole app; ``worker``: its web server only answers ``/healthz`` and ``/metrics``
+    (``mailforge worker``), else it also serves unsubscribe links and the webhook."""
     db = db or build_database(settings)
     bot = build_bot(settings)
     i18n = make_i18n()
@@ -122,7 +132,11 @@ def build(settings: Settings, db: Database | None = None) -> App:
     dp.include_router(build_router())
     sendsay = build_sendsay(settings)
     renderer = JinjaRenderer()
-    delivery = Delivery(settings, db.engine, db.uow_factory, bot, renderer)
+    figures = SqlFigures(db.engine)
+    metrics = Metrics(figures)
+    delivery = Delivery(
+        settings, db.engine, db.uow_factory, bot, renderer, on_retry_after=metrics.on_retry_after
+    )
     watcher = RunWatcher(bot, i18n, db.uow_factory)
     calculator = CronScheduleCalculator(
         min_interval=timedelta(minutes=settings.schedule_min_interval_minutes)
@@ -156,9 +170,31 @@ def build(settings: Settings, db: Database | None = None) -> App:
         chart_drawer=MatplotlibChartDrawer(),
         report_writer=open_report_writer,
     )
-    web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
-    web = WebServer(web_app, settings.web_host, settings.web_port)
-    return App(settings, db, bot, dp, i18n, in_flight, web, sendsay, delivery, watcher, scheduler)
+    parts: dict[str, Alive] = {}
+    if worker:
+        web_app = web.Application()
+    else:
+        web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
+        install_webhook(web_app, dp, bot, settings)
+        parts["scheduler"] = lambda: scheduler.alive
+    if worker or settings.workers:
+        parts["workers"] = lambda: delivery.alive
+    Probes(figures.ping, metrics, parts).install(web_app)
+    server = WebServer(web_app, settings.web_host, settings.web_port)
+    return App(
+        settings,
+        db,
+        bot,
+        dp,
+        i18n,
+        in_flight,
+        server,
+        sendsay,
+        delivery,
+        watcher,
+        scheduler,
+        metrics,
+    )
 
 
 def available_channels(settings: Settings) -> frozenset[Channel]:

@@ -41,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level, secrets_of(settings), settings.log_format)
+        secrets = secrets_of(settings) + derived_secrets(settings)
+        setup_logging(settings.log_level, secrets, settings.log_format)
         return asyncio.run(dispatch(args, settings))
     except ConfigError as exc:
         print(f"mailforge: configuration error: {exc}", file=sys.stderr)
@@ -51,6 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def derived_secrets(settings: Settings) -> list[str]:
+    """Secrets computed from others (not settings of their own) are redacted too."""
+    if settings.telegram_webhook_url is None or settings.bot_token is None:
+        return []
+    return [settings.telegram_webhook_key()]
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:

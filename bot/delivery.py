@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from aiogram import Bot
@@ -49,12 +50,14 @@ def telegram_limiter(settings: Settings, bot: Bot) -> RateLimiter:
 
 
 def build_channels(
-    settings: Settings, bot: Bot
+    settings: Settings, bot: Bot, on_retry_after: Callable[[float], None] | None = None
 ) -> tuple[dict[Channel, DeliveryChannel], dict[Channel, MassSendChannel]]:
-    """The configured channels, and those of them that can also mass-send."""
+    """The configured channels, and those of them that can also mass-send;
+    ``on_retry_after`` hears Telegram's 429 answers (the metrics counter)."""
     mass: dict[Channel, MassSendChannel] = {}
+    limiter = telegram_limiter(settings, bot)
     channels: dict[Channel, DeliveryChannel] = {
-        Channel.telegram: TelegramChannel(bot, limiter=telegram_limiter(settings, bot)),
+        Channel.telegram: TelegramChannel(bot, limiter=limiter, on_retry_after=on_retry_after),
     }
     if settings.webhook_url:
         headers = settings.webhook_headers
@@ -95,8 +98,9 @@ class Delivery:
         uow_factory: UnitOfWorkFactory,
         bot: Bot,
         renderer: MessageRenderer,
+        on_retry_after: Callable[[float], None] | None = None,
     ) -> None:
-        self.channels, mass = build_channels(settings, bot)
+        self.channels, mass = build_channels(settings, bot, on_retry_after)
         thresholds = dict.fromkeys(mass, settings.sendsay_bulk_threshold)
         self.queue = SqlBulkQueue(engine, thresholds)
         self.bulk = BulkSender(
@@ -132,6 +136,11 @@ class Delivery:
             self._tasks.append(asyncio.create_task(self.worker.run_forever(self._stop)))
         if workers:
             log.info("Started %d delivery worker(s)", workers)
+
+    @property
+    def alive(self) -> bool:
+        """Workers were started and none of them has ended (a crash would end its task)."""
+        return bool(self._tasks) and not any(task.done() for task in self._tasks)
 
     async def stop(self) -> None:
         """Let every worker finish and record the batch in hand, then close the channels."""

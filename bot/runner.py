@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
+from contextlib import suppress
 
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
 from bot.app import App, build, prepare
 from bot.console import migrate
 from bot.settings import ConfigError, Settings
+from bot.updates import on_signals, receive_by_polling, receive_by_webhook
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -20,10 +21,11 @@ async def start(settings: Settings, *, bot: bool = True) -> App:
     """Migrate, build and prepare the app; the caller runs and closes it.
 
     ``bot=False`` (a worker process) leaves the bot's own start-up work (admins, command
-    menus) to the bot process. Either way the token is checked with Telegram first, so a
-    wrong token or an unreachable Bot API stops start-up with one clear line."""
+    menus) to the bot process, and its web server answers only ``/healthz`` and
+    ``/metrics``. Either way the token is checked with Telegram first, so a wrong token or
+    an unreachable Bot API stops start-up with one clear line."""
     await migrate(settings)
-    app = build(settings)
+    app = build(settings, worker=not bot)
     try:
         await check_telegram(app)
         if bot:
@@ -49,7 +51,8 @@ async def check_telegram(app: App) -> None:
 async def run_bot(settings: Settings) -> None:
     app = await start(settings)
     try:
-        log.info("MailForge bot starts polling")
+        mode = "webhook" if settings.telegram_webhook_url else "polling"
+        log.info("MailForge bot starts (%s)", mode)
         await serve(app)
     finally:
         await app.close()
@@ -57,20 +60,20 @@ async def run_bot(settings: Settings) -> None:
 
 
 async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int = 10) -> None:
-    """Poll for updates until stopped (SIGINT/SIGTERM, or ``stop_polling``), then let the
-    updates in flight finish."""
-    dp = app.dispatcher
+    """Take updates (polling, or the webhook) until stopped (SIGINT/SIGTERM, or ``stop``),
+    then let the updates in flight finish."""
+    dp, bot, settings = app.dispatcher, app.bot, app.settings
     await app.web.start()
-    app.delivery.start(app.settings.workers)
-    app.scheduler.start()
     try:
-        await dp.start_polling(
-            app.bot,
-            handle_signals=handle_signals,
-            close_bot_session=False,
-            polling_timeout=polling_timeout,
-            allowed_updates=dp.resolve_used_update_types(),
-        )
+        app.delivery.start(settings.workers)
+        app.scheduler.start()
+        if settings.telegram_webhook_url:
+            stopping = app.stopping
+            await receive_by_webhook(bot, dp, settings, stopping, handle_signals=handle_signals)
+        else:
+            await receive_by_polling(
+                bot, dp, handle_signals=handle_signals, polling_timeout=polling_timeout
+            )
         if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
             log.warning("Stopped with %d updates still being handled", app.in_flight.count)
     finally:
@@ -79,19 +82,27 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
         await app.web.stop()
 
 
+async def stop(app: App) -> None:
+    """Ask ``serve`` to return, in either mode (as SIGTERM would)."""
+    app.stopping.set()
+    with suppress(RuntimeError):  # not polling (webhook mode), or polling already stopped
+        await app.dispatcher.stop_polling()
+
+
 async def run_workers(settings: Settings) -> None:
-    """``mailforge worker``: delivery workers only, until SIGINT or SIGTERM."""
+    """``mailforge worker``: delivery workers only, until SIGINT or SIGTERM; its web server
+    answers ``/healthz`` and ``/metrics`` on ``WEB_PORT``."""
     app = await start(settings, bot=False)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stopping = asyncio.Event()
     count = max(settings.workers, 1)
-    app.delivery.start(count)
-    log.info("MailForge worker runs %d worker(s)", count)
     try:
-        await stop.wait()
+        with on_signals(stopping.set):  # before the "runs" line: a signal may follow it at once
+            await app.web.start()
+            app.delivery.start(count)
+            log.info("MailForge worker runs %d worker(s)", count)
+            await stopping.wait()
     finally:
         await app.delivery.stop()
+        await app.web.stop()
         await app.close()
         log.info("MailForge worker stopped")

@@ -8,6 +8,7 @@ mailings and fires their due slots (``domain.usecases.schedules``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +50,7 @@ class ScheduleRunner:
         self.tick_seconds, self.grace = tick_seconds, grace
         self.clock = clock or SystemClock()
         self._scheduler: AsyncIOScheduler | None = None
+        self._last_tick = 0.0  # monotonic time the last tick ended (or the scheduler started)
 
     async def tick(self) -> list[schedules.Fired]:
         fired = await schedules.tick(
@@ -70,8 +72,11 @@ class ScheduleRunner:
             await self.tick()
         except Exception:
             log.exception("Scheduler tick failed; the next one retries")
+        finally:
+            self._last_tick = time.monotonic()
 
     def start(self) -> None:
+        self._last_tick = time.monotonic()
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_job(
             self._safe_tick,
@@ -97,7 +102,11 @@ class ScheduleRunner:
 
     @property
     def alive(self) -> bool:
-        return self._scheduler is not None and self._scheduler.running
+        """Started, and ticking: a tick ended within three intervals plus a minute (a tick
+        that launches a large run snapshots its recipients and may take a while)."""
+        if self._scheduler is None or not self._scheduler.running:
+            return False
+        return time.monotonic() - self._last_tick < 3 * self.tick_seconds + 60
 
     def next_run(self, job_id: str) -> datetime | None:
         """When a job fires next (None: not scheduled, or the scheduler is not running)."""

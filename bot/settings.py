@@ -6,10 +6,12 @@ Every setting is documented in README.md and listed in ``.env.example``.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -17,6 +19,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/mailforge.sqlite3"
+# https://core.telegram.org/bots/api#setwebhook: secret_token is 1-256 of these characters.
+WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
 
@@ -41,11 +46,14 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "text"  # json: one JSON object per line, for log collectors
 
-    # The bot's own web server: unsubscribe links (and later health, metrics, webhook).
+    # The bot's own web server: unsubscribe links, /healthz, /metrics, Telegram's webhook.
     public_base_url: str = "http://localhost:8080"
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     unsubscribe_secret: SecretStr | None = None
+    # Telegram updates by webhook instead of polling (WEBHOOK_URL is the webhook *channel*).
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
 
     # Importing recipients from links and from Sendsay.
     import_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
@@ -138,6 +146,30 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL such as https://api.example.com/send")
         return value or None
 
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _telegram_webhook_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be the public https URL Telegram posts updates to")
+        path = urlsplit(value).path or "/"
+        if path in RESERVED_PATHS or path.startswith("/unsubscribe/"):
+            raise ValueError(
+                f"its path {path} is taken by the bot's own pages; use e.g. /telegram"
+            )
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not WEBHOOK_SECRET_RE.match(value.get_secret_value().strip()):
+            raise ValueError("must be 1-256 characters A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return SecretStr(value.get_secret_value().strip())
+
     @field_validator("webhook_headers")
     @classmethod
     def _headers_json(cls, value: SecretStr | None) -> SecretStr | None:
@@ -180,6 +212,21 @@ class Settings(BaseSettings):
         if self.unsubscribe_secret is not None:
             return self.unsubscribe_secret.get_secret_value().encode()
         return hashlib.sha256(b"mailforge-unsubscribe|" + self.token().encode()).digest()
+
+    def telegram_webhook_key(self) -> str:
+        """Secret token Telegram sends with every webhook call: ``TELEGRAM_WEBHOOK_SECRET``,
+        else an HMAC of the bot token (stable across restarts, nothing more to manage)."""
+        if self.telegram_webhook_secret is not None:
+            return self.telegram_webhook_secret.get_secret_value()
+        mac = hmac.new(self.token().encode(), b"mailforge-telegram-webhook", hashlib.sha256)
+        return mac.hexdigest()
+
+    @property
+    def telegram_webhook_path(self) -> str | None:
+        """Where the bot's web server takes updates: the path of ``TELEGRAM_WEBHOOK_URL``."""
+        if self.telegram_webhook_url is None:
+            return None
+        return urlsplit(self.telegram_webhook_url).path or "/"
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,5 +1,8 @@
 """The bot's web server (aiohttp, same process): one-click unsubscribe for emails.
 
+The same server carries ``/healthz`` and ``/metrics`` (``bot.probes``) and, in webhook
+mode, Telegram's updates (``bot.updates``).
+
 ``GET /unsubscribe/{token}`` shows a confirmation page (mail scanners prefetch links, so
 a GET never unsubscribes); ``POST`` unsubscribes, both from that page and as RFC 8058
 one-click (``List-Unsubscribe-Post: List-Unsubscribe=One-Click``). A forged or altered
@@ -8,12 +11,15 @@ token gets 400 and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import html
 import logging
 
 from aiogram.utils.i18n import I18n
 from aiohttp import web
 
+from bot.settings import ConfigError
 from domain.ports import UnitOfWorkFactory
 from domain.unsubscribe import make_token, read_token
 from domain.usecases import subscribers
@@ -93,20 +99,44 @@ class WebApp:
 
 
 class WebServer:
-    """Runs an aiohttp application on ``host:port`` (port 0: any free port, read back)."""
+    """Runs an aiohttp application on ``host:port`` (port 0: any free port, read back).
+
+    A port that cannot be taken stops start-up with a ``ConfigError`` naming ``WEB_PORT``.
+    """
 
     def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self.app = app
         self._runner = web.AppRunner(app, access_log=None)
+        self._started = False
         self.host, self.port = host, port
+        self.listening = asyncio.Event()  # set once ``port`` is the real one
 
     async def start(self) -> None:
         await self._runner.setup()
+        self._started = True
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self.stop()
+            raise ConfigError(_bind_problem(self.host, self.port, exc)) from None
         sockets = getattr(site._server, "sockets", None) or []
         if sockets:
             self.port = sockets[0].getsockname()[1]
+        self.listening.set()
         log.info("Web server listens on %s:%s", self.host, self.port)
 
     async def stop(self) -> None:
-        await self._runner.cleanup()
+        self.listening.clear()
+        if self._started:
+            self._started = False
+            await self._runner.cleanup()
+
+
+def _bind_problem(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"WEB_PORT: {host}:{port} is already in use (another MailForge process? "
+            "give each process its own WEB_PORT, or 0 for any free port)"
+        )
+    return f"WEB_PORT: cannot listen on {host}:{port} ({exc.strerror or exc})"

@@ -14,7 +14,7 @@ https://core.telegram.org/bots/api#making-requests):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -54,6 +54,7 @@ class TelegramChannel:
     ``rate`` is the global budget (30/s free; paid broadcasts allow up to 1000/s),
     ``max_wait`` the longest 429 pause waited out in place: a longer one hands the
     message back as ``retry`` so a batch never outlives the worker's lease.
+    ``on_retry_after`` hears every 429 with its ``retry_after`` seconds (for metrics).
     """
 
     def __init__(
@@ -66,8 +67,10 @@ class TelegramChannel:
         limiter: RateLimiter | None = None,
         max_wait: float = 60.0,
         max_flood_waits: int = 5,
+        on_retry_after: Callable[[float], None] | None = None,
     ) -> None:
         self._bot = bot
+        self._on_retry_after = on_retry_after
         self._limiter = limiter or MemoryRateLimiter(rate, per_chat_interval)
         self._slots = asyncio.Semaphore(concurrency)
         self._max_wait = max_wait
@@ -104,6 +107,8 @@ class TelegramChannel:
             try:
                 sent = await self._call(content, chat_id, message.body)
             except TelegramRetryAfter as exc:
+                if self._on_retry_after is not None:
+                    self._on_retry_after(float(exc.retry_after))
                 # Wait exactly retry_after; every sender of this bot waits with us.
                 await self._limiter.pause(float(exc.retry_after))
                 continue

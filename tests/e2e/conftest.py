@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +64,7 @@ async def running_bot(
     try:
         yield BotHarness(api, app)
     finally:
-        with suppress(RuntimeError):  # polling may already be stopped by the test
-            await app.dispatcher.stop_polling()
+        await runner.stop(app)  # polling or webhook; a no-op if the test stopped it already
         await task
         await app.close()
 

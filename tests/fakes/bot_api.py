@@ -11,7 +11,8 @@ The real aiogram ``Bot`` talks to it over HTTP::
 
 State, recording and waiting live in ``bot_api_state``, simulated users in
 ``bot_api_users``, the Bot API methods in ``bot_api_methods``, data classes and
-HTML/markup validation in ``bot_api_model``. This module adds the HTTP server and the
+HTML/markup validation in ``bot_api_model``, webhook mode (updates POSTed to the bot
+after ``setWebhook``) in ``bot_api_webhook``. This module adds the HTTP server and the
 request pipeline (faults -> chat checks -> rate limit -> method).
 """
 
@@ -35,8 +36,9 @@ from tests.fakes.bot_api_model import (
     StoredFile,
     Upload,
 )
+from tests.fakes.bot_api_webhook import WebhookCall, WebhookPusher
 
-__all__ = ["ApiError", "FakeBotAPI", "SentMessage", "StoredFile"]
+__all__ = ["ApiError", "FakeBotAPI", "SentMessage", "StoredFile", "WebhookCall"]
 
 
 class FakeBotAPI(BotMethods):
@@ -54,6 +56,7 @@ class FakeBotAPI(BotMethods):
         self.revoked_tokens: set[str] = set()  # answered 401, like a token revoked in @BotFather
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
+        self.webhook_pusher = WebhookPusher(self)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -74,11 +77,13 @@ class FakeBotAPI(BotMethods):
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+        self.webhook_pusher.start()
 
     async def stop(self) -> None:
         self._closing = True
         self._updates_event.set()
         self._wake(self._hung)
+        await self.webhook_pusher.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -94,6 +99,18 @@ class FakeBotAPI(BotMethods):
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    # ------------------------------------------------------------------ webhook mode
+    @property
+    def webhook_calls(self) -> list[WebhookCall]:
+        """Every POST of an update to the bot's webhook, with the HTTP status it got."""
+        return list(self.webhook_pusher.calls)
+
+    def m_getwebhookinfo(self, p: Params, f: Files) -> Any:
+        info = super().m_getwebhookinfo(p, f)
+        if self.webhook is not None and self.webhook_pusher.last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.webhook_pusher.last_error
+        return info
 
     # ------------------------------------------------------------------ HTTP
     async def _handle(self, request: web.Request) -> web.Response:

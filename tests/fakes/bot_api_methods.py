@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import mimetypes
+import re
 from typing import Any
 
 from tests.fakes.bot_api_model import (
@@ -99,7 +100,13 @@ class BotMethods(UserActions):
     def m_setwebhook(self, p: Params, f: Files) -> Any:
         if not p.get("url"):
             raise bad_request("bad webhook: URL is empty")
+        token = p.get("secret_token")
+        if token is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", token):
+            raise bad_request("secret token contains unallowed characters")
+        if parse_bool(p.get("drop_pending_updates")):
+            self._updates.clear()
         self.webhook = dict(p)
+        self._webhook_wake.set()  # the pusher (bot_api_webhook) POSTs the queued updates
         return True
 
     def m_deletewebhook(self, p: Params, f: Files) -> Any:

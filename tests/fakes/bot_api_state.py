@@ -72,6 +72,7 @@ class FakeState:
         self._updates: collections.deque[dict[str, Any]] = collections.deque()
         self._update_ids = itertools.count(1)
         self._updates_event = asyncio.Event()
+        self._webhook_wake = asyncio.Event()  # an update, or a webhook set: push (webhook mode)
         # --- files
         self._files: dict[str, StoredFile] = {}
         self._file_paths: dict[str, StoredFile] = {}
@@ -335,6 +336,7 @@ class FakeState:
         update = {"update_id": next(self._update_ids), kind: payload}
         self._updates.append(update)
         self._updates_event.set()
+        self._webhook_wake.set()
         return update
 
     def _take_updates(

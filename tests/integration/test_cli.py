@@ -136,6 +136,7 @@ async def test_a_worker_process_sends_but_leaves_menus_to_the_bot(tmp_path: Path
             TELEGRAM_API_URL=api.base_url,
             DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
             ADMIN_IDS="777",
+            WEB_PORT="0",
         )
         proc = await spawn("worker", env=env, cwd=tmp_path)
         try:
@@ -167,6 +168,7 @@ async def test_run_serves_the_bot_and_stops_cleanly_on_a_signal(
             DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
             ADMIN_IDS="777",
             LOG_LEVEL="DEBUG",
+            WEB_PORT="0",
         )
         proc = await spawn("run", env=env, cwd=tmp_path)
         try:

@@ -8,12 +8,14 @@ import time
 from collections.abc import AsyncIterator
 
 import aiohttp
+import aiohttp.web
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -500,3 +502,45 @@ async def test_dispatcher_polling_round_trip(api: FakeBotAPI, bot: Bot) -> None:
     polls = api.calls("getUpdates")
     assert set(json.loads(polls[0]["allowed_updates"])) == {"message", "callback_query"}
     assert polls[0]["timeout"] == "1"
+
+
+async def test_webhook_mode_posts_updates_with_the_secret_until_deleted(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    received: list[tuple[str | None, dict[str, object]]] = []
+
+    async def hook(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        received.append(
+            (request.headers.get("X-Telegram-Bot-Api-Secret-Token"), await request.json())
+        )
+        return aiohttp.web.Response(status=401 if len(received) == 2 else 200)
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/tg", hook)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        first = api.send_text(USER, "before the webhook")
+        url = f"http://127.0.0.1:{port}/tg"
+        assert await bot.set_webhook(url, secret_token="s3cret", allowed_updates=["message"])
+        with pytest.raises(TelegramConflictError):
+            await bot.get_updates()
+        assert (await api.webhook_pusher.wait_for_calls(1))[-1].status == 200
+        second = api.send_text(USER, "refused by the bot")
+        assert (await api.webhook_pusher.wait_for_calls(2))[-1].status == 401
+        info = await bot.get_webhook_info()
+        assert info.url == url and "401" in (info.last_error_message or "")
+        assert await bot.delete_webhook()
+        api.send_text(USER, "polled again")
+        polled = await bot.get_updates(timeout=1)
+    finally:
+        await runner.cleanup()
+    assert received == [
+        ("s3cret", {"update_id": 1, "message": first}),
+        ("s3cret", {"update_id": 2, "message": second}),
+    ]
+    assert [u.message.text for u in polled if u.message] == ["polled again"]
+    assert [(c.update_id, c.status) for c in api.webhook_calls] == [(1, 200), (2, 401)]

@@ -35,3 +35,14 @@ def test_the_image_ships_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("bot", "domain", "infrastructure", "handlers", "migrations"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_bot_and_workers_are_probed_on_healthz() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    probe = re.search(r"^x-healthz: &healthz\n((?:  .*\n)+)", compose, re.M)
+    assert probe and "http://127.0.0.1:8080/healthz" in probe.group(1)
+    for service in ("bot", "worker"):
+        block = re.search(rf"^  {service}:\n((?:    .*\n|\s*\n)+)", compose, re.M)
+        assert block, service
+        assert "healthcheck: *healthz" in block.group(1)
+        assert "WEB_PORT: 8080" in block.group(1) and "WEB_HOST: 0.0.0.0" in block.group(1)

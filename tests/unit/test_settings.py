@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 
+from bot.cli import derived_secrets
 from bot.logs import RedactingFormatter, secrets_of
 from bot.settings import DEFAULT_DATABASE_URL, ConfigError, Settings, load_settings
 
@@ -61,6 +63,9 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("WEBHOOK_HEADERS", "[1, 2]", "WEBHOOK_HEADERS: must be a JSON object"),
         ("WEBHOOK_URL", "api.example.com", "WEBHOOK_URL: must be an http(s) URL"),
         ("SMTP_SECURITY", "ssl3", "SMTP_SECURITY:"),
+        ("TELEGRAM_WEBHOOK_URL", "bot.example.com/tg", "TELEGRAM_WEBHOOK_URL: must be"),
+        ("TELEGRAM_WEBHOOK_URL", "https://bot.example.com/metrics", "path /metrics is taken"),
+        ("TELEGRAM_WEBHOOK_SECRET", "has spaces!", "TELEGRAM_WEBHOOK_SECRET: must be 1-256"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL:"),
     ],
 )
@@ -126,3 +131,43 @@ def test_a_redis_key_prefix_with_spaces_or_wildcards_is_refused(
     for bad in ("two words", "bot*", ""):
         with pytest.raises(ConfigError, match="REDIS_KEY_PREFIX"):
             load_settings(redis_key_prefix=bad)
+
+
+def test_webhook_mode_is_off_until_a_telegram_webhook_url_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("WEBHOOK_URL", "https://api.example.com/send")  # the channel, not mode
+    settings = load_settings()
+    assert settings.telegram_webhook_url is None
+    assert settings.telegram_webhook_path is None
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://bot.example.com/tg/updates")
+    assert load_settings().telegram_webhook_path == "/tg/updates"
+
+
+def test_the_webhook_secret_is_derived_from_the_token_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    derived = load_settings().telegram_webhook_key()
+    assert derived == load_settings().telegram_webhook_key()  # stable across restarts
+    assert TOKEN.split(":")[1] not in derived
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", derived)  # what Telegram accepts
+    monkeypatch.setenv("BOT_TOKEN", "987654321:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    assert load_settings().telegram_webhook_key() != derived
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "my-own_Secret1")
+    settings = load_settings()
+    assert settings.telegram_webhook_key() == "my-own_Secret1"
+    assert "my-own_Secret1" in secrets_of(settings)  # redacted from logs
+
+
+def test_a_derived_webhook_secret_is_redacted_from_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    assert derived_secrets(load_settings()) == []  # polling: no webhook secret in use
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://bot.example.com/tg")
+    settings = load_settings()
+    key = settings.telegram_webhook_key()
+    line = RedactingFormatter(derived_secrets(settings)).format(
+        logging.LogRecord("x", logging.INFO, __file__, 1, "secret_token=%s", (key,), None)
+    )
+    assert key not in line and "secret_token=***" in line

@@ -6,6 +6,7 @@ import itertools
 import json
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -43,10 +44,10 @@ async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
     await bot.session.close()
 
 
-def channel(bot: Bot, **kwargs: float) -> TelegramChannel:
+def channel(bot: Bot, **kwargs: Any) -> TelegramChannel:
     kwargs.setdefault("rate", 1000.0)
     kwargs.setdefault("per_chat_interval", 0.0)
-    return TelegramChannel(bot, **kwargs)  # type: ignore[arg-type]
+    return TelegramChannel(bot, **kwargs)
 
 
 async def test_formatting_buttons_and_options_reach_telegram(api: FakeBotAPI, bot: Bot) -> None:
@@ -146,11 +147,15 @@ async def test_429_is_waited_out_and_nothing_is_lost_or_doubled(api: FakeBotAPI,
     api.set_rate_limit(10, retry_after=1)
     chats = [str(1000 + n) for n in range(25)]
 
-    results = await channel(bot, rate=100.0).send(content(Channel.telegram), messages(TG, chats))
+    heard: list[float] = []
+    tg = channel(bot, rate=100.0, on_retry_after=heard.append)
+    results = await tg.send(content(Channel.telegram), messages(TG, chats))
 
     assert set(outcomes(results).values()) == {Outcome.delivered}
     assert api.request_count("sendMessage") > 25  # some were answered 429
     assert all(api.sent_count("sendMessage", int(c)) == 1 for c in chats)
+    # every 429 reaches the hook (the metrics counter), with Telegram's retry_after
+    assert heard == [1.0] * (api.request_count("sendMessage") - 25)
 
 
 async def test_limiter_holds_the_global_rate(api: FakeBotAPI, bot: Bot) -> None:

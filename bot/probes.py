@@ -1,0 +1,51 @@
+"""``/healthz`` and ``/metrics`` for orchestrators and Prometheus (bot and worker processes).
+
+``/healthz`` answers 200 when the database answers ``SELECT 1`` within three seconds and
+every in-process part is alive (the scheduler in the bot, the delivery workers wherever
+they run), else 503; the JSON body names each check and its state, nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.metrics import Metrics
+
+PING_TIMEOUT = 3.0
+Ping = Callable[[], Awaitable[None]]
+Alive = Callable[[], bool]
+
+
+class Probes:
+    def __init__(self, ping: Ping, metrics: Metrics, parts: Mapping[str, Alive]) -> None:
+        self.ping, self.metrics, self.parts = ping, metrics, dict(parts)
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/metrics", self.scrape)
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        checks = {"database": await self._database()}
+        checks.update({name: "ok" if alive() else "down" for name, alive in self.parts.items()})
+        healthy = all(state == "ok" for state in checks.values())
+        body = {"status": "ok" if healthy else "fail", "checks": checks}
+        return web.json_response(body, status=200 if healthy else 503)
+
+    async def scrape(self, request: web.Request) -> web.Response:
+        body = await self.metrics.render()
+        response = web.Response(body=body)
+        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return response
+
+    async def _database(self) -> str:
+        try:
+            await asyncio.wait_for(self.ping(), PING_TIMEOUT)
+        except TimeoutError:
+            return "timeout"
+        except Exception:  # the error text may carry host names: say only that it failed
+            return "unreachable"
+        return "ok"

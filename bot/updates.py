@@ -1,0 +1,80 @@
+"""How Telegram updates reach the bot: long polling (default) or a webhook.
+
+With ``TELEGRAM_WEBHOOK_URL`` set, the bot registers that URL with ``setWebhook`` and a
+secret token at start, and takes the updates on its own web server at the URL's path.
+Telegram sends the token back in ``X-Telegram-Bot-Api-Secret-Token``
+(https://core.telegram.org/bots/api#setwebhook); a call without the right one gets 401
+and is not processed (aiogram's ``SimpleRequestHandler`` compares in constant time).
+Polling first deletes any webhook left from webhook mode, or ``getUpdates`` would be
+refused with 409 Conflict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from aiogram import Bot, Dispatcher
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def install_webhook(app: web.Application, dp: Dispatcher, bot: Bot, settings: Settings) -> None:
+    """Route ``POST <path of TELEGRAM_WEBHOOK_URL>`` to the dispatcher (webhook mode only)."""
+    path = settings.telegram_webhook_path
+    if path is None:
+        return
+    handler = SimpleRequestHandler(dp, bot, secret_token=settings.telegram_webhook_key())
+    # Not ``handler.register``: its shutdown hook would close the bot's session while the
+    # workers may still be recording their last batch.
+    app.router.add_post(path, handler.handle)
+
+
+async def receive_by_webhook(
+    bot: Bot, dp: Dispatcher, settings: Settings, stop: asyncio.Event, *, handle_signals: bool
+) -> None:
+    """Register the webhook, then serve until ``stop`` is set (or SIGINT/SIGTERM)."""
+    url = settings.telegram_webhook_url
+    assert url is not None
+    await bot.set_webhook(
+        url,
+        secret_token=settings.telegram_webhook_key(),
+        allowed_updates=dp.resolve_used_update_types(),
+    )
+    log.info("Telegram updates arrive by webhook at %s", settings.telegram_webhook_path)
+    with on_signals(stop.set, enabled=handle_signals):
+        await stop.wait()
+
+
+async def receive_by_polling(
+    bot: Bot, dp: Dispatcher, *, handle_signals: bool, polling_timeout: int
+) -> None:
+    await bot.delete_webhook(drop_pending_updates=False)
+    await dp.start_polling(
+        bot,
+        handle_signals=handle_signals,
+        close_bot_session=False,
+        polling_timeout=polling_timeout,
+        allowed_updates=dp.resolve_used_update_types(),
+    )
+
+
+@contextmanager
+def on_signals(callback: Callable[[], None], *, enabled: bool = True) -> Iterator[None]:
+    """Call ``callback`` on SIGINT or SIGTERM while inside the block."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM) if enabled else ()
+    for signum in signals:
+        loop.add_signal_handler(signum, callback)
+    try:
+        yield
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)

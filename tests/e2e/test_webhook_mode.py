@@ -1,0 +1,125 @@
+"""Webhook mode: the fake Bot API POSTs updates to the bot's web server with the secret
+token; a call without the right token gets 401 and is not processed; polling again
+deletes the webhook first."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from domain.recipients import AddressKind
+from tests.e2e.conftest import ADMIN, BotHarness, running_bot
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.bot_api_webhook import SECRET_HEADER
+
+PATH = "/telegram/updates"
+STRANGER = 4242
+
+
+def free_port() -> int:
+    """A port for the bot's web server: Telegram must be told the URL before it listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def webhook_bot(fake_api: FakeBotAPI, migrated_pg_url: str) -> AsyncIterator[BotHarness]:
+    port = free_port()
+    async with running_bot(
+        fake_api,
+        migrated_pg_url,
+        web_port=port,
+        telegram_webhook_url=f"http://127.0.0.1:{port}{PATH}",
+    ) as harness:
+        await asyncio.wait_for(harness.app.web.listening.wait(), 30)
+        yield harness
+
+
+def start_update(user_id: int, update_id: int) -> dict[str, Any]:
+    user = {"id": user_id, "is_bot": False, "first_name": "Eve", "language_code": "en"}
+    message = {
+        "message_id": 1,
+        "from": user,
+        "chat": {"id": user_id, "type": "private", "first_name": "Eve"},
+        "date": 1_700_000_000,
+        "text": "/start",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+    }
+    return {"update_id": update_id, "message": message}
+
+
+async def post(url: str, update: dict[str, Any], secret: str | None) -> int:
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.post(url, json=update, headers=headers) as response,
+    ):
+        return response.status
+
+
+async def test_updates_arrive_by_post_and_start_is_answered(webhook_bot: BotHarness) -> None:
+    api, settings = webhook_bot.api, webhook_bot.app.settings
+    await wait_for_webhook(api)
+    assert api.webhook is not None
+    assert api.webhook["url"] == settings.telegram_webhook_url
+    assert api.webhook["secret_token"] == settings.telegram_webhook_key()
+    reply = await webhook_bot.say(ADMIN, "/start", language_code="en")
+    assert "You are a MailForge <b>admin</b>" in reply.raw_text
+    assert [call.status for call in await api.webhook_pusher.wait_for_calls(1)] == [200]
+    assert api.request_count("getUpdates") == 0  # nothing polled
+
+
+async def test_a_call_without_the_right_secret_gets_401_and_is_not_processed(
+    webhook_bot: BotHarness,
+) -> None:
+    api = webhook_bot.api
+    await wait_for_webhook(api)
+    url = f"http://127.0.0.1:{webhook_bot.app.web.port}{PATH}"
+    assert await post(url, start_update(STRANGER, 900_001), secret="forged") == 401
+    assert await post(url, start_update(STRANGER, 900_002), secret=None) == 401
+    assert api.webhook is not None
+    api.webhook["secret_token"] = "not-the-bots-secret"  # Telegram itself, misconfigured
+    api.send_text(STRANGER, "/start")
+    assert [c.status for c in await api.webhook_pusher.wait_for_calls(1)] == [401]
+    # A rightful update afterwards is answered; the refused ones never were.
+    api.webhook["secret_token"] = webhook_bot.app.settings.telegram_webhook_key()
+    await webhook_bot.say(ADMIN, "/start", language_code="en")
+    assert [c.status for c in await api.webhook_pusher.wait_for_calls(2)] == [401, 200]
+    assert api.messages(STRANGER) == []
+    async with webhook_bot.app.db.uow_factory() as uow:  # /start would have subscribed them
+        assert await uow.addresses.find(AddressKind.telegram, str(STRANGER)) is None
+
+
+async def test_polling_again_deletes_the_webhook_first(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}{PATH}"
+    overrides = {"web_port": port, "telegram_webhook_url": url}
+    async with running_bot(fake_api, migrated_pg_url, **overrides) as bot:
+        await wait_for_webhook(fake_api)
+    assert fake_api.webhook is not None  # a restart keeps Telegram queueing for us
+    async with running_bot(fake_api, migrated_pg_url) as bot:
+        # Without deleteWebhook every getUpdates would be refused with 409 Conflict.
+        await wait_for_webhook(fake_api, registered=False)
+        reply = await bot.say(ADMIN, "/start", language_code="en")
+    assert "admin" in reply.raw_text
+    assert fake_api.request_count("deleteWebhook") == 1
+    assert fake_api.request_count("getUpdates") > 0
+
+
+async def wait_for_webhook(api: FakeBotAPI, *, registered: bool = True) -> None:
+    """Until the bot has called setWebhook (or deleteWebhook): ``serve`` runs in a task."""
+    async with asyncio.timeout(30):
+        while True:
+            if (api.webhook is not None) == registered:
+                return
+            await asyncio.sleep(0.05)
