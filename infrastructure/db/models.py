@@ -195,9 +195,10 @@ class DeliveryRow(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("mailing_runs.id", ondelete="CASCADE"))
-    # No foreign key (migration 0002): addresses are never deleted, and the reference check
-    # cost a third of a million-recipient snapshot.
+    # No foreign keys (migrations 0002, 0005): each cost a trigger per row of a snapshot.
+    # Addresses are never deleted; a mailing's deletion removes its runs' deliveries itself
+    # (SqlMailingRepository.delete).
+    run_id: Mapped[int] = mapped_column(BigIntPK)
     address_id: Mapped[int] = mapped_column(BigIntPK)
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     attempts: Mapped[int] = counter_column()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
 from domain.pagination import Page
-from infrastructure.db.models import MailingListRow, MailingRow
+from infrastructure.db.models import DeliveryRow, MailingListRow, MailingRow, MailingRunRow
 from infrastructure.db.repositories._sql import execute_dml, fetch_page
 
 
@@ -101,7 +101,15 @@ class SqlMailingRepository:
         await self._insert_lists(mailing.id, mailing.list_ids)
 
     async def delete(self, mailing_id: int) -> None:
-        """Runs and their deliveries go with it (ON DELETE CASCADE)."""
+        """Its runs go with it (ON DELETE CASCADE), their deliveries here: ``deliveries``
+        has no foreign key to runs (it cost every snapshot a trigger per recipient)."""
+        runs = select(MailingRunRow.id).where(MailingRunRow.mailing_id == mailing_id)
+        await execute_dml(
+            self._session,
+            delete(DeliveryRow)
+            .where(DeliveryRow.run_id.in_(runs))
+            .execution_options(synchronize_session=False),
+        )
         stmt = delete(MailingRow).where(MailingRow.id == mailing_id)
         await execute_dml(self._session, stmt.execution_options(synchronize_session=False))
 

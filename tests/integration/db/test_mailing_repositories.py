@@ -8,6 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
@@ -135,15 +137,27 @@ async def test_name_taken_is_per_owner_and_ignores_archived(
 
 
 async def test_deleting_a_template_detaches_it_and_deleting_a_mailing_drops_its_runs(
-    uow_factory: UnitOfWorkFactory,
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
 ) -> None:
     async with uow_factory() as uow:
         template = await uow.templates.add(Template(name="T", owner_id=1, body="b"))
         mailing = await add_mailing(uow, template_id=template.id)
+        other = await add_mailing(uow, name="other")
         run = await uow.runs.add(MailingRun(mailing_id=mailing.id or 0, scheduled_for=SLOT))
-        assert run is not None and run.id is not None
+        kept = await uow.runs.add(MailingRun(mailing_id=other.id or 0, scheduled_for=SLOT))
+        assert run is not None and run.id is not None and kept is not None
         await uow.templates.delete(template.id or 0)
         await uow.commit()
+    # deliveries have no foreign key to runs (migration 0005): the repository removes them
+    async with db_engine.begin() as conn:
+        for run_id in (run.id, kept.id):
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (run_id, address_id, status, attempts)"
+                    " VALUES (:run, 1, 'pending', 0), (:run, 2, 'delivered', 1)"
+                ),
+                {"run": run_id},
+            )
 
     async with uow_factory() as uow:
         loaded = await uow.mailings.get(mailing.id or 0)
@@ -154,6 +168,9 @@ async def test_deleting_a_template_detaches_it_and_deleting_a_mailing_drops_its_
     async with uow_factory() as uow:
         assert await uow.mailings.get(mailing.id or 0) is None
         assert await uow.runs.get(run.id) is None
+    async with db_engine.connect() as conn:
+        left = await conn.execute(text("SELECT run_id, COUNT(*) FROM deliveries GROUP BY run_id"))
+        assert {row[0]: row[1] for row in left} == {kept.id: 2}
 
 
 async def test_a_run_round_trips_and_its_slot_is_taken_once(
