@@ -32,7 +32,12 @@ FINAL_DELIVERY_STATUSES = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class RunTotals:
-    """Counts per delivery status, kept on the run so nobody counts delivery rows."""
+    """Counts per delivery status, kept on the run so nobody counts delivery rows.
+
+    ``pending`` counts every recipient without a final result, including those a worker
+    is sending right now: claiming a batch does not touch the run row (it made the workers
+    queue for its lock). ``sending`` is always 0 since migration 0006; it stays for the
+    schema and for callers that add it to ``pending``."""
 
     pending: int = 0
     sending: int = 0

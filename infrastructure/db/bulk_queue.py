@@ -23,7 +23,7 @@ from domain.mailings import Channel
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus, RunStatus
 from infrastructure.db.models import AddressRow, DeliveryRow, MailingRunRow
-from infrastructure.db.queue import SqlDeliveryQueue, _deltas
+from infrastructure.db.queue import SqlDeliveryQueue
 
 RUNS = cast(Table, MailingRunRow.__table__)
 DELIVERIES = cast(Table, DeliveryRow.__table__)
@@ -117,11 +117,6 @@ class SqlBulkQueue(SqlDeliveryQueue):
         )
         async with self._engine.begin() as conn:
             moved = (await conn.execute(claim)).rowcount
-            if moved:
-                deltas = _deltas()
-                deltas[run_id]["pending"] -= moved
-                deltas[run_id]["sending"] += moved
-                await self._move_totals(conn, deltas)
         return int(moved)
 
     async def unclaim_bulk(self, run_id: int) -> int:
@@ -132,11 +127,6 @@ class SqlBulkQueue(SqlDeliveryQueue):
         )
         async with self._engine.begin() as conn:
             moved = (await conn.execute(back)).rowcount
-            if moved:
-                deltas = _deltas()
-                deltas[run_id]["pending"] += moved
-                deltas[run_id]["sending"] -= moved
-                await self._move_totals(conn, deltas)
         return int(moved)
 
     async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:

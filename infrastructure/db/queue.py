@@ -113,11 +113,9 @@ class SqlDeliveryQueue:
                     for a in await conn.execute(self._sql.claimed_addresses, ids)
                 }
                 found = [(*row, *addresses[row.address_id]) for row in rows]
-            deltas = _deltas()
-            for _, run_id, *_rest in found:
-                deltas[run_id]["pending"] -= 1
-                deltas[run_id]["sending"] += 1
-            await self._move_totals(conn, deltas)
+            # The run totals are not touched: "pending" there counts every row not final
+            # yet, claimed or not. Moving pending -> sending here made every claim wait for
+            # the run row's lock behind the other workers' records (bench/delivery.py).
         return sorted(
             (
                 Outbound(
@@ -152,7 +150,7 @@ class SqlDeliveryQueue:
                 updates.append((delivery_id, status, result.error, result.provider_id, next_at))
                 if status is DeliveryStatus.refused:
                     refused.append(address_id)
-                deltas[run_id]["sending"] -= 1
+                deltas[run_id]["pending"] -= 1  # a retry comes back: no change
                 deltas[run_id][status.value] += 1
             if not updates:
                 return
@@ -177,10 +175,9 @@ class SqlDeliveryQueue:
                     error = f"worker lost this delivery {attempts} times (lease expired)"
                     rows.append((delivery_id, DeliveryStatus.failed.value, error))
                     deltas[run_id]["failed"] += 1
-                else:
+                    deltas[run_id]["pending"] -= 1
+                else:  # back in the queue: the run totals count it as pending already
                     rows.append((delivery_id, DeliveryStatus.pending.value, None))
-                    deltas[run_id]["pending"] += 1
-                deltas[run_id]["sending"] -= 1
             await conn.execute(self._sql.requeue, {"now": now, **self._requeue_rows(rows)})
             await self._move_totals(conn, deltas)
             await self._add_minutes(conn, deltas, now)
@@ -216,9 +213,9 @@ class SqlDeliveryQueue:
     async def _move_totals(
         self, conn: AsyncConnection, deltas: Mapping[int, dict[str, int]]
     ) -> None:
-        if not deltas:
+        run_ids = sorted(r for r in deltas if any(deltas[r].values()))
+        if not run_ids:
             return
-        run_ids = sorted(deltas)
         params: dict[str, Any]
         if self._pg:
             params = {"run_ids": run_ids}

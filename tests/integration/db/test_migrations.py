@@ -135,3 +135,33 @@ async def test_processes_starting_together_migrate_a_fresh_database_once() -> No
         assert await run_sync(url, current_revision) == script.get_current_head()
     finally:
         await drop_database(url)
+
+
+def fold_fixture(connection: Connection) -> None:
+    connection.exec_driver_sql(
+        "INSERT INTO mailings (id, owner_id, name, channel, body, status, timezone,"
+        " created_at, updated_at) VALUES (1, 1, 'm', 'email', 'b', 'running', 'UTC',"
+        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    connection.exec_driver_sql(
+        "INSERT INTO mailing_runs (id, mailing_id, scheduled_for, status, content, pending,"
+        " sending, delivered, failed, refused)"
+        " VALUES (1, 1, CURRENT_TIMESTAMP, 'running', '{}', 2, 3, 4, 0, 0)"
+    )
+    connection.commit()
+
+
+def run_totals(connection: Connection) -> tuple[int, int, int]:
+    row = connection.exec_driver_sql(
+        "SELECT pending, sending, delivered FROM mailing_runs WHERE id = 1"
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def test_runs_in_flight_at_the_upgrade_fold_sending_into_pending(empty_url: str) -> None:
+    # 0006: claims no longer move pending -> sending in the run totals; a run claimed by
+    # the old code keeps exact totals and can still finish (pending and sending both 0).
+    await upgrade(empty_url, "0005")
+    await run_sync(empty_url, fold_fixture)
+    await upgrade(empty_url)
+    assert await run_sync(empty_url, run_totals) == (5, 0, 4)
