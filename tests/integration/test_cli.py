@@ -171,16 +171,19 @@ async def test_run_serves_the_bot_and_stops_cleanly_on_a_signal(
             WEB_PORT="0",
         )
         proc = await spawn("run", env=env, cwd=tmp_path)
+        assert proc.stderr is not None
+        # Read the DEBUG log while the bot runs: a full pipe would block its logging.
+        stderr = asyncio.create_task(proc.stderr.read())
         try:
             api.send_text(777, "/start", language_code="en")
             reply = await api.wait_for_message(777, timeout=30)
             assert "You are a MailForge <b>admin</b>" in reply.raw_text
             proc.send_signal(signum)
-            _, err = await asyncio.wait_for(proc.communicate(), 30)
+            await asyncio.wait_for(proc.wait(), 30)
         finally:
             if proc.returncode is None:
                 proc.kill()
         assert proc.returncode == 0
-        log = err.decode()
+        log = (await stderr).decode()
         assert "MailForge stopped" in log
         assert TOKEN not in log and TOKEN.split(":")[1] not in log
