@@ -23,6 +23,18 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def bot_env(api: FakeBotAPI, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A bot or worker on a SQLite file in ``tmp_path`` against the fake, 777 an admin."""
+    return cli_env(
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=api.base_url,
+        DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
+        ADMIN_IDS="777",
+        WEB_PORT="0",
+        **extra,
+    )
+
+
 async def spawn(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -131,14 +143,7 @@ async def test_an_unreachable_bot_api_or_a_revoked_token_stops_start_up_with_one
 
 async def test_a_worker_process_sends_but_leaves_menus_to_the_bot(tmp_path: Path) -> None:
     async with FakeBotAPI() as api:
-        env = cli_env(
-            BOT_TOKEN=TOKEN,
-            TELEGRAM_API_URL=api.base_url,
-            DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
-            ADMIN_IDS="777",
-            WEB_PORT="0",
-        )
-        proc = await spawn("worker", env=env, cwd=tmp_path)
+        proc = await spawn("worker", env=bot_env(api, tmp_path), cwd=tmp_path)
         try:
             assert proc.stderr is not None
             started = b""
@@ -162,14 +167,7 @@ async def test_run_serves_the_bot_and_stops_cleanly_on_a_signal(
     tmp_path: Path, signum: signal.Signals
 ) -> None:
     async with FakeBotAPI() as api:
-        env = cli_env(
-            BOT_TOKEN=TOKEN,
-            TELEGRAM_API_URL=api.base_url,
-            DATABASE_URL=sqlite_url(tmp_path / "bot.db"),
-            ADMIN_IDS="777",
-            LOG_LEVEL="DEBUG",
-            WEB_PORT="0",
-        )
+        env = bot_env(api, tmp_path, LOG_LEVEL="DEBUG")
         proc = await spawn("run", env=env, cwd=tmp_path)
         assert proc.stderr is not None
         # Read the DEBUG log while the bot runs: a full pipe would block its logging.
