@@ -135,7 +135,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     figures = SqlFigures(db.engine)
     metrics = Metrics(figures)
     delivery = Delivery(
-        settings, db.engine, db.uow_factory, bot, renderer, on_retry_after=metrics.on_retry_after
+        settings, db.engine, lambda: build_bot(settings), on_retry_after=metrics.on_retry_after
     )
     watcher = RunWatcher(bot, i18n, db.uow_factory)
     calculator = CronScheduleCalculator(

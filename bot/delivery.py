@@ -1,7 +1,8 @@
 """The delivery engine wired together: queue, channels, workers, progress watcher.
 
-``mailforge run`` starts ``WORKERS`` workers inside the bot process; ``mailforge worker``
-runs them alone, on as many machines as you like, sharing one PostgreSQL.
+``mailforge run`` starts ``WORKERS`` workers inside the bot process (on a thread of their
+own); ``mailforge worker`` runs them alone, on as many machines as you like, sharing one
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import timedelta
 
 from aiogram import Bot
@@ -19,15 +22,17 @@ from bot.settings import Settings
 from bot.web import unsubscribe_url
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel
-from domain.ports import DeliveryChannel, MassSendChannel, MessageRenderer, UnitOfWorkFactory
+from domain.ports import DeliveryChannel, MassSendChannel
 from domain.usecases.bulk_send import BulkSender
 from domain.usecases.deliver import Worker
-from domain.usecases.launch import finish_runs
 from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
 from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
 from infrastructure.channels.sendsay import SendsayChannel
 from infrastructure.channels.sendsay_mass import SendsayMassSender
 from infrastructure.db.bulk_queue import SqlBulkQueue
+from infrastructure.db.engine import create_engine, create_session_factory
+from infrastructure.db.uow import make_uow_factory
+from infrastructure.rendering import JinjaRenderer
 from infrastructure.sendsay import SendsayClient
 
 log = logging.getLogger(__name__)
@@ -90,62 +95,136 @@ def build_channels(
     return channels, mass
 
 
+def mass_channels(settings: Settings) -> frozenset[Channel]:
+    """The configured channels that send big runs as one mass send."""
+    if settings.sendsay_account and settings.sendsay_api_key is not None:
+        return frozenset({Channel.sendsay})
+    return frozenset()
+
+
 class Delivery:
+    """The delivery engine of one process: ``queue`` serves launches on the caller's event
+    loop; the workers run on a thread of their own, with their own event loop, database
+    engine and Bot API session.
+
+    A worker sending at full speed keeps its event loop busy all the time; on the bot's
+    loop that delayed every answer of the bot (``/start`` waited behind hundreds of
+    sends, bench/delivery.py). On a thread of its own the bot's loop only shares the
+    interpreter, which switches threads every few milliseconds.
+    """
+
     def __init__(
         self,
         settings: Settings,
         engine: AsyncEngine,
-        uow_factory: UnitOfWorkFactory,
-        bot: Bot,
-        renderer: MessageRenderer,
+        bot_factory: Callable[[], Bot],
         on_retry_after: Callable[[float], None] | None = None,
     ) -> None:
-        self.channels, mass = build_channels(settings, bot, on_retry_after)
-        thresholds = dict.fromkeys(mass, settings.sendsay_bulk_threshold)
+        self.settings = settings
+        thresholds = dict.fromkeys(mass_channels(settings), settings.sendsay_bulk_threshold)
         self.queue = SqlBulkQueue(engine, thresholds)
-        self.bulk = BulkSender(
-            queue=self.queue,
-            channels=mass,
-            renderer=renderer,
-            lease=timedelta(seconds=settings.delivery_lease_seconds),
-            poll_every=timedelta(seconds=settings.sendsay_poll_seconds),
-            report_wait=timedelta(seconds=settings.sendsay_report_wait_seconds),
-            policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
-        )
-
-        async def finished(run_ids: list[int]) -> None:
-            await finish_runs(uow_factory, run_ids)  # logs "Run finished" with the counts
-
-        self.worker = Worker(
-            queue=self.queue,
-            channels=self.channels,
-            renderer=renderer,
-            uow_factory=uow_factory,
-            on_finished=finished,
-            batch_size=settings.delivery_batch_size,
-            lease=timedelta(seconds=settings.delivery_lease_seconds),
-            policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
-            bulk=self.bulk,
-        )
+        self._bot_factory = bot_factory
+        self._on_retry_after = on_retry_after
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._crashed = False
 
     def start(self, workers: int) -> None:
-        self._stop.clear()
-        for _ in range(workers):
-            self._tasks.append(asyncio.create_task(self.worker.run_forever(self._stop)))
-        if workers:
-            log.info("Started %d delivery worker(s)", workers)
+        """``workers`` concurrent workers on the delivery thread (none: no thread)."""
+        if not workers or self._thread is not None:
+            return
+        self._stop = asyncio.Event()
+        self._crashed = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._run_thread, args=(self._loop, workers), name="delivery", daemon=True
+        )
+        self._thread.start()
+        log.info("Started %d delivery worker(s)", workers)
 
     @property
     def alive(self) -> bool:
-        """Workers were started and none of them has ended (a crash would end its task)."""
-        return bool(self._tasks) and not any(task.done() for task in self._tasks)
+        """Workers were started and none of them has ended (a crash ends them all)."""
+        return self._thread is not None and self._thread.is_alive() and not self._crashed
 
     async def stop(self) -> None:
         """Let every worker finish and record the batch in hand, then close the channels."""
-        self._stop.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        for channel in self.channels.values():
-            await channel.close()
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        with suppress(RuntimeError):  # the loop is closed already: the thread has ended
+            loop.call_soon_threadsafe(self._stop.set)
+        await asyncio.to_thread(thread.join)
+        self._thread = self._loop = None
+
+    def _run_thread(self, loop: asyncio.AbstractEventLoop, workers: int) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._serve(workers))
+        except Exception:
+            self._crashed = True
+            log.exception("The delivery workers could not start")
+        finally:
+            with suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    async def _serve(self, workers: int) -> None:
+        """The delivery thread: its own engine, bot session and channels, closed at the end."""
+        settings = self.settings
+        engine = create_engine(settings.database_url.get_secret_value())
+        bot = self._bot_factory()
+        channels: dict[Channel, DeliveryChannel] = {}
+        try:
+            channels, mass = build_channels(settings, bot, self._on_retry_after)
+            worker = build_worker(settings, engine, channels, mass)
+            tasks = [asyncio.create_task(worker.run_forever(self._stop)) for _ in range(workers)]
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if not self._stop.is_set():  # a worker ended on its own: a bug, stop them all
+                self._crashed = True
+                for task in done:
+                    if task.exception() is not None:
+                        log.error("A delivery worker crashed", exc_info=task.exception())
+                self._stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            for channel in channels.values():
+                await channel.close()
+            await bot.session.close()
+            await engine.dispose()
+
+
+def build_worker(
+    settings: Settings,
+    engine: AsyncEngine,
+    channels: Mapping[Channel, DeliveryChannel],
+    mass: Mapping[Channel, MassSendChannel],
+) -> Worker:
+    """One ``Worker`` (it may run many times concurrently) on ``engine``."""
+    uow_factory = make_uow_factory(create_session_factory(engine))
+    renderer = JinjaRenderer()
+    lease = timedelta(seconds=settings.delivery_lease_seconds)
+    policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
+    queue = SqlBulkQueue(engine, dict.fromkeys(mass, settings.sendsay_bulk_threshold))
+    bulk = BulkSender(
+        queue=queue,
+        channels=mass,
+        renderer=renderer,
+        lease=lease,
+        poll_every=timedelta(seconds=settings.sendsay_poll_seconds),
+        report_wait=timedelta(seconds=settings.sendsay_report_wait_seconds),
+        policy=policy,
+    )
+
+    return Worker(
+        queue=queue,
+        channels=channels,
+        renderer=renderer,
+        uow_factory=uow_factory,
+        batch_size=settings.delivery_batch_size,
+        lease=lease,
+        policy=policy,
+        bulk=bulk,
+    )

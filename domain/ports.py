@@ -188,6 +188,12 @@ class RunRepository(Protocol):
 
     async def last_for_mailing(self, mailing_id: int) -> MailingRun | None: ...
 
+    async def complete_drained(self, now: datetime) -> list[MailingRun]:
+        """Mark running runs with nothing pending or sending as completed at ``now``, in
+        this unit of work; the runs so marked (by id). Concurrent callers never both
+        get the same run."""
+        ...
+
 
 class StatsRepository(Protocol):
     """The read side of statistics. Counts, rates and run history come from the run totals
@@ -387,10 +393,6 @@ class DeliveryQueue(Protocol):
     async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
         """Deliveries stuck in ``sending`` longer than ``lease`` (a worker died) go back to
         pending, or to failed once ``policy`` is exhausted; returns how many moved."""
-        ...
-
-    async def finished_runs(self, now: datetime) -> list[int]:
-        """Mark running runs with nothing pending or sending as completed; their ids."""
         ...
 
 

@@ -28,6 +28,7 @@ from domain.mailings import Channel
 from domain.ports import Clock, DeliveryChannel, DeliveryQueue, MessageRenderer, UnitOfWorkFactory
 from domain.recipients import Address
 from domain.usecases.bulk_send import BulkSender
+from domain.usecases.launch import finish_drained_runs
 from domain.usecases.preview import recipient_values
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class Worker:
     channels: Mapping[Channel, DeliveryChannel]
     renderer: MessageRenderer
     uow_factory: UnitOfWorkFactory
-    on_finished: RunsFinished | None = None
+    on_finished: RunsFinished | None = None  # hears completed runs (mailings moved on)
     batch_size: int = 100
     lease: timedelta = timedelta(minutes=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
@@ -78,9 +79,9 @@ class Worker:
         # A run is over once its rows are gone: look when the queue runs low, and now and
         # then while other runs keep the workers busy (a query per batch costs throughput).
         if handled < self.batch_size or self._batches % 10 == 0:
-            finished = await self.queue.finished_runs(self.clock.now())
+            finished = await finish_drained_runs(self.uow_factory, self.clock.now())
             if finished and self.on_finished is not None:
-                await self.on_finished(finished)
+                await self.on_finished([run.id for run in finished if run.id is not None])
 
     async def _send_run(self, run_id: int, outbounds: Sequence[Outbound]) -> list[SendResult]:
         content = await self._content(run_id)

@@ -7,6 +7,8 @@ to running only once its recipients are in, so no worker can see it half-filled.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.clock import SystemClock
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput, NotFound
@@ -134,14 +136,34 @@ async def finish_runs(
             if run is None:
                 continue
             finished.append(run)
-            run_finished(run)
-            mailing = await uow.mailings.get(run.mailing_id)
-            if run.is_test or mailing is None or mailing.status is not MailingStatus.running:
-                continue
-            mailing.finish_run()
-            await uow.mailings.update(mailing)
+            await _mailing_moves_on(uow, run)
         await uow.commit()
     return finished
+
+
+async def finish_drained_runs(uow_factory: UnitOfWorkFactory, now: datetime) -> list[MailingRun]:
+    """Running runs with nothing left to send complete, and their mailings move on, in one
+    transaction: a crash between the two can no longer leave a mailing "running" for ever
+    behind a completed run."""
+    async with uow_factory() as uow:
+        finished = await uow.runs.complete_drained(now)
+        for run in finished:
+            await _mailing_moves_on(uow, run)
+        await uow.commit()
+    return finished
+
+
+async def _mailing_moves_on(uow: UnitOfWork, run: MailingRun) -> None:
+    """A run ended: log it, and its mailing moves on (a recurring one waits for its next
+    slot). Test runs leave their mailing alone."""
+    run_finished(run)
+    if run.is_test:
+        return
+    mailing = await uow.mailings.get(run.mailing_id)
+    if mailing is None or mailing.status is not MailingStatus.running:
+        return
+    mailing.finish_run()
+    await uow.mailings.update(mailing)
 
 
 async def set_paused(

@@ -183,13 +183,6 @@ class SqlDeliveryQueue:
             await self._add_minutes(conn, deltas, now)
         return len(rows)
 
-    async def finished_runs(self, now: datetime) -> list[int]:
-        """Judged by the run totals. A run created as ``running`` is "finished" until its
-        snapshot commits: create it paused (or snapshot first) and then set it running."""
-        async with self._engine.begin() as conn:
-            ids = (await conn.execute(sql.FINISH_RUNS, {"now": now})).scalars().all()
-        return sorted(ids)
-
     # -- bulk parameters ----------------------------------------------------------------
 
     def _ids(self, ids: Sequence[int]) -> dict[str, Any]:

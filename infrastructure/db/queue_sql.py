@@ -47,14 +47,6 @@ SNAPSHOT_ONE = text(
     " ON CONFLICT (run_id, address_id) DO NOTHING"
 )
 
-FINISH_RUNS = _now(
-    text(
-        "UPDATE mailing_runs SET status = 'completed', finished_at = :now"
-        " WHERE status = 'running' AND pending = 0 AND sending = 0 RETURNING id"
-    ),
-    "now",
-)
-
 _ADDRESS_COLUMNS: tuple[ColumnClause[Any], ...] = (
     column("kind"),
     column("value"),

@@ -14,7 +14,7 @@ from domain.mailings import Channel, Mailing
 from domain.ports import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.usecases import roles
-from domain.usecases.launch import cancel, finish_runs, launch
+from domain.usecases.launch import cancel, finish_drained_runs, launch
 from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.rendering import JinjaRenderer
 
@@ -90,8 +90,8 @@ async def test_a_run_the_queue_finds_complete_logs_finished_once(
     await queue.complete(
         [SendResult(o.delivery_id, Outcome.delivered) for o in batch], now, RetryPolicy()
     )
-    await finish_runs(uow_factory, await queue.finished_runs(now))
-    await finish_runs(uow_factory, await queue.finished_runs(now))  # nothing new
+    await finish_drained_runs(uow_factory, now)
+    assert await finish_drained_runs(uow_factory, now) == []  # nothing new
 
     [ended] = run_lines(caplog)
     assert (ended.run_id, ended.status, ended.delivered) == (run.id, "completed", 2)  # type: ignore[attr-defined]

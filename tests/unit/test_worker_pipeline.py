@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.delivery import Message, Outbound, Outcome, RetryPolicy, RunContent, SendResult
 from domain.mailings import Channel
 from domain.recipients import AddressKind
+from domain.runs import MailingRun
 from domain.usecases.deliver import Worker
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Queue:
@@ -21,6 +24,7 @@ class Queue:
         self.most_recording = 0
         self.unrecorded_claims = 0
         self.most_unrecorded = 0
+        self.finished = False
 
     async def claim(self, limit: int, now: datetime) -> list[Outbound]:
         ids, self.left = self.left[:limit], self.left[limit:]
@@ -41,8 +45,31 @@ class Queue:
     async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
         return 0
 
-    async def finished_runs(self, now: datetime) -> list[int]:
-        return [1] if not self.left and not self.unrecorded_claims else []
+    def drained(self) -> list[MailingRun]:
+        if self.left or self.unrecorded_claims or self.finished:
+            return []
+        self.finished = True
+        return [MailingRun(mailing_id=1, scheduled_for=T0, id=1, is_test=True)]
+
+
+class Uow:
+    """The unit of work the worker finishes drained runs in."""
+
+    def __init__(self, queue: Queue) -> None:
+        self.runs = self
+        self._queue = queue
+
+    async def __aenter__(self) -> Uow:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def complete_drained(self, now: datetime) -> list[MailingRun]:
+        return self._queue.drained()
+
+    async def commit(self) -> None:
+        return None
 
 
 class Channel_:
@@ -65,7 +92,7 @@ async def test_batches_overlap_by_one_and_every_row_is_recorded_once() -> None:
         queue=queue,  # type: ignore[arg-type]
         channels={Channel.telegram: Channel_()},
         renderer=Renderer(),  # type: ignore[arg-type]
-        uow_factory=None,  # type: ignore[arg-type]
+        uow_factory=lambda: Uow(queue),  # type: ignore[arg-type,return-value]
         batch_size=10,
     )
     worker._contents[1] = RunContent(1, "m", Channel.telegram, "hi")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -106,6 +107,23 @@ class SqlRunRepository:
             .limit(limit)
         )
         return [to_run(row) for row in await self._session.scalars(stmt)]
+
+    async def complete_drained(self, now: datetime) -> list[MailingRun]:
+        # On PostgreSQL a second transaction waits for the first one's row lock, then
+        # finds the run no longer running and leaves it.
+        stmt = (
+            update(MailingRunRow)
+            .where(
+                MailingRunRow.status == RunStatus.running.value,
+                MailingRunRow.pending == 0,
+                MailingRunRow.sending == 0,
+            )
+            .values(status=RunStatus.completed.value, finished_at=now)
+            .returning(MailingRunRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        ids = sorted((await self._session.execute(stmt)).scalars().all())
+        return [run for run_id in ids if (run := await self.get(run_id)) is not None]
 
     async def last_for_mailing(self, mailing_id: int) -> MailingRun | None:
         runs = await self.for_mailing(mailing_id, limit=1)

@@ -14,6 +14,7 @@ from domain.mailings import Channel, Mailing
 from domain.ports import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import MailingRun, RunStatus, RunTotals
+from domain.usecases.launch import finish_drained_runs
 from infrastructure.db.base import UTCDateTime
 from infrastructure.db.queue import SqlDeliveryQueue
 
@@ -430,7 +431,7 @@ async def test_requeue_fails_a_delivery_whose_worker_keeps_dying(
     assert (await rows(db_engine, run))[fine.delivery_id]["last_error"] == "451 busy"
 
 
-async def test_finished_runs_completes_running_runs_with_nothing_left(
+async def test_finish_drained_runs_completes_running_runs_with_nothing_left(
     uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
 ) -> None:
     listed = await add_bulk_list(db_engine, 2, "f")
@@ -448,8 +449,8 @@ async def test_finished_runs_completes_running_runs_with_nothing_left(
         POLICY,
     )
 
-    assert await queue.finished_runs(finished_at) == [done]
-    assert await queue.finished_runs(finished_at) == []
+    assert [r.id for r in await finish_drained_runs(uow_factory, finished_at)] == [done]
+    assert await finish_drained_runs(uow_factory, finished_at) == []
     async with uow_factory() as uow:
         states = {r: await uow.runs.get(r) for r in (done, busy, paused)}
     assert {r: (s.status, s.finished_at) for r, s in states.items() if s} == {

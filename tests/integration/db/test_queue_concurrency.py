@@ -14,6 +14,7 @@ from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.ports import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.runs import RunTotals
+from domain.usecases.launch import finish_drained_runs
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.queue import SqlDeliveryQueue
 from tests.integration.db.test_queue import (
@@ -74,7 +75,7 @@ async def test_concurrent_claimers_never_share_a_delivery(
     for run_id in (run, other):
         kept = await assert_totals_match_rows(uow_factory, engines[0], run_id)
         assert kept == RunTotals(delivered=count)
-    assert await queues[1].finished_runs(T0) == [run, other]
+    assert [r.id for r in await finish_drained_runs(uow_factory, T0)] == [run, other]
 
 
 async def test_a_dead_worker_costs_at_most_its_batch_in_duplicates(
