@@ -12,12 +12,16 @@ imports only under ``TYPE_CHECKING``) into the globals of aiogram's modules, so 
 builds each model's validator lazily on first use — the same validator, later. Models are
 already marked ``defer_build`` by aiogram; only the forced rebuild is skipped.
 ``tests/unit/test_slim_aiogram.py`` builds every type that way to prove none is left
-unresolvable when aiogram changes. If aiogram is already imported, nothing is done.
+unresolvable when aiogram changes. If aiogram is already imported, this is skipped.
+
+It also keeps the ``Response[...]`` models aiogram creates for each answer, which pydantic
+would otherwise let the garbage collector drop and rebuild (``_pin_responses``).
 """
 
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
 from typing import Any
 
 from pydantic import BaseModel
@@ -27,10 +31,15 @@ _done = False
 
 def install() -> None:
     global _done
-    if _done or "aiogram" in sys.modules:
-        _done = True
+    if _done:
         return
     _done = True
+    if "aiogram" not in sys.modules:
+        _defer_builds()
+    _pin_responses()
+
+
+def _defer_builds() -> None:
     original = BaseModel.model_rebuild.__func__  # type: ignore[attr-defined]
     names: dict[str, Any] = {}
 
@@ -55,3 +64,28 @@ def install() -> None:
         scope = module.__dict__
         for key, value in names.items():
             scope.setdefault(key, value)
+
+
+def _pin_responses() -> None:
+    """Keep every ``Response[<returned type>]`` model aiogram creates.
+
+    aiogram parses each answer of the Bot API as ``Response[method.__returning__]``, and
+    pydantic caches parametrised models only weakly: each full garbage collection (every
+    few seconds while sending) dropped them, and the next answer rebuilt its model —
+    ~15 ms for ``Response[Message]``, ~300 ms for ``Response[list[Update]]`` on a slow
+    machine, a stall of the bot's event loop each time (bench/delivery.py, ``/start``
+    p95). There is one such model per return type of a Bot API method, a few dozen at
+    most."""
+    from aiogram.methods.base import Response
+
+    parametrise = vars(BaseModel)["__class_getitem__"].__func__
+    pinned: dict[Any, Any] = {}
+
+    def __class_getitem__(cls: type[BaseModel], params: Any) -> Any:
+        model = parametrise(cls, params)
+        if cls is Response:
+            with suppress(TypeError):  # not hashable: pydantic does not cache it either
+                pinned.setdefault(params, model)
+        return model
+
+    Response.__class_getitem__ = classmethod(__class_getitem__)  # type: ignore[assignment,method-assign]

@@ -30,7 +30,6 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from aiogram.types import Message as TgMessage
 
@@ -41,11 +40,6 @@ UNCERTAIN = "uncertain: timed out after sending"
 LOST = "uncertain: connection lost after sending"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-# aiogram parses every answer as ``Response[<returned type>]``; pydantic caches such
-# parametrised models only weakly, so each garbage collection dropped them and the next
-# answer rebuilt the model (~15 ms of CPU). Under the engine's allocation rate that cost a
-# third of the Telegram throughput (bench/delivery.py); strong references keep them.
-PINNED_RESPONSES = (Response[TgMessage], Response[bool])
 
 
 class TelegramChannel:

@@ -53,3 +53,28 @@ def test_aiogram_imported_first_keeps_its_eager_build() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_response_models_survive_garbage_collection() -> None:
+    """pydantic caches ``Response[...]`` weakly; a rebuild after each collection stalled
+    the bot (~300 ms for ``Response[list[Update]]``)."""
+    code = textwrap.dedent(
+        """
+        import gc, weakref
+        import bot
+        from aiogram.methods.base import Response
+        from aiogram.types import Update
+
+        def parse():  # in a function, as aiogram's session does (pydantic keeps models
+            return Response[list[Update]]  # made at module level in the module's globals)
+
+        first = weakref.ref(parse())
+        gc.collect()
+        print(first() is not None and parse() is first())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
