@@ -75,7 +75,9 @@ class SqlDeliveryQueue:
             "kinds": [AddressKind(kind).value for kind in kinds],
         }
         async with self._engine.begin() as conn:
-            inserted = (await conn.execute(sql.SNAPSHOT, params)).rowcount
+            again = (await conn.execute(sql.RUN_HAS_DELIVERIES, {"run_id": run_id})).scalar()
+            statement = sql.SNAPSHOT_MORE if again else sql.SNAPSHOT_FIRST
+            inserted = (await conn.execute(statement, params)).rowcount
             await self._add_pending(conn, run_id, inserted)
         return inserted
 
