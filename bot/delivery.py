@@ -95,11 +95,12 @@ def build_channels(
     return channels, mass
 
 
-def mass_channels(settings: Settings) -> frozenset[Channel]:
-    """The configured channels that send big runs as one mass send."""
+def bulk_thresholds(settings: Settings) -> dict[Channel, int]:
+    """From how many recipients a run goes out as one mass send, per configured channel
+    that can mass-send (the others never do)."""
     if settings.sendsay_account and settings.sendsay_api_key is not None:
-        return frozenset({Channel.sendsay})
-    return frozenset()
+        return {Channel.sendsay: settings.sendsay_bulk_threshold}
+    return {}
 
 
 class Delivery:
@@ -120,9 +121,8 @@ class Delivery:
         bot_factory: Callable[[], Bot],
         on_retry_after: Callable[[float], None] | None = None,
     ) -> None:
-        self.settings = settings
-        thresholds = dict.fromkeys(mass_channels(settings), settings.sendsay_bulk_threshold)
-        self.queue = SqlBulkQueue(engine, thresholds)
+        self._settings = settings
+        self.queue = SqlBulkQueue(engine, bulk_thresholds(settings))
         self._bot_factory = bot_factory
         self._on_retry_after = on_retry_after
         self._thread: threading.Thread | None = None
@@ -173,7 +173,7 @@ class Delivery:
 
     async def _serve(self, workers: int) -> None:
         """The delivery thread: its own engine, bot session and channels, closed at the end."""
-        settings = self.settings
+        settings = self._settings
         engine = create_engine(settings.database_url.get_secret_value())
         bot = self._bot_factory()
         channels: dict[Channel, DeliveryChannel] = {}
@@ -207,7 +207,7 @@ def build_worker(
     renderer = JinjaRenderer()
     lease = timedelta(seconds=settings.delivery_lease_seconds)
     policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
-    queue = SqlBulkQueue(engine, dict.fromkeys(mass, settings.sendsay_bulk_threshold))
+    queue = SqlBulkQueue(engine, bulk_thresholds(settings))
     bulk = BulkSender(
         queue=queue,
         channels=mass,
