@@ -82,6 +82,9 @@ def _pin_responses() -> None:
     pinned: dict[Any, Any] = {}
 
     def __class_getitem__(cls: type[BaseModel], params: Any) -> Any:
+        if cls is Response:  # asked once per answer: a dict lookup beats pydantic's own
+            with suppress(KeyError, TypeError):
+                return pinned[params]
         model = parametrise(cls, params)
         if cls is Response:
             with suppress(TypeError):  # not hashable: pydantic does not cache it either

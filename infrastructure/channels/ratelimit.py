@@ -133,6 +133,7 @@ class MemoryRateLimiter(TwoStepLimiter):
         self._paused_until = 0.0
         self._departures: deque[float] = deque()
         self._keys: dict[str, float] = {}  # key -> earliest time of its next send
+        self._prune_at = _PRUNE_AT
 
     async def _reserve(self, key: str) -> tuple[float, bool]:
         now = self._clock()
@@ -163,8 +164,11 @@ class MemoryRateLimiter(TwoStepLimiter):
         b = self.budget
         self._departures.append(now)
         if b.per_key > 0:
-            if len(self._keys) >= _PRUNE_AT:
+            if len(self._keys) >= self._prune_at:
                 self._keys = {k: t for k, t in self._keys.items() if t > now}
+                # More keys than that may be live at once (a fast rate): prune again only
+                # once they have doubled, or every message would walk them all.
+                self._prune_at = max(_PRUNE_AT, 2 * len(self._keys))
             self._keys[key] = now + b.per_key
         return 0.0
 

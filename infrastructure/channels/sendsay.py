@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from domain.delivery import Message, Outcome, RunContent, SendResult
+from infrastructure.channels.fanout import send_each
 from infrastructure.rendering import html_to_text, telegram_html_to_email_html
 from infrastructure.sendsay.client import SendsayClient
 from infrastructure.sendsay.errors import SendsayAuthError, SendsayError, SendsayTransientError
@@ -81,10 +82,13 @@ class SendsayChannel:
     def __init__(self, client: SendsayClient, *, sender: str, concurrency: int = 8) -> None:
         self._client = client
         self._from_name, self._from_email = parseaddr(sender)
+        self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
 
     async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]:
-        return list(await asyncio.gather(*(self._send_one(content, m) for m in messages)))
+        return await send_each(
+            self._slots, self._concurrency, messages, lambda m: self._send_one(content, m)
+        )
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -95,19 +99,18 @@ class SendsayChannel:
 
     async def _send_one(self, content: RunContent, message: Message) -> SendResult:
         delivery_id = message.outbound.delivery_id
-        async with self._slots:
-            try:
-                answer = await self._client.request(
-                    "issue.send",
-                    group="personal",
-                    email=message.outbound.value,
-                    sendwhen="now",
-                    letter=self.letter(content, message),
-                )
-            except SendsayError as exc:
-                return classify(delivery_id, exc)
-            except Exception as exc:  # one recipient never fails the batch
-                return SendResult(delivery_id, Outcome.failed, f"{type(exc).__name__}: {exc}")
+        try:
+            answer = await self._client.request(
+                "issue.send",
+                group="personal",
+                email=message.outbound.value,
+                sendwhen="now",
+                letter=self.letter(content, message),
+            )
+        except SendsayError as exc:
+            return classify(delivery_id, exc)
+        except Exception as exc:  # one recipient never fails the batch
+            return SendResult(delivery_id, Outcome.failed, f"{type(exc).__name__}: {exc}")
         return SendResult(delivery_id, Outcome.delivered, provider_id=provider_id(answer))
 
 

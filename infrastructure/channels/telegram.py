@@ -14,7 +14,7 @@ https://core.telegram.org/bots/api#making-requests):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -34,12 +34,14 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from aiogram.types import Message as TgMessage
 
 from domain.delivery import Message, Outcome, RunContent, SendResult
+from infrastructure.channels.fanout import send_each
 from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
 
 UNCERTAIN = "uncertain: timed out after sending"
 LOST = "uncertain: connection lost after sending"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+_Call = Callable[[int, str], Awaitable[TgMessage]]  # (chat id, body) -> the sent message
 
 
 class TelegramChannel:
@@ -66,32 +68,33 @@ class TelegramChannel:
         self._bot = bot
         self._on_retry_after = on_retry_after
         self._limiter = limiter or MemoryRateLimiter(rate, per_chat_interval)
+        self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._max_wait = max_wait
         self._max_flood_waits = max_flood_waits
 
     async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]:
-        return list(await asyncio.gather(*(self._send_one(content, m) for m in messages)))
+        call = self._request(content)
+        return await send_each(
+            self._slots, self._concurrency, messages, lambda m: self._send_one(call, m)
+        )
 
     async def close(self) -> None:
         await self._limiter.aclose()
 
-    async def _send_one(self, content: RunContent, message: Message) -> SendResult:
+    async def _send_one(self, call: _Call, message: Message) -> SendResult:
         delivery_id = message.outbound.delivery_id
         try:
             chat_id = int(message.outbound.value)
         except ValueError:
             return SendResult(delivery_id, Outcome.failed, "not a Telegram chat id")
-        async with self._slots:
-            try:
-                return await self._send_limited(content, message, chat_id)
-            except LimiterUnavailable as exc:
-                # Nothing was sent: the message goes back to the queue for a later try.
-                return SendResult(delivery_id, Outcome.retry, f"rate limiter: {exc}")
+        try:
+            return await self._send_limited(call, message, chat_id)
+        except LimiterUnavailable as exc:
+            # Nothing was sent: the message goes back to the queue for a later try.
+            return SendResult(delivery_id, Outcome.retry, f"rate limiter: {exc}")
 
-    async def _send_limited(
-        self, content: RunContent, message: Message, chat_id: int
-    ) -> SendResult:
+    async def _send_limited(self, call: _Call, message: Message, chat_id: int) -> SendResult:
         delivery_id = message.outbound.delivery_id
         for _ in range(self._max_flood_waits + 1):
             paused = await self._limiter.paused_for()
@@ -99,7 +102,7 @@ class TelegramChannel:
                 return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
             await self._limiter.acquire(str(chat_id))
             try:
-                sent = await self._call(content, chat_id, message.body)
+                sent = await call(chat_id, message.body)
             except TelegramRetryAfter as exc:
                 if self._on_retry_after is not None:
                     self._on_retry_after(float(exc.retry_after))
@@ -112,25 +115,47 @@ class TelegramChannel:
         paused = await self._limiter.paused_for()
         return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused or None)
 
-    async def _call(self, content: RunContent, chat_id: int, body: str) -> TgMessage:
+    def _request(self, content: RunContent) -> _Call:
+        """The Bot API call for each chat of this batch: what all its messages share is
+        worked out once here rather than once per message."""
         options = content.options
+        bot = self._bot
+        buttons = options.get("buttons")
         common: dict[str, Any] = {
-            "chat_id": chat_id,
             "parse_mode": "HTML",
             # None leaves a field out of the request: less to encode per message.
             "disable_notification": True if options.get("silent") else None,
             "protect_content": True if options.get("protect") else None,
-            "reply_markup": _keyboard(options.get("buttons")),
         }
         media = content.media or {}
-        if media.get("type") == "photo":
-            return await self._bot.send_photo(photo=media["file_id"], caption=body, **common)
-        if media.get("type") == "document":
-            return await self._bot.send_document(document=media["file_id"], caption=body, **common)
-        preview = None
-        if options.get("link_preview") is False:
-            preview = LinkPreviewOptions(is_disabled=True)
-        return await self._bot.send_message(text=body, link_preview_options=preview, **common)
+        no_preview = options.get("link_preview") is False
+
+        kind = media.get("type")
+        if kind in ("photo", "document"):
+            send_media = bot.send_photo if kind == "photo" else bot.send_document
+            file = {kind: media["file_id"]}
+
+            # Models (keyboard, preview options) are made per message, never shared.
+            async def with_media(chat_id: int, body: str) -> TgMessage:
+                markup = _keyboard(buttons)
+                return await send_media(
+                    chat_id=chat_id, caption=body, reply_markup=markup, **file, **common
+                )
+
+            return with_media
+
+        async def text(chat_id: int, body: str) -> TgMessage:
+            preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
+            markup = _keyboard(buttons)
+            return await bot.send_message(
+                chat_id=chat_id,
+                text=body,
+                link_preview_options=preview,
+                reply_markup=markup,
+                **common,
+            )
+
+        return text
 
 
 def _keyboard(rows: Any) -> InlineKeyboardMarkup | None:

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from domain.delivery import Message, Outcome, RunContent, SendResult
+from infrastructure.channels.fanout import send_each
 from infrastructure.rendering import html_to_text
 
 UNCERTAIN = "uncertain: timed out after sending"
@@ -40,6 +41,7 @@ class WebhookChannel:
         concurrency: int = 16,
     ) -> None:
         self._url = url
+        self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._client = httpx.AsyncClient(
             headers=headers,
@@ -51,7 +53,9 @@ class WebhookChannel:
         )
 
     async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]:
-        return list(await asyncio.gather(*(self._send_one(content, m) for m in messages)))
+        return await send_each(
+            self._slots, self._concurrency, messages, lambda m: self._send_one(content, m)
+        )
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -59,19 +63,18 @@ class WebhookChannel:
     async def _send_one(self, content: RunContent, message: Message) -> SendResult:
         delivery_id = message.outbound.delivery_id
         key = {"Idempotency-Key": f"mailforge-{delivery_id}"}
-        async with self._slots:
-            try:
-                response = await self._client.post(
-                    self._url, json=payload(content, message), headers=key
-                )
-            except _NOT_SENT as exc:
-                return SendResult(delivery_id, Outcome.retry, _describe(exc))
-            except httpx.TimeoutException:
-                return SendResult(delivery_id, Outcome.failed, UNCERTAIN)
-            except httpx.TransportError as exc:
-                return SendResult(delivery_id, Outcome.failed, f"{LOST} ({_describe(exc)})")
-            except Exception as exc:  # one recipient never fails the batch
-                return SendResult(delivery_id, Outcome.failed, _describe(exc))
+        try:
+            response = await self._client.post(
+                self._url, json=payload(content, message), headers=key
+            )
+        except _NOT_SENT as exc:
+            return SendResult(delivery_id, Outcome.retry, _describe(exc))
+        except httpx.TimeoutException:
+            return SendResult(delivery_id, Outcome.failed, UNCERTAIN)
+        except httpx.TransportError as exc:
+            return SendResult(delivery_id, Outcome.failed, f"{LOST} ({_describe(exc)})")
+        except Exception as exc:  # one recipient never fails the batch
+            return SendResult(delivery_id, Outcome.failed, _describe(exc))
         return _classify(delivery_id, response)
 
 

@@ -90,6 +90,27 @@ async def test_photo_goes_with_the_body_as_caption(api: FakeBotAPI, bot: Bot) ->
     assert sent.file_id == upload.photo[-1].file_id
 
 
+async def test_document_goes_with_the_body_as_caption_and_the_buttons(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    upload = await bot.send_document(999, BufferedInputFile(b"%PDF fake", "price.pdf"))
+    assert upload.document is not None
+    file_id = upload.document.file_id
+    buttons = [[{"text": "Shop", "url": "https://example.org/shop"}]]
+    media = {"type": "document", "file_id": file_id}
+    run = content(Channel.telegram, media=media, options={"buttons": buttons, "silent": True})
+
+    results = await channel(bot).send(run, messages(TG, ["22", "23"], "<i>Prices</i>"))
+
+    assert outcomes(results) == {1: Outcome.delivered, 2: Outcome.delivered}
+    for chat in (22, 23):
+        sent = api.last_message(chat)
+        assert sent is not None and sent.kind == "document"
+        assert sent.caption == "Prices" and sent.file_id == file_id
+        assert sent.inline_buttons[0]["url"] == "https://example.org/shop"
+        assert sent.options["disable_notification"] == "true"
+
+
 async def test_permanent_errors_are_classified(api: FakeBotAPI, bot: Bot) -> None:
     api.block(31)
     api.deactivate(32)
