@@ -3,32 +3,54 @@
 Implements ``domain.ports.MassSendChannel`` for ``domain/usecases/bulk_send.py``. The
 Sendsay API calls, and how sure we are of each (keep ``tests/fakes/sendsay.py`` in step):
 
-Confirmed by Sendsay's docs (docs.sendsay.ru "Как получить статистику через API") and by
-public client code calling the real API:
+Confirmed by Sendsay's docs (docs.sendsay.ru "Как получить статистику через API"; the
+sendsay-ru/sendsay-docs repository) and by public client code calling the real API:
 
 * ``issue.send`` with ``"sendwhen": "now"`` and a ``letter`` (``subject``, ``from.email``,
   ``from.name``, ``message.html``) sends to a ``group`` (``personal`` + ``email`` for one
   address; ``masssending`` + ``users.list`` for an inline list); long actions answer
-  ``{"track.id": N}``, polled with ``track.get`` (``obj.status``: -1 done, -2 error, …);
-* ``stat.uni`` with ``select`` (``deliv.member.email``, ``deliv.status``, …), ``filter``
-  ``[{"a": "deliv.issue.id", "op": "==", "v": "<id>"}]``, paging by ``first``/``skip``,
-  ``order`` (without it rows come "each time in a different order", so paging needs it),
-  ``missing_too: 1`` and ``result: "response"`` answers ``{"list": [[v1, v2, …], …]}``,
-  each row's values in ``select`` order; ``deliv.status`` "1" is delivered, "0" not yet
-  final, "-1" not delivered (as read by a client in production).
+  ``{"track.id": N}``, polled with ``track.get`` ``{id}``: ``obj.status`` -1 done, -2
+  error, -3 cancelled, -4 postponed, -5 on moderation, -6 not moderated, 0…6 running (the
+  official clients' list; ``client.TRACK_SETTLED`` counts -1/-4/-5 as settled, the other
+  negatives fail the send for good);
+* ``stat.uni`` with ``select``, ``filter`` ``[{"a": "deliv.issue.id", "op": "==", "v":
+  "<id>"}]``, paging by ``first``/``skip``, ``order`` (without it rows come "each time in
+  a different order", so paging needs it), ``missing_too: 1`` and ``result: "response"``
+  answers ``{"list": [[v1, v2, …], …]}``, each row's values in ``select`` order;
+  ``deliv.result`` "1" is delivered, "0" not yet final, "-1" not delivered (the field and
+  its codes as a third-party client reads them in production, not from Sendsay's docs;
+  see ``RESULT_OUTCOMES``);
+* ``member.import`` takes ``users.list: {"caption": [{"datakey": "member.email", "mode":
+  "set"}, …], "rows": [[…], …]}`` with ``charset`` and ``addr_type`` beside it
+  (sendsay-docs ``docs/ecom/how-to-configure-data-transfer.md``); our values go in
+  ``{"datakey": "anketa.mailforge.<key>", "mode": "set"}`` columns;
+* Sendsay's template language HTML-escapes a variable unless it is filtered through
+  ``mark_raw`` (sendsay-docs ``docs/proscript/filters-in-proscript.md``), and reads member
+  data as ``[% anketa.<anketa>.<quest> %]`` (``docs/proscript/access-to-data.md``): so the
+  values are pushed as they are, never escaped by us (that would escape them twice).
 
 Assumed (not confirmed; each in one place below so that a correction is one line):
 
 * ``group.create`` with ``id``, ``name``, ``type: "list"``, ``addr_type: "email"``, and
-  ``group.delete`` with ``id``; an id with ``exists`` means it is already there;
-* ``member.import`` with ``users.list: {"caption": [{"anketa", "quest"}…], "rows": […]}``,
-  ``if_exists: "overwrite"``, ``newbie.confirm: 0`` and ``auto_group: {"id": <group>}``
-  answering ``{"track.id": N}``; the member data land in the anketa ``mailforge``;
-* ``issue.send`` to a list group answers ``issue.id`` next to ``track.id``;
-* Sendsay's personalisation ``[% anketa.mailforge.<key> %]`` inserts the member's value
-  as it is (so we HTML-escape values before the push, as our own renderer does);
-* ``deliv.error`` as the reason column, and the negative ``deliv.status`` codes in
-  ``STATUS_OUTCOMES`` (-2 hard bounce, -3 unsubscribed or stop-listed → refused).
+  ``group.delete`` with ``id``;
+* that an error id with ``exist`` (not negated: ``…not_exists`` is *missing*) means the
+  group, anketa or quest is already there (``errors.means_already_exists``);
+* the anketa ``mailforge`` and one ``free`` quest per placeholder are created before the
+  push (``anketa.create`` with ``id``/``name``; ``anketa.quest.add`` with ``anketa.id``
+  and ``obj: [{"id", "name", "type": "free"}]``), as third-party clients do; member data
+  for a quest that does not exist would have nowhere to land;
+* in ``member.import``: ``auto_group: {"id": <group>}``, ``if_exists: "overwrite"`` and
+  ``newbie.confirm: 0`` (third-party code only), and an answer ``{"track.id": N}``;
+* ``issue.send`` to a list group answers ``issue.id`` next to ``track.id``; when it does
+  not, the finished ``track.get`` is searched for it (``obj["issue.id"]`` or
+  ``obj.issue.id``) before the report gives up with a permanent error;
+* ``deliv.error`` as a reason column: asked for, but a report never depends on it (a row
+  without it is read; should ``stat.uni`` refuse the column, the report is read again
+  without it and it is not asked for again); result codes other than 1/0/-1 (no evidence
+  for -2, -3…) are failures with their code, never refusals: an address is suppressed
+  only on evidence;
+* the subject goes through the same ``[% anketa… %]`` translation; whether Sendsay
+  escapes values in a subject as it does in HTML is unknown.
 
 Personalisation: rather than rendering each recipient's letter (impossible with one
 issue), a template whose placeholders are all plain ``{{ key }}`` is translated to
@@ -43,9 +65,9 @@ connection lost after ``issue.send`` left is permanent "uncertain" (never sent t
 
 from __future__ import annotations
 
-import html
+import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from email.utils import parseaddr
 from typing import Any
 
@@ -55,14 +77,18 @@ from infrastructure.channels.sendsay import letter_of, sent_uncertain
 from infrastructure.sendsay.client import TRACK_SETTLED, SendsayClient
 from infrastructure.sendsay.errors import SendsayAuthError, SendsayError, SendsayTransientError
 
-ANKETA = "mailforge"  # assumed: where member data for personalisation is kept
-REPORT_SELECT = ["deliv.member.email", "deliv.status", "deliv.error"]  # deliv.error: assumed
-STATUS_OUTCOMES = {"1": Outcome.delivered, "-1": Outcome.failed, "-2": Outcome.refused}
-STATUS_OUTCOMES["-3"] = Outcome.refused  # assumed: unsubscribed or stop-listed
-STATUS_REASONS = {"-1": "soft bounce", "-2": "hard bounce", "-3": "unsubscribed or stop-listed"}
+ANKETA = "mailforge"  # where member data for personalisation is kept (we create it)
+ANKETA_NAME = "MailForge"
+QUEST_TYPE = "free"  # assumed (third-party clients): a free-text quest
+REPORT_SELECT = ["deliv.member.email", "deliv.result"]
+REASON_COLUMN = "deliv.error"  # assumed: asked for after REPORT_SELECT, never relied upon
+RESULT_OUTCOMES = {"1": Outcome.delivered, "-1": Outcome.failed}
+RESULT_REASONS = {"-1": "not delivered"}
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _TEMPLATE_SYNTAX = re.compile(r"\{[{%#]|[%}]\}")
 AUTH_HINT = "check SENDSAY_ACCOUNT and SENDSAY_API_KEY"
+
+log = logging.getLogger(__name__)
 
 
 def group_id(run_id: int) -> str:
@@ -72,6 +98,17 @@ def group_id(run_id: int) -> str:
 def to_sendsay(template: str) -> str:
     """``{{ key }}`` → ``[% anketa.mailforge.key %]``."""
     return _PLACEHOLDER.sub(lambda m: f"[% anketa.{ANKETA}.{m.group(1)} %]", template)
+
+
+def placeholders(*texts: str) -> set[str]:
+    """The keys of the plain ``{{ key }}`` placeholders in ``texts``."""
+    return {m.group(1) for text in texts for m in _PLACEHOLDER.finditer(text)}
+
+
+def caption_of(keys: Sequence[str]) -> list[dict[str, str]]:
+    """``member.import`` columns: the address, then one anketa value per key."""
+    caption = [{"datakey": "member.email", "mode": "set"}]
+    return caption + [{"datakey": f"anketa.{ANKETA}.{key}", "mode": "set"} for key in keys]
 
 
 class SendsayMassSender:
@@ -89,6 +126,11 @@ class SendsayMassSender:
         self._from_name, self._from_email = parseaddr(sender)
         self._track_poll, self._track_timeout = track_poll, track_timeout
         self._groups: set[str] = set()
+        # What is known to exist at Sendsay, so that it is created once per process.
+        self._anketa = False
+        self._quests: set[str] = set()
+        self._issues: dict[str, str] = {}  # track id -> issue id found in track.get
+        self._reason_column = True  # until stat.uni refuses deliv.error
 
     def can_mass_send(self, content: RunContent) -> bool:
         texts = (content.body, content.subject or "")
@@ -99,30 +141,33 @@ class SendsayMassSender:
     ) -> None:
         group = await self._group(run_id)
         keys = sorted({key for member in members for key in member.values})
-        caption = [{"anketa": "member", "quest": "email"}]
-        caption += [{"anketa": ANKETA, "quest": key} for key in keys]
-        rows = [[m.address, *(html.escape(m.values.get(k, "")) for k in keys)] for m in members]
+        await self._ensure_quests(placeholders(*_texts(content)) | set(keys))
+        # Sendsay escapes the values when it prints them: pushed as they are.
+        rows = [[m.address, *(m.values.get(k, "") for k in keys)] for m in members]
         answer = await self._call(
             "member.import",
-            **{"users.list": {"caption": caption, "rows": rows}},
-            if_exists="overwrite",
+            **{"users.list": {"caption": caption_of(keys), "rows": rows}},
+            charset="utf-8",
             addr_type="email",
-            auto_group={"id": group},
+            if_exists="overwrite",  # third-party code only
+            auto_group={"id": group},  # third-party code only
             **{"newbie.confirm": 0},
         )
         if answer.get("track.id") not in (None, ""):
             await self._wait(answer["track.id"])
 
     async def mass_send(self, run_id: int, content: RunContent) -> dict[str, Any]:
-        subject = to_sendsay(content.subject or content.mailing_name)
-        letter = letter_of(subject, to_sendsay(content.body), self._from_name, self._from_email)
+        subject, body = _texts(content)
+        letter = letter_of(
+            to_sendsay(subject), to_sendsay(body), self._from_name, self._from_email
+        )
         answer = await self._call(
             "issue.send", group=group_id(run_id), sendwhen="now", letter=letter
         )
         return {
             "group": group_id(run_id),
             "track": answer.get("track.id"),
-            "issue": answer.get("issue.id"),
+            "issue": issue_id_in(answer),
         }
 
     async def settled(self, ref: Mapping[str, Any]) -> bool:
@@ -131,6 +176,7 @@ class SendsayMassSender:
         answer = await self._call("track.get", id=ref["track"])
         status = int((answer.get("obj") or {}).get("status", 0))
         if status in TRACK_SETTLED:
+            self._remember_issue(ref["track"], answer)
             return True
         if status < 0:
             reason = f"Sendsay could not send the issue (track status {status})"
@@ -138,18 +184,30 @@ class SendsayMassSender:
         return False
 
     async def report(self, ref: Mapping[str, Any], offset: int, limit: int) -> list[BulkStatus]:
-        if ref.get("issue") in (None, ""):
-            raise BulkSendError("Sendsay gave no issue id for the mass send", retry=False)
-        answer = await self._call(
-            "stat.uni",
-            select=REPORT_SELECT,
-            filter=[{"a": "deliv.issue.id", "op": "==", "v": str(ref["issue"])}],
-            order=["deliv.member.email"],  # without an order, pages may overlap
-            first=limit,
-            skip=offset,
-            missing_too=1,
-            result="response",
-        )
+        issue = await self._issue_of(ref)
+        query: dict[str, Any] = {
+            "filter": [{"a": "deliv.issue.id", "op": "==", "v": issue}],
+            "order": ["deliv.member.email"],  # without an order, pages may overlap
+            "first": limit,
+            "skip": offset,
+            "missing_too": 1,
+            "result": "response",
+        }
+        if self._reason_column:
+            try:
+                answer = await self._call(
+                    "stat.uni", select=[*REPORT_SELECT, REASON_COLUMN], **query
+                )
+            except BulkSendError as exc:
+                if not _refused(exc):
+                    raise
+                answer = await self._call("stat.uni", select=REPORT_SELECT, **query)
+                log.warning(
+                    "sendsay: stat.uni refused %s (%s); read without it", REASON_COLUMN, exc
+                )
+                self._reason_column = False
+        else:
+            answer = await self._call("stat.uni", select=REPORT_SELECT, **query)
         return [status_of(row) for row in answer.get("list") or []]
 
     async def forget(self, run_id: int) -> None:
@@ -159,19 +217,65 @@ class SendsayMassSender:
     async def _group(self, run_id: int) -> str:
         group = group_id(run_id)
         if group not in self._groups:
-            try:
-                await self._client.request(
-                    "group.create",
-                    id=group,
-                    name=f"MailForge run {run_id}",
-                    type="list",
-                    addr_type="email",
-                )
-            except SendsayError as exc:
-                if "exist" not in exc.error_id:  # assumed id for "already there"
-                    raise bulk_error(exc, "group.create") from exc
+            await self._create(
+                "group.create",
+                id=group,
+                name=f"MailForge run {run_id}",
+                type="list",
+                addr_type="email",
+            )
             self._groups.add(group)
         return group
+
+    async def _ensure_quests(self, keys: Iterable[str]) -> None:
+        """The anketa and a quest per key, so that the pushed values have a place to land."""
+        missing = sorted(set(keys) - self._quests)
+        if not missing:
+            return
+        if not self._anketa:
+            await self._create("anketa.create", id=ANKETA, name=ANKETA_NAME)
+            self._anketa = True
+        if not await self._create(
+            "anketa.quest.add", **{"anketa.id": ANKETA}, obj=_quests(missing)
+        ):
+            # One of them was there already: whether the others were added is unknown.
+            for key in missing:
+                await self._create("anketa.quest.add", **{"anketa.id": ANKETA}, obj=_quests([key]))
+        self._quests.update(missing)
+
+    async def _create(self, action: str, /, **params: Any) -> bool:
+        """Run a create action; False when Sendsay says the thing is already there."""
+        try:
+            await self._client.request(action, **params)
+        except SendsayError as exc:
+            if exc.already_exists:
+                return False
+            raise bulk_error(exc, action) from exc
+        except Exception as exc:
+            raise BulkSendError(f"{action}: {type(exc).__name__}: {exc}", retry=False) from exc
+        return True
+
+    async def _issue_of(self, ref: Mapping[str, Any]) -> str:
+        """The issue id: from ``issue.send``'s answer, else from the finished track."""
+        if ref.get("issue") not in (None, ""):
+            return str(ref["issue"])
+        track = ref.get("track")
+        if track not in (None, "") and str(track) not in self._issues:
+            self._remember_issue(track, await self._call("track.get", id=track))
+        if track not in (None, "") and str(track) in self._issues:
+            return self._issues[str(track)]
+        raise BulkSendError(
+            f"Sendsay gave no issue id for the mass send (track {track}): its per-recipient "
+            "results cannot be read",
+            retry=False,
+        )
+
+    def _remember_issue(self, track: Any, answer: Mapping[str, Any]) -> None:
+        obj = answer.get("obj")
+        issue = issue_id_in(obj) if isinstance(obj, Mapping) else None
+        issue = issue or issue_id_in(answer)
+        if issue is not None:
+            self._issues[str(track)] = str(issue)
 
     async def _wait(self, track: Any) -> None:
         try:
@@ -190,6 +294,33 @@ class SendsayMassSender:
             raise BulkSendError(f"{action}: {type(exc).__name__}: {exc}", retry=False) from exc
 
 
+def _texts(content: RunContent) -> tuple[str, str]:
+    """The subject (the mailing's name when it has none) and the body that are sent."""
+    return content.subject or content.mailing_name, content.body
+
+
+def _quests(keys: Iterable[str]) -> list[dict[str, str]]:
+    return [{"id": key, "name": key, "type": QUEST_TYPE} for key in keys]
+
+
+def _refused(exc: BulkSendError) -> bool:
+    """Whether Sendsay refused the request itself (not our key, not a passing problem)."""
+    cause = exc.__cause__
+    return isinstance(cause, SendsayError) and not isinstance(
+        cause, SendsayAuthError | SendsayTransientError
+    )
+
+
+def issue_id_in(data: Mapping[str, Any]) -> Any:
+    """``issue.id`` of an answer or a track (``{"issue.id": N}`` or ``{"issue": {"id": N}}``)
+    as Sendsay gave it, or None."""
+    value = data.get("issue.id")
+    nested = data.get("issue")
+    if value in (None, "") and isinstance(nested, Mapping):
+        value = nested.get("id")
+    return None if value in (None, "") else value
+
+
 def bulk_error(exc: SendsayError, action: str) -> BulkSendError:
     if isinstance(exc, SendsayAuthError):
         return BulkSendError(f"Sendsay refused our credentials ({exc}); {AUTH_HINT}", retry=False)
@@ -202,15 +333,16 @@ def bulk_error(exc: SendsayError, action: str) -> BulkSendError:
 
 
 def status_of(row: Any) -> BulkStatus:
-    """A ``stat.uni`` row (values in ``REPORT_SELECT`` order) as a recipient's status."""
+    """A ``stat.uni`` row (``deliv.member.email``, ``deliv.result`` and, when Sendsay gives
+    it, ``deliv.error``) as a recipient's status; a shorter row is read as far as it goes."""
     values = list(row) if isinstance(row, list | tuple) else [row]
-    email, status, error = [*values, None, None, None][:3]
-    code = "" if status is None else str(status).strip()
+    email, result, error = [*values, None, None, None][:3]
+    code = "" if result is None else str(result).strip()
     if code in ("", "0"):
         return BulkStatus(str(email or ""), None)
-    outcome = STATUS_OUTCOMES.get(code, Outcome.failed)
+    outcome = RESULT_OUTCOMES.get(code, Outcome.failed)
     if outcome is Outcome.delivered:
         return BulkStatus(str(email), outcome)
-    reason = STATUS_REASONS.get(code, f"status {code}")
+    reason = RESULT_REASONS.get(code, f"result {code}")
     detail = f"sendsay: {reason}" + (f": {error}" if error not in (None, "") else "")
     return BulkStatus(str(email), outcome, detail)

@@ -8,6 +8,7 @@ the other ids matched below are assumptions, documented where they are used.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,19 @@ TRANSIENT_MARKERS = (
     "overload",
 )
 NOT_FOUND_MARKERS = ("not_found", "notfound", "not_exists", "not.exists", "not.found")
+# "exist" negated: ``group_id_not_exists``, ``not.exist``, ``nonexistent``, ``doesnt_exist``…
+_NEGATED_EXIST = re.compile(r"(?<![a-z])(?:not|non|no|doesnt|dont|isnt)[._\- ]?exist")
+
+
+def means_already_exists(error_id: str) -> bool:
+    """Whether ``error_id`` says the thing is already there (``error/group/exists``,
+    ``…/already_exists``), never when it says it is missing (``group_id_not_exists``).
+
+    Assumed: Sendsay's ids for "already exists" were not confirmed; any id with ``exist``
+    that is not negated counts. The one place such a check is made.
+    """
+    text = error_id.lower()
+    return "exist" in text and _NEGATED_EXIST.search(text) is None
 
 
 class SendsayError(Exception):
@@ -39,6 +53,10 @@ class SendsayError(Exception):
     @property
     def is_not_found(self) -> bool:
         return any(marker in self.error_id for marker in NOT_FOUND_MARKERS)
+
+    @property
+    def already_exists(self) -> bool:
+        return means_already_exists(self.error_id)
 
 
 class SendsayAuthError(SendsayError):

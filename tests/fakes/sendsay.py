@@ -25,15 +25,32 @@ Assumed: that answer shape, and the per-address error ids a test scripts with
 ``fake.reject_email(email, "error/email/invalid")`` (answered for every send to it).
 
 Mass sends (for ``SendsayMassSender``; every shape here is ASSUMED unless the adapter's
-docstring says it is confirmed): ``group.create``/``group.delete`` by ``id``;
-``member.import`` with ``users.list: {"caption": [{"anketa", "quest"}], "rows"}`` and
-``auto_group.id`` adds members (their ``mailforge`` anketa values kept) and answers a done
-track; ``issue.send`` to a list group renders ``[% anketa.mailforge.key %]`` for every
-member (``fake.mass_issues``), answers ``{"track.id", "issue.id"}`` with a track that runs
-once (``fake.mass_track``) and then is done; ``stat.uni`` filtered on ``deliv.issue.id``
-answers ``{"list": [[…select values…]]}`` paged by ``first``/``skip``, each member's
-``deliv.status`` scripted with ``fake.deliv_status(email, "-2", "550 no such user")``
-("1" by default) and held at "0" for ``fake.report_late(email, times)`` reads.
+docstring says it is confirmed):
+
+- ``group.create``/``group.delete`` by ``id`` (``error/group/exists`` when it is there);
+- ``anketa.create`` with ``id``/``name`` and ``anketa.quest.add`` with ``anketa.id`` and
+  ``obj`` (one quest object or a list, each ``{"id", "name", "type"}``) keep the anketas in
+  ``fake.anketas``; a second create answers ``error/anketa/already_exists`` (for a list of
+  quests with one already there: ``error/anketa/quest/already_exists``, and none is
+  added); an unknown anketa is ``error/anketa/not_exists``;
+- ``member.import`` takes only the documented caption form ``{"datakey": …, "mode":
+  "set"}`` (confirmed), with ``member.email`` and ``anketa.<anketa>.<quest>`` datakeys whose
+  anketa and quest were created (else ``error/anketa/not_exists`` /
+  ``error/anketa/quest/not_exists``); it adds the members to the group in ``auto_group.id``
+  (values kept as ``"<anketa>.<quest>"``) and answers a done track;
+- ``issue.send`` to a list group renders ``[% anketa.mailforge.key %]`` for every member
+  (``fake.mass_issues``): in the HTML the value is HTML-escaped, as Sendsay's template
+  language does (confirmed); in the subject it is put as it is (unknown at Sendsay). It
+  answers ``{"track.id", "issue.id"}`` with a track that runs once (``fake.mass_track``) and
+  then is done; ``fake.issue_id_in = "track"`` moves ``issue.id`` into the track's ``obj``,
+  ``None`` drops it;
+- ``stat.uni`` filtered on ``deliv.issue.id`` answers ``{"list": [[…select values…]]}``
+  paged by ``first``/``skip``; it knows only the fields in ``fake.stat_fields``
+  (``deliv.member.email``, ``deliv.result``, ``deliv.error``) and answers
+  ``error/stat/unknown_field`` for any other (remove ``deliv.error`` to emulate an account
+  without it). Each member's ``deliv.result`` is scripted with
+  ``fake.deliv_result(email, "-1", "550 no such user")`` ("1" by default) and held at "0"
+  for ``fake.report_late(email, times)`` reads.
 
 More actions plug in through ``fake.handlers[action] = callable(body) -> answer``.
 """
@@ -41,6 +58,7 @@ More actions plug in through ``fake.handlers[action] = callable(body) -> answer`
 from __future__ import annotations
 
 import asyncio
+import html
 import inspect
 import itertools
 import json
@@ -112,11 +130,17 @@ class FakeSendsay:
             "group.create": self.group_create,
             "group.delete": self.group_delete,
             "member.import": self.member_import,
+            "anketa.create": self.anketa_create,
+            "anketa.quest.add": self.anketa_quest_add,
             "stat.uni": self.stat_uni,
         }
         self.issues: list[dict[str, Any]] = []
         self.mass_issues: list[MassIssue] = []
         self.mass_track = [1, -1]  # track.get answers of a mass send, in turn
+        self.issue_id_in: str | None = "answer"  # or "track" (its obj), or None (nowhere)
+        self.anketas: dict[str, dict[str, dict[str, Any]]] = {}  # id -> quests by id
+        self.stat_fields = {"deliv.member.email", "deliv.result", "deliv.error"}
+        self._track_obj: dict[int, dict[str, Any]] = {}
         self._deliv: dict[str, tuple[str, str | None]] = {}
         self._late: defaultdict[str, int] = defaultdict(int)
         self._stat_reads = 0
@@ -139,10 +163,12 @@ class FakeSendsay:
         self.groups[group_id] = group
         return group
 
-    def add_track(self, statuses: list[int]) -> int:
-        """A long action whose ``track.get`` answers these statuses in turn (the last stays)."""
+    def add_track(self, statuses: list[int], **obj: Any) -> int:
+        """A long action whose ``track.get`` answers these statuses in turn (the last stays),
+        with ``obj`` beside the status in every answer."""
         track_id = next(self._track_ids)
         self.tracks[track_id] = deque(statuses)
+        self._track_obj[track_id] = obj
         return track_id
 
     def redirect_once_to(self, path: str) -> None:
@@ -192,11 +218,12 @@ class FakeSendsay:
         if statuses is None:
             return _errors("error/track/not_found", body.get("id"))
         status = statuses.popleft() if len(statuses) > 1 else statuses[0]
-        return {"obj": {"id": body["id"], "status": status}}
+        extra = self._track_obj.get(int(body["id"]), {})
+        return {"obj": {**extra, "id": body["id"], "status": status}}
 
-    def deliv_status(self, email: str, status: str, error: str | None = None) -> None:
+    def deliv_result(self, email: str, result: str, error: str | None = None) -> None:
         """What ``stat.uni`` reports for ``email`` in every mass send (default "1")."""
-        self._deliv[email.lower()] = (status, error)
+        self._deliv[email.lower()] = (result, error)
 
     def report_late(self, email: str, times: int) -> None:
         """``stat.uni`` reports ``email`` as "0" (not final) this many times first."""
@@ -216,22 +243,70 @@ class FakeSendsay:
             return _errors("error/group/not_found", body.get("id"))
         return {}
 
+    def anketa_create(self, body: dict[str, Any]) -> Answer:
+        anketa = str(body.get("id") or "")
+        if not anketa or not body.get("name"):
+            return _errors("error/anketa/invalid", body)
+        if anketa in self.anketas:
+            return _errors("error/anketa/already_exists", anketa)
+        self.anketas[anketa] = {}
+        return {}
+
+    def anketa_quest_add(self, body: dict[str, Any]) -> Answer:
+        quests = self.anketas.get(str(body.get("anketa.id")))
+        if quests is None:
+            return _errors("error/anketa/not_exists", body.get("anketa.id"))
+        obj = body.get("obj")
+        given = obj if isinstance(obj, list) else [obj]
+        added = [q for q in given if isinstance(q, dict) and q.get("id") and q.get("type")]
+        if not added or len(added) != len(given):
+            return _errors("error/anketa/quest/invalid", obj)
+        if any(str(q["id"]) in quests for q in added):
+            return _errors("error/anketa/quest/already_exists", obj)
+        quests.update({str(q["id"]): dict(q) for q in added})
+        return {}
+
     def member_import(self, body: dict[str, Any]) -> Answer:
         users = body.get("users.list") or {}
         caption, rows = users.get("caption") or [], users.get("rows") or []
         group = self.groups.get(str((body.get("auto_group") or {}).get("id")))
         if group is None:
             return _errors("error/group/not_found", body.get("auto_group"))
-        keys = [f"{c.get('anketa')}.{c.get('quest')}" for c in caption]
+        keys = []
+        for column in caption:  # only the documented form: {"datakey": …, "mode": "set"}
+            if not isinstance(column, dict) or set(column) != {"datakey", "mode"}:
+                return _errors("error/users.list/caption/invalid", column)
+            if column["mode"] != "set":
+                return _errors("error/users.list/caption/mode", column)
+            key, problem = self._datakey(str(column["datakey"]))
+            if problem is not None:
+                return problem
+            keys.append(key)
         if "member.email" not in keys:
             return _errors("error/users.list/no_email", caption)
         known = {m["email"]: m for m in group.members}
         for row in rows:
+            if len(row) != len(keys):
+                return _errors("error/users.list/row", row)
             values = dict(zip(keys, row, strict=True))
             email = str(values.pop("member.email")).lower()
             known.setdefault(email, {"email": email}).update(values)
         group.members = list(known.values())
         return {"track.id": self.add_track([-1])}
+
+    def _datakey(self, datakey: str) -> tuple[str, Answer | None]:
+        """``member.email`` or ``anketa.<anketa>.<quest>`` (both created) as a member key."""
+        if datakey == "member.email":
+            return datakey, None
+        parts = datakey.split(".")
+        if len(parts) != 3 or parts[0] != "anketa":
+            return datakey, _errors("error/users.list/datakey", datakey)
+        quests = self.anketas.get(parts[1])
+        if quests is None:
+            return datakey, _errors("error/anketa/not_exists", parts[1])
+        if parts[2] not in quests:
+            return datakey, _errors("error/anketa/quest/not_exists", datakey)
+        return f"{parts[1]}.{parts[2]}", None
 
     def mass_send(self, body: dict[str, Any]) -> Answer:
         group = self.groups.get(str(body.get("group")))
@@ -239,16 +314,26 @@ class FakeSendsay:
             return _errors("error/group/not_found", body.get("group"))
         letter = body.get("letter") or {}
         issue = MassIssue(len(self.mass_issues) + 1001, group.id, letter, {})
+        html = str((letter.get("message") or {}).get("html", ""))
         for member in group.members:
             issue.letters[member["email"]] = {
-                "subject": _personal(str(letter.get("subject", "")), member),
-                "html": _personal(str((letter.get("message") or {}).get("html", "")), member),
+                "subject": _personal(str(letter.get("subject", "")), member, escape=False),
+                "html": _personal(html, member, escape=True),
             }
         self.mass_issues.append(issue)
-        return {"track.id": self.add_track(list(self.mass_track)), "issue.id": issue.id}
+        in_track = {"issue.id": issue.id} if self.issue_id_in == "track" else {}
+        answer: Answer = {"track.id": self.add_track(list(self.mass_track), **in_track)}
+        if self.issue_id_in == "answer":
+            answer["issue.id"] = issue.id
+        return answer
 
     def stat_uni(self, body: dict[str, Any]) -> Answer:
-        wanted = [f.get("v") for f in body.get("filter") or [] if f.get("a") == "deliv.issue.id"]
+        unknown = [name for name in body.get("select") or [] if name not in self.stat_fields]
+        if unknown:
+            return _errors("error/stat/unknown_field", unknown)
+        wanted = [
+            str(f.get("v")) for f in body.get("filter") or [] if f.get("a") == "deliv.issue.id"
+        ]
         issues = [i for i in self.mass_issues if str(i.id) in wanted]
         if not issues:
             return {"list": []}
@@ -260,11 +345,11 @@ class FakeSendsay:
             emails.reverse()
         self._stat_reads += 1
         for email in emails:
-            status, error = self._deliv.get(email, ("1", None))
+            result, error = self._deliv.get(email, ("1", None))
             if self._late[email] > 0:
                 self._late[email] -= 1
-                status, error = "0", None
-            fields = {"deliv.member.email": email, "deliv.status": status, "deliv.error": error}
+                result, error = "0", None
+            fields = {"deliv.member.email": email, "deliv.result": result, "deliv.error": error}
             rows.append([fields.get(name) for name in body.get("select") or []])
         skip, first = int(body.get("skip", 0)), int(body.get("first", len(rows)))
         return {"list": rows[skip : skip + first]}
@@ -325,13 +410,15 @@ class FakeSendsay:
         return web.json_response(answer)
 
 
-def _personal(text: str, member: dict[str, Any]) -> str:
-    """Sendsay-style personalisation of the fake: ``[% anketa.mailforge.key %]``."""
-    return re.sub(
-        r"\[%\s*anketa\.(\w+)\.(\w+)\s*%\]",
-        lambda m: str(member.get(f"{m.group(1)}.{m.group(2)}", "")),
-        text,
-    )
+def _personal(text: str, member: dict[str, Any], *, escape: bool) -> str:
+    """Sendsay-style personalisation of the fake: ``[% anketa.mailforge.key %]``, the value
+    HTML-escaped when ``escape`` (Sendsay does so unless ``| mark_raw``)."""
+
+    def value(match: re.Match[str]) -> str:
+        text = str(member.get(f"{match.group(1)}.{match.group(2)}", ""))
+        return html.escape(text) if escape else text
+
+    return re.sub(r"\[%\s*anketa\.(\w+)\.(\w+)\s*%\]", value, text)
 
 
 def _member_row(number: int, member: dict[str, Any]) -> dict[str, Any]:

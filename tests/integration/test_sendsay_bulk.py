@@ -131,7 +131,7 @@ async def bulk_state(engine: AsyncEngine, run_id: int) -> object:
 async def test_a_big_run_is_mass_sent_and_recorded_on_both_backends(
     db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
 ) -> None:
-    sendsay.deliv_status(EMAILS[0], "-2", "550 unknown user")
+    sendsay.deliv_result(EMAILS[0], "-1", "550 unknown user")
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hi {{ email }}")
     run_id = await launch_bulk(db_engine, mailing_id)
     # Normal workers never see the marked run's rows.
@@ -139,9 +139,13 @@ async def test_a_big_run_is_mass_sent_and_recorded_on_both_backends(
 
     await run_until_idle(sender)
 
-    assert await delivery_statuses(db_engine, run_id) == {"delivered": 4, "refused": 1}
+    assert await delivery_statuses(db_engine, run_id) == {"delivered": 4, "failed": 1}
     assert sendsay.actions().count("issue.send") == 1
     assert sendsay.actions().count("member.import") == 3  # pages of 2, 2 and 1
+    # The anketa and its one quest were made once, before the first push.
+    assert sendsay.actions().count("anketa.create") == 1
+    assert sendsay.actions().count("anketa.quest.add") == 1
+    assert list(sendsay.anketas["mailforge"]) == ["email"]
     letters = sendsay.mass_issues[0].letters
     assert f"Hi {EMAILS[1]}" in letters[EMAILS[1]]["html"]
     state = await bulk_state(db_engine, run_id)

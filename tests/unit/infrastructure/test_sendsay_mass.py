@@ -1,5 +1,6 @@
 """The pure parts of the Sendsay mass send: which templates it can take, how they are
-translated, and how a ``stat.uni`` row becomes a recipient's outcome."""
+translated, how members are captioned, which error ids mean "already there", where the
+issue id is found, and how a ``stat.uni`` row becomes a recipient's outcome."""
 
 from __future__ import annotations
 
@@ -9,8 +10,18 @@ import pytest
 
 from domain.delivery import Outcome, RunContent
 from domain.mailings import Channel
-from infrastructure.channels.sendsay_mass import SendsayMassSender, status_of, to_sendsay
-from infrastructure.sendsay import SendsayClient
+from infrastructure.channels.sendsay_mass import (
+    REASON_COLUMN,
+    REPORT_SELECT,
+    SendsayMassSender,
+    caption_of,
+    issue_id_in,
+    placeholders,
+    status_of,
+    to_sendsay,
+)
+from infrastructure.sendsay import SendsayClient, SendsayError
+from infrastructure.sendsay.errors import means_already_exists
 
 
 def content(body: str, subject: str | None = None) -> RunContent:
@@ -52,12 +63,17 @@ def test_placeholders_become_sendsay_member_fields() -> None:
     [
         (["a@x.ru", "1", None], Outcome.delivered, None),
         (["a@x.ru", 1, None], Outcome.delivered, None),
+        (["a@x.ru", "1"], Outcome.delivered, None),  # no reason column: a shorter row
         (["a@x.ru", "0", None], None, None),
+        (["a@x.ru", 0], None, None),
         (["a@x.ru", None, None], None, None),
-        (["a@x.ru", "-1", "452 mailbox full"], Outcome.failed, "soft bounce: 452 mailbox full"),
-        (["a@x.ru", "-2", "550 no user"], Outcome.refused, "hard bounce: 550 no user"),
-        (["a@x.ru", "-3", ""], Outcome.refused, "unsubscribed or stop-listed"),
-        (["a@x.ru", "-9", None], Outcome.failed, "status -9"),
+        (["a@x.ru"], None, None),
+        (["a@x.ru", "-1", "452 mailbox full"], Outcome.failed, "not delivered: 452 mailbox full"),
+        (["a@x.ru", -1], Outcome.failed, "not delivered"),
+        (["a@x.ru", "-1", ""], Outcome.failed, "not delivered"),
+        # No evidence for other codes: failed with the code, never refused (suppressed).
+        (["a@x.ru", "-2", "550 no user"], Outcome.failed, "result -2: 550 no user"),
+        (["a@x.ru", "-3", None], Outcome.failed, "result -3"),
     ],
 )
 def test_a_statistics_row_becomes_an_outcome_with_its_reason(
@@ -69,3 +85,57 @@ def test_a_statistics_row_becomes_an_outcome_with_its_reason(
         assert status.error is None
     else:
         assert status.error == f"sendsay: {reason}"
+
+
+def test_the_report_reads_deliv_result_and_asks_for_the_reason_last() -> None:
+    assert REPORT_SELECT == ["deliv.member.email", "deliv.result"]
+    assert REASON_COLUMN == "deliv.error"
+
+
+def test_members_go_in_the_documented_datakey_caption() -> None:
+    assert caption_of(["city", "name"]) == [
+        {"datakey": "member.email", "mode": "set"},
+        {"datakey": "anketa.mailforge.city", "mode": "set"},
+        {"datakey": "anketa.mailforge.name", "mode": "set"},
+    ]
+
+
+def test_the_placeholders_of_a_template_are_its_quests() -> None:
+    assert placeholders("Hi {{ name }}, {{city}}", "For {{ name }}", "plain") == {"name", "city"}
+
+
+@pytest.mark.parametrize(
+    ("error_id", "exists"),
+    [
+        ("error/group/exists", True),
+        ("error/anketa/already_exists", True),
+        ("error/anketa/quest/id_exists", True),
+        ("error/account_exists", True),  # "nt_exists" is not a negation
+        ("group_id_not_exists", False),
+        ("error/anketa/not_exists", False),
+        ("error/anketa/quest/not.exist", False),
+        ("error/group/notExists", False),
+        ("error/group/nonexistent", False),
+        ("error/group/does_not_exist", False),
+        ("error/group/doesnt_exist", False),
+        ("error/group/not_found", False),
+        ("error/group/invalid", False),
+    ],
+)
+def test_only_an_already_exists_id_counts_as_already_there(error_id: str, exists: bool) -> None:
+    assert means_already_exists(error_id) is exists
+    assert SendsayError(error_id).already_exists is exists
+
+
+@pytest.mark.parametrize(
+    ("data", "issue"),
+    [
+        ({"track.id": 7, "issue.id": 1001}, 1001),
+        ({"track.id": 7}, None),
+        ({"issue.id": ""}, None),
+        ({"id": 7, "status": -1, "issue": {"id": "1001"}}, "1001"),
+        ({"id": 7, "status": -1, "issue": 5}, None),  # not an object: not known to be it
+    ],
+)
+def test_the_issue_id_is_found_flat_or_nested(data: dict[str, object], issue: object) -> None:
+    assert issue_id_in(data) == issue
