@@ -47,8 +47,9 @@ Assumed (not confirmed; each in one place below so that a correction is one line
 * ``deliv.error`` as a reason column: asked for, but a report never depends on it (a row
   without it is read; should ``stat.uni`` refuse the column, the report is read again
   without it and it is not asked for again); result codes other than 1/0/-1 (no evidence
-  for -2, -3…) are failures with their code, never refusals: an address is suppressed
-  only on evidence;
+  for -2, -3…) are failures with their code; a non-delivery is refused (and the address
+  suppressed) only when its reason is the receiving server's permanent SMTP reply
+  (``5xx`` / ``5.x.x``), as ``SmtpChannel`` reads such a reply;
 * the subject goes through the same ``[% anketa… %]`` translation; whether Sendsay
   escapes values in a subject as it does in HTML is unknown.
 
@@ -84,6 +85,9 @@ REPORT_SELECT = ["deliv.member.email", "deliv.result"]
 REASON_COLUMN = "deliv.error"  # assumed: asked for after REPORT_SELECT, never relied upon
 RESULT_OUTCOMES = {"1": Outcome.delivered, "-1": Outcome.failed}
 RESULT_REASONS = {"-1": "not delivered"}
+# A reason that is the receiving server's permanent SMTP reply (``550 5.1.1 …``, or just
+# the RFC 3463 ``5.x.x`` code) is a hard bounce: refused, and the address suppressed.
+_PERMANENT_REPLY = re.compile(r"\s*(?:5\d\d(?:[\s-]|$)|5\.\d{1,3}\.\d{1,3}\b)")
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _TEMPLATE_SYNTAX = re.compile(r"\{[{%#]|[%}]\}")
 AUTH_HINT = "check SENDSAY_ACCOUNT and SENDSAY_API_KEY"
@@ -343,6 +347,8 @@ def status_of(row: Any) -> BulkStatus:
     outcome = RESULT_OUTCOMES.get(code, Outcome.failed)
     if outcome is Outcome.delivered:
         return BulkStatus(str(email), outcome)
+    if error not in (None, "") and _PERMANENT_REPLY.match(str(error)):
+        outcome = Outcome.refused  # the receiving server's own 5xx: as SmtpChannel reads it
     reason = RESULT_REASONS.get(code, f"result {code}")
     detail = f"sendsay: {reason}" + (f": {error}" if error not in (None, "") else "")
     return BulkStatus(str(email), outcome, detail)

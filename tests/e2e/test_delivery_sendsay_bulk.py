@@ -105,9 +105,9 @@ async def test_a_big_sendsay_run_goes_out_as_one_mass_send_and_reads_back_each_s
                 bounced = await uow.addresses.find(AddressKind.email, "bounced@example.ru")
                 soft = await uow.addresses.find(AddressKind.email, "soft@example.ru")
 
-    assert "delivered: 4" in summary and "failed: 2" in summary
+    assert "delivered: 4" in summary and "refused: 1" in summary and "failed: 1" in summary
     assert run.status is RunStatus.completed
-    assert (run.totals.delivered, run.totals.refused, run.totals.failed) == (4, 0, 2)
+    assert (run.totals.delivered, run.totals.refused, run.totals.failed) == (4, 1, 1)
     assert (run.totals.pending, run.totals.sending) == (0, 0)
     # One mass send to the run's group; no personal send at all.
     sends = [r.body for r in sendsay.requests if r.action == "issue.send"]
@@ -137,13 +137,13 @@ async def test_a_big_sendsay_run_goes_out_as_one_mass_send_and_reads_back_each_s
     assert {e: s for e, (s, _) in rows.items()} == {
         **dict.fromkeys(["ann@example.ru", "bob@example.ru", "eve@example.ru"], "delivered"),
         "late@example.ru": "delivered",
-        "bounced@example.ru": "failed",
+        "bounced@example.ru": "refused",
         "soft@example.ru": "failed",
     }
     assert rows["bounced@example.ru"][1] == "sendsay: not delivered: 550 5.1.1 no such user"
     assert "452 mailbox full" in (rows["soft@example.ru"][1] or "")
-    # "Not delivered" says nothing of a hard bounce: nobody is suppressed on a guess.
-    assert bounced is not None and bounced.refused_at is None
+    # The receiving server's 550 is a hard bounce: suppressed; "452 mailbox full" is not.
+    assert bounced is not None and bounced.refused_at is not None
     assert soft is not None and soft.refused_at is None
     assert state["phase"] == "done" and state["ref"]["issue"] == issue.id
     assert actions.count("stat.uni") >= 4  # the 503, then reads until "late" was final

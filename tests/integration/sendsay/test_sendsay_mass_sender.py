@@ -166,18 +166,20 @@ async def test_the_report_reads_deliv_result_with_its_reason(
     fake: FakeSendsay, client: SendsayClient
 ) -> None:
     sender = mass_sender(client)
-    emails = ["a@x.ru", "b@x.ru", "c@x.ru"]
+    emails = ["a@x.ru", "b@x.ru", "c@x.ru", "d@x.ru"]
     await sender.push_members(1, content(), [member(e, e[0]) for e in emails])
     fake.deliv_result("b@x.ru", "-1", "550 no such user")
     fake.report_late("c@x.ru", 1)
+    fake.deliv_result("d@x.ru", "-1", "452 mailbox full")
     ref = await send_all(sender)
 
     report = await sender.report(ref, 0, 10)
 
     assert [(s.address, s.outcome, s.error) for s in report] == [
         ("a@x.ru", Outcome.delivered, None),
-        ("b@x.ru", Outcome.failed, "sendsay: not delivered: 550 no such user"),
+        ("b@x.ru", Outcome.refused, "sendsay: not delivered: 550 no such user"),
         ("c@x.ru", None, None),
+        ("d@x.ru", Outcome.failed, "sendsay: not delivered: 452 mailbox full"),
     ]
     (query,) = bodies(fake, "stat.uni")
     assert query["select"] == ["deliv.member.email", "deliv.result", "deliv.error"]

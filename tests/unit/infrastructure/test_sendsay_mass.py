@@ -71,9 +71,19 @@ def test_placeholders_become_sendsay_member_fields() -> None:
         (["a@x.ru", "-1", "452 mailbox full"], Outcome.failed, "not delivered: 452 mailbox full"),
         (["a@x.ru", -1], Outcome.failed, "not delivered"),
         (["a@x.ru", "-1", ""], Outcome.failed, "not delivered"),
-        # No evidence for other codes: failed with the code, never refused (suppressed).
-        (["a@x.ru", "-2", "550 no user"], Outcome.failed, "result -2: 550 no user"),
+        # No evidence for other codes: failed with the code...
         (["a@x.ru", "-3", None], Outcome.failed, "result -3"),
+        (["a@x.ru", "-2", "timeout"], Outcome.failed, "result -2: timeout"),
+        # ...unless the reason is the receiving server's permanent reply: a hard bounce.
+        (["a@x.ru", "-2", "550 no user"], Outcome.refused, "result -2: 550 no user"),
+        (
+            ["a@x.ru", "-1", "550 5.1.1 no such user"],
+            Outcome.refused,
+            "not delivered: 550 5.1.1 no such user",
+        ),
+        (["a@x.ru", "-1", "5.7.1 blocked"], Outcome.refused, "not delivered: 5.7.1 blocked"),
+        (["a@x.ru", "-1", "452 4.2.2 full"], Outcome.failed, "not delivered: 452 4.2.2 full"),
+        (["a@x.ru", "-1", "5000 retries"], Outcome.failed, "not delivered: 5000 retries"),
     ],
 )
 def test_a_statistics_row_becomes_an_outcome_with_its_reason(
