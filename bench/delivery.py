@@ -581,6 +581,8 @@ def main() -> None:
     if args.limited:
         sizes = dataclasses.replace(sizes, limited=args.limited)
     parts = frozenset(args.only or PARTS)
+    global BATCH  # one knob for every part, printed with each figure
+    BATCH = args.batch
     asyncio.run(bench(sizes, args.pg_url, parts))
 
 
@@ -594,6 +596,13 @@ def parts_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--limited", type=int, metavar="N", help="recipients of the 30/s part (3,000; quick: 90)"
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=BATCH,
+        metavar="N",
+        help=f"recipients a worker claims at once, in every part ({BATCH})",
     )
 
 
