@@ -197,21 +197,16 @@ class SendsayMassSender:
             "missing_too": 1,
             "result": "response",
         }
-        if self._reason_column:
-            try:
-                answer = await self._call(
-                    "stat.uni", select=[*REPORT_SELECT, REASON_COLUMN], **query
-                )
-            except BulkSendError as exc:
-                if not _refused(exc):
-                    raise
-                answer = await self._call("stat.uni", select=REPORT_SELECT, **query)
-                log.warning(
-                    "sendsay: stat.uni refused %s (%s); read without it", REASON_COLUMN, exc
-                )
-                self._reason_column = False
-        else:
+        select = [*REPORT_SELECT, REASON_COLUMN] if self._reason_column else REPORT_SELECT
+        try:
+            answer = await self._call("stat.uni", select=select, **query)
+        except BulkSendError as exc:
+            if not (self._reason_column and _refused(exc)):
+                raise
             answer = await self._call("stat.uni", select=REPORT_SELECT, **query)
+            # Only once a read without it worked: the column was what Sendsay refused.
+            log.warning("sendsay: stat.uni refused %s (%s); read without it", REASON_COLUMN, exc)
+            self._reason_column = False
         return [status_of(row) for row in answer.get("list") or []]
 
     async def forget(self, run_id: int) -> None:
@@ -250,13 +245,12 @@ class SendsayMassSender:
     async def _create(self, action: str, /, **params: Any) -> bool:
         """Run a create action; False when Sendsay says the thing is already there."""
         try:
-            await self._client.request(action, **params)
-        except SendsayError as exc:
-            if exc.already_exists:
+            await self._call(action, **params)
+        except BulkSendError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, SendsayError) and cause.already_exists:
                 return False
-            raise bulk_error(exc, action) from exc
-        except Exception as exc:
-            raise BulkSendError(f"{action}: {type(exc).__name__}: {exc}", retry=False) from exc
+            raise
         return True
 
     async def _issue_of(self, ref: Mapping[str, Any]) -> str:
@@ -264,10 +258,11 @@ class SendsayMassSender:
         if ref.get("issue") not in (None, ""):
             return str(ref["issue"])
         track = ref.get("track")
-        if track not in (None, "") and str(track) not in self._issues:
-            self._remember_issue(track, await self._call("track.get", id=track))
-        if track not in (None, "") and str(track) in self._issues:
-            return self._issues[str(track)]
+        if track not in (None, ""):
+            if str(track) not in self._issues:
+                self._remember_issue(track, await self._call("track.get", id=track))
+            if str(track) in self._issues:
+                return self._issues[str(track)]
         raise BulkSendError(
             f"Sendsay gave no issue id for the mass send (track {track}): its per-recipient "
             "results cannot be read",
