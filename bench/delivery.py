@@ -79,7 +79,6 @@ ADMIN = 1001
 STRANGER = 424242
 SENDER = "MailForge Bench <news@bench.test>"
 WORKERS = 4  # engine tasks in this process
-BATCH = 200
 SMTP_POOL = 8  # SmtpChannel's default
 TG_CONCURRENCY = 32  # TelegramChannel's default
 BODY = "<b>Hello</b>, {{ address }}! Our <i>news</i> of the week: <a href='https://example.org'>read</a>."
@@ -97,10 +96,45 @@ class Sizes:
     checkpoints: tuple[int, int]
     probes: int
     probe_interval: float
+    rounds: int  # alternating bare/engine rounds of the ratio parts: the median counts
+    batch: int = 200  # recipients a worker claims at once, in every part
 
 
-QUICK = Sizes(500, 500, 90, 20_000, (500, 5_000), 20, 0.2)
-FULL = Sizes(20_000, 20_000, 3_000, 1_000_000, (20_000, 200_000), 20, 2.0)
+QUICK = Sizes(500, 500, 90, 20_000, (500, 5_000), 20, 0.2, rounds=1)
+FULL = Sizes(20_000, 20_000, 3_000, 1_000_000, (20_000, 200_000), 20, 2.0, rounds=3)
+
+
+@dataclass
+class Paired:
+    """Seconds of bare and engine rounds run one after the other, ``n`` messages each.
+
+    On a shared machine the speed drifts by ±10 % within a minute; a ratio of two
+    neighbouring runs, taken several times, says more than one pair. The verdict is on the
+    median ratio; every round is printed."""
+
+    n: int
+    bare: list[float] = dataclasses.field(default_factory=list)
+    engine: list[float] = dataclasses.field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        return [b / e for b, e in zip(self.bare, self.engine, strict=True)]
+
+    def summary(self, label: str) -> str:
+        ratio = statistics.median(self.ratios())
+        engine, bare = statistics.median(self.engine), statistics.median(self.bare)
+        rounds = len(self.engine)
+        median = f"median of {rounds} rounds; " if rounds > 1 else ""
+        lines = [
+            f"{label}: engine {self.n / engine:,.0f} msg/s · bare {self.n / bare:,.0f} msg/s · "
+            f"ratio {ratio:.2f} ({median}target ≥ 0.8, {verdict(ratio >= 0.8)})"
+        ]
+        if rounds > 1:
+            each = " · ".join(
+                f"{r:.2f} ({self.n / e:,.0f}/{self.n / b:,.0f})"
+                for r, e, b in zip(self.ratios(), self.engine, self.bare, strict=True)
+            )
+            lines.append(f"  rounds (ratio, engine/bare msg/s): {each}")
+        return "\n".join(lines)
 
 
 def verdict(ok: bool) -> str:
@@ -200,6 +234,7 @@ async def run_engine(
     channel: Channel,
     adapter: DeliveryChannel,
     run_id: int,
+    batch: int,
 ) -> float:
     """Send the run with ``WORKERS`` workers in this loop; seconds from start to finish."""
     done = asyncio.Event()
@@ -214,7 +249,7 @@ async def run_engine(
         renderer=JinjaRenderer(),
         uow_factory=uow_factory,
         on_finished=finished,
-        batch_size=BATCH,
+        batch_size=batch,
     )
     stop = asyncio.Event()
     started = time.perf_counter()
@@ -288,39 +323,48 @@ async def bare_smtp(port: int, count: int) -> float:
     return time.perf_counter() - started
 
 
-async def bench_email(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, n: int) -> None:
+async def bench_email(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, sizes: Sizes) -> None:
+    n = sizes.email
+    paired = Paired(n)
+    counts: list[tuple[int, int]] = []
     smtp = FakeProcess("smtp")
     try:
-        bare = await bare_smtp(smtp.port, n)
-        bare_count = await smtp.call("sent")
-        await smtp.call("reset")
-        run_id, _ = await prepared_run(engine, uow_factory, Channel.email, 1, n)
-        channel = SmtpChannel(
-            "127.0.0.1",
-            smtp.port,
-            security="none",
-            sender=SENDER,
-            pool_size=SMTP_POOL,
-            unsubscribe=lambda address_id: f"https://u.test/{address_id}",
-            local_hostname="bench.test",
-        )
-        try:
-            elapsed = await run_engine(engine, uow_factory, Channel.email, channel, run_id)
-        finally:
-            await channel.close()
-        got = await smtp.call("sent")
+        for r in range(sizes.rounds):
+            await smtp.call("reset")
+            paired.bare.append(await bare_smtp(smtp.port, n))
+            bare_count = await smtp.call("sent")
+            await smtp.call("reset")
+            run_id, _ = await prepared_run(engine, uow_factory, Channel.email, 1 + r * n, n)
+            channel = SmtpChannel(
+                "127.0.0.1",
+                smtp.port,
+                security="none",
+                sender=SENDER,
+                pool_size=SMTP_POOL,
+                unsubscribe=lambda address_id: f"https://u.test/{address_id}",
+                local_hostname="bench.test",
+            )
+            try:
+                paired.engine.append(
+                    await run_engine(
+                        engine, uow_factory, Channel.email, channel, run_id, sizes.batch
+                    )
+                )
+            finally:
+                await channel.close()
+            counts.append((await smtp.call("sent"), bare_count))
     finally:
         smtp.close()
-    ratio = bare / elapsed
+    print(paired.summary("email"))
     print(
-        f"email: engine {n / elapsed:,.0f} msg/s · bare {n / bare:,.0f} msg/s · "
-        f"ratio {ratio:.2f} (target ≥ 0.8, {verdict(ratio >= 0.8)})"
+        f"  {n:,} recipients a round, {WORKERS} workers × batch {sizes.batch}, "
+        f"pool {SMTP_POOL}; at the fake (engine/bare): {at_fake(counts)}; "
+        f"last run: {await run_totals(uow_factory, run_id)}"
     )
-    print(
-        f"  {n:,} recipients, {WORKERS} workers × batch {BATCH}, pool {SMTP_POOL}; "
-        f"at the fake: engine {got:,}, bare {bare_count:,}; "
-        f"run: {await run_totals(uow_factory, run_id)}"
-    )
+
+
+def at_fake(counts: list[tuple[int, int]]) -> str:
+    return " · ".join(f"{engine:,}/{bare:,}" for engine, bare in counts)
 
 
 # -- 2./3. Telegram ------------------------------------------------------------------------
@@ -359,26 +403,28 @@ async def bench_telegram(
 ) -> None:
     base_url = f"http://127.0.0.1:{api.port}"
     n = sizes.telegram
+    paired = Paired(n)
+    counts: list[tuple[int, int]] = []
     bot = make_bot(base_url)
     try:
-        await api.call("reset")
-        bare = await bare_telegram(bot, 10_000_001, n)
-        bare_count = await api.call("sent")
-        await api.call("reset")
-        run_id, _ = await prepared_run(engine, uow_factory, Channel.telegram, 1, n)
-        channel = TelegramChannel(bot, rate=100_000, concurrency=TG_CONCURRENCY)
-        elapsed = await run_engine(engine, uow_factory, Channel.telegram, channel, run_id)
-        got = await api.call("sent")
-        ratio = bare / elapsed
+        for r in range(sizes.rounds):
+            await api.call("reset")
+            paired.bare.append(await bare_telegram(bot, 10_000_001 + r * n, n))
+            bare_count = await api.call("sent")
+            await api.call("reset")
+            run_id, _ = await prepared_run(engine, uow_factory, Channel.telegram, 1 + r * n, n)
+            channel = TelegramChannel(bot, rate=100_000, concurrency=TG_CONCURRENCY)
+            paired.engine.append(
+                await run_engine(
+                    engine, uow_factory, Channel.telegram, channel, run_id, sizes.batch
+                )
+            )
+            counts.append((await api.call("sent"), bare_count))
+        print(paired.summary("telegram (no limit)"))
         print(
-            f"telegram (no limit): engine {n / elapsed:,.0f} msg/s · bare {n / bare:,.0f} msg/s · "
-            f"ratio {ratio:.2f} (target ≥ 0.8, {verdict(ratio >= 0.8)})"
-        )
-        print(
-            f"  {n:,} recipients, {WORKERS} workers × batch {BATCH}, "
-            f"concurrency {TG_CONCURRENCY}; "
-            f"at the fake: engine {got:,}, bare {bare_count:,}; "
-            f"run: {await run_totals(uow_factory, run_id)}"
+            f"  {n:,} recipients a round, {WORKERS} workers × batch {sizes.batch}, "
+            f"concurrency {TG_CONCURRENCY}; at the fake (engine/bare): {at_fake(counts)}; "
+            f"last run: {await run_totals(uow_factory, run_id)}"
         )
     finally:
         await bot.session.close()
@@ -395,7 +441,9 @@ async def bench_telegram_limited(
         await api.call("set_rate_limit", 30)
         run_id, _ = await prepared_run(engine, uow_factory, Channel.telegram, 20_000_001, m)
         limited = TelegramChannel(bot, rate=30, concurrency=TG_CONCURRENCY)
-        elapsed = await run_engine(engine, uow_factory, Channel.telegram, limited, run_id)
+        elapsed = await run_engine(
+            engine, uow_factory, Channel.telegram, limited, run_id, sizes.batch
+        )
         stats = await api.call("rate_stats", 0.05)
         await api.call("set_rate_limit", None)
         accepted = stats["accepted"]
@@ -429,7 +477,7 @@ async def bench_bot(
     generated = time.perf_counter() - list_started
     mailing_id = await add_mailing(uow_factory, Channel.telegram, list_id)
 
-    async with bot_process(url, api) as pid:
+    async with bot_process(url, api, sizes.batch) as pid:
         sampler = RssSampler(pid=pid)
         before = sampler.sample()
         await checkpoint(engine)
@@ -465,7 +513,7 @@ async def bench_bot(
         f"growth {grew / MB:+.0f} MB) (target ≤ 150 MB, not growing, {verdict(ok)})"
     )
     print(
-        f"  `mailforge run` process: {WORKERS} embedded workers × batch {BATCH}, "
+        f"  `mailforge run` process: {WORKERS} embedded workers × batch {sizes.batch}, "
         "telegram_rate 1000; "
         f"{sent:,} sent in {send_elapsed:.1f} s ({sent / send_elapsed:,.0f} msg/s incl. start-up)"
     )
@@ -496,7 +544,7 @@ async def checkpoint(engine: AsyncEngine) -> None:
 
 
 @asynccontextmanager
-async def bot_process(url: str, api: FakeProcess) -> AsyncIterator[int]:
+async def bot_process(url: str, api: FakeProcess, batch: int) -> AsyncIterator[int]:
     """``mailforge run`` in a child process on ``url`` against the fake; yields its pid
     once it answers ``/start``, stops it with SIGTERM at the end."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "ADMIN_"))}
@@ -507,7 +555,7 @@ async def bot_process(url: str, api: FakeProcess) -> AsyncIterator[int]:
         ADMIN_IDS=str(ADMIN),
         WEB_PORT="0",
         WORKERS=str(WORKERS),
-        DELIVERY_BATCH_SIZE=str(BATCH),
+        DELIVERY_BATCH_SIZE=str(batch),
         TELEGRAM_RATE="1000",
         LOG_LEVEL="WARNING",
     )
@@ -558,7 +606,7 @@ async def bench(sizes: Sizes, server_url: str, parts: frozenset[str]) -> None:
             uow_factory = make_uow_factory(create_session_factory(engine))
             await roles.ensure_admins(uow_factory, [ADMIN])
             if "email" in parts:
-                await bench_email(engine, uow_factory, sizes.email)
+                await bench_email(engine, uow_factory, sizes)
             api = FakeProcess("botapi")
             try:
                 if "telegram" in parts:
@@ -581,8 +629,7 @@ def main() -> None:
     if args.limited:
         sizes = dataclasses.replace(sizes, limited=args.limited)
     parts = frozenset(args.only or PARTS)
-    global BATCH  # one knob for every part, printed with each figure
-    BATCH = args.batch
+    sizes = dataclasses.replace(sizes, batch=args.batch, rounds=args.rounds or sizes.rounds)
     asyncio.run(bench(sizes, args.pg_url, parts))
 
 
@@ -600,9 +647,16 @@ def parts_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch",
         type=int,
-        default=BATCH,
+        default=FULL.batch,
         metavar="N",
-        help=f"recipients a worker claims at once, in every part ({BATCH})",
+        help=f"recipients a worker claims at once, in every part ({FULL.batch})",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        metavar="N",
+        help="alternating bare/engine rounds of the email and Telegram ratios; the median "
+        f"counts ({FULL.rounds}; quick: {QUICK.rounds})",
     )
 
 
