@@ -37,6 +37,7 @@ from infrastructure.db.base import UTCDateTime
 
 TOTALS = ("pending", "sending", "delivered", "failed", "refused")
 FINAL = ("delivered", "failed", "refused")
+_KINDS = {kind.value: kind for kind in AddressKind}  # a dict lookup: AddressKind() is slower
 Deltas = defaultdict[int, dict[str, int]]
 
 
@@ -124,7 +125,7 @@ class SqlDeliveryQueue:
                     delivery_id=delivery_id,
                     run_id=run_id,
                     address_id=address_id,
-                    kind=AddressKind(kind),
+                    kind=_KINDS[kind],
                     value=value,
                     attributes=dict(attributes or {}),
                     attempts=attempts - 1,

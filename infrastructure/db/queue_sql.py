@@ -89,7 +89,8 @@ class Dialect:
 # (under a millisecond) instead of scanning the whole table for rows in ``sending``.
 # The claim walks ix_deliveries_run_id_status_id once per running run (oldest run first)
 # in id order and stops after ``limit`` rows: it never reads the delivered rows before
-# the pending ones, nor every pending row of a big run to sort them.
+# the pending ones, nor every pending row of a big run to sort them. Empty attributes (most
+# addresses) come back as NULL: decoding '{}' in Python cost a few µs per claimed row.
 
 _PG_CLAIM = """
 WITH picked AS (
@@ -110,7 +111,8 @@ WITH picked AS (
   FROM picked WHERE d.id = picked.id AND d.status = 'pending'
   RETURNING d.id, d.run_id, d.address_id, d.attempts
 )
-SELECT c.id, c.run_id, c.address_id, c.attempts, a.kind, a.value, a.attributes
+SELECT c.id, c.run_id, c.address_id, c.attempts, a.kind, a.value,
+       NULLIF(a.attributes, '{}'::jsonb) AS attributes
 FROM claimed AS c JOIN addresses AS a ON a.id = c.address_id
 """
 
