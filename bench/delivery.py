@@ -35,9 +35,10 @@ import signal
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.policy import SMTP as SMTP_POLICY
@@ -67,6 +68,7 @@ from domain.usecases.deliver import Worker, recipient_values_of
 from domain.usecases.launch import launch
 from infrastructure.channels import SmtpChannel, TelegramChannel
 from infrastructure.channels.smtp_message import build_email, envelope_address
+from infrastructure.channels.telegram import SendMessageForId
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.migrate import upgrade
 from infrastructure.db.queue import SqlDeliveryQueue
@@ -97,7 +99,7 @@ class Sizes:
     probes: int
     probe_interval: float
     rounds: int  # alternating bare/engine rounds of the ratio parts: the median counts
-    batch: int = 200  # recipients a worker claims at once, in every part
+    batch: int = 1000  # the most a worker claims at once (DELIVERY_BATCH_SIZE), every part
 
 
 QUICK = Sizes(500, 500, 90, 20_000, (500, 5_000), 20, 0.2, rounds=1)
@@ -110,23 +112,42 @@ class Paired:
 
     On a shared machine the speed drifts by ±10 % within a minute; a ratio of two
     neighbouring runs, taken several times, says more than one pair. The verdict is on the
-    median ratio; every round is printed."""
+    median ratio; every round is printed, and so is the CPU this process spent per message
+    (the fakes and PostgreSQL run in other processes): less noisy than the rates, and it
+    tells the engine's own cost apart from waiting."""
 
     n: int
     bare: list[float] = dataclasses.field(default_factory=list)
     engine: list[float] = dataclasses.field(default_factory=list)
+    bare_cpu: list[float] = dataclasses.field(default_factory=list)
+    engine_cpu: list[float] = dataclasses.field(default_factory=list)
+
+    async def time_bare(self, run: Awaitable[float]) -> None:
+        cpu = time.process_time()
+        self.bare.append(await run)
+        self.bare_cpu.append(time.process_time() - cpu)
+
+    async def time_engine(self, run: Awaitable[float]) -> None:
+        cpu = time.process_time()
+        self.engine.append(await run)
+        self.engine_cpu.append(time.process_time() - cpu)
 
     def ratios(self) -> list[float]:
         return [b / e for b, e in zip(self.bare, self.engine, strict=True)]
 
-    def summary(self, label: str) -> str:
+    def summary(self, label: str, *, judged: bool = True) -> str:
         ratio = statistics.median(self.ratios())
         engine, bare = statistics.median(self.engine), statistics.median(self.bare)
         rounds = len(self.engine)
         median = f"median of {rounds} rounds; " if rounds > 1 else ""
         lines = [
             f"{label}: engine {self.n / engine:,.0f} msg/s · bare {self.n / bare:,.0f} msg/s · "
-            f"ratio {ratio:.2f} ({median}target ≥ 0.8, {verdict(ratio >= 0.8)})"
+            f"ratio {ratio:.2f}"
+            + (
+                f" ({median}target ≥ 0.8, {verdict(ratio >= 0.8)})"
+                if judged
+                else f" ({median}no target)"
+            )
         ]
         if rounds > 1:
             each = " · ".join(
@@ -134,6 +155,11 @@ class Paired:
                 for r, e, b in zip(self.ratios(), self.engine, self.bare, strict=True)
             )
             lines.append(f"  rounds (ratio, engine/bare msg/s): {each}")
+        engine_us = statistics.median(self.engine_cpu) / self.n * 1e6
+        bare_us = statistics.median(self.bare_cpu) / self.n * 1e6
+        lines.append(
+            f"  CPU of this process per message: engine {engine_us:.0f} µs · bare {bare_us:.0f} µs"
+        )
         return "\n".join(lines)
 
 
@@ -331,7 +357,7 @@ async def bench_email(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, sizes
     try:
         for r in range(sizes.rounds):
             await smtp.call("reset")
-            paired.bare.append(await bare_smtp(smtp.port, n))
+            await paired.time_bare(bare_smtp(smtp.port, n))
             bare_count = await smtp.call("sent")
             await smtp.call("reset")
             run_id, _ = await prepared_run(engine, uow_factory, Channel.email, 1 + r * n, n)
@@ -345,10 +371,8 @@ async def bench_email(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, sizes
                 local_hostname="bench.test",
             )
             try:
-                paired.engine.append(
-                    await run_engine(
-                        engine, uow_factory, Channel.email, channel, run_id, sizes.batch
-                    )
+                await paired.time_engine(
+                    run_engine(engine, uow_factory, Channel.email, channel, run_id, sizes.batch)
                 )
             finally:
                 await channel.close()
@@ -357,7 +381,7 @@ async def bench_email(engine: AsyncEngine, uow_factory: UnitOfWorkFactory, sizes
         smtp.close()
     print(paired.summary("email"))
     print(
-        f"  {n:,} recipients a round, {WORKERS} workers × batch {sizes.batch}, "
+        f"  {n:,} recipients a round, {WORKERS} workers × batches ≤ {sizes.batch}, "
         f"pool {SMTP_POOL}; at the fake (engine/bare): {at_fake(counts)}; "
         f"last run: {await run_totals(uow_factory, run_id)}"
     )
@@ -378,7 +402,9 @@ def make_bot(base_url: str) -> Bot:
     return Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
 
 
-async def bare_telegram(bot: Bot, start: int, count: int) -> float:
+async def bare_telegram(bot: Bot, start: int, count: int, *, lean: bool = False) -> float:
+    """``bot.send_message`` with ``TG_CONCURRENCY`` senders; with ``lean`` the request the
+    channel sends instead (aiogram's ``SendMessage`` answered with the message id only)."""
     content = RunContent(0, "bench", Channel.telegram, BODY)
     pending = deque(
         messages_for(
@@ -389,9 +415,11 @@ async def bare_telegram(bot: Bot, start: int, count: int) -> float:
     async def sender() -> None:
         while pending:
             message = pending.popleft()
-            await bot.send_message(
-                chat_id=int(message.outbound.value), text=message.body, parse_mode="HTML"
-            )
+            chat_id = int(message.outbound.value)
+            if lean:
+                await bot(SendMessageForId(chat_id=chat_id, text=message.body, parse_mode="HTML"))
+            else:
+                await bot.send_message(chat_id=chat_id, text=message.body, parse_mode="HTML")
 
     started = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(TG_CONCURRENCY)))
@@ -404,25 +432,32 @@ async def bench_telegram(
     base_url = f"http://127.0.0.1:{api.port}"
     n = sizes.telegram
     paired = Paired(n)
+    lean = Paired(n)  # the same engine rounds against a bare loop of the channel's request
     counts: list[tuple[int, int]] = []
     bot = make_bot(base_url)
     try:
         for r in range(sizes.rounds):
             await api.call("reset")
-            paired.bare.append(await bare_telegram(bot, 10_000_001 + r * n, n))
+            await lean.time_bare(bare_telegram(bot, 30_000_001 + r * n, n, lean=True))
+            await api.call("reset")
+            await paired.time_bare(bare_telegram(bot, 10_000_001 + r * n, n))
             bare_count = await api.call("sent")
             await api.call("reset")
             run_id, _ = await prepared_run(engine, uow_factory, Channel.telegram, 1 + r * n, n)
             channel = TelegramChannel(bot, rate=100_000, concurrency=TG_CONCURRENCY)
-            paired.engine.append(
-                await run_engine(
-                    engine, uow_factory, Channel.telegram, channel, run_id, sizes.batch
-                )
+            await paired.time_engine(
+                run_engine(engine, uow_factory, Channel.telegram, channel, run_id, sizes.batch)
             )
             counts.append((await api.call("sent"), bare_count))
+        lean.engine, lean.engine_cpu = paired.engine, paired.engine_cpu
         print(paired.summary("telegram (no limit)"))
         print(
-            f"  {n:,} recipients a round, {WORKERS} workers × batch {sizes.batch}, "
+            "  the engine's own cost, against a bare loop of the channel's leaner request "
+            "(the answer read as its message id only, not a whole Message):"
+        )
+        print(textwrap.indent(lean.summary("  lean", judged=False), "  "))
+        print(
+            f"  {n:,} recipients a round, {WORKERS} workers × batches ≤ {sizes.batch}, "
             f"concurrency {TG_CONCURRENCY}; at the fake (engine/bare): {at_fake(counts)}; "
             f"last run: {await run_totals(uow_factory, run_id)}"
         )
@@ -513,7 +548,7 @@ async def bench_bot(
         f"growth {grew / MB:+.0f} MB) (target ≤ 150 MB, not growing, {verdict(ok)})"
     )
     print(
-        f"  `mailforge run` process: {WORKERS} embedded workers × batch {sizes.batch}, "
+        f"  `mailforge run` process: {WORKERS} embedded workers × batches ≤ {sizes.batch}, "
         "telegram_rate 1000; "
         f"{sent:,} sent in {send_elapsed:.1f} s ({sent / send_elapsed:,.0f} msg/s incl. start-up)"
     )
@@ -649,7 +684,8 @@ def parts_args(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=FULL.batch,
         metavar="N",
-        help=f"recipients a worker claims at once, in every part ({FULL.batch})",
+        help="the most recipients a worker claims at once, in every part (DELIVERY_BATCH_SIZE: "
+        f"{FULL.batch}); within it batches are sized to about 1 s of sending",
     )
     parser.add_argument(
         "--rounds",

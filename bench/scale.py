@@ -56,7 +56,7 @@ from infrastructure.db.retention import SqlDeliveryRetention
 from tests.support.db import drop_database, fresh_pg_database
 
 ADMIN = 1001
-BATCH = 100  # DELIVERY_BATCH_SIZE's default
+BATCH = 100  # a mid-size claim: workers size theirs between 20 and DELIVERY_BATCH_SIZE
 RETENTION_DAYS = 180
 NOW = datetime.now(UTC)
 # Rows cycle through retry with no delay, so a small run keeps a sender busy for ever.

@@ -224,6 +224,7 @@ def build_worker(
         renderer=renderer,
         uow_factory=uow_factory,
         batch_size=settings.delivery_batch_size,
+        batch_seconds=settings.delivery_batch_seconds,
         lease=lease,
         policy=policy,
         bulk=bulk,

@@ -80,7 +80,10 @@ class Settings(BaseSettings):
     # The delivery engine.
     telegram_rate: float = Field(default=30.0, gt=0, le=1000)  # messages/s in all chats
     workers: int = Field(default=1, ge=0, le=32)  # in-process workers of `mailforge run`
-    delivery_batch_size: int = Field(default=100, ge=1, le=5000)
+    # A worker claims about what its channel sends in delivery_batch_seconds, at most
+    # delivery_batch_size (domain.delivery.BatchSizer).
+    delivery_batch_size: int = Field(default=1000, ge=1, le=5000)
+    delivery_batch_seconds: float = Field(default=1.0, ge=0.1, le=60)
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
     delivery_lease_seconds: int = Field(default=300, ge=10)
     # Per-recipient rows of runs finished longer ago are deleted daily (0: kept for ever);

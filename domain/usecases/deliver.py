@@ -1,12 +1,16 @@
 """The worker: claim a batch, render it, send it through its channel, record the results.
 
+Each ``run_forever`` loop sizes its claims with a ``BatchSizer``: about what the channel
+sends in ``batch_seconds``, at most ``batch_size``.
+
 Delivery is at least once. A worker that dies after sending but before recording leaves
 its batches in ``sending``; after the lease they are requeued and sent again.
 
 ``run_forever`` pipelines one batch deep: while batch N's results are being written, the
 worker already claims and sends batch N+1 (never N+2: it waits for N's record before it
 hands N+1's results over). So the duplicates after a crash are bounded by **two batches
-per dead worker** (the one being recorded and the one being sent). Claims still happen
+per dead worker** (the one being recorded and the one being sent): about
+2 × ``batch_seconds`` of sending, never more than 2 × ``batch_size`` rows. Claims still happen
 only after the previous batch was sent, so pause and cancel act between batches as
 before: a paused run is never claimed again, whatever is in flight is finished and
 recorded.
@@ -22,7 +26,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from domain.clock import SystemClock
-from domain.delivery import Message, Outbound, Outcome, RetryPolicy, RunContent, SendResult
+from domain.delivery import (
+    BatchSizer,
+    Message,
+    Outbound,
+    Outcome,
+    RetryPolicy,
+    RunContent,
+    SendResult,
+)
 from domain.errors import InvalidInput
 from domain.mailings import Channel
 from domain.ports import Clock, DeliveryChannel, DeliveryQueue, MessageRenderer, UnitOfWorkFactory
@@ -42,7 +54,8 @@ class Worker:
     renderer: MessageRenderer
     uow_factory: UnitOfWorkFactory
     on_finished: RunsFinished | None = None  # hears completed runs (mailings moved on)
-    batch_size: int = 100
+    batch_size: int = 1000  # the most one claim takes (run_once always claims this many)
+    batch_seconds: float = 1.0  # run_forever sizes claims to about this much sending
     lease: timedelta = timedelta(minutes=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=SystemClock)
@@ -58,7 +71,7 @@ class Worker:
         batch = await self.queue.claim(self.batch_size, self.clock.now())
         if batch:
             await self._record(await self._send(batch))
-        await self._after_batch(len(batch))
+        await self._after_batch(len(batch), self.batch_size)
         return len(batch)
 
     async def _send(self, batch: Sequence[Outbound]) -> list[SendResult]:
@@ -74,11 +87,11 @@ class Worker:
     async def _record(self, results: Sequence[SendResult]) -> None:
         await self.queue.complete(results, self.clock.now(), self.policy)
 
-    async def _after_batch(self, handled: int) -> None:
+    async def _after_batch(self, handled: int, limit: int) -> None:
         self._batches += 1
         # A run is over once its rows are gone: look when the queue runs low, and now and
         # then while other runs keep the workers busy (a query per batch costs throughput).
-        if handled < self.batch_size or self._batches % 10 == 0:
+        if handled < limit or self._batches % 10 == 0:
             finished = await finish_drained_runs(self.uow_factory, self.clock.now())
             if finished and self.on_finished is not None:
                 await self.on_finished([run.id for run in finished if run.id is not None])
@@ -126,25 +139,29 @@ class Worker:
         record in flight per worker): see the module docstring for the duplicate bound."""
         await self.requeue()
         recording: asyncio.Task[None] | None = None
-        handled = 0
+        sizer = BatchSizer(self.batch_size, self.batch_seconds)
+        handled, limit = 0, sizer.size
         try:
             while not stop.is_set():
                 # Mass sends are looked for when the queue runs low, and every tenth batch
                 # while other runs keep this worker busy (a query each time costs throughput).
-                look = handled < self.batch_size or self._batches % 10 == 0
-                handled, moved = 0, False
+                look = handled < limit or self._batches % 10 == 0
+                handled, moved, limit = 0, False, sizer.size
                 try:
                     moved = look and self.bulk is not None and await self.bulk.run_once()
-                    batch = await self.queue.claim(self.batch_size, self.clock.now())
+                    batch = await self.queue.claim(limit, self.clock.now())
                     handled = len(batch)
                     if batch:
+                        started = self.clock.now()
                         results = await self._send(batch)
+                        took = (self.clock.now() - started).total_seconds()
+                        sizer.observe(limit, handled, took)
                         await _settle(recording)  # never more than one batch behind
                         recording = asyncio.create_task(self._record(results))
-                    if handled < self.batch_size:  # the queue runs low: record before looking
+                    if handled < limit:  # the queue runs low: record before looking
                         await _settle(recording)
                         recording = None
-                    await self._after_batch(handled)
+                    await self._after_batch(handled, limit)
                 except Exception:
                     log.exception("Delivery batch failed; retrying shortly")
                     handled, moved = 0, False

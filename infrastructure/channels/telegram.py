@@ -45,7 +45,7 @@ _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 _Call = Callable[[int, str], Awaitable[int]]  # (chat id, body) -> the sent message's id
 
 
-class _Sent(BaseModel):
+class SentId(BaseModel):
     """All a delivery keeps of the sent message. aiogram parses each answer as a whole
     ``Message`` (sender, chat, entities, media): ~54 µs of CPU per answer on a fast
     machine against ~8 µs for this, at hundreds of messages a second the biggest cost of
@@ -55,22 +55,22 @@ class _Sent(BaseModel):
     message_id: int
 
 
-# aiogram's own methods, answered with ``_Sent``: same fields, same request, same errors.
-class _SendMessage(SendMessage):
-    __returning__ = _Sent  # type: ignore[assignment]  # a narrower answer, on purpose
+# aiogram's own methods, answered with ``SentId``: same fields, same request, same errors.
+class SendMessageForId(SendMessage):
+    __returning__ = SentId  # type: ignore[assignment]  # a narrower answer, on purpose
 
 
-class _SendPhoto(SendPhoto):
-    __returning__ = _Sent  # type: ignore[assignment]  # a narrower answer, on purpose
+class SendPhotoForId(SendPhoto):
+    __returning__ = SentId  # type: ignore[assignment]  # a narrower answer, on purpose
 
 
-class _SendDocument(SendDocument):
-    __returning__ = _Sent  # type: ignore[assignment]  # a narrower answer, on purpose
+class SendDocumentForId(SendDocument):
+    __returning__ = SentId  # type: ignore[assignment]  # a narrower answer, on purpose
 
 
 async def _message_id(bot: Bot, method: SendMessage | SendPhoto | SendDocument) -> int:
     sent = await bot(method)
-    return cast(_Sent, sent).message_id  # the method answers _Sent, not aiogram's Message
+    return cast(SentId, sent).message_id  # the method answers SentId, not aiogram's Message
 
 
 class TelegramChannel:
@@ -162,7 +162,7 @@ class TelegramChannel:
         kind = media.get("type")
         if kind in ("photo", "document"):
             file = {kind: media["file_id"]}
-            method = _SendPhoto if kind == "photo" else _SendDocument
+            method = SendPhotoForId if kind == "photo" else SendDocumentForId
 
             # Models (keyboard, preview options) are made per message, never shared.
             async def with_media(chat_id: int, body: str) -> int:
@@ -179,7 +179,7 @@ class TelegramChannel:
             markup = _keyboard(buttons)
             return await _message_id(
                 bot,
-                _SendMessage(
+                SendMessageForId(
                     chat_id=chat_id,
                     text=body,
                     link_preview_options=preview,

@@ -25,8 +25,10 @@ class Queue:
         self.unrecorded_claims = 0
         self.most_unrecorded = 0
         self.finished = False
+        self.limits: list[int] = []
 
     async def claim(self, limit: int, now: datetime) -> list[Outbound]:
+        self.limits.append(limit)
         ids, self.left = self.left[:limit], self.left[limit:]
         self.unrecorded_claims += len(ids)
         self.most_unrecorded = max(self.most_unrecorded, self.unrecorded_claims)
@@ -73,8 +75,11 @@ class Uow:
 
 
 class Channel_:
+    def __init__(self, rate: float | None = None) -> None:
+        self.rate = rate  # messages/s; None: 5 ms a batch whatever its size
+
     async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]:
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.005 if self.rate is None else len(messages) / self.rate)
         return [SendResult(m.outbound.delivery_id, Outcome.delivered) for m in messages]
 
     async def close(self) -> None:
@@ -86,14 +91,15 @@ class Renderer:
         return template
 
 
-async def test_batches_overlap_by_one_and_every_row_is_recorded_once() -> None:
-    queue = Queue(95)
+async def send_all(queue: Queue, channel: Channel_, batch_size: int, seconds: float) -> None:
+    """``run_forever`` until the queue's run is finished."""
     worker = Worker(
         queue=queue,  # type: ignore[arg-type]
-        channels={Channel.telegram: Channel_()},
+        channels={Channel.telegram: channel},
         renderer=Renderer(),  # type: ignore[arg-type]
         uow_factory=lambda: Uow(queue),  # type: ignore[arg-type,return-value]
-        batch_size=10,
+        batch_size=batch_size,
+        batch_seconds=seconds,
     )
     worker._contents[1] = RunContent(1, "m", Channel.telegram, "hi")
     stop = asyncio.Event()
@@ -104,9 +110,31 @@ async def test_batches_overlap_by_one_and_every_row_is_recorded_once() -> None:
 
     worker.on_finished = on_finished
     task = asyncio.create_task(worker.run_forever(stop, idle=0.01))
-    await asyncio.wait_for(finished.wait(), 5)
+    await asyncio.wait_for(finished.wait(), 10)
     stop.set()
     await task
+
+
+async def test_batches_overlap_by_one_and_every_row_is_recorded_once() -> None:
+    queue = Queue(95)
+    await send_all(queue, Channel_(), batch_size=10, seconds=1.0)
     assert sorted(queue.recorded) == list(range(1, 96))
     assert queue.most_recording == 1
     assert queue.most_unrecorded <= 2 * 10  # the duplicate bound: two batches
+
+
+async def test_a_fast_channel_gets_growing_batches_up_to_the_batch_size() -> None:
+    queue = Queue(3000)
+    await send_all(queue, Channel_(), batch_size=500, seconds=1.0)  # 5 ms a batch
+    assert queue.limits[:6] == [20, 40, 80, 160, 320, 500]
+    assert max(queue.limits) == 500
+    assert sorted(queue.recorded) == list(range(1, 3001))
+
+
+async def test_a_slow_channel_gets_batches_of_about_batch_seconds() -> None:
+    queue = Queue(400)
+    await send_all(queue, Channel_(rate=200), batch_size=1000, seconds=0.2)  # 40 a batch
+    steady = queue.limits[3:-1]
+    assert steady, queue.limits
+    assert all(20 <= limit <= 40 for limit in steady), queue.limits  # never 1,000
+    assert sorted(queue.recorded) == list(range(1, 401))
