@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=1000, ge=1, le=5000)
     delivery_batch_seconds: float = Field(default=1.0, ge=0.1, le=60)
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
-    delivery_lease_seconds: int = Field(default=300, ge=10)
+    delivery_lease_seconds: int = Field(default=300, ge=10, validate_default=True)
     # Per-recipient rows of runs finished longer ago are deleted daily (0: kept for ever);
     # run totals, charts and the audit log stay.
     delivery_retention_days: int = Field(default=180, ge=0)
@@ -108,6 +108,17 @@ class Settings(BaseSettings):
         if not TOKEN_RE.match(value.get_secret_value().strip()):
             raise ValueError("must look like 123456789:AA... (the token @BotFather gave you)")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("delivery_lease_seconds")
+    @classmethod
+    def _lease_outlasts_batches(cls, value: int, info: ValidationInfo) -> int:
+        batch = info.data.get("delivery_batch_seconds")
+        if batch is not None and value < 5 * batch:
+            raise ValueError(
+                f"must be at least 5 × DELIVERY_BATCH_SECONDS ({5 * batch:g}): a batch still "
+                "being sent when its lease ends is handed to another worker and sent twice"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

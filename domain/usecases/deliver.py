@@ -9,10 +9,10 @@ its batches in ``sending``; after the lease they are requeued and sent again.
 ``run_forever`` pipelines one batch deep: while batch N's results are being written, the
 worker already claims and sends batch N+1 (never N+2: it waits for N's record before it
 hands N+1's results over). So the duplicates after a crash are bounded by **two batches
-per dead worker** (the one being recorded and the one being sent): about
-2 × ``batch_seconds`` of sending, never more than 2 × ``batch_size`` rows. Claims still happen
-only after the previous batch was sent, so pause and cancel act between batches as
-before: a paused run is never claimed again, whatever is in flight is finished and
+per dead worker** (the one being recorded and the one being sent): about 2 ×
+``batch_seconds`` of sending, never more than 2 × ``batch_size`` rows. Claims still
+happen only after the previous batch was sent, so pause and cancel act between batches
+as before: a paused run is never claimed again, whatever is in flight is finished and
 recorded.
 """
 

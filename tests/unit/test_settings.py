@@ -67,6 +67,7 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("TELEGRAM_WEBHOOK_URL", "https://bot.example.com/metrics", "path /metrics is taken"),
         ("TELEGRAM_WEBHOOK_SECRET", "has spaces!", "TELEGRAM_WEBHOOK_SECRET: must be 1-256"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL:"),
+        ("DELIVERY_BATCH_SECONDS", "0", "DELIVERY_BATCH_SECONDS:"),
     ],
 )
 def test_a_malformed_setting_is_named_in_one_line(
@@ -79,6 +80,15 @@ def test_a_malformed_setting_is_named_in_one_line(
     message = str(info.value)
     assert fragment in message
     assert "\n" not in message
+
+
+def test_a_lease_shorter_than_a_few_batches_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DELIVERY_BATCH_SECONDS", "30")
+    monkeypatch.setenv("DELIVERY_LEASE_SECONDS", "60")
+    with pytest.raises(ConfigError, match=r"DELIVERY_LEASE_SECONDS: must be at least 5 × .*150"):
+        load_settings()
+    monkeypatch.setenv("DELIVERY_LEASE_SECONDS", "150")
+    assert load_settings().delivery_batch_seconds == 30
 
 
 def test_a_missing_token_is_reported_only_where_it_is_needed() -> None:
