@@ -123,14 +123,10 @@ class Paired:
     engine_cpu: list[float] = dataclasses.field(default_factory=list)
 
     async def time_bare(self, run: Awaitable[float]) -> None:
-        cpu = time.process_time()
-        self.bare.append(await run)
-        self.bare_cpu.append(time.process_time() - cpu)
+        await _timed(run, self.bare, self.bare_cpu)
 
     async def time_engine(self, run: Awaitable[float]) -> None:
-        cpu = time.process_time()
-        self.engine.append(await run)
-        self.engine_cpu.append(time.process_time() - cpu)
+        await _timed(run, self.engine, self.engine_cpu)
 
     def ratios(self) -> list[float]:
         return [b / e for b, e in zip(self.bare, self.engine, strict=True)]
@@ -161,6 +157,13 @@ class Paired:
             f"  CPU of this process per message: engine {engine_us:.0f} µs · bare {bare_us:.0f} µs"
         )
         return "\n".join(lines)
+
+
+async def _timed(run: Awaitable[float], walls: list[float], cpus: list[float]) -> None:
+    """The seconds ``run`` reports, and the CPU this process spent meanwhile."""
+    cpu = time.process_time()
+    walls.append(await run)
+    cpus.append(time.process_time() - cpu)
 
 
 def verdict(ok: bool) -> str:
