@@ -1,23 +1,22 @@
 """``SendsayClient``: the Sendsay JSON API over httpx, with its REDIRECT protocol.
 
-Protocol (Sendsay API docs "Формат протокола" and the official clients
+Protocol (SENDSAY.md: Sendsay's docs how-to-get-apikey.mdx, the official clients
 sendsay-ru/sendsay-api-python and sendsay-api-js):
 
 - ``POST {base_url}/{account}``, a UTF-8 JSON body ``{"action": …, …}``, the key in
-  ``Authorization: sendsay apikey=KEY``.
-- An answer may be ``{"REDIRECT": "/general/api/v100/json/<account>"}``: the account
-  lives on another cluster. The value is a path on the API host (the official clients
-  append it to ``https://api.sendsay.ru``); we re-send there and keep using it, as they
-  do, with a limit of 10 hops. An absolute URL is accepted too, but never a downgrade
-  from https to http.
-- Long actions answer ``{"track.id": N}``; ``track.get`` with ``id`` returns
-  ``obj.status``: negative when finished (-1 done, -2 error, -3 cancelled, …).
+  ``Authorization: sendsay apikey=KEY`` and nowhere else (two credentials are
+  ``too_many_auth_parameters``).
+- Errors are checked before REDIRECT, as the official clients do. ``{"REDIRECT": value}``
+  means the account lives elsewhere: the clients append the value to the API host, keep
+  using it, and stop after 10 hops; so do we. An absolute URL is accepted too, but never a
+  downgrade from https to http.
+- Long actions answer ``{"track.id": N}``; ``track.get {id}`` returns ``obj.status``, maybe
+  as a string: -1 done; -2 error, -3 cancelled, -6 not moderated (final failures); -4 later,
+  -5 on moderation and 0…6 running (keep polling).
 
-The delivery engine's actions are one call each, e.g.
-``await client.request("issue.send", group="personal", email=addr, sendwhen="now",
-letter={...})`` or ``request("issue.send", group="masssending", **{"users.list": …})``,
-then ``wait_track(answer["track.id"])``; likewise ``member.set``, ``member.import`` and
-``stat.uni``.
+Assumed (SENDSAY.md "Unknown": HTTP statuses of API errors): 429 and 5xx are transient
+whatever the body says; an answer that is not a JSON object (a proxy's HTML page) is
+transient too; 401/403 without an ``errors`` body are an auth error.
 """
 
 from __future__ import annotations
@@ -31,6 +30,8 @@ from typing import Any, Self
 import httpx
 
 from infrastructure.sendsay.errors import (
+    BAD_REDIRECT,
+    TOO_MANY_REDIRECTS,
     SendsayAuthError,
     SendsayError,
     SendsayTransientError,
@@ -41,8 +42,8 @@ DEFAULT_BASE_URL = "https://api.sendsay.ru/general/api/v100/json"
 MAX_REDIRECTS = 10  # the official clients' limit
 TRACK_DONE, TRACK_ERROR, TRACK_CANCELLED, TRACK_LATER, TRACK_MODERATION = -1, -2, -3, -4, -5
 TRACK_NOT_MODERATED = -6
-# "Finished" for polling purposes without being a failure: done, postponed, in moderation.
-TRACK_SETTLED = frozenset({TRACK_DONE, TRACK_LATER, TRACK_MODERATION})
+TRACK_FAILED = frozenset({TRACK_ERROR, TRACK_CANCELLED, TRACK_NOT_MODERATED})
+TRACK_WAITING = frozenset({TRACK_LATER, TRACK_MODERATION, *range(7)})
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class SendsayClient:
                 return answer
             self.url = self._redirect_target(str(redirect), action)
             logger.info("sendsay: %s redirected to %s", action, self.url)
-        raise SendsayError("sendsay/too_many_redirects", action=action)
+        raise SendsayError(TOO_MANY_REDIRECTS, action=action)
 
     async def wait_track(
         self,
@@ -92,19 +93,22 @@ class SendsayClient:
     ) -> dict[str, Any]:
         """Poll ``track.get`` until the action settles; return its ``obj``.
 
-        Raises ``SendsayError`` when it failed or was cancelled, and
-        ``SendsayTransientError`` when it is still running after ``timeout`` seconds.
+        Raises ``SendsayError`` when it failed, was cancelled or was not moderated, and
+        ``SendsayTransientError`` when it is still running after ``timeout`` seconds (an
+        unknown status is polled like a running one, with a warning).
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             answer = await self.request("track.get", id=track_id)
-            track = answer.get("obj") or {}
-            status = int(track.get("status", 0))
-            if status in TRACK_SETTLED:
+            track = track_obj(answer)
+            status = track_status(track)
+            if status == TRACK_DONE:
                 return dict(track)
-            if status < 0:
+            if status in TRACK_FAILED:
                 raise SendsayError(f"track/status/{status}", track, action="track.get")
+            if status not in TRACK_WAITING:
+                logger.warning("sendsay: track %s has an unknown status %r", track_id, status)
             if loop.time() + poll_interval > deadline:
                 raise SendsayTransientError("sendsay/track_timeout", track, action="track.get")
             await asyncio.sleep(poll_interval)
@@ -144,7 +148,13 @@ class SendsayClient:
         if not isinstance(answer, dict):
             if status in (401, 403):
                 raise SendsayAuthError(f"http/{status}", action=action)
-            raise SendsayError(f"http/{status}/not_json", action=action)
+            kind = response.headers.get("content-type", "?").split(";")[0]
+            raise SendsayTransientError(
+                "sendsay/not_json",
+                f"HTTP {status}, {kind}",
+                action=action,
+                retry_after=retry_after,
+            )
         errors = answer.get("errors") or ([answer["error"]] if answer.get("error") else [])
         if errors:
             raise error_from_answer(errors, action=action, retry_after=retry_after)
@@ -155,11 +165,28 @@ class SendsayClient:
         return answer
 
     def _redirect_target(self, value: str, action: str) -> httpx.URL:
-        target = self.url.join(value)
+        if "://" in value:
+            target = httpx.URL(value)
+        else:  # appended to the host, as the official clients do
+            target = self.url.copy_with(raw_path=("/" + value.lstrip("/")).encode())
         insecure = self.url.scheme == "https" and target.scheme != "https"
         if target.scheme not in ("http", "https") or insecure:
-            raise SendsayError("sendsay/bad_redirect", value, action=action)
+            raise SendsayError(BAD_REDIRECT, value, action=action)
         return target
+
+
+def track_obj(answer: dict[str, Any]) -> dict[str, Any]:
+    """The ``obj`` of a ``track.get`` answer (empty when there is none)."""
+    obj = answer.get("obj")
+    return dict(obj) if isinstance(obj, dict) else {}
+
+
+def track_status(obj: dict[str, Any]) -> int | None:
+    """``obj.status`` of a ``track.get`` answer as a number (it may come as a string)."""
+    try:
+        return int(str(obj.get("status")).strip())
+    except ValueError:
+        return None
 
 
 def _seconds(value: str | None) -> float | None:

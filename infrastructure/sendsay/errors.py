@@ -1,47 +1,35 @@
 """Sendsay API errors, sorted by what the caller should do about them.
 
-A Sendsay answer with problems carries ``"errors": [{"id": "error/…", "explain": …}]``
-(older answers: a single ``"error"`` object) — confirmed by Sendsay's own API clients
-(sendsay-ru/sendsay-api-python, sendsay-api-js). ``error/auth/failed`` is confirmed;
-the other ids matched below are assumptions, documented where they are used.
+A Sendsay answer with problems carries ``"errors": [{"id": …, "explain": …}]`` or a single
+``"error"`` object (confirmed: SENDSAY.md, the official clients). Ids seen in production:
+``error/auth/failed`` (explain ``expired`` for an expired key), ``too_many_auth_parameters``,
+``error/sender/unknown|onmoderation|prohibited``, ``group_id_not_exists``, ``member_exists``.
+Nothing else is confirmed, so no decision here rests on any other id: "already exists" and
+"not found" are never read from an id (the callers look things up instead), and only the
+transient markers below are an assumption (see ``TRANSIENT_MARKERS``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 AUTH_PREFIX = "error/auth/"
-# Assumed ids: we could not confirm Sendsay's rate-limit / overload error ids, so any id
-# mentioning one of these words is treated as temporary (retry later), not as permanent.
+SENDER_PREFIX = "error/sender/"
+TOO_MANY_REDIRECTS, BAD_REDIRECT = "sendsay/too_many_redirects", "sendsay/bad_redirect"
+# Assumed (SENDSAY.md: rate-limit ids are unknown): an id naming one of these is temporary.
+# HTTP 429 and 5xx are transient whatever the body says.
 TRANSIENT_MARKERS = (
-    "too_many",
-    "toomany",
     "rate_limit",
     "ratelimit",
-    "busy",
-    "temporar",
+    "too_many_requests",
     "overload",
+    "temporar",
 )
-NOT_FOUND_MARKERS = ("not_found", "notfound", "not_exists", "not.exists", "not.found")
-# "exist" negated: ``group_id_not_exists``, ``not.exist``, ``nonexistent``, ``doesnt_exist``…
-_NEGATED_EXIST = re.compile(r"(?<![a-z])(?:not|non|no|doesnt|dont|isnt)[._\- ]?exist")
-
-
-def means_already_exists(error_id: str) -> bool:
-    """Whether ``error_id`` says the thing is already there (``error/group/exists``,
-    ``…/already_exists``), never when it says it is missing (``group_id_not_exists``).
-
-    Assumed: Sendsay's ids for "already exists" were not confirmed; any id with ``exist``
-    that is not negated counts. The one place such a check is made.
-    """
-    text = error_id.lower()
-    return "exist" in text and _NEGATED_EXIST.search(text) is None
 
 
 class SendsayError(Exception):
-    """A request Sendsay refused: ``error_id`` (e.g. ``error/group/not_found``) and why."""
+    """A request Sendsay refused: ``error_id`` (e.g. ``error/sender/unknown``) and why."""
 
     def __init__(self, error_id: str, explain: Any = None, *, action: str | None = None) -> None:
         self.error_id = error_id
@@ -51,20 +39,27 @@ class SendsayError(Exception):
         super().__init__(f"{action or 'sendsay'}: {error_id}{detail}")
 
     @property
-    def is_not_found(self) -> bool:
-        return any(marker in self.error_id for marker in NOT_FOUND_MARKERS)
+    def about_redirects(self) -> bool:
+        """The API kept redirecting (or to somewhere unsafe): it never really answered."""
+        return self.error_id in (TOO_MANY_REDIRECTS, BAD_REDIRECT)
 
     @property
-    def already_exists(self) -> bool:
-        return means_already_exists(self.error_id)
+    def about_sender(self) -> bool:
+        """The letter's sender is not usable (unknown, on moderation, prohibited)."""
+        return self.error_id.startswith(SENDER_PREFIX)
 
 
 class SendsayAuthError(SendsayError):
-    """Wrong account or API key, or the key lacks rights. Permanent: fix the settings."""
+    """Wrong account or API key, an expired key, or both a key and a session sent."""
+
+    @property
+    def expired(self) -> bool:
+        return str(self.explain).strip().lower() == "expired"
 
 
 class SendsayTransientError(SendsayError):
-    """Rate limit, overload, 5xx, timeout or a broken connection: try again later."""
+    """Rate limit, overload, 5xx, timeout, a broken connection or a page that is not the API's
+    JSON (a proxy's outage page): try again later."""
 
     def __init__(
         self,
@@ -87,10 +82,8 @@ def error_from_answer(
         first = errors[0] if isinstance(errors[0], Mapping) else {"id": str(errors[0])}
     error_id = str(first.get("id", "error/unknown"))
     explain = first.get("explain")
-    # "auth" anywhere: a third-party client reports "too_many_auth_parameters" when a key
-    # and a session are both sent; it is a configuration problem, not a rate limit.
-    if error_id.startswith(AUTH_PREFIX) or "auth" in error_id:
+    if error_id.startswith(AUTH_PREFIX) or error_id == "too_many_auth_parameters":
         return SendsayAuthError(error_id, explain, action=action)
-    if any(marker in error_id for marker in TRANSIENT_MARKERS):
+    if any(marker in error_id.lower() for marker in TRANSIENT_MARKERS):
         return SendsayTransientError(error_id, explain, action=action, retry_after=retry_after)
     return SendsayError(error_id, explain, action=action)
