@@ -15,7 +15,9 @@ it over after a crash: the phase, the provider's ids, the attempts made. The pha
 - ``sending``: written just before the mass send request. Found on a restart, the send
   may or may not have been accepted: the rows fail as "uncertain", never sent again;
 - ``sent``: accepted, with the provider's ids; the report is polled until every row is
-  final or the wait for reports is over;
+  final or the wait for reports is over. Recipients the provider left out of the send (its
+  stop-list, unsubscribed…) get no report row: once every reported row is final, they are
+  closed from the provider's exclusion counts (``close_excluded``);
 - ``done``: finished (``problem`` says why, when it did not go out).
 """
 
@@ -66,6 +68,32 @@ class BulkStatus:
     address: str
     outcome: Outcome | None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkExclusion:
+    """Recipients the provider left out of a finished send, counted by ``reason`` (it names
+    no address). ``outcome``: refused (for good: suppressed) or failed (this time only)."""
+
+    reason: str
+    count: int
+    outcome: Outcome
+
+
+def close_excluded(exclusions: list[BulkExclusion], open_rows: int) -> tuple[Outcome, str] | None:
+    """How the ``open_rows`` a finished send never reported are closed, or None to keep
+    waiting (the provider's counts do not cover them all: some reports may still come).
+
+    One reason covers them all: that reason. Several: each with its count, and refused only
+    when every one of them is a refusal (which address had which reason is not known)."""
+    given = [e for e in exclusions if e.count > 0]
+    if not open_rows or sum(e.count for e in given) < open_rows:
+        return None
+    if len(given) == 1:
+        return given[0].outcome, given[0].reason
+    refused = all(e.outcome is Outcome.refused for e in given)
+    reason = "; ".join(f"{e.reason} ×{e.count}" for e in given)
+    return (Outcome.refused if refused else Outcome.failed), reason
 
 
 class BulkSendError(Exception):

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from domain.audit import AuditEntry
-from domain.bulk import BulkJob, BulkMember, BulkStatus
+from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkStatus
 from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResult
 from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
@@ -511,12 +511,18 @@ class MassSendChannel(Protocol):
 
     Every method raises ``BulkSendError`` for a failed step and nothing else: ``retry``
     for transient failures, permanent otherwise. ``ref`` is what ``mass_send`` returned
-    (JSON-serialisable; kept on the run across restarts).
+    (JSON-serialisable; kept on the run across restarts); the channel may add to it what it
+    learns later (the provider's id of the send), and the engine saves it with the job.
     """
 
     def can_mass_send(self, content: RunContent) -> bool:
         """Whether the content can go as one issue (each of its placeholders has a provider
         equivalent); otherwise the run goes out one message per recipient."""
+        ...
+
+    async def open_audience(self, run_id: int, content: RunContent) -> None:
+        """Make the run's audience at the provider empty and ready for ``content`` (the
+        fields its letter reads); called before the first page of every push."""
         ...
 
     async def push_members(
@@ -532,12 +538,16 @@ class MassSendChannel(Protocol):
         ("uncertain"), never ``retry``."""
         ...
 
-    async def settled(self, ref: Mapping[str, Any]) -> bool:
+    async def settled(self, ref: dict[str, Any]) -> bool:
         """Whether the provider has finished handing the send out (reports can be read)."""
         ...
 
-    async def report(self, ref: Mapping[str, Any], offset: int, limit: int) -> list[BulkStatus]:
+    async def report(self, ref: dict[str, Any], offset: int, limit: int) -> list[BulkStatus]:
         """A page of the send's per-recipient report; a short page is the last one."""
+        ...
+
+    async def exclusions(self, ref: dict[str, Any]) -> list[BulkExclusion]:
+        """Recipients the finished send left out (no report rows), counted by reason."""
         ...
 
     async def forget(self, run_id: int) -> None:

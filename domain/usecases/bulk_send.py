@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.bulk import BulkJob, BulkMember, BulkPhase, BulkSendError, BulkStatus
+from domain.bulk import (
+    BulkJob,
+    BulkMember,
+    BulkPhase,
+    BulkSendError,
+    BulkStatus,
+    close_excluded,
+)
 from domain.clock import SystemClock
 from domain.delivery import Outcome, RetryPolicy, SendResult
 from domain.mailings import Channel
@@ -28,6 +35,9 @@ from domain.usecases.preview import recipient_values
 log = logging.getLogger(__name__)
 UNCERTAIN = "uncertain: the worker stopped while the mass send was being accepted"
 NOT_CONFIGURED = "channel not configured"
+# Reasons as locale keys (the bot shows them in the manager's language), then a detail.
+NO_REPORT = "run-reason-no-report"
+NOT_FINISHED = "run-reason-not-finished"
 
 
 @dataclass
@@ -85,6 +95,7 @@ class BulkSender:
         keys = self.renderer.placeholders(job.content.body)
         if job.content.subject:
             keys |= self.renderer.placeholders(job.content.subject)
+        await channel.open_audience(job.run_id, job.content)  # a push always starts afresh
         after = 0
         while batch := await self.queue.bulk_recipients(job.run_id, after, self.page_size):
             members = []
@@ -110,30 +121,48 @@ class BulkSender:
         await self._save(job, BulkPhase.sent, now)
 
     async def _collect(self, job: BulkJob, channel: MassSendChannel) -> None:
-        ref = job.state.get("ref") or {}
+        ref = job.state.setdefault("ref", {})
         if not job.state.get("settled"):
             if not await channel.settled(ref):
+                if self._late(job):
+                    await self._give_up(job, f"{NOT_FINISHED}: {self._waited()} s", channel)
+                    return
                 await self._save(job, job.phase, self.clock.now() + self.poll_every)
                 return
             job.state["settled"] = True
-        offset = 0
+        offset, unsettled = 0, False
         while True:
             page = await channel.report(ref, offset, self.page_size)
+            unsettled |= any(status.outcome is None for status in page)
             await self._record(job, page)
             if len(page) < self.page_size:
                 break
             offset += len(page)
             await self._save(job, job.phase, self.clock.now() + self.lease)
-        now = self.clock.now()
         job.state["attempts"] = 0  # a full read: earlier transient errors are forgiven
-        if not await self.queue.bulk_open(job.run_id):
+        open_rows = await self.queue.bulk_open(job.run_id)
+        if open_rows and not unsettled:  # every report is final: the rest were left out
+            closing = close_excluded(await channel.exclusions(ref), open_rows)
+            if closing is not None:
+                await self._close_open_rows(job, *closing)
+                open_rows = await self.queue.bulk_open(job.run_id)
+        if not open_rows:
             await self._finish(job, channel)
         elif self._late(job):
-            waited = int(self.report_wait.total_seconds())
-            reason = f"no delivery report from the provider in {waited} s"
-            await self._give_up(job, reason, channel)
+            await self._give_up(job, f"{NO_REPORT}: {self._waited()} s", channel)
         else:
-            await self._save(job, job.phase, now + self.poll_every)
+            await self._save(job, job.phase, self.clock.now() + self.poll_every)
+
+    async def _close_open_rows(self, job: BulkJob, outcome: Outcome, reason: str) -> None:
+        """The run's rows still in ``sending`` get ``outcome`` with ``reason``, page by page."""
+        after = 0
+        while batch := await self.queue.bulk_recipients(job.run_id, after, self.page_size):
+            results = [SendResult(row.delivery_id, outcome, reason) for row in batch]
+            await self.queue.complete(results, self.clock.now(), self.policy)
+            after = batch[-1].delivery_id
+
+    def _waited(self) -> int:
+        return int(self.report_wait.total_seconds())
 
     def _late(self, job: BulkJob) -> bool:
         """Whether the wait for the reports of a sent job is over."""
@@ -161,6 +190,8 @@ class BulkSender:
         sent = job.phase is BulkPhase.sent
         if exc.retry and (not self.policy.exhausted(attempts) or (sent and not self._late(job))):
             delay = self.policy.delay(attempts, exc.retry_after)
+            if sent and exc.retry_after is None:  # keep the polling pace, not a long backoff
+                delay = min(delay, self.poll_every)
             log.warning("Run %s: mass send step failed, retry in %s: %s", job.run_id, delay, exc)
             await self._save(job, job.phase, self.clock.now() + delay)
             return

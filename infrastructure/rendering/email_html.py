@@ -9,6 +9,7 @@ Every attribute Telegram does not need is dropped and text is re-escaped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from html.parser import HTMLParser
 
@@ -27,9 +28,14 @@ _DOCUMENT = (
 )
 
 
+def is_web_link(href: str) -> bool:
+    return href.lower().startswith(_LINK_SCHEMES)
+
+
 class _EmailWriter(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, link_ok: Callable[[str], bool] = is_web_link) -> None:
         super().__init__(convert_charrefs=True)
+        self._link_ok = link_ok
         self.parts: list[str] = []
         self._closers: list[tuple[str, str]] = []  # (tag, what closes it in the output)
         self._pre_depth = 0
@@ -57,7 +63,7 @@ class _EmailWriter(HTMLParser):
         if tag == "pre":
             return _PRE, "</pre>"
         href = attrs.get("href") or ""
-        if tag == "a" and href.lower().startswith(_LINK_SCHEMES):
+        if tag == "a" and self._link_ok(href):
             return f'<a href="{escape(href)}">', "</a>"
         return "", ""  # tg-emoji, tg:// links, plain spans, unknown tags: text only
 
@@ -81,7 +87,9 @@ class _EmailWriter(HTMLParser):
         return "".join(self.parts + [closing for _, closing in reversed(self._closers)])
 
 
-def telegram_html_to_email_html(html: str) -> str:
-    writer = _EmailWriter()
+def telegram_html_to_email_html(html: str, link_ok: Callable[[str], bool] = is_web_link) -> str:
+    """``link_ok`` says which ``href`` stays a link (a template's placeholder may, for a
+    provider that fills it in later)."""
+    writer = _EmailWriter(link_ok)
     writer.feed(html)
     return _DOCUMENT.format(body=writer.finish())

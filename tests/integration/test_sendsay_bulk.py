@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from infrastructure.db.bulk_queue import RUNS, SqlBulkQueue
 from infrastructure.rendering.renderer import JinjaRenderer
 from infrastructure.sendsay import SendsayClient
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.sendsay import FakeSendsay
+from tests.fakes.sendsay import DONE, NOT_MODERATED, FakeSendsay, Variants
 from tests.integration.test_crash_safety import (
     MANAGER,
     _Quiet,
@@ -51,9 +53,10 @@ async def prepare(
     *,
     owner: int = MANAGER,
     subject: str = "News",
+    values: Callable[[str], dict[str, str]] | None = None,
 ) -> int:
-    """A manager, a list of ``emails`` (each named after its local part) and a draft
-    Sendsay mailing to it; returns the mailing's id."""
+    """A manager, a list of ``emails`` (each with ``values(email)``, by default a name from
+    its local part) and a draft Sendsay mailing to it; returns the mailing's id."""
     await roles.grant_role(
         uow_factory, _Quiet(), actor_id=None, target_id=owner, role=Role.manager
     )
@@ -62,8 +65,8 @@ async def prepare(
         assert rlist.id is not None
         ids = []
         for email in emails:
-            named = Address(AddressKind.email, email, {"name": email.split("@")[0].title()})
-            stored = await uow.addresses.upsert(named)
+            attributes = values(email) if values else {"name": email.split("@")[0].title()}
+            stored = await uow.addresses.upsert(Address(AddressKind.email, email, attributes))
             assert stored.id is not None
             ids.append(stored.id)
         await uow.lists.add_members(rlist.id, ids)
@@ -98,21 +101,36 @@ async def launch_bulk(engine: AsyncEngine, mailing_id: int) -> int:
 @pytest.fixture
 async def sendsay() -> AsyncIterator[FakeSendsay]:
     async with FakeSendsay(account="acme", api_key="k") as fake:
+        fake.confirm_sender("n@acme.example")
         yield fake
 
 
-@pytest.fixture
-async def sender(db_engine: AsyncEngine, sendsay: FakeSendsay) -> AsyncIterator[BulkSender]:
+@asynccontextmanager
+async def bulk_sender(
+    engine: AsyncEngine,
+    sendsay: FakeSendsay,
+    report_wait: timedelta = timedelta(hours=6),
+    poll_every: timedelta = timedelta(0),
+) -> AsyncIterator[BulkSender]:
     client = SendsayClient("acme", "k", base_url=sendsay.base_url)
     yield BulkSender(
-        queue=SqlBulkQueue(db_engine, {Channel.sendsay: 3}),
-        channels={Channel.sendsay: SendsayMassSender(client, sender="n@acme.example")},
+        queue=SqlBulkQueue(engine, {Channel.sendsay: 3}),
+        channels={
+            Channel.sendsay: SendsayMassSender(client, sender="n@acme.example", track_poll=0.01)
+        },
         renderer=JinjaRenderer(),
-        poll_every=timedelta(0),
+        poll_every=poll_every,
+        report_wait=report_wait,
         page_size=2,  # pushes and reports of the 5 recipients go in pages
         policy=RetryPolicy(max_attempts=3),
     )
     await client.aclose()
+
+
+@pytest.fixture
+async def sender(db_engine: AsyncEngine, sendsay: FakeSendsay) -> AsyncIterator[BulkSender]:
+    async with bulk_sender(db_engine, sendsay) as made:
+        yield made
 
 
 async def run_until_idle(sender: BulkSender, limit: int = 50) -> int:
@@ -139,14 +157,13 @@ async def test_a_big_run_is_mass_sent_and_recorded_on_both_backends(
 
     await run_until_idle(sender)
 
-    # The receiving server's 550 is a hard bounce: refused.
-    assert await delivery_statuses(db_engine, run_id) == {"delivered": 4, "refused": 1}
+    assert await delivery_statuses(db_engine, run_id) == {"delivered": 4, "failed": 1}
     assert sendsay.actions().count("issue.send") == 1
     assert sendsay.actions().count("member.import") == 3  # pages of 2, 2 and 1
     # The anketa and its one quest were made once, before the first push.
     assert sendsay.actions().count("anketa.create") == 1
     assert sendsay.actions().count("anketa.quest.add") == 1
-    assert list(sendsay.anketas["mailforge"]) == ["email"]
+    assert list(sendsay.anketas["mailforge"]["quests"]) == ["email"]
     letters = sendsay.mass_issues[0].letters
     assert f"Hi {EMAILS[1]}" in letters[EMAILS[1]]["html"]
     state = await bulk_state(db_engine, run_id)
@@ -202,7 +219,7 @@ async def test_a_worker_killed_mid_poll_is_resumed_without_a_second_mass_send(
         engine = create_engine(url)
         try:
             mailing_id = await prepare(uow_of(engine), EMAILS, "Hello")
-            sendsay.mass_track = [1]  # never done while the first worker polls
+            sendsay.mass_track = ["1"]  # never done while the first worker polls
             async with FakeBotAPI() as api:
                 env = process_env(
                     api,
@@ -219,8 +236,8 @@ async def test_a_worker_killed_mid_poll_is_resumed_without_a_second_mass_send(
                 await wait_until(lambda: polling_the_send(sendsay), 60, "the send polled")
                 first.send_signal(signal.SIGKILL)
                 await asyncio.wait_for(first.wait(), 30)
-                for statuses in sendsay.tracks.values():
-                    statuses[0] = -1
+                for track in sendsay.tracks.values():
+                    track.statuses = deque([DONE])
                 second = await spawn("worker", env, tmp_path, tmp_path / "second.log")
                 try:
                     run = await wait_completed(engine, run_id, within=60)
@@ -286,3 +303,105 @@ async def test_once_sent_transient_errors_only_delay_the_report(
 
     assert await delivery_statuses(db_engine, run_id) == {"delivered": len(EMAILS)}
     assert sendsay.actions().count("issue.send") == 1
+
+
+async def run_until_all_failed(engine: AsyncEngine, sendsay: FakeSendsay, run_id: int) -> None:
+    """Poll every 50 ms with a report deadline of 1 s until every row of the run failed."""
+    wait, pace = timedelta(seconds=1), timedelta(seconds=0.05)
+    async with bulk_sender(engine, sendsay, report_wait=wait, poll_every=pace) as sender:
+        for _ in range(100):
+            await run_until_idle(sender)
+            if await delivery_statuses(engine, run_id) == {"failed": len(EMAILS)}:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def errors_of(engine: AsyncEngine, run_id: int) -> dict[str, tuple[str, str | None]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT a.value, d.status, d.last_error FROM deliveries AS d"
+                " JOIN addresses AS a ON a.id = d.address_id WHERE d.run_id = :r"
+            ),
+            {"r": run_id},
+        )
+        return {str(value): (str(status), error) for value, status, error in rows}
+
+
+async def test_recipients_sendsay_left_out_are_closed_from_its_counts_without_waiting(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    sendsay.stop_list(EMAILS[1])
+    sendsay.stop_list(EMAILS[2])
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+
+    await run_until_idle(sender)  # the report wait is 6 h: nothing waits it out
+
+    rows = await errors_of(db_engine, run_id)
+    assert rows[EMAILS[1]] == rows[EMAILS[2]] == ("refused", "sendsay-reason-stoplist")
+    assert {rows[e][0] for e in (EMAILS[0], *EMAILS[3:])} == {"delivered"}
+    async with uow_of(db_engine)() as uow:
+        stopped = await uow.addresses.find(AddressKind.email, EMAILS[1])
+    assert stopped is not None and stopped.refused_at is not None  # suppressed here too
+
+
+async def test_mixed_reasons_close_the_left_out_with_each_count(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    sendsay.unsubscribe(EMAILS[0])
+    sendsay.exclude(EMAILS[1], "issue.lockconfirm")
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+
+    await run_until_idle(sender)
+
+    rows = await errors_of(db_engine, run_id)
+    mixed = ("failed", "sendsay-reason-unsubscribed ×1; sendsay-reason-unconfirmed ×1")
+    assert rows[EMAILS[0]] == rows[EMAILS[1]] == mixed  # which was which is unknown
+
+
+async def test_a_send_rejected_by_moderation_fails_the_run_with_that_reason(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    sendsay.mass_track = ["1", "-5", NOT_MODERATED]
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+
+    await run_until_idle(sender)
+
+    rows = await errors_of(db_engine, run_id)
+    assert set(rows.values()) == {("failed", "sendsay-reason-moderation: -6")}
+    state = await bulk_state(db_engine, run_id)
+    assert isinstance(state, dict) and state["problem"] == "sendsay-reason-moderation: -6"
+
+
+async def test_a_missing_issue_id_is_retried_until_the_report_deadline(
+    db_engine: AsyncEngine, sendsay: FakeSendsay
+) -> None:
+    sendsay.variants = Variants(issue_listed_after=1_000)  # statistics never show it
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+
+    await run_until_all_failed(db_engine, sendsay, run_id)
+
+    lookups = [q for q in sendsay.bodies("stat.uni") if q["select"][0] == "issue.id"]
+    assert len(lookups) > 3  # more than the policy's 3 attempts: retried, not failed
+    rows = await errors_of(db_engine, run_id)
+    assert {status for status, _ in rows.values()} == {"failed"}
+    assert {error.split(":")[0] for _, error in rows.values() if error} == {
+        "sendsay-reason-no-issue"
+    }
+
+
+async def test_a_send_that_never_finishes_fails_at_the_report_deadline(
+    db_engine: AsyncEngine, sendsay: FakeSendsay
+) -> None:
+    sendsay.mass_track = ["-5"]  # on moderation for ever
+    mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+
+    await run_until_all_failed(db_engine, sendsay, run_id)
+
+    rows = await errors_of(db_engine, run_id)
+    assert set(rows.values()) == {("failed", "run-reason-not-finished: 1 s")}

@@ -1,9 +1,11 @@
-"""SendsayMassSender against the fake Sendsay API over HTTP on loopback, step by step:
-the anketa made before the push, the documented caption, values pushed unescaped, the
-issue id found in the track, the report read from ``deliv.result``."""
+"""SendsayMassSender against the strict fake over HTTP, step by step: the audience looked
+up before it is made, member data under ``<anketa>.<quest>``, personalised letters, the
+issue found wherever Sendsay shows it, statuses that settle only on -1, the report and the
+exclusion counts, and what each Sendsay answer the document leaves open degrades to."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -11,312 +13,412 @@ import pytest
 from domain.bulk import BulkMember, BulkSendError
 from domain.delivery import Outcome, RunContent
 from domain.mailings import Channel
-from infrastructure.channels.sendsay_mass import SendsayMassSender
-from infrastructure.sendsay import SendsayClient, SendsayError
-from tests.fakes.sendsay import FakeSendsay
+from infrastructure.channels.sendsay_mass import SendsayMassSender, group_id
+from infrastructure.sendsay import SendsayClient
+from tests.fakes.sendsay import DONE, MODERATION, TAKEN, FakeSendsay, Variants
+from tests.integration.sendsay.conftest import ACCOUNT, API_KEY
 
-BODY = "<b>Hello</b> {{ name }} from {{ city }}"
+SENDER = "news@acme.example"
+BODY = "<b>Hello</b> {{ first_name }} from {{ city }}"
+SUBJECT = "News for {{ first_name }}"
+QUEST = {"name": "", "type": "free"}
 
 
-def content(body: str = BODY, subject: str | None = "News for {{ name }}") -> RunContent:
+@pytest.fixture(autouse=True)
+def confirmed_sender(fake: FakeSendsay) -> None:
+    fake.confirm_sender(SENDER)
+
+
+def content(body: str = BODY, subject: str | None = SUBJECT) -> RunContent:
     return RunContent(1, "Digest", Channel.sendsay, body, subject)
 
 
-def member(email: str, name: str, city: str = "Omsk") -> BulkMember:
-    return BulkMember(email, {"city": city, "name": name})
+def member(email: str, first_name: str, city: str = "Omsk") -> BulkMember:
+    return BulkMember(email, {"city": city, "first_name": first_name})
 
 
-def mass_sender(client: SendsayClient) -> SendsayMassSender:
-    return SendsayMassSender(client, sender="News <n@acme.example>", track_poll=0.01)
+def mass_sender(client: SendsayClient, *, relink: bool = True) -> SendsayMassSender:
+    return SendsayMassSender(client, sender=f"News <{SENDER}>", relink=relink, track_poll=0.01)
 
 
-def bodies(fake: FakeSendsay, action: str) -> list[dict[str, Any]]:
-    return [request.body for request in fake.requests if request.action == action]
-
-
-async def send_all(sender: SendsayMassSender, run_id: int = 1) -> dict[str, Any]:
-    ref = await sender.mass_send(run_id, content())
+async def send(
+    sender: SendsayMassSender,
+    members: list[BulkMember],
+    run_id: int = 1,
+    what: RunContent | None = None,
+) -> dict[str, Any]:
+    """Open, push, send, and poll until Sendsay is done; the send's ``ref``."""
+    what = what or content()
+    await sender.open_audience(run_id, what)
+    await sender.push_members(run_id, what, members)
+    ref = await sender.mass_send(run_id, what)
     while not await sender.settled(ref):
         pass
     return ref
 
 
-async def test_the_anketa_and_its_quests_are_made_once_before_the_push(
+async def test_the_audience_is_looked_up_before_anything_is_made(
     fake: FakeSendsay, client: SendsayClient
 ) -> None:
     sender = mass_sender(client)
+    await sender.open_audience(1, content())
+    made = fake.actions()
+    fake.requests.clear()
+    await mass_sender(client).open_audience(2, content())  # a new process: nothing cached
 
-    await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    await sender.push_members(1, content(), [member("b@x.ru", "Bob")])  # the next page
-    await sender.push_members(2, content(), [member("c@x.ru", "Cy")])  # another run
-
-    actions = fake.actions()
-    assert actions[:3] == ["group.create", "anketa.create", "anketa.quest.add"]
-    assert actions.count("anketa.create") == actions.count("anketa.quest.add") == 1
-    assert actions.count("member.import") == 3
-    (created,) = bodies(fake, "anketa.create")
-    assert (created["id"], created["name"]) == ("mailforge", "MailForge")
-    (added,) = bodies(fake, "anketa.quest.add")
-    assert added["anketa.id"] == "mailforge"
-    assert added["obj"] == [
-        {"id": "city", "name": "city", "type": "free"},
-        {"id": "name", "name": "name", "type": "free"},
+    assert made == [
+        "group.get",
+        "group.create",
+        "anketa.get",
+        "anketa.create",
+        "anketa.quest.add",
     ]
-    push = bodies(fake, "member.import")[0]
+    assert fake.actions() == ["group.get", "group.create", "anketa.get"]  # the anketa is there
+    assert set(fake.anketas["mailforge"]["quests"]) == {"city", "first_name"}
+    created = fake.bodies("group.create")[0]
+    assert created == {
+        "action": "group.create",
+        "id": "mailforge_run_2",
+        "name": "MailForge run 2",
+        "type": "list",
+        "addr_type": "email",
+    }
+
+
+async def test_only_missing_quests_are_added_to_an_anketa_that_exists(
+    fake: FakeSendsay, client: SendsayClient
+) -> None:
+    fake.add_anketa("mailforge", "MailForge", ["first_name"])
+
+    await mass_sender(client).open_audience(1, content())
+
+    (added,) = fake.bodies("anketa.quest.add")
+    assert added["anketa.id"] == "mailforge"
+    assert added["obj"] == [{"id": "city", "name": "city", "type": "free"}]
+    assert "anketa.create" not in fake.actions()
+
+
+async def test_a_group_left_by_an_earlier_attempt_is_emptied_first(
+    fake: FakeSendsay, client: SendsayClient
+) -> None:
+    fake.add_group(group_id(1), "old", [{"email": "stranger@x.ru"}])
+
+    ref = await send(mass_sender(client), [member("a@x.ru", "Ann")])
+
+    assert fake.actions()[:3] == ["group.get", "group.delete", "group.create"]
+    assert fake.mass_issues[0].audience == ["a@x.ru"]  # never the stranger
+    assert ref["group"] == "mailforge_run_1"
+
+
+async def test_a_thing_made_meanwhile_by_another_worker_is_found_again(
+    fake: FakeSendsay, client: SendsayClient
+) -> None:
+    """Sendsay's "already exists" id is unknown: a refused create is checked by a lookup."""
+    make_anketa, add_quests = fake.handlers["anketa.create"], fake.handlers["anketa.quest.add"]
+
+    def raced_anketa(body: dict[str, Any]) -> dict[str, Any]:
+        make_anketa(body)  # the other worker was first
+        return {"errors": [{"id": TAKEN["anketa"]}]}
+
+    def raced_quests(body: dict[str, Any]) -> dict[str, Any]:
+        fake.handlers["anketa.quest.add"] = add_quests  # the next call goes through
+        add_quests({**body, "obj": body["obj"][:1]})  # the other worker added one of them
+        return {"errors": [{"id": TAKEN["quest"]}]}
+
+    fake.handlers["anketa.create"], fake.handlers["anketa.quest.add"] = raced_anketa, raced_quests
+    sender = mass_sender(client)
+    await sender.open_audience(1, content())  # no error
+
+    assert set(fake.anketas["mailforge"]["quests"]) == {"city", "first_name"}
+    fake.handlers["group.create"] = lambda body: {"errors": [{"id": "error/group/limit"}]}
+    with pytest.raises(BulkSendError, match="error/group/limit") as refused:
+        await sender.open_audience(2, content())  # not there after all: a real refusal
+    assert refused.value.retry is False
+
+
+async def test_members_carry_their_data_and_each_letter_shows_their_own(
+    fake: FakeSendsay, client: SendsayClient
+) -> None:
+    sender = mass_sender(client)
+    members = [member("a@x.ru", "Tom & <Jerry>", "A&B"), member("b@x.ru", "Фёдор", "Тверь")]
+
+    ref = await send(sender, members)
+
+    (push,) = fake.bodies("member.import")
     assert push["users.list"] == {
         "caption": [
             {"datakey": "member.email", "mode": "set"},
-            {"datakey": "anketa.mailforge.city", "mode": "set"},
-            {"datakey": "anketa.mailforge.name", "mode": "set"},
+            {"datakey": "mailforge.city", "mode": "set"},
+            {"datakey": "mailforge.first_name", "mode": "set"},
         ],
-        "rows": [["a@x.ru", "Omsk", "Ann"]],
+        "rows": [["a@x.ru", "A&B", "Tom & <Jerry>"], ["b@x.ru", "Тверь", "Фёдор"]],
     }
-    assert (push["charset"], push["addr_type"]) == ("utf-8", "email")
-    assert push["auto_group"] == {"id": "mailforge-run-1"}
+    assert push["auto_group"] == {"id": "mailforge_run_1"}
+    (sent,) = fake.bodies("issue.send")
+    assert "[% anketa.mailforge.first_name %]" in sent["letter"]["message"]["html"]
+    assert sent["relink"] == 1 and sent["name"] == ref["name"]
+    assert ref["name"].startswith("MailForge run 1 ")
+    ann, fedor = fake.mass_issues[0].letters["a@x.ru"], fake.mass_issues[0].letters["b@x.ru"]
+    assert "<b>Hello</b> Tom &amp; &lt;Jerry&gt; from A&amp;B" in ann["html"]  # escaped once
+    assert ann["subject"] == "News for Tom & <Jerry>"
+    assert "<b>Hello</b> Фёдор from Тверь" in fedor["html"]
 
 
-async def test_a_template_without_placeholders_makes_no_anketa(
+async def test_click_tracking_follows_the_setting(
     fake: FakeSendsay, client: SendsayClient
 ) -> None:
-    sender = mass_sender(client)
-    await sender.push_members(1, content("Hello", "News"), [BulkMember("a@x.ru", {})])
-
-    assert fake.actions() == ["group.create", "member.import", "track.get"]
-    (push,) = bodies(fake, "member.import")
-    assert push["users.list"]["caption"] == [{"datakey": "member.email", "mode": "set"}]
+    await send(mass_sender(client, relink=False), [member("a@x.ru", "Ann")])
+    assert fake.bodies("issue.send")[0]["relink"] == 0
 
 
-async def test_an_anketa_left_by_an_earlier_process_is_reused_and_completed(
+async def test_a_link_whose_address_is_a_placeholder_reaches_each_member(
     fake: FakeSendsay, client: SendsayClient
 ) -> None:
-    await mass_sender(client).push_members(1, content("Hi {{ name }}"), [member("a@x.ru", "A")])
-    later = mass_sender(client)  # a new process: nothing cached
-
-    await later.push_members(2, content(), [member("b@x.ru", "Bob", "Tver")])
-
-    # "already exists" for the anketa and for the batch, then one quest at a time.
-    assert set(fake.anketas["mailforge"]) == {"city", "name"}
-    added = [body["obj"] for body in bodies(fake, "anketa.quest.add")]
-    assert added[1:] == [
-        [
-            {"id": "city", "name": "city", "type": "free"},
-            {"id": "name", "name": "name", "type": "free"},
-        ],
-        [{"id": "city", "name": "city", "type": "free"}],
-        [{"id": "name", "name": "name", "type": "free"}],
-    ]
-    group = fake.groups["mailforge-run-2"]
-    assert group.members == [
-        {"email": "b@x.ru", "mailforge.city": "Tver", "mailforge.name": "Bob"}
+    body = '<a href="{{ url }}">your page</a>, {{ first_name }}'
+    members = [
+        BulkMember("a@x.ru", {"first_name": "Ann", "url": "https://x.ru/a?b=1&c=2"}),
+        BulkMember("b@x.ru", {"first_name": "Bob", "url": "javascript:alert(1)"}),
     ]
 
+    await send(mass_sender(client), members, what=content(body, "Hi"))
 
-async def test_values_are_pushed_unescaped_and_escaped_once_by_sendsay(
-    fake: FakeSendsay, client: SendsayClient
+    letters = fake.mass_issues[0].letters
+    assert '<a href="https://x.ru/a?b=1&amp;c=2">your page</a>, Ann' in letters["a@x.ru"]["html"]
+    assert '<a href="">your page</a>, Bob' in letters["b@x.ru"]["html"]
+
+
+@pytest.mark.parametrize("where", [None, "obj", "param"])
+async def test_the_issue_is_found_in_the_track_or_else_by_its_name(
+    fake: FakeSendsay, client: SendsayClient, where: str | None
 ) -> None:
+    fake.variants.issue_id_in = where
     sender = mass_sender(client)
-    await sender.push_members(1, content(), [member("a@x.ru", "Tom & <Jerry>", "A&B")])
-
-    (push,) = bodies(fake, "member.import")
-    assert push["users.list"]["rows"] == [["a@x.ru", "A&B", "Tom & <Jerry>"]]
-    await send_all(sender)
-    letter = fake.mass_issues[0].letters["a@x.ru"]
-    assert "<b>Hello</b> Tom &amp; &lt;Jerry&gt; from A&amp;B" in letter["html"]
-    assert "&amp;amp;" not in letter["html"]
-    assert letter["subject"] == "News for Tom & <Jerry>"
-
-
-async def test_a_not_exists_error_is_never_taken_for_already_there(
-    fake: FakeSendsay, client: SendsayClient
-) -> None:
-    sender = mass_sender(client)
-    fake.fail_next("group.create", errors=[{"id": "error/group_id_not_exists"}])
-    with pytest.raises(BulkSendError, match="group_id_not_exists") as group_error:
-        await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    assert group_error.value.retry is False
-
-    fake.fail_next("anketa.create", errors=[{"id": "error/anketa/not_exists"}])
-    with pytest.raises(BulkSendError, match="anketa/not_exists"):
-        await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    assert "member.import" not in fake.actions()
-
-    fake.fail_next("anketa.quest.add", errors=[{"id": "error/anketa/quest/not.exist"}])
-    with pytest.raises(BulkSendError, match=r"quest/not\.exist"):
-        await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    assert "member.import" not in fake.actions()
-
-    await sender.push_members(1, content(), [member("a@x.ru", "Ann")])  # and now it works
-    assert fake.actions().count("member.import") == 1
-
-
-async def test_a_transient_error_while_making_the_anketa_is_retried_later(
-    fake: FakeSendsay, client: SendsayClient
-) -> None:
-    sender = mass_sender(client)
-    fake.fail_next("anketa.create", status=503, retry_after=0.5)
-    with pytest.raises(BulkSendError) as error:
-        await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    assert (error.value.retry, error.value.retry_after) == (True, 0.5)
-
-    await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    assert set(fake.anketas["mailforge"]) == {"city", "name"}
-
-
-async def test_the_report_reads_deliv_result_with_its_reason(
-    fake: FakeSendsay, client: SendsayClient
-) -> None:
-    sender = mass_sender(client)
-    emails = ["a@x.ru", "b@x.ru", "c@x.ru", "d@x.ru"]
-    await sender.push_members(1, content(), [member(e, e[0]) for e in emails])
-    fake.deliv_result("b@x.ru", "-1", "550 no such user")
-    fake.report_late("c@x.ru", 1)
-    fake.deliv_result("d@x.ru", "-1", "452 mailbox full")
-    ref = await send_all(sender)
+    ref = await send(sender, [member("a@x.ru", "Ann")])
 
     report = await sender.report(ref, 0, 10)
+
+    issue = str(fake.mass_issues[0].id)
+    assert [(s.address, s.outcome) for s in report] == [("a@x.ru", Outcome.delivered)]
+    assert ref["issue"] == (issue if where is None else fake.mass_issues[0].id)
+    by_name = [q for q in fake.bodies("stat.uni") if q["select"][0] == "issue.id"]
+    assert len(by_name) == (1 if where is None else 0)
+    if where is None:
+        assert by_name[0]["filter"] == [{"a": "issue.name", "op": "==", "v": ref["name"]}]
+    deliv = [q for q in fake.bodies("stat.uni") if q["select"][0].startswith("deliv.")]
+    assert deliv[0]["filter"] == [{"a": "deliv.issue.id", "op": "==", "v": issue}]
+    assert deliv[0]["order"] == ["deliv.member.email"]
+
+
+async def test_an_issue_statistics_do_not_show_yet_is_a_retry_not_a_failure(
+    fake: FakeSendsay, client: SendsayClient
+) -> None:
+    fake.variants.issue_listed_after = 2
+    sender = mass_sender(client)
+    ref = await send(sender, [member("a@x.ru", "Ann")])
+
+    for _ in range(2):
+        with pytest.raises(BulkSendError) as missing:
+            await sender.report(ref, 0, 10)
+        assert missing.value.retry is True
+        assert str(missing.value).startswith("sendsay-reason-no-issue")
+
+    assert [s.outcome for s in await sender.report(ref, 0, 10)] == [Outcome.delivered]
+
+
+async def test_only_minus_1_is_done_moderation_and_running_keep_polling(
+    fake: FakeSendsay, client: SendsayClient
+) -> None:
+    fake.mass_track = ["0", "3", "-4", MODERATION, MODERATION, DONE]
+    sender = mass_sender(client)
+    what = content()
+    await sender.open_audience(1, what)
+    await sender.push_members(1, what, [member("a@x.ru", "Ann")])
+    ref = await sender.mass_send(1, what)
+
+    assert [await sender.settled(ref) for _ in range(6)] == [False] * 5 + [True]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        ("-6", "sendsay-reason-moderation: -6"),
+        ("-2", "sendsay-reason-track-error: -2"),
+        ("-3", "sendsay-reason-track-cancelled: -3"),
+    ],
+)
+async def test_an_error_cancel_or_rejection_by_moderation_ends_the_send_for_good(
+    fake: FakeSendsay, client: SendsayClient, status: str, reason: str
+) -> None:
+    fake.mass_track = ["1", MODERATION, status]
+    sender = mass_sender(client)
+    what = content()
+    await sender.open_audience(1, what)
+    ref = await sender.mass_send(1, what)
+    assert await sender.settled(ref) is False
+    assert await sender.settled(ref) is False
+
+    with pytest.raises(BulkSendError) as ended:
+        await sender.settled(ref)
+
+    assert (str(ended.value), ended.value.retry) == (reason, False)
+
+
+async def test_an_unknown_status_keeps_polling_with_a_warning(
+    fake: FakeSendsay, client: SendsayClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.mass_track = ["17"]
+    sender = mass_sender(client)
+    await sender.open_audience(1, content())
+    ref = await sender.mass_send(1, content())
+    assert await sender.settled(ref) is False
+    assert "unknown status" in caplog.text
+
+
+async def test_the_report_reads_every_result_and_logs_one_masked_row(
+    fake: FakeSendsay, client: SendsayClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="infrastructure.sendsay.stats")
+    emails = ["a@x.ru", "b@x.ru", "c@x.ru", "d@x.ru"]
+    fake.deliv_result("b@x.ru", "-1", "550 5.1.1 <b@x.ru> no such user")
+    fake.report_late("c@x.ru", 1)
+    fake.deliv_result("d@x.ru", "5")
+    sender = mass_sender(client)
+    ref = await send(sender, [member(e, e[0]) for e in emails])
+
+    report = await sender.report(ref, 0, 10)
+    await sender.report(ref, 0, 10)
 
     assert [(s.address, s.outcome, s.error) for s in report] == [
         ("a@x.ru", Outcome.delivered, None),
-        ("b@x.ru", Outcome.refused, "sendsay: not delivered: 550 no such user"),
+        (
+            "b@x.ru",
+            Outcome.failed,
+            "sendsay-reason-not-delivered: 550 5.1.1 <b@x.ru> no such user",
+        ),
         ("c@x.ru", None, None),
-        ("d@x.ru", Outcome.failed, "sendsay: not delivered: 452 mailbox full"),
+        ("d@x.ru", Outcome.failed, "sendsay-reason-result: 5"),
     ]
-    (query,) = bodies(fake, "stat.uni")
-    assert query["select"] == ["deliv.member.email", "deliv.result", "deliv.error"]
-    assert query["filter"] == [{"a": "deliv.issue.id", "op": "==", "v": str(ref["issue"])}]
+    deliv = [q for q in fake.bodies("stat.uni") if q["select"][0].startswith("deliv.")]
+    assert deliv[0]["select"] == [
+        "deliv.member.email",
+        "deliv.result",
+        "deliv.status",
+        "deliv.error",
+    ]
+    logged = [r.getMessage() for r in caplog.records if "stat.uni row" in r.getMessage()]
+    assert len(logged) == 1  # once per process
+    assert "deliv.status" in logged[0] and "@x.ru" not in logged[0]
 
 
-async def test_a_report_without_the_reason_column_still_reads_every_result(
+async def test_a_report_without_the_optional_columns_still_reads_every_result(
     fake: FakeSendsay, client: SendsayClient
 ) -> None:
-    fake.stat_fields.discard("deliv.error")  # an account that does not know the column
-    sender = mass_sender(client)
-    await sender.push_members(1, content(), [member("a@x.ru", "A"), member("b@x.ru", "B")])
+    fake.variants.deliv_fields = frozenset(
+        {"deliv.member.email", "deliv.issue.id", "deliv.result"}
+    )
     fake.deliv_result("b@x.ru", "-1", "550 no such user")
-    ref = await send_all(sender)
+    sender = mass_sender(client)
+    ref = await send(sender, [member("a@x.ru", "A"), member("b@x.ru", "B")])
 
-    first = await sender.report(ref, 0, 1)
-    second = await sender.report(ref, 1, 1)
+    first, second = await sender.report(ref, 0, 1), await sender.report(ref, 1, 1)
 
     assert [(s.address, s.outcome, s.error) for s in first + second] == [
         ("a@x.ru", Outcome.delivered, None),
-        ("b@x.ru", Outcome.failed, "sendsay: not delivered"),
+        ("b@x.ru", Outcome.failed, "sendsay-reason-not-delivered"),
     ]
-    selects = [query["select"] for query in bodies(fake, "stat.uni")]
-    assert selects == [  # refused once, then never asked for again
-        ["deliv.member.email", "deliv.result", "deliv.error"],
-        ["deliv.member.email", "deliv.result"],
-        ["deliv.member.email", "deliv.result"],
-    ]
+    selects = [q["select"] for q in fake.bodies("stat.uni") if q["select"][0].startswith("d")]
+    assert selects[-2:] == [["deliv.member.email", "deliv.result"]] * 2  # not asked again
 
 
-async def test_a_report_error_that_is_not_about_the_column_is_not_hidden(
+async def test_left_out_recipients_are_counted_by_reason(
     fake: FakeSendsay, client: SendsayClient
 ) -> None:
+    fake.stop_list("s1@x.ru")
+    fake.stop_list("s2@x.ru")
+    fake.unsubscribe("u@x.ru")
+    fake.exclude("d@x.ru", "issue.double")
     sender = mass_sender(client)
-    await sender.push_members(1, content(), [member("a@x.ru", "A")])
-    ref = await send_all(sender)
-    fake.fail_next("stat.uni", errors=[{"id": "error/stat/broken"}], times=2)
-
-    with pytest.raises(BulkSendError, match="error/stat/broken") as error:
-        await sender.report(ref, 0, 10)
-
-    assert error.value.retry is False
-    fake.fail_next("stat.uni", status=503)
-    with pytest.raises(BulkSendError) as transient:
-        await sender.report(ref, 0, 10)
-    assert transient.value.retry is True
-    # The column was never refused: still asked for.
-    assert [s.outcome for s in await sender.report(ref, 0, 10)] == [Outcome.delivered]
-    assert bodies(fake, "stat.uni")[-1]["select"][-1] == "deliv.error"
-
-
-async def test_an_issue_id_only_in_the_track_is_found_there(
-    fake: FakeSendsay, client: SendsayClient
-) -> None:
-    fake.issue_id_in = "track"
-    sender = mass_sender(client)
-    await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    ref = await send_all(sender)
-    assert ref["issue"] is None and ref["track"] is not None
+    emails = ["a@x.ru", "s1@x.ru", "s2@x.ru", "u@x.ru", "d@x.ru"]
+    ref = await send(sender, [member(e, "X") for e in emails])
 
     report = await sender.report(ref, 0, 10)
+    left_out = await sender.exclusions(ref)
 
-    assert [(s.address, s.outcome) for s in report] == [("a@x.ru", Outcome.delivered)]
-    (query,) = bodies(fake, "stat.uni")
-    assert query["filter"][0]["v"] == str(fake.mass_issues[0].id)
-    # A worker that did not poll the track itself (a restart) asks the track once more.
-    restarted = mass_sender(client)
-    polls = fake.actions().count("track.get")
-    assert len(await restarted.report(ref, 0, 10)) == 1
-    assert len(await restarted.report(ref, 0, 10)) == 1
-    assert fake.actions().count("track.get") == polls + 1
+    assert [s.address for s in report] == ["a@x.ru"]
+    assert [(e.reason, e.count, e.outcome) for e in left_out] == [
+        ("sendsay-reason-stoplist", 2, Outcome.refused),
+        ("sendsay-reason-unsubscribed", 1, Outcome.refused),
+        ("sendsay-reason-duplicate", 1, Outcome.failed),
+    ]
 
 
-async def test_no_issue_id_anywhere_is_a_clear_permanent_error(
+async def test_a_text_sendsay_would_run_as_code_is_refused_before_anything_is_made(
     fake: FakeSendsay, client: SendsayClient
 ) -> None:
-    fake.issue_id_in = None
     sender = mass_sender(client)
-    await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    ref = await send_all(sender)
-
-    with pytest.raises(BulkSendError, match="no issue id") as error:
-        await sender.report(ref, 0, 10)
-
-    assert error.value.retry is False
-    assert "stat.uni" not in fake.actions()
+    for what in (content("Hi [% anketa.base.x %]"), content("Hi", "50%] off")):
+        for step in (sender.open_audience(1, what), sender.mass_send(1, what)):
+            with pytest.raises(BulkSendError) as refused:
+                await step
+            assert (str(refused.value), refused.value.retry) == ("sendsay-reason-proscript", False)
+    assert fake.requests == []
 
 
-@pytest.mark.parametrize("status", [-2, -3, -6])
-async def test_a_failed_cancelled_or_rejected_track_fails_the_send_for_good(
-    fake: FakeSendsay, client: SendsayClient, status: int
+@pytest.mark.parametrize(
+    ("setup", "reason", "retry"),
+    [
+        (
+            lambda f: setattr(f, "api_key", "other"),
+            "sendsay-reason-auth: error/auth/failed",
+            False,
+        ),
+        (lambda f: setattr(f, "expired", True), "sendsay-reason-key-expired", False),
+        (lambda f: f.confirm_sender(SENDER, "prohibited"), "sendsay-reason-sender", False),
+        (lambda f: f.redirect_forever(), "sendsay-reason-redirects", False),
+        (lambda f: f.fail_next("issue.send", status=503), "sendsay-reason-unavailable", True),
+        (
+            lambda f: f.fail_next("issue.send", body="<html>down</html>"),
+            "sendsay-reason-unavailable",
+            True,
+        ),
+        (
+            lambda f: f.fail_next("issue.send", status=429, retry_after=3),
+            "sendsay-reason-unavailable",
+            True,
+        ),
+    ],
+)
+async def test_bad_answers_to_the_send_end_in_a_reason_or_a_retry(
+    fake: FakeSendsay, client: SendsayClient, setup: Any, reason: str, retry: bool
 ) -> None:
-    fake.mass_track = [status]
     sender = mass_sender(client)
-    await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    ref = await sender.mass_send(1, content())
+    await sender.open_audience(1, content())
+    setup(fake)
 
-    with pytest.raises(BulkSendError, match=f"track status {status}") as error:
-        await sender.settled(ref)
+    with pytest.raises(BulkSendError) as failed:
+        await sender.mass_send(1, content())
 
-    assert error.value.retry is False
+    assert str(failed.value).startswith(reason) and failed.value.retry is retry
 
 
-@pytest.mark.parametrize("status", [-4, -5])
-async def test_a_postponed_or_moderated_track_is_settled(
-    fake: FakeSendsay, client: SendsayClient, status: int
+@pytest.mark.parametrize(
+    "variants",
+    [
+        Variants(error_status=400, single_error=True),
+        Variants(import_answer="bare", member_rows="flat"),
+        Variants(error_status=401, issue_id_in="param"),
+    ],
+)
+async def test_every_plausible_variant_of_the_unknown_answers_sends_and_reports(
+    variants: Variants,
 ) -> None:
-    fake.mass_track = [status]
-    sender = mass_sender(client)
-    await sender.push_members(1, content(), [member("a@x.ru", "Ann")])
-    assert await sender.settled(await sender.mass_send(1, content())) is True
-
-
-async def test_the_fake_refuses_the_old_shapes(fake: FakeSendsay, client: SendsayClient) -> None:
-    """So that the tests above prove the new behaviour, not a lenient fake."""
-    fake.add_group("g", "G")
-    users = {"caption": [{"anketa": "member", "quest": "email"}], "rows": [["a@x.ru"]]}
-    old = await raw(client, "member.import", **{"users.list": users}, auto_group={"id": "g"})
-    assert old == "error/users.list/caption/invalid"
-    caption = [
-        {"datakey": "member.email", "mode": "set"},
-        {"datakey": "anketa.mailforge.name", "mode": "set"},
-    ]
-    users = {"caption": caption, "rows": [["a@x.ru", "Ann"]]}
-    no_anketa = await raw(client, "member.import", **{"users.list": users}, auto_group={"id": "g"})
-    assert no_anketa == "error/anketa/not_exists"
-    await client.request("anketa.create", id="mailforge", name="MailForge")
-    no_quest = await raw(client, "member.import", **{"users.list": users}, auto_group={"id": "g"})
-    assert no_quest == "error/anketa/quest/not_exists"
-    select = ["deliv.member.email", "deliv.status"]
-    assert await raw(client, "stat.uni", select=select) == "error/stat/unknown_field"
-
-
-async def raw(client: SendsayClient, action: str, **params: Any) -> str:
-    """The error id Sendsay answers ``action`` with."""
-    try:
-        await client.request(action, **params)
-    except SendsayError as exc:
-        return exc.error_id
-    raise AssertionError(f"{action} was accepted")
+    async with FakeSendsay(account=ACCOUNT, api_key=API_KEY) as fake:
+        fake.variants = variants
+        fake.confirm_sender(SENDER)
+        fake.add_anketa("mailforge", "MailForge", ["first_name"])  # a quest missing: city
+        async with SendsayClient(ACCOUNT, API_KEY, base_url=fake.base_url) as client:
+            sender = mass_sender(client)
+            ref = await send(sender, [member("a@x.ru", "Ann")])
+            report = await sender.report(ref, 0, 10)
+    assert [s.outcome for s in report] == [Outcome.delivered]
+    assert "Ann" in fake.mass_issues[0].letters["a@x.ru"]["html"]

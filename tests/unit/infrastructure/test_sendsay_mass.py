@@ -1,38 +1,32 @@
-"""The pure parts of the Sendsay mass send: which templates it can take, how they are
-translated, how members are captioned, which error ids mean "already there", where the
-issue id is found, and how a ``stat.uni`` row becomes a recipient's outcome."""
+"""The pure parts of the Sendsay adapter: which templates can go as one issue, how they
+become Sendsay letters (PROScript, links, defused markers), group ids, how a ``stat.uni``
+row becomes a recipient's outcome, and how a raw row is logged without personal data."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from typing import Any
 
 import pytest
 
 from domain.delivery import Outcome, RunContent
 from domain.mailings import Channel
-from infrastructure.channels.sendsay_mass import (
-    REASON_COLUMN,
-    REPORT_SELECT,
-    SendsayMassSender,
-    caption_of,
-    issue_id_in,
+from infrastructure.channels.sendsay_mass import SendsayMassSender, group_id
+from infrastructure.sendsay import SendsayClient
+from infrastructure.sendsay.letter import (
+    has_code,
+    link_value,
     placeholders,
-    status_of,
+    rendered_letter,
+    template_letter,
     to_sendsay,
 )
-from infrastructure.sendsay import SendsayClient, SendsayError
-from infrastructure.sendsay.errors import means_already_exists
+from infrastructure.sendsay.members import member_row
+from infrastructure.sendsay.stats import masked, status_of
 
 
 def content(body: str, subject: str | None = None) -> RunContent:
     return RunContent(1, "Digest", Channel.sendsay, body, subject)
-
-
-@pytest.fixture
-async def sender() -> AsyncIterator[SendsayMassSender]:
-    client = SendsayClient("acme", "k")
-    yield SendsayMassSender(client, sender="News <n@acme.example>")
-    await client.aclose()
 
 
 @pytest.mark.parametrize(
@@ -47,105 +41,134 @@ async def sender() -> AsyncIterator[SendsayMassSender]:
     ],
 )
 async def test_only_plain_placeholders_can_go_as_one_issue(
-    sender: SendsayMassSender, body: str, subject: str | None, fits: bool
+    body: str, subject: str | None, fits: bool
 ) -> None:
-    assert sender.can_mass_send(content(body, subject)) is fits
+    async with SendsayClient("acme", "k") as client:
+        sender = SendsayMassSender(client, sender="News <n@acme.example>")
+        assert sender.can_mass_send(content(body, subject)) is fits
 
 
-def test_placeholders_become_sendsay_member_fields() -> None:
-    assert to_sendsay("<b>Hi</b> {{ name }} of {{city}}") == (
-        "<b>Hi</b> [% anketa.mailforge.name %] of [% anketa.mailforge.city %]"
+def test_placeholders_become_anketa_fields_of_the_template_language() -> None:
+    assert to_sendsay("<b>Hi</b> {{ first_name }} of {{city}}") == (
+        "<b>Hi</b> [% anketa.mailforge.first_name %] of [% anketa.mailforge.city %]"
     )
+    assert placeholders("Hi {{ a }}", "{{b}} and {{ a }}") == {"a", "b"}
+
+
+def test_a_link_whose_address_is_a_placeholder_stays_a_link() -> None:
+    body = '<a href="{{ url }}">your page</a> and <a href="https://x.ru/?u={{ id }}">more</a>'
+    letter = template_letter("Hi {{ first_name }}", body, "News", "n@acme.example")
+
+    html = letter["message"]["html"]
+    assert '<a href="[% anketa.mailforge.url %]">your page</a>' in html
+    assert '<a href="https://x.ru/?u=[% anketa.mailforge.id %]">more</a>' in html
+    assert "[% anketa.mailforge.url %]" in letter["message"]["text"]
+    assert letter["subject"] == "Hi [% anketa.mailforge.first_name %]"
+    assert (letter["from.email"], letter["from.name"]) == ("n@acme.example", "News")
+
+
+def test_a_script_link_value_is_dropped_and_web_links_kept() -> None:
+    assert link_value("javascript:alert(1)") == ""
+    assert link_value(" DATA:text/html,x") == ""
+    assert link_value("https://example.com/a") == "https://example.com/a"
+
+
+def test_markers_in_a_rendered_personal_letter_cannot_run_at_sendsay() -> None:
+    letter = rendered_letter("Hi [% x %]", "Dear [% anketa.a.b %]", "", "n@acme.example")
+
+    for text in (letter["subject"], letter["message"]["html"], letter["message"]["text"]):
+        assert "[%" not in text and "%]" not in text
+    assert "Dear [&#37; anketa.a.b &#37;]" in letter["message"]["html"]
+    assert "from.name" not in letter
 
 
 @pytest.mark.parametrize(
-    ("row", "outcome", "reason"),
+    ("texts", "code"),
+    [(("Hi [% x %]",), True), (("Hi", "Sale 50%]"), True), (("50% off", "[x]"), False)],
+)
+def test_sendsay_template_markers_are_found_in_any_text(
+    texts: tuple[str, ...], code: bool
+) -> None:
+    assert has_code(*texts) is code
+
+
+def test_group_ids_use_only_letters_digits_and_underscores() -> None:
+    assert re.fullmatch(r"[A-Za-z0-9_]+", group_id(1234))
+
+
+@pytest.mark.parametrize(
+    ("row", "outcome", "error"),
     [
-        (["a@x.ru", "1", None], Outcome.delivered, None),
-        (["a@x.ru", 1, None], Outcome.delivered, None),
-        (["a@x.ru", "1"], Outcome.delivered, None),  # no reason column: a shorter row
-        (["a@x.ru", "0", None], None, None),
-        (["a@x.ru", 0], None, None),
-        (["a@x.ru", None, None], None, None),
-        (["a@x.ru"], None, None),
-        (["a@x.ru", "-1", "452 mailbox full"], Outcome.failed, "not delivered: 452 mailbox full"),
-        (["a@x.ru", -1], Outcome.failed, "not delivered"),
-        (["a@x.ru", "-1", ""], Outcome.failed, "not delivered"),
-        # No evidence for other codes: failed with the code...
-        (["a@x.ru", "-3", None], Outcome.failed, "result -3"),
-        (["a@x.ru", "-2", "timeout"], Outcome.failed, "result -2: timeout"),
-        # ...unless the reason is the receiving server's permanent reply: a hard bounce.
-        (["a@x.ru", "-2", "550 no user"], Outcome.refused, "result -2: 550 no user"),
+        ({"deliv.member.email": "a@x.ru", "deliv.result": "1"}, Outcome.delivered, None),
+        ({"deliv.member.email": "a@x.ru", "deliv.result": 1}, Outcome.delivered, None),
+        ({"deliv.member.email": "a@x.ru", "deliv.result": "0"}, None, None),
+        ({"deliv.member.email": "a@x.ru"}, None, None),
         (
-            ["a@x.ru", "-1", "550 5.1.1 no such user"],
-            Outcome.refused,
-            "not delivered: 550 5.1.1 no such user",
+            {"deliv.member.email": "a@x.ru", "deliv.result": "-1", "deliv.error": "550 no"},
+            Outcome.failed,
+            "sendsay-reason-not-delivered: 550 no",
         ),
-        (["a@x.ru", "-1", "5.7.1 blocked"], Outcome.refused, "not delivered: 5.7.1 blocked"),
-        (["a@x.ru", "-1", "452 4.2.2 full"], Outcome.failed, "not delivered: 452 4.2.2 full"),
-        (["a@x.ru", "-1", "5000 retries"], Outcome.failed, "not delivered: 5000 retries"),
+        (
+            {"deliv.member.email": "a@x.ru", "deliv.result": -1},
+            Outcome.failed,
+            "sendsay-reason-not-delivered",
+        ),
+        (
+            {"deliv.member.email": "a@x.ru", "deliv.result": "-3"},
+            Outcome.failed,
+            "sendsay-reason-result: -3",
+        ),
+        (
+            {"deliv.member.email": "a@x.ru", "deliv.result": "7", "deliv.error": "x"},
+            Outcome.failed,
+            "sendsay-reason-result: 7 (x)",
+        ),
     ],
 )
-def test_a_statistics_row_becomes_an_outcome_with_its_reason(
-    row: list[object], outcome: Outcome | None, reason: str | None
+def test_deliv_result_1_is_delivered_minus_1_failed_and_unknown_failed_with_its_code(
+    row: dict[str, Any], outcome: Outcome | None, error: str | None
 ) -> None:
     status = status_of(row)
-    assert status.address == "a@x.ru" and status.outcome is outcome
-    if reason is None:
-        assert status.error is None
-    else:
-        assert status.error == f"sendsay: {reason}"
+    assert (status.address, status.outcome, status.error) == ("a@x.ru", outcome, error)
 
 
-def test_the_report_reads_deliv_result_and_asks_for_the_reason_last() -> None:
-    assert REPORT_SELECT == ["deliv.member.email", "deliv.result"]
-    assert REASON_COLUMN == "deliv.error"
-
-
-def test_members_go_in_the_documented_datakey_caption() -> None:
-    assert caption_of(["city", "name"]) == [
-        {"datakey": "member.email", "mode": "set"},
-        {"datakey": "anketa.mailforge.city", "mode": "set"},
-        {"datakey": "anketa.mailforge.name", "mode": "set"},
-    ]
-
-
-def test_the_placeholders_of_a_template_are_its_quests() -> None:
-    assert placeholders("Hi {{ name }}, {{city}}", "For {{ name }}", "plain") == {"name", "city"}
+def test_a_logged_row_masks_every_address() -> None:
+    row = {
+        "deliv.member.email": "ann@example.ru",
+        "deliv.result": "-1",
+        "deliv.status": -1,
+        "deliv.error": "550 5.1.1 <ann@example.ru>: no such user",
+    }
+    assert masked(row) == {
+        "deliv.member.email": "<email>",
+        "deliv.result": "-1",
+        "deliv.status": -1,
+        "deliv.error": "550 5.1.1 <<email>>: no such user",
+    }
 
 
 @pytest.mark.parametrize(
-    ("error_id", "exists"),
+    ("raw", "order", "expected"),
     [
-        ("error/group/exists", True),
-        ("error/anketa/already_exists", True),
-        ("error/anketa/quest/id_exists", True),
-        ("error/account_exists", True),  # "nt_exists" is not a negation
-        ("group_id_not_exists", False),
-        ("error/anketa/not_exists", False),
-        ("error/anketa/quest/not.exist", False),
-        ("error/group/notExists", False),
-        ("error/group/nonexistent", False),
-        ("error/group/does_not_exist", False),
-        ("error/group/doesnt_exist", False),
-        ("error/group/not_found", False),
-        ("error/group/invalid", False),
+        ("a@x.ru", None, {"email": "a@x.ru"}),
+        (
+            {"member.email": "a@x.ru", "mailforge.first_name": "Ann", "member.id": 3},
+            None,
+            {"email": "a@x.ru", "first_name": "Ann"},
+        ),
+        (
+            {"member": {"email": "a@x.ru"}, "base": {"city": "Omsk"}, "custom": {"city": "O"}},
+            None,
+            {"email": "a@x.ru", "base_city": "Omsk", "custom_city": "O"},
+        ),
+        (
+            ["a@x.ru", "Ann"],
+            [{"quest": "member.email"}, {"quest": "base.firstName"}],
+            {"email": "a@x.ru", "firstName": "Ann"},
+        ),
     ],
 )
-def test_only_an_already_exists_id_counts_as_already_there(error_id: str, exists: bool) -> None:
-    assert means_already_exists(error_id) is exists
-    assert SendsayError(error_id).already_exists is exists
-
-
-@pytest.mark.parametrize(
-    ("data", "issue"),
-    [
-        ({"track.id": 7, "issue.id": 1001}, 1001),
-        ({"track.id": 7}, None),
-        ({"issue.id": ""}, None),
-        ({"id": 7, "status": -1, "issue": {"id": "1001"}}, "1001"),
-        ({"id": 7, "status": -1, "issue": 5}, None),  # not an object: not known to be it
-    ],
-)
-def test_the_issue_id_is_found_flat_or_nested(data: dict[str, object], issue: object) -> None:
-    assert issue_id_in(data) == issue
+def test_member_rows_are_named_after_their_quests(
+    raw: Any, order: list[Any] | None, expected: dict[str, str]
+) -> None:
+    assert member_row(raw, order) == expected
