@@ -37,6 +37,7 @@ from infrastructure.sendsay import SendsayClient
 
 log = logging.getLogger(__name__)
 TELEGRAM_PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
+IMPORT_TRACK_POLL = 2.0  # seconds between polls of a Sendsay member.import's track
 
 
 def telegram_limiter(settings: Settings, bot: Bot) -> RateLimiter:
@@ -81,24 +82,34 @@ def build_channels(
             sender=settings.smtp_from,
             unsubscribe=lambda address_id: unsubscribe_url(base, key, address_id),
         )
-    if settings.sendsay_account and settings.sendsay_api_key is not None:
-        # The channel owns this client (closed with the channel). The sender must be an
-        # address confirmed in the Sendsay account; without one Sendsay's default is used.
-        client = SendsayClient(
-            settings.sendsay_account,
-            settings.sendsay_api_key.get_secret_value(),
-            base_url=settings.sendsay_api_url,
+    if settings.sendsay_configured:
+        # The channel owns this client (closed with the channel). The sender (required by
+        # the settings) must be confirmed in the Sendsay account: it has no default sender.
+        client = build_sendsay_client(settings)
+        sender, relink = settings.sendsay_sender, settings.sendsay_relink
+        channels[Channel.sendsay] = SendsayChannel(client, sender=sender, relink=relink)
+        mass[Channel.sendsay] = SendsayMassSender(
+            client,
+            sender=sender,
+            relink=relink,
+            track_poll=min(IMPORT_TRACK_POLL, settings.sendsay_poll_seconds),
         )
-        sender = settings.sendsay_from or settings.smtp_from or ""
-        channels[Channel.sendsay] = SendsayChannel(client, sender=sender)
-        mass[Channel.sendsay] = SendsayMassSender(client, sender=sender)
     return channels, mass
+
+
+def build_sendsay_client(settings: Settings) -> SendsayClient:
+    assert settings.sendsay_account and settings.sendsay_api_key is not None
+    return SendsayClient(
+        settings.sendsay_account,
+        settings.sendsay_api_key.get_secret_value(),
+        base_url=settings.sendsay_api_url,
+    )
 
 
 def bulk_thresholds(settings: Settings) -> dict[Channel, int]:
     """From how many recipients a run goes out as one mass send, per configured channel
     that can mass-send (the others never do)."""
-    if settings.sendsay_account and settings.sendsay_api_key is not None:
+    if settings.sendsay_configured:
         return {Channel.sendsay: settings.sendsay_bulk_threshold}
     return {}
 

@@ -9,12 +9,20 @@ import hashlib
 import hmac
 import json
 import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -63,6 +71,7 @@ class Settings(BaseSettings):
     sendsay_api_key: SecretStr | None = None
     sendsay_api_url: str = "https://api.sendsay.ru/general/api/v100/json"
     sendsay_from: str | None = None  # a sender confirmed in the Sendsay account
+    sendsay_relink: bool = True  # Sendsay's click tracking (relink) in the letters it sends
     # Runs of at least this many recipients go out as one Sendsay mass send; its statuses
     # are polled every SENDSAY_POLL_SECONDS and waited for SENDSAY_REPORT_WAIT_SECONDS.
     sendsay_bulk_threshold: int = Field(default=1000, ge=1)
@@ -214,6 +223,27 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _sendsay_sender(self) -> Settings:
+        """Sendsay has no default sender: every letter names one confirmed in the account."""
+        if not self.sendsay_configured:
+            return self
+        if "@" not in parseaddr(self.sendsay_sender)[1]:
+            raise ValueError(
+                "SENDSAY_FROM: Sendsay needs a sender confirmed in the account, e.g. "
+                '"News <news@example.com>" (or set SMTP_FROM)'
+            )
+        return self
+
+    @property
+    def sendsay_configured(self) -> bool:
+        return bool(self.sendsay_account) and self.sendsay_api_key is not None
+
+    @property
+    def sendsay_sender(self) -> str:
+        """The sender of Sendsay letters: ``SENDSAY_FROM``, else ``SMTP_FROM``."""
+        return self.sendsay_from or self.smtp_from or ""
+
     def token(self) -> str:
         """The bot token; only the commands that talk to Telegram need it."""
         if self.bot_token is None:
@@ -278,5 +308,5 @@ def load_settings(**overrides: object) -> Settings:
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             reason = "is missing" if err["type"] == "missing" else err["msg"]
             reason = reason.removeprefix("Value error, ")
-            lines.append(f"{name}: {reason}")
+            lines.append(f"{name}: {reason}" if err["loc"] else reason)
         raise ConfigError("; ".join(lines)) from None

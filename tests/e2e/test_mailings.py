@@ -144,6 +144,7 @@ async def test_sendsay_asks_a_subject_and_uses_a_template(
         sendsay_account="acme",
         sendsay_api_key="k",
         sendsay_api_url="http://127.0.0.1:9/x",
+        sendsay_from="news@example.com",  # Sendsay has no default sender: required
     ) as bot:
         await make_staff(bot)
         async with bot.app.db.uow_factory() as uow:
