@@ -5,9 +5,12 @@ Actions used:
 - ``group.list`` → ``{"list": [{"id": …, "name": …, …}]}``. The action name is confirmed
   (several clients link it to the API docs); the ``id``/``name`` fields are how those
   clients read it (``group.get`` answers the same shape).
-- ``member.list`` with ``group``, ``page`` (from 1) and ``pagesize`` → ``{"list": [...]}``;
-  the parameter names are confirmed by a client of the older API, the row shape is an
-  assumption (see ``members.py``). We stop at the first page shorter than ``pagesize``.
+- ``member.list`` with ``group``, ``page`` (from 1) and ``pagesize`` → ``{"list": [...]}``
+  (SENDSAY.md); we stop at the first page shorter than ``pagesize``. Without datakeys it
+  may return e-mails only (SENDSAY.md), so it asks for ``datakey``: ``member.email`` and
+  every anketa of the account (``anketa.list``), or ``*`` when the anketas cannot be
+  listed. The parameter name ``datakey`` (as ``member.get`` takes it) and the row shapes
+  are assumptions (see ``members.py``).
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ class SendsayListSource:
         except BaseException as error:  # a half-written CSV must never be imported
             await asyncio.to_thread(target.unlink, missing_ok=True)
             if isinstance(error, SendsayError):
-                raise _domain_error(error, list_ref) from error
+                raise await self._export_error(error, list_ref) from error
             raise
         finally:
             await asyncio.to_thread(spool.discard)
@@ -74,9 +77,10 @@ class SendsayListSource:
     async def _pages(
         self, client: SendsayClient, group: str
     ) -> AsyncIterator[list[dict[str, str]]]:
+        datakey = await _datakeys(client)
         for page in range(1, MAX_PAGES + 1):
             answer = await client.request(
-                "member.list", group=group, page=page, pagesize=self.page_size
+                "member.list", group=group, page=page, pagesize=self.page_size, datakey=datakey
             )
             raw: list[Any] = answer.get("list") or []
             order = answer.get("order")
@@ -85,17 +89,38 @@ class SendsayListSource:
                 return
         raise SendsayError("sendsay/too_many_pages", action="member.list")
 
+    async def _export_error(self, error: SendsayError, list_ref: str) -> DomainError:
+        """A refusal while exporting: the group may have been deleted meanwhile (looked up,
+        as Sendsay's id for a missing group is not confirmed)."""
+        if isinstance(error, SendsayAuthError | SendsayTransientError):
+            return _domain_error(error)
+        try:
+            gone = list_ref not in dict(await self.lists())
+        except DomainError:
+            gone = False
+        return DomainError("sendsay-unknown-list", list=list_ref) if gone else _domain_error(error)
+
     def _require_client(self) -> SendsayClient:
         if self._client is None:
             raise DomainError("sendsay-not-configured")
         return self._client
 
 
-def _domain_error(error: SendsayError, list_ref: str | None = None) -> DomainError:
+async def _datakeys(client: SendsayClient) -> list[str]:
+    """What ``member.list`` should return: the address and every anketa's data."""
+    try:
+        answer = await client.request("anketa.list")
+    except SendsayError as error:
+        if isinstance(error, SendsayAuthError | SendsayTransientError):
+            raise
+        return ["member.email", "*"]
+    anketas = [a for a in answer.get("list") or [] if isinstance(a, dict) and a.get("id")]
+    return ["member.email", *(str(a["id"]) for a in anketas)] if anketas else ["member.email"]
+
+
+def _domain_error(error: SendsayError) -> DomainError:
     if isinstance(error, SendsayAuthError):
         return DomainError("sendsay-auth-failed")
     if isinstance(error, SendsayTransientError):
         return DomainError("sendsay-unavailable")
-    if list_ref is not None and error.is_not_found:
-        return DomainError("sendsay-unknown-list", list=list_ref)
     return DomainError("sendsay-error", error=error.error_id)

@@ -5,12 +5,14 @@ Row shapes accepted (we could not confirm the v100 answer format, so all known o
 - a string: just the address (seen in a third-party client of the older API);
 - a list of values, named by the answer's ``"order"`` (``[{"quest": "email"}, …]``,
   the same client);
-- an object (ASSUMED for v100, and what ``tests/fakes/sendsay.py`` answers):
-  ``{"member.email": …, "member.id": …, <data fields>}``; nested objects (anketa data
-  such as ``{"base": {"firstName": …}}``) become dotted columns (``base.firstName``).
+- an object, flat (``{"member.email": …, "base.firstName": …}``) or nested by anketa
+  (``{"member": {"email": …}, "base": {"firstName": …}}``).
 
-``member.*`` system fields other than the address are dropped: they are bookkeeping,
-not data to personalise a letter with.
+A data column is named after its quest (``base.firstName`` → ``firstName``, our own
+``mailforge.first_name`` → ``first_name``, so a list sent through Sendsay comes back with
+the placeholders it was sent with); two anketas with the same quest keep both apart
+(``base_city``, ``custom_city``). ``member.*`` system fields other than the address are
+dropped: they are bookkeeping, not data to personalise a letter with.
 """
 
 from __future__ import annotations
@@ -37,7 +39,17 @@ def member_row(raw: Any, order: Sequence[Any] | None = None) -> dict[str, str]:
     flat = _flatten(raw)
     email = next((flat.pop(key) for key in _EMAIL_KEYS if key in flat), "")
     data = {k: v for k, v in flat.items() if not k.startswith("member.") and k != EMAIL_COLUMN}
-    return {EMAIL_COLUMN: email, **data}
+    quests = [_quest(key) for key in data]
+    return {EMAIL_COLUMN: email, **{_column(key, quests): value for key, value in data.items()}}
+
+
+def _quest(key: str) -> str:
+    return key.rpartition(".")[2]
+
+
+def _column(key: str, quests: list[str]) -> str:
+    """A data key's column: its quest id, unless another anketa has a quest of that id."""
+    return _quest(key) if quests.count(_quest(key)) == 1 else key.replace(".", "_")
 
 
 def _column_name(column: Any, index: int) -> str:

@@ -258,13 +258,17 @@ async def test_private_addresses_are_refused_by_default(manager: BotHarness) -> 
 
 
 async def test_import_from_sendsay(fake_api: FakeBotAPI, migrated_pg_url: str) -> None:
+    """The members' fields come along (member.list asks for the datakeys), named after
+    their quests, so a list sent through Sendsay comes back with its placeholders."""
     async with FakeSendsay(account="acme", api_key="sekret") as sendsay:
+        sendsay.add_anketa("mailforge", "MailForge", ["first_name"])
+        sendsay.add_anketa("base", "Base", ["city"])
         sendsay.add_group(
             "pl1",
             "Newsletter",
             [
-                {"email": "s1@example.com", "name": "S1"},
-                {"email": "s2@example.com", "name": "S2"},
+                {"email": "s1@example.com", "mailforge.first_name": "Анна", "base.city": "Омск"},
+                {"email": "s2@example.com", "mailforge.first_name": "Bob"},
             ],
         )
         async with running_bot(
@@ -273,6 +277,7 @@ async def test_import_from_sendsay(fake_api: FakeBotAPI, migrated_pg_url: str) -
             sendsay_account="acme",
             sendsay_api_key="sekret",
             sendsay_api_url=sendsay.base_url,
+            sendsay_from="news@example.com",
         ) as bot:
             await make_manager(bot)
             await bot.say(M, "/lists", language_code="en")
@@ -284,6 +289,12 @@ async def test_import_from_sendsay(fake_api: FakeBotAPI, migrated_pg_url: str) -
             bot.api.press(M, "Newsletter")
             summary = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
             assert "Added: 2" in summary.text
+            async with bot.app.db.uow_factory() as uow:
+                ann = await uow.addresses.find(AddressKind.email, "s1@example.com")
+    assert ann is not None and ann.attributes.get("first_name") == "Анна"
+    assert ann.attributes.get("city") == "Омск"
+    (asked,) = sendsay.bodies("member.list")
+    assert asked["datakey"] == ["member.email", "mailforge", "base"]
 
 
 async def test_sendsay_not_configured_is_said_plainly(manager: BotHarness) -> None:

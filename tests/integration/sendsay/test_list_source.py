@@ -1,4 +1,6 @@
-"""SendsayListSource: groups as lists, exported page by page into a UTF-8 CSV."""
+"""SendsayListSource: groups as lists, exported page by page into a UTF-8 CSV with the
+members' fields (``member.list`` asks for them: without datakeys Sendsay may return the
+addresses only)."""
 
 from __future__ import annotations
 
@@ -11,16 +13,22 @@ import pytest
 
 from domain.errors import DomainError
 from infrastructure.sendsay import SendsayClient, SendsayListSource
-from tests.fakes.sendsay import FakeSendsay, Handler
-from tests.integration.sendsay.conftest import ACCOUNT
+from tests.fakes.sendsay import FakeSendsay, Handler, Variants
+from tests.integration.sendsay.conftest import ACCOUNT, API_KEY
 
 MEMBERS: list[dict[str, Any]] = [
-    {"email": "ann@example.ru", "name": "Анна", "city": "Москва"},
-    {"email": "bob@example.ru", "name": "Bob"},
-    {"email": "cid@example.ru", "city": "Омск", "base": {"firstName": "Cid", "tags": ["a", "b"]}},
-    {"email": "dan@example.ru", "name": 'Dan "the man", jr'},
+    {"email": "ann@example.ru", "crm.name": "Анна", "crm.city": "Москва"},
+    {"email": "bob@example.ru", "crm.name": "Bob"},
+    {"email": "cid@example.ru", "crm.city": "Омск", "base.firstName": "Cid"},
+    {"email": "dan@example.ru", "crm.name": 'Dan "the man", jr'},
     {"email": "eve@example.ru"},
 ]
+
+
+@pytest.fixture(autouse=True)
+def anketas(fake: FakeSendsay) -> None:
+    fake.add_anketa("crm", "CRM", ["name", "city"])
+    fake.add_anketa("base", "Base", ["firstName"])
 
 
 def read_csv(path: Path) -> list[list[str]]:
@@ -66,17 +74,44 @@ async def test_export_pages_through_members_into_a_csv(
     assert exported.filename == "sendsay-vip.csv"
     assert exported.path == tmp_path / "sendsay-vip.csv"
     assert read_csv(exported.path) == [
-        ["email", "name", "city", "base.firstName", "base.tags"],
-        ["ann@example.ru", "Анна", "Москва", "", ""],
-        ["bob@example.ru", "Bob", "", "", ""],
-        ["cid@example.ru", "", "Омск", "Cid", "a, b"],
-        ["dan@example.ru", 'Dan "the man", jr', "", "", ""],
-        ["eve@example.ru", "", "", "", ""],
+        ["email", "name", "city", "firstName"],
+        ["ann@example.ru", "Анна", "Москва", ""],
+        ["bob@example.ru", "Bob", "", ""],
+        ["cid@example.ru", "", "Омск", "Cid"],
+        ["dan@example.ru", 'Dan "the man", jr', "", ""],
+        ["eve@example.ru", "", "", ""],
     ]
     assert exported.path.read_bytes().startswith(b"email,name,city")  # UTF-8, no BOM
     assert member_list_pages(fake) == [1, 2, 3]
-    assert [r.body["pagesize"] for r in fake.requests if r.action == "member.list"] == [2, 2, 2]
+    asked = [r.body for r in fake.requests if r.action == "member.list"]
+    assert [body["pagesize"] for body in asked] == [2, 2, 2]
+    assert {tuple(body["datakey"]) for body in asked} == {("member.email", "crm", "base")}
     assert files_in(tmp_path) == ["sendsay-vip.csv"]  # no spool left
+
+
+@pytest.mark.parametrize("rows", ["nested", "flat", "ordered"])
+async def test_every_plausible_row_shape_gives_the_same_csv(rows: str, tmp_path: Path) -> None:
+    async with FakeSendsay(account=ACCOUNT, api_key=API_KEY) as fake:
+        fake.variants = Variants(member_rows=rows)
+        fake.add_anketa("crm", "CRM", ["name", "city"])
+        fake.add_group("vip", "VIP", members=MEMBERS[:2])
+        async with SendsayClient(ACCOUNT, API_KEY, base_url=fake.base_url) as client:
+            exported = await SendsayListSource(client).export("vip", tmp_path)
+    table = read_csv(exported.path)
+    assert table[0][0] == "email" and set(table[0]) == {"email", "name", "city"}
+    named = [dict(zip(table[0], row, strict=True)) for row in table[1:]]
+    assert named[0] == {"email": "ann@example.ru", "name": "Анна", "city": "Москва"}
+
+
+async def test_without_anketas_to_name_it_asks_for_every_field(
+    fake: FakeSendsay, client: SendsayClient, tmp_path: Path
+) -> None:
+    fake.add_group("vip", "VIP", members=MEMBERS[:1])
+    fake.fail_next("anketa.list", errors=[{"id": "error/rights"}])
+    exported = await SendsayListSource(client).export("vip", tmp_path)
+    assert read_csv(exported.path)[1] == ["ann@example.ru", "Анна", "Москва"]
+    (asked,) = [r.body for r in fake.requests if r.action == "member.list"]
+    assert asked["datakey"] == ["member.email", "*"]
 
 
 async def test_a_full_last_page_needs_one_empty_page_to_end(
@@ -100,7 +135,7 @@ async def test_export_follows_a_redirect(
     fake: FakeSendsay, client: SendsayClient, tmp_path: Path
 ) -> None:
     fake.add_group("vip", "VIP", members=MEMBERS[:1])
-    fake.redirect_once_to(f"/clu7/general/api/v100/json/{ACCOUNT}")
+    fake.move_to(f"/clu7/general/api/v100/json/{ACCOUNT}")
     exported = await SendsayListSource(client).export("vip", tmp_path)
     assert read_csv(exported.path)[1][0] == "ann@example.ru"
     assert {r.path for r in fake.requests[1:]} == {f"/clu7/general/api/v100/json/{ACCOUNT}"}
@@ -119,7 +154,12 @@ async def test_a_group_deleted_meanwhile_is_an_unknown_list(
     fake: FakeSendsay, client: SendsayClient, tmp_path: Path
 ) -> None:
     fake.add_group("vip", "VIP", members=MEMBERS)
-    fake.fail_next("member.list", errors=[{"id": "error/group/not_found", "explain": "vip"}])
+
+    def deleted(body: dict[str, Any]) -> dict[str, Any]:
+        fake.groups.pop("vip")
+        return fake.member_list(body)
+
+    fake.handlers["member.list"] = deleted
     error = await domain_error(SendsayListSource(client).export("vip", tmp_path))
     assert (error.key, error.params) == ("sendsay-unknown-list", {"list": "vip"})
 
