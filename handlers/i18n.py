@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gettext
 import html
+import re
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,30 @@ def translate(
     """Look a key up and fill its ``{placeholders}``; unknown placeholders stay visible."""
     text = i18n.gettext(key, locale=locale)
     return text.format_map(_Keep(params)) if params else text
+
+
+# A reason stored by the engine or an adapter: "<locale key>[<detail>]", several joined by
+# "; " (e.g. "sendsay-reason-moderation: -6"); other text is shown as it is.
+_REASON_KEY = re.compile(r"^([a-z]+(?:-[a-z0-9]+)+)(.*)$", re.S)
+
+
+def translate_reason(i18n: I18n, text: str, locale: str | None = None) -> str:
+    """``text`` with the locale key that starts each part replaced by its translation
+    (plain text: escape it for HTML)."""
+    parts = []
+    for part in text.split("; "):
+        found = _REASON_KEY.match(part)
+        if found is not None:
+            translated = i18n.gettext(found.group(1), locale=locale)
+            if translated != found.group(1):
+                part = translated + found.group(2)
+        parts.append(part)
+    return "; ".join(parts)
+
+
+def reason_text(text: str) -> str:
+    """``translate_reason`` in the current user's language."""
+    return translate_reason(PoI18n.get_current(no_error=False), text)
 
 
 class _Keep(dict[str, Any]):

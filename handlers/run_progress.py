@@ -22,9 +22,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.ports import UnitOfWorkFactory
 from domain.runs import MailingRun, RunStatus
-from domain.usecases import launch
+from domain.usecases import launch, stats
 from handlers.callbacks import StatsAct, StatsCD
-from handlers.i18n import translate
+from handlers.i18n import translate, translate_reason
 from handlers.mailings_kb import Go, MailingCD
 
 log = logging.getLogger(__name__)
@@ -74,12 +74,24 @@ class RunWatcher:
                 return
             final = run.status in FINAL
             text = self.text(run, w.locale, time.monotonic() - started)
+            if final and run.problem is None and run.totals.failed + run.totals.refused:
+                text += await self._main_reason(run, w.locale)
             if text != shown:
                 shown = text
                 await self._edit(w, text, self.keyboard(w, run, final))
             if final:
                 return
             await asyncio.sleep(self.interval)
+
+    async def _main_reason(self, run: MailingRun, locale: str) -> str:
+        """Why most of a finished run's recipients were not reached (a sender Sendsay has
+        not confirmed, a wrong key…): the manager sees it without opening statistics."""
+        assert run.id is not None
+        reason = await stats.main_failure(self.uow_factory, run.id)
+        if reason is None or not reason.error:
+            return ""
+        why = escape(translate_reason(self.i18n, reason.error, locale))
+        return "\n" + translate(self.i18n, "run-main-reason", locale, {"reason": why})
 
     def text(self, run: MailingRun, locale: str, elapsed: float) -> str:
         tot = run.totals
@@ -106,7 +118,8 @@ class RunWatcher:
             },
         )
         if run.problem:  # e.g. Sendsay refused our key: say what to fix
-            problem = translate(self.i18n, "run-problem", locale, {"problem": escape(run.problem)})
+            why = escape(translate_reason(self.i18n, run.problem, locale))
+            problem = translate(self.i18n, "run-problem", locale, {"problem": why})
             text = f"{text}\n{problem}"
         return text
 

@@ -9,7 +9,7 @@ from domain.mailings import Channel, Mailing
 from domain.pagination import Page
 from domain.runs import MailingRun
 from domain.stats import PERIODS, ChannelSummary, RunReport, Sends
-from handlers.i18n import t
+from handlers.i18n import reason_text, t
 
 REASON_MAX = 120
 
@@ -36,7 +36,7 @@ def report_text(report: RunReport, tz: tzinfo) -> str:
     elif report.reasons:
         lines += ["", t("stats-reasons")]
         for reason in report.reasons:
-            error = reason.error or t("stats-no-reason")
+            error = reason_text(reason.error) if reason.error else t("stats-no-reason")
             if len(error) > REASON_MAX:
                 error = error[: REASON_MAX - 1] + "…"
             lines.append(

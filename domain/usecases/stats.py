@@ -17,7 +17,7 @@ from domain.mailings import Mailing
 from domain.pagination import Page
 from domain.ports import ReportWriterFactory, UnitOfWork, UnitOfWorkFactory
 from domain.runs import MailingRun
-from domain.stats import PERIODS, ChannelSummary, ExportFormat, Period, RunReport
+from domain.stats import PERIODS, ChannelSummary, ExportFormat, FailureReason, Period, RunReport
 from domain.usecases.access import require_staff
 from domain.usecases.mailings import load_own
 
@@ -54,6 +54,14 @@ async def run_report(
     return RunReport(
         mailing, run, rate, reasons, details_removed=not kept and run.totals.total > 0
     )
+
+
+async def main_failure(uow_factory: UnitOfWorkFactory, run_id: int) -> FailureReason | None:
+    """The most common reason a run's recipients were not reached (for the run's summary;
+    the watcher already checked rights)."""
+    async with uow_factory() as uow:
+        reasons = await uow.stats.failure_reasons(run_id, 1)
+    return reasons[0] if reasons else None
 
 
 async def run_history(
