@@ -95,3 +95,19 @@ def visible_text(text: str) -> str:
 def visible_length(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
     return len(visible_text(text).encode("utf-16-le")) // 2
+
+
+# Sendsay runs whatever sits between these markers (its template language, PROScript): a
+# manager's text containing one would run as code at Sendsay, so it is refused there.
+SENDSAY_CODE_MARKERS = ("[%", "%]")
+# A placeholder Telegram percent-encoded inside a link's address (%7B%7B … %7D%7D): no
+# renderer sees it, and every recipient would get the raw braces.
+_ENCODED_PLACEHOLDER = re.compile(r"""href\s*=\s*["'][^"']*%7B%7B""", re.IGNORECASE)
+
+
+def runs_as_sendsay_code(*texts: str) -> bool:
+    return any(marker in text for text in texts for marker in SENDSAY_CODE_MARKERS)
+
+
+def has_encoded_link_placeholder(body: str) -> bool:
+    return _ENCODED_PLACEHOLDER.search(body) is not None

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.content import CAPTION_LIMIT, TEXT_LIMIT, check_html, visible_length
+from domain.content import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    check_html,
+    has_encoded_link_placeholder,
+    runs_as_sendsay_code,
+    visible_length,
+)
 from domain.errors import InvalidInput
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing
 from domain.ports import MessageRenderer, UnitOfWorkFactory
@@ -26,6 +33,8 @@ BLOCKING = frozenset(
         "preview-too-long",
         "preview-template-error",
         "preview-channel-unavailable",
+        "preview-sendsay-code",
+        "preview-link-placeholder-encoded",
     }
     | {
         "content-html-unknown-tag",
@@ -125,8 +134,21 @@ def _static_warnings(
         warnings.append(Notice("preview-no-lists"))
     elif audience.reachable == 0:
         warnings.append(Notice("preview-empty-audience"))
+    if mailing.channel is Channel.sendsay:
+        warnings += _sendsay_warnings(mailing)
     if audience.suppressed:
         warnings.append(Notice("preview-suppressed", {"count": audience.suppressed}))
     if audience.other_kinds:
         warnings.append(Notice("preview-other-kinds", {"count": audience.other_kinds}))
+    return warnings
+
+
+def _sendsay_warnings(mailing: Mailing) -> list[Notice]:
+    """Sendsay would run ``[% … %]`` as its own template code, and a link whose placeholder
+    Telegram encoded would reach everyone with the raw braces: both are refused."""
+    warnings = []
+    if runs_as_sendsay_code(mailing.body, mailing.subject or ""):
+        warnings.append(Notice("preview-sendsay-code"))
+    if has_encoded_link_placeholder(mailing.body):
+        warnings.append(Notice("preview-link-placeholder-encoded"))
     return warnings
