@@ -23,7 +23,7 @@ from aiogram.types import BotCommandScopeAllPrivateChats
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery import Delivery
+from bot.delivery import Delivery, build_sendsay_client
 from bot.metrics import Metrics
 from bot.notifier import TelegramAccessNotifier, set_user_menu
 from bot.probes import Alive, Probes
@@ -51,6 +51,7 @@ from infrastructure.rendering import JinjaRenderer
 from infrastructure.reports import MatplotlibChartDrawer, open_report_writer
 from infrastructure.scheduling import CronScheduleCalculator
 from infrastructure.sendsay import SendsayClient, SendsayListSource
+from infrastructure.sendsay.check import SendsayAccountCheck
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,11 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
             allow_private=settings.import_allow_private_urls,
         ),
         sendsay_source=SendsayListSource(sendsay),
+        sendsay_check=(
+            None
+            if sendsay is None
+            else SendsayAccountCheck(sendsay, sender=settings.sendsay_sender)
+        ),
         renderer=renderer,
         schedule_calculator=calculator,
         available_channels=available_channels(settings),
@@ -204,19 +210,13 @@ def available_channels(settings: Settings) -> frozenset[Channel]:
         found.add(Channel.email)
     if settings.webhook_url:
         found.add(Channel.webhook)
-    if settings.sendsay_account and settings.sendsay_api_key is not None:
+    if settings.sendsay_configured:
         found.add(Channel.sendsay)
     return frozenset(found)
 
 
 def build_sendsay(settings: Settings) -> SendsayClient | None:
-    if not settings.sendsay_account or settings.sendsay_api_key is None:
-        return None
-    return SendsayClient(
-        settings.sendsay_account,
-        settings.sendsay_api_key.get_secret_value(),
-        base_url=settings.sendsay_api_url,
-    )
+    return build_sendsay_client(settings) if settings.sendsay_configured else None
 
 
 async def prepare(app: App) -> None:

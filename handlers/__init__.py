@@ -12,6 +12,7 @@ from handlers import (
     lists_import,
     mailing_steps,
     mailings,
+    sendsay_admin,
     stats,
     subscribers,
     templates,
@@ -28,6 +29,7 @@ def build_router() -> Router:
     root.callback_query.filter(F.message.chat.type == "private")
     root.include_routers(
         admin_roles.create_router(),
+        sendsay_admin.create_router(),
         common.create_router(),
         templates.create_router(),
         mailings.create_router(),

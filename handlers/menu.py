@@ -14,7 +14,15 @@ from handlers.i18n import translate
 
 STRANGER_COMMANDS = ("start", "stop", "help")
 MANAGER_COMMANDS = ("new", "mailings", "templates", "lists", "help", "cancel")
-ADMIN_COMMANDS = (*MANAGER_COMMANDS, "stats", "users", "grant", "revoke", "unsuppress")
+ADMIN_COMMANDS = (
+    *MANAGER_COMMANDS,
+    "stats",
+    "users",
+    "grant",
+    "revoke",
+    "unsuppress",
+    "sendsay",
+)
 ADMIN_ONLY = frozenset(ADMIN_COMMANDS) - frozenset(MANAGER_COMMANDS)
 
 
