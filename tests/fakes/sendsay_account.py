@@ -93,7 +93,7 @@ class Track:
     statuses: deque[str]
     obj: dict[str, Any]
     issue: Issue | None = None
-    served: str | None = None
+    served: list[str] = field(default_factory=list)  # every status answered, in order
 
 
 class FakeAccount:
@@ -370,7 +370,7 @@ class FakeAccount:
         except (KeyError, ValueError):
             return error("error/track/unknown", body.get("id"))
         status = track.statuses.popleft() if len(track.statuses) > 1 else track.statuses[0]
-        track.served = status
+        track.served.append(status)
         if track.issue is not None and status == DONE:
             track.issue.done = True
         return {"obj": {**track.obj, "id": body["id"], "status": status}}  # a string
