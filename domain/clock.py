@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Gives the current time as a timezone-aware UTC datetime."""
+
+    def now(self) -> datetime: ...
 
 
 class SystemClock:

@@ -144,6 +144,52 @@ class Mailing:
         return self.status in FINISHED
 
 
+class MailingAction(enum.StrEnum):
+    """What a manager can ask of a mailing (the buttons of its card)."""
+
+    edit = "edit"
+    preview = "preview"
+    test = "test"
+    launch = "launch"
+    schedule = "schedule"
+    unschedule = "unschedule"
+    pause = "pause"
+    resume = "resume"
+    cancel = "cancel"
+    duplicate = "duplicate"
+    delete = "delete"
+
+
+A = MailingAction
+LAUNCHABLE = frozenset({S.draft, S.scheduled})
+CANCELLABLE = frozenset({S.scheduled, S.running, S.paused})
+
+
+def allowed_actions(mailing: Mailing) -> tuple[MailingAction, ...]:
+    """The actions a mailing's status allows, in the order its card shows them.
+
+    An archived mailing can only be duplicated; the use cases re-check each action.
+    """
+    if mailing.archived_at is not None:
+        return (A.duplicate,)
+    status, found = mailing.status, []
+    if mailing.is_editable:
+        found += [A.edit, A.preview]
+    if status in LAUNCHABLE:
+        found += [A.test, A.launch]
+    if status is S.draft and mailing.schedule.kind is not ScheduleKind.none:
+        found.append(A.schedule)
+    if status is S.scheduled:
+        found.append(A.unschedule)
+    if status is S.running:
+        found.append(A.pause)
+    if status is S.paused:
+        found.append(A.resume)
+    if status in CANCELLABLE:
+        found.append(A.cancel)
+    return (*found, A.duplicate, A.delete)
+
+
 # Which kinds of address each channel can reach. A webhook posts to a third-party API
 # that may know any of them.
 CHANNEL_KINDS: dict[Channel, tuple[str, ...]] = {

@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from domain.audit import AuditEntry
 from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkStatus
+from domain.clock import Clock as Clock  # re-exported: older imports
 from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResult
 from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
@@ -33,12 +34,6 @@ from domain.stats import (
 )
 from domain.templates import Template
 from domain.users import Role, User
-
-
-class Clock(Protocol):
-    """Gives the current time as a timezone-aware UTC datetime."""
-
-    def now(self) -> datetime: ...
 
 
 class UserRepository(Protocol):

@@ -92,10 +92,7 @@ async def create_draft(
 
 
 def ensure_editable(mailing: Mailing) -> None:
-    if mailing.archived_at is not None or mailing.status not in (
-        MailingStatus.draft,
-        MailingStatus.scheduled,
-    ):
+    if not mailing.is_editable:
         raise IllegalTransition("mailings-not-editable", status=mailing.status.value)
 
 
