@@ -32,6 +32,7 @@ from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
 from bot.updates import install_webhook
 from bot.web import WebApp, WebServer
+from domain.clock import SystemClock
 from domain.mailings import Channel
 from domain.ports import UnitOfWorkFactory
 from domain.usecases import roles
@@ -41,6 +42,7 @@ from handlers.i18n import PoI18n, make_i18n
 from handlers.menu import commands_for
 from handlers.middlewares import InFlightMiddleware, LocaleMiddleware, UserMiddleware
 from handlers.run_progress import RunWatcher
+from handlers.services import Services
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.uow import make_uow_factory
@@ -150,12 +152,17 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         grace=timedelta(minutes=settings.schedule_grace_minutes),
         jobs=retention_jobs(settings, db.engine, db.uow_factory),
     )
-    dp.workflow_data.update(
-        settings=settings,
+    dp.workflow_data["services"] = Services(
         uow_factory=db.uow_factory,
-        access_notifier=TelegramAccessNotifier(bot, i18n),
+        clock=SystemClock(),
         tz=ZoneInfo(settings.timezone),
+        available_channels=available_channels(settings),
+        access_notifier=TelegramAccessNotifier(bot, i18n),
         address_parser=TextAddressParser(),
+        renderer=renderer,
+        schedule_calculator=calculator,
+        delivery_queue=delivery.queue,
+        run_watcher=watcher,
         importer=SqlRecipientImporter(db.engine),
         fetcher=HttpFileFetcher(
             max_bytes=settings.import_max_bytes,
@@ -168,11 +175,6 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
             if sendsay is None
             else SendsayAccountCheck(sendsay, sender=settings.sendsay_sender)
         ),
-        renderer=renderer,
-        schedule_calculator=calculator,
-        available_channels=available_channels(settings),
-        delivery_queue=delivery.queue,
-        run_watcher=watcher,
         chart_drawer=MatplotlibChartDrawer(),
         report_writer=open_report_writer,
     )

@@ -10,6 +10,7 @@ from handlers import (
     fallback,
     lists,
     lists_import,
+    mailing_launch,
     mailing_steps,
     mailings,
     sendsay_admin,
@@ -33,6 +34,7 @@ def build_router() -> Router:
         common.create_router(),
         templates.create_router(),
         mailings.create_router(),
+        mailing_launch.create_router(),
         stats.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document
         lists_import.create_router(),  # before lists: it takes the import buttons

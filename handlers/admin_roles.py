@@ -11,12 +11,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.errors import DomainError
 from domain.pagination import Page
-from domain.ports import AccessNotifier, AddressParser, UnitOfWorkFactory
+from domain.ports import UnitOfWorkFactory
 from domain.usecases import roles, subscribers
 from domain.users import Role, User
 from handlers.callbacks import GrantChoice, UsersPage
 from handlers.filters import IsAdmin
 from handlers.i18n import t
+from handlers.services import Services
 
 ROLE_WORDS = {
     "admin": Role.admin,
@@ -31,20 +32,24 @@ async def grant(
     message: Message,
     command: CommandObject,
     user: User,
-    uow_factory: UnitOfWorkFactory,
-    access_notifier: AccessNotifier,
+    services: Services,
 ) -> None:
     args = (command.args or "").split()
     role = ROLE_WORDS.get(args[1].lower()) if len(args) == 2 else Role.manager
     if not 1 <= len(args) <= 2 or role is None:
         await message.answer(t("grant-usage"))
         return
-    target_id = await _resolve(uow_factory, args[0])
+    target_id = await _resolve(services.uow_factory, args[0])
     if target_id is None:
         await message.answer(t("grant-usage"))
         return
     target = await roles.grant_role(
-        uow_factory, access_notifier, actor_id=user.telegram_id, target_id=target_id, role=role
+        services.uow_factory,
+        services.access_notifier,
+        actor_id=user.telegram_id,
+        target_id=target_id,
+        role=role,
+        clock=services.clock,
     )
     await message.answer(t("grant-done", who=target.display_name, role=t(f"role-{role.value}")))
 
@@ -53,16 +58,18 @@ async def revoke(
     message: Message,
     command: CommandObject,
     user: User,
-    uow_factory: UnitOfWorkFactory,
-    access_notifier: AccessNotifier,
+    services: Services,
 ) -> None:
     args = (command.args or "").split()
-    target_id = await _resolve(uow_factory, args[0]) if len(args) == 1 else None
+    target_id = await _resolve(services.uow_factory, args[0]) if len(args) == 1 else None
     if target_id is None:
         await message.answer(t("revoke-usage"))
         return
     target = await roles.revoke_role(
-        uow_factory, access_notifier, actor_id=user.telegram_id, target_id=target_id
+        services.uow_factory,
+        services.access_notifier,
+        actor_id=user.telegram_id,
+        target_id=target_id,
     )
     await message.answer(t("revoke-done", who=target.display_name))
 
@@ -100,18 +107,18 @@ async def grant_choice(
     query: CallbackQuery,
     callback_data: GrantChoice,
     user: User,
-    uow_factory: UnitOfWorkFactory,
-    access_notifier: AccessNotifier,
+    services: Services,
 ) -> None:
     if callback_data.role is None:
         text = t("cancelled")
     else:
         target = await roles.grant_role(
-            uow_factory,
-            access_notifier,
+            services.uow_factory,
+            services.access_notifier,
             actor_id=user.telegram_id,
             target_id=callback_data.user_id,
             role=callback_data.role,
+            clock=services.clock,
         )
         text = t("grant-done", who=target.display_name, role=t(f"role-{callback_data.role.value}"))
     await query.answer()
@@ -119,22 +126,23 @@ async def grant_choice(
         await query.message.edit_text(text)
 
 
-async def users(message: Message, user: User, uow_factory: UnitOfWorkFactory, tz: tzinfo) -> None:
-    page = await roles.list_staff(uow_factory, actor_id=user.telegram_id, page=0)
-    await message.answer(_users_text(page, tz), reply_markup=_users_keyboard(page))
+async def users(message: Message, user: User, services: Services) -> None:
+    page = await roles.list_staff(services.uow_factory, actor_id=user.telegram_id, page=0)
+    await message.answer(_users_text(page, services.tz), reply_markup=_users_keyboard(page))
 
 
 async def users_page(
     query: CallbackQuery,
     callback_data: UsersPage,
     user: User,
-    uow_factory: UnitOfWorkFactory,
-    tz: tzinfo,
+    services: Services,
 ) -> None:
-    page = await roles.list_staff(uow_factory, actor_id=user.telegram_id, page=callback_data.page)
+    uid = user.telegram_id
+    page = await roles.list_staff(services.uow_factory, actor_id=uid, page=callback_data.page)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_text(_users_text(page, tz), reply_markup=_users_keyboard(page))
+        text = _users_text(page, services.tz)
+        await query.message.edit_text(text, reply_markup=_users_keyboard(page))
 
 
 def _users_text(page: Page[User], tz: tzinfo) -> str:
@@ -172,16 +180,15 @@ async def unsuppress(
     message: Message,
     command: CommandObject,
     user: User,
-    uow_factory: UnitOfWorkFactory,
-    address_parser: AddressParser,
+    services: Services,
 ) -> None:
     text = (command.args or "").strip()
     if not text:
         await message.answer(t("unsuppress-usage"))
         return
-    kind, value = address_parser.parse(text)
+    kind, value = services.address_parser.parse(text)
     address, changed = await subscribers.lift_suppression(
-        uow_factory, actor_id=user.telegram_id, kind=kind, value=value
+        services.uow_factory, actor_id=user.telegram_id, kind=kind, value=value
     )
     key = "unsuppress-done" if changed else "unsuppress-not-suppressed"
     await message.answer(t(key, address=address.value))

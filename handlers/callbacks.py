@@ -32,7 +32,7 @@ class StatsAct(StrEnum):
 class StatsCD(CallbackData, prefix="st"):
     """``run_id=0``: the latest run. Untrusted: the use cases check the caller's rights."""
 
-    act: StatsAct
+    action: StatsAct
     mailing_id: int
     run_id: int = 0
     page: int = 0

@@ -1,11 +1,12 @@
-"""Filters on the caller's role, loaded by ``UserMiddleware`` as ``data["user"]``."""
+"""Filters on the caller's role (loaded by ``UserMiddleware`` as ``data["user"]``) and on
+the message a button is on."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from domain.users import Role, User
 
@@ -30,3 +31,18 @@ class StrangerFilter(Filter):
 IsAdmin = RoleFilter(Role.admin)
 IsStaff = RoleFilter(Role.admin, Role.manager)
 IsStranger = StrangerFilter()
+
+
+class OnMessage(Filter):
+    """Passes a button's message to the handler as ``message``.
+
+    A message the bot can no longer see (deleted, or too old: Telegram sends an
+    ``InaccessibleMessage``) fails the filter, and ``fallback`` answers that the button is
+    outdated. https://core.telegram.org/bots/api#inaccessiblemessage
+    """
+
+    async def __call__(self, query: CallbackQuery) -> bool | dict[str, Message]:
+        return {"message": query.message} if isinstance(query.message, Message) else False
+
+
+ButtonMessage = OnMessage()

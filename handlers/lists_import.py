@@ -18,29 +18,29 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.errors import DomainError
 from domain.imports import BOT_DOWNLOAD_LIMIT, ImportReport, ImportSource
-from domain.ports import (
-    ExternalListSource,
-    RecipientImporter,
-    RemoteFileFetcher,
-    UnitOfWorkFactory,
-)
 from domain.recipients import ListSourceKind
 from domain.usecases import lists
 from domain.users import User
-from handlers.filters import IsStaff
+from handlers.filters import ButtonMessage, IsStaff
 from handlers.i18n import t
-from handlers.lists_kb import Act, ListCD, SendsayPick, SheetPick, UploadTarget, cancel_keyboard
+from handlers.lists_kb import (
+    ListAct,
+    ListCD,
+    SendsayPick,
+    SheetPick,
+    UploadTarget,
+    cancel_keyboard,
+)
 from handlers.lists_text import rejected_text, report_text
 from handlers.progress import ProgressMessage
+from handlers.services import Services
 from handlers.states import ListsFlow
-
-Deps = dict[str, Any]
 
 
 async def run_import(
     message: Message,
     user: User,
-    deps: Deps,
+    services: Services,
     list_id: int,
     source: ImportSource,
     kind: ListSourceKind,
@@ -49,13 +49,13 @@ async def run_import(
     progress = ProgressMessage(
         message,
         "import-progress",
-        delay=deps.get("progress_delay", 2.0),
-        interval=deps.get("progress_interval", 3.0),
+        delay=services.import_progress_delay,
+        interval=services.import_progress_interval,
     )
     try:
         report = await lists.import_file(
-            deps["uow_factory"],
-            deps["importer"],
+            services.uow_factory,
+            services.importer,
             user.telegram_id,
             list_id,
             source,
@@ -93,7 +93,8 @@ async def import_telegram_file(
     message: Message,
     state: FSMContext,
     user: User,
-    deps: Deps,
+    services: Services,
+    bot: Bot,
     list_id: int,
     upload: dict[str, Any],
     sheet: str | None = None,
@@ -101,20 +102,18 @@ async def import_telegram_file(
     if (upload.get("size") or 0) > BOT_DOWNLOAD_LIMIT:
         await message.answer(t("import-too-big-for-bot"))
         return
-    bot: Bot = deps["bot"]
-    importer: RecipientImporter = deps["importer"]
     with tempfile.TemporaryDirectory(prefix="mailforge-upload-") as tmp:
         path = Path(tmp) / "upload"
         await bot.download(upload["file_id"], destination=path)
         source = ImportSource(path, upload["filename"], sheet)
         if sheet is None:
-            names = importer.sheet_names(source)
+            names = services.importer.sheet_names(source)
             if len(names) > 1:
                 await ask_sheet(message, state, list_id, upload, names)
                 return
         await state.clear()
         await run_import(
-            message, user, deps, list_id, source, ListSourceKind.file, upload["filename"]
+            message, user, services, list_id, source, ListSourceKind.file, upload["filename"]
         )
 
 
@@ -129,20 +128,22 @@ async def ask_sheet(
     await message.answer(t("import-pick-sheet"), reply_markup=kb.as_markup())
 
 
-async def import_url(message: Message, user: User, deps: Deps, list_id: int, url: str) -> None:
-    fetcher: RemoteFileFetcher = deps["fetcher"]
+async def import_url(
+    message: Message, user: User, services: Services, list_id: int, url: str
+) -> None:
     with tempfile.TemporaryDirectory(prefix="mailforge-link-") as tmp:
         await message.answer(t("import-downloading"))
-        source = await fetcher.fetch(url, Path(tmp))
-        await run_import(message, user, deps, list_id, source, ListSourceKind.url, url)
+        source = await services.fetcher.fetch(url, Path(tmp))
+        await run_import(message, user, services, list_id, source, ListSourceKind.url, url)
 
 
-async def import_sendsay(message: Message, user: User, deps: Deps, list_id: int, ref: str) -> None:
-    sendsay: ExternalListSource = deps["sendsay_source"]
+async def import_sendsay(
+    message: Message, user: User, services: Services, list_id: int, ref: str
+) -> None:
     with tempfile.TemporaryDirectory(prefix="mailforge-sendsay-") as tmp:
         await message.answer(t("import-downloading"))
-        source = await sendsay.export(ref, Path(tmp))
-        await run_import(message, user, deps, list_id, source, ListSourceKind.sendsay, ref)
+        source = await services.sendsay_source.export(ref, Path(tmp))
+        await run_import(message, user, services, list_id, source, ListSourceKind.sendsay, ref)
 
 
 def _upload(message: Message) -> dict[str, Any] | None:
@@ -153,7 +154,9 @@ def _upload(message: Message) -> dict[str, Any] | None:
     return {"file_id": document.file_id, "filename": name, "size": document.file_size}
 
 
-async def on_document(message: Message, state: FSMContext, user: User, **deps: Any) -> None:
+async def on_document(
+    message: Message, state: FSMContext, user: User, services: Services, bot: Bot
+) -> None:
     upload = _upload(message)
     assert upload is not None
     if (upload.get("size") or 0) > BOT_DOWNLOAD_LIMIT:
@@ -161,9 +164,9 @@ async def on_document(message: Message, state: FSMContext, user: User, **deps: A
         return
     if await state.get_state() == ListsFlow.awaiting_source.state:
         list_id = (await state.get_data())["list_id"]
-        await import_telegram_file(message, state, user, deps, list_id, upload)
+        await import_telegram_file(message, state, user, services, bot, list_id, upload)
         return
-    views = await lists.overview(deps["uow_factory"], user.telegram_id)
+    views = await lists.overview(services.uow_factory, user.telegram_id)
     await state.update_data(upload=upload)
     kb = InlineKeyboardBuilder()
     kb.button(
@@ -179,107 +182,136 @@ async def on_document(message: Message, state: FSMContext, user: User, **deps: A
 
 async def on_upload_target(
     query: CallbackQuery,
+    message: Message,
     callback_data: UploadTarget,
     state: FSMContext,
     user: User,
-    **deps: Any,
+    services: Services,
+    bot: Bot,
 ) -> None:
     upload = (await state.get_data()).get("upload")
-    if upload is None or not isinstance(query.message, Message):
+    if upload is None:
         await query.answer(t("error-stale-button"), show_alert=True)
         return
     await query.answer()
     if callback_data.list_id:
-        await import_telegram_file(query.message, state, user, deps, callback_data.list_id, upload)
+        target = callback_data.list_id
+        await import_telegram_file(message, state, user, services, bot, target, upload)
         return
     # A new list named after the file; if the import fails, the empty list goes too.
     stem = Path(upload["filename"]).stem
-    rlist = await lists.create_unique(deps["uow_factory"], user.telegram_id, stem)
+    rlist = await lists.create_unique(services.uow_factory, user.telegram_id, stem)
     assert rlist.id is not None
     try:
-        await import_telegram_file(query.message, state, user, deps, rlist.id, upload)
+        await import_telegram_file(message, state, user, services, bot, rlist.id, upload)
     except BaseException:
-        await lists.delete(deps["uow_factory"], user.telegram_id, rlist.id)
+        await lists.delete(services.uow_factory, user.telegram_id, rlist.id)
         raise
 
 
 async def on_sheet_pick(
     query: CallbackQuery,
+    message: Message,
     callback_data: SheetPick,
     state: FSMContext,
     user: User,
-    **deps: Any,
+    services: Services,
+    bot: Bot,
 ) -> None:
     pending = (await state.get_data()).get("pending")
     sheets = pending["sheets"] if pending else []
-    if (
-        not pending
-        or not 0 <= callback_data.index < len(sheets)
-        or not isinstance(query.message, Message)
-    ):
+    if not pending or not 0 <= callback_data.index < len(sheets):
         await query.answer(t("error-stale-button"), show_alert=True)
         return
     await query.answer()
-    await import_telegram_file(
-        query.message,
-        state,
-        user,
-        deps,
-        pending["list_id"],
-        pending["upload"],
-        sheet=sheets[callback_data.index],
-    )
+    sheet = sheets[callback_data.index]
+    list_id, upload = pending["list_id"], pending["upload"]
+    await import_telegram_file(message, state, user, services, bot, list_id, upload, sheet=sheet)
 
 
-async def on_link(message: Message, state: FSMContext, user: User, **deps: Any) -> None:
+async def on_link(message: Message, state: FSMContext, user: User, services: Services) -> None:
     list_id = (await state.get_data())["list_id"]
     await state.clear()
-    await import_url(message, user, deps, list_id, (message.text or "").strip())
+    await import_url(message, user, services, list_id, (message.text or "").strip())
 
 
-async def on_source_button(
+# -- a list card's source buttons: the caller's rights first, so a refusal is an alert ----
+async def on_upload(
     query: CallbackQuery,
+    message: Message,
     callback_data: ListCD,
     state: FSMContext,
     user: User,
-    **deps: Any,
+    services: Services,
 ) -> None:
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
-        return
-    list_id, act = callback_data.list_id, callback_data.act
-    uow_factory: UnitOfWorkFactory = deps["uow_factory"]
-    view = await lists.view(uow_factory, user.telegram_id, list_id)
+    list_id = callback_data.list_id
+    await lists.view(services.uow_factory, user.telegram_id, list_id)
     await query.answer()
-    if act is Act.upload:
-        await state.set_state(ListsFlow.awaiting_source)
-        await state.update_data(list_id=list_id)
-        await message.answer(t("import-ask-source"), reply_markup=cancel_keyboard(list_id))
-    elif act is Act.subscribers:
-        added = await lists.import_subscribers(uow_factory, user.telegram_id, list_id)
+    await ask_for_source(message, state, list_id, "import-ask-source")
+
+
+async def on_subscribers(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ListCD,
+    user: User,
+    services: Services,
+) -> None:
+    """Adds everyone who pressed /start in the bot."""
+    uow_factory, uid, list_id = services.uow_factory, user.telegram_id, callback_data.list_id
+    await lists.view(uow_factory, uid, list_id)
+    await query.answer()
+    added = await lists.import_subscribers(uow_factory, uid, list_id)
+    await message.answer(t("import-subscribers-done", added=added))
+
+
+async def on_sendsay(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ListCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    list_id = callback_data.list_id
+    await lists.view(services.uow_factory, user.telegram_id, list_id)
+    await query.answer()
+    await offer_sendsay(message, state, services, list_id)
+
+
+async def on_reimport(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ListCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    """Fetches the list again from where it came from; a file must be sent again."""
+    uow_factory, uid, list_id = services.uow_factory, user.telegram_id, callback_data.list_id
+    rlist = (await lists.view(uow_factory, uid, list_id)).rlist
+    await query.answer()
+    if rlist.source_kind is ListSourceKind.url and rlist.source_ref:
+        await import_url(message, user, services, list_id, rlist.source_ref)
+    elif rlist.source_kind is ListSourceKind.sendsay and rlist.source_ref:
+        await import_sendsay(message, user, services, list_id, rlist.source_ref)
+    elif rlist.source_kind is ListSourceKind.subscribers:
+        added = await lists.import_subscribers(uow_factory, uid, list_id)
         await message.answer(t("import-subscribers-done", added=added))
-    elif act is Act.sendsay:
-        await offer_sendsay(message, state, deps, list_id)
-    elif act is Act.reimport:
-        rlist = view.rlist
-        if rlist.source_kind is ListSourceKind.url and rlist.source_ref:
-            await import_url(message, user, deps, list_id, rlist.source_ref)
-        elif rlist.source_kind is ListSourceKind.sendsay and rlist.source_ref:
-            await import_sendsay(message, user, deps, list_id, rlist.source_ref)
-        elif rlist.source_kind is ListSourceKind.subscribers:
-            added = await lists.import_subscribers(uow_factory, user.telegram_id, list_id)
-            await message.answer(t("import-subscribers-done", added=added))
-        else:
-            await state.set_state(ListsFlow.awaiting_source)
-            await state.update_data(list_id=list_id)
-            await message.answer(
-                t("import-reimport-needs-file"), reply_markup=cancel_keyboard(list_id)
-            )
+    else:
+        await ask_for_source(message, state, list_id, "import-reimport-needs-file")
 
 
-async def offer_sendsay(message: Message, state: FSMContext, deps: Deps, list_id: int) -> None:
-    sendsay: ExternalListSource = deps["sendsay_source"]
+async def ask_for_source(message: Message, state: FSMContext, list_id: int, key: str) -> None:
+    await state.set_state(ListsFlow.awaiting_source)
+    await state.update_data(list_id=list_id)
+    await message.answer(t(key), reply_markup=cancel_keyboard(list_id))
+
+
+async def offer_sendsay(
+    message: Message, state: FSMContext, services: Services, list_id: int
+) -> None:
+    sendsay = services.sendsay_source
     if not sendsay.available:
         await message.answer(t("sendsay-not-configured"))
         return
@@ -297,19 +329,19 @@ async def offer_sendsay(message: Message, state: FSMContext, deps: Deps, list_id
 
 async def on_sendsay_pick(
     query: CallbackQuery,
+    message: Message,
     callback_data: SendsayPick,
     state: FSMContext,
     user: User,
-    **deps: Any,
+    services: Services,
 ) -> None:
     refs = (await state.get_data()).get("sendsay_refs") or []
-    if not 0 <= callback_data.index < len(refs) or not isinstance(query.message, Message):
+    if not 0 <= callback_data.index < len(refs):
         await query.answer(t("error-stale-button"), show_alert=True)
         return
     await query.answer()
-    await import_sendsay(
-        query.message, user, deps, callback_data.list_id, refs[callback_data.index]
-    )
+    ref = refs[callback_data.index]
+    await import_sendsay(message, user, services, callback_data.list_id, ref)
 
 
 async def not_a_source(message: Message) -> None:
@@ -319,7 +351,7 @@ async def not_a_source(message: Message) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(IsStaff)
-    router.callback_query.filter(IsStaff)
+    router.callback_query.filter(IsStaff, ButtonMessage)
     router.message.register(on_document, F.document)
     router.message.register(
         on_link, ListsFlow.awaiting_source, F.text.regexp(r"^\s*https?://\S+\s*$")
@@ -327,9 +359,12 @@ def create_router() -> Router:
     router.message.register(
         not_a_source, ListsFlow.awaiting_source, F.text & ~F.text.startswith("/")
     )
-    source_acts = {Act.upload, Act.subscribers, Act.sendsay, Act.reimport}
-    router.callback_query.register(on_source_button, ListCD.filter(F.act.in_(source_acts)))
-    router.callback_query.register(on_upload_target, UploadTarget.filter())
-    router.callback_query.register(on_sheet_pick, SheetPick.filter())
-    router.callback_query.register(on_sendsay_pick, SendsayPick.filter())
+    button = router.callback_query.register
+    button(on_upload, ListCD.filter(F.action == ListAct.upload))
+    button(on_subscribers, ListCD.filter(F.action == ListAct.subscribers))
+    button(on_sendsay, ListCD.filter(F.action == ListAct.sendsay))
+    button(on_reimport, ListCD.filter(F.action == ListAct.reimport))
+    button(on_upload_target, UploadTarget.filter())
+    button(on_sheet_pick, SheetPick.filter())
+    button(on_sendsay_pick, SendsayPick.filter())
     return router

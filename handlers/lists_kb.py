@@ -14,7 +14,9 @@ from domain.usecases.lists import ListView
 from handlers.i18n import t
 
 
-class Act(StrEnum):
+class ListAct(StrEnum):
+    """List buttons (the values travel in callback data: keep them)."""
+
     home = "home"
     new = "new"
     open = "open"
@@ -32,7 +34,7 @@ class Act(StrEnum):
 
 
 class ListCD(CallbackData, prefix="l"):
-    act: Act
+    action: ListAct
     list_id: int = 0
     page: int = 0
 
@@ -55,9 +57,10 @@ def index_keyboard(views: list[ListView]) -> InlineKeyboardMarkup:
     for v in views:
         assert v.rlist.id is not None
         kb.button(
-            text=f"📋 {v.rlist.name}", callback_data=ListCD(act=Act.open, list_id=v.rlist.id)
+            text=f"📋 {v.rlist.name}",
+            callback_data=ListCD(action=ListAct.open, list_id=v.rlist.id),
         )
-    kb.button(text=t("lists-button-new"), callback_data=ListCD(act=Act.new))
+    kb.button(text=t("lists-button-new"), callback_data=ListCD(action=ListAct.new))
     kb.adjust(1)
     return kb.as_markup()
 
@@ -65,19 +68,20 @@ def index_keyboard(views: list[ListView]) -> InlineKeyboardMarkup:
 def card_keyboard(list_id: int, can_manage: bool) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     rows = [
-        (Act.members, Act.search),
-        (Act.add, Act.remove),
-        (Act.upload, Act.reimport),
-        (Act.subscribers, Act.sendsay),
+        (ListAct.members, ListAct.search),
+        (ListAct.add, ListAct.remove),
+        (ListAct.upload, ListAct.reimport),
+        (ListAct.subscribers, ListAct.sendsay),
     ]
     if can_manage:
-        rows.append((Act.rename, Act.delete))
+        rows.append((ListAct.rename, ListAct.delete))
     for row in rows:
         for act in row:
             kb.button(
-                text=t(f"lists-button-{act.value}"), callback_data=ListCD(act=act, list_id=list_id)
+                text=t(f"lists-button-{act.value}"),
+                callback_data=ListCD(action=act, list_id=list_id),
             )
-    kb.button(text=t("button-back"), callback_data=ListCD(act=Act.home))
+    kb.button(text=t("button-back"), callback_data=ListCD(action=ListAct.home))
     kb.adjust(*([2] * len(rows)), 1)
     return kb.as_markup()
 
@@ -86,13 +90,15 @@ def members_keyboard(list_id: int, page: Page[Address]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     if page.has_prev:
         kb.button(
-            text="◀️", callback_data=ListCD(act=Act.members, list_id=list_id, page=page.page - 1)
+            text="◀️",
+            callback_data=ListCD(action=ListAct.members, list_id=list_id, page=page.page - 1),
         )
     if page.has_next:
         kb.button(
-            text="▶️", callback_data=ListCD(act=Act.members, list_id=list_id, page=page.page + 1)
+            text="▶️",
+            callback_data=ListCD(action=ListAct.members, list_id=list_id, page=page.page + 1),
         )
-    kb.button(text=t("button-back"), callback_data=ListCD(act=Act.open, list_id=list_id))
+    kb.button(text=t("button-back"), callback_data=ListCD(action=ListAct.open, list_id=list_id))
     kb.adjust(2 if page.has_prev and page.has_next else 1, 1)
     return kb.as_markup()
 
@@ -101,13 +107,13 @@ def confirm_delete_keyboard(list_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(
         text=t("lists-button-delete-yes"),
-        callback_data=ListCD(act=Act.delete_yes, list_id=list_id),
+        callback_data=ListCD(action=ListAct.delete_yes, list_id=list_id),
     )
-    kb.button(text=t("button-cancel"), callback_data=ListCD(act=Act.open, list_id=list_id))
+    kb.button(text=t("button-cancel"), callback_data=ListCD(action=ListAct.open, list_id=list_id))
     return kb.as_markup()
 
 
 def cancel_keyboard(list_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("button-cancel"), callback_data=ListCD(act=Act.open, list_id=list_id))
+    kb.button(text=t("button-cancel"), callback_data=ListCD(action=ListAct.open, list_id=list_id))
     return kb.as_markup()

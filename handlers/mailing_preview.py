@@ -4,7 +4,6 @@ the audience, warnings and what to do next."""
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
@@ -18,8 +17,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from domain.mailings import Channel, Mailing
 from domain.usecases import preview as previews
 from handlers.i18n import t
-from handlers.mailings_kb import Go, MailingCD
+from handlers.mailings_kb import MailingAct, MailingCD
 from handlers.mailings_text import preview_report
+from handlers.services import Services
 
 
 def url_buttons(mailing: Mailing) -> InlineKeyboardMarkup | None:
@@ -81,23 +81,32 @@ async def send_sample(message: Message, p: previews.Preview) -> None:
 def actions_keyboard(m: Mailing, can_launch: bool) -> InlineKeyboardMarkup:
     assert m.id is not None
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("mailings-button-save"), callback_data=MailingCD(go=Go.save, mailing_id=m.id))
-    kb.button(text=t("mailings-button-test"), callback_data=MailingCD(go=Go.test, mailing_id=m.id))
+    kb.button(
+        text=t("mailings-button-save"),
+        callback_data=MailingCD(action=MailingAct.save, mailing_id=m.id),
+    )
+    kb.button(
+        text=t("mailings-button-test"),
+        callback_data=MailingCD(action=MailingAct.test, mailing_id=m.id),
+    )
     if can_launch:
         kb.button(
             text=t("mailings-button-launch"),
-            callback_data=MailingCD(go=Go.launch, mailing_id=m.id),
+            callback_data=MailingCD(action=MailingAct.launch, mailing_id=m.id),
         )
-    kb.button(text=t("mailings-button-edit"), callback_data=MailingCD(go=Go.edit, mailing_id=m.id))
+    kb.button(
+        text=t("mailings-button-edit"),
+        callback_data=MailingCD(action=MailingAct.edit, mailing_id=m.id),
+    )
     kb.adjust(1, 2, 1)
     return kb.as_markup()
 
 
 async def show_preview(
-    message: Message, user_id: int, deps: dict[str, Any], mailing_id: int
+    message: Message, user_id: int, services: Services, mailing_id: int
 ) -> None:
     p = await previews.build(
-        deps["uow_factory"], deps["renderer"], user_id, mailing_id, deps["available_channels"]
+        services.uow_factory, services.renderer, user_id, mailing_id, services.available_channels
     )
     await send_sample(message, p)
     await message.answer(preview_report(p), reply_markup=actions_keyboard(p.mailing, p.can_launch))

@@ -1,185 +1,170 @@
 """The schedule step: by hand (launch button), once at a time, or recurring.
 
-Times are typed and shown in ``TIMEZONE`` and stored in UTC. A recurring schedule shows
-its next three launches before the manager confirms it.
+One handler per button of the step (``DialogAct``) and per typed answer (a date, a
+recurrence, its end). Registered under ``mailing_steps``'s router.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
+from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.types import CallbackQuery, Message
 
-from domain.clock import SystemClock
 from domain.errors import InvalidInput
-from domain.mailings import Mailing, Schedule, ScheduleKind
-from domain.ports import ScheduleCalculator
+from domain.mailings import Schedule, ScheduleKind
 from domain.recurring_input import EXAMPLES, parse_recurring
 from domain.schedule_input import parse_local_datetime, quick_choices
 from domain.usecases import mailings
+from domain.users import User
 from handlers.i18n import t
-from handlers.mailings_kb import DialogCD, Step, nav
-from handlers.mailings_text import schedule_text
+from handlers.mailing_flow import Draft, advance, current_draft, dialog_mailing, press
+from handlers.mailing_schedule_kb import (
+    fmt,
+    once_keyboard,
+    pending_schedule,
+    recurring_keyboard,
+    remaining,
+    show_recurring_check,
+)
+from handlers.mailings_kb import DialogAct, DialogCD, Step
+from handlers.services import Services
 from handlers.states import MailingFlow
 
-Deps = dict[str, Any]
 
-
-def _fmt(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%d.%m.%Y %H:%M")
-
-
-def remaining(moment: datetime, now: datetime) -> str:
-    left = max(moment - now, timedelta(0))
-    days, hours, minutes = left.days, left.seconds // 3600, left.seconds % 3600 // 60
-    return t("schedule-remaining", days=days, hours=hours, minutes=minutes)
-
-
-async def ask_schedule(message: Message, deps: Deps, mailing: Mailing) -> None:
-    kb = InlineKeyboardBuilder()
-    for action in ("manual", "once", "recurring"):
-        kb.button(
-            text=t(f"dialog-schedule-{action}"),
-            callback_data=DialogCD(step=Step.schedule, action=action),
-        )
-    nav(kb, Step.schedule)
-    kb.adjust(1, 1, 1, 2)
-    current = schedule_text(mailing, deps["tz"])
-    await message.answer(t("dialog-ask-schedule", current=current), reply_markup=kb.as_markup())
-
-
-async def on_schedule_button(
-    message: Message,
-    state: FSMContext,
-    uid: int,
-    deps: Deps,
-    mailing: Mailing,
-    action: str,
-    value: str,
-) -> bool:
-    """Handle a press; ``True`` when the step is answered and the dialog moves on."""
-    tz: ZoneInfo = deps["tz"]
-    now = SystemClock().now()
-    if action == "manual":
-        await _store(deps, uid, mailing, Schedule(timezone=deps["settings"].timezone))
-        return True
-    if action == "once":
-        kb = InlineKeyboardBuilder()
-        for index, (key, moment) in enumerate(quick_choices(tz, now)):
-            kb.button(
-                text=f"{t(key)} — {_fmt(moment, tz)}",
-                callback_data=DialogCD(step=Step.schedule, action="quick", value=str(index)),
-            )
-        nav(kb, Step.schedule)
-        kb.adjust(1, 1, 1, 2)
-        await state.set_state(MailingFlow.schedule_at)
-        await message.answer(
-            t("dialog-ask-datetime", example=_fmt(now + timedelta(days=1), tz)),
-            reply_markup=kb.as_markup(),
-        )
-    elif action == "quick" and value.isdigit():
-        choices = quick_choices(tz, now)
-        moment = choices[min(int(value), len(choices) - 1)][1]
-        return await _store_once(message, deps, uid, mailing, moment)
-    elif action == "recurring":
-        kb = InlineKeyboardBuilder()
-        for kind in ("daily", "weekly", "monthly", "cron"):
-            kb.button(
-                text=t(f"dialog-recurring-{kind}"),
-                callback_data=DialogCD(step=Step.schedule, action="kind", value=kind),
-            )
-        nav(kb, Step.schedule)
-        kb.adjust(2, 2, 2)
-        await message.answer(t("dialog-ask-recurring"), reply_markup=kb.as_markup())
-    elif action == "kind" and value in EXAMPLES:
-        await state.set_state(MailingFlow.schedule_cron)
-        await state.update_data(recurring_kind=value)
-        await message.answer(t(f"dialog-ask-recurring-{value}", example=EXAMPLES[value]))
-    elif action == "confirm":
-        data = await state.get_data()
-        if data.get("pending_cron"):
-            await _store(deps, uid, mailing, _pending_schedule(data, deps["settings"].timezone))
-            return True
-    elif action in ("end_runs", "end_date"):
-        await state.set_state(MailingFlow.schedule_end)
-        await state.update_data(end_kind="runs" if action == "end_runs" else "date")
-        await message.answer(t(f"dialog-ask-{action.replace('_', '-')}"))
-    return False
-
-
-async def _store(deps: Deps, uid: int, mailing: Mailing, schedule: Schedule) -> None:
-    assert mailing.id is not None
-    calculator: ScheduleCalculator = deps["schedule_calculator"]
-    calculator.validate(schedule, SystemClock().now())
-    await mailings.update(deps["uow_factory"], uid, mailing.id, schedule=schedule)
+async def _store(services: Services, uid: int, draft: Draft, schedule: Schedule) -> None:
+    services.schedule_calculator.validate(schedule, services.clock.now())
+    await mailings.update(services.uow_factory, uid, draft.id, schedule=schedule)
 
 
 async def _store_once(
-    message: Message, deps: Deps, uid: int, mailing: Mailing, moment: datetime
-) -> bool:
-    schedule = Schedule(ScheduleKind.once, run_at=moment, timezone=deps["settings"].timezone)
-    await _store(deps, uid, mailing, schedule)
-    now = SystemClock().now()
-    await message.answer(
-        t("dialog-schedule-once-set", when=_fmt(moment, deps["tz"]), left=remaining(moment, now))
-    )
-    return True
+    message: Message, services: Services, uid: int, draft: Draft, moment: datetime
+) -> None:
+    schedule = Schedule(ScheduleKind.once, run_at=moment, timezone=services.timezone)
+    await _store(services, uid, draft, schedule)
+    left = remaining(moment, services.clock.now())
+    await message.answer(t("dialog-schedule-once-set", when=fmt(moment, services.tz), left=left))
 
 
-async def got_datetime(message: Message, deps: Deps, uid: int, mailing: Mailing) -> bool:
-    moment = parse_local_datetime(message.text or "", deps["tz"], SystemClock().now())
-    return await _store_once(message, deps, uid, mailing, moment)
+# -- buttons ------------------------------------------------------------------------------
+async def on_manual(
+    query: CallbackQuery, message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    """No schedule: the mailing waits for its Launch button."""
+    if draft := await current_draft(query, message, state, user, services):
+        schedule = Schedule(timezone=services.timezone)
+        await _store(services, user.telegram_id, draft, schedule)
+        await advance(message, state, user.telegram_id, services, Step.schedule)
 
 
-async def got_recurring(message: Message, state: FSMContext, deps: Deps, mailing: Mailing) -> None:
+async def on_once(
+    query: CallbackQuery, message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    if await current_draft(query, message, state, user, services):
+        tz, now = services.tz, services.clock.now()
+        await state.set_state(MailingFlow.schedule_at)
+        await message.answer(
+            t("dialog-ask-datetime", example=fmt(now + timedelta(days=1), tz)),
+            reply_markup=once_keyboard(tz, now),
+        )
+
+
+async def on_quick(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: DialogCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    """One of the offered times; they are computed again, so "tomorrow" stays tomorrow."""
+    draft = await current_draft(query, message, state, user, services)
+    if draft and callback_data.value.isdigit():
+        choices = quick_choices(services.tz, services.clock.now())
+        moment = choices[min(int(callback_data.value), len(choices) - 1)][1]
+        await _store_once(message, services, user.telegram_id, draft, moment)
+        await advance(message, state, user.telegram_id, services, Step.schedule)
+
+
+async def on_recurring(
+    query: CallbackQuery, message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    if await current_draft(query, message, state, user, services):
+        await message.answer(t("dialog-ask-recurring"), reply_markup=recurring_keyboard())
+
+
+async def on_kind(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: DialogCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    kind = callback_data.value
+    if await current_draft(query, message, state, user, services) and kind in EXAMPLES:
+        await state.set_state(MailingFlow.schedule_cron)
+        await state.update_data(recurring_kind=kind)
+        await message.answer(t(f"dialog-ask-recurring-{kind}", example=EXAMPLES[kind]))
+
+
+async def on_confirm(
+    query: CallbackQuery, message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    draft = await current_draft(query, message, state, user, services)
+    data = await state.get_data()
+    if draft and data.get("pending_cron"):
+        schedule = pending_schedule(data, services.timezone)
+        await _store(services, user.telegram_id, draft, schedule)
+        await advance(message, state, user.telegram_id, services, Step.schedule)
+
+
+async def on_end(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: DialogCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    """A recurring schedule ends after a number of runs or on a date."""
+    if await current_draft(query, message, state, user, services):
+        runs = callback_data.action is DialogAct.end_runs
+        await state.set_state(MailingFlow.schedule_end)
+        await state.update_data(end_kind="runs" if runs else "date")
+        await message.answer(t("dialog-ask-end-runs" if runs else "dialog-ask-end-date"))
+
+
+# -- typed answers ------------------------------------------------------------------------
+async def got_datetime(
+    message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    draft = await current_draft_or_leave(state, user, services)
+    if draft is None:
+        return
+    moment = parse_local_datetime(message.text or "", services.tz, services.clock.now())
+    await _store_once(message, services, user.telegram_id, draft, moment)
+    await advance(message, state, user.telegram_id, services, Step.schedule)
+
+
+async def got_recurring(
+    message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    if await current_draft_or_leave(state, user, services) is None:
+        return
     kind = (await state.get_data()).get("recurring_kind", "cron")
     cron = parse_recurring(kind, message.text or "")
     await state.update_data(pending_cron=cron, pending_ends=None, pending_runs=None)
-    await show_recurring_check(message, state, deps)
+    await show_recurring_check(message, state, services)
 
 
-def _pending_schedule(data: dict[str, Any], timezone: str) -> Schedule:
-    ends = data.get("pending_ends")
-    return Schedule(
-        ScheduleKind.cron,
-        cron=data.get("pending_cron"),
-        timezone=timezone,
-        ends_at=datetime.fromisoformat(ends) if ends else None,
-        max_runs=data.get("pending_runs"),
-    )
-
-
-async def show_recurring_check(message: Message, state: FSMContext, deps: Deps) -> None:
-    """The cron, its optional end, and the next three launches, before confirming."""
-    schedule = _pending_schedule(await state.get_data(), deps["settings"].timezone)
-    calculator: ScheduleCalculator = deps["schedule_calculator"]
-    now = SystemClock().now()
-    calculator.validate(schedule, now)
-    upcoming = calculator.next_times(schedule, now, 3)
-    await state.set_state(MailingFlow.schedule_cron)
-    kb = InlineKeyboardBuilder()
-    for action in ("confirm", "recurring", "end_runs", "end_date"):
-        key = {"confirm": "dialog-confirm", "recurring": "dialog-change"}.get(
-            action, f"dialog-{action.replace('_', '-')}"
-        )
-        kb.button(text=t(key), callback_data=DialogCD(step=Step.schedule, action=action))
-    nav(kb, Step.schedule)
-    kb.adjust(2, 2, 2)
-    times = "\n".join(f"• {_fmt(m, deps['tz'])}" for m in upcoming)
-    text = t("dialog-recurring-check", cron=schedule.cron or "", times=times)
-    if schedule.max_runs:
-        text += "\n" + t("dialog-ends-after", runs=schedule.max_runs)
-    if schedule.ends_at:
-        text += "\n" + t("dialog-ends-on", when=_fmt(schedule.ends_at, deps["tz"]))
-    await message.answer(text, reply_markup=kb.as_markup())
-
-
-async def got_schedule_end(message: Message, state: FSMContext, deps: Deps) -> None:
+async def got_schedule_end(
+    message: Message, state: FSMContext, user: User, services: Services
+) -> None:
     """The optional end of a recurring schedule: a number of runs or a date."""
+    if await current_draft_or_leave(state, user, services) is None:
+        return
     data = await state.get_data()
     text = (message.text or "").strip()
     if data.get("end_kind") == "runs":
@@ -187,6 +172,35 @@ async def got_schedule_end(message: Message, state: FSMContext, deps: Deps) -> N
             raise InvalidInput("dialog-end-runs-invalid")
         await state.update_data(pending_runs=int(text), pending_ends=None)
     else:
-        moment = parse_local_datetime(text, deps["tz"], SystemClock().now())
+        moment = parse_local_datetime(text, services.tz, services.clock.now())
         await state.update_data(pending_ends=moment.isoformat(), pending_runs=None)
-    await show_recurring_check(message, state, deps)
+    await show_recurring_check(message, state, services)
+
+
+async def current_draft_or_leave(
+    state: FSMContext, user: User, services: Services
+) -> Draft | None:
+    """A typed answer without a draft (it was deleted) quietly ends the dialog."""
+    mailing = await dialog_mailing(state, user.telegram_id, services)
+    if mailing is None or mailing.id is None:
+        await state.clear()
+        return None
+    return Draft(mailing.id, mailing)
+
+
+def create_router() -> Router:
+    """Registered inside ``mailing_steps``'s router, so its role filter applies."""
+    router = Router(name=__name__)
+    button = router.callback_query.register
+    button(on_manual, *press(Step.schedule, DialogAct.manual))
+    button(on_once, *press(Step.schedule, DialogAct.once))
+    button(on_quick, *press(Step.schedule, DialogAct.quick))
+    button(on_recurring, *press(Step.schedule, DialogAct.recurring))
+    button(on_kind, *press(Step.schedule, DialogAct.kind))
+    button(on_confirm, *press(Step.schedule, DialogAct.confirm))
+    button(on_end, *press(Step.schedule, DialogAct.end_runs, DialogAct.end_date))
+    typed = F.text & ~F.text.startswith("/")
+    router.message.register(got_datetime, MailingFlow.schedule_at, typed)
+    router.message.register(got_recurring, MailingFlow.schedule_cron, typed)
+    router.message.register(got_schedule_end, MailingFlow.schedule_end, typed)
+    return router

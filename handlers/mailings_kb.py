@@ -8,7 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from domain.mailings import Channel, Mailing, MailingStatus, ScheduleKind
+from domain.mailings import Channel, Mailing, MailingAction, MailingStatus, allowed_actions
 from domain.pagination import Page
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import t
@@ -24,8 +24,9 @@ STATUS_ICONS = {
 }
 
 
-class Go(StrEnum):
-    """Card and browsing actions."""
+class MailingAct(StrEnum):
+    """Card and browsing buttons. The values travel in callback data: keep them, so
+    buttons on messages sent before an upgrade still work."""
 
     browse = "browse"
     open = "open"
@@ -44,8 +45,12 @@ class Go(StrEnum):
     unschedule = "unsched"
 
 
+# The card's button for each action the mailing's status allows (same names).
+CARD_BUTTONS = {action: MailingAct[action.name] for action in MailingAction}
+
+
 class MailingCD(CallbackData, prefix="m"):
-    go: Go
+    action: MailingAct
     mailing_id: int = 0
     page: int = 0
     status: str = ""  # browse filter
@@ -64,19 +69,42 @@ class Step(StrEnum):
     preview = "preview"
 
 
+class DialogAct(StrEnum):
+    """Presses inside the dialog (values travel in callback data: keep them)."""
+
+    new = "new"  # start a new mailing
+    edit = "edit"  # open one step of an existing mailing
+    back = "back"
+    cancel = "cancel"
+    pick = "pick"  # channel
+    toggle = "toggle"  # a list, or an option
+    next = "next"
+    buttons = "buttons"  # options: ask for URL buttons
+    templates = "templates"  # content: offer the saved templates
+    use = "use"  # content: use one template
+    manual = "manual"  # schedule: launched by hand
+    once = "once"
+    quick = "quick"  # once, at one of the offered times
+    recurring = "recurring"
+    kind = "kind"  # recurring: daily, weekly, monthly or cron
+    confirm = "confirm"
+    end_runs = "end_runs"
+    end_date = "end_date"
+
+
 class DialogCD(CallbackData, prefix="md"):
     """A press inside the dialog: ``action`` within ``step`` with an optional value."""
 
     step: Step
-    action: str
+    action: DialogAct
     value: str = ""
 
 
 def nav(kb: InlineKeyboardBuilder, step: Step, back: bool = True) -> None:
     """Back (one step) and Cancel (leave the dialog; the draft stays) buttons."""
     if back:
-        kb.button(text=t("button-back"), callback_data=DialogCD(step=step, action="back"))
-    kb.button(text=t("button-cancel"), callback_data=DialogCD(step=step, action="cancel"))
+        kb.button(text=t("button-back"), callback_data=DialogCD(step=step, action=DialogAct.back))
+    kb.button(text=t("button-cancel"), callback_data=DialogCD(step=step, action=DialogAct.cancel))
 
 
 def nav_keyboard(step: Step, back: bool = True) -> InlineKeyboardMarkup:
@@ -93,7 +121,7 @@ def channel_keyboard(available: frozenset[Channel]) -> InlineKeyboardMarkup:
             label += " " + t("channel-unavailable-mark")
         kb.button(
             text=label,
-            callback_data=DialogCD(step=Step.channel, action="pick", value=channel.value),
+            callback_data=DialogCD(step=Step.channel, action=DialogAct.pick, value=channel.value),
         )
     nav(kb, Step.channel)
     kb.adjust(2, 2, 2)
@@ -106,17 +134,20 @@ def browse_keyboard(page: Page[Mailing], status: str) -> InlineKeyboardMarkup:
         assert m.id is not None
         icon = "🗄" if m.archived_at else STATUS_ICONS[m.status]
         kb.button(
-            text=f"{icon} {m.name}"[:60], callback_data=MailingCD(go=Go.open, mailing_id=m.id)
+            text=f"{icon} {m.name}"[:60],
+            callback_data=MailingCD(action=MailingAct.open, mailing_id=m.id),
         )
     nav_row = 0
     if page.has_prev:
         kb.button(
-            text="◀️", callback_data=MailingCD(go=Go.browse, page=page.page - 1, status=status)
+            text="◀️",
+            callback_data=MailingCD(action=MailingAct.browse, page=page.page - 1, status=status),
         )
         nav_row += 1
     if page.has_next:
         kb.button(
-            text="▶️", callback_data=MailingCD(go=Go.browse, page=page.page + 1, status=status)
+            text="▶️",
+            callback_data=MailingCD(action=MailingAct.browse, page=page.page + 1, status=status),
         )
         nav_row += 1
     filters = ["", "draft", "scheduled", "running", "completed"]
@@ -124,9 +155,11 @@ def browse_keyboard(page: Page[Mailing], status: str) -> InlineKeyboardMarkup:
         mark = "• " if value == status else ""
         kb.button(
             text=mark + t(f"mailings-filter-{value or 'all'}"),
-            callback_data=MailingCD(go=Go.browse, status=value),
+            callback_data=MailingCD(action=MailingAct.browse, status=value),
         )
-    kb.button(text=t("mailings-button-new"), callback_data=DialogCD(step=Step.name, action="new"))
+    kb.button(
+        text=t("mailings-button-new"), callback_data=DialogCD(step=Step.name, action=DialogAct.new)
+    )
     sizes = [1] * len(page.items) + ([nav_row] if nav_row else []) + [3, 2, 1]
     kb.adjust(*sizes)
     return kb.as_markup()
@@ -136,35 +169,18 @@ def card_keyboard(m: Mailing, launched: bool = False) -> InlineKeyboardMarkup:
     """``launched``: the mailing has runs, so its statistics can be opened."""
     assert m.id is not None
     kb = InlineKeyboardBuilder()
-    actions: list[Go] = []
-    if m.archived_at is None:
-        if m.is_editable:
-            actions += [Go.edit, Go.preview]
-        if m.status in (MailingStatus.draft, MailingStatus.scheduled):
-            actions += [Go.test, Go.launch]
-        if m.status is MailingStatus.draft and m.schedule.kind is not ScheduleKind.none:
-            actions += [Go.schedule]
-        if m.status is MailingStatus.scheduled:
-            actions += [Go.unschedule]
-        if m.status is MailingStatus.running:
-            actions += [Go.pause]
-        if m.status is MailingStatus.paused:
-            actions += [Go.resume]
-        if m.status in (MailingStatus.running, MailingStatus.paused, MailingStatus.scheduled):
-            actions += [Go.cancel]
-        actions += [Go.duplicate, Go.delete]
-    else:
-        actions += [Go.duplicate]
-    for go in actions:
+    for action in allowed_actions(m):
+        button = CARD_BUTTONS[action]
         kb.button(
-            text=t(f"mailings-button-{go.value}"), callback_data=MailingCD(go=go, mailing_id=m.id)
+            text=t(f"mailings-button-{button.value}"),
+            callback_data=MailingCD(action=button, mailing_id=m.id),
         )
     if launched:
         kb.button(
             text=t("stats-button-open"),
-            callback_data=StatsCD(act=StatsAct.show, mailing_id=m.id),
+            callback_data=StatsCD(action=StatsAct.show, mailing_id=m.id),
         )
-    kb.button(text=t("button-back"), callback_data=MailingCD(go=Go.browse))
+    kb.button(text=t("button-back"), callback_data=MailingCD(action=MailingAct.browse))
     kb.adjust(2)
     return kb.as_markup()
 
@@ -188,9 +204,11 @@ def edit_menu_keyboard(m: Mailing) -> InlineKeyboardMarkup:
             continue
         kb.button(
             text=t(f"mailings-edit-{step.value}"),
-            callback_data=DialogCD(step=step, action="edit", value=str(m.id)),
+            callback_data=DialogCD(step=step, action=DialogAct.edit, value=str(m.id)),
         )
-    kb.button(text=t("button-back"), callback_data=MailingCD(go=Go.open, mailing_id=m.id))
+    kb.button(
+        text=t("button-back"), callback_data=MailingCD(action=MailingAct.open, mailing_id=m.id)
+    )
     kb.adjust(2)
     return kb.as_markup()
 
@@ -199,7 +217,10 @@ def confirm_delete_keyboard(mailing_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(
         text=t("mailings-button-del-yes"),
-        callback_data=MailingCD(go=Go.delete_yes, mailing_id=mailing_id),
+        callback_data=MailingCD(action=MailingAct.delete_yes, mailing_id=mailing_id),
     )
-    kb.button(text=t("button-cancel"), callback_data=MailingCD(go=Go.open, mailing_id=mailing_id))
+    kb.button(
+        text=t("button-cancel"),
+        callback_data=MailingCD(action=MailingAct.open, mailing_id=mailing_id),
+    )
     return kb.as_markup()

@@ -25,7 +25,7 @@ from domain.runs import MailingRun, RunStatus
 from domain.usecases import launch, stats
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import translate, translate_reason
-from handlers.mailings_kb import Go, MailingCD
+from handlers.mailings_kb import MailingAct, MailingCD
 
 log = logging.getLogger(__name__)
 BAR = 12
@@ -126,20 +126,22 @@ class RunWatcher:
     def keyboard(self, w: Watch, run: MailingRun, final: bool) -> InlineKeyboardMarkup | None:
         kb = InlineKeyboardBuilder()
         if not final and not run.is_test:
-            go = Go.resume if run.status is RunStatus.paused else Go.pause
-            for action in (go, Go.cancel):
+            toggle = MailingAct.resume if run.status is RunStatus.paused else MailingAct.pause
+            for action in (toggle, MailingAct.cancel):
                 kb.button(
                     text=translate(self.i18n, f"mailings-button-{action.value}", w.locale),
-                    callback_data=MailingCD(go=action, mailing_id=w.mailing_id),
+                    callback_data=MailingCD(action=action, mailing_id=w.mailing_id),
                 )
         if final:
             kb.button(
                 text=translate(self.i18n, "stats-button-open", w.locale),
-                callback_data=StatsCD(act=StatsAct.show, mailing_id=w.mailing_id, run_id=w.run_id),
+                callback_data=StatsCD(
+                    action=StatsAct.show, mailing_id=w.mailing_id, run_id=w.run_id
+                ),
             )
         kb.button(
             text=translate(self.i18n, "run-button-card", w.locale),
-            callback_data=MailingCD(go=Go.open, mailing_id=w.mailing_id),
+            callback_data=MailingCD(action=MailingAct.open, mailing_id=w.mailing_id),
         )
         kb.adjust(2, 1, 1)
         return kb.as_markup()

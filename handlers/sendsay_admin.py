@@ -6,21 +6,18 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from domain.account_check import AccountCheck, AccountChecker
-from domain.ports import UnitOfWorkFactory
+from domain.account_check import AccountCheck
 from domain.usecases.account_check import check_account
 from domain.users import User
 from handlers.filters import IsAdmin
 from handlers.i18n import reason_text, t
+from handlers.services import Services
 
 
-async def sendsay_command(
-    message: Message,
-    user: User,
-    uow_factory: UnitOfWorkFactory,
-    sendsay_check: AccountChecker | None,
-) -> None:
-    check = await check_account(uow_factory, sendsay_check, actor_id=user.telegram_id)
+async def sendsay_command(message: Message, user: User, services: Services) -> None:
+    check = await check_account(
+        services.uow_factory, services.sendsay_check, actor_id=user.telegram_id
+    )
     await message.answer(t("sendsay-check-not-configured") if check is None else check_text(check))
 
 

@@ -7,23 +7,20 @@ import asyncio
 import shutil
 import tempfile
 import zipfile
-from datetime import tzinfo
 from pathlib import Path
-from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 
-from domain.clock import SystemClock
-from domain.ports import ChartDrawer
 from domain.stats import ExportFormat
 from domain.usecases import stats
 from domain.users import User
 from handlers.callbacks import StatsAct, StatsCD
-from handlers.filters import IsAdmin, IsStaff
+from handlers.filters import ButtonMessage, IsAdmin, IsStaff
 from handlers.i18n import t
 from handlers.replies import show_screen
+from handlers.services import Services
 from handlers.stats_kb import history_keyboard, report_keyboard
 from handlers.stats_text import chart_labels, history_text, report_text, summary_text
 
@@ -31,43 +28,51 @@ EXPORTS = {StatsAct.csv: ExportFormat.csv, StatsAct.xlsx: ExportFormat.xlsx}
 UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
-async def on_stats_button(
-    query: CallbackQuery, callback_data: StatsCD, user: User, **deps: Any
-) -> None:
-    message = query.message
-    if not isinstance(message, Message):
-        await query.answer()
-        return
-    cd, uid = callback_data, user.telegram_id
-    if cd.act is StatsAct.show:
-        await show_report(query, message, uid, cd, deps)
-    elif cd.act is StatsAct.history:
-        mailing, page = await stats.run_history(deps["uow_factory"], uid, cd.mailing_id, cd.page)
-        await query.answer()
-        markup = history_keyboard(cd.mailing_id, page, deps["tz"])
-        await show_screen(message, history_text(mailing, page), markup, edit=True)
-    else:
-        await send_export(query, message, uid, cd, deps)
-
-
-async def show_report(
-    query: CallbackQuery, message: Message, uid: int, cd: StatsCD, deps: dict[str, Any]
+async def on_show(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: StatsCD,
+    user: User,
+    services: Services,
 ) -> None:
     """The chart first, then the figures with the buttons under them."""
-    report = await stats.run_report(deps["uow_factory"], uid, cd.mailing_id, cd.run_id or None)
+    cd = callback_data
+    report = await stats.run_report(
+        services.uow_factory, user.telegram_id, cd.mailing_id, cd.run_id or None
+    )
     await query.answer()
-    tz: tzinfo = deps["tz"]
-    drawer: ChartDrawer = deps["chart_drawer"]
-    png = await drawer.run_chart(report, chart_labels(), tz)
+    png = await services.chart_drawer.run_chart(report, chart_labels(), services.tz)
     name = f"mailing-{cd.mailing_id}-run-{report.run.id}.png"
     await message.answer_photo(BufferedInputFile(png, name))
-    await message.answer(report_text(report, tz), reply_markup=report_keyboard(report))
+    await message.answer(report_text(report, services.tz), reply_markup=report_keyboard(report))
 
 
-async def send_export(
-    query: CallbackQuery, message: Message, uid: int, cd: StatsCD, deps: dict[str, Any]
+async def on_history(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: StatsCD,
+    user: User,
+    services: Services,
 ) -> None:
-    fmt = EXPORTS[cd.act]
+    cd = callback_data
+    mailing, page = await stats.run_history(
+        services.uow_factory, user.telegram_id, cd.mailing_id, cd.page
+    )
+    await query.answer()
+    markup = history_keyboard(cd.mailing_id, page, services.tz)
+    await show_screen(message, history_text(mailing, page), markup, edit=True)
+
+
+async def on_export(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: StatsCD,
+    user: User,
+    services: Services,
+) -> None:
+    """A run's per-recipient rows as CSV or XLSX."""
+    cd = callback_data
+    fmt = EXPORTS[cd.action]
     # A big report takes a while and a button must be answered within seconds; a refusal
     # found later arrives as a message (see handlers/errors.py).
     await query.answer(t("stats-export-preparing"))
@@ -75,9 +80,9 @@ async def send_export(
     try:
         path = folder / f"mailing-{cd.mailing_id}-run-{cd.run_id}.{fmt.value}"
         count = await stats.export_run(
-            deps["uow_factory"],
-            deps["report_writer"],
-            actor_id=uid,
+            services.uow_factory,
+            services.report_writer,
+            actor_id=user.telegram_id,
             mailing_id=cd.mailing_id,
             run_id=cd.run_id,
             fmt=fmt,
@@ -106,19 +111,21 @@ def fit_for_upload(path: Path) -> Path | None:
     return zipped if zipped.stat().st_size <= UPLOAD_LIMIT else None
 
 
-async def stats_command(message: Message, user: User, **deps: Any) -> None:
+async def stats_command(message: Message, user: User, services: Services) -> None:
     summary = await stats.channel_summary(
-        deps["uow_factory"], user.telegram_id, SystemClock().now()
+        services.uow_factory, user.telegram_id, services.clock.now()
     )
-    drawer: ChartDrawer = deps["chart_drawer"]
-    png = await drawer.channel_chart(summary, chart_labels(), deps["tz"])
+    png = await services.chart_drawer.channel_chart(summary, chart_labels(), services.tz)
     await message.answer_photo(BufferedInputFile(png, "channels.png"))
     await message.answer(summary_text(summary))
 
 
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.filter(IsStaff)
-    router.callback_query.register(on_stats_button, StatsCD.filter())
+    router.callback_query.filter(IsStaff, ButtonMessage)
+    button = router.callback_query.register
+    button(on_show, StatsCD.filter(F.action == StatsAct.show))
+    button(on_history, StatsCD.filter(F.action == StatsAct.history))
+    button(on_export, StatsCD.filter(F.action.in_(EXPORTS)))
     router.message.register(stats_command, Command("stats"), IsAdmin)
     return router

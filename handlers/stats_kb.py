@@ -12,7 +12,7 @@ from domain.runs import MailingRun
 from domain.stats import RunReport
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import t
-from handlers.mailings_kb import Go, MailingCD
+from handlers.mailings_kb import MailingAct, MailingCD
 
 
 def report_keyboard(report: RunReport) -> InlineKeyboardMarkup:
@@ -23,15 +23,16 @@ def report_keyboard(report: RunReport) -> InlineKeyboardMarkup:
         for act in (StatsAct.csv, StatsAct.xlsx):
             kb.button(
                 text=t(f"stats-button-{act.value}"),
-                callback_data=StatsCD(act=act, mailing_id=mailing_id, run_id=run_id),
+                callback_data=StatsCD(action=act, mailing_id=mailing_id, run_id=run_id),
             )
         sizes.append(2)
     kb.button(
         text=t("stats-button-history"),
-        callback_data=StatsCD(act=StatsAct.history, mailing_id=mailing_id),
+        callback_data=StatsCD(action=StatsAct.history, mailing_id=mailing_id),
     )
     kb.button(
-        text=t("stats-button-card"), callback_data=MailingCD(go=Go.open, mailing_id=mailing_id)
+        text=t("stats-button-card"),
+        callback_data=MailingCD(action=MailingAct.open, mailing_id=mailing_id),
     )
     kb.adjust(*sizes, 1, 1)
     return kb.as_markup()
@@ -44,7 +45,7 @@ def history_keyboard(mailing_id: int, page: Page[MailingRun], tz: tzinfo) -> Inl
         test = " 🧪" if run.is_test else ""
         kb.button(
             text=f"#{run.id} · {when} · ✅ {run.totals.delivered}/{run.totals.total}{test}",
-            callback_data=StatsCD(act=StatsAct.show, mailing_id=mailing_id, run_id=run.id or 0),
+            callback_data=StatsCD(action=StatsAct.show, mailing_id=mailing_id, run_id=run.id or 0),
         )
     arrows = 0
     for has, delta, label in ((page.has_prev, -1, "◀️"), (page.has_next, 1, "▶️")):
@@ -52,12 +53,13 @@ def history_keyboard(mailing_id: int, page: Page[MailingRun], tz: tzinfo) -> Inl
             kb.button(
                 text=label,
                 callback_data=StatsCD(
-                    act=StatsAct.history, mailing_id=mailing_id, page=page.page + delta
+                    action=StatsAct.history, mailing_id=mailing_id, page=page.page + delta
                 ),
             )
             arrows += 1
     kb.button(
-        text=t("stats-button-card"), callback_data=MailingCD(go=Go.open, mailing_id=mailing_id)
+        text=t("stats-button-card"),
+        callback_data=MailingCD(action=MailingAct.open, mailing_id=mailing_id),
     )
     kb.adjust(*([1] * len(page.items)), *([arrows] if arrows else []), 1)
     return kb.as_markup()

@@ -10,31 +10,34 @@ from aiogram import Router
 from aiogram.filters import KICKED, ChatMemberUpdatedFilter, Command, CommandStart
 from aiogram.types import ChatMemberUpdated, Message
 
-from domain.ports import UnitOfWorkFactory
 from domain.usecases import subscribers
 from domain.usecases.roles import SeenUser
 from handlers.filters import IsStranger
 from handlers.i18n import t
+from handlers.services import Services
 
 
-async def start(message: Message, uow_factory: UnitOfWorkFactory) -> None:
+async def start(message: Message, services: Services) -> None:
     tg = message.from_user
     if tg is None:
         return
     await subscribers.subscribe(
-        uow_factory,
+        services.uow_factory,
         SeenUser(tg.id, tg.username, tg.full_name, tg.language_code),
+        clock=services.clock,
     )
     await message.answer(t("subscribed", user_id=tg.id))
 
 
-async def stop(message: Message, uow_factory: UnitOfWorkFactory) -> None:
-    changed = await subscribers.unsubscribe_chat(uow_factory, message.chat.id)
+async def stop(message: Message, services: Services) -> None:
+    changed = await subscribers.unsubscribe_chat(
+        services.uow_factory, message.chat.id, clock=services.clock
+    )
     await message.answer(t("unsubscribed" if changed else "not-subscribed"))
 
 
-async def blocked(event: ChatMemberUpdated, uow_factory: UnitOfWorkFactory) -> None:
-    await subscribers.chat_blocked_bot(uow_factory, event.chat.id)
+async def blocked(event: ChatMemberUpdated, services: Services) -> None:
+    await subscribers.chat_blocked_bot(services.uow_factory, event.chat.id, clock=services.clock)
 
 
 def create_router() -> Router:

@@ -4,21 +4,19 @@ delete one (its author or an admin)."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 
-from domain.ports import UnitOfWorkFactory
 from domain.usecases import templates
 from domain.users import User
-from handlers.filters import IsStaff
+from handlers.filters import ButtonMessage, IsStaff
 from handlers.i18n import t
+from handlers.services import Services
 from handlers.templates_kb import (
-    TAct,
+    TemplateAct,
     TemplateCD,
     confirm_delete_keyboard,
     edit_keyboard,
@@ -43,9 +41,13 @@ STEPS = {  # creating: prompt, whether it can be skipped, the step before
     TemplateFlow.body.state: ("templates-ask-body", False, TemplateFlow.subject),
 }
 EDITS = {  # editing: state, prompt, field
-    TAct.edit_name: (TemplateFlow.editing_name, "templates-ask-new-name", "name"),
-    TAct.edit_subject: (TemplateFlow.editing_subject, "templates-ask-new-subject", "subject"),
-    TAct.edit_body: (TemplateFlow.editing_body, "templates-ask-body", "body"),
+    TemplateAct.edit_name: (TemplateFlow.editing_name, "templates-ask-new-name", "name"),
+    TemplateAct.edit_subject: (
+        TemplateFlow.editing_subject,
+        "templates-ask-new-subject",
+        "subject",
+    ),
+    TemplateAct.edit_body: (TemplateFlow.editing_body, "templates-ask-body", "body"),
 }
 FIELDS = {flow.state: field for flow, _, field in EDITS.values()}
 
@@ -57,91 +59,134 @@ async def ask_step(message: Message, state: FSMContext, step: State) -> None:
 
 
 async def templates_command(
-    message: Message, state: FSMContext, user: User, uow_factory: UnitOfWorkFactory
+    message: Message, state: FSMContext, user: User, services: Services
 ) -> None:
     await state.clear()
-    await show_index(message, user, uow_factory)
+    await show_index(message, user, services)
 
 
-async def on_navigate(
+# -- browsing -----------------------------------------------------------------------------
+async def on_home(
     query: CallbackQuery,
+    message: Message,
     callback_data: TemplateCD,
     state: FSMContext,
     user: User,
-    uow_factory: UnitOfWorkFactory,
-    tz: tzinfo,
+    services: Services,
 ) -> None:
-    if isinstance(query.message, Message):
-        await state.clear()
-        if callback_data.act is TAct.home:
-            await show_index(query.message, user, uow_factory, callback_data.page, edit=True)
-        elif callback_data.act is TAct.open:
-            await show_card(
-                query.message, user, uow_factory, tz, callback_data.template_id, edit=True
-            )
-        else:
-            await ask_step(query.message, state, TemplateFlow.naming)
+    """The index (a page of it); also Cancel of the creation dialog."""
+    await state.clear()
+    await show_index(message, user, services, callback_data.page, edit=True)
     await query.answer()
 
 
-async def on_step(query: CallbackQuery, callback_data: TemplateCD, state: FSMContext) -> None:
-    """Skip the subject or go one step back; a button of a finished dialog is stale."""
+async def on_open(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: TemplateCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    await state.clear()
+    await show_card(message, user, services, callback_data.template_id, edit=True)
+    await query.answer()
+
+
+# -- creating: new, skip the subject, one step back ----------------------------------------
+async def on_new(query: CallbackQuery, message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await ask_step(message, state, TemplateFlow.naming)
+    await query.answer()
+
+
+async def on_skip(query: CallbackQuery, message: Message, state: FSMContext) -> None:
+    """No subject; a button of a finished dialog is stale."""
     current = STEPS.get(await state.get_state() or "")
-    if not isinstance(query.message, Message) or current is None:
+    if current is None or not current[1]:
         await query.answer(t("error-stale-button"), show_alert=True)
         return
-    if callback_data.act is TAct.skip and current[1]:
-        await state.update_data(subject=None)
-        await ask_step(query.message, state, TemplateFlow.body)
-    elif callback_data.act is TAct.back and current[2] is not None:
-        await ask_step(query.message, state, current[2])
-    else:
-        await query.answer(t("error-stale-button"), show_alert=True)
-        return
+    await state.update_data(subject=None)
+    await ask_step(message, state, TemplateFlow.body)
     await query.answer()
 
 
-async def on_change(
+async def on_back(query: CallbackQuery, message: Message, state: FSMContext) -> None:
+    current = STEPS.get(await state.get_state() or "")
+    if current is None or current[2] is None:
+        await query.answer(t("error-stale-button"), show_alert=True)
+        return
+    await ask_step(message, state, current[2])
+    await query.answer()
+
+
+# -- changing: the use cases refuse a template the caller does not own ---------------------
+async def on_edit_field(
     query: CallbackQuery,
+    message: Message,
     callback_data: TemplateCD,
     state: FSMContext,
     user: User,
-    uow_factory: UnitOfWorkFactory,
-    tz: tzinfo,
+    services: Services,
 ) -> None:
-    """Edit and delete buttons: the use cases refuse a template the caller does not own."""
-    message, act, template_id = query.message, callback_data.act, callback_data.template_id
-    if not isinstance(message, Message):
-        await query.answer()
-        return
-    if act in EDITS:
-        await templates.get(uow_factory, user.telegram_id, template_id, to_change=True)
-        flow, prompt, field = EDITS[act]
-        await state.set_state(flow)
-        await state.update_data(template_id=template_id)
-        markup = edit_keyboard(template_id, no_subject=field == "subject")
-        await message.answer(t(prompt), reply_markup=markup)
-    elif act is TAct.no_subject:
-        await templates.update(uow_factory, user.telegram_id, template_id, subject=None)
-        await state.clear()
-        note = t("templates-saved")
-        await show_card(message, user, uow_factory, tz, template_id, edit=True, note=note)
-    elif act is TAct.delete:
-        tpl = await templates.get(uow_factory, user.telegram_id, template_id, to_change=True)
-        text = t("templates-confirm-delete", name=tpl.name)
-        await message.edit_text(text, reply_markup=confirm_delete_keyboard(template_id))
-    elif act is TAct.delete_yes:
-        name = await templates.delete(uow_factory, user.telegram_id, template_id)
-        await query.answer(t("templates-deleted", name=name))
-        await show_index(message, user, uow_factory, edit=True)
-        return
+    """Name, subject or body: asks for the new value (``EDITS``)."""
+    template_id = callback_data.template_id
+    await templates.get(services.uow_factory, user.telegram_id, template_id, to_change=True)
+    flow, prompt, field = EDITS[callback_data.action]
+    await state.set_state(flow)
+    await state.update_data(template_id=template_id)
+    markup = edit_keyboard(template_id, no_subject=field == "subject")
+    await message.answer(t(prompt), reply_markup=markup)
     await query.answer()
 
 
-async def got_name(
-    message: Message, state: FSMContext, user: User, uow_factory: UnitOfWorkFactory
+async def on_no_subject(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: TemplateCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
 ) -> None:
-    name = await templates.check_name(uow_factory, user.telegram_id, message.text or "")
+    template_id = callback_data.template_id
+    await templates.update(services.uow_factory, user.telegram_id, template_id, subject=None)
+    await state.clear()
+    note = t("templates-saved")
+    await show_card(message, user, services, template_id, edit=True, note=note)
+    await query.answer()
+
+
+async def on_delete(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: TemplateCD,
+    user: User,
+    services: Services,
+) -> None:
+    """Asks first; the template goes on "yes"."""
+    template_id = callback_data.template_id
+    tpl = await templates.get(services.uow_factory, user.telegram_id, template_id, to_change=True)
+    text = t("templates-confirm-delete", name=tpl.name)
+    await message.edit_text(text, reply_markup=confirm_delete_keyboard(template_id))
+    await query.answer()
+
+
+async def on_delete_yes(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: TemplateCD,
+    user: User,
+    services: Services,
+) -> None:
+    uid = user.telegram_id
+    name = await templates.delete(services.uow_factory, uid, callback_data.template_id)
+    await query.answer(t("templates-deleted", name=name))
+    await show_index(message, user, services, edit=True)
+
+
+# -- typed answers ------------------------------------------------------------------------
+async def got_name(message: Message, state: FSMContext, user: User, services: Services) -> None:
+    name = await templates.check_name(services.uow_factory, user.telegram_id, message.text or "")
     await state.update_data(name=name)
     await ask_step(message, state, TemplateFlow.subject)
 
@@ -151,29 +196,31 @@ async def got_subject(message: Message, state: FSMContext) -> None:
     await ask_step(message, state, TemplateFlow.body)
 
 
-async def got_body(
-    message: Message, state: FSMContext, user: User, uow_factory: UnitOfWorkFactory, tz: tzinfo
-) -> None:
+async def got_body(message: Message, state: FSMContext, user: User, services: Services) -> None:
     # html_text: the message's entities (bold, links, spoilers…) as Telegram HTML.
     data = await state.get_data()
     tpl = await templates.create(
-        uow_factory, user.telegram_id, data["name"], data.get("subject"), message.html_text
+        services.uow_factory,
+        user.telegram_id,
+        data["name"],
+        data.get("subject"),
+        message.html_text,
     )
     await state.clear()
     assert tpl.id is not None
     note = t("templates-created", name=tpl.name)
-    await show_card(message, user, uow_factory, tz, tpl.id, note=note)
+    await show_card(message, user, services, tpl.id, note=note)
 
 
 async def got_new_value(
-    message: Message, state: FSMContext, user: User, uow_factory: UnitOfWorkFactory, tz: tzinfo
+    message: Message, state: FSMContext, user: User, services: Services
 ) -> None:
     template_id = (await state.get_data())["template_id"]
     field = FIELDS[await state.get_state() or ""]
     value = message.html_text if field == "body" else message.text
-    await templates.update(uow_factory, user.telegram_id, template_id, **{field: value})
+    await templates.update(services.uow_factory, user.telegram_id, template_id, **{field: value})
     await state.clear()
-    await show_card(message, user, uow_factory, tz, template_id, note=t("templates-saved"))
+    await show_card(message, user, services, template_id, note=t("templates-saved"))
 
 
 async def not_text(message: Message) -> None:
@@ -183,12 +230,18 @@ async def not_text(message: Message) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(IsStaff)
-    router.callback_query.filter(IsStaff)
+    router.callback_query.filter(IsStaff, ButtonMessage)
     router.message.register(templates_command, Command("templates"))
-    navigate, step = {TAct.home, TAct.open, TAct.new}, {TAct.skip, TAct.back}
-    router.callback_query.register(on_navigate, TemplateCD.filter(F.act.in_(navigate)))
-    router.callback_query.register(on_step, TemplateCD.filter(F.act.in_(step)))
-    router.callback_query.register(on_change, TemplateCD.filter())
+    button = router.callback_query.register
+    button(on_home, TemplateCD.filter(F.action == TemplateAct.home))
+    button(on_open, TemplateCD.filter(F.action == TemplateAct.open))
+    button(on_new, TemplateCD.filter(F.action == TemplateAct.new))
+    button(on_skip, TemplateCD.filter(F.action == TemplateAct.skip))
+    button(on_back, TemplateCD.filter(F.action == TemplateAct.back))
+    button(on_edit_field, TemplateCD.filter(F.action.in_(EDITS)))
+    button(on_no_subject, TemplateCD.filter(F.action == TemplateAct.no_subject))
+    button(on_delete, TemplateCD.filter(F.action == TemplateAct.delete))
+    button(on_delete_yes, TemplateCD.filter(F.action == TemplateAct.delete_yes))
     typed = F.text & ~F.text.startswith("/")  # commands keep working inside a flow
     router.message.register(got_name, TemplateFlow.naming, typed)
     router.message.register(got_subject, TemplateFlow.subject, typed)

@@ -11,17 +11,19 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.content import TEXT_LIMIT, visible_length, visible_text
 from domain.pagination import Page
-from domain.ports import UnitOfWorkFactory
 from domain.templates import Template
 from domain.usecases import templates
 from domain.users import User
 from handlers.i18n import t
+from handlers.services import Services
 
 PAGE_SIZE = 10
 PREVIEW = 60  # visible characters of a body shown in the index
 
 
-class TAct(StrEnum):
+class TemplateAct(StrEnum):
+    """Template buttons (the values travel in callback data: keep them)."""
+
     home = "home"
     new = "new"
     open = "open"
@@ -36,7 +38,7 @@ class TAct(StrEnum):
 
 
 class TemplateCD(CallbackData, prefix="tpl"):
-    act: TAct
+    action: TemplateAct
     template_id: int = 0
     page: int = 0
 
@@ -84,13 +86,14 @@ def index_keyboard(page: Page[Template]) -> InlineKeyboardMarkup:
     for tpl in page.items:
         assert tpl.id is not None
         kb.button(
-            text=f"📝 {tpl.name}", callback_data=TemplateCD(act=TAct.open, template_id=tpl.id)
+            text=f"📝 {tpl.name}",
+            callback_data=TemplateCD(action=TemplateAct.open, template_id=tpl.id),
         )
     nav = [(page.has_prev, "◀️", page.page - 1), (page.has_next, "▶️", page.page + 1)]
     for shown, arrow, target in nav:
         if shown:
-            kb.button(text=arrow, callback_data=TemplateCD(act=TAct.home, page=target))
-    kb.button(text=t("templates-button-new"), callback_data=TemplateCD(act=TAct.new))
+            kb.button(text=arrow, callback_data=TemplateCD(action=TemplateAct.home, page=target))
+    kb.button(text=t("templates-button-new"), callback_data=TemplateCD(action=TemplateAct.new))
     arrows = int(page.has_prev) + int(page.has_next)
     kb.adjust(*([1] * len(page.items)), *([arrows] if arrows else []), 1)
     return kb.as_markup()
@@ -98,13 +101,22 @@ def index_keyboard(page: Page[Template]) -> InlineKeyboardMarkup:
 
 def card_keyboard(template_id: int, can_manage: bool) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    acts = [TAct.edit_name, TAct.edit_subject, TAct.edit_body, TAct.delete] if can_manage else []
+    acts = (
+        [
+            TemplateAct.edit_name,
+            TemplateAct.edit_subject,
+            TemplateAct.edit_body,
+            TemplateAct.delete,
+        ]
+        if can_manage
+        else []
+    )
     for act in acts:
         kb.button(
             text=t(f"templates-button-{act.value.replace('_', '-')}"),
-            callback_data=TemplateCD(act=act, template_id=template_id),
+            callback_data=TemplateCD(action=act, template_id=template_id),
         )
-    kb.button(text=t("button-back"), callback_data=TemplateCD(act=TAct.home))
+    kb.button(text=t("button-back"), callback_data=TemplateCD(action=TemplateAct.home))
     kb.adjust(*([2] * (len(acts) // 2)), 1)
     return kb.as_markup()
 
@@ -113,10 +125,12 @@ def step_keyboard(*, skip: bool = False, back: bool = False) -> InlineKeyboardMa
     """Buttons under a prompt of the creation dialog."""
     kb = InlineKeyboardBuilder()
     if skip:
-        kb.button(text=t("templates-button-skip"), callback_data=TemplateCD(act=TAct.skip))
+        kb.button(
+            text=t("templates-button-skip"), callback_data=TemplateCD(action=TemplateAct.skip)
+        )
     if back:
-        kb.button(text=t("button-back"), callback_data=TemplateCD(act=TAct.back))
-    kb.button(text=t("button-cancel"), callback_data=TemplateCD(act=TAct.home))
+        kb.button(text=t("button-back"), callback_data=TemplateCD(action=TemplateAct.back))
+    kb.button(text=t("button-cancel"), callback_data=TemplateCD(action=TemplateAct.home))
     kb.adjust(1)
     return kb.as_markup()
 
@@ -127,10 +141,11 @@ def edit_keyboard(template_id: int, *, no_subject: bool = False) -> InlineKeyboa
     if no_subject:
         kb.button(
             text=t("templates-button-no-subject"),
-            callback_data=TemplateCD(act=TAct.no_subject, template_id=template_id),
+            callback_data=TemplateCD(action=TemplateAct.no_subject, template_id=template_id),
         )
     kb.button(
-        text=t("button-cancel"), callback_data=TemplateCD(act=TAct.open, template_id=template_id)
+        text=t("button-cancel"),
+        callback_data=TemplateCD(action=TemplateAct.open, template_id=template_id),
     )
     kb.adjust(1)
     return kb.as_markup()
@@ -140,10 +155,11 @@ def confirm_delete_keyboard(template_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(
         text=t("templates-button-delete-yes"),
-        callback_data=TemplateCD(act=TAct.delete_yes, template_id=template_id),
+        callback_data=TemplateCD(action=TemplateAct.delete_yes, template_id=template_id),
     )
     kb.button(
-        text=t("button-cancel"), callback_data=TemplateCD(act=TAct.open, template_id=template_id)
+        text=t("button-cancel"),
+        callback_data=TemplateCD(action=TemplateAct.open, template_id=template_id),
     )
     return kb.as_markup()
 
@@ -158,25 +174,24 @@ async def _show(
 
 
 async def show_index(
-    message: Message, user: User, uow_factory: UnitOfWorkFactory, page: int = 0, edit: bool = False
+    message: Message, user: User, services: Services, page: int = 0, edit: bool = False
 ) -> None:
-    shown = paginate(await templates.browse(uow_factory, user.telegram_id), page)
+    shown = paginate(await templates.browse(services.uow_factory, user.telegram_id), page)
     await _show(message, index_text(shown), index_keyboard(shown), edit)
 
 
 async def show_card(
     message: Message,
     user: User,
-    uow_factory: UnitOfWorkFactory,
-    tz: tzinfo,
+    services: Services,
     template_id: int,
     edit: bool = False,
     note: str = "",
 ) -> None:
     """Heading, then the stored HTML itself; ``note`` (what just happened) goes on top."""
-    tpl = await templates.get(uow_factory, user.telegram_id, template_id)
+    tpl = await templates.get(services.uow_factory, user.telegram_id, template_id)
     markup = card_keyboard(template_id, templates.can_manage(user, tpl))
-    head = card_head(tpl, tz, note)
+    head = card_head(tpl, services.tz, note)
     whole = f"{head}\n\n{tpl.body}"
     if visible_length(whole) <= TEXT_LIMIT:
         await _show(message, whole, markup, edit)

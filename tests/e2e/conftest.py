@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -46,8 +46,13 @@ class BotHarness:
 
 @asynccontextmanager
 async def running_bot(
-    api: FakeBotAPI, database_url: str, **overrides: Any
+    api: FakeBotAPI,
+    database_url: str,
+    services: Mapping[str, Any] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[BotHarness]:
+    """``overrides``: settings; ``services``: fields of the handlers' ``Services`` to
+    replace before the bot starts (aiogram copies workflow data when polling starts)."""
     settings = load_settings(
         **{
             "bot_token": TOKEN,
@@ -59,6 +64,9 @@ async def running_bot(
         }
     )
     app = await runner.start(settings)
+    if services:
+        data = app.dispatcher.workflow_data
+        data["services"] = replace(data["services"], **services)
     app.watcher.interval = 0.2  # progress edits every 3 s in production; tests need not wait
     task = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
     try:

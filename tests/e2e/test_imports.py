@@ -306,10 +306,22 @@ async def test_sendsay_not_configured_is_said_plainly(manager: BotHarness) -> No
     assert "Sendsay" in reply.text and "not" in reply.text.lower()
 
 
-async def test_a_long_import_shows_a_progress_message_that_updates(manager: BotHarness) -> None:
-    bot = manager
-    # show it from the first batch and edit it after every one (normally: after 2 s, every 3 s)
-    bot.app.dispatcher.workflow_data.update(progress_delay=0.0, progress_interval=0.0)
+@pytest.fixture
+async def eager_progress_bot(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> AsyncIterator[BotHarness]:
+    """Shows an import's progress from the first batch and edits it after every one
+    (normally: after 2 s, every 3 s)."""
+    eager = {"import_progress_delay": 0.0, "import_progress_interval": 0.0}
+    async with running_bot(fake_api, migrated_pg_url, services=eager) as harness:
+        await make_manager(harness)
+        yield harness
+
+
+async def test_a_long_import_shows_a_progress_message_that_updates(
+    eager_progress_bot: BotHarness,
+) -> None:
+    bot = eager_progress_bot
     rows = "".join(f"user{i}@example.com,Name {i}\n" for i in range(60_000))
     # a loaded CI machine may need far more than the default 5 s for 60,000 rows
     summary = await upload_to_new_list(bot, "big.csv", ("email,name\n" + rows).encode(), 60)

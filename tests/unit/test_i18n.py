@@ -16,8 +16,8 @@ from domain.stats import Period
 from domain.users import Role
 from handlers.callbacks import StatsAct
 from handlers.i18n import LOCALES_DIR, choose_locale, make_i18n, translate
-from handlers.lists_kb import Act
-from handlers.mailings_kb import Go, Step
+from handlers.lists_kb import ListAct
+from handlers.mailings_kb import MailingAct, Step
 from handlers.menu import ADMIN_COMMANDS, STRANGER_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,13 +94,13 @@ def test_every_key_used_in_code_is_translated() -> None:
     dynamic |= {f"cmd-{c}" for c in STRANGER_COMMANDS}
     dynamic |= {f"mailings-status-{s.value}" for s in MailingStatus}
     dynamic |= {f"channel-{c.value}" for c in Channel} | {f"kind-{k.value}" for k in AddressKind}
-    dynamic |= {f"mailings-button-{g.value}" for g in Go} - {
+    dynamic |= {f"mailings-button-{g.value}" for g in MailingAct} - {
         "mailings-button-browse",
         "mailings-button-open",
         "mailings-button-del_yes",
     }
     dynamic |= {f"mailings-edit-{step.value}" for step in Step} - {"mailings-edit-preview"}
-    dynamic |= {f"lists-button-{a.value}" for a in Act} - {
+    dynamic |= {f"lists-button-{a.value}" for a in ListAct} - {
         "lists-button-home",
         "lists-button-open",
         "lists-button-new",

@@ -1,0 +1,57 @@
+"""What handlers need from the rest of the app, built once at start-up (``bot/app.py``).
+
+aiogram passes workflow data to a handler by parameter name, so a handler declares
+``services: Services`` and mypy checks every use. Per-update values come by their own
+names: ``user`` (``UserMiddleware``), ``state``, ``callback_data``, ``bot``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from domain.account_check import AccountChecker
+from domain.clock import Clock
+from domain.mailings import Channel
+from domain.ports import (
+    AccessNotifier,
+    AddressParser,
+    ChartDrawer,
+    DeliveryQueue,
+    ExternalListSource,
+    MessageRenderer,
+    RecipientImporter,
+    RemoteFileFetcher,
+    ReportWriterFactory,
+    ScheduleCalculator,
+    UnitOfWorkFactory,
+)
+from handlers.run_progress import RunWatcher
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    tz: ZoneInfo  # times are typed and shown in it (``TIMEZONE``)
+    available_channels: frozenset[Channel]  # channels whose settings are present
+    access_notifier: AccessNotifier
+    address_parser: AddressParser
+    renderer: MessageRenderer
+    schedule_calculator: ScheduleCalculator
+    delivery_queue: DeliveryQueue
+    run_watcher: RunWatcher
+    importer: RecipientImporter
+    fetcher: RemoteFileFetcher
+    sendsay_source: ExternalListSource
+    sendsay_check: AccountChecker | None  # None: Sendsay is not configured
+    chart_drawer: ChartDrawer
+    report_writer: ReportWriterFactory
+    # An import's progress message: shown after ``delay`` s, edited every ``interval`` s.
+    import_progress_delay: float = 2.0
+    import_progress_interval: float = 3.0
+
+    @property
+    def timezone(self) -> str:
+        """The name of ``tz``, as stored with a mailing's schedule."""
+        return self.tz.key
