@@ -505,3 +505,43 @@ async def test_dialog_state_survives_a_restart_with_redis(
         assert "Send the message" in content.text
         await bot.say(M, "Still here", language_code="en")
         assert (await stored(bot, "Survivor")).body == "Still here"
+
+
+OUTDATED = "This button is outdated"
+
+
+async def test_forged_and_out_of_step_buttons_are_outdated_and_change_nothing(
+    staff: BotHarness,
+) -> None:
+    """Callback data no handler accepts (an unknown action, a dialog button from another
+    step than the one the dialog is at, a value that is not an id) get the outdated alert."""
+    bot = staff
+    async with bot.app.db.uow_factory() as uow:
+        m = await uow.mailings.add(Mailing(owner_id=M, name="Kept", channel=Channel.telegram))
+        await uow.commit()
+    menu = await bot.say(M, "/help", language_code="en")
+    forged = [
+        f"m:explode:{m.id}:0:",  # no such action
+        f"m:launch:{m.id}:zero:",  # a field that does not parse
+        "md:schedule:confirm:",  # the dialog is not at the schedule step
+        "md:channel:pick:email",
+        "md:content:edit:abc",  # not a mailing id
+    ]
+    for data in forged:
+        answer = await bot.alert(M, data, menu.message_id)
+        assert OUTDATED in answer["text"] and answer.get("show_alert"), data
+    async with bot.app.db.uow_factory() as uow:
+        still = await uow.mailings.get(m.id or 0)
+    assert still is not None and still.status is MailingStatus.draft and not still.body
+
+
+async def test_a_button_of_an_earlier_step_is_outdated_once_the_dialog_moved_on(
+    staff: BotHarness,
+) -> None:
+    bot = staff
+    await start_dialog(bot, "Steps")
+    channel_question = bot.api.messages(M)[-1]
+    await bot.press(M, "✈️ Telegram")  # the dialog moves on to the content
+    answer = await bot.alert(M, "md:channel:pick:email", channel_question.message_id)
+    assert OUTDATED in answer["text"]
+    assert (await stored(bot, "Steps")).channel is Channel.telegram
