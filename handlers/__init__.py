@@ -1,4 +1,18 @@
-"""aiogram routers, filters, middlewares and texts: the bot's conversation layer."""
+"""aiogram routers, filters, middlewares and texts: the bot's conversation layer.
+
+Conventions:
+
+- A handler takes what it needs by parameter name: the event, ``user`` (the caller, from
+  ``UserMiddleware``), ``state``, ``callback_data``, ``bot``, ``message`` (the message a
+  button is on, from the ``ButtonMessage`` filter) and ``services: Services``
+  (``handlers/services.py``) for everything built at start-up, the clock included. A new
+  dependency is a new field of ``Services``, built in ``bot/app.py``.
+- A button is a ``CallbackData`` with an enum ``action``; each action has its own handler,
+  registered with ``XCD.filter(F.action == XAct.y)``. Values of those enums are in messages
+  already sent: add new ones, never rename one. Data no handler accepts (forged, stale)
+  reach ``fallback``, which answers that the button is outdated.
+- Handlers call use cases; rules belong in ``domain`` with unit tests.
+"""
 
 from __future__ import annotations
 

@@ -52,9 +52,7 @@ async def on_new(
     query: CallbackQuery, message: Message, state: FSMContext, user: User, services: Services
 ) -> None:
     await query.answer()
-    await state.clear()
-    await state.update_data(mode="create")
-    await show(Step.name, message, state, user.telegram_id, services)
+    await new_command(message, state, user, services)
 
 
 async def on_edit(
@@ -197,7 +195,7 @@ async def on_next(
     user: User,
     services: Services,
 ) -> None:
-    """ "Next" under the options and the lists: the step is answered as it stands."""
+    """The "Next" button of the options and of the lists: the step stands answered."""
     if await current_draft(query, message, state, user, services):
         await advance(message, state, user.telegram_id, services, callback_data.step)
 

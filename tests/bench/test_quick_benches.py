@@ -15,6 +15,8 @@ import pytest
 from tests.support.db import pg_admin_url
 from tests.support.redis import PREFIX, REDIS_URL
 
+pytestmark = pytest.mark.slow  # each runs a bench script in a process
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -21,6 +21,8 @@ from bench.scale_out import scale_out
 from domain.runs import RunStatus
 from tests.support.redis import REDIS_URL
 
+pytestmark = pytest.mark.slow  # worker processes on a shared queue
+
 RECIPIENTS = 30_000
 RATE = 600  # messages/s: TELEGRAM_RATE of every process, and the fake's limit
 PROCESSES = 3

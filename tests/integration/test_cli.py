@@ -15,6 +15,8 @@ from tests.e2e.conftest import TOKEN
 from tests.fakes.bot_api import FakeBotAPI
 from tests.support.db import sqlite_url
 
+pytestmark = pytest.mark.slow  # runs the mailforge command in a process
+
 
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "ADMIN_"))}

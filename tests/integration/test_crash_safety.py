@@ -31,6 +31,8 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.integration.test_cli import cli_env
 from tests.support.db import drop_database, fresh_pg_database
 
+pytestmark = pytest.mark.slow  # kills a bot process mid-run
+
 MANAGER = 4242
 # DELIVERY_BATCH_SIZE at the sizer's floor: every batch is exactly BATCH, so the sends at
 # the kill tell how much of the batch in flight had gone out.

@@ -212,6 +212,7 @@ def polling_the_send(sendsay: FakeSendsay) -> bool:
     return "issue.send" in actions and "track.get" in actions[actions.index("issue.send") :]
 
 
+@pytest.mark.slow  # kills a worker process
 async def test_a_worker_killed_mid_poll_is_resumed_without_a_second_mass_send(
     tmp_path: Path, sendsay: FakeSendsay
 ) -> None:

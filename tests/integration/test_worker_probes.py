@@ -11,12 +11,15 @@ import socket
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.bot_api import FakeBotAPI
 from tests.integration.test_cli import mailforge
 from tests.integration.test_crash_safety import process_env, spawn, wait_until
 from tests.support.db import sqlite_url
+
+pytestmark = pytest.mark.slow  # runs a worker process
 
 LISTENING = re.compile(r"Web server listens on 127\.0\.0\.1:(\d+)")
 

@@ -44,6 +44,7 @@ def ready(log: Path) -> bool:
     return log.exists() and "MailForge worker runs 1 worker" in log.read_text()
 
 
+@pytest.mark.slow  # two worker processes
 async def test_two_worker_processes_deliver_each_recipient_exactly_once(
     tmp_path: Path, pg_url: str, engine: AsyncEngine
 ) -> None:

@@ -7,6 +7,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # imports the app afresh in a process
+
 HEAVY = ("matplotlib", "openpyxl", "numpy", "PIL")
 CHECK = (
     "import sys, bot.app, bot.cli, bot.runner, infrastructure.reports, handlers.stats\n"

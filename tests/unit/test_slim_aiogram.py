@@ -6,6 +6,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each imports aiogram afresh in a process
+
 CHECK = textwrap.dedent(
     """
     import sys

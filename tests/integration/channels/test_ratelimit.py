@@ -188,6 +188,7 @@ async def _eventually(check: Callable[[], Awaitable[bool] | bool], within: float
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow  # stops and starts a redis-server process
 async def test_redis_outage_waits_with_a_warning_and_resumes(
     private_redis: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
