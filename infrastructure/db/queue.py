@@ -33,10 +33,12 @@ from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus
 from infrastructure.db import queue_sql as sql
+from infrastructure.db import statistics
 from infrastructure.db.base import UTCDateTime
 
 TOTALS = ("pending", "sending", "delivered", "failed", "refused")
 FINAL = ("delivered", "failed", "refused")
+_SENDING = DeliveryStatus.sending.value
 _KINDS = {kind.value: kind for kind in AddressKind}  # a dict lookup: AddressKind() is slower
 Deltas = defaultdict[int, dict[str, int]]
 
@@ -80,6 +82,8 @@ class SqlDeliveryQueue:
             statement = sql.SNAPSHOT_MORE if again else sql.SNAPSHOT_FIRST
             inserted = (await conn.execute(statement, params)).rowcount
             await self._add_pending(conn, run_id, inserted)
+        # Before the run starts: its claims are planned with the new rows counted.
+        await statistics.refresh_after(self._engine, {"deliveries": inserted})
         return inserted
 
     async def snapshot_one(self, run_id: int, address_id: int) -> int:
@@ -147,7 +151,9 @@ class SqlDeliveryQueue:
             updates: list[tuple[int, str, str | None, str | None, datetime | None]] = []
             refused: list[int] = []
             deltas = _deltas()
-            for delivery_id, run_id, address_id, attempts in locked:
+            for delivery_id, run_id, address_id, attempts, status in locked:
+                if status != _SENDING:
+                    continue
                 result = by_id[delivery_id]
                 status, next_at = _decide(result, attempts, now, policy)
                 updates.append((delivery_id, status, result.error, result.provider_id, next_at))

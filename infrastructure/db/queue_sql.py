@@ -75,16 +75,20 @@ class Dialect:
 
     claim: Executable  # -> id, run_id, address_id, attempts (after the increment)
     claimed_addresses: Executable | None  # -> address id, kind, value, attributes
-    lock_sending: TextClause  # -> id, run_id, address_id, attempts of rows still sending
-    complete: TextClause  # rows: (id, status, last_error, provider id, next attempt at)
+    lock_sending: TextClause  # -> id, run_id, address_id, attempts, status of the rows
+    complete: TextClause  # rows: (id, status, last_error, provider id, next attempt at), locked
     suppress: TextClause  # ids: address ids
     expired: TextClause  # -> id, run_id, attempts of rows sending since before :cutoff
-    requeue: TextClause  # rows: (id, status, last_error or NULL to keep it)
+    requeue: TextClause  # rows: (id, status, last_error or NULL to keep it), locked
     move_totals: TextClause  # rows: (run id, pending, sending, delivered, failed, refused)
     add_minutes: TextClause  # minute; rows: (run id, delivered, failed, refused)
 
 
 # -- PostgreSQL -----------------------------------------------------------------------
+# No statement that writes rows by id also filters them by status: the rows are locked
+# (and their status checked) first, in the same statement or transaction, and a status
+# condition let the planner walk ix_deliveries_run_id_status_id by status alone, every
+# pending row once per claimed row, when it estimated the tables empty (bench/plans.py).
 # The requeue's lookup joins the runs so that it probes ix_deliveries_run_id_status_id once per run
 # (under a millisecond) instead of scanning the whole table for rows in ``sending``.
 # The claim walks ix_deliveries_run_id_status_id once per running run (oldest run first)
@@ -108,7 +112,7 @@ WITH picked AS (
 ), claimed AS (
   UPDATE deliveries AS d
   SET status = 'sending', claimed_at = :now, attempts = d.attempts + 1, updated_at = :now
-  FROM picked WHERE d.id = picked.id AND d.status = 'pending'
+  FROM picked WHERE d.id = picked.id
   RETURNING d.id, d.run_id, d.address_id, d.attempts
 )
 SELECT c.id, c.run_id, c.address_id, c.attempts, a.kind, a.value,
@@ -117,8 +121,8 @@ FROM claimed AS c JOIN addresses AS a ON a.id = c.address_id
 """
 
 _PG_LOCK_SENDING = """
-SELECT id, run_id, address_id, attempts FROM deliveries
-WHERE id = ANY(CAST(:ids AS BIGINT[])) AND status = 'sending'
+SELECT id, run_id, address_id, attempts, status FROM deliveries
+WHERE id = ANY(CAST(:ids AS BIGINT[]))
 ORDER BY id FOR UPDATE
 """
 
@@ -129,7 +133,7 @@ SET status = v.status, last_error = v.last_error, provider_message_id = v.provid
 FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]),
             CAST(:providers AS TEXT[]), CAST(:next_ats AS TIMESTAMPTZ[]))
      AS v(id, status, last_error, provider_id, next_at)
-WHERE d.id = v.id AND d.status = 'sending'
+WHERE d.id = v.id
 """
 
 _PG_SUPPRESS = """
@@ -149,7 +153,7 @@ UPDATE deliveries AS d
 SET status = v.status, last_error = COALESCE(v.last_error, d.last_error), updated_at = :now
 FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]))
      AS v(id, status, last_error)
-WHERE d.id = v.id AND d.status = 'sending'
+WHERE d.id = v.id
 """
 
 _PG_MOVE_TOTALS = """
@@ -220,8 +224,8 @@ WHERE id IN (SELECT value FROM json_each(:ids))
 """
 
 _SQLITE_LOCK_SENDING = """
-SELECT id, run_id, address_id, attempts FROM deliveries
-WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'sending'
+SELECT id, run_id, address_id, attempts, status FROM deliveries
+WHERE id IN (SELECT value FROM json_each(:ids))
 ORDER BY id
 """
 
@@ -231,7 +235,7 @@ SET status = json_extract(j.value, '$[1]'), last_error = json_extract(j.value, '
     provider_message_id = json_extract(j.value, '$[3]'),
     next_attempt_at = json_extract(j.value, '$[4]'), updated_at = :now
 FROM json_each(:rows) AS j
-WHERE deliveries.id = json_extract(j.value, '$[0]') AND deliveries.status = 'sending'
+WHERE deliveries.id = json_extract(j.value, '$[0]')
 """
 
 _SQLITE_SUPPRESS = """
@@ -250,7 +254,7 @@ UPDATE deliveries
 SET status = json_extract(j.value, '$[1]'),
     last_error = COALESCE(json_extract(j.value, '$[2]'), deliveries.last_error), updated_at = :now
 FROM json_each(:rows) AS j
-WHERE deliveries.id = json_extract(j.value, '$[0]') AND deliveries.status = 'sending'
+WHERE deliveries.id = json_extract(j.value, '$[0]')
 """
 
 _SQLITE_MOVE_TOTALS = """

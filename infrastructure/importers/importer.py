@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.errors import DomainError
 from domain.imports import REPORT_SAMPLE_SIZE, ImportReport, ImportSource, ProgressCallback
 from domain.recipients import AddressKind
+from infrastructure.db import statistics
 from infrastructure.importers.postgres import store_postgres
 from infrastructure.importers.rejected import RejectedLog
 from infrastructure.importers.rows import RecipientReader, Record
@@ -90,6 +91,11 @@ class SqlRecipientImporter:
                         counts = await store_postgres(conn, list_id, reader.attributes, batches)
                 else:
                     counts = await store_sqlite(conn, list_id, reader.attributes, batches)
+        # Before anyone counts or launches to the list (statistics.py explains).
+        written = counts.unique - counts.already_there
+        await statistics.refresh_after(
+            self._engine, {"addresses": written, "list_members": written}
+        )
         return self._report(reader, rejected, counts)
 
     async def _batches(
