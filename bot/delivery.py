@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -25,13 +27,16 @@ from domain.mailings import Channel
 from domain.ports import DeliveryChannel, MassSendChannel
 from domain.usecases.bulk_send import BulkSender
 from domain.usecases.deliver import Worker
+from domain.usecases.heartbeat import Heartbeat
 from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
 from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
 from infrastructure.channels.sendsay import SendsayChannel
 from infrastructure.channels.sendsay_mass import SendsayMassSender
 from infrastructure.db.bulk_queue import SqlBulkQueue
 from infrastructure.db.engine import create_engine, create_session_factory
+from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.db.uow import make_uow_factory
+from infrastructure.db.workers import SqlWorkerRegistry
 from infrastructure.rendering import JinjaRenderer
 from infrastructure.sendsay import SendsayClient
 
@@ -188,18 +193,22 @@ class Delivery:
         engine = create_engine(settings.database_url.get_secret_value())
         bot = self._bot_factory()
         channels: dict[Channel, DeliveryChannel] = {}
+        heartbeat = build_heartbeat(settings, engine)
         try:
+            await heartbeat.start()  # requeues at once what a crashed process left behind
             channels, mass = build_channels(settings, bot, self._on_retry_after)
-            worker = build_worker(settings, engine, channels, mass)
+            worker = build_worker(settings, engine, channels, mass, heartbeat)
             tasks = [asyncio.create_task(worker.run_forever(self._stop)) for _ in range(workers)]
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            beating = asyncio.create_task(heartbeat.run(self._stop))
+            done, _ = await asyncio.wait([*tasks, beating], return_when=asyncio.FIRST_COMPLETED)
             if not self._stop.is_set():  # a worker ended on its own: a bug, stop them all
                 self._crashed = True
                 for task in done:
                     if task.exception() is not None:
                         log.error("A delivery worker crashed", exc_info=task.exception())
                 self._stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, beating, return_exceptions=True)
+            await heartbeat.retire()  # every batch is recorded: nothing to requeue
         finally:
             for channel in channels.values():
                 await channel.close()
@@ -207,11 +216,24 @@ class Delivery:
             await engine.dispose()
 
 
+def build_heartbeat(settings: Settings, engine: AsyncEngine) -> Heartbeat:
+    """This process's row among the workers, named after the host and the pid."""
+    return Heartbeat(
+        registry=SqlWorkerRegistry(engine),
+        queue=SqlDeliveryQueue(engine),
+        name=f"{socket.gethostname()}:{os.getpid()}",
+        liveness=settings.liveness,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
+    )
+
+
 def build_worker(
     settings: Settings,
     engine: AsyncEngine,
     channels: Mapping[Channel, DeliveryChannel],
     mass: Mapping[Channel, MassSendChannel],
+    heartbeat: Heartbeat | None = None,
 ) -> Worker:
     """One ``Worker`` (it may run many times concurrently) on ``engine``."""
     uow_factory = make_uow_factory(create_session_factory(engine))
@@ -239,4 +261,5 @@ def build_worker(
         lease=lease,
         policy=policy,
         bulk=bulk,
+        heartbeat=heartbeat,
     )

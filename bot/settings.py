@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from domain.workers import Liveness
 
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/mailforge.sqlite3"
@@ -94,6 +97,9 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=1000, ge=1, le=5000)
     delivery_batch_seconds: float = Field(default=1.0, ge=0.1, le=60)
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
+    # Worker processes stamp their row this often; one silent for three beats is dead and
+    # its batches go back to the queue at once (domain.workers).
+    worker_heartbeat_seconds: float = Field(default=5.0, ge=1, le=60)
     delivery_lease_seconds: int = Field(default=300, ge=10, validate_default=True)
     # Per-recipient rows of runs finished longer ago are deleted daily (0: kept for ever);
     # run totals, charts and the audit log stay.
@@ -127,6 +133,11 @@ class Settings(BaseSettings):
                 f"must be at least 5 × DELIVERY_BATCH_SECONDS ({5 * batch:g}): a batch still "
                 "being sent when its lease ends is handed to another worker and sent twice"
             )
+        beat = info.data.get("worker_heartbeat_seconds")
+        if beat is not None:
+            problem = Liveness(timedelta(seconds=beat)).lease_problem(timedelta(seconds=value))
+            if problem is not None:
+                raise ValueError(f"{problem} (WORKER_HEARTBEAT_SECONDS={beat:g})")
         return value
 
     @field_validator("database_url")
@@ -271,6 +282,10 @@ class Settings(BaseSettings):
         if self.telegram_webhook_url is None:
             return None
         return urlsplit(self.telegram_webhook_url).path or "/"
+
+    @property
+    def liveness(self) -> Liveness:
+        return Liveness(timedelta(seconds=self.worker_heartbeat_seconds))
 
     @property
     def is_sqlite(self) -> bool:

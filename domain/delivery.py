@@ -80,6 +80,12 @@ class Outbound:
     attributes: dict[str, Any]
     attempts: int  # attempts made before this one
 
+    @property
+    def claim(self) -> int:
+        """The claim token: this claim's attempt number. Every claim of a row raises it, so
+        a result under an older token is late (``DeliveryQueue.complete``)."""
+        return self.attempts + 1
+
 
 @dataclass(frozen=True, slots=True)
 class Message:

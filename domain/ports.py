@@ -370,24 +370,63 @@ class DeliveryQueue(Protocol):
         """A test send: one delivery to one address (suppression ignored: it is staff)."""
         ...
 
-    async def claim(self, limit: int, now: datetime) -> list[Outbound]:
+    async def claim(self, limit: int, now: datetime, worker: int | None = None) -> list[Outbound]:
         """Up to ``limit`` pending deliveries of running runs that are due, moved to
-        ``sending`` with ``claimed_at=now``; on PostgreSQL with ``FOR UPDATE SKIP LOCKED``
-        so concurrent workers never get the same row."""
+        ``sending`` with ``claimed_at=now`` and ``claimed_by=worker`` (the claiming
+        process's row in the worker registry), each under a new claim token
+        (``Outbound.claim``); on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so concurrent
+        workers never get the same row."""
         ...
 
     async def complete(
-        self, results: Sequence[SendResult], now: datetime, policy: RetryPolicy
-    ) -> None:
+        self,
+        results: Sequence[SendResult],
+        now: datetime,
+        policy: RetryPolicy,
+        claims: Mapping[int, int] | None = None,
+    ) -> datetime | None:
         """Write a batch's results in bulk: delivered/failed/refused are final (refused also
         suppresses the address); retry goes back to pending with backoff, or to failed
         with the last error once the policy is exhausted. Final results are also added to
-        the run's minute in ``run_minutes`` (one more statement), in the same transaction."""
+        the run's minute in ``run_minutes`` (one more statement), in the same transaction.
+        Only rows still in ``sending`` change, and with ``claims`` (delivery id: claim
+        token) only those still under that claim: a late result never lands on a row
+        claimed again since. Returns when the earliest retry written falls due (None:
+        no retry)."""
         ...
 
-    async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
-        """Deliveries stuck in ``sending`` longer than ``lease`` (a worker died) go back to
-        pending, or to failed once ``policy`` is exhausted; returns how many moved."""
+    async def requeue_expired(
+        self,
+        lease: timedelta,
+        now: datetime,
+        policy: RetryPolicy,
+        dead_before: datetime | None = None,
+    ) -> int:
+        """Deliveries in ``sending`` whose worker is dead (its last beat before
+        ``dead_before``, or its registry row gone) or that were claimed longer than
+        ``lease`` ago go back to pending, or to failed once ``policy`` is exhausted;
+        returns how many moved."""
+        ...
+
+
+class WorkerRegistry(Protocol):
+    """The worker processes alive now (the ``workers`` table): a row per process that
+    claims deliveries, stamped at every heartbeat (``domain.workers``)."""
+
+    async def register(self, name: str, now: datetime) -> int:
+        """A new row for this process (``name``: host and pid, for people); its id."""
+        ...
+
+    async def beat(self, worker_id: int, now: datetime) -> bool:
+        """Stamp the row; False if it is gone (the process was declared dead meanwhile)."""
+        ...
+
+    async def forget_dead(self, dead_before: datetime) -> int:
+        """Remove the rows whose last beat is older than ``dead_before``."""
+        ...
+
+    async def retire(self, worker_id: int) -> None:
+        """A clean stop: the process finished and recorded every batch it claimed."""
         ...
 
 

@@ -40,6 +40,7 @@ from domain.mailings import Channel
 from domain.ports import Clock, DeliveryChannel, DeliveryQueue, MessageRenderer, UnitOfWorkFactory
 from domain.recipients import Address
 from domain.usecases.bulk_send import BulkSender
+from domain.usecases.heartbeat import Heartbeat
 from domain.usecases.launch import finish_drained_runs
 from domain.usecases.preview import recipient_values
 
@@ -60,6 +61,7 @@ class Worker:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=SystemClock)
     bulk: BulkSender | None = None  # mass sends of big runs (Sendsay), between batches
+    heartbeat: Heartbeat | None = None  # this process's registry row: claims name it
     _contents: dict[int, RunContent] = field(default_factory=dict)
     _batches: int = 0
 
@@ -68,9 +70,9 @@ class Worker:
         nothing to do). ``run_forever`` does the same with one batch of overlap."""
         if self.bulk is not None:
             await self.bulk.run_once()
-        batch = await self.queue.claim(self.batch_size, self.clock.now())
+        batch = await self._claim(self.batch_size)
         if batch:
-            await self._record(await self._send(batch))
+            await self._record(batch, await self._send(batch))
         await self._after_batch(len(batch), self.batch_size)
         return len(batch)
 
@@ -84,8 +86,15 @@ class Worker:
             results += await self._send_run(run_id, outbounds)
         return results
 
-    async def _record(self, results: Sequence[SendResult]) -> None:
-        await self.queue.complete(results, self.clock.now(), self.policy)
+    async def _claim(self, limit: int) -> list[Outbound]:
+        worker = self.heartbeat.worker_id if self.heartbeat is not None else None
+        return await self.queue.claim(limit, self.clock.now(), worker)
+
+    async def _record(self, batch: Sequence[Outbound], results: Sequence[SendResult]) -> None:
+        """Results under the batch's claim tokens: if this worker was declared dead and its
+        rows were claimed again meanwhile, these late results change nothing."""
+        claims = {outbound.delivery_id: outbound.claim for outbound in batch}
+        await self.queue.complete(results, self.clock.now(), self.policy, claims)
 
     async def _after_batch(self, handled: int, limit: int) -> None:
         self._batches += 1
@@ -130,6 +139,8 @@ class Worker:
         return self._contents[run_id]
 
     async def requeue(self) -> int:
+        if self.heartbeat is not None:
+            return await self.heartbeat.requeue_lost()
         return await self.queue.requeue_expired(self.lease, self.clock.now(), self.policy)
 
     async def run_forever(self, stop: asyncio.Event, idle: float = 0.5) -> None:
@@ -149,7 +160,7 @@ class Worker:
                 handled, moved, limit = 0, False, sizer.size
                 try:
                     moved = look and self.bulk is not None and await self.bulk.run_once()
-                    batch = await self.queue.claim(limit, self.clock.now())
+                    batch = await self._claim(limit)
                     handled = len(batch)
                     if batch:
                         started = self.clock.now()
@@ -157,7 +168,7 @@ class Worker:
                         took = (self.clock.now() - started).total_seconds()
                         sizer.observe(limit, handled, took)
                         await _settle(recording)  # never more than one batch behind
-                        recording = asyncio.create_task(self._record(results))
+                        recording = asyncio.create_task(self._record(batch, results))
                     if handled < limit:  # the queue runs low: record before looking
                         await _settle(recording)
                         recording = None

@@ -206,7 +206,21 @@ class DeliveryRow(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(256))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The worker process (``workers.id``, no foreign key: its row goes when it dies) that
+    # claimed the row last (migration 0007).
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = updated_column()
+
+
+class WorkerRow(Base):
+    """A process that claims deliveries, stamped at every heartbeat (``domain.workers``)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))  # host:pid, for people
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RunMinuteRow(Base):

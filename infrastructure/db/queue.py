@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus
+from domain.workers import NEVER
 from infrastructure.db import queue_sql as sql
 from infrastructure.db import statistics
 from infrastructure.db.base import UTCDateTime
@@ -102,13 +103,14 @@ class SqlDeliveryQueue:
 
     # -- the work loop ------------------------------------------------------------------
 
-    async def claim(self, limit: int, now: datetime) -> list[Outbound]:
+    async def claim(self, limit: int, now: datetime, worker: int | None = None) -> list[Outbound]:
         """Oldest running run first, then by delivery id; ``Outbound.attempts`` is the
         number of attempts before this one (0 for a first try)."""
         if limit < 1:
             return []
+        params = {"limit": limit, "now": now, "worker": worker}
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(self._sql.claim, {"limit": limit, "now": now})).all()
+            rows = (await conn.execute(self._sql.claim, params)).all()
             if not rows:
                 return []
             if self._sql.claimed_addresses is None:
@@ -140,20 +142,27 @@ class SqlDeliveryQueue:
         )
 
     async def complete(
-        self, results: Sequence[SendResult], now: datetime, policy: RetryPolicy
-    ) -> None:
-        """Only rows still in ``sending`` change; the last result for an id wins."""
+        self,
+        results: Sequence[SendResult],
+        now: datetime,
+        policy: RetryPolicy,
+        claims: Mapping[int, int] | None = None,
+    ) -> datetime | None:
+        """Only rows still in ``sending`` (under the claim of ``claims``, when given)
+        change; the last result for an id wins. Returns the earliest retry's due time."""
         by_id = {result.delivery_id: result for result in results}
         if not by_id:
-            return
+            return None
         async with self._engine.begin() as conn:
             locked = await conn.execute(self._sql.lock_sending, self._ids(sorted(by_id)))
             updates: list[tuple[int, str, str | None, str | None, datetime | None]] = []
             refused: list[int] = []
             deltas = _deltas()
             for delivery_id, run_id, address_id, attempts, status in locked:
-                if status != _SENDING:
-                    continue
+                if status != _SENDING or (
+                    claims is not None and claims.get(delivery_id) != attempts
+                ):
+                    continue  # late: requeued or claimed again since (domain.workers)
                 result = by_id[delivery_id]
                 status, next_at = _decide(result, attempts, now, policy)
                 updates.append((delivery_id, status, result.error, result.provider_id, next_at))
@@ -162,26 +171,36 @@ class SqlDeliveryQueue:
                 deltas[run_id]["pending"] -= 1  # a retry comes back: no change
                 deltas[run_id][status.value] += 1
             if not updates:
-                return
+                return None
             await conn.execute(self._sql.complete, {"now": now, **self._complete_rows(updates)})
             if refused:
                 await conn.execute(self._sql.suppress, {"now": now, **self._ids(refused)})
             await self._move_totals(conn, deltas)
             await self._add_minutes(conn, deltas, now)
+        return min((row[4] for row in updates if row[4] is not None), default=None)
 
-    async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
-        """Rows whose ``claimed_at`` is older than ``now - lease``; attempts are kept. A row
-        whose attempts (the lost ones included) exhaust ``policy`` becomes failed instead:
-        a recipient that crashes its worker every time must not loop for ever."""
+    async def requeue_expired(
+        self,
+        lease: timedelta,
+        now: datetime,
+        policy: RetryPolicy,
+        dead_before: datetime | None = None,
+    ) -> int:
+        """Rows whose ``claimed_at`` is older than ``now - lease``, or whose worker's last
+        beat is older than ``dead_before`` (or whose worker's row is gone); attempts are
+        kept. A row whose attempts (the lost ones included) exhaust ``policy`` becomes
+        failed instead: a recipient that crashes its worker every time must not loop for
+        ever."""
+        params = {"cutoff": now - lease, "dead_before": dead_before or NEVER}
         async with self._engine.begin() as conn:
-            expired = (await conn.execute(self._sql.expired, {"cutoff": now - lease})).all()
+            expired = (await conn.execute(self._sql.expired, params)).all()
             if not expired:
                 return 0
             rows: list[tuple[int, str, str | None]] = []
             deltas = _deltas()
             for delivery_id, run_id, attempts in expired:
                 if policy.exhausted(attempts):
-                    error = f"worker lost this delivery {attempts} times (lease expired)"
+                    error = f"worker lost this delivery {attempts} times (died or stalled)"
                     rows.append((delivery_id, DeliveryStatus.failed.value, error))
                     deltas[run_id]["failed"] += 1
                     deltas[run_id]["pending"] -= 1

@@ -78,7 +78,7 @@ class Dialect:
     lock_sending: TextClause  # -> id, run_id, address_id, attempts, status of the rows
     complete: TextClause  # rows: (id, status, last_error, provider id, next attempt at), locked
     suppress: TextClause  # ids: address ids
-    expired: TextClause  # -> id, run_id, attempts of rows sending since before :cutoff
+    expired: TextClause  # -> id, run_id, attempts of lost rows (:cutoff, :dead_before)
     requeue: TextClause  # rows: (id, status, last_error or NULL to keep it), locked
     move_totals: TextClause  # rows: (run id, pending, sending, delivered, failed, refused)
     add_minutes: TextClause  # minute; rows: (run id, delivered, failed, refused)
@@ -89,8 +89,11 @@ class Dialect:
 # (and their status checked) first, in the same statement or transaction, and a status
 # condition let the planner walk ix_deliveries_run_id_status_id by status alone, every
 # pending row once per claimed row, when it estimated the tables empty (bench/plans.py).
-# The requeue's lookup joins the runs so that it probes ix_deliveries_run_id_status_id once per run
-# (under a millisecond) instead of scanning the whole table for rows in ``sending``.
+# The requeue's lookup joins the running and paused runs so that it probes
+# ix_deliveries_run_id_status_id once per run (under a millisecond) instead of scanning the
+# whole table for rows in ``sending``. A row is lost when its lease ran out, or when its
+# worker's heartbeat did: the worker's row is older than :dead_before, or gone (a row
+# claimed by no registered worker, ``claimed_by`` NULL, waits for its lease).
 # The claim walks ix_deliveries_run_id_status_id once per running run (oldest run first)
 # in id order and stops after ``limit`` rows: it never reads the delivered rows before
 # the pending ones, nor every pending row of a big run to sort them. Empty attributes (most
@@ -111,7 +114,8 @@ WITH picked AS (
   LIMIT :limit
 ), claimed AS (
   UPDATE deliveries AS d
-  SET status = 'sending', claimed_at = :now, attempts = d.attempts + 1, updated_at = :now
+  SET status = 'sending', claimed_at = :now, claimed_by = CAST(:worker AS BIGINT),
+      attempts = d.attempts + 1, updated_at = :now
   FROM picked WHERE d.id = picked.id
   RETURNING d.id, d.run_id, d.address_id, d.attempts
 )
@@ -144,7 +148,9 @@ WHERE id IN (SELECT id FROM addresses WHERE id = ANY(CAST(:ids AS BIGINT[]))
 
 _PG_EXPIRED = """
 SELECT d.id, d.run_id, d.attempts FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-WHERE d.status = 'sending' AND d.claimed_at < :cutoff AND r.bulk_state IS NULL
+WHERE r.status IN ('running', 'paused') AND r.bulk_state IS NULL AND d.status = 'sending'
+  AND (d.claimed_at < :cutoff OR d.claimed_by IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM workers AS w WHERE w.id = d.claimed_by AND w.beat_at >= :dead_before))
 ORDER BY d.id FOR UPDATE OF d SKIP LOCKED
 """
 
@@ -196,7 +202,7 @@ POSTGRESQL = Dialect(
     lock_sending=text(_PG_LOCK_SENDING),
     complete=_now(text(_PG_COMPLETE), "now"),
     suppress=_now(text(_PG_SUPPRESS), "now"),
-    expired=_now(text(_PG_EXPIRED), "cutoff"),
+    expired=_now(text(_PG_EXPIRED), "cutoff", "dead_before"),
     requeue=_now(text(_PG_REQUEUE), "now"),
     move_totals=text(_PG_MOVE_TOTALS),
     add_minutes=_now(text(_PG_ADD_MINUTES), "minute"),
@@ -208,7 +214,8 @@ POSTGRESQL = Dialect(
 
 _SQLITE_CLAIM = """
 UPDATE deliveries
-SET status = 'sending', claimed_at = :now, attempts = attempts + 1, updated_at = :now
+SET status = 'sending', claimed_at = :now, claimed_by = :worker, attempts = attempts + 1,
+    updated_at = :now
 WHERE id IN (
   SELECT d.id FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
   WHERE r.status = 'running' AND r.bulk_state IS NULL AND d.status = 'pending'
@@ -245,7 +252,9 @@ WHERE refused_at IS NULL AND id IN (SELECT value FROM json_each(:ids))
 
 _SQLITE_EXPIRED = """
 SELECT d.id, d.run_id, d.attempts FROM mailing_runs AS r JOIN deliveries AS d ON d.run_id = r.id
-WHERE d.status = 'sending' AND d.claimed_at < :cutoff AND r.bulk_state IS NULL
+WHERE r.status IN ('running', 'paused') AND r.bulk_state IS NULL AND d.status = 'sending'
+  AND (d.claimed_at < :cutoff OR d.claimed_by IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM workers AS w WHERE w.id = d.claimed_by AND w.beat_at >= :dead_before))
 ORDER BY d.id
 """
 
@@ -288,7 +297,7 @@ SQLITE = Dialect(
     lock_sending=text(_SQLITE_LOCK_SENDING),
     complete=_now(text(_SQLITE_COMPLETE), "now"),
     suppress=_now(text(_SQLITE_SUPPRESS), "now"),
-    expired=_now(text(_SQLITE_EXPIRED), "cutoff"),
+    expired=_now(text(_SQLITE_EXPIRED), "cutoff", "dead_before"),
     requeue=_now(text(_SQLITE_REQUEUE), "now"),
     move_totals=text(_SQLITE_MOVE_TOTALS),
     add_minutes=_now(text(_SQLITE_ADD_MINUTES), "minute"),

@@ -91,6 +91,23 @@ def test_a_lease_shorter_than_a_few_batches_is_refused(monkeypatch: pytest.Monke
     assert load_settings().delivery_batch_seconds == 30
 
 
+def test_a_lease_shorter_than_the_heartbeats_silence_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WORKER_HEARTBEAT_SECONDS", "10")
+    monkeypatch.setenv("DELIVERY_LEASE_SECONDS", "20")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("DELIVERY_LEASE_SECONDS: must be at least 3 heartbeats (30 s)")
+    assert "WORKER_HEARTBEAT_SECONDS=10" in message and "\n" not in message
+    monkeypatch.setenv("DELIVERY_LEASE_SECONDS", "30")
+    assert load_settings().liveness.silence.total_seconds() == 30
+    monkeypatch.setenv("WORKER_HEARTBEAT_SECONDS", "0")
+    with pytest.raises(ConfigError, match="WORKER_HEARTBEAT_SECONDS: "):
+        load_settings()
+
+
 def test_a_missing_token_is_reported_only_where_it_is_needed() -> None:
     settings = load_settings()  # migrate and admin commands work without a token
     with pytest.raises(ConfigError, match="BOT_TOKEN: is missing"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ class Queue:
         self.finished = False
         self.limits: list[int] = []
 
-    async def claim(self, limit: int, now: datetime) -> list[Outbound]:
+    async def claim(self, limit: int, now: datetime, worker: int | None = None) -> list[Outbound]:
         self.limits.append(limit)
         ids, self.left = self.left[:limit], self.left[limit:]
         self.unrecorded_claims += len(ids)
@@ -35,16 +35,27 @@ class Queue:
         return [Outbound(i, 1, i, AddressKind.telegram, str(i), {}, 0) for i in ids]
 
     async def complete(
-        self, results: Sequence[SendResult], now: datetime, policy: RetryPolicy
-    ) -> None:
+        self,
+        results: Sequence[SendResult],
+        now: datetime,
+        policy: RetryPolicy,
+        claims: Mapping[int, int] | None = None,
+    ) -> datetime | None:
         self.recording += 1
         self.most_recording = max(self.most_recording, self.recording)
         await asyncio.sleep(0.01)
         self.recorded += [r.delivery_id for r in results]
         self.unrecorded_claims -= len(results)
         self.recording -= 1
+        return None
 
-    async def requeue_expired(self, lease: timedelta, now: datetime, policy: RetryPolicy) -> int:
+    async def requeue_expired(
+        self,
+        lease: timedelta,
+        now: datetime,
+        policy: RetryPolicy,
+        dead_before: datetime | None = None,
+    ) -> int:
         return 0
 
     def drained(self) -> list[MailingRun]:

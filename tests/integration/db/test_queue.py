@@ -420,7 +420,7 @@ async def test_requeue_fails_a_delivery_whose_worker_keeps_dying(
     assert (row["status"], row["attempts"], row["last_error"]) == (
         "failed",
         POLICY.max_attempts,
-        f"worker lost this delivery {POLICY.max_attempts} times (lease expired)",
+        f"worker lost this delivery {POLICY.max_attempts} times (died or stalled)",
     )
     assert await assert_totals_match_rows(uow_factory, db_engine, run) == RunTotals(
         pending=1, failed=1
