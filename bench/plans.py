@@ -44,6 +44,7 @@ from domain.users import Role
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.migrate import upgrade
 from infrastructure.db.queue import SqlDeliveryQueue
+from infrastructure.db.wakeup import PgWorkSignal
 from infrastructure.importers import SqlRecipientImporter
 from infrastructure.rendering import JinjaRenderer
 from tests.support.db import drop_database, fresh_pg_database
@@ -83,9 +84,9 @@ class TimedQueue(SqlDeliveryQueue):
 
     claims: list[float]
 
-    async def claim(self, limit: int, now: datetime, **kwargs: Any) -> list[Outbound]:
+    async def claim(self, limit: int, now: datetime, worker: int | None = None) -> list[Outbound]:
         started = time.perf_counter()
-        batch = await super().claim(limit, now, **kwargs)
+        batch = await super().claim(limit, now, worker)
         if batch:
             self.claims.append(time.perf_counter() - started)
         return batch
@@ -133,11 +134,14 @@ async def measure(url: str, size: int, rate: float, watch: float) -> None:
     channel = RatedChannel(rate)
     queue = TimedQueue(worker_engine)
     queue.claims = []
+    signal = PgWorkSignal(url)  # woken by NOTIFY as in ``mailforge run``
+    await signal.start()
     worker = Worker(
         queue=queue,
         channels={Channel.telegram: channel},
         renderer=JinjaRenderer(),
         uow_factory=make_uow_factory(create_session_factory(worker_engine)),
+        signal=signal,
     )
     stop = asyncio.Event()
     working = asyncio.create_task(worker.run_forever(stop))
@@ -172,6 +176,7 @@ async def measure(url: str, size: int, rate: float, watch: float) -> None:
     finally:
         stop.set()
         await working
+        await signal.close()
         await bot_engine.dispose()
         await worker_engine.dispose()
 
@@ -195,7 +200,7 @@ async def launch_and_watch(
     )
     launched, at = time.perf_counter() - started, time.monotonic()
     await asyncio.sleep(watch)
-    first = channel.sent[0] - at if channel.sent else float("nan")
+    first = channel.sent[0] - at if channel.sent else float(watch)
     # The steady rate: from the end of the first batch to the end of the watch.
     steady_from = channel.sent[0] if channel.sent else at
     steady = (channel.delivered_by(at + watch) - (channel.counts[:1] or [0])[0]) / max(

@@ -24,7 +24,7 @@ from bot.settings import Settings
 from bot.web import unsubscribe_url
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel
-from domain.ports import DeliveryChannel, MassSendChannel
+from domain.ports import DeliveryChannel, MassSendChannel, WorkSignal
 from domain.usecases.bulk_send import BulkSender
 from domain.usecases.deliver import Worker
 from domain.usecases.heartbeat import Heartbeat
@@ -36,6 +36,7 @@ from infrastructure.db.bulk_queue import SqlBulkQueue
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.db.uow import make_uow_factory
+from infrastructure.db.wakeup import PgWorkSignal
 from infrastructure.db.workers import SqlWorkerRegistry
 from infrastructure.rendering import JinjaRenderer
 from infrastructure.sendsay import SendsayClient
@@ -194,10 +195,15 @@ class Delivery:
         bot = self._bot_factory()
         channels: dict[Channel, DeliveryChannel] = {}
         heartbeat = build_heartbeat(settings, engine)
+        # PostgreSQL wakes idle workers when work arrives; on SQLite they poll.
+        pg = engine.dialect.name == "postgresql"
+        signal = PgWorkSignal(settings.database_url.get_secret_value()) if pg else None
         try:
+            if signal is not None:
+                await signal.start()
             await heartbeat.start()  # requeues at once what a crashed process left behind
             channels, mass = build_channels(settings, bot, self._on_retry_after)
-            worker = build_worker(settings, engine, channels, mass, heartbeat)
+            worker = build_worker(settings, engine, channels, mass, heartbeat, signal)
             tasks = [asyncio.create_task(worker.run_forever(self._stop)) for _ in range(workers)]
             beating = asyncio.create_task(heartbeat.run(self._stop))
             done, _ = await asyncio.wait([*tasks, beating], return_when=asyncio.FIRST_COMPLETED)
@@ -210,6 +216,8 @@ class Delivery:
             await asyncio.gather(*tasks, beating, return_exceptions=True)
             await heartbeat.retire()  # every batch is recorded: nothing to requeue
         finally:
+            if signal is not None:
+                await signal.close()
             for channel in channels.values():
                 await channel.close()
             await bot.session.close()
@@ -234,6 +242,7 @@ def build_worker(
     channels: Mapping[Channel, DeliveryChannel],
     mass: Mapping[Channel, MassSendChannel],
     heartbeat: Heartbeat | None = None,
+    signal: WorkSignal | None = None,
 ) -> Worker:
     """One ``Worker`` (it may run many times concurrently) on ``engine``."""
     uow_factory = make_uow_factory(create_session_factory(engine))
@@ -262,4 +271,5 @@ def build_worker(
         policy=policy,
         bulk=bulk,
         heartbeat=heartbeat,
+        signal=signal,
     )

@@ -7,6 +7,7 @@ durable until ``UnitOfWork.commit`` returns.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -406,6 +407,22 @@ class DeliveryQueue(Protocol):
         ``dead_before``, or its registry row gone) or that were claimed longer than
         ``lease`` ago go back to pending, or to failed once ``policy`` is exhausted;
         returns how many moved."""
+        ...
+
+
+class WorkSignal(Protocol):
+    """Tells idle workers that work may have arrived (a run started or resumed, deliveries
+    requeued), so that they need not poll the queue often."""
+
+    @property
+    def poll_every(self) -> float:
+        """The longest an idle worker may wait without a signal, in seconds: a slow safety
+        net while signals arrive, a short poll while they cannot (connection lost)."""
+        ...
+
+    def listen(self) -> asyncio.Event:
+        """An event set at every signal from now on; its worker clears it before it looks
+        for work, so a signal that arrives meanwhile is never lost."""
         ...
 
 

@@ -23,7 +23,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain.clock import SystemClock
 from domain.delivery import (
@@ -37,7 +37,14 @@ from domain.delivery import (
 )
 from domain.errors import InvalidInput
 from domain.mailings import Channel
-from domain.ports import Clock, DeliveryChannel, DeliveryQueue, MessageRenderer, UnitOfWorkFactory
+from domain.ports import (
+    Clock,
+    DeliveryChannel,
+    DeliveryQueue,
+    MessageRenderer,
+    UnitOfWorkFactory,
+    WorkSignal,
+)
 from domain.recipients import Address
 from domain.usecases.bulk_send import BulkSender
 from domain.usecases.heartbeat import Heartbeat
@@ -62,8 +69,10 @@ class Worker:
     clock: Clock = field(default_factory=SystemClock)
     bulk: BulkSender | None = None  # mass sends of big runs (Sendsay), between batches
     heartbeat: Heartbeat | None = None  # this process's registry row: claims name it
+    signal: WorkSignal | None = None  # wakes idle workers (PostgreSQL); None: they poll
     _contents: dict[int, RunContent] = field(default_factory=dict)
     _batches: int = 0
+    _next_retry: datetime | None = None  # the earliest retry this worker wrote
 
     async def run_once(self) -> int:
         """One batch, recorded before this returns; how many deliveries it handled (0:
@@ -94,7 +103,9 @@ class Worker:
         """Results under the batch's claim tokens: if this worker was declared dead and its
         rows were claimed again meanwhile, these late results change nothing."""
         claims = {outbound.delivery_id: outbound.claim for outbound in batch}
-        await self.queue.complete(results, self.clock.now(), self.policy, claims)
+        due = await self.queue.complete(results, self.clock.now(), self.policy, claims)
+        if due is not None and (self._next_retry is None or due < self._next_retry):
+            self._next_retry = due
 
     async def _after_batch(self, handled: int, limit: int) -> None:
         self._batches += 1
@@ -147,13 +158,18 @@ class Worker:
         """Work until ``stop`` is set; the batches in hand are always finished and recorded.
 
         Batch N+1 is claimed and sent while batch N's results are written (at most one
-        record in flight per worker): see the module docstring for the duplicate bound."""
+        record in flight per worker): see the module docstring for the duplicate bound.
+        With nothing to do, the worker waits ``idle`` seconds, or with a ``signal`` until
+        it is woken (or its safety poll), and never past the next retry it wrote."""
         await self.requeue()
         recording: asyncio.Task[None] | None = None
         sizer = BatchSizer(self.batch_size, self.batch_seconds)
         handled, limit = 0, sizer.size
+        woken = self.signal.listen() if self.signal is not None else None
         try:
             while not stop.is_set():
+                if woken is not None:
+                    woken.clear()  # a signal from now on means: look again
                 # Mass sends are looked for when the queue runs low, and every tenth batch
                 # while other runs keep this worker busy (a query each time costs throughput).
                 look = handled < limit or self._batches % 10 == 0
@@ -177,12 +193,34 @@ class Worker:
                     log.exception("Delivery batch failed; retrying shortly")
                     handled, moved = 0, False
                 if not handled and not moved:  # a mass send that moved is looked at again
-                    try:
-                        await asyncio.wait_for(stop.wait(), idle)
-                    except TimeoutError:
+                    poll = idle if self.signal is None else self.signal.poll_every
+                    if not await _woken(stop, woken, self._idle_for(poll)):
                         await self.requeue()
         finally:
             await _settle(recording)
+
+    def _idle_for(self, poll: float) -> float:
+        """How long to wait for work: ``poll``, or less when a retry falls due sooner."""
+        if self._next_retry is None:
+            return poll
+        wait = (self._next_retry - self.clock.now()).total_seconds()
+        if wait <= 0:  # due already: the claim just made had its chance at it
+            self._next_retry = None
+            return poll
+        return min(poll, wait)
+
+
+async def _woken(stop: asyncio.Event, woken: asyncio.Event | None, seconds: float) -> bool:
+    """Wait until ``stop``, a signal (``woken``) or ``seconds``; whether anything came."""
+    waits = [asyncio.ensure_future(stop.wait())]
+    if woken is not None:
+        waits.append(asyncio.ensure_future(woken.wait()))
+    try:
+        done, _ = await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+    return bool(done)
 
 
 async def _settle(recording: asyncio.Task[None] | None) -> None:

@@ -36,6 +36,7 @@ from domain.workers import NEVER
 from infrastructure.db import queue_sql as sql
 from infrastructure.db import statistics
 from infrastructure.db.base import UTCDateTime
+from infrastructure.db.wakeup import NOTIFY
 
 TOTALS = ("pending", "sending", "delivered", "failed", "refused")
 FINAL = ("delivered", "failed", "refused")
@@ -209,6 +210,8 @@ class SqlDeliveryQueue:
             await conn.execute(self._sql.requeue, {"now": now, **self._requeue_rows(rows)})
             await self._move_totals(conn, deltas)
             await self._add_minutes(conn, deltas, now)
+            if self._pg:  # idle workers of every process take them at once (wakeup.py)
+                await conn.exec_driver_sql(NOTIFY)
         return len(rows)
 
     # -- bulk parameters ----------------------------------------------------------------

@@ -63,12 +63,13 @@ async def plan(
 SAMPLES = {  # a batch of 1,000 rows
     "timestamptz": "now()",
     "int": "1000",
+    "bigint": "1",
     "bigint[]": "'{" + ",".join(str(i) for i in range(1, 1001)) + "}'::bigint[]",
     "text[]": "array_fill('delivered'::text, ARRAY[1000])",
     "timestamptz[]": "array_fill(NULL::timestamptz, ARRAY[1000])",
 }
 STATEMENTS = {
-    "claim": (sql._PG_CLAIM, {"now": "timestamptz", "limit": "int"}),
+    "claim": (sql._PG_CLAIM, {"now": "timestamptz", "limit": "int", "worker": "bigint"}),
     "complete": (
         sql._PG_COMPLETE,
         {
