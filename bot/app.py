@@ -28,6 +28,7 @@ from bot.metrics import Metrics
 from bot.notifier import TelegramAccessNotifier, set_user_menu
 from bot.probes import Alive, Probes
 from bot.retention import retention_jobs
+from bot.schedule_notifier import TelegramScheduleNotifier
 from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
 from bot.updates import install_webhook
@@ -36,6 +37,7 @@ from domain.clock import SystemClock
 from domain.mailings import Channel
 from domain.ports import UnitOfWorkFactory
 from domain.usecases import roles
+from domain.usecases.launch import Launcher
 from handlers import build_router
 from handlers.errors import ErrorReplyMiddleware
 from handlers.i18n import PoI18n, make_i18n
@@ -146,11 +148,12 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     )
     scheduler = ScheduleRunner(
         db.uow_factory,
-        delivery.queue,
+        Launcher(delivery.queue, renderer, available_channels(settings)),
         calculator,
         tick_seconds=settings.scheduler_tick_seconds,
         grace=timedelta(minutes=settings.schedule_grace_minutes),
         jobs=retention_jobs(settings, db.engine, db.uow_factory),
+        notifier=TelegramScheduleNotifier(bot, i18n, ZoneInfo(settings.timezone)),
     )
     dp.workflow_data["services"] = Services(
         uow_factory=db.uow_factory,

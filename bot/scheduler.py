@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.clock import SystemClock
-from domain.ports import Clock, DeliveryQueue, ScheduleCalculator, UnitOfWorkFactory
+from domain.ports import Clock, ScheduleCalculator, ScheduleNotifier, UnitOfWorkFactory
 from domain.usecases import schedules
+from domain.usecases.launch import Launcher
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,17 @@ class ScheduleRunner:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
-        queue: DeliveryQueue,
+        launcher: Launcher,
         calculator: ScheduleCalculator,
         *,
         tick_seconds: float,
         grace: timedelta,
         clock: Clock | None = None,
         jobs: Sequence[PeriodicJob] = (),
+        notifier: ScheduleNotifier | None = None,
     ) -> None:
-        self.uow_factory, self.queue, self.calculator = uow_factory, queue, calculator
+        self.uow_factory, self.launcher, self.calculator = uow_factory, launcher, calculator
+        self.notifier = notifier
         self.jobs = tuple(jobs)
         self.tick_seconds, self.grace = tick_seconds, grace
         self.clock = clock or SystemClock()
@@ -54,7 +57,12 @@ class ScheduleRunner:
 
     async def tick(self) -> list[schedules.Fired]:
         fired = await schedules.tick(
-            self.uow_factory, self.queue, self.calculator, now=self.clock.now(), grace=self.grace
+            self.uow_factory,
+            self.launcher,
+            self.calculator,
+            now=self.clock.now(),
+            grace=self.grace,
+            notifier=self.notifier,
         )
         for f in fired:
             log.info(

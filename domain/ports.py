@@ -22,7 +22,7 @@ from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
-from domain.runs import MailingRun
+from domain.runs import MailingRun, SkippedSlot
 from domain.stats import (
     ChannelSummary,
     DaySends,
@@ -408,6 +408,13 @@ class DeliveryQueue(Protocol):
         ``lease`` ago go back to pending, or to failed once ``policy`` is exhausted;
         returns how many moved."""
         ...
+
+
+class ScheduleNotifier(Protocol):
+    """Tells a mailing's owner, in their chat and language, that a scheduled launch did
+    not happen and why. Never raises: a failed message is logged."""
+
+    async def slot_skipped(self, skipped: SkippedSlot, owner: User | None) -> None: ...
 
 
 class WorkSignal(Protocol):

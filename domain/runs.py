@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from domain.mailings import Mailing
+
 
 class RunStatus(enum.StrEnum):
     running = "running"
@@ -82,3 +84,14 @@ class Delivery:
     claimed_at: datetime | None = None
     id: int | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedSlot:
+    """A scheduled launch that did not happen, as its owner is told of it."""
+
+    mailing: Mailing
+    slot: datetime
+    reason: str  # a message key: a failed check's (preview-…) or schedule-skip-…
+    params: dict[str, Any] = field(default_factory=dict)  # the key's figures
+    back_to_draft: bool = False  # a one-off stopped by a check: mend it, schedule again

@@ -18,7 +18,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from domain.errors import DomainError
-from handlers.i18n import t
+from handlers.i18n import Raw, t
 
 log = logging.getLogger(__name__)
 ALERT_LIMIT = 200  # Telegram's limit on callback answer text
@@ -30,13 +30,23 @@ class ErrorReplyMiddleware(BaseMiddleware):
         try:
             return await handler(event, data)
         except DomainError as exc:
-            await _reply(event, t(exc.key, **exc.params))
+            await _reply(event, _text(exc))
         except TelegramAPIError:
             log.exception("Telegram refused a call while handling an update")
         except Exception:
             log.exception("Unexpected error while handling an update")
             await _reply(event, t("error-unexpected"))
         return None
+
+
+def _text(exc: DomainError) -> str:
+    """The error's message; a ``reason`` is a message key of its own (``launch-blocked``:
+    the check that stopped the launch, with its figures among the parameters)."""
+    params = dict(exc.params)
+    reason = params.get("reason")
+    if isinstance(reason, str):
+        params["reason"] = Raw(t(reason, **params))
+    return t(exc.key, **params)
 
 
 async def _reply(event: TelegramObject, text: str) -> None:

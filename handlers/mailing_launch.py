@@ -58,8 +58,10 @@ async def on_test(
         run = await launch.send_test(
             services.uow_factory,
             services.delivery_queue,
+            services.renderer,
             actor_id=user.telegram_id,
             mailing_id=mailing_id,
+            available=services.available_channels,
             clock=services.clock,
         )
     except InvalidInput as exc:
@@ -151,8 +153,10 @@ async def got_test_email(
     run = await launch.send_test(
         services.uow_factory,
         services.delivery_queue,
+        services.renderer,
         actor_id=user.telegram_id,
         mailing_id=mailing_id,
+        available=services.available_channels,
         email=value,
         clock=services.clock,
     )

@@ -1,18 +1,23 @@
 """Launching a mailing, sending a test to oneself, and pausing, resuming or cancelling.
 
-A launch creates a run with a frozen copy of the content, then snapshots the recipients
-into the work queue in one set-based statement. The run is created paused and switched
-to running only once its recipients are in, so no worker can see it half-filled.
+The Launch button, a test send and a scheduled slot all go through ``start``: the same
+blocking checks (the preview's: no text, text too long, no recipients, channel not
+configured…), then a run with a frozen copy of the content, then its recipients
+snapshotted into the work queue in one set-based statement. The run is created paused and
+switched to running only once its recipients are in, so no worker can see it half-filled
+(a crash in between is mended at start-up: ``domain.usecases.recovery``).
 """
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 from domain.clock import SystemClock
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput, NotFound
-from domain.mailings import CHANNEL_KINDS, Channel, MailingStatus
+from domain.mailings import CHANNEL_KINDS, Channel, Mailing, MailingStatus
 from domain.ports import Clock, DeliveryQueue, MessageRenderer, UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
 from domain.runs import MailingRun, RunStatus
@@ -20,6 +25,110 @@ from domain.usecases import preview as previews
 from domain.usecases.access import record
 from domain.usecases.mailings import load_own
 from domain.usecases.run_events import run_finished, run_started
+
+
+@dataclass(frozen=True, slots=True)
+class Launcher:
+    """What starting a run needs besides the mailing."""
+
+    queue: DeliveryQueue
+    renderer: MessageRenderer
+    available: frozenset[Channel]  # the configured channels
+
+
+class LaunchKind(enum.StrEnum):
+    now = "now"  # the Launch button
+    test = "test"  # one message to whoever pressed the button
+    slot = "slot"  # a scheduled slot
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchOrder:
+    mailing_id: int
+    kind: LaunchKind
+    actor_id: int | None = None  # who pressed the button; None: the schedule
+    slot: datetime | None = None  # the scheduled slot (kind slot)
+    email: str | None = None  # where a test of an email mailing goes
+
+
+async def start(
+    uow_factory: UnitOfWorkFactory,
+    launcher: Launcher,
+    order: LaunchOrder,
+    clock: Clock | None = None,
+) -> MailingRun:
+    """Check, create the run, snapshot its recipients and start it. Refused with
+    ``launch-blocked`` (its ``reason`` a preview warning's key) and nothing started when a
+    check fails; ``launch-already-running`` when the mailing runs already (a double press)
+    or the slot fired already (another instance)."""
+    now = (clock or SystemClock()).now()
+    test = order.kind is LaunchKind.test
+    async with uow_factory() as uow:
+        mailing = await _mailing(uow, order)
+        check = await previews.inspect(uow, launcher.renderer, mailing, launcher.available)
+        problem = previews.stopper(check, to_lists=not test)
+        if problem is not None:
+            raise InvalidInput("launch-blocked", reason=problem.key, **problem.params)
+        target = await _test_target(uow, mailing, order) if test else None
+        if not test:
+            if mailing.status in (MailingStatus.running, MailingStatus.paused):
+                raise IllegalTransition("launch-already-running")
+            mailing.start()
+        run = await uow.runs.add(
+            MailingRun(
+                mailing_id=order.mailing_id,
+                scheduled_for=order.slot or now,
+                content=RunContent.of(mailing).to_json(),
+                status=RunStatus.paused,  # switched to running once filled
+                launched_by=order.actor_id,
+                is_test=test,
+                started_at=order.slot or now,
+            )
+        )
+        if run is None or run.id is None:
+            raise IllegalTransition("launch-already-running")
+        if not test:
+            await uow.mailings.update(mailing)
+            await _audit(uow, order, run.id)
+        await uow.commit()
+    if target is not None:
+        await launcher.queue.snapshot_one(run.id, target)
+    else:
+        kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
+        await launcher.queue.snapshot(run.id, mailing.list_ids, kinds)
+    return await start_run(uow_factory, run.id)
+
+
+async def _mailing(uow: UnitOfWork, order: LaunchOrder) -> Mailing:
+    """A person's own mailing (or any, for an admin); the schedule's, whoever owns it."""
+    if order.actor_id is not None:
+        return (await load_own(uow, order.actor_id, order.mailing_id))[1]
+    mailing = await uow.mailings.get(order.mailing_id)
+    if mailing is None:
+        raise NotFound("mailings-not-found")
+    return mailing
+
+
+async def _test_target(uow: UnitOfWork, mailing: Mailing, order: LaunchOrder) -> int:
+    """The address a test goes to: the sender's Telegram chat, or ``order.email``."""
+    if mailing.channel in (Channel.email, Channel.sendsay):
+        if not order.email:
+            raise InvalidInput("launch-test-needs-email")
+        target = Address(AddressKind.email, order.email)
+    else:
+        target = Address(AddressKind.telegram, str(order.actor_id))
+    address = await uow.addresses.upsert(target)
+    assert address.id is not None
+    return address.id
+
+
+async def _audit(uow: UnitOfWork, order: LaunchOrder, run_id: int) -> None:
+    target = ("mailing", order.mailing_id)
+    if order.kind is LaunchKind.slot:
+        slot = order.slot.isoformat() if order.slot else None
+        await record(uow, None, "mailing.fire", target, {"run": run_id, "slot": slot})
+    else:
+        await record(uow, order.actor_id, "mailing.launch", target, {"run": run_id})
 
 
 async def launch(
@@ -32,95 +141,45 @@ async def launch(
     available: frozenset[Channel],
     clock: Clock | None = None,
 ) -> MailingRun:
-    """Start sending now. Refused (nothing started) when the preview has a blocking
-    problem, or when the mailing is already running (a double press)."""
-    check = await previews.build(uow_factory, renderer, actor_id, mailing_id, available)
-    blocking = [w for w in check.warnings if w.blocking]
-    if blocking:
-        raise InvalidInput("launch-blocked", reason=blocking[0].key, **blocking[0].params)
-    now = (clock or SystemClock()).now()
-    async with uow_factory() as uow:
-        _, mailing = await load_own(uow, actor_id, mailing_id)
-        if mailing.status in (MailingStatus.running, MailingStatus.paused):
-            raise IllegalTransition("launch-already-running")
-        mailing.start()
-        run = await uow.runs.add(
-            MailingRun(
-                mailing_id=mailing_id,
-                scheduled_for=now,
-                content=RunContent.of(mailing).to_json(),
-                status=RunStatus.paused,  # switched to running once filled
-                launched_by=actor_id,
-                started_at=now,
-            )
-        )
-        if run is None or run.id is None:
-            raise IllegalTransition("launch-already-running")
-        await uow.mailings.update(mailing)
-        await record(uow, actor_id, "mailing.launch", ("mailing", mailing_id), {"run": run.id})
-        await uow.commit()
-    kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
-    total = await queue.snapshot(run.id, mailing.list_ids, kinds)
-    return await start_run(uow_factory, run.id, total)
+    """Start sending now (the Launch button): ``start``."""
+    order = LaunchOrder(mailing_id, LaunchKind.now, actor_id=actor_id)
+    return await start(uow_factory, Launcher(queue, renderer, available), order, clock)
 
 
 async def send_test(
     uow_factory: UnitOfWorkFactory,
     queue: DeliveryQueue,
+    renderer: MessageRenderer,
     *,
     actor_id: int,
     mailing_id: int,
+    available: frozenset[Channel],
     email: str | None = None,
     clock: Clock | None = None,
 ) -> MailingRun:
     """One message to the caller, through the real engine and the mailing's channel: their
     own Telegram chat (Telegram, webhook) or ``email`` (email channels; without it,
-    ``launch-test-needs-email`` asks the bot to ask for one). The mailing's status does not
-    change; the run is marked as a test.
+    ``launch-test-needs-email`` asks the bot to ask for one), after the same checks as a
+    launch but those of the audience. The mailing's status does not change; the run is
+    marked as a test.
     """
-    now = (clock or SystemClock()).now()
-    async with uow_factory() as uow:
-        _, mailing = await load_own(uow, actor_id, mailing_id)
-        if not mailing.body.strip() and not mailing.media:
-            raise InvalidInput("preview-no-body")
-        if mailing.channel in (Channel.email, Channel.sendsay):
-            if not email:
-                raise InvalidInput("launch-test-needs-email")
-            target = Address(AddressKind.email, email)
-        else:
-            target = Address(AddressKind.telegram, str(actor_id))
-        me = await uow.addresses.upsert(target)
-        run = await uow.runs.add(
-            MailingRun(
-                mailing_id=mailing_id,
-                scheduled_for=now,
-                content=RunContent.of(mailing).to_json(),
-                status=RunStatus.paused,
-                launched_by=actor_id,
-                is_test=True,
-                started_at=now,
-            )
-        )
-        if run is None or run.id is None or me.id is None:
-            raise IllegalTransition("launch-already-running")
-        await uow.commit()
-    total = await queue.snapshot_one(run.id, me.id)
-    return await start_run(uow_factory, run.id, total)
+    order = LaunchOrder(mailing_id, LaunchKind.test, actor_id=actor_id, email=email)
+    return await start(uow_factory, Launcher(queue, renderer, available), order, clock)
 
 
-async def start_run(uow_factory: UnitOfWorkFactory, run_id: int, total: int) -> MailingRun:
-    """A filled run (created paused, its ``total`` recipients snapshotted) starts sending."""
+async def start_run(uow_factory: UnitOfWorkFactory, run_id: int) -> MailingRun:
+    """A filled run (created paused, its recipients snapshotted) starts sending."""
     async with uow_factory() as uow:
         run = await uow.runs.get(run_id)
         if run is None:
             raise NotFound()
         run.status = RunStatus.running
-        run.note = f"recipients={total}"
+        run.note = f"recipients={run.totals.total}"
         await uow.runs.update(run)
         await uow.commit()
         fresh = await uow.runs.get(run_id)
     assert fresh is not None
-    run_started(fresh, total)
+    run_started(fresh, fresh.totals.total)
     return fresh
 
 

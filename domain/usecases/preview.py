@@ -19,7 +19,7 @@ from domain.content import (
 )
 from domain.errors import InvalidInput
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing
-from domain.ports import MessageRenderer, UnitOfWorkFactory
+from domain.ports import MessageRenderer, UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, Audience
 from domain.usecases.mailings import load_own, needs_subject
 
@@ -77,6 +77,19 @@ def recipient_values(address: Address) -> dict[str, Any]:
     return values
 
 
+# What only the recipients in the lists are concerned by: a test goes to its sender.
+AUDIENCE_CHECKS = frozenset({"preview-no-lists", "preview-empty-audience"})
+
+
+def stopper(preview: Preview, *, to_lists: bool = True) -> Notice | None:
+    """The first warning that stops a launch (the Launch button, a scheduled slot, and a
+    test send, whose audience is its sender alone: ``to_lists=False``)."""
+    for warning in preview.warnings:
+        if warning.blocking and (to_lists or warning.key not in AUDIENCE_CHECKS):
+            return warning
+    return None
+
+
 async def build(
     uow_factory: UnitOfWorkFactory,
     renderer: MessageRenderer,
@@ -84,14 +97,23 @@ async def build(
     mailing_id: int,
     available: frozenset[Channel],
 ) -> Preview:
+    """The preview of a mailing the caller may see."""
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
-        kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
-        audience = await uow.lists.audience(mailing.list_ids, kinds)
-        used = _placeholders(renderer, mailing.body + (mailing.subject or ""))
-        missing = await uow.lists.missing_attributes(
-            mailing.list_ids, kinds, sorted(used - {"address", "email"})
-        )
+        return await inspect(uow, renderer, mailing, available)
+
+
+async def inspect(
+    uow: UnitOfWork, renderer: MessageRenderer, mailing: Mailing, available: frozenset[Channel]
+) -> Preview:
+    """The preview of ``mailing``, read through ``uow`` (no rights checked: the caller did,
+    or it is the schedule)."""
+    kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
+    audience = await uow.lists.audience(mailing.list_ids, kinds)
+    used = _placeholders(renderer, mailing.body + (mailing.subject or ""))
+    missing = await uow.lists.missing_attributes(
+        mailing.list_ids, kinds, sorted(used - {"address", "email"})
+    )
     warnings = _static_warnings(mailing, audience, available)
     values = recipient_values(audience.first) if audience.first else {}
     body, subject = mailing.body, mailing.subject

@@ -10,25 +10,35 @@ Policies (stated and tested):
   period old; older missed slots are recorded as skipped runs and not sent;
 - if the previous run of the same mailing is still sending, the slot is skipped and
   recorded ("previous run still sending");
+- a slot goes through the same launch as the Launch button (``launch.start``): if a check
+  stops it (no recipients, text too long, channel not configured…), it is recorded as
+  skipped with the check's key as its note, and a one-off mailing goes back to draft;
+- the owner is told of every skipped slot in the chat (``ScheduleNotifier``), once per
+  mailing and tick;
 - a recurring schedule ends after ``ends_at`` or ``max_runs`` runs: the mailing completes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from domain.delivery import RunContent
-from domain.errors import IllegalTransition
-from domain.mailings import CHANNEL_KINDS, Mailing, MailingStatus, ScheduleKind
-from domain.ports import DeliveryQueue, ScheduleCalculator, UnitOfWork, UnitOfWorkFactory
-from domain.recipients import AddressKind
-from domain.runs import MailingRun, RunStatus
+from domain.errors import IllegalTransition, InvalidInput
+from domain.mailings import Mailing, MailingStatus, ScheduleKind
+from domain.ports import ScheduleCalculator, ScheduleNotifier, UnitOfWork, UnitOfWorkFactory
+from domain.runs import MailingRun, RunStatus, SkippedSlot
 from domain.usecases.access import record
-from domain.usecases.launch import start_run
+from domain.usecases.launch import Launcher, LaunchKind, LaunchOrder, start
 from domain.usecases.mailings import ensure_editable, load_own
 
 MAX_SKIPPED_RECORDED = 50  # per tick and mailing, after a long downtime
+MISSED = "missed"
+BUSY = "previous run still sending"
+TAKEN = "taken"  # another instance fired or recorded the slot: nothing to tell
+GONE = "not scheduled any more"
+# What the owner is told for a skip that is not a failed check (those are preview keys).
+REASON_KEYS = {MISSED: "schedule-skip-missed", BUSY: "schedule-skip-busy"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +46,13 @@ class Fired:
     mailing_id: int
     slot: datetime
     run_id: int | None  # None: skipped or taken by another instance
-    note: str | None = None
+    note: str | None = None  # why it was skipped: one of the above, or a preview key
+    params: dict[str, Any] = field(default_factory=dict)  # the failed check's figures
+
+    @property
+    def skipped(self) -> bool:
+        """Recorded as skipped here (not launched, not left to another instance)."""
+        return self.run_id is None and self.note not in (None, TAKEN, GONE)
 
 
 async def schedule(
@@ -100,11 +116,12 @@ async def _anchor(uow: UnitOfWork, mailing: Mailing) -> datetime:
 
 async def tick(
     uow_factory: UnitOfWorkFactory,
-    queue: DeliveryQueue,
+    launcher: Launcher,
     calculator: ScheduleCalculator,
     *,
     now: datetime,
     grace: timedelta,
+    notifier: ScheduleNotifier | None = None,
 ) -> list[Fired]:
     """Fire every due slot of every scheduled mailing (see the module's policies)."""
     fired: list[Fired] = []
@@ -113,13 +130,37 @@ async def tick(
             owner_id=None, status=MailingStatus.scheduled, page=0, size=10_000
         )
     for mailing in page.items:
-        fired += await _fire_due(uow_factory, queue, calculator, mailing, now, grace)
+        done = await _fire_due(uow_factory, launcher, calculator, mailing, now, grace)
+        fired += done
+        skipped = [f for f in done if f.skipped]
+        if skipped and notifier is not None:
+            await _tell_owner(uow_factory, notifier, mailing, skipped[-1])
     return fired
+
+
+async def _tell_owner(
+    uow_factory: UnitOfWorkFactory, notifier: ScheduleNotifier, mailing: Mailing, fired: Fired
+) -> None:
+    """The latest skip of this tick, in the owner's chat and language."""
+    async with uow_factory() as uow:
+        owner = await uow.users.get(mailing.owner_id)
+        fresh = await uow.mailings.get(mailing.id or 0)
+    note = fired.note or MISSED
+    await notifier.slot_skipped(
+        SkippedSlot(
+            mailing=fresh or mailing,
+            slot=fired.slot,
+            reason=REASON_KEYS.get(note, note),
+            params=fired.params,
+            back_to_draft=fresh is not None and fresh.status is MailingStatus.draft,
+        ),
+        owner,
+    )
 
 
 async def _fire_due(
     uow_factory: UnitOfWorkFactory,
-    queue: DeliveryQueue,
+    launcher: Launcher,
     calculator: ScheduleCalculator,
     mailing: Mailing,
     now: datetime,
@@ -146,19 +187,26 @@ async def _fire_due(
         return []
     *missed, latest = due
     results = [
-        await _skip(uow_factory, mailing, slot, "missed")
-        for slot in missed[-MAX_SKIPPED_RECORDED:]
+        await _skip(uow_factory, mailing, slot, MISSED) for slot in missed[-MAX_SKIPPED_RECORDED:]
     ]
     if now - latest > grace:
-        results.append(await _skip(uow_factory, mailing, latest, "missed"))
+        results.append(await _skip(uow_factory, mailing, latest, MISSED))
     else:
-        results.append(await _launch_slot(uow_factory, queue, mailing, latest))
+        results.append(await _launch_slot(uow_factory, launcher, mailing, latest))
     return results
 
 
 async def _skip(
-    uow_factory: UnitOfWorkFactory, mailing: Mailing, slot: datetime, note: str
+    uow_factory: UnitOfWorkFactory,
+    mailing: Mailing,
+    slot: datetime,
+    note: str,
+    params: dict[str, Any] | None = None,
+    *,
+    stopped: bool = False,
 ) -> Fired:
+    """Record the slot as skipped; a one-off stopped by a check goes back to draft, so
+    that its owner can mend it and schedule it again."""
     assert mailing.id is not None
     async with uow_factory() as uow:
         run = await uow.runs.add(
@@ -171,50 +219,44 @@ async def _skip(
                 finished_at=slot,
             )
         )
+        fresh = await uow.mailings.get(mailing.id) if stopped and run is not None else None
+        if (
+            fresh is not None
+            and fresh.status is MailingStatus.scheduled
+            and not fresh.schedule.is_recurring
+        ):
+            fresh.unschedule()
+            await uow.mailings.update(fresh)
         await uow.commit()
-    return Fired(mailing.id, slot, None, note if run is not None else "taken")
+    if run is None:
+        return Fired(mailing.id, slot, None, TAKEN)
+    return Fired(mailing.id, slot, None, note, dict(params or {}))
 
 
 async def _launch_slot(
-    uow_factory: UnitOfWorkFactory, queue: DeliveryQueue, mailing: Mailing, slot: datetime
+    uow_factory: UnitOfWorkFactory, launcher: Launcher, mailing: Mailing, slot: datetime
 ) -> Fired:
     assert mailing.id is not None
     async with uow_factory() as uow:
         fresh = await uow.mailings.get(mailing.id)
         if fresh is None or fresh.status is not MailingStatus.scheduled:
-            return Fired(mailing.id, slot, None, "not scheduled any more")
+            return Fired(mailing.id, slot, None, GONE)
         busy = [
             r
             for r in await uow.runs.for_mailing(mailing.id, 5)
             if not r.is_test and r.status in (RunStatus.running, RunStatus.paused)
         ]
     if busy:
-        return await _skip(uow_factory, mailing, slot, "previous run still sending")
-    async with uow_factory() as uow:
-        run = await uow.runs.add(
-            MailingRun(
-                mailing_id=mailing.id,
-                scheduled_for=slot,
-                content=RunContent.of(fresh).to_json(),
-                status=RunStatus.paused,
-                started_at=slot,
-            )
-        )
-        if run is None or run.id is None:  # another instance fired this slot first
-            return Fired(mailing.id, slot, None, "taken")
-        fresh.start()
-        await uow.mailings.update(fresh)
-        await record(
-            uow,
-            None,
-            "mailing.fire",
-            ("mailing", mailing.id),
-            {"run": run.id, "slot": slot.isoformat()},
-        )
-        await uow.commit()
-    kinds = [AddressKind(k) for k in CHANNEL_KINDS[fresh.channel]]
-    total = await queue.snapshot(run.id, fresh.list_ids, kinds)
-    await start_run(uow_factory, run.id, total)
+        return await _skip(uow_factory, mailing, slot, BUSY)
+    order = LaunchOrder(mailing.id, LaunchKind.slot, slot=slot)
+    try:
+        run = await start(uow_factory, launcher, order)
+    except InvalidInput as stopped:  # a check failed: the same as for the Launch button
+        params = {k: v for k, v in stopped.params.items() if k != "reason"}
+        reason = str(stopped.params["reason"])
+        return await _skip(uow_factory, mailing, slot, reason, params, stopped=True)
+    except IllegalTransition:  # another instance fired this slot first
+        return Fired(mailing.id, slot, None, TAKEN)
     return Fired(mailing.id, slot, run.id)
 
 

@@ -1,6 +1,7 @@
 """Schedules firing, with a controllable clock, on the real PostgreSQL: one-off and
 recurring slots, exactly once per slot across two schedulers, downtime grace, the
-"previous run still sending" policy, and a daily 10:00 across daylight-saving changes."""
+"previous run still sending" policy, a daily 10:00 across daylight-saving changes, and a
+slot stopped by the launch's checks (skipped with its reason, the owner told)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,35 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
 from domain.ports import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
-from domain.runs import MailingRun, RunStatus
+from domain.runs import MailingRun, RunStatus, SkippedSlot
 from domain.usecases import launch, schedules
+from domain.usecases.launch import Launcher
+from domain.users import Role, User
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.queue import SqlDeliveryQueue
+from infrastructure.rendering import JinjaRenderer
 from infrastructure.scheduling import CronScheduleCalculator
 
 GRACE = timedelta(hours=1)
 CALC = CronScheduleCalculator()
 
 
+ALL_CHANNELS = frozenset(Channel)
+
+
+def launcher_on(engine: AsyncEngine, available: frozenset[Channel] = ALL_CHANNELS) -> Launcher:
+    return Launcher(SqlDeliveryQueue(engine), JinjaRenderer(), available)
+
+
 @pytest.fixture
-async def db(migrated_pg_url: str) -> AsyncIterator[tuple[UnitOfWorkFactory, SqlDeliveryQueue]]:
+async def db(migrated_pg_url: str) -> AsyncIterator[tuple[UnitOfWorkFactory, Launcher]]:
     engine = create_engine(migrated_pg_url)
-    yield make_uow_factory(create_session_factory(engine)), SqlDeliveryQueue(engine)
+    yield make_uow_factory(create_session_factory(engine)), launcher_on(engine)
     await engine.dispose()
 
 
@@ -69,7 +81,7 @@ async def finish(uow_factory: UnitOfWorkFactory, run: MailingRun) -> None:
 
 
 async def test_a_one_off_fires_at_its_time_and_once(
-    db: tuple[UnitOfWorkFactory, SqlDeliveryQueue],
+    db: tuple[UnitOfWorkFactory, Launcher],
 ) -> None:
     uow_factory, queue = db
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
@@ -95,7 +107,7 @@ async def test_a_one_off_fires_at_its_time_and_once(
 
 
 async def test_two_schedulers_on_one_database_fire_a_slot_once(
-    db: tuple[UnitOfWorkFactory, SqlDeliveryQueue], migrated_pg_url: str
+    db: tuple[UnitOfWorkFactory, Launcher], migrated_pg_url: str
 ) -> None:
     uow_factory, queue = db
     other_engine = create_engine(migrated_pg_url)
@@ -106,7 +118,7 @@ async def test_two_schedulers_on_one_database_fire_a_slot_once(
         now = at + timedelta(seconds=3)
         first, second = await asyncio.gather(
             schedules.tick(uow_factory, queue, CALC, now=now, grace=GRACE),
-            schedules.tick(other, SqlDeliveryQueue(other_engine), CALC, now=now, grace=GRACE),
+            schedules.tick(other, launcher_on(other_engine), CALC, now=now, grace=GRACE),
         )
         launched = [f for f in first + second if f.run_id is not None]
         assert len(launched) == 1
@@ -117,7 +129,7 @@ async def test_two_schedulers_on_one_database_fire_a_slot_once(
 
 
 async def test_missed_slots_run_within_grace_and_are_skipped_beyond(
-    db: tuple[UnitOfWorkFactory, SqlDeliveryQueue],
+    db: tuple[UnitOfWorkFactory, Launcher],
 ) -> None:
     uow_factory, queue = db
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
@@ -146,7 +158,7 @@ def berlin_daily() -> Schedule:
 
 
 async def test_a_daily_10_00_in_berlin_keeps_local_time_across_dst(
-    db: tuple[UnitOfWorkFactory, SqlDeliveryQueue],
+    db: tuple[UnitOfWorkFactory, Launcher],
 ) -> None:
     uow_factory, queue = db
     mailing_id = await scheduled_mailing(uow_factory, berlin_daily())
@@ -175,7 +187,7 @@ async def test_a_daily_10_00_in_berlin_keeps_local_time_across_dst(
 
 
 async def test_a_slot_is_skipped_while_the_previous_run_still_sends(
-    db: tuple[UnitOfWorkFactory, SqlDeliveryQueue],
+    db: tuple[UnitOfWorkFactory, Launcher],
 ) -> None:
     uow_factory, queue = db
     mailing_id = await scheduled_mailing(uow_factory, berlin_daily())
@@ -192,3 +204,125 @@ async def test_a_slot_is_skipped_while_the_previous_run_still_sends(
     next_day = first_day + timedelta(days=1)
     fired = await schedules.tick(uow_factory, queue, CALC, now=next_day, grace=GRACE)
     assert [f.note for f in fired] == ["previous run still sending"]
+
+
+class Told:
+    """A ``ScheduleNotifier`` that keeps what the owners were told."""
+
+    def __init__(self) -> None:
+        self.skips: list[tuple[SkippedSlot, User | None]] = []
+
+    async def slot_skipped(self, skipped: SkippedSlot, owner: User | None) -> None:
+        self.skips.append((skipped, owner))
+
+
+async def owner_speaking(uow_factory: UnitOfWorkFactory, language: str) -> None:
+    async with uow_factory() as uow:
+        await uow.users.add(User(telegram_id=1, role=Role.manager, language=language))
+        await uow.commit()
+
+
+async def change(uow_factory: UnitOfWorkFactory, mailing_id: int, **fields: object) -> None:
+    async with uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        assert mailing is not None
+        for name, value in fields.items():
+            setattr(mailing, name, value)
+        await uow.mailings.update(mailing)
+        await uow.commit()
+
+
+async def test_a_slot_that_cannot_launch_is_skipped_with_its_reason_and_the_owner_told(
+    db: tuple[UnitOfWorkFactory, Launcher],
+) -> None:
+    uow_factory, launcher = db
+    await owner_speaking(uow_factory, "en")
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=4)
+    mailing_id = await scheduled_mailing(uow_factory, Schedule(ScheduleKind.once, run_at=at))
+    async with uow_factory() as uow:  # the list lost its only member since
+        rlist = (await uow.lists.all())[-1]
+        assert rlist.id is not None
+        await uow.lists.remove_member(
+            rlist.id, (await uow.lists.members(rlist.id, 0, 1)).items[0].id or 0
+        )
+        await uow.commit()
+    told = Told()
+
+    fired = await schedules.tick(
+        uow_factory, launcher, CALC, now=at + timedelta(seconds=5), grace=GRACE, notifier=told
+    )
+    assert [(f.run_id, f.note) for f in fired] == [(None, "preview-empty-audience")]
+    (run,) = await runs_of(uow_factory, mailing_id)
+    assert (run.status, run.note, run.totals.total) == (
+        RunStatus.skipped,
+        "preview-empty-audience",
+        0,
+    )
+    [(skipped, owner)] = told.skips
+    assert (skipped.reason, skipped.slot, skipped.back_to_draft) == (
+        "preview-empty-audience",
+        at,
+        True,
+    )
+    assert owner is not None and owner.language == "en"
+    async with uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+    assert mailing is not None and mailing.status is MailingStatus.draft  # to mend, not lost
+    # The next ticks do not fire it again, nor tell the owner twice.
+    await schedules.tick(
+        uow_factory, launcher, CALC, now=at + timedelta(minutes=1), grace=GRACE, notifier=told
+    )
+    assert len(told.skips) == 1 and len(await runs_of(uow_factory, mailing_id)) == 1
+
+
+async def test_a_recurring_slot_is_stopped_by_the_same_checks_as_the_launch_button(
+    db: tuple[UnitOfWorkFactory, Launcher], migrated_pg_url: str
+) -> None:
+    uow_factory, launcher = db
+    mailing_id = await scheduled_mailing(uow_factory, berlin_daily())
+    await change(uow_factory, mailing_id, body="x" * 4097)
+    told = Told()
+    day = datetime(2027, 6, 1, 8, 0, 30, tzinfo=UTC)
+    fired = await schedules.tick(uow_factory, launcher, CALC, now=day, grace=GRACE, notifier=told)
+    assert (fired[-1].note, fired[-1].params) == (
+        "preview-too-long",
+        {"length": 4097, "limit": 4096},
+    )
+    assert [s.reason for s, _ in told.skips] == ["preview-too-long"]  # once per tick
+    assert told.skips[0][1] is None  # the owner is no user of the bot: default language
+    async with uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+    assert mailing is not None and mailing.status is MailingStatus.scheduled  # next slot
+
+    # The channel of an email mailing that is not configured: the Launch button's check.
+    await change(uow_factory, mailing_id, body="Hi", channel=Channel.email, subject="S")
+    engine = create_engine(migrated_pg_url)
+    try:
+        telegram_only = launcher_on(engine, frozenset({Channel.telegram}))
+        fired = await schedules.tick(
+            uow_factory, telegram_only, CALC, now=day + timedelta(days=1), grace=GRACE
+        )
+    finally:
+        await engine.dispose()
+    assert [f.note for f in fired] == ["preview-channel-unavailable"]
+
+
+async def test_a_busy_or_missed_slot_is_told_to_the_owner_once_per_tick(
+    db: tuple[UnitOfWorkFactory, Launcher],
+) -> None:
+    uow_factory, launcher = db
+    mailing_id = await scheduled_mailing(uow_factory, berlin_daily())
+    told = Told()
+    first_day = datetime(2027, 5, 3, 8, 0, 30, tzinfo=UTC)
+    fired = await schedules.tick(
+        uow_factory, launcher, CALC, now=first_day, grace=GRACE, notifier=told
+    )
+    assert fired[-1].run_id is not None and len(fired) > 2  # missed ones, then today's
+    assert [(s.reason, s.slot) for s, _ in told.skips] == [
+        ("schedule-skip-missed", fired[-2].slot)
+    ]
+    await change(uow_factory, mailing_id, status=MailingStatus.scheduled)
+    await schedules.tick(
+        uow_factory, launcher, CALC, now=first_day + timedelta(days=1), grace=GRACE, notifier=told
+    )
+    assert told.skips[-1][0].reason == "schedule-skip-busy"

@@ -1,0 +1,62 @@
+"""Telling a mailing's owner that a scheduled launch did not happen (``ScheduleNotifier``)."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.utils.i18n import I18n
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from domain.runs import SkippedSlot
+from domain.users import User
+from handlers.i18n import choose_locale, translate
+from handlers.mailings_kb import MailingAct, MailingCD
+
+log = logging.getLogger(__name__)
+
+
+class TelegramScheduleNotifier:
+    """One message to the owner's chat, in their language, with the mailing's card a
+    press away; times in ``tz`` (the ``TIMEZONE`` setting)."""
+
+    def __init__(self, bot: Bot, i18n: I18n, tz: ZoneInfo) -> None:
+        self.bot, self.i18n, self.tz = bot, i18n, tz
+
+    def text(self, skipped: SkippedSlot, locale: str) -> str:
+        reason = translate(self.i18n, skipped.reason, locale, skipped.params)
+        params = {
+            "name": escape(skipped.mailing.name),
+            "time": skipped.slot.astimezone(self.tz).strftime("%d.%m.%Y %H:%M"),
+            "reason": escape(reason),
+        }
+        after = "schedule-slot-skipped-draft" if skipped.back_to_draft else None
+        if after is None and skipped.mailing.schedule.is_recurring:
+            after = "schedule-slot-skipped-next"
+        text = translate(self.i18n, "schedule-slot-skipped", locale, params)
+        return f"{text}\n{translate(self.i18n, after, locale)}" if after else text
+
+    async def slot_skipped(self, skipped: SkippedSlot, owner: User | None) -> None:
+        locale = choose_locale(owner.language if owner else None, self.i18n.available_locales)
+        keyboard = InlineKeyboardBuilder()
+        if skipped.mailing.id is not None:
+            keyboard.button(
+                text=translate(self.i18n, "run-button-card", locale),
+                callback_data=MailingCD(action=MailingAct.open, mailing_id=skipped.mailing.id),
+            )
+        try:
+            await self.bot.send_message(
+                skipped.mailing.owner_id,
+                self.text(skipped, locale),
+                reply_markup=keyboard.as_markup(),
+            )
+        except TelegramAPIError as exc:
+            log.warning(
+                "Could not tell the owner of mailing %s about a skipped slot: %s",
+                skipped.mailing.id,
+                exc,
+                extra={"mailing_id": skipped.mailing.id},
+            )
