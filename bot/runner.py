@@ -13,6 +13,7 @@ from bot.app import App, build, prepare
 from bot.console import migrate
 from bot.settings import ConfigError, Settings
 from bot.updates import on_signals, receive_by_polling, receive_by_webhook
+from domain.usecases import recovery
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
@@ -31,10 +32,19 @@ async def start(settings: Settings, *, bot: bool = True) -> App:
         await check_telegram(app)
         if bot:
             await prepare(app)
+            await mend(app)
     except BaseException:
         await app.close()
         raise
     return app
+
+
+async def mend(app: App) -> None:
+    """Launches a crash cut in two (run created, not yet started) are started or closed
+    before the bot serves; their progress messages are followed again by ``serve``."""
+    mended = await recovery.finish_interrupted_launches(app.db.uow_factory, app.delivery.queue)
+    if mended:
+        log.info("Mended %d launch(es) interrupted by a crash", len(mended))
 
 
 def settle_heap() -> None:
@@ -78,6 +88,7 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     try:
         app.delivery.start(settings.workers)
         app.scheduler.start()
+        await app.watcher.resume()  # progress messages of runs a restart interrupted
         if settings.telegram_webhook_url:
             stopping = app.stopping
             await receive_by_webhook(bot, dp, settings, stopping, handle_signals=handle_signals)

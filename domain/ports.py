@@ -22,7 +22,7 @@ from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
-from domain.runs import MailingRun, SkippedSlot
+from domain.runs import MailingRun, ProgressMessage, RunStatus, SkippedSlot
 from domain.stats import (
     ChannelSummary,
     DaySends,
@@ -183,6 +183,16 @@ class RunRepository(Protocol):
     async def for_mailing(self, mailing_id: int, limit: int = 20) -> list[MailingRun]: ...
 
     async def last_for_mailing(self, mailing_id: int) -> MailingRun | None: ...
+
+    async def show_progress(self, run_id: int, message: ProgressMessage | None) -> None:
+        """Remember (or forget, with None) the message the run's progress is shown in."""
+        ...
+
+    async def with_progress(self) -> list[MailingRun]:
+        """Runs whose progress message still waits for its summary."""
+        ...
+
+    async def with_status(self, status: RunStatus) -> list[MailingRun]: ...
 
     async def complete_drained(self, now: datetime) -> list[MailingRun]:
         """Mark running runs with nothing pending or sending as completed at ``now``, in

@@ -56,6 +56,15 @@ class RunTotals:
         return self.delivered + self.failed + self.refused
 
 
+@dataclass(frozen=True, slots=True)
+class ProgressMessage:
+    """The message a run's progress is shown in, edited until its summary."""
+
+    chat_id: int
+    message_id: int
+    locale: str
+
+
 @dataclass(slots=True)
 class MailingRun:
     mailing_id: int
@@ -70,6 +79,7 @@ class MailingRun:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     problem: str | None = None  # why a mass send did not go out (read-only, set by the engine)
+    progress: ProgressMessage | None = None  # read-only: RunRepository.show_progress writes it
 
 
 @dataclass(slots=True)

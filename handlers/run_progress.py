@@ -3,6 +3,9 @@
 Telegram limits how often a bot may edit messages (roughly once per second per chat;
 bursts get 429), so the watcher edits at most every ``interval`` seconds and only when
 the figures changed. It ends with a summary once the run is over.
+
+The message is remembered on the run until its summary is shown, so a restarted bot
+follows it again (``resume``) instead of leaving it frozen mid-run.
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from html import escape
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
@@ -21,8 +26,8 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.ports import UnitOfWorkFactory
-from domain.runs import MailingRun, RunStatus
-from domain.usecases import launch, stats
+from domain.runs import MailingRun, ProgressMessage, RunStatus
+from domain.usecases import launch, progress, stats
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import translate, translate_reason
 from handlers.mailings_kb import MailingAct, MailingCD
@@ -55,9 +60,32 @@ class RunWatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def watch(self, watch: Watch) -> None:
-        task = asyncio.create_task(self._follow(watch))
+        """Follow a run just launched from this chat (remembered on the run first)."""
+        self._start(self._remember_and_follow(watch))
+
+    async def resume(self) -> int:
+        """At start-up: follow again every run whose summary was not shown yet; how many."""
+        runs = await progress.progress_to_follow(self.uow_factory)
+        for run in runs:
+            if run.id is not None and run.progress is not None:
+                shown = run.progress
+                watch = Watch(
+                    run.id, run.mailing_id, shown.chat_id, shown.message_id, shown.locale
+                )
+                self._start(self._follow(watch))
+        if runs:
+            log.info("Following the progress of %d run(s) again", len(runs))
+        return len(runs)
+
+    def _start(self, follow: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(follow)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _remember_and_follow(self, w: Watch) -> None:
+        message = ProgressMessage(w.chat_id, w.message_id, w.locale)
+        await progress.show_progress(self.uow_factory, w.run_id, message)
+        await self._follow(w)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -67,19 +95,25 @@ class RunWatcher:
                 await task
 
     async def _follow(self, w: Watch) -> None:
-        started, shown = time.monotonic(), ""
+        shown = ""
         while True:
-            run = await launch.run_state(self.uow_factory, w.run_id)
+            try:
+                run = await launch.run_state(self.uow_factory, w.run_id)
+            except Exception:  # the database away for a moment: try again next time
+                log.warning("Progress of run %s not read; retrying", w.run_id, exc_info=True)
+                await asyncio.sleep(self.interval)
+                continue
             if run is None:
                 return
             final = run.status in FINAL
-            text = self.text(run, w.locale, time.monotonic() - started)
+            text = self.text(run, w.locale, _elapsed(run))
             if final and run.problem is None and run.totals.failed + run.totals.refused:
                 text += await self._main_reason(run, w.locale)
             if text != shown:
                 shown = text
                 await self._edit(w, text, self.keyboard(w, run, final))
             if final:
+                await progress.show_progress(self.uow_factory, w.run_id, None)
                 return
             await asyncio.sleep(self.interval)
 
@@ -155,3 +189,10 @@ class RunWatcher:
             await asyncio.sleep(exc.retry_after)
         except TelegramAPIError as exc:
             log.debug("Progress edit for run %s skipped: %s", w.run_id, exc)
+
+
+def _elapsed(run: MailingRun) -> float:
+    """Seconds the run has been sending (from its start, so a restart keeps the rate)."""
+    started = run.started_at or run.scheduled_for
+    end = run.finished_at or datetime.now(UTC)
+    return max((end - started).total_seconds(), 0.0)

@@ -182,6 +182,10 @@ class MailingRunRow(Base):
     # recipient at a time; ``bulk_due_at`` is the holder's lease and the next poll.
     bulk_state: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     bulk_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The live progress message in the launching chat, until its summary is shown (0009).
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_locale: Mapped[str | None] = mapped_column(String(16))
 
 
 class DeliveryRow(Base):

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
@@ -81,8 +82,12 @@ class SqlDeliveryQueue:
         }
         async with self._engine.begin() as conn:
             again = (await conn.execute(sql.RUN_HAS_DELIVERIES, {"run_id": run_id})).scalar()
-            statement = sql.SNAPSHOT_MORE if again else sql.SNAPSHOT_FIRST
-            inserted = (await conn.execute(statement, params)).rowcount
+            try:
+                async with conn.begin_nested():
+                    statement = sql.SNAPSHOT_MORE if again else sql.SNAPSHOT_FIRST
+                    inserted = (await conn.execute(statement, params)).rowcount
+            except IntegrityError:  # another snapshot of this run committed meanwhile
+                inserted = (await conn.execute(sql.SNAPSHOT_MORE, params)).rowcount
             await self._add_pending(conn, run_id, inserted)
         # Before the run starts: its claims are planned with the new rows counted.
         await statistics.refresh_after(self._engine, {"deliveries": inserted})

@@ -13,6 +13,7 @@ import pytest
 from bot import runner
 from bot.app import App
 from bot.settings import load_settings
+from domain.recipients import Address, AddressKind, RecipientList
 from domain.usecases import roles
 from domain.users import Role
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
@@ -102,3 +103,16 @@ async def grant(bot: BotHarness, *user_ids: int, role: Role = Role.manager) -> N
         await roles.grant_role(
             bot.app.db.uow_factory, _Quiet(), actor_id=None, target_id=user_id, role=role
         )
+
+
+async def readers_list(bot: BotHarness, owner_id: int, chats: list[int]) -> int:
+    """A list "Readers" of Telegram chats, owned by ``owner_id``; its id."""
+    async with bot.app.db.uow_factory() as uow:
+        rlist = await uow.lists.add(RecipientList("Readers", owner_id))
+        assert rlist.id is not None
+        for chat in chats:
+            address = await uow.addresses.upsert(Address(AddressKind.telegram, str(chat)))
+            assert address.id is not None
+            await uow.lists.add_members(rlist.id, [address.id])
+        await uow.commit()
+    return rlist.id

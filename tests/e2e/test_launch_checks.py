@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
-from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import RunStatus
-from tests.e2e.conftest import BotHarness, grant
+from tests.e2e.conftest import BotHarness, grant, readers_list
 
 M = 2102
 READERS = [7201, 7202]
@@ -25,19 +24,14 @@ class At:
 
 async def a_mailing(bot: BotHarness, **fields: object) -> int:
     await grant(bot, M)
+    list_id = await readers_list(bot, M, READERS)
     async with bot.app.db.uow_factory() as uow:
-        rlist = await uow.lists.add(RecipientList("Readers", M))
-        assert rlist.id is not None
-        for chat in READERS:
-            address = await uow.addresses.upsert(Address(AddressKind.telegram, str(chat)))
-            assert address.id is not None
-            await uow.lists.add_members(rlist.id, [address.id])
         values: dict[str, object] = {
             "owner_id": M,
             "name": "Weekly <news>",
             "channel": Channel.telegram,
             "body": "Hi",
-            "list_ids": [rlist.id],
+            "list_ids": [list_id],
             **fields,
         }
         mailing = await uow.mailings.add(Mailing(**values))  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
-from domain.runs import MailingRun, RunStatus, RunTotals
+from domain.runs import MailingRun, ProgressMessage, RunStatus, RunTotals
 from infrastructure.db.models import MailingRunRow
 from infrastructure.db.repositories._sql import execute_dml, upsert_insert
 
@@ -30,6 +30,15 @@ def to_run(row: MailingRunRow) -> MailingRun:
         started_at=row.started_at,
         finished_at=row.finished_at,
         problem=(row.bulk_state or {}).get("problem"),
+        progress=_progress(row),
+    )
+
+
+def _progress(row: MailingRunRow) -> ProgressMessage | None:
+    if row.progress_chat_id is None or row.progress_message_id is None:
+        return None
+    return ProgressMessage(
+        row.progress_chat_id, row.progress_message_id, row.progress_locale or ""
     )
 
 
@@ -124,6 +133,33 @@ class SqlRunRepository:
         )
         ids = sorted((await self._session.execute(stmt)).scalars().all())
         return [run for run_id in ids if (run := await self.get(run_id)) is not None]
+
+    async def show_progress(self, run_id: int, message: ProgressMessage | None) -> None:
+        values = {
+            "progress_chat_id": message.chat_id if message else None,
+            "progress_message_id": message.message_id if message else None,
+            "progress_locale": message.locale if message else None,
+        }
+        stmt = update(MailingRunRow).where(MailingRunRow.id == run_id).values(**values)
+        await execute_dml(self._session, stmt.execution_options(synchronize_session=False))
+
+    async def with_progress(self) -> list[MailingRun]:
+        """Oldest first."""
+        stmt = (
+            select(MailingRunRow)
+            .where(MailingRunRow.progress_message_id.is_not(None))
+            .order_by(MailingRunRow.id)
+        )
+        return [to_run(row) for row in await self._session.scalars(stmt)]
+
+    async def with_status(self, status: RunStatus) -> list[MailingRun]:
+        """Oldest first."""
+        stmt = (
+            select(MailingRunRow)
+            .where(MailingRunRow.status == status.value)
+            .order_by(MailingRunRow.id)
+        )
+        return [to_run(row) for row in await self._session.scalars(stmt)]
 
     async def last_for_mailing(self, mailing_id: int) -> MailingRun | None:
         runs = await self.for_mailing(mailing_id, limit=1)
