@@ -91,6 +91,11 @@ class RecipientListRow(Base):
     updated_at: Mapped[datetime] = updated_column()
 
 
+# Names are unique ignoring case (migration 0010); the use cases say so first, the index
+# decides a race (repositories/_sql.py maps its violation to the same domain error).
+Index("uq_recipient_lists_name", func.lower(RecipientListRow.name), unique=True)
+
+
 class ListMemberRow(Base):
     __tablename__ = "list_members"
 
@@ -113,6 +118,9 @@ class TemplateRow(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
+
+
+Index("uq_templates_name", func.lower(TemplateRow.name), unique=True)
 
 
 class MailingRow(Base):
@@ -146,6 +154,17 @@ class MailingRow(Base):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
+
+
+# Each manager's mailings have distinct names; archived ones free theirs.
+Index(
+    "uq_mailings_owner_id_name",
+    MailingRow.owner_id,
+    MailingRow.name,
+    unique=True,
+    postgresql_where=MailingRow.archived_at.is_(None),
+    sqlite_where=MailingRow.archived_at.is_(None),
+)
 
 
 class MailingListRow(Base):

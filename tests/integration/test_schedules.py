@@ -6,6 +6,7 @@ slot stopped by the launch's checks (skipped with its reason, the owner told).""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -42,16 +43,20 @@ async def db(migrated_pg_url: str) -> AsyncIterator[tuple[UnitOfWorkFactory, Lau
     await engine.dispose()
 
 
+NAMES = itertools.count(1)  # lists and mailings have unique names
+
+
 async def scheduled_mailing(uow_factory: UnitOfWorkFactory, schedule: Schedule) -> int:
+    n = next(NAMES)
     async with uow_factory() as uow:
-        rlist = await uow.lists.add(RecipientList("L", 1))
+        rlist = await uow.lists.add(RecipientList(f"L {n}", 1))
         address = await uow.addresses.upsert(Address(AddressKind.telegram, "501"))
         assert rlist.id is not None and address.id is not None
         await uow.lists.add_members(rlist.id, [address.id])
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=1,
-                name="Timed",
+                name=f"Timed {n}",
                 channel=Channel.telegram,
                 body="Hi",
                 list_ids=[rlist.id],

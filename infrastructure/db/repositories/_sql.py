@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Executable, Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.pagination import Page
 from infrastructure.db.base import Base
 
@@ -53,3 +55,28 @@ async def execute_dml(session: AsyncSession, stmt: Executable) -> int:
     """Run an INSERT/UPDATE/DELETE and return how many rows it touched."""
     result = await session.execute(stmt)
     return cast(CursorResult[Any], result).rowcount
+
+
+# Unique names (migration 0010), as PostgreSQL and SQLite name them in their errors (SQLite
+# names a plain index by its columns), and the domain error of the use cases' own check.
+NAME_CLASHES = {
+    "uq_recipient_lists_name": "lists-name-taken",
+    "uq_templates_name": "templates-name-taken",
+    "uq_mailings_owner_id_name": "mailings-name-taken",
+    "mailings.owner_id, mailings.name": "mailings-name-taken",
+}
+
+
+@contextmanager
+def unique_name(name: str) -> Iterator[None]:
+    """A name taken by a request that won a race (both passed the use case's check): the
+    same ``Conflict`` as that check. The transaction is spoilt either way: its unit of
+    work rolls back."""
+    try:
+        yield
+    except IntegrityError as exc:
+        reason = str(exc.orig)
+        for index, key in NAME_CLASHES.items():
+            if index in reason:
+                raise Conflict(key, name=name) from None
+        raise

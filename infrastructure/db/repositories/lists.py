@@ -38,6 +38,7 @@ from infrastructure.db.repositories._sql import (
     dialect_name,
     execute_dml,
     fetch_page,
+    unique_name,
     upsert_insert,
 )
 from infrastructure.db.repositories.addresses import to_address
@@ -75,7 +76,8 @@ class SqlRecipientListRepository:
     async def add(self, rlist: RecipientList) -> RecipientList:
         row = RecipientListRow(**_columns(rlist))
         self._session.add(row)
-        await self._session.flush()
+        with unique_name(rlist.name):
+            await self._session.flush()
         rlist.id, rlist.created_at, rlist.updated_at = row.id, row.created_at, row.updated_at
         return rlist
 
@@ -86,8 +88,9 @@ class SqlRecipientListRepository:
             .values(**_columns(rlist))
             .execution_options(synchronize_session=False)
         )
-        if not await execute_dml(self._session, stmt):
-            raise NotFound("error-not-found", list_id=rlist.id)
+        with unique_name(rlist.name):
+            if not await execute_dml(self._session, stmt):
+                raise NotFound("error-not-found", list_id=rlist.id)
 
     async def delete(self, list_id: int) -> None:
         stmt = delete(RecipientListRow).where(RecipientListRow.id == list_id)

@@ -13,7 +13,7 @@ from domain.errors import NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
 from domain.pagination import Page
 from infrastructure.db.models import DeliveryRow, MailingListRow, MailingRow, MailingRunRow
-from infrastructure.db.repositories._sql import execute_dml, fetch_page
+from infrastructure.db.repositories._sql import execute_dml, fetch_page, unique_name
 
 
 def to_mailing(row: MailingRow, list_ids: Iterable[int] = ()) -> Mailing:
@@ -78,7 +78,8 @@ class SqlMailingRepository:
     async def add(self, mailing: Mailing) -> Mailing:
         row = MailingRow(**_columns(mailing))
         self._session.add(row)
-        await self._session.flush()
+        with unique_name(mailing.name):
+            await self._session.flush()
         mailing.id, mailing.created_at, mailing.updated_at = row.id, row.created_at, row.updated_at
         await self._insert_lists(row.id, mailing.list_ids)
         return mailing
@@ -91,7 +92,8 @@ class SqlMailingRepository:
             .returning(MailingRow.updated_at)
             .execution_options(synchronize_session=False)
         )
-        updated_at = (await self._session.execute(stmt)).scalar_one_or_none()
+        with unique_name(mailing.name):
+            updated_at = (await self._session.execute(stmt)).scalar_one_or_none()
         if updated_at is None or mailing.id is None:
             raise NotFound("error-not-found", mailing_id=mailing.id)
         mailing.updated_at = updated_at

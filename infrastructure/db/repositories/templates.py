@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import NotFound
 from domain.templates import Template
 from infrastructure.db.models import TemplateRow
-from infrastructure.db.repositories._sql import execute_dml
+from infrastructure.db.repositories._sql import execute_dml, unique_name
 
 
 def to_template(row: TemplateRow) -> Template:
@@ -45,7 +45,8 @@ class SqlTemplateRepository:
     async def add(self, template: Template) -> Template:
         row = TemplateRow(**_columns(template))
         self._session.add(row)
-        await self._session.flush()
+        with unique_name(template.name):
+            await self._session.flush()
         template.id, template.created_at, template.updated_at = (
             row.id,
             row.created_at,
@@ -60,8 +61,9 @@ class SqlTemplateRepository:
             .values(**_columns(template))
             .execution_options(synchronize_session=False)
         )
-        if not await execute_dml(self._session, stmt):
-            raise NotFound("error-not-found", template_id=template.id)
+        with unique_name(template.name):
+            if not await execute_dml(self._session, stmt):
+                raise NotFound("error-not-found", template_id=template.id)
 
     async def delete(self, template_id: int) -> None:
         stmt = delete(TemplateRow).where(TemplateRow.id == template_id)
