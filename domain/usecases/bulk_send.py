@@ -51,6 +51,9 @@ class BulkSender:
     page_size: int = 1000
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=SystemClock)
+    # The earliest time a job this process saved falls due again (its next poll): an idle
+    # worker that is woken only by signals must not sleep past it.
+    next_due: datetime | None = None
 
     async def run_once(self) -> bool:
         """Advance one due job; False when there was none."""
@@ -218,6 +221,8 @@ class BulkSender:
     async def _save(self, job: BulkJob, phase: BulkPhase, due_at: datetime | None) -> None:
         job.state["phase"] = phase.value
         await self.queue.save_bulk(job, due_at)
+        if due_at is not None and (self.next_due is None or due_at < self.next_due):
+            self.next_due = due_at
 
 
 def _sent_at(job: BulkJob) -> datetime:

@@ -200,14 +200,21 @@ class Worker:
             await _settle(recording)
 
     def _idle_for(self, poll: float) -> float:
-        """How long to wait for work: ``poll``, or less when a retry falls due sooner."""
-        if self._next_retry is None:
-            return poll
-        wait = (self._next_retry - self.clock.now()).total_seconds()
-        if wait <= 0:  # due already: the claim just made had its chance at it
-            self._next_retry = None
-            return poll
-        return min(poll, wait)
+        """How long to wait for work: ``poll``, or less when a retry this worker wrote or
+        a mass send this process holds falls due sooner. A time already past had its
+        chance at the look just made, and is forgotten."""
+        now, wait = self.clock.now(), poll
+        if self._next_retry is not None:
+            if self._next_retry <= now:
+                self._next_retry = None
+            else:
+                wait = min(wait, (self._next_retry - now).total_seconds())
+        if self.bulk is not None and self.bulk.next_due is not None:
+            if self.bulk.next_due <= now:
+                self.bulk.next_due = None
+            else:
+                wait = min(wait, (self.bulk.next_due - now).total_seconds())
+        return wait
 
 
 async def _woken(stop: asyncio.Event, woken: asyncio.Event | None, seconds: float) -> bool:

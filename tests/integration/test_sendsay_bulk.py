@@ -5,6 +5,7 @@ case and adapter, the fake Sendsay over HTTP; and a worker killed with SIGKILL m
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -46,6 +47,9 @@ from tests.integration.test_crash_safety import (
 EMAILS = [f"user{n}@example.ru" for n in range(1, 6)]
 
 
+NAMES = itertools.count(1)  # list and mailing names are unique in the database
+
+
 async def prepare(
     uow_factory: UnitOfWorkFactory,
     emails: Sequence[str],
@@ -60,8 +64,9 @@ async def prepare(
     await roles.grant_role(
         uow_factory, _Quiet(), actor_id=None, target_id=owner, role=Role.manager
     )
+    n = next(NAMES)
     async with uow_factory() as uow:
-        rlist = await uow.lists.add(RecipientList("Readers", owner))
+        rlist = await uow.lists.add(RecipientList(f"Readers {n}", owner))
         assert rlist.id is not None
         ids = []
         for email in emails:
@@ -73,7 +78,7 @@ async def prepare(
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=owner,
-                name="Digest",
+                name=f"Digest {n}",
                 channel=Channel.sendsay,
                 subject=subject,
                 body=body,
