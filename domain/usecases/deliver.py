@@ -4,7 +4,10 @@ Each ``run_forever`` loop sizes its claims with a ``BatchSizer``: about what the
 sends in ``batch_seconds``, at most ``batch_size``.
 
 Delivery is at least once. A worker that dies after sending but before recording leaves
-its batches in ``sending``; after the lease they are requeued and sent again.
+its batches in ``sending``; once its process's heartbeat has stopped (``domain.workers``)
+or, for a live process whose send hangs, after the lease, they are requeued and sent
+again. Each batch is recorded under its claim tokens, so a late record of a worker
+declared dead changes nothing.
 
 ``run_forever`` pipelines one batch deep: while batch N's results are being written, the
 worker already claims and sends batch N+1 (never N+2: it waits for N's record before it

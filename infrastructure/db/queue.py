@@ -13,10 +13,15 @@ Attempts: ``deliveries.attempts`` counts claims, so it includes the attempt in f
 ``RetryPolicy.exhausted`` and ``RetryPolicy.delay``. A row requeued after its lease
 expired keeps its count: the lost attempt may have reached the recipient.
 
-Delivery is at least once: a row is sent twice only when a worker's claim outlived the
-lease (it died, or stalled longer than the lease), so the duplicates are bounded by the
-batches in flight at that moment. A late ``complete`` for a row that is no longer in
-``sending`` changes nothing.
+Delivery is at least once: a row is sent twice only when its worker's process was
+declared dead (its heartbeat stopped, ``domain.workers``) or its claim outlived the lease,
+so the duplicates are bounded by the batches in flight at that moment. A late
+``complete`` for a row that is no longer in ``sending``, or that was claimed again since
+(its claim token, the attempt number, moved on), changes nothing.
+
+After a big snapshot the table's statistics are refreshed before the run starts
+(``statistics.py``); the PostgreSQL statements' plans do not depend on the table's size
+(``queue_sql.py``). Requeued rows wake idle workers (``NOTIFY``, ``wakeup.py``).
 """
 
 from __future__ import annotations
