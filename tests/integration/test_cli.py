@@ -95,6 +95,11 @@ async def test_migrate_creates_the_default_sqlite_file(tmp_path: Path) -> None:
             {"BOT_TOKEN": TOKEN, "ADMIN_IDS": "me"},
             "mailforge: configuration error: ADMIN_IDS: must be Telegram user ids",
         ),
+        (
+            {"BOT_TOKEN": TOKEN, "DELIVERY_LEASE_SECONDS": "12"},
+            "mailforge: configuration error: DELIVERY_LEASE_SECONDS: must be at least 3 "
+            "heartbeats (15 s)",
+        ),
     ],
 )
 async def test_a_bad_setting_stops_start_up_with_one_line(
