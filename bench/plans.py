@@ -213,9 +213,13 @@ async def launch_and_watch(
         f"{max(claims, default=0) * 1000:.0f} ms, median "
         f"{statistics.median(claims or [0]) * 1000:.0f} ms"
     )
+    settled = (channel.delivered_by(at + watch) - channel.delivered_by(at + watch / 4)) / (
+        watch * 3 / 4
+    )
     print(
         f"sending over the first {watch:.0f} s: {steady:,.0f} msg/s · channel {channel.rate:,.0f}"
-        f" msg/s · ratio {steady / channel.rate:.2f}"
+        f" msg/s · ratio {steady / channel.rate:.2f} (after the batch sizer's ramp-up, from"
+        f" {watch / 4:.0f} s: {settled:,.0f} msg/s, ratio {settled / channel.rate:.2f})"
     )
     await launch.cancel(uow_factory, actor_id=MANAGER, mailing_id=mailing_id)
 
