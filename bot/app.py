@@ -26,18 +26,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.delivery import Delivery, build_sendsay_client
 from bot.metrics import Metrics
 from bot.notifier import TelegramAccessNotifier, set_user_menu
-from bot.probes import Alive, Probes
+from bot.probes import Alive, Probes, Report
 from bot.retention import retention_jobs
 from bot.schedule_notifier import TelegramScheduleNotifier
 from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
+from bot.tracking import TrackingWeb, bounce_reader, signer
 from bot.updates import install_webhook
 from bot.web import WebApp, WebServer
 from domain.clock import SystemClock
 from domain.mailings import Channel
 from domain.ports import UnitOfWorkFactory
+from domain.tracking import TrackingUrls
 from domain.usecases import roles
 from domain.usecases.launch import Launcher
+from domain.usecases.tracking import Tracker
 from handlers import build_router
 from handlers.errors import ErrorReplyMiddleware
 from handlers.i18n import PoI18n, make_i18n
@@ -45,6 +48,7 @@ from handlers.menu import commands_for
 from handlers.middlewares import InFlightMiddleware, LocaleMiddleware, UserMiddleware
 from handlers.run_progress import RunWatcher
 from handlers.services import Services
+from infrastructure.bounces.imap import ImapBounceReader
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.uow import make_uow_factory
@@ -84,6 +88,7 @@ class App:
     scheduler: ScheduleRunner
     metrics: Metrics
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # webhook mode: stop serving
+    bounces: ImapBounceReader | None = None  # BOUNCE_IMAP_URL: run by ``serve``
 
     async def close(self) -> None:
         await self.watcher.close()
@@ -182,15 +187,23 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         report_writer=open_report_writer,
     )
     parts: dict[str, Alive] = {}
+    reports: dict[str, Report] = {}
+    bounces = None
     if worker:
         web_app = web.Application()
     else:
         web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
         install_webhook(web_app, dp, bot, settings)
+        # Links of mails already sent keep working when TRACKING is switched off.
+        urls = TrackingUrls(signer(settings), settings.public_base_url)
+        TrackingWeb(Tracker(db.uow_factory, urls)).install(web_app)
         parts["scheduler"] = lambda: scheduler.alive
+        bounces = bounce_reader(settings, db.uow_factory)
+        if bounces is not None:
+            reports["bounce_reader"] = bounces.status.as_json
     if worker or settings.workers:
         parts["workers"] = lambda: delivery.alive
-    Probes(figures.ping, metrics, parts).install(web_app)
+    Probes(figures.ping, metrics, parts, reports).install(web_app)
     server = WebServer(web_app, settings.web_host, settings.web_port)
     return App(
         settings,
@@ -205,6 +218,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         watcher,
         scheduler,
         metrics,
+        bounces=bounces,
     )
 
 

@@ -21,6 +21,7 @@ from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
+from bot.tracking import tracking_urls, verp
 from bot.web import unsubscribe_url
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel
@@ -87,6 +88,7 @@ def build_channels(
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             sender=settings.smtp_from,
             unsubscribe=lambda address_id: unsubscribe_url(base, key, address_id),
+            verp=verp(settings),
         )
     if settings.sendsay_configured:
         # The channel owns this client (closed with the channel). The sender (required by
@@ -272,4 +274,5 @@ def build_worker(
         bulk=bulk,
         heartbeat=heartbeat,
         signal=signal,
+        tracking=tracking_urls(settings),
     )

@@ -2,7 +2,11 @@
 
 ``/healthz`` answers 200 when the database answers ``SELECT 1`` within three seconds and
 every in-process part is alive (the scheduler in the bot, the delivery workers wherever
-they run), else 503; the JSON body names each check and its state, nothing else.
+they run), else 503; the JSON body names each check and its state, nothing else. Parts
+that only degrade the service are reported beside the checks without failing them: the
+bounce reader (``bounce_reader``: ``state`` ok | login refused | unreachable | error,
+``last_poll``, ``last_success``, messages processed by kind), since a mailbox that is
+down must not make an orchestrator restart a bot that still sends.
 """
 
 from __future__ import annotations
@@ -18,11 +22,19 @@ from bot.metrics import Metrics
 PING_TIMEOUT = 3.0
 Ping = Callable[[], Awaitable[None]]
 Alive = Callable[[], bool]
+Report = Callable[[], dict[str, object]]  # a part's state shown as is (the bounce reader)
 
 
 class Probes:
-    def __init__(self, ping: Ping, metrics: Metrics, parts: Mapping[str, Alive]) -> None:
+    def __init__(
+        self,
+        ping: Ping,
+        metrics: Metrics,
+        parts: Mapping[str, Alive],
+        reports: Mapping[str, Report] | None = None,
+    ) -> None:
         self.ping, self.metrics, self.parts = ping, metrics, dict(parts)
+        self.reports = dict(reports or {})
 
     def install(self, app: web.Application) -> None:
         app.router.add_get("/healthz", self.healthz)
@@ -32,7 +44,8 @@ class Probes:
         checks = {"database": await self._database()}
         checks.update({name: "ok" if alive() else "down" for name, alive in self.parts.items()})
         healthy = all(state == "ok" for state in checks.values())
-        body = {"status": "ok" if healthy else "fail", "checks": checks}
+        body: dict[str, object] = {"status": "ok" if healthy else "fail", "checks": checks}
+        body.update({name: report() for name, report in self.reports.items()})
         return web.json_response(body, status=200 if healthy else 503)
 
     async def scrape(self, request: web.Request) -> web.Response:

@@ -85,6 +85,9 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     then let the updates in flight finish."""
     dp, bot, settings = app.dispatcher, app.bot, app.settings
     await app.web.start()
+    reader = None
+    if app.bounces is not None:
+        reader = asyncio.create_task(app.bounces.run_forever(settings.bounce_poll_seconds))
     try:
         app.delivery.start(settings.workers)
         app.scheduler.start()
@@ -99,6 +102,10 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
         if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
             log.warning("Stopped with %d updates still being handled", app.in_flight.count)
     finally:
+        if reader is not None:
+            reader.cancel()
+            with suppress(asyncio.CancelledError):
+                await reader
         app.scheduler.stop()
         await app.delivery.stop()  # workers finish and record the batch in hand
         await app.web.stop()

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     schedule_grace_minutes: int = Field(default=60, ge=0)
     schedule_min_interval_minutes: int = Field(default=60, ge=1)
 
+    # After sending: bounces read from an IMAP mailbox (VERP senders on BOUNCE_ADDRESS),
+    # opens and clicks counted through the web server (PUBLIC_BASE_URL).
+    bounce_address: str | None = None  # bounces@example.com → bounces+<token>@example.com
+    bounce_imap_url: SecretStr | None = None  # imaps://user:password@imap.example.com/INBOX
+    bounce_poll_seconds: float = Field(default=60.0, ge=5, le=3600)
+    soft_bounce_limit: int = Field(default=3, ge=1, le=100)
+    tracking: bool = True  # opens (pixel) and clicks (redirect); each mailing may switch off
+
     # A third-party API: every message is POSTed there as JSON.
     webhook_url: str | None = None
     webhook_headers: SecretStr | None = None  # a JSON object, e.g. {"Authorization": "…"}
@@ -189,7 +197,7 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be the public https URL Telegram posts updates to")
         path = urlsplit(value).path or "/"
-        if path in RESERVED_PATHS or path.startswith("/unsubscribe/"):
+        if path in RESERVED_PATHS or path.startswith(("/unsubscribe/", "/o/", "/c/")):
             raise ValueError(
                 f"its path {path} is taken by the bot's own pages; use e.g. /telegram"
             )
@@ -223,6 +231,36 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _bounce_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from domain.bounces import Verp
+        from domain.signing import Signer
+
+        Verp(Signer(b"check"), value)  # raises ValueError with the reason
+        return value.strip()
+
+    @field_validator("bounce_imap_url")
+    @classmethod
+    def _bounce_mailbox(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from infrastructure.bounces.imap import Mailbox
+
+        Mailbox.from_url(value.get_secret_value())  # its message never repeats the URL
+        return SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _mailbox_needs_address(self) -> Settings:
+        if self.bounce_imap_url is not None and self.bounce_address is None:
+            raise ValueError(
+                "BOUNCE_ADDRESS: is needed with BOUNCE_IMAP_URL (the envelope sender whose "
+                "bounces the mailbox receives, e.g. bounces@example.com)"
+            )
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

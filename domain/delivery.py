@@ -16,6 +16,7 @@ from typing import Any
 
 from domain.mailings import Channel, Mailing
 from domain.recipients import AddressKind
+from domain.tracking import run_links
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class RunContent:
     subject: str | None = None
     media: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    links: tuple[str, ...] = ()  # trackable links, in order: a click names one by index
 
     @classmethod
     def of(cls, mailing: Mailing) -> RunContent:
@@ -42,6 +44,7 @@ class RunContent:
             subject=mailing.subject,
             media=dict(mailing.media) if mailing.media else None,
             options=dict(mailing.options),
+            links=run_links(mailing.body, mailing.options),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -53,6 +56,7 @@ class RunContent:
             "subject": self.subject,
             "media": self.media,
             "options": self.options,
+            "links": list(self.links),
         }
 
     @classmethod
@@ -65,6 +69,7 @@ class RunContent:
             subject=data.get("subject"),
             media=data.get("media"),
             options=dict(data.get("options") or {}),
+            links=tuple(str(url) for url in data.get("links") or ()),
         )
 
 
@@ -94,6 +99,10 @@ class Message:
     outbound: Outbound
     subject: str | None
     body: str  # Telegram HTML; channels turn it into what they need
+    # Tracking (domain.tracking_plan): URL buttons with their links rewritten, the open
+    # pixel's URL (email); None: as the run's content says, no pixel.
+    buttons: list[list[dict[str, Any]]] | None = None
+    open_url: str | None = None
 
 
 class Outcome(enum.StrEnum):

@@ -18,6 +18,7 @@ from domain.audit import AuditEntry
 from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkStatus
 from domain.clock import Clock as Clock  # re-exported: older imports
 from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResult
+from domain.engagement import BounceStore, TrackingStore
 from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
@@ -245,6 +246,8 @@ class UnitOfWork(Protocol):
     mailings: MailingRepository
     runs: RunRepository
     stats: StatsRepository
+    bounces: BounceStore
+    tracking: TrackingStore
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,15 +1,17 @@
 """Signed per-recipient unsubscribe tokens (HMAC-SHA256), for links in every email.
 
 A token names one address and cannot be forged or altered without the secret; it never
-expires, because an unsubscribe link must keep working in an old email.
+expires, because an unsubscribe link must keep working in an old email. The format
+predates the compact tokens of ``domain.signing`` and stays, so old links keep working.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
+
+from domain.signing import Signer
 
 _CONTEXT = b"mailforge-unsubscribe:"
 _SIGNATURE_BYTES = 16
@@ -23,15 +25,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _sign(secret: bytes, payload: str) -> bytes:
-    return hmac.new(secret, _CONTEXT + payload.encode(), hashlib.sha256).digest()[
-        :_SIGNATURE_BYTES
-    ]
-
-
 def make_token(secret: bytes, address_id: int) -> str:
     payload = _b64(str(address_id).encode())
-    return f"{payload}.{_b64(_sign(secret, payload))}"
+    return f"{payload}.{_b64(Signer(secret).mac(_CONTEXT, payload, _SIGNATURE_BYTES))}"
 
 
 def read_token(secret: bytes, token: str) -> int | None:
@@ -44,6 +40,7 @@ def read_token(secret: bytes, token: str) -> int | None:
         address_id = int(_unb64(payload).decode("ascii"))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         return None
-    if not hmac.compare_digest(given, _sign(secret, payload)) or address_id <= 0:
+    expected = Signer(secret).mac(_CONTEXT, payload, _SIGNATURE_BYTES)
+    if not hmac.compare_digest(given, expected) or address_id <= 0:
         return None
     return address_id

@@ -49,6 +49,8 @@ from domain.ports import (
     WorkSignal,
 )
 from domain.recipients import Address
+from domain.tracking import TrackingUrls
+from domain.tracking_plan import TrackingPlan
 from domain.usecases.bulk_send import BulkSender
 from domain.usecases.heartbeat import Heartbeat
 from domain.usecases.launch import finish_drained_runs
@@ -73,7 +75,9 @@ class Worker:
     bulk: BulkSender | None = None  # mass sends of big runs (Sendsay), between batches
     heartbeat: Heartbeat | None = None  # this process's registry row: claims name it
     signal: WorkSignal | None = None  # wakes idle workers (PostgreSQL); None: they poll
+    tracking: TrackingUrls | None = None  # opens and clicks on (TRACKING), per mailing too
     _contents: dict[int, RunContent] = field(default_factory=dict)
+    _plans: dict[int, TrackingPlan | None] = field(default_factory=dict)
     _batches: int = 0
     _next_retry: datetime | None = None  # the earliest retry this worker wrote
 
@@ -127,9 +131,13 @@ class Worker:
             return [SendResult(o.delivery_id, Outcome.failed, reason) for o in outbounds]
         messages: list[Message] = []
         results: list[SendResult] = []
+        if run_id not in self._plans:
+            self._plans[run_id] = TrackingPlan.of(run_id, content, self.tracking)
+        plan = self._plans[run_id]
         for outbound in outbounds:
             try:
-                messages.append(self._render(content, outbound))
+                message = self._render(content, outbound)
+                messages.append(plan.apply(message) if plan else message)
             except InvalidInput as exc:
                 detail = str(exc.params.get("detail", exc.key))
                 results.append(SendResult(outbound.delivery_id, Outcome.failed, detail))

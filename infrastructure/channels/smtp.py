@@ -22,6 +22,7 @@ from typing import Literal
 import aiosmtplib
 from aiosmtplib import SMTPRecipientRefused, SMTPResponseException
 
+from domain.bounces import Verp
 from domain.delivery import Message, Outcome, RunContent, SendResult
 from infrastructure.channels.smtp_message import build_email, envelope_address
 
@@ -49,9 +50,11 @@ class SmtpChannel:
         validate_certs: bool = True,
         timeout: float = 30.0,
         local_hostname: str | None = None,
+        verp: Verp | None = None,
     ) -> None:
         self._sender = sender
         self._mail_from = envelope_address(sender)
+        self._verp = verp  # MAIL FROM per delivery, so its bounces name it (BOUNCE_ADDRESS)
         self._unsubscribe = unsubscribe
         self._pool_size = pool_size
         self._slots = asyncio.Semaphore(pool_size)
@@ -125,7 +128,7 @@ class SmtpChannel:
                 client = await self._connect()
                 fresh = True
             try:
-                await client.mail(self._mail_from)
+                await client.mail(self._envelope_sender(message))
                 await client.rcpt(rcpt)
             except SMTPRecipientRefused as exc:
                 outcome = Outcome.refused if exc.code >= 500 else Outcome.retry
@@ -156,6 +159,11 @@ class SmtpChannel:
             client.close()
             return _result(message, Outcome.failed, f"{UNCERTAIN} ({exc})"), None
         return _result(message, Outcome.delivered, provider_id=message_id), client
+
+    def _envelope_sender(self, message: Message) -> str:
+        if self._verp is None:
+            return self._mail_from
+        return self._verp.address(message.outbound.delivery_id)
 
     async def _connect(self) -> aiosmtplib.SMTP:
         client = aiosmtplib.SMTP(**self._options)  # type: ignore[arg-type]

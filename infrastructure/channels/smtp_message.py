@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
+from html import escape
 
 from domain.delivery import Message, RunContent
 from infrastructure.rendering import html_to_text, telegram_html_to_email_html
@@ -24,6 +25,18 @@ def envelope_address(sender: str) -> str:
     if not found or "@" not in found[0][1]:
         raise ValueError(f"not an email address: {sender!r}")
     return found[0][1]
+
+
+def with_pixel(html: str, url: str | None) -> str:
+    """The open pixel (1×1, empty alt) last in the body: images that load count opens."""
+    if not url:
+        return html
+    pixel = (
+        f'<img src="{escape(url, quote=True)}" width="1" height="1" alt="" '
+        'style="display:block;border:0;width:1px;height:1px">'
+    )
+    head, found, tail = html.rpartition("</body>")
+    return f"{head}{pixel}{found}{tail}" if found else html + pixel
 
 
 def build_email(
@@ -51,5 +64,6 @@ def build_email(
         mail["List-Unsubscribe"] = f"<{unsubscribe_url}>"
         mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail.set_content(html_to_text(message.body))
-    mail.add_alternative(telegram_html_to_email_html(message.body), subtype="html")
+    html = with_pixel(telegram_html_to_email_html(message.body), message.open_url)
+    mail.add_alternative(html, subtype="html")
     return mail

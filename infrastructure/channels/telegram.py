@@ -42,7 +42,8 @@ UNCERTAIN = "uncertain: timed out after sending"
 LOST = "uncertain: connection lost after sending"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-_Call = Callable[[int, str], Awaitable[int]]  # (chat id, body) -> the sent message's id
+# (chat id, body, URL buttons with tracked links or None) -> the sent message's id
+_Call = Callable[[int, str, Any], Awaitable[int]]
 
 
 class SentId(BaseModel):
@@ -131,7 +132,7 @@ class TelegramChannel:
                 return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
             await self._limiter.acquire(str(chat_id))
             try:
-                sent = await call(chat_id, message.body)
+                sent = await call(chat_id, message.body, message.buttons)
             except TelegramRetryAfter as exc:
                 if self._on_retry_after is not None:
                     self._on_retry_after(float(exc.retry_after))
@@ -165,8 +166,8 @@ class TelegramChannel:
             method = SendPhotoForId if kind == "photo" else SendDocumentForId
 
             # Models (keyboard, preview options) are made per message, never shared.
-            async def with_media(chat_id: int, body: str) -> int:
-                markup = _keyboard(buttons)
+            async def with_media(chat_id: int, body: str, tracked: Any) -> int:
+                markup = _keyboard(tracked or buttons)
                 return await _message_id(
                     bot,
                     method(chat_id=chat_id, caption=body, reply_markup=markup, **file, **common),
@@ -174,9 +175,9 @@ class TelegramChannel:
 
             return with_media
 
-        async def text(chat_id: int, body: str) -> int:
+        async def text(chat_id: int, body: str, tracked: Any) -> int:
             preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
-            markup = _keyboard(buttons)
+            markup = _keyboard(tracked or buttons)
             return await _message_id(
                 bot,
                 SendMessageForId(

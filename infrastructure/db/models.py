@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.bounces import BounceKind
 from domain.mailings import Channel, MailingStatus, ScheduleKind
 from domain.recipients import AddressKind, ListSourceKind
 from domain.runs import DeliveryStatus, RunStatus
@@ -76,6 +77,9 @@ class AddressRow(Base):
     # Set when a Telegram user presses /start in the bot: "subscribed to the bot".
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_column()
+    # Soft bounces in a row (a delivery counts once); an open or a click resets it, and
+    # SOFT_BOUNCE_LIMIT of them suppress the address (migration 0011).
+    soft_bounces: Mapped[int] = counter_column()
 
 
 class RecipientListRow(Base):
@@ -260,6 +264,85 @@ class RunMinuteRow(Base):
     delivered: Mapped[int] = counter_column()
     failed: Mapped[int] = counter_column()
     refused: Mapped[int] = counter_column()
+
+
+class RunTrackingRow(Base):
+    """What happened after sending, counted per run (migration 0011): statistics read
+    these totals, never the per-delivery rows below."""
+
+    __tablename__ = "run_tracking"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    opened: Mapped[int] = counter_column()  # recipients who opened (pixel), each once
+    clicked: Mapped[int] = counter_column()  # recipients who clicked, each once
+    clicks: Mapped[int] = counter_column()  # every click by a person
+    bot_clicks: Mapped[int] = counter_column()  # link scanners (domain.tracking.BOT_WINDOW)
+    bounced: Mapped[int] = counter_column()  # delivered, then a hard bounce came back
+    soft_bounced: Mapped[int] = counter_column()
+    complained: Mapped[int] = counter_column()
+
+
+class RunLinkRow(Base):
+    """Clicks per link of a run (the index into the run's ``content.links``)."""
+
+    __tablename__ = "run_links"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    link_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    clicks: Mapped[int] = counter_column()
+    unique_clicks: Mapped[int] = counter_column()
+    bot_clicks: Mapped[int] = counter_column()
+
+
+class DeliveryTrackingRow(Base):
+    """First open and clicks of one delivery; no foreign key, like ``deliveries``, and
+    removed with them by retention."""
+
+    __tablename__ = "delivery_tracking"
+
+    delivery_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    run_id: Mapped[int] = mapped_column(BigIntPK, index=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opens: Mapped[int] = counter_column()
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicks: Mapped[int] = counter_column()
+
+
+class LinkClickRow(Base):
+    """A person's clicks on one link of one delivery: its first says "unique click"."""
+
+    __tablename__ = "link_clicks"
+
+    delivery_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    link_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    run_id: Mapped[int] = mapped_column(BigIntPK, index=True)
+    clicks: Mapped[int] = counter_column()
+    first_at: Mapped[datetime] = created_column()
+
+
+class BounceRow(Base):
+    """Every message read from the bounce mailbox, once (``message_key``: a digest of
+    its bytes), with what it was found to be."""
+
+    __tablename__ = "bounces"
+    __table_args__ = (one_of("kind", BounceKind),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    address_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    recipient: Mapped[str | None] = mapped_column(String(512))
+    received_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, server_default=func.now(), index=True
+    )
 
 
 class AuditRow(Base):

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.engagement import BounceStore, TrackingStore
 from domain.ports import (
     AddressRepository,
     AuditLog,
@@ -29,6 +30,7 @@ from infrastructure.db.repositories import (
     SqlTemplateRepository,
     SqlUserRepository,
 )
+from infrastructure.db.repositories.engagement import SqlBounceStore, SqlTrackingStore
 
 
 class SqlAlchemyUnitOfWork:
@@ -42,6 +44,8 @@ class SqlAlchemyUnitOfWork:
     mailings: MailingRepository
     runs: RunRepository
     stats: StatsRepository
+    bounces: BounceStore
+    tracking: TrackingStore
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -64,6 +68,8 @@ class SqlAlchemyUnitOfWork:
         self.mailings = SqlMailingRepository(session)
         self.runs = SqlRunRepository(session)
         self.stats = SqlStatsRepository(session)
+        self.bounces = SqlBounceStore(session)
+        self.tracking = SqlTrackingStore(session)
         return self
 
     async def __aexit__(

@@ -1,0 +1,93 @@
+"""After sending, wired from settings: the one signer, VERP senders, the open pixel and
+the click redirect on the web server, and the bounce mailbox reader.
+
+The web routes stay thin over ``domain.usecases.tracking.Tracker``: a genuine click is
+a 302 to the run's own link, anything else a plain 404 page (never an open redirect);
+the pixel is served to every request, and counted only for a genuine token.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from bot.settings import Settings
+from domain.bounces import BounceKind, Verp
+from domain.ports import UnitOfWorkFactory
+from domain.signing import Signer
+from domain.tracking import CLICK_PATH, OPEN_PATH, TrackingUrls
+from domain.usecases.bounces import apply_bounce
+from domain.usecases.tracking import Tracker
+from infrastructure.bounces import BounceClassifier
+from infrastructure.bounces.imap import ImapBounceReader, Mailbox
+
+log = logging.getLogger(__name__)
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NOT_FOUND = (
+    '<!doctype html><html><head><meta charset="utf-8"><title>404 Not Found</title></head>'
+    "<body><h1>404 Not Found</h1><p>This link is not valid.</p></body></html>"
+)
+NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+
+
+def signer(settings: Settings) -> Signer:
+    """The one signer of every token (``UNSUBSCRIBE_SECRET``, else from the bot token)."""
+    return Signer(settings.unsubscribe_key())
+
+
+def tracking_urls(settings: Settings) -> TrackingUrls | None:
+    """``None`` when ``TRACKING=false``: no pixel, links lead straight to their targets."""
+    if not settings.tracking:
+        return None
+    return TrackingUrls(signer(settings), settings.public_base_url)
+
+
+def verp(settings: Settings) -> Verp | None:
+    if settings.bounce_address is None:
+        return None
+    return Verp(signer(settings), settings.bounce_address)
+
+
+class TrackingWeb:
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_get(OPEN_PATH, self.pixel)
+        app.router.add_get(CLICK_PATH, self.click)
+
+    async def pixel(self, request: web.Request) -> web.Response:
+        try:
+            await self.tracker.open(request.match_info["token"], datetime.now(UTC))
+        except Exception:  # an image is always answered; the count is what may be lost
+            log.exception("Could not count an open")
+        return web.Response(body=PIXEL, content_type="image/gif", headers=NO_STORE)
+
+    async def click(self, request: web.Request) -> web.StreamResponse:
+        target = await self.tracker.click(request.match_info["token"], datetime.now(UTC))
+        if target is None:
+            log.info("Tracked link: unknown or altered token")
+            return web.Response(
+                text=NOT_FOUND, status=404, content_type="text/html", headers=NO_STORE
+            )
+        raise web.HTTPFound(target, headers=NO_STORE)
+
+
+def bounce_reader(settings: Settings, uow_factory: UnitOfWorkFactory) -> ImapBounceReader | None:
+    """The mailbox reader when ``BOUNCE_IMAP_URL`` is set (settings require the address)."""
+    envelope = verp(settings)
+    if settings.bounce_imap_url is None or envelope is None:
+        return None
+    classifier = BounceClassifier(envelope)
+    limit = settings.soft_bounce_limit
+
+    async def handle(raw: bytes) -> BounceKind:
+        report = classifier.classify(raw)
+        outcome = await apply_bounce(uow_factory, report, datetime.now(UTC), soft_limit=limit)
+        return outcome.kind
+
+    mailbox = Mailbox.from_url(settings.bounce_imap_url.get_secret_value())
+    return ImapBounceReader(mailbox, handle)

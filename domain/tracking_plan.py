@@ -1,0 +1,91 @@
+"""How one run's messages are tracked and tagged, applied to each rendered message.
+
+Email gets the open pixel and its links through the signed redirect; Telegram its links
+and URL buttons (Telegram tells bots nothing about opens). With tracking off, links go
+straight to their targets, with UTM tags when the mailing asks for them. Sendsay counts
+clicks itself (``SENDSAY_RELINK``) and the webhook channel hands text to another system:
+both are sent as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from domain.delivery import Message, RunContent
+from domain.mailings import Channel
+from domain.tracking import (
+    TrackingUrls,
+    UtmTags,
+    link_targets,
+    replace_buttons,
+    replace_links,
+    slug,
+)
+
+_MEDIUM = {Channel.email: "email", Channel.telegram: "telegram"}
+
+
+def tracking_on(options: dict[str, object]) -> bool:
+    """A mailing's tracking switch (on unless switched off)."""
+    return options.get("tracking", True) is not False
+
+
+def utm_on(options: dict[str, object]) -> bool:
+    """A mailing's UTM switch (off unless switched on)."""
+    return options.get("utm") is True
+
+
+def utm_tags(content: RunContent) -> UtmTags | None:
+    medium = _MEDIUM.get(content.channel)
+    if medium is None or not utm_on(content.options):
+        return None
+    extra = content.options.get("utm_content")
+    return UtmTags(
+        medium=medium,
+        campaign=slug(content.mailing_name, f"mailing-{content.mailing_id}"),
+        content=str(extra) if extra else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingPlan:
+    run_id: int
+    content: RunContent
+    targets: tuple[str, ...]  # where each of content.links leads (UTM tags added)
+    urls: TrackingUrls | None  # None: not tracked, links lead straight to their targets
+
+    @classmethod
+    def of(
+        cls, run_id: int, content: RunContent, urls: TrackingUrls | None
+    ) -> TrackingPlan | None:
+        """``urls``: tracking is on for the whole service (``TRACKING``); ``None`` when
+        nothing is to change in this run's messages."""
+        if content.channel not in _MEDIUM:
+            return None
+        tracked = urls if urls is not None and tracking_on(content.options) else None
+        utm = utm_tags(content)
+        if tracked is None and utm is None:
+            return None
+        return cls(run_id, content, tuple(link_targets(content.links, utm)), tracked)
+
+    def apply(self, message: Message) -> Message:
+        delivery_id = message.outbound.delivery_id
+        index = {url: i for i, url in enumerate(self.content.links)}
+
+        def swap(url: str) -> str | None:
+            found = index.get(url)
+            if found is None:
+                return None
+            if self.urls is None:
+                return self.targets[found]
+            return self.urls.click_url(self.run_id, delivery_id, found)
+
+        rows = self.content.options.get("buttons")
+        pixel = self.urls is not None and self.content.channel is Channel.email
+        return dataclasses.replace(
+            message,
+            body=replace_links(message.body, swap),
+            buttons=replace_buttons(rows, swap) if rows else None,
+            open_url=self.urls.open_url(self.run_id, delivery_id) if pixel and self.urls else None,
+        )

@@ -1,0 +1,92 @@
+"""What a classified bounce does to deliveries, addresses and run totals.
+
+Each message is recorded once (by a digest of its bytes) before anything else happens,
+in the same transaction: a second read after a restart finds it and changes nothing.
+
+- hard: a delivered delivery becomes refused with the reason, its run's totals move from
+  delivered to refused ("of which bounced later"), and the address is suppressed.
+- soft: the reason is kept on the delivery; the address counts one more soft bounce in a
+  row (once per delivery: an MTA's "delayed" warnings and its final report are one), and
+  ``soft_limit`` of them suppress it. An open or a click resets the count.
+- complaint: the address is unsubscribed everywhere.
+- not a bounce, unknown or forged token, malformed: recorded and counted, nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.bounces import ACTIONABLE, BounceKind, BounceReport
+from domain.engagement import DeliveryRef
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BounceOutcome:
+    kind: BounceKind
+    counted: bool  # False: this very message was processed before
+    suppressed: bool = False
+
+
+async def apply_bounce(
+    uow_factory: UnitOfWorkFactory, report: BounceReport, now: datetime, *, soft_limit: int
+) -> BounceOutcome:
+    async with uow_factory() as uow:
+        target = None
+        if report.kind in ACTIONABLE and report.delivery_id is not None:
+            target = await uow.tracking.delivery(report.delivery_id)
+        kind = report.kind if target is not None or report.kind not in ACTIONABLE else None
+        if kind is None:  # a genuine token of a delivery that no longer exists
+            kind = BounceKind.unknown
+        recorded = BounceReport(
+            report.key, kind, report.delivery_id, report.status, report.reason, report.recipient
+        )
+        if not await uow.bounces.record(recorded, target):
+            return BounceOutcome(kind, counted=False)
+        suppressed = False
+        if target is not None:
+            suppressed = await _act(uow, recorded, target, now, soft_limit)
+        await uow.commit()
+    log.info(
+        "Bounce mailbox: %s for delivery %s%s",
+        kind.value,
+        report.delivery_id,
+        " (address suppressed)" if suppressed else "",
+    )
+    return BounceOutcome(kind, counted=True, suppressed=suppressed)
+
+
+async def _act(
+    uow: UnitOfWork, report: BounceReport, target: DeliveryRef, now: datetime, soft_limit: int
+) -> bool:
+    """What the bounce does; whether it suppressed the address."""
+    reason = _reason(report)
+    earlier = await uow.bounces.seen(target.delivery_id, (report.kind.value,), report.key)
+    if report.kind is BounceKind.complaint:
+        await uow.bounces.unsubscribe(target.address_id, now)
+        if not earlier:
+            await uow.tracking.add_to_run(target.run_id, complained=1)
+        return False
+    if report.kind is BounceKind.hard:
+        if await uow.bounces.refuse(target, reason, now):
+            await uow.tracking.add_to_run(target.run_id, bounced=1)
+        await uow.bounces.suppress(target.address_id, now)
+        return True
+    await uow.bounces.note(target.delivery_id, reason)
+    if earlier:
+        return False
+    await uow.tracking.add_to_run(target.run_id, soft_bounced=1)
+    if await uow.bounces.add_soft_bounce(target.address_id) >= soft_limit:
+        await uow.bounces.suppress(target.address_id, now)
+        return True
+    return False
+
+
+def _reason(report: BounceReport) -> str:
+    """What the manager reads in the statistics and the export."""
+    label = "bounce" if report.kind is BounceKind.hard else "soft bounce"
+    return f"{label}: {report.reason}" if report.reason else label
