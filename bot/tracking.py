@@ -8,8 +8,11 @@ the pixel is served to every request, and counted only for a genuine token.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+from collections.abc import AsyncIterator
+from contextlib import suppress
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -30,6 +33,7 @@ NOT_FOUND = (
     '<!doctype html><html><head><meta charset="utf-8"><title>404 Not Found</title></head>'
     "<body><h1>404 Not Found</h1><p>This link is not valid.</p></body></html>"
 )
+FLUSH_SECONDS = 0.2
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
 
 
@@ -58,6 +62,27 @@ class TrackingWeb:
     def install(self, app: web.Application) -> None:
         app.router.add_get(OPEN_PATH, self.pixel)
         app.router.add_get(CLICK_PATH, self.click)
+        app.cleanup_ctx.append(self._counting)
+
+    async def _counting(self, app: web.Application) -> AsyncIterator[None]:
+        """Clicks are counted every ``FLUSH_SECONDS`` while the server runs, and at its end."""
+        task = asyncio.create_task(self._flush_forever())
+        yield
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        await self._flush()
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        try:
+            await self.tracker.flush()
+        except Exception:  # the database is away: these clicks are lost, not the server
+            log.exception("Could not count clicks")
 
     async def pixel(self, request: web.Request) -> web.Response:
         try:

@@ -35,6 +35,8 @@ from flufl.bounce import all_failures
 from domain.bounces import BounceKind, BounceReport, Verp, find_status, status_kind
 
 log = logging.getLogger(__name__)
+# flufl.bounce logs a line per detector per message at INFO: far too chatty for a bot.
+logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
 REASON_LIMIT = 300
 _BROKEN = (NoBoundaryInMultipartDefect, MultipartInvariantViolationDefect)
 _AUTO_REPLY_SUBJECT = re.compile(

@@ -106,3 +106,26 @@ def test_the_scale_out_benchmark_runs_and_prints_its_figures() -> None:
         re.M,
     ), out
     assert re.search(r"duplicates \d+, lost \d+", out), out
+
+
+@pytest.mark.slow
+def test_the_bounce_benchmark_runs_and_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bounces.py"), "--quick"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^classify 500 bounces: [\d,]+ msg/s \(complaint", result.stdout, re.M)
+    assert re.search(
+        r"^bare email \+ flufl.bounce: [\d,]+ msg/s · ratio [\d.]+", result.stdout, re.M
+    )
+
+
+@pytest.mark.slow
+def test_the_redirect_benchmark_runs_and_prints_its_figures() -> None:
+    out = run_quick("redirect.py", 300)
+    for label in ("redirect 400 clicks of 1,000 deliveries", "bare aiohttp 302"):
+        assert re.search(
+            rf"^{label}: [\d,]+ requests/s · p50 [\d.]+ ms · p95 [\d.]+ ms", out, re.M
+        ), out
+    assert re.search(r"^clicks counted: 440 of 440", out, re.M), out
