@@ -196,7 +196,9 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         install_webhook(web_app, dp, bot, settings)
         # Links of mails already sent keep working when TRACKING is switched off.
         urls = TrackingUrls(signer(settings), settings.public_base_url)
-        TrackingWeb(Tracker(db.uow_factory, urls)).install(web_app)
+        tracking = TrackingWeb(Tracker(db.uow_factory, urls))
+        tracking.install(web_app)
+        reports["tracking"] = tracking.status.as_json
         parts["scheduler"] = lambda: scheduler.alive
         bounces = bounce_reader(settings, db.uow_factory)
         if bounces is not None:

@@ -5,8 +5,10 @@ every in-process part is alive (the scheduler in the bot, the delivery workers w
 they run), else 503; the JSON body names each check and its state, nothing else. Parts
 that only degrade the service are reported beside the checks without failing them: the
 bounce reader (``bounce_reader``: ``state`` ok | login refused | unreachable | error,
-``last_poll``, ``last_success``, messages processed by kind), since a mailbox that is
-down must not make an orchestrator restart a bot that still sends.
+``last_poll``, ``last_success``, messages processed by kind, ``unknown`` and
+``malformed`` among them) and the pixel and redirect (``tracking``: ``state`` ok | not
+counting, opens, clicks, ``refused_tokens`` and when the last came), since a mailbox
+that is down must not make an orchestrator restart a bot that still sends.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import base64
 import logging
 from collections.abc import AsyncIterator
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -55,9 +56,35 @@ def verp(settings: Settings) -> Verp | None:
     return Verp(signer(settings), settings.bounce_address)
 
 
+@dataclass
+class TrackingStatus:
+    """What ``/healthz`` shows of the pixel and the redirect (counts of this process)."""
+
+    state: str = "ok"  # ok | not counting (the database refused the last count)
+    opens: int = 0  # genuine pixel requests
+    clicks: int = 0  # genuine redirects
+    refused: int = 0  # altered or unknown tokens: a plain 404 (or the pixel, uncounted)
+    last_refused: datetime | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "state": self.state,
+            "opens": self.opens,
+            "clicks": self.clicks,
+            "refused_tokens": self.refused,
+            "last_refused": self.last_refused.isoformat() if self.last_refused else None,
+        }
+
+    def refuse(self, what: str) -> None:
+        self.refused += 1
+        self.last_refused = datetime.now(UTC)
+        log.info("%s: unknown or altered token, answered without counting", what)
+
+
 class TrackingWeb:
     def __init__(self, tracker: Tracker) -> None:
         self.tracker = tracker
+        self.status = TrackingStatus()
 
     def install(self, app: web.Application) -> None:
         app.router.add_get(OPEN_PATH, self.pixel)
@@ -80,24 +107,32 @@ class TrackingWeb:
 
     async def _flush(self) -> None:
         try:
-            await self.tracker.flush()
+            if await self.tracker.flush():
+                self.status.state = "ok"
         except Exception:  # the database is away: these clicks are lost, not the server
+            self.status.state = "not counting"
             log.exception("Could not count clicks")
 
     async def pixel(self, request: web.Request) -> web.Response:
         try:
-            await self.tracker.open(request.match_info["token"], datetime.now(UTC))
+            if await self.tracker.open(request.match_info["token"], datetime.now(UTC)):
+                self.status.opens += 1
+                self.status.state = "ok"
+            else:
+                self.status.refuse("Open pixel")
         except Exception:  # an image is always answered; the count is what may be lost
+            self.status.state = "not counting"
             log.exception("Could not count an open")
         return web.Response(body=PIXEL, content_type="image/gif", headers=NO_STORE)
 
     async def click(self, request: web.Request) -> web.StreamResponse:
         target = await self.tracker.click(request.match_info["token"], datetime.now(UTC))
         if target is None:
-            log.info("Tracked link: unknown or altered token")
+            self.status.refuse("Tracked link")
             return web.Response(
                 text=NOT_FOUND, status=404, content_type="text/html", headers=NO_STORE
             )
+        self.status.clicks += 1
         raise web.HTTPFound(target, headers=NO_STORE)
 
 

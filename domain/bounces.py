@@ -74,6 +74,30 @@ def status_kind(status: str | None, *, permanent: bool = True, diagnostic: str =
     return BounceKind.hard if klass == "5" else BounceKind.soft
 
 
+@dataclass(frozen=True, slots=True)
+class SoftStreak:
+    """An address's soft bounces in a row: one per mailing run at most."""
+
+    count: int = 0
+    run_id: int | None = None  # the latest run whose soft bounce was counted
+
+
+def next_soft_streak(streak: SoftStreak, run_id: int, *, got_through: bool) -> SoftStreak:
+    """The streak after a soft bounce of the address's delivery in run ``run_id``.
+
+    "In a row" means mailing after mailing: a second report about the same run counts
+    nothing (an MTA's "delayed" warnings and its final report are one bounce), and a mail
+    that got through between the last counted run and this one (delivered, no bounce
+    came back: ``got_through``) starts the count again. An open or a click also resets
+    it (``SoftStreak()``): the mailbox works. Reports may arrive out of order; the streak
+    remembers the latest run."""
+    if streak.run_id == run_id:
+        return streak
+    if streak.count == 0 or streak.run_id is None or got_through:
+        return SoftStreak(1, run_id)
+    return SoftStreak(streak.count + 1, max(streak.run_id, run_id))
+
+
 def find_status(text: str) -> str | None:
     """The first enhanced status code in a diagnostic such as "550 5.1.1 user unknown"."""
     found = _STATUS_RE.search(text)

@@ -468,7 +468,8 @@ class WorkerRegistry(Protocol):
 
 
 class DeliveryRetention(Protocol):
-    """Deletes old per-recipient delivery rows; nothing else.
+    """Deletes old per-recipient rows (deliveries, with the opens and clicks counted per
+    delivery) and bounce messages read before ``finished_before``; nothing else.
 
     Only rows of runs that are over (completed, cancelled, failed, skipped) and finished
     before ``finished_before`` go. Run totals, runs and the audit log are never touched,
@@ -477,7 +478,7 @@ class DeliveryRetention(Protocol):
     """
 
     async def purge(self, finished_before: datetime, batch_size: int = 10_000) -> dict[int, int]:
-        """Delete the rows; how many went per run id (runs with nothing to delete left out)."""
+        """Delete the rows; how many deliveries went per run id (runs with none left out)."""
         ...
 
 

@@ -6,8 +6,9 @@ in the same transaction: a second read after a restart finds it and changes noth
 - hard: a delivered delivery becomes refused with the reason, its run's totals move from
   delivered to refused ("of which bounced later"), and the address is suppressed.
 - soft: the reason is kept on the delivery; the address counts one more soft bounce in a
-  row (once per delivery: an MTA's "delayed" warnings and its final report are one), and
-  ``soft_limit`` of them suppress it. An open or a click resets the count.
+  row (``domain.bounces.next_soft_streak``: once per mailing run; a mail that got through
+  in between, an open or a click start the count again), and ``soft_limit`` of them in a
+  row suppress it.
 - complaint: the address is unsubscribed everywhere.
 - not a bounce, unknown or forged token, malformed: recorded and counted, nothing else.
 """
@@ -18,11 +19,15 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.bounces import ACTIONABLE, BounceKind, BounceReport
+from domain.bounces import ACTIONABLE, BounceKind, BounceReport, next_soft_streak
 from domain.engagement import DeliveryRef
 from domain.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+UNUSABLE = {
+    BounceKind.unknown: "a bounce whose VERP token is missing, forged or names no delivery",
+    BounceKind.malformed: "not a readable message",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +56,20 @@ async def apply_bounce(
         if target is not None:
             suppressed = await _act(uow, recorded, target, now, soft_limit)
         await uow.commit()
-    log.info(
-        "Bounce mailbox: %s for delivery %s%s",
-        kind.value,
-        report.delivery_id,
-        " (address suppressed)" if suppressed else "",
-    )
+    if kind in UNUSABLE:
+        log.warning(
+            "Bounce mailbox: message %s is %s; nothing counted (%s)",
+            report.key[:12],
+            UNUSABLE[kind],
+            report.reason or "no detail",
+        )
+    else:
+        log.info(
+            "Bounce mailbox: %s for delivery %s%s",
+            kind.value,
+            report.delivery_id,
+            " (address suppressed)" if suppressed else "",
+        )
     return BounceOutcome(kind, counted=True, suppressed=suppressed)
 
 
@@ -80,7 +93,14 @@ async def _act(
     if earlier:
         return False
     await uow.tracking.add_to_run(target.run_id, soft_bounced=1)
-    if await uow.bounces.add_soft_bounce(target.address_id) >= soft_limit:
+    streak = await uow.bounces.soft_streak(target.address_id)
+    got_through = False
+    if streak.run_id is not None and streak.run_id != target.run_id:
+        low, high = sorted((streak.run_id, target.run_id))
+        got_through = await uow.bounces.got_through(target.address_id, low, high)
+    streak = next_soft_streak(streak, target.run_id, got_through=got_through)
+    await uow.bounces.set_soft_streak(target.address_id, streak)
+    if streak.count >= soft_limit:
         await uow.bounces.suppress(target.address_id, now)
         return True
     return False

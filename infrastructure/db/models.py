@@ -77,9 +77,10 @@ class AddressRow(Base):
     # Set when a Telegram user presses /start in the bot: "subscribed to the bot".
     subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = created_column()
-    # Soft bounces in a row (a delivery counts once); an open or a click resets it, and
+    # Soft bounces in a row (domain.bounces.next_soft_streak) and the latest run counted;
     # SOFT_BOUNCE_LIMIT of them suppress the address (migration 0011).
     soft_bounces: Mapped[int] = counter_column()
+    soft_bounce_run_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RecipientListRow(Base):

@@ -7,7 +7,8 @@ Create Date: 2026-12-07
 Totals per run (``run_tracking``) and per link (``run_links``) are what statistics read;
 ``delivery_tracking`` and ``link_clicks`` hold one row per delivery that opened or
 clicked (to count each person once), ``bounces`` every message read from the bounce
-mailbox (to count each once), ``addresses.soft_bounces`` the soft bounces in a row.
+mailbox (to count each once), ``addresses.soft_bounces`` the soft bounces in a row
+(and ``soft_bounce_run_id`` the run of the latest).
 
 Self-contained on purpose (no imports from the application).
 """
@@ -33,6 +34,7 @@ def counter(name: str) -> sa.Column:
 def upgrade() -> None:
     with op.batch_alter_table("addresses") as batch:
         batch.add_column(counter("soft_bounces"))
+        batch.add_column(sa.Column("soft_bounce_run_id", sa.BigInteger(), nullable=True))
     op.create_table(
         "run_tracking",
         sa.Column("run_id", BIGINT, nullable=False),
@@ -123,4 +125,5 @@ def downgrade() -> None:
     op.drop_table("run_links")
     op.drop_table("run_tracking")
     with op.batch_alter_table("addresses") as batch:
+        batch.drop_column("soft_bounce_run_id")
         batch.drop_column("soft_bounces")

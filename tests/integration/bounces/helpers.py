@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,12 @@ RECIPIENTS = {
 
 
 async def delivered_run(
-    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, values: list[str]
+    uow_factory: UnitOfWorkFactory, engine: AsyncEngine, values: list[str], slot: datetime = T0
 ) -> tuple[int, dict[str, int]]:
-    """A run whose every recipient was delivered; its delivery ids by address."""
+    """A run whose every recipient was delivered; its delivery ids by address. Each
+    ``slot`` makes a mailing of its own (runs in a row: a later slot, a later run)."""
     async with uow_factory() as uow:
-        rlist = await uow.lists.add(RecipientList("bounce test", 1))
+        rlist = await uow.lists.add(RecipientList(f"bounce test {slot.isoformat()}", 1))
         assert rlist.id is not None
         ids = []
         for value in values:
@@ -46,7 +48,7 @@ async def delivered_run(
             ids.append(address.id)
         await uow.lists.add_members(rlist.id, ids)
         await uow.commit()
-    run_id = await add_run(uow_factory)
+    run_id = await add_run(uow_factory, slot=slot)
     queue = SqlDeliveryQueue(engine)
     await queue.snapshot(run_id, [rlist.id], [AddressKind.email])
     batch = await queue.claim(len(values), T0)
@@ -68,7 +70,9 @@ async def table(engine: AsyncEngine, sql: str, **params: Any) -> list[dict[str, 
 
 async def address_state(engine: AsyncEngine) -> dict[str, dict[str, Any]]:
     rows = await table(
-        engine, "SELECT value, refused_at, unsubscribed_at, soft_bounces FROM addresses"
+        engine,
+        "SELECT value, refused_at, unsubscribed_at, soft_bounces, soft_bounce_run_id"
+        " FROM addresses",
     )
     return {row["value"]: row for row in rows}
 

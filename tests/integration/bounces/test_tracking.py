@@ -5,6 +5,7 @@ server; a scanner's click, a person's, a tampered token."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,7 @@ from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.rendering import JinjaRenderer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.smtp import FakeSmtp
-from tests.integration.bounces.helpers import SECRET, VERP, table
+from tests.integration.bounces.helpers import SECRET, VERP, delivered_run, table
 from tests.integration.test_crash_safety import _Quiet
 
 SALE = "https://shop.example.com/sale?id=7"
@@ -199,3 +200,45 @@ async def test_telegram_url_buttons_go_through_the_redirect(
     tracking = await run_tracking(uow_factory, run_id)
     assert tracking is not None and tracking.engagement.clicked == 1
     assert tracking.engagement.opened == 0  # Telegram tells nothing about opens
+
+
+async def test_a_batch_of_clicks_counts_each_person_once_per_link_and_in_all(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    """Many clicks flushed at once (set-based statements), then more in a second flush."""
+    people = [f"p{i}@example.com" for i in range(30)]
+    run_id, ids = await delivered_run(uow_factory, db_engine, people)
+    links = ["https://shop.example.com/a", "https://shop.example.com/b"]
+    content = {"mailing_id": 1, "mailing_name": "M", "channel": "email", "body": "",
+               "links": links}  # fmt: skip
+    async with db_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE mailing_runs SET content = :c WHERE id = :r"),
+            {"c": json.dumps(content), "r": run_id},
+        )
+    urls = TrackingUrls(Signer(SECRET), "https://bot.example.com")
+    tracker = Tracker(uow_factory, urls)
+    later = datetime.now(UTC) + timedelta(minutes=5)  # a person's pace, not a scanner's
+
+    async def click(value: str, index: int) -> None:
+        token = urls.click_url(run_id, ids[value], index).rsplit("/", 1)[1]
+        assert await tracker.click(token, later) == links[index]
+
+    for value in people:  # everyone clicks a twice, the first ten b once
+        await click(value, 0)
+        await click(value, 0)
+    for value in people[:10]:
+        await click(value, 1)
+    assert await tracker.flush() == 70
+    for value in people[:5] + people[20:]:  # a second batch: b is new to the last ten
+        await click(value, 1)
+    assert await tracker.flush() == 15
+
+    tracking = await run_tracking(uow_factory, run_id)
+    assert tracking is not None
+    e = tracking.engagement
+    assert (e.clicked, e.clicks, e.bot_clicks) == (30, 85, 0)
+    a, b = tracking.links
+    assert (a.clicks, a.unique_clicks, b.clicks, b.unique_clicks) == (60, 30, 25, 20)
+    per_delivery = await table(db_engine, "SELECT clicks FROM delivery_tracking")
+    assert sorted(row["clicks"] for row in per_delivery) == [2] * 10 + [3] * 15 + [4] * 5
