@@ -57,6 +57,7 @@ from infrastructure.importers import SqlRecipientImporter
 from infrastructure.importers.validation import TextAddressParser
 from infrastructure.rendering import JinjaRenderer
 from infrastructure.reports import MatplotlibChartDrawer, open_report_writer
+from infrastructure.reports.link_chart import MatplotlibLinkChart
 from infrastructure.scheduling import CronScheduleCalculator
 from infrastructure.sendsay import SendsayClient, SendsayListSource
 from infrastructure.sendsay.check import SendsayAccountCheck
@@ -185,6 +186,8 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         ),
         chart_drawer=MatplotlibChartDrawer(),
         report_writer=open_report_writer,
+        link_chart=MatplotlibLinkChart(),
+        tracking=settings.tracking,
     )
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}

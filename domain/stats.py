@@ -104,6 +104,23 @@ class ExportRow:
     attempts: int
     last_error: str | None
     updated_at: datetime | None
+    # After sending (domain.engagement): the bounce that says most (hard, complaint, the
+    # latest soft), the first open, the person's clicks (scanners' not counted).
+    bounce: str | None = None
+    bounce_reason: str | None = None
+    opened_at: datetime | None = None
+    clicks: int = 0
 
 
-EXPORT_COLUMNS = ("address", "channel", "status", "attempts", "last_error", "time_utc")
+EXPORT_COLUMNS = (
+    "address",
+    "channel",
+    "status",
+    "attempts",
+    "last_error",
+    "time_utc",
+    "bounce",
+    "bounce_reason",
+    "opened_utc",
+    "clicks",
+)

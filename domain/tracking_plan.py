@@ -10,9 +10,12 @@ both are sent as they are.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass
+from typing import Any
 
 from domain.delivery import Message, RunContent
+from domain.errors import InvalidInput
 from domain.mailings import Channel
 from domain.tracking import (
     TrackingUrls,
@@ -24,16 +27,48 @@ from domain.tracking import (
 )
 
 _MEDIUM = {Channel.email: "email", Channel.telegram: "telegram"}
+TRACKED_CHANNELS = frozenset(_MEDIUM)  # the channels whose messages a plan may change
+UTM_CONTENT_MAX = 100
+
+
+class Switch(enum.StrEnum):
+    """A mailing's switches (keys of ``Mailing.options``; values travel in buttons)."""
+
+    tracking = "tracking"  # opens and clicks; on unless switched off
+    utm = "utm"  # UTM tags on links; off unless switched on
 
 
 def tracking_on(options: dict[str, object]) -> bool:
     """A mailing's tracking switch (on unless switched off)."""
-    return options.get("tracking", True) is not False
+    return options.get(Switch.tracking.value, True) is not False
 
 
 def utm_on(options: dict[str, object]) -> bool:
     """A mailing's UTM switch (off unless switched on)."""
-    return options.get("utm") is True
+    return options.get(Switch.utm.value) is True
+
+
+def switched(options: dict[str, Any], switch: Switch) -> dict[str, Any]:
+    """``options`` with ``switch`` turned the other way."""
+    on = tracking_on(options) if switch is Switch.tracking else utm_on(options)
+    return {**options, switch.value: not on}
+
+
+def clean_utm_content(text: str) -> str | None:
+    """``utm_content`` as typed: one line of at most ``UTM_CONTENT_MAX`` characters; empty
+    or ``-`` removes it."""
+    value = " ".join(text.split())
+    if value in ("", "-"):
+        return None
+    if len(value) > UTM_CONTENT_MAX:
+        raise InvalidInput("dialog-utm-content-invalid", max=UTM_CONTENT_MAX)
+    return value
+
+
+def with_utm_content(options: dict[str, Any], value: str | None) -> dict[str, Any]:
+    """``options`` with ``utm_content`` set (which turns UTM tags on) or removed."""
+    kept = {key: v for key, v in options.items() if key != "utm_content"}
+    return {**kept, "utm_content": value, Switch.utm.value: True} if value else kept
 
 
 def utm_tags(content: RunContent) -> UtmTags | None:

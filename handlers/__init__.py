@@ -29,6 +29,7 @@ from handlers import (
     mailings,
     sendsay_admin,
     stats,
+    stats_engagement,
     subscribers,
     templates,
 )
@@ -50,6 +51,7 @@ def build_router() -> Router:
         mailings.create_router(),
         mailing_launch.create_router(),
         stats.create_router(),
+        stats_engagement.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document
         lists_import.create_router(),  # before lists: it takes the import buttons
         lists.create_router(),

@@ -28,6 +28,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from domain.ports import UnitOfWorkFactory
 from domain.runs import MailingRun, ProgressMessage, RunStatus
 from domain.usecases import launch, progress, stats
+from domain.usecases.engagement_stats import run_engagement
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import translate, translate_reason
 from handlers.mailings_kb import MailingAct, MailingCD
@@ -107,6 +108,7 @@ class RunWatcher:
                 return
             final = run.status in FINAL
             text = self.text(run, w.locale, _elapsed(run))
+            text += await self._bounced_later(run, w.locale)
             if final and run.problem is None and run.totals.failed + run.totals.refused:
                 text += await self._main_reason(run, w.locale)
             if text != shown:
@@ -116,6 +118,20 @@ class RunWatcher:
                 await progress.show_progress(self.uow_factory, w.run_id, None)
                 return
             await asyncio.sleep(self.interval)
+
+    async def _bounced_later(self, run: MailingRun, locale: str) -> str:
+        """Email refused after the relay took it (a bounce came back): the refused count
+        says how many, this line how many of them were first counted as delivered."""
+        if not run.totals.refused or run.id is None:
+            return ""
+        try:
+            bounced = (await run_engagement(self.uow_factory, run.id)).bounced
+        except Exception:  # the database away for a moment: the line comes next time
+            log.warning("Bounces of run %s not read", run.id, exc_info=True)
+            return ""
+        if not bounced:
+            return ""
+        return "\n" + translate(self.i18n, "run-bounced-later", locale, {"count": bounced})
 
     async def _main_reason(self, run: MailingRun, locale: str) -> str:
         """Why most of a finished run's recipients were not reached (a sender Sendsay has

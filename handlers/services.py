@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from domain.account_check import AccountChecker
 from domain.clock import Clock
+from domain.engagement import EngagementChart
 from domain.mailings import Channel
 from domain.ports import (
     AccessNotifier,
@@ -47,9 +48,11 @@ class Services:
     sendsay_check: AccountChecker | None  # None: Sendsay is not configured
     chart_drawer: ChartDrawer
     report_writer: ReportWriterFactory
+    link_chart: EngagementChart  # clicks per link of a run
     # An import's progress message: shown after ``delay`` s, edited every ``interval`` s.
     import_progress_delay: float = 2.0
     import_progress_interval: float = 3.0
+    tracking: bool = True  # ``TRACKING``: opens and clicks may be counted at all
 
     @property
     def timezone(self) -> str:

@@ -21,6 +21,7 @@ from handlers.filters import ButtonMessage, IsAdmin, IsStaff
 from handlers.i18n import t
 from handlers.replies import show_screen
 from handlers.services import Services
+from handlers.stats_engagement import with_bounces
 from handlers.stats_kb import history_keyboard, report_keyboard
 from handlers.stats_text import chart_labels, history_text, report_text, summary_text
 
@@ -44,7 +45,8 @@ async def on_show(
     png = await services.chart_drawer.run_chart(report, chart_labels(), services.tz)
     name = f"mailing-{cd.mailing_id}-run-{report.run.id}.png"
     await message.answer_photo(BufferedInputFile(png, name))
-    await message.answer(report_text(report, services.tz), reply_markup=report_keyboard(report))
+    text = await with_bounces(report_text(report, services.tz), services, report.run.id)
+    await message.answer(text, reply_markup=report_keyboard(report))
 
 
 async def on_history(

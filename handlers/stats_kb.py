@@ -13,6 +13,7 @@ from domain.stats import RunReport
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import t
 from handlers.mailings_kb import MailingAct, MailingCD
+from handlers.stats_engagement import engagement_button
 
 
 def report_keyboard(report: RunReport) -> InlineKeyboardMarkup:
@@ -26,6 +27,9 @@ def report_keyboard(report: RunReport) -> InlineKeyboardMarkup:
                 callback_data=StatsCD(action=act, mailing_id=mailing_id, run_id=run_id),
             )
         sizes.append(2)
+    if engagement := engagement_button(report):
+        kb.button(text=engagement[0], callback_data=engagement[1])
+        sizes.append(1)
     kb.button(
         text=t("stats-button-history"),
         callback_data=StatsCD(action=StatsAct.history, mailing_id=mailing_id),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,15 @@ from infrastructure.reports.cells import escape_cell
 
 def _text(value: str | None) -> str:
     return escape_cell(value or "")
+
+
+def _utc_text(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def _utc_naive(moment: datetime | None) -> datetime | None:
+    """Excel has no time zones: UTC, as the column's name says."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment else None
 
 
 class CsvReportWriter:
@@ -39,7 +48,11 @@ class CsvReportWriter:
                 r.status,
                 r.attempts,
                 _text(r.last_error),
-                r.updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if r.updated_at else "",
+                _utc_text(r.updated_at),
+                r.bounce or "",
+                _text(r.bounce_reason),
+                _utc_text(r.opened_at),
+                r.clicks,
             )
             for r in rows
         )
@@ -76,9 +89,19 @@ class XlsxReportWriter:
 
         self._open()
         for r in rows:
-            when: Any = r.updated_at.astimezone(UTC).replace(tzinfo=None) if r.updated_at else None
             self._sheet.append(
-                [clean(r.address), r.channel, r.status, r.attempts, clean(r.last_error), when]
+                [
+                    clean(r.address),
+                    r.channel,
+                    r.status,
+                    r.attempts,
+                    clean(r.last_error),
+                    _utc_naive(r.updated_at),
+                    r.bounce or "",
+                    clean(r.bounce_reason),
+                    _utc_naive(r.opened_at),
+                    r.clicks,
+                ]
             )
 
     def _save(self) -> None:

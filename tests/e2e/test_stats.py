@@ -141,7 +141,10 @@ async def test_the_exports_parse_back_to_the_same_counts(sent: tuple[BotHarness,
     rows = list(
         csv.DictReader(io.StringIO((await export(bot, "CSV", figures)).decode("utf-8-sig")))
     )
-    assert list(rows[0]) == ["address", "channel", "status", "attempts", "last_error", "time_utc"]
+    assert list(rows[0]) == [
+        *("address", "channel", "status", "attempts", "last_error", "time_utc"),
+        *("bounce", "bounce_reason", "opened_utc", "clicks"),
+    ]
     assert Counter(row["status"] for row in rows) == EXPECTED
     assert {row["address"] for row in rows} == {str(chat) for chat in READERS}
     assert {row["channel"] for row in rows} == {"telegram"}

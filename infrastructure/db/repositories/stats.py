@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.bounces import ACTIONABLE, BounceKind
 from domain.mailings import Channel
 from domain.pagination import Page
 from domain.runs import MailingRun
 from domain.stats import DaySends, ExportRow, FailureReason, MinuteSends, Sends
 from infrastructure.db.models import (
     AddressRow,
+    BounceRow,
     DeliveryRow,
+    DeliveryTrackingRow,
     MailingRow,
     MailingRunRow,
     RunMinuteRow,
@@ -90,7 +93,7 @@ class SqlStatsRepository:
         return func.substr(minute, 1, 10)  # SQLite keeps naive UTC text: 'YYYY-MM-DD …'
 
     async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
-        d = DeliveryRow
+        d, tracked = DeliveryRow, DeliveryTrackingRow
         stmt = (
             select(
                 d.id,
@@ -100,16 +103,42 @@ class SqlStatsRepository:
                 d.attempts,
                 d.last_error,
                 d.updated_at,
+                _telling_bounce(BounceRow.kind),
+                _telling_bounce(BounceRow.reason),
+                tracked.opened_at,
+                func.coalesce(tracked.clicks, 0),
             )
             .join(AddressRow, AddressRow.id == d.address_id)
             .join(MailingRunRow, MailingRunRow.id == d.run_id)
             .join(MailingRow, MailingRow.id == MailingRunRow.mailing_id)
+            .outerjoin(tracked, tracked.delivery_id == d.id)
             .where(d.run_id == run_id, d.id > after_id)
             .order_by(d.id)
             .limit(limit)
         )
         rows = await self._session.execute(stmt)
         return [ExportRow(*row) for row in rows]
+
+
+_COUNTED_BOUNCES = sorted(k.value for k in ACTIONABLE)
+# The bounce that says most about a delivery: a hard one, else a complaint, else the
+# latest soft one (a lookup by ``ix_bounces_delivery_id`` per exported row).
+_BOUNCE_ORDER = case(
+    (BounceRow.kind == BounceKind.hard.value, 0),
+    (BounceRow.kind == BounceKind.complaint.value, 1),
+    else_=2,
+)
+
+
+def _telling_bounce(column: Any) -> Any:
+    return (
+        select(column)
+        .where(BounceRow.delivery_id == DeliveryRow.id, BounceRow.kind.in_(_COUNTED_BOUNCES))
+        .order_by(_BOUNCE_ORDER, BounceRow.id.desc())
+        .limit(1)
+        .correlate(DeliveryRow)
+        .scalar_subquery()
+    )
 
 
 def _midnight(value: date | str) -> datetime:

@@ -1,0 +1,39 @@
+"""Opens, clicks and bounces of a run, for its statistics screens and progress summary.
+
+Like the rest of the statistics, a manager sees their own mailings' runs only, an admin
+everyone's; the figures come from the run's totals (``run_tracking``, ``run_links``),
+never from per-recipient rows, so they stay after retention removed those.
+"""
+
+from __future__ import annotations
+
+from domain.engagement import EngagementReport, RunEngagement
+from domain.mailings import Channel
+from domain.ports import UnitOfWorkFactory
+from domain.usecases.stats import _run_of
+from domain.usecases.tracking import run_tracking
+
+
+async def engagement_report(
+    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, run_id: int | None = None
+) -> EngagementReport:
+    """``run_id=None``: the mailing's latest run."""
+    async with uow_factory() as uow:
+        mailing, run = await _run_of(uow, actor_id, mailing_id, run_id)
+    assert run.id is not None
+    tracking = await run_tracking(uow_factory, run.id)
+    return EngagementReport(
+        mailing=mailing,
+        run=run,
+        channel=Channel(run.content.get("channel", mailing.channel)),
+        engagement=tracking.engagement if tracking else RunEngagement(),
+        links=tracking.links if tracking else [],
+        tracked=tracking.tracked if tracking else False,
+    )
+
+
+async def run_engagement(uow_factory: UnitOfWorkFactory, run_id: int) -> RunEngagement:
+    """A run's counts after sending, bounces among them (for the run's own progress
+    message and the statistics screen that already checked the caller's rights)."""
+    async with uow_factory() as uow:
+        return await uow.tracking.engagement(run_id)
