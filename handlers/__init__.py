@@ -26,6 +26,7 @@ from handlers import (
     lists_import,
     mailing_launch,
     mailing_steps,
+    mailing_tracking,
     mailings,
     sendsay_admin,
     stats,
@@ -53,6 +54,7 @@ def build_router() -> Router:
         stats.create_router(),
         stats_engagement.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document
+        mailing_tracking.create_router(),
         lists_import.create_router(),  # before lists: it takes the import buttons
         lists.create_router(),
         subscribers.create_router(),

@@ -17,12 +17,14 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.mailings import Channel, Mailing
+from domain.tracking_plan import TRACKED_CHANNELS
 from domain.usecases import mailings
 from domain.users import User
 from handlers.i18n import t
 from handlers.mailing_lists import ask_lists
 from handlers.mailing_preview import show_preview
 from handlers.mailing_schedule_kb import ask_schedule
+from handlers.mailing_tracking_kb import ask_tracking
 from handlers.mailings import send_card
 from handlers.mailings_kb import DialogAct, DialogCD, Step, channel_keyboard, nav, nav_keyboard
 from handlers.services import Services
@@ -34,6 +36,7 @@ ORDER = [
     Step.subject,
     Step.content,
     Step.options,
+    Step.tracking,
     Step.lists,
     Step.schedule,
     Step.preview,
@@ -44,6 +47,7 @@ STATES = {
     Step.subject: MailingFlow.subject,
     Step.content: MailingFlow.content,
     Step.options: MailingFlow.options,
+    Step.tracking: MailingFlow.tracking,
     Step.lists: MailingFlow.lists,
     Step.schedule: MailingFlow.schedule,
     Step.preview: MailingFlow.preview,
@@ -51,6 +55,7 @@ STATES = {
 # Sub-states that belong to a step: its buttons stay valid while the manager types.
 SUBSTATES = {
     Step.options: (MailingFlow.buttons,),
+    Step.tracking: (MailingFlow.utm_content,),
     Step.schedule: (MailingFlow.schedule_at, MailingFlow.schedule_cron, MailingFlow.schedule_end),
 }
 
@@ -81,6 +86,8 @@ def applies(step: Step, mailing: Mailing | None) -> bool:
         return mailings.needs_subject(mailing.channel)
     if step is Step.options:
         return mailing.channel is Channel.telegram
+    if step is Step.tracking:
+        return mailing.channel in TRACKED_CHANNELS
     return True
 
 
@@ -149,6 +156,8 @@ async def show(
         await message.answer(
             t("dialog-ask-options"), reply_markup=options_keyboard(mailing.options)
         )
+    elif step is Step.tracking and mailing is not None:
+        await ask_tracking(message, services, mailing)
     elif step is Step.lists and mailing is not None:
         await ask_lists(message, user_id, services, mailing)
     elif step is Step.schedule and mailing is not None:

@@ -10,6 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.mailings import Channel, Mailing, MailingAction, MailingStatus, allowed_actions
 from domain.pagination import Page
+from domain.tracking_plan import TRACKED_CHANNELS
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.i18n import t
 
@@ -64,6 +65,7 @@ class Step(StrEnum):
     subject = "subject"
     content = "content"
     options = "options"
+    tracking = "tracking"  # opens and clicks, UTM tags (email and Telegram)
     lists = "lists"
     schedule = "schedule"
     preview = "preview"
@@ -90,6 +92,7 @@ class DialogAct(StrEnum):
     confirm = "confirm"
     end_runs = "end_runs"
     end_date = "end_date"
+    utm_content = "utm_content"  # tracking: ask for utm_content
 
 
 class DialogCD(CallbackData, prefix="md"):
@@ -194,6 +197,7 @@ def edit_menu_keyboard(m: Mailing) -> InlineKeyboardMarkup:
         Step.subject,
         Step.content,
         Step.options,
+        Step.tracking,
         Step.lists,
         Step.schedule,
     ]
@@ -201,6 +205,8 @@ def edit_menu_keyboard(m: Mailing) -> InlineKeyboardMarkup:
         if step is Step.subject and m.channel not in (Channel.email, Channel.sendsay):
             continue
         if step is Step.options and m.channel is not Channel.telegram:
+            continue
+        if step is Step.tracking and m.channel not in TRACKED_CHANNELS:
             continue
         kb.button(
             text=t(f"mailings-edit-{step.value}"),

@@ -22,7 +22,9 @@ class MailingFlow(StatesGroup):
     subject = State()
     content = State()
     options = State()
+    tracking = State()  # tracking and UTM switches (email and Telegram)
     buttons = State()  # typing URL buttons, "Label - https://…" per line
+    utm_content = State()  # typing utm_content (tracking step)
     lists = State()
     schedule = State()
     schedule_at = State()  # typing a date and time

@@ -85,6 +85,8 @@ async def test_create_a_telegram_mailing_by_typing_and_pressing(staff: BotHarnes
         M, "Shop - https://shop.example.com | Help - https://t.me/help", language_code="en"
     )
     assert saved.text == "Buttons saved: 2."
+    tracking = await bot.press(M, "Next ➡️")
+    assert "Tracking and UTM tags" in tracking.text
     lists_step = await bot.press(M, "Next ➡️")
     assert "Who should get it?" in lists_step.text
     ticked = await bot.press(M, "▫️ Readers (2)")
@@ -192,7 +194,8 @@ async def test_schedule_once_and_recurring_are_checked(staff: BotHarness) -> Non
     await start_dialog(bot, "Timed")
     await bot.press(M, "✈️ Telegram")
     await bot.say(M, "Hi", language_code="en")
-    await bot.press(M, "Next ➡️")
+    await bot.press(M, "Next ➡️")  # Telegram options
+    await bot.press(M, "Next ➡️")  # tracking and UTM
     await bot.press(M, "▫️ Readers (1)")
     await bot.press(M, "Next ➡️")
     await bot.press(M, "🕐 Once, at a set time")
@@ -411,8 +414,10 @@ async def test_email_and_webhook_mailings_when_their_channels_are_configured(
         bot.api.send_document(
             M, "price.pdf", b"%PDF-1.4 price list", caption="Prices inside", language_code="en"
         )
-        lists_step = await bot.api.wait_for_message(M, since=mark)
-        assert "Who should get it?" in lists_step.text  # no Telegram options for email
+        tracking = await bot.api.wait_for_message(M, since=mark)
+        assert "Tracking and UTM tags" in tracking.text  # no Telegram options for email
+        lists_step = await bot.press(M, "Next ➡️")
+        assert "Who should get it?" in lists_step.text
         ticked = await bot.press(M, "▫️ Everyone (2)")
         assert "Will receive: 1" in ticked.text  # the email one only
         await bot.press(M, "Next ➡️")
