@@ -394,3 +394,20 @@ async def test_bad_input_is_logged_shown_in_healthz_and_counts_nothing(
             assert found["bounce_reader"]["state"] == state
             assert IMAP_PASSWORD not in json.dumps(found) and "wrong" not in json.dumps(found)
         assert f"Bounce mailbox: {state}" in caplog.text
+
+
+async def test_another_managers_forged_button_shows_nothing(world: World) -> None:
+    bot = world.bot
+    other = M + 1
+    await grant(bot, other)
+    mailing_id = await add_mailing(
+        bot,
+        Mailing(owner_id=M, name="Private", channel=Channel.telegram, body="Hi"),
+        AddressKind.telegram,
+        [str(READER)],
+    )
+    await launch(bot, mailing_id, "Private")
+    menu = await bot.say(other, "/help", language_code="en")
+    answer = await bot.alert(other, f"se:show:{mailing_id}:0", menu.message_id)
+    assert answer["text"] == "There is no such mailing, or it is not yours."
+    assert not any(m.kind == "photo" for m in bot.api.messages(other))
