@@ -49,6 +49,7 @@ from handlers.middlewares import InFlightMiddleware, LocaleMiddleware, UserMiddl
 from handlers.run_progress import RunWatcher
 from handlers.services import Services
 from infrastructure.bounces.imap import ImapBounceReader
+from infrastructure.channels.telegram_replies import FloodWaitMiddleware
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.uow import make_uow_factory
@@ -93,6 +94,7 @@ class App:
 
     async def close(self) -> None:
         await self.watcher.close()
+        await self.delivery.close()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
         if self.sendsay is not None:
@@ -148,6 +150,8 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     delivery = Delivery(
         settings, db.engine, lambda: build_bot(settings), on_retry_after=metrics.on_retry_after
     )
+    # Replies to people wait out flood control; the engine's own bot handles its 429s.
+    bot.session.middleware(FloodWaitMiddleware(note=delivery.note_reply))
     watcher = RunWatcher(bot, i18n, db.uow_factory)
     calculator = CronScheduleCalculator(
         min_interval=timedelta(minutes=settings.schedule_min_interval_minutes)

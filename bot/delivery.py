@@ -33,6 +33,7 @@ from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
 from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
 from infrastructure.channels.sendsay import SendsayChannel
 from infrastructure.channels.sendsay_mass import SendsayMassSender
+from infrastructure.channels.telegram import FREE_RATE
 from infrastructure.db.bulk_queue import SqlBulkQueue
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.queue import SqlDeliveryQueue
@@ -47,30 +48,46 @@ TELEGRAM_PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in on
 IMPORT_TRACK_POLL = 2.0  # seconds between polls of a Sendsay member.import's track
 
 
-def telegram_limiter(settings: Settings, bot: Bot) -> RateLimiter:
-    """With ``REDIS_URL`` every worker process of this bot shares one budget in Redis;
-    otherwise the budget is this process's own."""
+def telegram_limiters(settings: Settings, bot_id: int) -> tuple[RateLimiter, RateLimiter | None]:
+    """The free lane (at most Telegram's free 30/s) and, when ``TELEGRAM_RATE`` is above
+    that, the lane of fast (paid) runs."""
+    rate = settings.telegram_rate
+    free = lane_limiter(settings, bot_id, min(rate, FREE_RATE), paid=False)
+    return free, (lane_limiter(settings, bot_id, rate, paid=True) if rate > FREE_RATE else None)
+
+
+def lane_limiter(settings: Settings, bot_id: int, rate: float, *, paid: bool) -> RateLimiter:
+    """With ``REDIS_URL`` every worker process of this bot shares the lane's budget in
+    Redis; otherwise the budget is this process's own."""
     if settings.redis_url is None:
-        return MemoryRateLimiter(settings.telegram_rate, TELEGRAM_PER_CHAT_INTERVAL)
+        return MemoryRateLimiter(rate, TELEGRAM_PER_CHAT_INTERVAL)
     from infrastructure.channels.ratelimit_redis import RedisRateLimiter  # only with Redis
 
+    prefix = f"{settings.redis_key_prefix}:tg:{bot_id}" + (":paid" if paid else "")
     return RedisRateLimiter.from_url(
-        settings.redis_url.get_secret_value(),
-        f"{settings.redis_key_prefix}:tg:{bot.id}",
-        settings.telegram_rate,
-        TELEGRAM_PER_CHAT_INTERVAL,
+        settings.redis_url.get_secret_value(), prefix, rate, TELEGRAM_PER_CHAT_INTERVAL
     )
 
 
 def build_channels(
-    settings: Settings, bot: Bot, on_retry_after: Callable[[float], None] | None = None
+    settings: Settings,
+    bot: Bot,
+    on_retry_after: Callable[[float], None] | None = None,
+    lanes: tuple[RateLimiter, RateLimiter | None] | None = None,
 ) -> tuple[dict[Channel, DeliveryChannel], dict[Channel, MassSendChannel]]:
     """The configured channels, and those of them that can also mass-send;
-    ``on_retry_after`` hears Telegram's 429 answers (the metrics counter)."""
+    ``on_retry_after`` hears Telegram's 429 answers (the metrics counter), ``lanes`` are
+    the Telegram limiters (``telegram_limiters`` by default)."""
     mass: dict[Channel, MassSendChannel] = {}
-    limiter = telegram_limiter(settings, bot)
+    free, paid = lanes or telegram_limiters(settings, bot.id)
     channels: dict[Channel, DeliveryChannel] = {
-        Channel.telegram: TelegramChannel(bot, limiter=limiter, on_retry_after=on_retry_after),
+        Channel.telegram: TelegramChannel(
+            bot,
+            rate=settings.telegram_rate,
+            limiter=free,
+            paid_limiter=paid,
+            on_retry_after=on_retry_after,
+        ),
     }
     if settings.webhook_url:
         headers = settings.webhook_headers
@@ -144,6 +161,10 @@ class Delivery:
         self.queue = SqlBulkQueue(engine, bulk_thresholds(settings))
         self._bot_factory = bot_factory
         self._on_retry_after = on_retry_after
+        # In memory, the lanes are made here so that the bot's replies (on the caller's
+        # loop) can be noted in the free lane the workers send through (``note_reply``).
+        self._lanes = telegram_limiters(settings, 0) if settings.redis_url is None else None
+        self._reply_limiter: RateLimiter | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
@@ -161,6 +182,25 @@ class Delivery:
         )
         self._thread.start()
         log.info("Started %d delivery worker(s)", workers)
+
+    async def note_reply(self) -> None:
+        """The bot sent a message to a person: broadcasts leave room for it in the free
+        lane's window (in Redis, for every worker process of this bot)."""
+        if self._reply_limiter is None:
+            if self._lanes is not None:
+                self._reply_limiter = self._lanes[0]
+            else:  # a client of the caller's loop, on the free lane's keys
+                settings = self._settings
+                bot_id = int(settings.token().partition(":")[0])
+                free = min(settings.telegram_rate, FREE_RATE)
+                self._reply_limiter = lane_limiter(settings, bot_id, free, paid=False)
+        await self._reply_limiter.note()
+
+    async def close(self) -> None:
+        """Release what ``note_reply`` opened (after ``stop``)."""
+        if self._reply_limiter is not None and self._lanes is None:
+            await self._reply_limiter.aclose()
+        self._reply_limiter = None
 
     @property
     def alive(self) -> bool:
@@ -204,7 +244,7 @@ class Delivery:
             if signal is not None:
                 await signal.start()
             await heartbeat.start()  # requeues at once what a crashed process left behind
-            channels, mass = build_channels(settings, bot, self._on_retry_after)
+            channels, mass = build_channels(settings, bot, self._on_retry_after, self._lanes)
             worker = build_worker(settings, engine, channels, mass, heartbeat, signal)
             tasks = [asyncio.create_task(worker.run_forever(self._stop)) for _ in range(workers)]
             beating = asyncio.create_task(heartbeat.run(self._stop))

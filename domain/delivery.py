@@ -32,9 +32,10 @@ class RunContent:
     media: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
     links: tuple[str, ...] = ()  # trackable links, in order: a click names one by index
+    paid: bool = False  # Telegram: sent fast as paid broadcasts (a test send never is)
 
     @classmethod
-    def of(cls, mailing: Mailing) -> RunContent:
+    def of(cls, mailing: Mailing, *, test: bool = False) -> RunContent:
         assert mailing.id is not None
         return cls(
             mailing_id=mailing.id,
@@ -45,6 +46,7 @@ class RunContent:
             media=dict(mailing.media) if mailing.media else None,
             options=dict(mailing.options),
             links=run_links(mailing.body, mailing.options),
+            paid=mailing.fast and not test,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -57,6 +59,7 @@ class RunContent:
             "media": self.media,
             "options": self.options,
             "links": list(self.links),
+            "paid": self.paid,
         }
 
     @classmethod
@@ -70,6 +73,7 @@ class RunContent:
             media=data.get("media"),
             options=dict(data.get("options") or {}),
             links=tuple(str(url) for url in data.get("links") or ()),
+            paid=bool(data.get("paid", False)),
         )
 
 

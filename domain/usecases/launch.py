@@ -78,7 +78,7 @@ async def start(
             MailingRun(
                 mailing_id=order.mailing_id,
                 scheduled_for=order.slot or now,
-                content=RunContent.of(mailing).to_json(),
+                content=RunContent.of(mailing, test=test).to_json(),
                 status=RunStatus.paused,  # switched to running once filled
                 launched_by=order.actor_id,
                 is_test=test,

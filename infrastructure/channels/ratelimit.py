@@ -19,6 +19,10 @@ arrivals into some 1-second window every couple of seconds. So a send goes in tw
    has room (keeping its turn, so a loaded machine does not waste slots). Only then is
    the departure recorded.
 
+A 429 gives its departure back (it did not count at the server) and teaches the limiter
+the server's real limit (``ratelimit_learning``); sends made elsewhere (the bot's replies
+to people) are ``note``d so broadcasts leave them room in the same window.
+
 ``MemoryRateLimiter`` holds within one process; ``RedisRateLimiter``
 (``ratelimit_redis``) runs the same two steps as Lua scripts in Redis so that every
 worker process of a bot shares one budget.
@@ -27,6 +31,7 @@ worker process of a bot shares one budget.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 import time
 from abc import ABC, abstractmethod
@@ -35,19 +40,40 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from infrastructure.channels.ratelimit_learning import LearnedRate
+
 MARGIN = 0.03  # run this far below the configured rate: the server's window has no slack
 _PRUNE_AT = 10_000  # per-key entries kept before expired ones are dropped
 # A slot less than this far off is taken at once: at high rates (1000/s and more) a timer
 # per send cost more than the spacing gives (bench/delivery.py), and the departures
 # window of step 2 still holds every second to the rate.
 _MIN_SLEEP = 0.001
+SERVER_WINDOW = 1.0  # Telegram counts its broadcast limit per second
+
+# One recorded send: an id and its time on the limiter's clock (Redis's, for Redis).
+Departure = tuple[str, float]
 
 
 class RateLimiter(Protocol):
     """A send budget: a global rate plus a minimum interval per key (a chat)."""
 
-    async def acquire(self, key: str) -> None:
+    @property
+    def rate(self) -> float:
+        """The rate it runs at now: the configured one, or lower as learned from 429s."""
+        ...
+
+    async def acquire(self, key: str) -> Departure:
         """Wait until one more send to ``key`` fits both limits, and take that slot."""
+        ...
+
+    async def throttled(self, departure: Departure, retry_after: float) -> None:
+        """The send of ``departure`` got 429 ``retry_after``: it is given back, the server's
+        limit is learned from the sends that counted, and every sender waits ``retry_after``."""
+        ...
+
+    async def note(self) -> None:
+        """A send that did not go through this limiter (a reply of the bot) left just now:
+        it counts in the window, so the next sends leave room for it."""
         ...
 
     async def pause(self, seconds: float) -> None:
@@ -91,24 +117,52 @@ class Budget:
 
 
 class TwoStepLimiter(ABC):
-    """The acquire loop shared by the limiters: reserve, sleep, confirm or start over."""
+    """The acquire loop shared by the limiters: reserve, sleep, confirm or start over; and
+    the rate learned from 429s (kept by each process: the count it learns from is shared)."""
 
-    def __init__(self, budget: Budget, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.budget = budget
+    def __init__(
+        self, rate: float, per_key: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.budget = Budget.of(rate, per_key)
+        self.learned = LearnedRate(rate)
         self._clock = clock
 
-    async def acquire(self, key: str) -> None:
+    @property
+    def rate(self) -> float:
+        return self.learned.rate
+
+    async def acquire(self, key: str) -> Departure:
+        if self.learned.probe(self._clock()):
+            self.budget = Budget.of(self.learned.rate, self.budget.per_key)
         while True:
             wait, reserved = await self._reserve(key)
             if wait > _MIN_SLEEP or (wait > 0 and not reserved):
                 await asyncio.sleep(wait)
             while reserved:
-                room_in = await self._confirm(key)
+                room_in, departure = await self._confirm(key)
                 if room_in == 0:
-                    return
+                    return departure
                 if room_in < 0:
                     break  # take a new slot
                 await asyncio.sleep(room_in)
+
+    async def throttled(self, departure: Departure, retry_after: float) -> None:
+        first = await self.paused_for() <= 0  # later 429s of this pause teach nothing new
+        counted = await self._give_back(departure)
+        if first and self.learned.learn(counted, self._clock()):
+            self.budget = Budget.of(self.learned.rate, self.budget.per_key)
+        await self.pause(retry_after)
+
+    @abstractmethod
+    async def pause(self, seconds: float) -> None: ...
+
+    @abstractmethod
+    async def paused_for(self) -> float: ...
+
+    @abstractmethod
+    async def _give_back(self, departure: Departure) -> int:
+        """Forget ``departure``; how many departures of the ``SERVER_WINDOW`` before it
+        are left (the sends the server counted when it refused this one)."""
 
     @abstractmethod
     async def _reserve(self, key: str) -> tuple[float, bool]:
@@ -116,9 +170,9 @@ class TwoStepLimiter(ABC):
         key's own interval runs until then, try again)."""
 
     @abstractmethod
-    async def _confirm(self, key: str) -> float:
-        """At the slot: 0 when the departure is recorded (every check passed, see the
-        module doc); else seconds until the window has room, or -1 to take a new slot."""
+    async def _confirm(self, key: str) -> tuple[float, Departure]:
+        """At the slot: 0 and the departure when it is recorded (every check passed, see
+        the module doc); else seconds until the window has room, or -1 to take a new slot."""
 
 
 class MemoryRateLimiter(TwoStepLimiter):
@@ -132,10 +186,13 @@ class MemoryRateLimiter(TwoStepLimiter):
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(Budget.of(rate, per_key_interval), clock=clock)
+        super().__init__(rate, per_key_interval, clock=clock)
         self._next = 0.0  # earliest time of the next global slot
         self._paused_until = 0.0
         self._departures: deque[float] = deque()
+        # ``note`` may be called from another thread (the bot's replies while the workers
+        # send on theirs): its departures wait here until this limiter's own thread looks.
+        self._noted: deque[float] = deque()
         self._keys: dict[str, float] = {}  # key -> earliest time of its next send
         self._prune_at = _PRUNE_AT
 
@@ -152,19 +209,21 @@ class MemoryRateLimiter(TwoStepLimiter):
         """Earliest time the recent departures allow another one."""
         b = self.budget
         gone = self._departures
+        while self._noted:
+            bisect.insort(gone, self._noted.popleft())
         while gone and gone[0] <= now - b.window:
             gone.popleft()
         if len(gone) >= b.allowed:
             return gone[len(gone) - b.allowed] + b.window
         return now
 
-    async def _confirm(self, key: str) -> float:
+    async def _confirm(self, key: str) -> tuple[float, Departure]:
         now = self._clock()
         if self._paused_until > now or self._keys.get(key, 0.0) > now:
-            return -1.0
+            return -1.0, ("", now)
         room_at = self._departures_allow(now)
         if room_at > now:
-            return room_at - now
+            return room_at - now, ("", now)
         b = self.budget
         self._departures.append(now)
         if b.per_key > 0:
@@ -174,7 +233,16 @@ class MemoryRateLimiter(TwoStepLimiter):
                 # once they have doubled, or every message would walk them all.
                 self._prune_at = max(_PRUNE_AT, 2 * len(self._keys))
             self._keys[key] = now + b.per_key
-        return 0.0
+        return 0.0, ("", now)
+
+    async def note(self) -> None:
+        self._noted.append(self._clock())  # deque.append is atomic: safe from any thread
+
+    async def _give_back(self, departure: Departure) -> int:
+        gone, at = self._departures, departure[1]
+        if at in gone:
+            gone.remove(at)
+        return bisect.bisect_left(gone, at) - bisect.bisect_right(gone, at - SERVER_WINDOW)
 
     async def pause(self, seconds: float) -> None:
         until = self._clock() + max(seconds, 0.0)

@@ -29,7 +29,12 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from infrastructure.channels.ratelimit import Budget, LimiterUnavailable, TwoStepLimiter
+from infrastructure.channels.ratelimit import (
+    SERVER_WINDOW,
+    Departure,
+    LimiterUnavailable,
+    TwoStepLimiter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,29 +76,49 @@ return {string.format('%.6f', slot - now), 1, paused}
 )
 
 # KEYS: next, pause, sent, chat. ARGV: window, allowed, per_key, member, ttl ms.
-# Returns '0' when the departure is recorded, '-1' when the caller must take a new slot
-# (paused, or the chat is not free), else the seconds until the window has room.
+# Returns {'0', now} when the departure is recorded, {'-1', now} when the caller must take a
+# new slot (paused, or the chat is not free), else {seconds until the window has room, now}.
 _CONFIRM = (
     _NOW
     + """
 local window, allowed = tonumber(ARGV[1]), tonumber(ARGV[2])
 local per_key, ttl = tonumber(ARGV[3]), tonumber(ARGV[5])
+local at = string.format('%.6f', now)
 if num(KEYS[2]) > now or num(KEYS[4]) > now then
-  return '-1'
+  return {'-1', at}
 end
 local room_at = departures_allow(window, allowed)
 if room_at > now then
-  return string.format('%.6f', room_at - now)
+  return {string.format('%.6f', room_at - now), at}
 end
-redis.call('ZADD', KEYS[3], string.format('%.6f', now), ARGV[4])
+redis.call('ZADD', KEYS[3], at, ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ttl)
 if per_key > 0 then
   redis.call('SET', KEYS[4], string.format('%.6f', now + per_key), 'PX',
     math.ceil(per_key * 1000) + 1000)
 end
-return '0'
+return {'0', at}
 """
 )
+
+# KEYS: sent. ARGV: member, ttl ms. A send made outside the limiter counts from now.
+_NOTE = (
+    _NOW
+    + """
+redis.call('ZADD', KEYS[1], string.format('%.6f', now), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+)
+
+# KEYS: sent. ARGV: member, its time, the server's window. The departure is given back;
+# returns how many departures of the window before it are left.
+_GIVE_BACK = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+local at = tonumber(ARGV[2])
+return redis.call('ZCOUNT', KEYS[1], string.format('(%.6f', at - tonumber(ARGV[3])),
+  string.format('(%.6f', at))
+"""
 
 # KEYS: pause. ARGV: seconds. Returns the seconds left of the pause.
 _PAUSE = """
@@ -123,7 +148,7 @@ class RedisRateLimiter(TwoStepLimiter):
         max_outage: float = 60.0,
         owns_client: bool = True,
     ) -> None:
-        super().__init__(Budget.of(rate, per_key_interval))
+        super().__init__(rate, per_key_interval)
         self._redis = redis
         self._prefix = prefix
         self._owns = owns_client
@@ -131,6 +156,8 @@ class RedisRateLimiter(TwoStepLimiter):
         self._reserve_script = redis.register_script(_RESERVE)
         self._confirm_script = redis.register_script(_CONFIRM)
         self._pause_script = redis.register_script(_PAUSE)
+        self._note_script = redis.register_script(_NOTE)
+        self._give_back_script = redis.register_script(_GIVE_BACK)
         # A 429 is honoured by this process even while Redis cannot record it.
         self._local_pause_until = 0.0
         self._seen_pause_until = 0.0  # the shared pause as of the last reservation
@@ -158,10 +185,21 @@ class RedisRateLimiter(TwoStepLimiter):
         self._seen_pause_until = time.monotonic() + float(paused)
         return max(0.0, float(wait)), bool(int(taken))
 
-    async def _confirm(self, key: str) -> float:
+    async def _confirm(self, key: str) -> tuple[float, Departure]:
         b = self.budget
-        args = [b.window, b.allowed, b.per_key, uuid.uuid4().hex, self._ttl_ms]
-        return float(await self._run(self._confirm_script, self._keys(key), args))
+        member = uuid.uuid4().hex
+        args = [b.window, b.allowed, b.per_key, member, self._ttl_ms]
+        room_in, at = await self._run(self._confirm_script, self._keys(key), args)
+        return float(room_in), (member, float(at))
+
+    async def note(self) -> None:
+        args = [uuid.uuid4().hex, self._ttl_ms]
+        await self._run(self._note_script, [f"{self._prefix}:sent"], args)
+
+    async def _give_back(self, departure: Departure) -> int:
+        member, at = departure
+        args = [member, at, SERVER_WINDOW]
+        return int(await self._run(self._give_back_script, [f"{self._prefix}:sent"], args))
 
     async def pause(self, seconds: float) -> None:
         seconds = max(seconds, 0.0)

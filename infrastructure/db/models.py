@@ -147,6 +147,7 @@ class MailingRow(Base):
     )
     media: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     options: Mapped[dict[str, Any]] = json_column()
+    fast: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     schedule_kind: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
     run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cron: Mapped[str | None] = mapped_column(String(128))

@@ -35,6 +35,7 @@ from tests.fakes.bot_api_model import (
     SentMessage,
     StoredFile,
     Upload,
+    parse_bool,
 )
 from tests.fakes.bot_api_webhook import WebhookCall, WebhookPusher
 
@@ -144,10 +145,14 @@ class FakeBotAPI(BotMethods):
             await asyncio.sleep(self.delay)
         chat_id = _maybe_int(params.get("chat_id"))
         self._check_faults(lowered, chat_id)
-        self._check_chat(lowered, chat_id)
+        self._check_recipient(lowered, chat_id)
         now = time.monotonic()
+        paid = parse_bool(params.get("allow_paid_broadcast"))
+        is_edit = lowered.startswith("edit")
         if is_send:
-            self._check_rate(chat_id, now)
+            self._check_rate(chat_id, now, paid)
+        elif is_edit:
+            self._check_edit(chat_id, now)
         handler = getattr(self, f"m_{lowered}", None)
         if handler is not None:
             result = handler(params, files)
@@ -159,7 +164,9 @@ class FakeBotAPI(BotMethods):
             self.unknown_methods.append(method)
             raise ApiError(404, "Not Found: method not found")
         if is_send:
-            self._accept_send(chat_id, now)
+            self._accept_send(chat_id, now, paid)
+        elif is_edit:
+            self._accept_edit(chat_id, now)
         self._count_ok(lowered, chat_id)
         return result
 

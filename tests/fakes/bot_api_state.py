@@ -44,9 +44,6 @@ class FakeState:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.unknown_methods: list[str] = []
         self.callback_answers: list[dict[str, Any]] = []
-        self.send_times: list[float] = []  # monotonic times of accepted send calls
-        self.send_arrivals: list[float] = []  # every send call that reached the rate check
-        self.throttled: list[tuple[float, float]] = []  # (time, retry_after) of global 429s
         # send calls per client port: which connection (so which process) sent how many
         self.send_ports: collections.Counter[int] = collections.Counter()
         self.webhook: dict[str, str] | None = None
@@ -79,14 +76,9 @@ class FakeState:
         self._file_counter = itertools.count(1)
         # --- faults
         self.delay: float = 0.0
-        self.per_chat_limit: float | None = None
         self.blocked: set[int] = set()
         self.deactivated: set[int] = set()
         self.missing_chats: set[int] = set()
-        self._rate_limit: float | None = None
-        self._rate_retry_after = 1
-        self._window: collections.deque[float] = collections.deque()
-        self._chat_windows: dict[int, collections.deque[float]] = {}
         self._faults: list[FaultRule] = []
         self._hang: collections.Counter[str] = collections.Counter()
         self._hung: list[asyncio.Future[None]] = []
@@ -359,35 +351,6 @@ class FakeState:
         return result
 
     # ------------------------------------------------------------------ fault injection
-    def set_rate_limit(self, per_second: float | None, *, retry_after: int = 1) -> None:
-        """Global sliding-window limit on send methods; over it answer 429."""
-        self._rate_limit = per_second
-        self._rate_retry_after = retry_after
-        self._window.clear()
-
-    def rate_report(self, grace: float = 0.1) -> dict[str, Any]:
-        """What the rate limit saw: accepted sends per whole second (since the first one)
-        and in the busiest sliding 1-second window, the global 429s answered, and the send
-        calls that arrived while a 429's ``retry_after`` still ran, later than ``grace``
-        after it (requests already on the wire are excused)."""
-        accepted = sorted(self.send_times)
-        arrivals = sorted(self.send_arrivals)
-        violations = 0
-        for at, wait in self.throttled:
-            lo = bisect.bisect_right(arrivals, at + grace)
-            violations += max(0, bisect.bisect_left(arrivals, at + wait) - lo)
-        first = accepted[0] if accepted else 0.0
-        per_second = collections.Counter(int(t - first) for t in accepted)
-        return {
-            "accepted": len(accepted),
-            "first": accepted[0] if accepted else None,
-            "last": accepted[-1] if accepted else None,
-            "per_second": [per_second[s] for s in range(max(per_second, default=-1) + 1)],
-            "busiest_second": busiest_window(accepted),
-            "throttled": len(self.throttled),
-            "violations": violations,
-        }
-
     def fail_next(
         self,
         method: str,
@@ -431,7 +394,7 @@ class FakeState:
                     self._faults.remove(rule)
                 raise ApiError(rule.error_code, rule.description, rule.retry_after)
 
-    def _check_chat(self, method: str, chat_id: int | None) -> None:
+    def _check_recipient(self, method: str, chat_id: int | None) -> None:
         if chat_id is None:
             return
         if chat_id in self.missing_chats:
@@ -442,50 +405,10 @@ class FakeState:
             if chat_id in self.blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
 
-    def _check_rate(self, chat_id: int | None, now: float) -> None:
-        self.send_arrivals.append(now)
-        if self._rate_limit is not None and _window_full(self._window, self._rate_limit, now):
-            self.throttled.append((now, float(self._rate_retry_after)))
-            raise ApiError(
-                429,
-                f"Too Many Requests: retry after {self._rate_retry_after}",
-                self._rate_retry_after,
-            )
-        if self.per_chat_limit is not None and chat_id is not None:
-            window = self._chat_windows.setdefault(chat_id, collections.deque())
-            if _window_full(window, self.per_chat_limit, now):
-                raise ApiError(429, "Too Many Requests: retry after 1", 1)
-
-    def _accept_send(self, chat_id: int | None, now: float) -> None:
-        self.send_times.append(now)
-        if self._rate_limit is not None:
-            self._window.append(now)
-        if self.per_chat_limit is not None and chat_id is not None:
-            self._chat_windows.setdefault(chat_id, collections.deque()).append(now)
-
     def _count_ok(self, method: str, chat_id: int | None) -> None:
         self._ok_counts[method] += 1
         if chat_id is not None:
             self._ok_counts_chat[(method, chat_id)] += 1
-
-
-def busiest_window(times: list[float], span: float = 1.0) -> int:
-    """The most of the sorted ``times`` inside any window ``span`` long."""
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while times[lo] <= t - span:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
-
-
-def _window_full(window: collections.deque[float], per_second: float, now: float) -> bool:
-    """Sliding window: at most ``per_second`` sends per second (1 per 1/x s when x < 1)."""
-    span = max(1.0, 1.0 / per_second) if per_second > 0 else float("inf")
-    allowed = max(1, int(per_second * span)) if per_second > 0 else 0
-    while window and window[0] <= now - span:
-        window.popleft()
-    return len(window) >= allowed
 
 
 def now_ts() -> int:

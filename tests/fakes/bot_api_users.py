@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Unpack
 
+from tests.fakes.bot_api_limits import LimitedState
 from tests.fakes.bot_api_model import (
     SentMessage,
     UserInfo,
@@ -13,10 +14,10 @@ from tests.fakes.bot_api_model import (
     user_object,
     utf16_len,
 )
-from tests.fakes.bot_api_state import FakeState, now_ts
+from tests.fakes.bot_api_state import now_ts
 
 
-class UserActions(FakeState):
+class UserActions(LimitedState):
     """Methods that make simulated users talk to the bot (private chats: chat.id == user id).
 
     Profile keywords (``first_name``, ``last_name``, ``username``, ``language_code``) given

@@ -26,6 +26,7 @@ def to_mailing(row: MailingRow, list_ids: Iterable[int] = ()) -> Mailing:
         template_id=row.template_id,
         media=dict(row.media) if row.media is not None else None,
         options=dict(row.options),
+        fast=row.fast,
         list_ids=sorted(list_ids),
         schedule=Schedule(
             kind=ScheduleKind(row.schedule_kind),
@@ -54,6 +55,7 @@ def _columns(mailing: Mailing) -> dict[str, Any]:
         "template_id": mailing.template_id,
         "media": mailing.media,
         "options": mailing.options,
+        "fast": mailing.fast,
         "schedule_kind": schedule.kind.value,
         "run_at": schedule.run_at,
         "cron": schedule.cron,

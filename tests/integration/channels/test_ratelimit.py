@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
 from infrastructure.channels.ratelimit_redis import RedisRateLimiter
-from tests.fakes.bot_api_state import busiest_window
+from tests.fakes.bot_api_limits import busiest_window
 from tests.support.redis import REDIS_URL, new_prefix
 
 MakeLimiter = Callable[[float, float], RateLimiter]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -21,27 +20,13 @@ from domain.recipients import AddressKind
 from infrastructure.channels.ratelimit_redis import RedisRateLimiter
 from infrastructure.channels.telegram import UNCERTAIN, TelegramChannel
 from tests.fakes.bot_api import FakeBotAPI
+from tests.integration.channels.conftest import TOKEN
 from tests.integration.channels.support import by_id, content, messages, outcomes
 from tests.support.redis import new_prefix
 
 pytestmark = pytest.mark.asyncio
 
-TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 TG = AddressKind.telegram
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url), timeout=0.5)
-    bot = Bot(TOKEN, session=session)
-    yield bot
-    await bot.session.close()
 
 
 def channel(bot: Bot, **kwargs: Any) -> TelegramChannel:
