@@ -41,7 +41,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,7 +66,7 @@ from domain.usecases import roles
 from domain.usecases.deliver import Worker, recipient_values_of
 from domain.usecases.launch import launch
 from infrastructure.channels import SmtpChannel, TelegramChannel
-from infrastructure.channels.smtp_message import build_email, envelope_address
+from infrastructure.channels.smtp_message import LetterWriter
 from infrastructure.channels.telegram import SendMessageForId
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.migrate import upgrade
@@ -317,17 +316,25 @@ def messages_for(content: RunContent, kind: AddressKind, values: list[str]) -> l
 # -- 1. email ------------------------------------------------------------------------------
 
 
-async def bare_smtp(port: int, count: int) -> float:
-    """``SMTP_POOL`` persistent aiosmtplib connections; each message rendered and built
-    exactly as SmtpChannel builds it, then MAIL/RCPT/DATA. No database."""
+async def bare_smtp(port: int, count: int, login: tuple[str, str] | None = None) -> float:
+    """``SMTP_POOL`` persistent aiosmtplib connections (with AUTH ``login`` if given); each
+    message rendered and built exactly as SmtpChannel builds it, then MAIL/RCPT/DATA. No
+    database."""
     content = RunContent(0, "bench", Channel.email, BODY, SUBJECT)
     pending = deque(range(1, count + 1))
     renderer = JinjaRenderer()
-    mail_from = envelope_address(SENDER)
+    writer = LetterWriter(SENDER)
+    mail_from = writer.mail_from
 
     async def one_connection() -> None:
+        username, password = login or (None, None)
         client = aiosmtplib.SMTP(
-            hostname="127.0.0.1", port=port, start_tls=False, local_hostname="bench.test"
+            hostname="127.0.0.1",
+            port=port,
+            start_tls=False,
+            local_hostname="bench.test",
+            username=username,
+            password=password,
         )
         await client.connect()
         try:
@@ -338,12 +345,8 @@ async def bare_smtp(port: int, count: int) -> float:
                 message = Message(
                     outbound, renderer.render(SUBJECT, context), renderer.render(BODY, context)
                 )
-                mail = build_email(
-                    content, message, sender=SENDER, unsubscribe_url=f"https://u.test/{i}"
-                )
-                await client.sendmail(
-                    mail_from, [outbound.value], mail.as_bytes(policy=SMTP_POLICY)
-                )
+                raw, _ = writer.write(content, message, f"https://u.test/{i}")
+                await client.sendmail(mail_from, [outbound.value], raw)
         finally:
             await client.quit()
 
@@ -663,6 +666,12 @@ async def bench(sizes: Sizes, server_url: str, parts: frozenset[str]) -> None:
 
 def main() -> None:
     args = bench_args(__doc__, "small sizes (the test suite)", parts_args)
+    if args.e2e:
+        from bench.delivery_e2e import E2E_FULL, E2E_PARTS, E2E_QUICK, bench_e2e
+
+        e2e_parts = frozenset(args.e2e_only or E2E_PARTS)
+        asyncio.run(bench_e2e(E2E_QUICK if args.quick else E2E_FULL, args.pg_url, e2e_parts))
+        return
     sizes = QUICK if args.quick else FULL
     if args.limited:
         sizes = dataclasses.replace(sizes, limited=args.limited)
@@ -672,6 +681,18 @@ def main() -> None:
 
 
 def parts_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--e2e",
+        action="store_true",
+        help="the end-to-end mode instead: a real `mailforge run` driven through the fake Bot "
+        "API (bench/delivery_e2e.py)",
+    )
+    parser.add_argument(
+        "--e2e-only",
+        action="append",
+        choices=("free", "paid", "email", "storm", "crash", "big"),
+        help="with --e2e, run only this part (repeatable)",
+    )
     parser.add_argument(
         "--only",
         action="append",

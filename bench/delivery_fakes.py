@@ -4,20 +4,25 @@ On this 2-core machine a fake served from the benchmark's own event loop would t
 CPU from the client it measures, so ``FakeProcess`` starts the fake in a child process
 and talks to it over a pipe: ``call("sent")``, ``call("probe", user_id)`` and so on.
 
-* ``smtp``: aiosmtpd on 127.0.0.1 that only counts what it accepts (no message kept).
+* ``smtp``: aiosmtpd on 127.0.0.1 that only counts what it accepts (no message kept) and
+  when; ``smtp-auth`` the same, requiring AUTH (``USER`` / ``PASSWORD``) as a relay does.
 * ``botapi``: ``tests.fakes.bot_api.FakeBotAPI`` that keeps no per-message state for
   bulk chats (ids >= ``BULK_CHAT_BASE``), records the arrival time of every send and of
-  every 429 it answers, and measures ``/start`` round trips from its own side.
+  every 429 it answers, and measures ``/start`` round trips from its own side. A person
+  can be played through it too (``say``, ``upload``, ``press``, ``wait``), as in the
+  chat tests, so a whole journey runs against a real ``mailforge run``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import multiprocessing
 import sys
 import threading
 import time
+import warnings
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -25,6 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 BULK_CHAT_BASE = 1_000_000_000
+USER, PASSWORD = "bench", "bench-secret"  # the AUTH of ``smtp-auth``
 
 
 class FakeProcess:
@@ -57,11 +63,13 @@ class FakeProcess:
 
 
 def _main(kind: str, conn: Connection) -> None:
+    logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd warns on each AUTH
+    warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")  # loopback
     asyncio.run(_serve(kind, conn))
 
 
 async def _serve(kind: str, conn: Connection) -> None:
-    fake: Any = await (_start_smtp() if kind == "smtp" else _start_botapi())
+    fake: Any = await (_start_botapi() if kind == "botapi" else _start_smtp(kind == "smtp-auth"))
     conn.send(fake.port)
     loop = asyncio.get_running_loop()
     while True:
@@ -81,33 +89,51 @@ async def _serve(kind: str, conn: Connection) -> None:
 # -- SMTP --------------------------------------------------------------------------------
 
 
-async def _start_smtp() -> Any:
-    from aiosmtpd.smtp import SMTP, Envelope, Session
+async def _start_smtp(auth: bool) -> Any:
+    from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
     class Counter:
         def __init__(self) -> None:
             self.accepted = 0
+            self.times: list[float] = []
             self.port = 0
             self.server: asyncio.Server | None = None
 
         async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
             self.accepted += len(envelope.rcpt_tos)
+            self.times.append(time.monotonic())
             return "250 2.0.0 Message accepted for delivery"
 
         def cmd_sent(self) -> int:
             return self.accepted
 
+        def cmd_times(self) -> list[float]:
+            return self.times
+
         def cmd_reset(self) -> None:
             self.accepted = 0
+            self.times = []
 
         async def stop(self) -> None:
             if self.server is not None:
                 self.server.close()
 
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> Any:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            USER.encode(),
+            PASSWORD.encode(),
+        )
+        return AuthResult(success=ok)
+
+    options: dict[str, Any] = (
+        {"authenticator": check, "auth_required": True, "auth_require_tls": False} if auth else {}
+    )
     counter = Counter()
     loop = asyncio.get_running_loop()
     counter.server = await loop.create_server(
-        lambda: SMTP(counter, hostname="fake-smtp.test", loop=loop), "127.0.0.1", 0
+        lambda: SMTP(counter, hostname="fake-smtp.test", loop=loop, **options), "127.0.0.1", 0
     )
     counter.port = int(counter.server.sockets[0].getsockname()[1])
     return counter
@@ -124,6 +150,8 @@ async def _start_botapi() -> Any:
         def __init__(self) -> None:
             super().__init__()
             self._trim_task: asyncio.Task[None] | None = None
+            self.bulk_times: list[float] = []
+            self.pressed_at: float | None = None
 
         async def start(self) -> None:
             await super().start()
@@ -141,14 +169,55 @@ async def _start_botapi() -> Any:
 
         def _store_message(self, msg: SentMessage) -> None:
             if msg.chat_id >= BULK_CHAT_BASE:
-                return  # a bulk recipient: counted, not kept
+                self.bulk_times.append(time.monotonic())
+                return  # a bulk recipient: counted and timed, not kept
             super()._store_message(msg)
+
+        # a person in the chat (the journeys of bench/delivery_e2e.py)
+        def cmd_say(self, user_id: int, text: str) -> int:
+            mark = self.mark(user_id)
+            self.send_text(user_id, text, language_code="en")
+            return mark
+
+        def cmd_upload(self, user_id: int, filename: str, content: bytes) -> int:
+            mark = self.mark(user_id)
+            self.send_document(user_id, filename, content, language_code="en")
+            return mark
+
+        def cmd_press(self, user_id: int, button: str) -> int:
+            mark = self.mark(user_id)
+            self.press(user_id, button)
+            self.pressed_at = time.monotonic()
+            return mark
+
+        async def cmd_wait(self, user_id: int, contains: str, since: int, wait: float) -> str:
+            found = await self.wait_for_message(user_id, contains, since=since, timeout=wait)
+            return found.text or ""
+
+        def cmd_buttons(self, user_id: int) -> list[str]:
+            last = self.last_message(user_id)
+            return list(last.buttons) if last is not None else []
+
+        def cmd_bulk(self) -> dict[str, Any]:
+            """Bulk sends so far: their times, and the last press of a button."""
+            return {"times": list(self.bulk_times), "pressed_at": self.pressed_at}
+
+        def cmd_set_stars(self, stars: float) -> None:
+            self.set_stars(stars)
+
+        def cmd_storm(self, per_second: float | None, retry_after: int) -> None:
+            self.storm(per_second, retry_after=retry_after)
+
+        def cmd_paid(self) -> dict[str, Any]:
+            return {"sends": self.paid_sends, "charged": self.charged / 1e9, "stars": self.stars}
 
         # commands
         def cmd_sent(self) -> int:
             return self.sent_count("sendMessage")
 
         def cmd_reset(self) -> None:
+            self.bulk_times.clear()
+            self.pressed_at = None
             self._ok_counts.clear()
             self._ok_counts_chat.clear()
             self.send_arrivals.clear()
@@ -165,8 +234,8 @@ async def _start_botapi() -> Any:
         def cmd_send_ports(self) -> dict[int, int]:
             return dict(self.send_ports)
 
-        def cmd_set_rate_limit(self, per_second: float | None) -> None:
-            self.set_rate_limit(per_second)
+        def cmd_set_rate_limit(self, per_second: float | None, retry_after: int = 1) -> None:
+            self.set_rate_limit(per_second, retry_after=retry_after)
 
         def cmd_rate_stats(self, grace: float) -> dict[str, Any]:
             return self.rate_report(grace)

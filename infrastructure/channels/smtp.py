@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
-from email.policy import SMTP as SMTP_POLICY
 from typing import Literal
 
 import aiosmtplib
@@ -24,7 +23,7 @@ from aiosmtplib import SMTPRecipientRefused, SMTPResponseException
 
 from domain.bounces import Verp
 from domain.delivery import Message, Outcome, RunContent, SendResult
-from infrastructure.channels.smtp_message import build_email, envelope_address
+from infrastructure.channels.smtp_message import LetterWriter
 
 Security = Literal["starttls", "tls", "none"]
 UNCERTAIN = "uncertain: connection lost during DATA"
@@ -52,8 +51,8 @@ class SmtpChannel:
         local_hostname: str | None = None,
         verp: Verp | None = None,
     ) -> None:
-        self._sender = sender
-        self._mail_from = envelope_address(sender)
+        self._writer = LetterWriter(sender)
+        self._mail_from = self._writer.mail_from
         self._verp = verp  # MAIL FROM per delivery, so its bounces name it (BOUNCE_ADDRESS)
         self._unsubscribe = unsubscribe
         self._pool_size = pool_size
@@ -118,7 +117,7 @@ class SmtpChannel:
         rcpt = message.outbound.value
         try:
             url = self._unsubscribe(message.outbound.address_id) if self._unsubscribe else None
-            mail = build_email(content, message, sender=self._sender, unsubscribe_url=url)
+            raw, message_id = self._writer.write(content, message, url)
             if "@" not in rcpt:
                 raise ValueError("not an email address")
         except Exception as exc:  # a bad address fails alone
@@ -142,9 +141,7 @@ class SmtpChannel:
                 if fresh:
                     raise _Down(f"{type(exc).__name__}: {exc}") from exc
                 continue
-            return await self._data(
-                client, message, mail.as_bytes(policy=SMTP_POLICY), mail["Message-ID"]
-            )
+            return await self._data(client, message, raw, message_id)
         raise AssertionError("unreachable")
 
     async def _data(
