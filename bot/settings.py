@@ -90,8 +90,12 @@ class Settings(BaseSettings):
     smtp_from: str | None = None  # "News <news@example.com>"
 
     # The delivery engine.
-    telegram_rate: float = Field(default=30.0, gt=0, le=1000)  # messages/s in all chats
-    workers: int = Field(default=1, ge=0, le=32)  # in-process workers of `mailforge run`
+    # Messages/s to Telegram in all chats: free broadcasts stay at 30/s; above 30, mailings
+    # marked fast go at this rate as paid broadcasts (at most 1000/s, 0.1 Star a message).
+    telegram_rate: float = 30.0
+    # In-process workers of `mailforge run`; unset: 2 on PostgreSQL (one claims its next
+    # batch while the other sends: bench/delivery.py --e2e), 1 on SQLite (one writer).
+    workers: int = Field(default=None, ge=0, le=32, validate_default=True)
     # A worker claims about what its channel sends in delivery_batch_seconds, at most
     # delivery_batch_size (domain.delivery.BatchSizer).
     delivery_batch_size: int = Field(default=1000, ge=1, le=5000)
@@ -152,6 +156,25 @@ class Settings(BaseSettings):
     @classmethod
     def _database_driver(cls, value: SecretStr) -> SecretStr:
         return SecretStr(normalise_database_url(value.get_secret_value()))
+
+    @field_validator("telegram_rate")
+    @classmethod
+    def _telegram_rate(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError(
+                "must be above 0 and at most 1000 messages/s (Telegram allows 30/s free and "
+                "up to 1000/s with paid broadcasts)"
+            )
+        return value
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers_for_the_database(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None and value != "":
+            return value
+        url = info.data.get("database_url")
+        sqlite = url is None or url.get_secret_value().startswith("sqlite")
+        return 1 if sqlite else 2
 
     @field_validator("admin_ids", mode="before")
     @classmethod

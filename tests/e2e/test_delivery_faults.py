@@ -31,6 +31,7 @@ async def prepare(
     *,
     channel: Channel = Channel.telegram,
     subject: str | None = None,
+    fast: bool = False,
 ) -> int:
     await grant(bot, M)
     async with bot.app.db.uow_factory() as uow:
@@ -50,6 +51,7 @@ async def prepare(
                 body="Hello {{ address }}",
                 subject=subject,
                 list_ids=[rlist.id],
+                fast=fast,
             )
         )
         await uow.commit()
@@ -262,7 +264,8 @@ async def test_pause_stops_sending_and_resume_completes_exactly(
     async with running_bot(
         fake_api, migrated_pg_url, telegram_rate=1000, delivery_batch_size=20
     ) as bot:
-        mailing_id = await prepare(bot, telegram(chats))
+        fake_api.set_stars(100)  # a fast mailing: paid broadcasts at 1000/s
+        mailing_id = await prepare(bot, telegram(chats), fast=True)
         fake_api.delay = 0.05
         mark = fake_api.mark(M)
         await press(bot, "launch", mailing_id)
@@ -293,7 +296,8 @@ async def test_cancel_mid_run_stops_after_the_batch_in_flight(
     async with running_bot(
         fake_api, migrated_pg_url, telegram_rate=1000, delivery_batch_size=20
     ) as bot:
-        mailing_id = await prepare(bot, telegram(chats))
+        fake_api.set_stars(100)  # a fast mailing: paid broadcasts at 1000/s
+        mailing_id = await prepare(bot, telegram(chats), fast=True)
         fake_api.delay = 0.05
         await press(bot, "launch", mailing_id)
         await wait_for(lambda: sent_to(fake_api, chats) >= 60, 20, "60 sends")

@@ -68,6 +68,10 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("TELEGRAM_WEBHOOK_SECRET", "has spaces!", "TELEGRAM_WEBHOOK_SECRET: must be 1-256"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL:"),
         ("DELIVERY_BATCH_SECONDS", "0", "DELIVERY_BATCH_SECONDS:"),
+        ("TELEGRAM_RATE", "1001", "TELEGRAM_RATE: must be above 0 and at most 1000 messages/s"),
+        ("TELEGRAM_RATE", "0", "TELEGRAM_RATE: must be above 0 and at most 1000 messages/s"),
+        ("TELEGRAM_RATE", "-5", "TELEGRAM_RATE: must be above 0 and at most 1000 messages/s"),
+        ("TELEGRAM_RATE", "fast", "TELEGRAM_RATE:"),
     ],
 )
 def test_a_malformed_setting_is_named_in_one_line(
@@ -198,3 +202,16 @@ def test_a_derived_webhook_secret_is_redacted_from_logs(monkeypatch: pytest.Monk
         logging.LogRecord("x", logging.INFO, __file__, 1, "secret_token=%s", (key,), None)
     )
     assert key not in line and "secret_token=***" in line
+
+
+def test_in_process_workers_default_to_two_on_postgresql_and_one_on_sqlite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    assert load_settings().workers == 1
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db/mf")
+    assert load_settings().workers == 2
+    monkeypatch.setenv("WORKERS", "")  # as .env.example leaves it
+    assert load_settings().workers == 2
+    monkeypatch.setenv("WORKERS", "0")
+    assert load_settings().workers == 0

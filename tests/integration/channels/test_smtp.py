@@ -149,3 +149,16 @@ async def test_the_pool_sends_over_its_connections_at_once(relay: FakeSmtp) -> N
         await channel.close()
     assert set(outcomes(results).values()) == {Outcome.delivered}
     assert relay.max_in_flight == 8
+
+
+async def test_an_address_that_could_break_the_command_line_fails_alone(relay: FakeSmtp) -> None:
+    channel = smtp_channel(relay)
+    batch = messages(EMAIL, ["ann@x.test", "eve@x.test> NOTIFY=NEVER", "bob@x.test"])
+    try:
+        results = by_id(await channel.send(content(Channel.email), batch))
+    finally:
+        await channel.close()
+
+    assert results[2].outcome is Outcome.failed and "cannot send to" in (results[2].error or "")
+    assert results[1].outcome is results[3].outcome is Outcome.delivered
+    assert sorted(m.rcpt_tos[0] for m in relay.messages) == ["ann@x.test", "bob@x.test"]
