@@ -50,6 +50,7 @@ from handlers.run_progress import RunWatcher
 from handlers.services import Services
 from infrastructure.bounces.imap import ImapBounceReader
 from infrastructure.channels.telegram_replies import FloodWaitMiddleware
+from infrastructure.channels.telegram_stars import TelegramStars
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.uow import make_uow_factory
@@ -156,9 +157,10 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     calculator = CronScheduleCalculator(
         min_interval=timedelta(minutes=settings.schedule_min_interval_minutes)
     )
+    stars = TelegramStars(bot, settings.telegram_rate)  # pays for fast mailings
     scheduler = ScheduleRunner(
         db.uow_factory,
-        Launcher(delivery.queue, renderer, available_channels(settings)),
+        Launcher(delivery.queue, renderer, available_channels(settings), stars),
         calculator,
         tick_seconds=settings.scheduler_tick_seconds,
         grace=timedelta(minutes=settings.schedule_grace_minutes),
@@ -188,6 +190,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
             if sendsay is None
             else SendsayAccountCheck(sendsay, sender=settings.sendsay_sender)
         ),
+        paid_broadcasts=stars,
         chart_drawer=MatplotlibChartDrawer(),
         report_writer=open_report_writer,
         link_chart=MatplotlibLinkChart(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -264,6 +265,20 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class PaidBroadcasts(Protocol):
+    """Telegram's paid broadcasts as this bot may use them (``domain.paid``)."""
+
+    @property
+    def rate(self) -> float:
+        """Messages/s of a fast mailing (TELEGRAM_RATE); paid only above the free 30/s."""
+        ...
+
+    async def balance(self) -> Decimal | None:
+        """The bot's Telegram Star balance (getMyStarBalance); None if Telegram could not
+        be asked just now."""
+        ...
 
 
 class AccessNotifier(Protocol):

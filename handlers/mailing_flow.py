@@ -7,7 +7,7 @@ never loses what the manager typed.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from aiogram import F
 from aiogram.filters import Filter
@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.mailings import Channel, Mailing
+from domain.paid import FREE_RATE
 from domain.tracking_plan import TRACKED_CHANNELS
 from domain.usecases import mailings
 from domain.users import User
@@ -153,9 +154,8 @@ async def show(
     elif step is Step.content:
         await message.answer(t("dialog-ask-content"), reply_markup=content_keyboard())
     elif step is Step.options and mailing is not None:
-        await message.answer(
-            t("dialog-ask-options"), reply_markup=options_keyboard(mailing.options)
-        )
+        markup = options_keyboard(mailing, fast_rate(services))
+        await message.answer(t("dialog-ask-options"), reply_markup=markup)
     elif step is Step.tracking and mailing is not None:
         await ask_tracking(message, services, mailing)
     elif step is Step.lists and mailing is not None:
@@ -190,13 +190,26 @@ def content_keyboard() -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def options_keyboard(options: dict[str, Any]) -> InlineKeyboardMarkup:
+def fast_rate(services: Services) -> float | None:
+    """TELEGRAM_RATE when a mailing may be sent fast (paid broadcasts), else None."""
+    rate = services.paid_broadcasts.rate
+    return rate if rate > FREE_RATE else None
+
+
+def options_keyboard(mailing: Mailing, fast: float | None) -> InlineKeyboardMarkup:
+    """The Telegram options; with ``fast`` (the paid rate) also fast or free."""
+    options = mailing.options
     kb = InlineKeyboardBuilder()
     for name, default in (("link_preview", True), ("silent", False), ("protect", False)):
         on = bool(options.get(name, default))
         kb.button(
             text=t(f"dialog-option-{name}", state=t("on" if on else "off")),
             callback_data=DialogCD(step=Step.options, action=DialogAct.toggle, value=name),
+        )
+    if fast is not None:
+        kb.button(
+            text=t("dialog-option-fast", state=t("on" if mailing.fast else "off")),
+            callback_data=DialogCD(step=Step.options, action=DialogAct.fast),
         )
     rows = options.get("buttons") or []
     kb.button(
@@ -207,5 +220,5 @@ def options_keyboard(options: dict[str, Any]) -> InlineKeyboardMarkup:
         text=t("dialog-next"), callback_data=DialogCD(step=Step.options, action=DialogAct.next)
     )
     nav(kb, Step.options)
-    kb.adjust(1, 1, 1, 1, 1, 2)
+    kb.adjust(*([1] * (6 if fast is not None else 5)), 2)
     return kb.as_markup()

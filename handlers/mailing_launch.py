@@ -38,6 +38,7 @@ async def on_launch(
         mailing_id=callback_data.mailing_id,
         available=services.available_channels,
         clock=services.clock,
+        paid=services.paid_broadcasts,
     )
     await query.answer(t("run-started"))
     await follow_run(message, services, callback_data.mailing_id, run)

@@ -106,7 +106,12 @@ async def show_preview(
     message: Message, user_id: int, services: Services, mailing_id: int
 ) -> None:
     p = await previews.build(
-        services.uow_factory, services.renderer, user_id, mailing_id, services.available_channels
+        services.uow_factory,
+        services.renderer,
+        user_id,
+        mailing_id,
+        services.available_channels,
+        paid=services.paid_broadcasts,
     )
     await send_sample(message, p)
     await message.answer(preview_report(p), reply_markup=actions_keyboard(p.mailing, p.can_launch))

@@ -25,6 +25,7 @@ from handlers.mailing_flow import (
     advance,
     current_draft,
     dialog_mailing,
+    fast_rate,
     options_keyboard,
     press,
     previous,
@@ -163,8 +164,28 @@ async def on_option_toggle(
     if draft is None or name not in OPTIONS:
         return
     options = {**draft.mailing.options, name: not draft.mailing.options.get(name, OPTIONS[name])}
-    await mailings.update(services.uow_factory, user.telegram_id, draft.id, options=options)
-    await message.edit_reply_markup(reply_markup=options_keyboard(options))
+    mailing = await mailings.update(
+        services.uow_factory, user.telegram_id, draft.id, options=options
+    )
+    await message.edit_reply_markup(reply_markup=options_keyboard(mailing, fast_rate(services)))
+
+
+async def on_fast_toggle(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    """Fast (paid broadcasts at TELEGRAM_RATE) or free; offered only above the free 30/s."""
+    draft = await current_draft(query, message, state, user, services)
+    fast = fast_rate(services)
+    if draft is None or fast is None:
+        return
+    mailing = await mailings.update(
+        services.uow_factory, user.telegram_id, draft.id, fast=not draft.mailing.fast
+    )
+    await message.edit_reply_markup(reply_markup=options_keyboard(mailing, fast))
 
 
 async def on_option_buttons(
@@ -256,11 +277,13 @@ async def got_buttons(message: Message, state: FSMContext, user: User, services:
     mailing_id = (await state.get_data())["mailing_id"]
     mailing = await mailings.get(services.uow_factory, user.telegram_id, mailing_id)
     options = {**mailing.options, "buttons": rows}
-    await mailings.update(services.uow_factory, user.telegram_id, mailing_id, options=options)
+    mailing = await mailings.update(
+        services.uow_factory, user.telegram_id, mailing_id, options=options
+    )
     await state.set_state(MailingFlow.options)
     await message.answer(
         t("dialog-buttons-saved", count=sum(len(r) for r in rows)),
-        reply_markup=options_keyboard(options),
+        reply_markup=options_keyboard(mailing, fast_rate(services)),
     )
 
 
@@ -312,6 +335,7 @@ def create_router() -> Router:
     button(on_use_template, *press(Step.content, DialogAct.use))
     button(on_option_toggle, *press(Step.options, DialogAct.toggle))
     button(on_option_buttons, *press(Step.options, DialogAct.buttons))
+    button(on_fast_toggle, *press(Step.options, DialogAct.fast))
     button(on_list_toggle, *press(Step.lists, DialogAct.toggle))
     button(on_next, *press(Step.options, DialogAct.next))
     button(on_next, *press(Step.lists, DialogAct.next))

@@ -57,7 +57,14 @@ async def send_card(
         upcoming = await schedules.next_launch(
             services.uow_factory, services.schedule_calculator, info.mailing
         )
-    text = card_text(info.mailing, info.list_names, info.last_run, services.tz, upcoming)
+    text = card_text(
+        info.mailing,
+        info.list_names,
+        info.last_run,
+        services.tz,
+        upcoming,
+        fast_rate=services.paid_broadcasts.rate,
+    )
     if note_key:
         text = t(note_key) + "\n\n" + text
     markup = card_keyboard(info.mailing, launched=info.last_run is not None)

@@ -82,6 +82,7 @@ class DialogAct(StrEnum):
     toggle = "toggle"  # a list, or an option
     next = "next"
     buttons = "buttons"  # options: ask for URL buttons
+    fast = "fast"  # options: fast (paid broadcasts) or free
     templates = "templates"  # content: offer the saved templates
     use = "use"  # content: use one template
     manual = "manual"  # schedule: launched by hand

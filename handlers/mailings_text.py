@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 from datetime import datetime, tzinfo
 
-from domain.mailings import Mailing, ScheduleKind
+from domain.mailings import Channel, Mailing, ScheduleKind
 from domain.pagination import Page
+from domain.paid import FEE, FREE_RATE, PaidEstimate
 from domain.runs import MailingRun
 from domain.schedule_input import describe_cron
 from domain.usecases.preview import Preview
@@ -52,12 +53,16 @@ def card_text(
     last_run: MailingRun | None,
     tz: tzinfo,
     next_launch: datetime | None = None,
+    fast_rate: float = FREE_RATE,
 ) -> str:
     lines = [
         t("mailings-card-title", name=m.name),
         t("mailings-card-status", status=status_text(m)),
         t("mailings-card-channel", channel=t(f"channel-{m.channel.value}")),
     ]
+    if m.channel is Channel.telegram and fast_rate > FREE_RATE:
+        speed = "fast" if m.fast else "free"
+        lines.append(t(f"mailings-card-speed-{speed}", rate=f"{fast_rate:g}"))
     if m.subject:
         lines.append(t("mailings-card-subject", subject=m.subject))
     lines.append(t("mailings-card-lists", lists=", ".join(list_names) or "—"))
@@ -88,6 +93,8 @@ def preview_report(p: Preview) -> str:
         lines.append(t("preview-subject", subject=p.subject))
     if a.first is not None:
         lines.append(t("preview-first", address=a.first.value))
+    if p.paid is not None:
+        lines.append(paid_line(p.paid))
     problems = [w for w in p.warnings if w.blocking]
     notes = [w for w in p.warnings if not w.blocking]
     if problems:
@@ -101,3 +108,15 @@ def preview_report(p: Preview) -> str:
         lines.append("")
         lines.append(t("preview-ready"))
     return "\n".join(lines)
+
+
+def paid_line(paid: PaidEstimate) -> str:
+    """A fast mailing: its rate, the most it can cost, and the bot's balance."""
+    balance = "?" if paid.balance is None else f"{paid.balance.normalize():,f}"
+    return t(
+        "preview-paid",
+        rate=f"{paid.rate:g}",
+        fee=f"{FEE}",
+        cost=f"{paid.cost:,}",
+        balance=balance,
+    )

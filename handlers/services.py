@@ -21,6 +21,7 @@ from domain.ports import (
     DeliveryQueue,
     ExternalListSource,
     MessageRenderer,
+    PaidBroadcasts,
     RecipientImporter,
     RemoteFileFetcher,
     ReportWriterFactory,
@@ -49,6 +50,7 @@ class Services:
     chart_drawer: ChartDrawer
     report_writer: ReportWriterFactory
     link_chart: EngagementChart  # clicks per link of a run
+    paid_broadcasts: PaidBroadcasts  # TELEGRAM_RATE and the bot's Stars (fast mailings)
     # An import's progress message: shown after ``delay`` s, edited every ``interval`` s.
     import_progress_delay: float = 2.0
     import_progress_interval: float = 3.0

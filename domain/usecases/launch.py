@@ -18,7 +18,14 @@ from domain.clock import SystemClock
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput, NotFound
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing, MailingStatus
-from domain.ports import Clock, DeliveryQueue, MessageRenderer, UnitOfWork, UnitOfWorkFactory
+from domain.ports import (
+    Clock,
+    DeliveryQueue,
+    MessageRenderer,
+    PaidBroadcasts,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from domain.recipients import Address, AddressKind
 from domain.runs import MailingRun, RunStatus
 from domain.usecases import preview as previews
@@ -34,6 +41,8 @@ class Launcher:
     queue: DeliveryQueue
     renderer: MessageRenderer
     available: frozenset[Channel]  # the configured channels
+    # Telegram's paid broadcasts: a fast launch the bot's Stars cannot pay for is refused.
+    paid: PaidBroadcasts | None = None
 
 
 class LaunchKind(enum.StrEnum):
@@ -65,7 +74,8 @@ async def start(
     test = order.kind is LaunchKind.test
     async with uow_factory() as uow:
         mailing = await _mailing(uow, order)
-        check = await previews.inspect(uow, launcher.renderer, mailing, launcher.available)
+        paid = None if test else launcher.paid  # a test send is never a paid broadcast
+        check = await previews.inspect(uow, launcher.renderer, mailing, launcher.available, paid)
         problem = previews.stopper(check, to_lists=not test)
         if problem is not None:
             raise InvalidInput("launch-blocked", reason=problem.key, **problem.params)
@@ -140,10 +150,12 @@ async def launch(
     mailing_id: int,
     available: frozenset[Channel],
     clock: Clock | None = None,
+    paid: PaidBroadcasts | None = None,
 ) -> MailingRun:
     """Start sending now (the Launch button): ``start``."""
     order = LaunchOrder(mailing_id, LaunchKind.now, actor_id=actor_id)
-    return await start(uow_factory, Launcher(queue, renderer, available), order, clock)
+    launcher = Launcher(queue, renderer, available, paid)
+    return await start(uow_factory, launcher, order, clock)
 
 
 async def send_test(

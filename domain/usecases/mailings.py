@@ -32,6 +32,7 @@ EDITABLE_FIELDS = frozenset(
         "template_id",
         "media",
         "options",
+        "fast",
         "list_ids",
         "schedule",
     }

@@ -19,7 +19,8 @@ from domain.content import (
 )
 from domain.errors import InvalidInput
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing
-from domain.ports import MessageRenderer, UnitOfWork, UnitOfWorkFactory
+from domain.paid import PaidEstimate, sent_paid
+from domain.ports import MessageRenderer, PaidBroadcasts, UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, Audience
 from domain.usecases.mailings import load_own, needs_subject
 
@@ -35,6 +36,8 @@ BLOCKING = frozenset(
         "preview-channel-unavailable",
         "preview-sendsay-code",
         "preview-link-placeholder-encoded",
+        "preview-stars-short",
+        "preview-stars-unknown",
     }
     | {
         "content-html-unknown-tag",
@@ -62,6 +65,7 @@ class Preview:
     body: str  # rendered for the first recipient (or the raw template with nobody)
     subject: str | None
     warnings: list[Notice]
+    paid: PaidEstimate | None = None  # a fast mailing sent as paid broadcasts
 
     @property
     def can_launch(self) -> bool:
@@ -96,18 +100,25 @@ async def build(
     actor_id: int,
     mailing_id: int,
     available: frozenset[Channel],
+    paid: PaidBroadcasts | None = None,
 ) -> Preview:
     """The preview of a mailing the caller may see."""
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
-        return await inspect(uow, renderer, mailing, available)
+        return await inspect(uow, renderer, mailing, available, paid)
 
 
 async def inspect(
-    uow: UnitOfWork, renderer: MessageRenderer, mailing: Mailing, available: frozenset[Channel]
+    uow: UnitOfWork,
+    renderer: MessageRenderer,
+    mailing: Mailing,
+    available: frozenset[Channel],
+    paid: PaidBroadcasts | None = None,
 ) -> Preview:
     """The preview of ``mailing``, read through ``uow`` (no rights checked: the caller did,
-    or it is the schedule)."""
+    or it is the schedule). With ``paid``, a fast mailing's most cost is weighed against
+    the bot's Stars (a launch the balance cannot cover is blocked); without it (the
+    dialog's steps, a test send) not."""
     kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
     audience = await uow.lists.audience(mailing.list_ids, kinds)
     used = _placeholders(renderer, mailing.body + (mailing.subject or ""))
@@ -132,7 +143,20 @@ async def inspect(
     for key, count in sorted(missing.items()):
         if count:
             warnings.append(Notice("preview-missing-placeholder", {"name": key, "count": count}))
-    return Preview(mailing, audience, body, subject, warnings)
+    estimate = None
+    if paid is not None and sent_paid(mailing, paid.rate):
+        estimate = PaidEstimate(paid.rate, audience.reachable, await paid.balance())
+        warnings += _paid_warnings(estimate)
+    return Preview(mailing, audience, body, subject, warnings, estimate)
+
+
+def _paid_warnings(estimate: PaidEstimate) -> list[Notice]:
+    if estimate.balance is None:
+        return [Notice("preview-stars-unknown")]
+    if not estimate.covered:
+        cost, balance = f"{estimate.cost:,}", f"{estimate.balance:,}"
+        return [Notice("preview-stars-short", {"cost": cost, "balance": balance})]
+    return []
 
 
 def _placeholders(renderer: MessageRenderer, text: str) -> set[str]:
