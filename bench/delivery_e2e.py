@@ -191,7 +191,7 @@ class Person:
             await self.press("✈️ Telegram", "Send the message")
             await self.say(BODY, "Telegram message options")
             if fast:
-                await self.press("⚡ Fast", "⚡ Fast (paid): on")
+                await self.press("⚡ Fast (paid): off", "Telegram message options")
             await self.press("Next ➡️", "Who should get it?")
         started = time.perf_counter()
         await self.press(f"▫️ {list_name}", "Will receive", wait=120.0)
@@ -299,12 +299,21 @@ async def part_telegram(
     report = await api.call("rate_stats", 0.05)
     bare = await bare_paced(api, rate, n, paid=fast)
     first_s = times[0] - pressed if times and pressed is not None else float("inf")
-    ok = engine >= 0.97 * rate and first_s <= 1.0 and len(times) == n
+    # Paid: at least 0.97 of what is paid for. Free: never over Telegram's 30/s (no 429),
+    # at least 0.95 of it (the limiter keeps ~1 message/s of margin).
+    wanted = 0.97 if fast else 0.95
+    target = f"≥ {wanted} of the rate" + ("" if fast else ", no 429")
+    ok = (
+        engine >= wanted * rate
+        and first_s <= 1.0
+        and len(times) == n
+        and (fast or report["throttled"] == 0)
+    )
     print(
         f"e2e {label}: steady {engine:,.1f} msg/s = {engine / rate:.2f} of the configured "
         f"rate · bare paced loop {bare:,.1f} msg/s · first delivery {first_after(times, pressed)} "
         f"after Launch · {len(times):,}/{n:,} delivered, 429 answered {report['throttled']} "
-        f"(target ≥ 0.97 of the rate, first ≤ 1 s: {verdict(ok)})"
+        f"(target {target}, first ≤ 1 s: {verdict(ok)})"
     )
     if fast:
         paid = await api.call("paid")

@@ -9,12 +9,12 @@ sends exactly 1/rate apart got about half the rate: network and event-loop jitte
 arrivals into some 1-second window every couple of seconds. So a send goes in two steps:
 
 1. **reserve** a slot: slots are spaced evenly (a GCRA / leaky bucket without burst) at
-   ``MARGIN`` below the configured rate, after any pause, and only for a chat whose own
+   ``margin(rate)`` below the configured rate, after any pause, and only for a chat whose own
    interval has passed; the task sleeps until its slot;
 2. **confirm** at the slot, against what really left: not paused meanwhile (a 429 that
    arrived while we slept: take a new slot after it), the chat's 1 message/s still free
    (two tasks may have reserved slots for one chat: the later one takes a new slot), and
-   fewer than ``rate`` departures in the last ``1 s / (1 - MARGIN / 2)``: a late waker
+   fewer than ``rate`` departures in the last ``1 s / (1 - margin / 2)``: a late waker
    does not bunch up with the on-time ones into one window, it waits until the window
    has room (keeping its turn, so a loaded machine does not waste slots). Only then is
    the departure recorded.
@@ -42,7 +42,16 @@ from typing import Protocol
 
 from infrastructure.channels.ratelimit_learning import LearnedRate
 
-MARGIN = 0.03  # run this far below the configured rate: the server's window has no slack
+# Run this far below the configured rate: the server's window has no slack. At 30/s a
+# 3 % margin is one message a second; at 1000/s 1 % is ten, and 3 % would have kept paid
+# broadcasts below 0.97 of what is paid for.
+MARGIN = 0.03
+MIN_MARGIN = 0.01
+
+
+def margin(rate: float) -> float:
+    """About one message a second below ``rate``, between 1 % and ``MARGIN``."""
+    return min(MARGIN, max(MIN_MARGIN, 1.0 / rate))
 _PRUNE_AT = 10_000  # per-key entries kept before expired ones are dropped
 # A slot less than this far off is taken at once: at high rates (1000/s and more) a timer
 # per send cost more than the spacing gives (bench/delivery.py), and the departures
@@ -107,10 +116,11 @@ class Budget:
         if rate <= 0:
             raise ValueError("rate must be positive")
         span = max(1.0, 1.0 / rate)  # the server counts per second (one per 1/x s if x < 1)
-        interval = 1.0 / (rate * (1 - MARGIN))
+        slack = margin(rate)
+        interval = 1.0 / (rate * (1 - slack))
         return cls(
             interval=interval,
-            window=span / (1 - MARGIN / 2),  # half the slack guards the transit
+            window=span / (1 - slack / 2),  # half the slack guards the transit
             allowed=max(1, math.floor(rate * span)),
             per_key=max(per_key_interval, 0.0),
         )
