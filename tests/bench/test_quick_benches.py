@@ -65,6 +65,37 @@ def test_the_delivery_benchmark_runs_and_prints_its_figures() -> None:
     assert re.search(r"^/start while sending: p95 \d+ ms", out, re.M), out
 
 
+@pytest.mark.timeout(600)  # three `mailforge run` processes start on a loaded machine
+def test_the_end_to_end_delivery_benchmark_runs_and_prints_its_figures() -> None:
+    out = run_quick("delivery.py", 600, "--e2e")
+    for label in ("telegram free (30/s)", "telegram fast (paid, 1000/s)"):
+        assert re.search(
+            rf"^e2e {re.escape(label)}: steady [\d.,]+ msg/s = [\d.]+ of the configured rate · "
+            r"bare paced loop [\d.,]+ msg/s · first delivery [\d.]+ s after Launch",
+            out,
+            re.M,
+        ), out
+    assert re.search(r"^  paid sends [\d,]+, charged [\d.]+ Stars", out, re.M), out
+    assert re.search(
+        r"^e2e email: steady [\d,]+ msg/s · bare aiosmtplib pool of 8 [\d,]+ msg/s · "
+        r"ratio [\d.]+",
+        out,
+        re.M,
+    ), out
+    assert re.search(r"^e2e 429 storm .*: [\d.]+ msg/s over 300/300 recipients", out, re.M), out
+    assert re.search(
+        r"^e2e kill -9 .*: \d+ were in flight; the last of them reached .* duplicates \d+, "
+        r"lost 0",
+        out,
+        re.M,
+    ), out
+    assert re.search(
+        r"^e2e 20,000 ids imported into a fresh database in [\d.]+ s, ticked in [\d.]+ s",
+        out,
+        re.M,
+    ), out
+
+
 def test_the_export_benchmark_runs_and_prints_its_figures() -> None:
     out = run_quick("export.py", 300)
     assert re.search(r"^stats of a [\d,]+-recipient run: opened in \d+ ms", out, re.M), out
