@@ -52,6 +52,8 @@ MIN_MARGIN = 0.01
 def margin(rate: float) -> float:
     """About one message a second below ``rate``, between 1 % and ``MARGIN``."""
     return min(MARGIN, max(MIN_MARGIN, 1.0 / rate))
+
+
 _PRUNE_AT = 10_000  # per-key entries kept before expired ones are dropped
 # A slot less than this far off is taken at once: at high rates (1000/s and more) a timer
 # per send cost more than the spacing gives (bench/delivery.py), and the departures

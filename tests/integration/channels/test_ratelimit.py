@@ -87,6 +87,31 @@ async def test_pause_holds_every_sender_including_those_already_waiting(
     assert await limiter.paused_for() == 0.0
 
 
+async def test_noted_sends_take_their_place_in_the_window(make_limiter: MakeLimiter) -> None:
+    """The bot's replies, sent outside the limiter, leave broadcasts less of the second."""
+    limiter = make_limiter(5.0, 0.0)
+    for _ in range(5):
+        await limiter.note()
+    start = time.monotonic()
+
+    await limiter.acquire("broadcast")
+
+    assert time.monotonic() - start >= 0.9  # the window was full of replies
+
+
+async def test_a_429_gives_its_send_back_and_teaches_the_rate_the_server_counted(
+    make_limiter: MakeLimiter,
+) -> None:
+    limiter = make_limiter(100.0, 0.0)
+    departures = [await limiter.acquire(str(n)) for n in range(11)]
+
+    await limiter.throttled(departures[-1], 0.05)  # the 11th was one too many
+
+    assert limiter.rate == 10.0  # the ten that counted
+    await limiter.throttled(departures[-2], 0.05)  # a second 429 of the same pause
+    assert limiter.rate == 10.0  # teaches nothing new
+
+
 async def test_redis_budget_is_shared_by_separate_clients(redis_prefix: str) -> None:
     """Three limiters with their own connections, like three worker processes: together
     they stay within one rate, and one's 429 pause holds the others."""
