@@ -202,6 +202,9 @@ async def _start_botapi() -> Any:
             """Bulk sends so far: their times, and the last press of a button."""
             return {"times": list(self.bulk_times), "pressed_at": self.pressed_at}
 
+        def cmd_set_paid_limit(self, per_second: float | None) -> None:
+            self.paid_limit = 1e12 if per_second is None else per_second
+
         def cmd_set_stars(self, stars: float) -> None:
             self.set_stars(stars)
 

@@ -100,6 +100,14 @@ async def test_migrate_creates_the_default_sqlite_file(tmp_path: Path) -> None:
             "mailforge: configuration error: DELIVERY_LEASE_SECONDS: must be at least 3 "
             "heartbeats (15 s)",
         ),
+        (
+            {"BOT_TOKEN": TOKEN, "TELEGRAM_RATE": "1500"},
+            "mailforge: configuration error: TELEGRAM_RATE: must be above 0 and at most 1000",
+        ),
+        (
+            {"BOT_TOKEN": TOKEN, "TELEGRAM_RATE": "0"},
+            "mailforge: configuration error: TELEGRAM_RATE: must be above 0 and at most 1000",
+        ),
     ],
 )
 async def test_a_bad_setting_stops_start_up_with_one_line(
