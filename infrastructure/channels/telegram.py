@@ -9,7 +9,10 @@ https://core.telegram.org/bots/api#making-requests):
   ``allow_paid_broadcast``) lift the total to 1000 messages/s for 0.1 Star per message
   above the free amount: a *fast* run (``RunContent.paid``) goes through its own lane at
   the configured rate with the flag on every send; every other run (free mailings, test
-  sends) stays at most at the free 30/s and never carries the flag;
+  sends) stays at most at the free 30/s and never carries the flag. The lanes keep their
+  own budgets: Telegram does not say whether free sends count against the paid 1000/s, so
+  a free run beside a fast one at 1000/s may meet 429s, and the paid lane then learns the
+  rate that is left (``ratelimit_learning``);
 * 403 (blocked by the user, user deactivated) is permanent: the address is refused;
 * 400 "chat not found", "can't parse entities", "message is too long" are permanent;
 * bots have no idempotency key, so a request that may have reached Telegram is never
