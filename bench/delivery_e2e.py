@@ -186,12 +186,14 @@ class Person:
         if email:
             await self.press("✉️ Email (SMTP)", "subject")
             await self.say(SUBJECT, "Send the message")
-            await self.say(HTML_BODY, "Who should get it?")
+            await self.say(HTML_BODY, "Tracking and UTM tags")
+            await self.press("Next ➡️", "Who should get it?")
         else:
             await self.press("✈️ Telegram", "Send the message")
             await self.say(BODY, "Telegram message options")
             if fast:
                 await self.press("⚡ Fast (paid): off", "Telegram message options")
+            await self.press("Next ➡️", "Tracking and UTM tags")
             await self.press("Next ➡️", "Who should get it?")
         started = time.perf_counter()
         await self.press(f"▫️ {list_name}", "Will receive", wait=120.0)

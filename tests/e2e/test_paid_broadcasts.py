@@ -68,6 +68,7 @@ async def test_the_dialog_offers_fast_and_the_card_and_preview_show_its_price(
     assert "⚡ Fast (paid): on" in switched.buttons
     assert (await stored(bot, "Flash sale")).fast is True
     await bot.press(M, "Next ➡️")
+    await bot.press(M, "Next ➡️")  # tracking and UTM tags as they are
     await bot.press(M, "▫️ Readers (3)")
     await bot.press(M, "Next ➡️")
     mark = bot.api.mark(M)
