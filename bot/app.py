@@ -53,6 +53,7 @@ from infrastructure.channels.telegram_replies import FloodWaitMiddleware
 from infrastructure.channels.telegram_stars import TelegramStars
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
+from infrastructure.db.follow_ups import SqlFollowUps
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.fetch import HttpFileFetcher
 from infrastructure.importers import SqlRecipientImporter
@@ -195,6 +196,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         report_writer=open_report_writer,
         link_chart=MatplotlibLinkChart(),
         tracking=settings.tracking,
+        follow_ups=SqlFollowUps(db.engine),
     )
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}

@@ -36,6 +36,7 @@ from infrastructure.channels.sendsay_mass import SendsayMassSender
 from infrastructure.channels.telegram import FREE_RATE
 from infrastructure.db.bulk_queue import SqlBulkQueue
 from infrastructure.db.engine import create_engine, create_session_factory
+from infrastructure.db.follow_ups import SqlFollowUps
 from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.db.wakeup import PgWorkSignal
@@ -315,4 +316,5 @@ def build_worker(
         heartbeat=heartbeat,
         signal=signal,
         tracking=tracking_urls(settings),
+        follow_ups=SqlFollowUps(engine),
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from domain.mailings import Channel, Mailing
 from domain.recipients import AddressKind
+from domain.runs import RunKind
 from domain.tracking import run_links
 
 
@@ -33,6 +34,8 @@ class RunContent:
     options: dict[str, Any] = field(default_factory=dict)
     links: tuple[str, ...] = ()  # trackable links, in order: a click names one by index
     paid: bool = False  # Telegram: sent fast as paid broadcasts (a test send never is)
+    # A follow-up acts on the copies its send run delivered (domain.runs.RunKind).
+    kind: RunKind = RunKind.send
 
     @classmethod
     def of(cls, mailing: Mailing, *, test: bool = False) -> RunContent:
@@ -60,6 +63,7 @@ class RunContent:
             "options": self.options,
             "links": list(self.links),
             "paid": self.paid,
+            "kind": self.kind.value,
         }
 
     @classmethod
@@ -74,6 +78,7 @@ class RunContent:
             options=dict(data.get("options") or {}),
             links=tuple(str(url) for url in data.get("links") or ()),
             paid=bool(data.get("paid", False)),
+            kind=RunKind(data.get("kind") or RunKind.send.value),
         )
 
 
@@ -107,6 +112,8 @@ class Message:
     # pixel's URL (email); None: as the run's content says, no pixel.
     buttons: list[list[dict[str, Any]]] | None = None
     open_url: str | None = None
+    # A follow-up's target: the id of the message its send run delivered to this chat.
+    target_id: int | None = None
 
 
 class Outcome(enum.StrEnum):

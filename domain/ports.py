@@ -24,7 +24,7 @@ from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
-from domain.runs import MailingRun, ProgressMessage, RunStatus, SkippedSlot
+from domain.runs import FollowUpStart, MailingRun, ProgressMessage, RunStatus, SkippedSlot
 from domain.stats import (
     ChannelSummary,
     DaySends,
@@ -185,6 +185,11 @@ class RunRepository(Protocol):
     async def for_mailing(self, mailing_id: int, limit: int = 20) -> list[MailingRun]: ...
 
     async def last_for_mailing(self, mailing_id: int) -> MailingRun | None: ...
+
+    async def follow_ups(self, source_run_id: int) -> list[MailingRun]:
+        """The follow-up runs (recalls, edits) of a send run, oldest first; ``for_mailing``
+        and ``last_for_mailing`` list send runs only."""
+        ...
 
     async def show_progress(self, run_id: int, message: ProgressMessage | None) -> None:
         """Remember (or forget, with None) the message the run's progress is shown in."""
@@ -543,6 +548,24 @@ class ChartDrawer(Protocol):
     async def channel_chart(
         self, summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo
     ) -> bytes: ...
+
+
+class FollowUpQueue(Protocol):
+    """Follow-up runs (recall, edit) of a send run's delivered Telegram copies, in the
+    same ``deliveries`` work queue: workers claim, send and record them like any run.
+    Each method is one short transaction of its own."""
+
+    async def start(self, run: MailingRun, kept_before: datetime | None) -> FollowUpStart | None:
+        """In one transaction: insert ``run`` (a follow-up of ``run.source_run_id``), one
+        pending delivery per copy of that run still in its chat (delivered, its message id
+        kept, not recalled by an earlier recall), each carrying the message id, and start
+        it. Copies delivered before ``kept_before`` go in as failed, "kept" (their window
+        has closed). ``None``, and nothing written, when no copy is left."""
+        ...
+
+    async def targets(self, delivery_ids: Sequence[int]) -> dict[int, int]:
+        """The message id each follow-up delivery acts on (ids without one are left out)."""
+        ...
 
 
 class BulkQueue(DeliveryQueue, Protocol):

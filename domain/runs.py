@@ -19,6 +19,17 @@ class RunStatus(enum.StrEnum):
     skipped = "skipped"
 
 
+class RunKind(enum.StrEnum):
+    """What a run does to its recipients' chats. A *send* run delivers the mailing; the
+    follow-ups act on the copies a send run delivered (Telegram): ``recall`` deletes them,
+    ``edit`` replaces their text or caption. Follow-ups go through the same engine (rate
+    limits, leases, progress) and never move their mailing's status."""
+
+    send = "send"
+    recall = "recall"
+    edit = "edit"
+
+
 class DeliveryStatus(enum.StrEnum):
     pending = "pending"
     sending = "sending"
@@ -80,6 +91,12 @@ class MailingRun:
     finished_at: datetime | None = None
     problem: str | None = None  # why a mass send did not go out (read-only, set by the engine)
     progress: ProgressMessage | None = None  # read-only: RunRepository.show_progress writes it
+    kind: RunKind = RunKind.send
+    source_run_id: int | None = None  # a follow-up's send run
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self.kind is not RunKind.send
 
 
 @dataclass(slots=True)
@@ -94,6 +111,16 @@ class Delivery:
     claimed_at: datetime | None = None
     id: int | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpStart:
+    """A follow-up run as it started: ``pending`` copies to act on; ``kept`` copies its
+    window had closed on already (Telegram deletes for 48 hours only), recorded failed."""
+
+    run_id: int
+    pending: int
+    kept: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from handlers import (
     admin_roles,
     common,
     fallback,
+    follow_ups,
     lists,
     lists_import,
     mailing_launch,
@@ -52,6 +53,7 @@ def build_router() -> Router:
         mailings.create_router(),
         mailing_launch.create_router(),
         stats.create_router(),
+        follow_ups.create_router(),
         stats_engagement.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document
         mailing_tracking.create_router(),

@@ -36,3 +36,16 @@ class StatsCD(CallbackData, prefix="st"):
     mailing_id: int
     run_id: int = 0
     page: int = 0
+
+
+class FollowAct(StrEnum):
+    recall = "rc"  # ask first
+    recall_yes = "rcy"
+
+
+class FollowCD(CallbackData, prefix="fu"):
+    """A follow-up of a send run. Untrusted: the use cases check the caller's rights."""
+
+    action: FollowAct
+    mailing_id: int
+    run_id: int

@@ -150,6 +150,8 @@ class RunWatcher:
         left = tot.pending + tot.sending
         eta = f"{int(left / rate // 60)}:{int(left / rate % 60):02d}" if rate > 0 else "—"
         key = "run-summary" if run.status in FINAL else "run-progress"
+        if run.is_follow_up:  # a recall's own wording: deleted, not delivered
+            key = f"followup-{run.kind.value}-{key.removeprefix('run-')}"
         text = translate(
             self.i18n,
             key,
@@ -165,6 +167,7 @@ class RunWatcher:
                 "rate": f"{rate:.1f}",
                 "eta": eta,
                 "status": translate(self.i18n, f"run-status-{run.status.value}", locale),
+                "source": run.source_run_id or 0,
             },
         )
         if run.problem:  # e.g. Sendsay refused our key: say what to fix
@@ -175,7 +178,7 @@ class RunWatcher:
 
     def keyboard(self, w: Watch, run: MailingRun, final: bool) -> InlineKeyboardMarkup | None:
         kb = InlineKeyboardBuilder()
-        if not final and not run.is_test:
+        if not final and not run.is_test and not run.is_follow_up:
             toggle = MailingAct.resume if run.status is RunStatus.paused else MailingAct.pause
             for action in (toggle, MailingAct.cancel):
                 kb.button(

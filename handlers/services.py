@@ -20,6 +20,7 @@ from domain.ports import (
     ChartDrawer,
     DeliveryQueue,
     ExternalListSource,
+    FollowUpQueue,
     MessageRenderer,
     PaidBroadcasts,
     RecipientImporter,
@@ -55,6 +56,7 @@ class Services:
     import_progress_delay: float = 2.0
     import_progress_interval: float = 3.0
     tracking: bool = True  # ``TRACKING``: opens and clicks may be counted at all
+    follow_ups: FollowUpQueue | None = None  # recalls and edits of delivered Telegram copies
 
     @property
     def timezone(self) -> str:

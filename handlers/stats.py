@@ -14,10 +14,11 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 
 from domain.stats import ExportFormat
-from domain.usecases import stats
+from domain.usecases import follow_ups, stats
 from domain.users import User
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.filters import ButtonMessage, IsAdmin, IsStaff
+from handlers.follow_ups_kb import follow_up_lines
 from handlers.i18n import t
 from handlers.replies import show_screen
 from handlers.services import Services
@@ -46,7 +47,10 @@ async def on_show(
     name = f"mailing-{cd.mailing_id}-run-{report.run.id}.png"
     await message.answer_photo(BufferedInputFile(png, name))
     text = await with_bounces(report_text(report, services.tz), services, report.run.id)
-    await message.answer(text, reply_markup=report_keyboard(report))
+    found = await follow_ups.summaries(services.uow_factory, report.run.id or 0)
+    if found:
+        text += "\n\n" + "\n".join(follow_up_lines(found))
+    await message.answer(text, reply_markup=report_keyboard(report, found))
 
 
 async def on_history(

@@ -10,16 +10,27 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from domain.pagination import Page
 from domain.runs import MailingRun
 from domain.stats import RunReport
-from handlers.callbacks import StatsAct, StatsCD
+from domain.usecases.follow_ups import FollowUpSummary
+from handlers.callbacks import FollowAct, FollowCD, StatsAct, StatsCD
+from handlers.follow_ups_kb import follow_up_buttons, offers_recall
 from handlers.i18n import t
 from handlers.mailings_kb import MailingAct, MailingCD
 from handlers.stats_engagement import engagement_button
 
 
-def report_keyboard(report: RunReport) -> InlineKeyboardMarkup:
+def report_keyboard(
+    report: RunReport, found: list[FollowUpSummary] | None = None
+) -> InlineKeyboardMarkup:
     mailing_id, run_id = report.mailing.id or 0, report.run.id or 0
     kb = InlineKeyboardBuilder()
     sizes = []
+    if offers_recall(report.run):
+        kb.button(
+            text=t("followup-button-recall"),
+            callback_data=FollowCD(action=FollowAct.recall, mailing_id=mailing_id, run_id=run_id),
+        )
+        sizes.append(1)
+    sizes += [1] * follow_up_buttons(kb, mailing_id, found or [])
     if not report.details_removed and report.run.totals.total:
         for act in (StatsAct.csv, StatsAct.xlsx):
             kb.button(

@@ -44,11 +44,13 @@ from domain.ports import (
     Clock,
     DeliveryChannel,
     DeliveryQueue,
+    FollowUpQueue,
     MessageRenderer,
     UnitOfWorkFactory,
     WorkSignal,
 )
 from domain.recipients import Address
+from domain.runs import RunKind
 from domain.tracking import TrackingUrls
 from domain.tracking_plan import TrackingPlan
 from domain.usecases.bulk_send import BulkSender
@@ -76,6 +78,7 @@ class Worker:
     heartbeat: Heartbeat | None = None  # this process's registry row: claims name it
     signal: WorkSignal | None = None  # wakes idle workers (PostgreSQL); None: they poll
     tracking: TrackingUrls | None = None  # opens and clicks on (TRACKING), per mailing too
+    follow_ups: FollowUpQueue | None = None  # recalls and edits find their targets there
     _contents: dict[int, RunContent] = field(default_factory=dict)
     _plans: dict[int, TrackingPlan | None] = field(default_factory=dict)
     _batches: int = 0
@@ -129,6 +132,8 @@ class Worker:
         if content is None or channel is None:
             reason = "channel not configured" if content else "run not found"
             return [SendResult(o.delivery_id, Outcome.failed, reason) for o in outbounds]
+        if content.kind is not RunKind.send:
+            return await self._follow_up(content, channel, outbounds)
         messages: list[Message] = []
         results: list[SendResult] = []
         if run_id not in self._plans:
@@ -141,6 +146,31 @@ class Worker:
             except InvalidInput as exc:
                 detail = str(exc.params.get("detail", exc.key))
                 results.append(SendResult(outbound.delivery_id, Outcome.failed, detail))
+        if messages:
+            results += await channel.send(content, messages)
+        return results
+
+    async def _follow_up(
+        self, content: RunContent, channel: DeliveryChannel, outbounds: Sequence[Outbound]
+    ) -> list[SendResult]:
+        """A recall or an edit: each recipient's message, by the id its send run kept."""
+        ids = [outbound.delivery_id for outbound in outbounds]
+        targets = await self.follow_ups.targets(ids) if self.follow_ups is not None else {}
+        messages: list[Message] = []
+        results: list[SendResult] = []
+        for outbound in outbounds:
+            target = targets.get(outbound.delivery_id)
+            if target is None:
+                results.append(SendResult(outbound.delivery_id, Outcome.failed, "no message id"))
+                continue
+            try:
+                message = self._render(content, outbound) if content.kind is RunKind.edit else None
+            except InvalidInput as exc:
+                detail = str(exc.params.get("detail", exc.key))
+                results.append(SendResult(outbound.delivery_id, Outcome.failed, detail))
+                continue
+            body = message.body if message is not None else ""
+            messages.append(Message(outbound, None, body, target_id=target))
         if messages:
             results += await channel.send(content, messages)
         return results

@@ -228,7 +228,7 @@ async def _mailing_moves_on(uow: UnitOfWork, run: MailingRun) -> None:
     """A run ended: log it, and its mailing moves on (a recurring one waits for its next
     slot). Test runs leave their mailing alone."""
     run_finished(run)
-    if run.is_test:
+    if run.is_test or run.is_follow_up:
         return
     mailing = await uow.mailings.get(run.mailing_id)
     if mailing is None or mailing.status is not MailingStatus.running:

@@ -16,7 +16,14 @@ https://core.telegram.org/bots/api#making-requests):
 * 403 (blocked by the user, user deactivated) is permanent: the address is refused;
 * 400 "chat not found", "can't parse entities", "message is too long" are permanent;
 * bots have no idempotency key, so a request that may have reached Telegram is never
-  sent again: a timeout or a dropped connection after sending is ``failed`` "uncertain".
+  sent again: a timeout or a dropped connection after sending is ``failed`` "uncertain";
+* follow-ups act on a delivered copy by its message id: a recall calls ``deleteMessage``
+  (https://core.telegram.org/bots/api#deletemessage, 48 hours after sending at most: the
+  answer "message can't be deleted" is recorded as ``KEPT``), an edit
+  ``editMessageText`` or ``editMessageCaption``. Both are idempotent, so unlike a send an
+  uncertain one is tried again. They go through the free lane, never flagged as paid
+  broadcasts (the flag is a send's); that they count against the 30/s like sends is an
+  assumption (Telegram does not say), the stricter reading.
 """
 
 from __future__ import annotations
@@ -38,11 +45,13 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import SendDocument, SendMessage, SendPhoto
+from aiogram.methods import DeleteMessage, SendDocument, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from pydantic import BaseModel, ConfigDict
 
 from domain.delivery import Message, Outcome, RunContent, SendResult
+from domain.follow_ups import KEPT
+from domain.runs import RunKind
 from infrastructure.channels.fanout import send_each
 from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
 
@@ -52,8 +61,8 @@ UNCERTAIN = "uncertain: timed out after sending"
 LOST = "uncertain: connection lost after sending"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-# (chat id, body, URL buttons with tracked links or None) -> the sent message's id
-_Call = Callable[[int, str, Any], Awaitable[int]]
+# (chat id, the rendered message) -> the sent (or acted on) message's id
+_Call = Callable[[int, Message], Awaitable[int]]
 
 
 class SentId(BaseModel):
@@ -121,19 +130,23 @@ class TelegramChannel:
 
     def lane(self, content: RunContent) -> tuple[RateLimiter, bool]:
         """The limiter a run's sends take, and whether they are paid broadcasts."""
+        if content.kind is not RunKind.send:
+            return self._limiter, False
         if content.paid and self._paid_limiter is not None:
             return self._paid_limiter, True
         return self._limiter, False
 
     async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]:
         limiter, paid = self.lane(content)
-        call = self._request(content, paid)
-        return await send_each(
+        follow_up = content.kind is not RunKind.send
+        call = self._follow_up(content) if follow_up else self._request(content, paid)
+        results = await send_each(
             self._slots,
             self._concurrency,
             messages,
             lambda m: self._send_one(limiter, call, m),
         )
+        return [_after_follow_up(r) for r in results] if follow_up else results
 
     async def close(self) -> None:
         await self._limiter.aclose()
@@ -162,7 +175,7 @@ class TelegramChannel:
                 return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
             departure = await limiter.acquire(str(chat_id))
             try:
-                sent = await call(chat_id, message.body, message.buttons)
+                sent = await call(chat_id, message)
             except TelegramRetryAfter as exc:
                 if self._on_retry_after is not None:
                     self._on_retry_after(float(exc.retry_after))
@@ -198,23 +211,29 @@ class TelegramChannel:
             method = SendPhotoForId if kind == "photo" else SendDocumentForId
 
             # Models (keyboard, preview options) are made per message, never shared.
-            async def with_media(chat_id: int, body: str, tracked: Any) -> int:
-                markup = _keyboard(tracked or buttons)
+            async def with_media(chat_id: int, message: Message) -> int:
+                markup = _keyboard(message.buttons or buttons)
                 return await _message_id(
                     bot,
-                    method(chat_id=chat_id, caption=body, reply_markup=markup, **file, **common),
+                    method(
+                        chat_id=chat_id,
+                        caption=message.body,
+                        reply_markup=markup,
+                        **file,
+                        **common,
+                    ),
                 )
 
             return with_media
 
-        async def text(chat_id: int, body: str, tracked: Any) -> int:
+        async def text(chat_id: int, message: Message) -> int:
             preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
-            markup = _keyboard(tracked or buttons)
+            markup = _keyboard(message.buttons or buttons)
             return await _message_id(
                 bot,
                 SendMessageForId(
                     chat_id=chat_id,
-                    text=body,
+                    text=message.body,
                     link_preview_options=preview,
                     reply_markup=markup,
                     **common,
@@ -222,6 +241,33 @@ class TelegramChannel:
             )
 
         return text
+
+    def _follow_up(self, content: RunContent) -> _Call:
+        """The Bot API call acting on each chat's delivered copy (``Message.target_id``)."""
+        bot = self._bot
+
+        async def delete(chat_id: int, message: Message) -> int:
+            assert message.target_id is not None
+            await bot(DeleteMessage(chat_id=chat_id, message_id=message.target_id))
+            return message.target_id
+
+        if content.kind is RunKind.recall:
+            return delete
+        raise ValueError(f"no Telegram follow-up {content.kind}")
+
+
+def _after_follow_up(result: SendResult) -> SendResult:
+    """A follow-up's result: a copy out of Telegram's window is kept; an uncertain request
+    is tried again (deleting or editing twice changes nothing); nothing refuses the
+    address (a blocked bot's copy stays where it is)."""
+    error = result.error or ""
+    if result.outcome is Outcome.failed and "can't be deleted" in error:
+        return SendResult(result.delivery_id, Outcome.failed, KEPT)
+    if result.outcome is Outcome.failed and error.startswith("uncertain"):
+        return SendResult(result.delivery_id, Outcome.retry, error)
+    if result.outcome is Outcome.refused:
+        return SendResult(result.delivery_id, Outcome.failed, error)
+    return result
 
 
 def _keyboard(rows: Any) -> InlineKeyboardMarkup | None:

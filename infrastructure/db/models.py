@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from domain.bounces import BounceKind
 from domain.mailings import Channel, MailingStatus, ScheduleKind
 from domain.recipients import AddressKind, ListSourceKind
-from domain.runs import DeliveryStatus, RunStatus
+from domain.runs import DeliveryStatus, RunKind, RunStatus
 from domain.users import Role
 from infrastructure.db.base import (
     Base,
@@ -186,7 +186,11 @@ class MailingListRow(Base):
 
 class MailingRunRow(Base):
     __tablename__ = "mailing_runs"
-    __table_args__ = (UniqueConstraint("mailing_id", "scheduled_for"), one_of("status", RunStatus))
+    __table_args__ = (
+        UniqueConstraint("mailing_id", "scheduled_for"),
+        one_of("status", RunStatus),
+        one_of("kind", RunKind),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     mailing_id: Mapped[int] = mapped_column(ForeignKey("mailings.id", ondelete="CASCADE"))
@@ -211,6 +215,9 @@ class MailingRunRow(Base):
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_locale: Mapped[str | None] = mapped_column(String(16))
+    # A follow-up (recall, edit) of the send run ``source_run_id`` (migration 0013).
+    kind: Mapped[str] = mapped_column(String(16), default="send", server_default="send")
+    source_run_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class DeliveryRow(Base):

@@ -176,6 +176,8 @@ FROM unnest(CAST(:run_ids AS BIGINT[]), CAST(:pending AS INT[]), CAST(:sending A
 WHERE r.id = v.run_id AND r.id IN (SELECT id FROM locked)
 """
 
+# Follow-ups (recalls, edits: ``mailing_runs.kind``) deliver nothing: the channel's
+# statistics never count them.
 # After the totals: the run rows are locked by then, so batches of one run add to the
 # same minute one after the other and never wait on each other in a circle.
 _PG_ADD_MINUTES = """
@@ -183,7 +185,8 @@ INSERT INTO run_minutes AS t (run_id, minute, channel, delivered, failed, refuse
 SELECT v.run_id, CAST(:minute AS TIMESTAMPTZ), m.channel, v.delivered, v.failed, v.refused
 FROM unnest(CAST(:run_ids AS BIGINT[]), CAST(:delivered AS INT[]), CAST(:failed AS INT[]),
             CAST(:refused AS INT[])) AS v(run_id, delivered, failed, refused)
-JOIN mailing_runs AS r ON r.id = v.run_id JOIN mailings AS m ON m.id = r.mailing_id
+JOIN mailing_runs AS r ON r.id = v.run_id AND r.kind = 'send'
+JOIN mailings AS m ON m.id = r.mailing_id
 ORDER BY v.run_id
 ON CONFLICT (run_id, minute, channel) DO UPDATE
 SET delivered = t.delivered + EXCLUDED.delivered, failed = t.failed + EXCLUDED.failed,
@@ -283,7 +286,7 @@ INSERT INTO run_minutes (run_id, minute, channel, delivered, failed, refused)
 SELECT r.id, :minute, m.channel, json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'),
        json_extract(j.value, '$[3]')
 FROM json_each(:rows) AS j
-JOIN mailing_runs AS r ON r.id = json_extract(j.value, '$[0]')
+JOIN mailing_runs AS r ON r.id = json_extract(j.value, '$[0]') AND r.kind = 'send'
 JOIN mailings AS m ON m.id = r.mailing_id
 WHERE true
 ON CONFLICT (run_id, minute, channel) DO UPDATE

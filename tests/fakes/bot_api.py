@@ -27,6 +27,7 @@ from typing import Any, Self
 
 from aiohttp import BodyPartReader, hdrs, web
 
+from tests.fakes.bot_api_limits import COUNTED_LIKE_SENDS
 from tests.fakes.bot_api_methods import OK_METHODS, BotMethods, Files, Params
 from tests.fakes.bot_api_model import (
     SEND_METHODS,
@@ -140,7 +141,7 @@ class FakeBotAPI(BotMethods):
             self._hung.append(waiter)
             await waiter
             raise ApiError(502, "Bad Gateway")
-        is_send = lowered in SEND_METHODS
+        is_send = lowered in SEND_METHODS or lowered in COUNTED_LIKE_SENDS
         if is_send and self.delay > 0:
             await asyncio.sleep(self.delay)
         chat_id = _maybe_int(params.get("chat_id"))

@@ -19,7 +19,9 @@ Assumptions (no source states them; each errs towards the stricter reading):
 * the fee is charged for a flagged send made while 30 or more sends already went out in
   the last second ("above the free amount"); a flagged send the balance cannot pay for
   is treated as an unflagged one (so it meets the free limit);
-* a chat's burst is ``burst`` messages, refilled at ``per_second`` (a token bucket).
+* a chat's burst is ``burst`` messages, refilled at ``per_second`` (a token bucket);
+* ``deleteMessage`` counts like a send against the limits above (a recall of a broadcast
+  deletes in every chat as fast as the broadcast sent).
 
 ``storm`` makes the fake answer every send (flagged or not) past ``per_second`` with 429
 ``retry_after``: a server whose real limit is lower than the bot believes.
@@ -35,6 +37,7 @@ from typing import Any
 from tests.fakes.bot_api_model import ApiError
 from tests.fakes.bot_api_state import FakeState
 
+COUNTED_LIKE_SENDS = frozenset({"deletemessage"})
 FREE_AMOUNT = 30  # messages a second that cost nothing
 PAID_FEE_NANO = 100_000_000  # 0.1 Star in nanostars
 NANO = 1_000_000_000

@@ -45,6 +45,7 @@ OK_METHODS = frozenset(
         "setmessagereaction",
     }
 )
+DELETE_WINDOW = 48 * 3600  # seconds after sending a bot may delete its message
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -425,7 +426,13 @@ class BotMethods(UserActions):
         return False
 
     def m_deletemessage(self, p: Params, f: Files) -> Any:
-        if not self._delete(int_param(p, "chat_id"), int_param(p, "message_id")):
+        chat_id, message_id = int_param(p, "chat_id"), int_param(p, "message_id")
+        msg = self.message(chat_id, message_id)
+        # https://core.telegram.org/bots/api#deletemessage: "A message can only be deleted
+        # if it was sent less than 48 hours ago."
+        if msg is not None and not msg.deleted and now_ts() - msg.date >= DELETE_WINDOW:
+            raise bad_request("message can't be deleted for everyone")
+        if not self._delete(chat_id, message_id):
             raise bad_request("message to delete not found")
         return True
 

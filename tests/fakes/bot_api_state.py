@@ -127,6 +127,12 @@ class FakeState:
         """Bot messages in ``chat_id`` in send order (deleted ones included, flagged)."""
         return list(self._messages.get(chat_id, ()))
 
+    def age(self, chat_id: int, hours: float) -> None:
+        """The bot's messages in ``chat_id`` were sent ``hours`` earlier than recorded (the
+        fake's clock for the 48-hour limits)."""
+        for msg in self.messages(chat_id):
+            msg.date -= int(hours * 3600)
+
     def last_message(self, chat_id: int) -> SentMessage | None:
         items = self._messages.get(chat_id)
         return items[-1] if items else None

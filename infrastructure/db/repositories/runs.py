@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
-from domain.runs import MailingRun, ProgressMessage, RunStatus, RunTotals
+from domain.runs import MailingRun, ProgressMessage, RunKind, RunStatus, RunTotals
 from infrastructure.db.models import MailingRunRow
 from infrastructure.db.repositories._sql import execute_dml, upsert_insert
 
@@ -31,6 +31,8 @@ def to_run(row: MailingRunRow) -> MailingRun:
         finished_at=row.finished_at,
         problem=(row.bulk_state or {}).get("problem"),
         progress=_progress(row),
+        kind=RunKind(row.kind),
+        source_run_id=row.source_run_id,
     )
 
 
@@ -75,6 +77,8 @@ class SqlRunRepository:
                 mailing_id=run.mailing_id,
                 scheduled_for=run.scheduled_for,
                 **totals,
+                kind=run.kind.value,
+                source_run_id=run.source_run_id,
                 **_columns(run),
             )
             .on_conflict_do_nothing(index_elements=["mailing_id", "scheduled_for"])
@@ -108,10 +112,13 @@ class SqlRunRepository:
             await execute_dml(self._session, stmt.execution_options(synchronize_session=False))
 
     async def for_mailing(self, mailing_id: int, limit: int = 20) -> list[MailingRun]:
-        """Newest slot first."""
+        """Send runs (follow-ups are found by ``follow_ups``), newest slot first."""
         stmt = (
             select(MailingRunRow)
-            .where(MailingRunRow.mailing_id == mailing_id)
+            .where(
+                MailingRunRow.mailing_id == mailing_id,
+                MailingRunRow.kind == RunKind.send.value,
+            )
             .order_by(MailingRunRow.scheduled_for.desc(), MailingRunRow.id.desc())
             .limit(limit)
         )
@@ -164,3 +171,12 @@ class SqlRunRepository:
     async def last_for_mailing(self, mailing_id: int) -> MailingRun | None:
         runs = await self.for_mailing(mailing_id, limit=1)
         return runs[0] if runs else None
+
+    async def follow_ups(self, source_run_id: int) -> list[MailingRun]:
+        """The recalls and edits of a send run, oldest first."""
+        stmt = (
+            select(MailingRunRow)
+            .where(MailingRunRow.source_run_id == source_run_id)
+            .order_by(MailingRunRow.id)
+        )
+        return [to_run(row) for row in await self._session.scalars(stmt)]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.bounces import ACTIONABLE, BounceKind
 from domain.mailings import Channel
 from domain.pagination import Page
-from domain.runs import MailingRun
+from domain.runs import MailingRun, RunKind
 from domain.stats import DaySends, ExportRow, FailureReason, MinuteSends, Sends
 from infrastructure.db.models import (
     AddressRow,
@@ -41,7 +41,10 @@ class SqlStatsRepository:
     async def runs_page(self, mailing_id: int, page: int, size: int) -> Page[MailingRun]:
         stmt = (
             select(MailingRunRow)
-            .where(MailingRunRow.mailing_id == mailing_id)
+            .where(
+                MailingRunRow.mailing_id == mailing_id,
+                MailingRunRow.kind == RunKind.send.value,
+            )
             .order_by(MailingRunRow.scheduled_for.desc(), MailingRunRow.id.desc())
         )
         return await fetch_page(self._session, stmt, page, size, to_run)

@@ -1,0 +1,60 @@
+"""Follow-ups: acting on the Telegram copies a send run delivered (recall, edit).
+
+Telegram lets a bot delete its messages for 48 hours after sending
+(https://core.telegram.org/bots/api#deletemessage: "A message can only be deleted if it
+was sent less than 48 hours ago"). Copies older than that are *kept*: they are recorded
+as failed with ``KEPT`` as the reason, so the run's card and export say so per recipient.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain.delivery import RunContent
+from domain.errors import IllegalTransition, InvalidInput
+from domain.mailings import Channel
+from domain.runs import MailingRun, RunKind, RunStatus
+
+RECALL_WINDOW = timedelta(hours=48)
+KEPT = "kept: sent more than 48 hours ago"
+# A follow-up acts on a send run that is over: never on copies still being sent.
+ACTED_ON = frozenset({RunStatus.completed, RunStatus.cancelled, RunStatus.failed})
+BUSY = frozenset({RunStatus.running, RunStatus.paused})
+
+
+def kept_before(kind: RunKind, now: datetime) -> datetime | None:
+    """Copies delivered before this moment are out of reach (recall only)."""
+    return now - RECALL_WINDOW if kind is RunKind.recall else None
+
+
+def check_source(run: MailingRun, follow_ups: list[MailingRun]) -> None:
+    """A run a follow-up may act on: a finished Telegram send run with delivered copies and
+    no other follow-up in progress. Raises with the reason's message key."""
+    if run.is_follow_up:
+        raise InvalidInput("followup-not-a-send")
+    if RunContent.from_json(run.content).channel is not Channel.telegram:
+        raise InvalidInput("followup-telegram-only")
+    if run.status not in ACTED_ON:
+        raise IllegalTransition("followup-still-sending")
+    if not run.totals.delivered:
+        raise InvalidInput("followup-nothing-delivered")
+    if any(other.status in BUSY for other in follow_ups):
+        raise IllegalTransition("followup-busy")
+
+
+def follow_up_content(source: MailingRun, kind: RunKind) -> RunContent:
+    """What a follow-up sends: the send run's content, never as a paid broadcast (deletes
+    and edits are not broadcasts), marked with its kind."""
+    content = RunContent.from_json(source.content)
+    return RunContent(
+        mailing_id=content.mailing_id,
+        mailing_name=content.mailing_name,
+        channel=content.channel,
+        body=content.body,
+        subject=content.subject,
+        media=content.media,
+        options=content.options,
+        links=content.links,
+        paid=False,
+        kind=kind,
+    )

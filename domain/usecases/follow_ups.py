@@ -1,0 +1,108 @@
+"""Recall (and, later, edit) the Telegram copies a run delivered, through the engine.
+
+A follow-up is a run of its own (``RunKind``) whose deliveries are the send run's copies
+still in their chats: workers claim it like any run, at the channel's rate, under leases
+(a crash resumes it), with a live progress message and per-recipient results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.clock import SystemClock
+from domain.errors import InvalidInput, NotFound
+from domain.follow_ups import KEPT, check_source, follow_up_content, kept_before
+from domain.ports import Clock, FollowUpQueue, UnitOfWorkFactory
+from domain.runs import FollowUpStart, MailingRun, RunKind, RunStatus
+from domain.usecases.access import record
+from domain.usecases.mailings import load_own
+from domain.usecases.run_events import run_started
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpSummary:
+    """A follow-up as a send run's card shows it."""
+
+    run: MailingRun
+    kept: int  # copies out of reach (recall: older than 48 hours)
+
+    @property
+    def done(self) -> bool:
+        return self.run.status not in (RunStatus.running, RunStatus.paused)
+
+
+async def source_run(
+    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, run_id: int
+) -> MailingRun:
+    """The send run a follow-up would act on, checked (rights, channel, state)."""
+    async with uow_factory() as uow:
+        await load_own(uow, actor_id, mailing_id)
+        run = await uow.runs.get(run_id)
+        if run is None or run.mailing_id != mailing_id:
+            raise NotFound("stats-run-not-found")
+        check_source(run, await uow.runs.follow_ups(run_id))
+    return run
+
+
+async def recall(
+    uow_factory: UnitOfWorkFactory,
+    follow_ups: FollowUpQueue,
+    *,
+    actor_id: int,
+    mailing_id: int,
+    run_id: int,
+    clock: Clock | None = None,
+) -> FollowUpStart:
+    """Delete every copy of run ``run_id`` still in its recipient's chat. Copies sent more
+    than 48 hours ago are kept and recorded so; refused (``followup-…``) when the run
+    cannot be recalled, ``followup-nothing-left`` when every copy is gone already."""
+    return await _start(
+        uow_factory, follow_ups, RunKind.recall, actor_id, mailing_id, run_id, clock
+    )
+
+
+async def _start(
+    uow_factory: UnitOfWorkFactory,
+    follow_ups: FollowUpQueue,
+    kind: RunKind,
+    actor_id: int,
+    mailing_id: int,
+    run_id: int,
+    clock: Clock | None,
+) -> FollowUpStart:
+    now = (clock or SystemClock()).now()
+    source = await source_run(uow_factory, actor_id, mailing_id, run_id)
+    run = MailingRun(
+        mailing_id=mailing_id,
+        scheduled_for=now,
+        content=follow_up_content(source, kind).to_json(),
+        status=RunStatus.running,
+        launched_by=actor_id,
+        started_at=now,
+        kind=kind,
+        source_run_id=run_id,
+    )
+    started = await follow_ups.start(run, kept_before(kind, now))
+    if started is None:
+        raise InvalidInput("followup-nothing-left")
+    async with uow_factory() as uow:
+        details = {"run": started.run_id, "of": run_id, "kept": started.kept}
+        await record(uow, actor_id, f"mailing.{kind.value}", ("mailing", mailing_id), details)
+        await uow.commit()
+        fresh = await uow.runs.get(started.run_id)
+    if fresh is not None:
+        run_started(fresh, started.pending + started.kept)
+    return started
+
+
+async def summaries(uow_factory: UnitOfWorkFactory, run_id: int) -> list[FollowUpSummary]:
+    """The follow-ups of a send run (the caller checked the rights), oldest first."""
+    async with uow_factory() as uow:
+        found = await uow.runs.follow_ups(run_id)
+        result = []
+        for run in found:
+            assert run.id is not None
+            reasons = await uow.stats.failure_reasons(run.id, 10) if run.totals.failed else []
+            kept = sum(r.count for r in reasons if r.error == KEPT)
+            result.append(FollowUpSummary(run, kept))
+    return result

@@ -1,0 +1,182 @@
+"""Recall through the bot: "Delete from recipients' chats" on a finished run's card deletes
+every copy still in its chat through the delivery engine (deleteMessage on the fake Bot
+API, which refuses copies older than 48 hours), with a live progress message, per-recipient
+results, and the count on the run's card; the mailing itself is left alone."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from domain.follow_ups import KEPT
+from domain.mailings import Channel, Mailing, MailingStatus
+from domain.recipients import Address, AddressKind, RecipientList
+from domain.runs import RunKind, RunStatus
+from tests.e2e.conftest import BotHarness, grant
+from tests.fakes.bot_api import SentMessage
+
+M, OTHER = 2002, 2003
+READERS = [7501, 7502, 7503, 7504, 7505]
+
+
+@pytest.fixture
+async def sent(bot: BotHarness) -> tuple[BotHarness, int]:
+    """A Telegram mailing delivered to four readers; the fifth blocked the bot."""
+    await grant(bot, M, OTHER)
+    async with bot.app.db.uow_factory() as uow:
+        rlist = await uow.lists.add(RecipientList("Recall readers", M))
+        ids = [
+            (await uow.addresses.upsert(Address(AddressKind.telegram, str(chat)))).id or 0
+            for chat in READERS
+        ]
+        assert rlist.id is not None
+        await uow.lists.add_members(rlist.id, ids)
+        mailing = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Oops",
+                channel=Channel.telegram,
+                body="Wrong price: 10 €",
+                list_ids=[rlist.id],
+            )
+        )
+        await uow.commit()
+    assert mailing.id is not None
+    bot.api.block(READERS[4])
+    await open_card(bot, mailing.id)
+    bot.api.press(M, "🚀 Launch")
+    await bot.api.wait_for_message(M, contains="Summary", timeout=20)
+    return bot, mailing.id
+
+
+async def open_card(bot: BotHarness, mailing_id: int) -> SentMessage:
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:open:{mailing_id}:0:", menu.message_id)
+    return await bot.api.wait_for_message(M, since=mark, contains="Oops")
+
+
+async def run_card(bot: BotHarness, mailing_id: int) -> SentMessage:
+    card = await open_card(bot, mailing_id)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=card.message_id)
+    return await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+
+
+async def sent_long_ago(bot: BotHarness, chat: int, *, in_database: bool) -> None:
+    """The copy in ``chat`` was sent 49 hours ago: for Telegram (the fake's clock) and,
+    if ``in_database``, for MailForge too."""
+    bot.api.age(chat, 49)
+    if in_database:
+        async with bot.app.db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE deliveries SET updated_at = updated_at - INTERVAL '49 hours' WHERE address_id ="
+                    " (SELECT id FROM addresses WHERE kind = 'telegram' AND value = :chat)"
+                ),
+                {"chat": str(chat)},
+            )
+
+
+def copy_in(bot: BotHarness, chat: int) -> SentMessage:
+    found = [m for m in bot.api.messages(chat) if m.raw_text == "Wrong price: 10 €"]
+    assert len(found) == 1
+    return found[0]
+
+
+async def test_recall_deletes_fresh_copies_and_reports_old_ones_as_kept(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = sent
+    # 7503: MailForge knows it is old (kept without asking); 7504: only Telegram knows
+    # (its refusal is recorded as kept as well).
+    await sent_long_ago(bot, READERS[2], in_database=True)
+    await sent_long_ago(bot, READERS[3], in_database=False)
+    figures = await run_card(bot, mailing_id)
+    assert "🗑 Delete from recipients' chats" in figures.buttons
+
+    confirm = await bot.press(M, "🗑 Delete from recipients' chats", message_id=figures.message_id)
+    assert "4 copies were delivered" in confirm.text and "48 hours" in confirm.text
+    assert not any(m.deleted for chat in READERS[:4] for m in bot.api.messages(chat))
+
+    mark = bot.api.mark(M)
+    bot.api.press(M, "🗑 Yes, delete them", message_id=confirm.message_id)
+    summary = await bot.api.wait_for_message(
+        M, since=mark, contains="deleted from chats", timeout=20
+    )
+    assert "✅ deleted: 2" in summary.text and "❌ not deleted: 2" in summary.text
+
+    assert copy_in(bot, READERS[0]).deleted and copy_in(bot, READERS[1]).deleted
+    assert not copy_in(bot, READERS[2]).deleted and not copy_in(bot, READERS[3]).deleted
+    assert bot.api.request_count("deleteMessage") == 3  # 7503 was never asked
+
+    async with bot.app.db.uow_factory() as uow:
+        source = await uow.runs.last_for_mailing(mailing_id)
+        assert source is not None and source.id is not None
+        (recall,) = await uow.runs.follow_ups(source.id)
+        mailing = await uow.mailings.get(mailing_id)
+    assert recall.kind is RunKind.recall and recall.status is RunStatus.completed
+    assert (recall.totals.delivered, recall.totals.failed) == (2, 2)
+    assert mailing is not None and mailing.status is MailingStatus.completed
+    async with bot.app.db.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT a.value, d.status, d.last_error FROM deliveries AS d"
+                    " JOIN addresses AS a ON a.id = d.address_id WHERE d.run_id = :run"
+                    " ORDER BY a.value"
+                ),
+                {"run": recall.id},
+            )
+        ).all()
+    assert [(r[0], r[1]) for r in rows] == [
+        ("7501", "delivered"),
+        ("7502", "delivered"),
+        ("7503", "failed"),
+        ("7504", "failed"),
+    ]
+    assert rows[2][2] == KEPT and rows[3][2] == KEPT
+
+    again = await run_card(bot, mailing_id)
+    assert "deleted 2 · kept (older than 48 h) 2 · not deleted 0" in again.text
+    assert "✅ Delivered: 4" in again.text  # the send run's own figures stay
+
+
+async def test_a_second_recall_finds_nothing_left_and_changes_nothing(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = sent
+    figures = await run_card(bot, mailing_id)
+    confirm = await bot.press(M, "🗑 Delete from recipients' chats", message_id=figures.message_id)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "🗑 Yes, delete them", message_id=confirm.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="deleted from chats", timeout=20)
+    assert bot.api.request_count("deleteMessage") == 4
+
+    answer = await bot.alert(
+        M, f"fu:rcy:{mailing_id}:{await send_run_id(bot, mailing_id)}", confirm.message_id
+    )
+    assert (
+        answer["text"] == "Every copy of this run is gone already (deleted before): nothing to do."
+    )
+    assert bot.api.request_count("deleteMessage") == 4
+
+
+async def test_another_managers_forged_recall_deletes_nothing(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = sent
+    menu = await bot.say(OTHER, "/help", language_code="en")
+    run_id = await send_run_id(bot, mailing_id)
+    answer = await bot.alert(OTHER, f"fu:rcy:{mailing_id}:{run_id}", menu.message_id)
+    assert answer["text"] == "There is no such mailing, or it is not yours."
+    assert bot.api.request_count("deleteMessage") == 0
+    async with bot.app.db.uow_factory() as uow:
+        assert await uow.runs.follow_ups(run_id) == []
+
+
+async def send_run_id(bot: BotHarness, mailing_id: int) -> int:
+    async with bot.app.db.uow_factory() as uow:
+        run = await uow.runs.last_for_mailing(mailing_id)
+    assert run is not None and run.id is not None
+    return run.id
