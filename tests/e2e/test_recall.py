@@ -71,8 +71,9 @@ async def sent_long_ago(bot: BotHarness, chat: int, *, in_database: bool) -> Non
         async with bot.app.db.engine.begin() as conn:
             await conn.execute(
                 text(
-                    "UPDATE deliveries SET updated_at = updated_at - INTERVAL '49 hours' WHERE address_id ="
-                    " (SELECT id FROM addresses WHERE kind = 'telegram' AND value = :chat)"
+                    "UPDATE deliveries SET updated_at = updated_at - INTERVAL '49 hours'"
+                    " WHERE address_id = (SELECT id FROM addresses"
+                    " WHERE kind = 'telegram' AND value = :chat)"
                 ),
                 {"chat": str(chat)},
             )
