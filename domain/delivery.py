@@ -36,9 +36,14 @@ class RunContent:
     paid: bool = False  # Telegram: sent fast as paid broadcasts (a test send never is)
     # A follow-up acts on the copies its send run delivered (domain.runs.RunKind).
     kind: RunKind = RunKind.send
+    # A test send: the values of the sample recipient the preview showed, so the test
+    # reads as the preview does (the tester's own address has no attributes).
+    sample: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, mailing: Mailing, *, test: bool = False) -> RunContent:
+    def of(
+        cls, mailing: Mailing, *, test: bool = False, sample: dict[str, Any] | None = None
+    ) -> RunContent:
         assert mailing.id is not None
         return cls(
             mailing_id=mailing.id,
@@ -50,6 +55,7 @@ class RunContent:
             options=dict(mailing.options),
             links=run_links(mailing.body, mailing.options),
             paid=mailing.fast and not test,
+            sample=dict(sample) if test and sample is not None else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -64,6 +70,7 @@ class RunContent:
             "links": list(self.links),
             "paid": self.paid,
             "kind": self.kind.value,
+            "sample": self.sample,
         }
 
     @classmethod
@@ -79,6 +86,7 @@ class RunContent:
             links=tuple(str(url) for url in data.get("links") or ()),
             paid=bool(data.get("paid", False)),
             kind=RunKind(data.get("kind") or RunKind.send.value),
+            sample=dict(data["sample"]) if data.get("sample") is not None else None,
         )
 
 

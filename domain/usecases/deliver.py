@@ -176,7 +176,7 @@ class Worker:
         return results
 
     def _render(self, content: RunContent, outbound: Outbound) -> Message:
-        values = recipient_values_of(outbound)
+        values = content.sample if content.sample is not None else recipient_values_of(outbound)
         body = self.renderer.render(content.body, values) if content.body.strip() else ""
         subject = self.renderer.render(content.subject, values) if content.subject else None
         return Message(outbound, subject, body)

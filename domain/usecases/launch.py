@@ -88,7 +88,7 @@ async def start(
             MailingRun(
                 mailing_id=order.mailing_id,
                 scheduled_for=order.slot or now,
-                content=RunContent.of(mailing, test=test).to_json(),
+                content=RunContent.of(mailing, test=test, sample=_sample(check)).to_json(),
                 status=RunStatus.paused,  # switched to running once filled
                 launched_by=order.actor_id,
                 is_test=test,
@@ -107,6 +107,12 @@ async def start(
         kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
         await launcher.queue.snapshot(run.id, mailing.list_ids, kinds)
     return await start_run(uow_factory, run.id)
+
+
+def _sample(check: previews.Preview) -> dict[str, object] | None:
+    """The recipient the preview rendered for (a test send shows the same)."""
+    first = check.audience.first
+    return previews.recipient_values(first) if first is not None else None
 
 
 async def _mailing(uow: UnitOfWork, order: LaunchOrder) -> Mailing:

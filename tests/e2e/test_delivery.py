@@ -115,7 +115,8 @@ async def test_a_test_send_reaches_only_the_manager(ready: tuple[BotHarness, int
     bot.api.press(M, "🧪 Test to me")
     await bot.api.wait_for_message(M, contains="Summary", timeout=15)
     mine = [m for m in bot.api.messages(M) if m.raw_text.startswith("<b>Hi</b>")]
-    assert len(mine) == 1
+    # The preview's sample recipient fills the placeholders, not the tester's empty fields.
+    assert [m.raw_text for m in mine] == ["<b>Hi</b> Reader 7001"]
     assert all(not bot.api.messages(chat) for chat in READERS)
     async with bot.app.db.uow_factory() as uow:
         mailing = await uow.mailings.get(mailing_id)
@@ -243,7 +244,9 @@ async def test_an_email_test_asks_where_and_reaches_only_that_address(
         await grant(bot, M)
         async with bot.app.db.uow_factory() as uow:
             rlist = await uow.lists.add(RecipientList("Mails", M))
-            reader = await uow.addresses.upsert(Address(AddressKind.email, "reader@example.com"))
+            reader = await uow.addresses.upsert(
+                Address(AddressKind.email, "reader@example.com", {"name": "Anna"})
+            )
             assert rlist.id is not None and reader.id is not None
             await uow.lists.add_members(rlist.id, [reader.id])
             mailing = await uow.mailings.add(
@@ -252,16 +255,22 @@ async def test_an_email_test_asks_where_and_reaches_only_that_address(
                     name="Letter",
                     channel=Channel.email,
                     subject="Hi {{ email }}",
-                    body="<b>Hello</b>",
+                    body="<b>Hello</b> {{ name }}",
                     list_ids=[rlist.id],
                 )
             )
             await uow.commit()
         await open_card_of(bot, mailing.id or 0, "Letter")
-        ask = await bot.press(M, "🧪 Test to me")
+        preview = await bot.press(M, "👁 Preview")
+        assert preview.text == "Hi reader@example.com\n\nHello Anna"
+        report = await bot.api.wait_for_message(M, contains="Preview: Letter")
+        ask = await bot.press(M, "🧪 Test to me", message_id=report.message_id)
         assert "Which email should the test go to?" in ask.text
         await bot.say(M, "Me@Example.com", language_code="en")
         await bot.api.wait_for_message(M, contains="Summary", timeout=15)
         assert [m.message["To"] for m in smtp.messages] == ["me@example.com"]
-        assert smtp.messages[0].message["Subject"] == "Hi me@example.com"
+        # The test reads as the preview did: the same sample recipient fills the placeholders.
+        sent = smtp.messages[0].message
+        assert sent["Subject"] == "Hi reader@example.com"
+        assert "Hello Anna" in sent.get_body(("plain",)).get_content()
         assert smtp.received_by("reader@example.com") == []
