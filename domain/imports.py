@@ -7,7 +7,7 @@ contains, live here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,33 @@ REPORT_SAMPLE_SIZE = 10
 # The Bot API lets bots download files up to 20 MB; larger ones must come by link.
 BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
+# Why a row is rejected (message keys; the bot translates them for the chat and the file).
+INVALID_EMAIL = "import-invalid-email"
+INVALID_TELEGRAM_ID = "import-invalid-telegram-id"
+TELEGRAM_USERNAME = "import-telegram-username"  # "@name" is not a chat id
+NO_ADDRESS = "import-no-address"
+INVALID_ADDRESS = "import-invalid-address"  # neither an email nor a chat id
+REJECT_REASONS = (
+    INVALID_EMAIL,
+    INVALID_TELEGRAM_ID,
+    TELEGRAM_USERNAME,
+    NO_ADDRESS,
+    INVALID_ADDRESS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedLabels:
+    """The texts of the rejected rows file in the manager's language: its two own column
+    names and each reason key's plain text (a key without one is written as it is)."""
+
+    line: str = "line"
+    reason: str = "reason"
+    reasons: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, reason: str) -> str:
+        return self.reasons.get(reason, reason)
+
 
 @dataclass(frozen=True, slots=True)
 class ImportSource:
@@ -26,6 +53,7 @@ class ImportSource:
     path: Path
     filename: str
     sheet: str | None = None  # XLSX: the sheet to read; the first one when None
+    labels: RejectedLabels = field(default_factory=RejectedLabels)  # rejected rows file
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +72,8 @@ class ImportReport:
     invalid: int = 0  # rejected rows (bad address, no address)
     suppressed: int = 0  # added or kept but unsubscribed/refused: they get nothing
     sample: list[RejectedRow] = field(default_factory=list)  # first rejected rows
-    rejected_file: Path | None = None  # CSV (line, row, reason) of every rejected row
+    # CSV of every rejected row: line, reason, then the row's own cells under its header
+    rejected_file: Path | None = None
     attributes: list[str] = field(default_factory=list)  # extra columns, for placeholders
     kinds: dict[AddressKind, int] = field(default_factory=dict)  # valid rows per kind
 

@@ -8,6 +8,7 @@ gets the reason in their language (``ErrorReplyMiddleware``).
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from handlers.lists_kb import (
     UploadTarget,
     cancel_keyboard,
 )
-from handlers.lists_text import rejected_text, report_text
+from handlers.lists_text import rejected_labels, rejected_text, report_text
 from handlers.progress import ProgressMessage
 from handlers.services import Services
 from handlers.states import ListsFlow
@@ -58,7 +59,7 @@ async def run_import(
             services.importer,
             user.telegram_id,
             list_id,
-            source,
+            replace(source, labels=rejected_labels()),
             source_kind=kind,
             source_ref=ref,
             progress=progress,
@@ -82,7 +83,7 @@ async def send_rejected(message: Message, report: ImportReport) -> None:
     if report.rejected_file is not None:
         try:
             await message.answer_document(
-                FSInputFile(report.rejected_file, filename="rejected.csv"),
+                FSInputFile(report.rejected_file, filename=t("import-rejected-filename")),
                 caption=t("import-rejected-file"),
             )
         finally:

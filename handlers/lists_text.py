@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import tzinfo
 
-from domain.imports import ImportReport
+from domain.imports import REJECT_REASONS, ImportReport, RejectedLabels
 from domain.pagination import Page
 from domain.recipients import Address, ListSize, RecipientList
 from domain.usecases.lists import ListView
@@ -102,3 +103,17 @@ def rejected_text(report: ImportReport) -> str:
         for r in report.sample
     ]
     return t("import-rejected-title") + "\n" + "\n".join(lines)
+
+
+def plain(text: str) -> str:
+    """A chat text (Telegram HTML) as plain text for a file."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def rejected_labels() -> RejectedLabels:
+    """The rejected rows file in the current user's language."""
+    return RejectedLabels(
+        line=t("import-rejected-column-line"),
+        reason=t("import-rejected-column-reason"),
+        reasons={key: plain(t(key)) for key in REJECT_REASONS},
+    )

@@ -48,7 +48,8 @@ class SqlRecipientImporter:
     async def import_file(
         self, list_id: int, source: ImportSource, progress: ProgressCallback | None = None
     ) -> ImportReport:
-        rejected = RejectedLog(self._rejected_path(source), REPORT_SAMPLE_SIZE)
+        path = self._rejected_path(source)
+        rejected = RejectedLog(path, REPORT_SAMPLE_SIZE, source.labels)
         try:
             return await self._import(list_id, source, progress, rejected)
         except DomainError as error:

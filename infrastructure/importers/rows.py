@@ -18,12 +18,11 @@ from itertools import islice
 from operator import itemgetter
 
 from domain.errors import DomainError
+from domain.imports import INVALID_EMAIL, NO_ADDRESS
 from domain.recipients import AddressKind
 from infrastructure.importers.plan import SAMPLE_ROWS, ColumnPlan, plan_columns
 from infrastructure.importers.rejected import RejectedLog
 from infrastructure.importers.validation import (
-    INVALID_EMAIL,
-    NO_ADDRESS,
     classify,
     normalize_email,
     parse_telegram_id,
@@ -77,7 +76,6 @@ class RecipientReader:
     def __init__(self, rows: Iterator[list[str]], delimiter: str, rejected: RejectedLog) -> None:
         self._rows = enumerate(rows, start=1)
         self._emails = self._chats = 0
-        self._delimiter = delimiter
         self._rejected = rejected
         self.rows = 0  # data rows read (header and blank lines excluded)
         self._kinds: Counter[str] = Counter()
@@ -85,10 +83,12 @@ class RecipientReader:
         if not self._head:
             raise DomainError("import-empty-file")
         self.plan = plan_columns([[cell.strip() for cell in cells] for _, cells in self._head])
+        header: list[str] = []
         if self.plan.header:
-            self._head.pop(0)
+            header = self._head.pop(0)[1]
             if not self._head:  # the first rows are read up to 20 non-blank ones: no more
                 raise DomainError("import-empty-file")
+        rejected.use_columns(_trimmed(header), delimiter)
         self._padding = [""] * self.plan.width
         self._pick = _picker(self.plan)
 
@@ -176,7 +176,12 @@ class RecipientReader:
             self._kinds[kind.value] += 1
 
     def _reject(self, line: int, cells: list[str], reason: str) -> None:
-        end = len(cells)
-        while end and not cells[end - 1]:
-            end -= 1  # padding, or a spreadsheet's empty trailing cells
-        self._rejected.add(line, self._delimiter.join(cells[:end]), reason)
+        self._rejected.add(line, _trimmed(cells), reason)
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    """Without the padding, or a spreadsheet's empty trailing cells."""
+    end = len(cells)
+    while end and not cells[end - 1]:
+        end -= 1
+    return cells[:end]

@@ -23,13 +23,15 @@ from email_validator.rfc_constants import EMAIL_MAX_LENGTH
 from email_validator.syntax import validate_email_domain_name
 
 from domain.errors import InvalidInput
+from domain.imports import (
+    INVALID_ADDRESS,
+    INVALID_EMAIL,
+    INVALID_TELEGRAM_ID,
+    NO_ADDRESS,
+    TELEGRAM_USERNAME,
+)
 from domain.recipients import AddressKind
 
-INVALID_EMAIL = "import-invalid-email"
-INVALID_TELEGRAM_ID = "import-invalid-telegram-id"
-TELEGRAM_USERNAME = "import-telegram-username"  # "@name" is not a chat id
-NO_ADDRESS = "import-no-address"
-INVALID_ADDRESS = "import-invalid-address"  # neither an email nor a chat id
 
 _ATEXT = r"[A-Za-z0-9_!#$%&'*+/=?^`{|}~-]"
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}+(?<!-)"  # no hyphen at either end, at most 63

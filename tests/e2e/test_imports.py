@@ -90,10 +90,16 @@ async def test_csv_upload_reports_added_duplicates_and_invalid_rows(manager: Bot
     assert "line 3: not-an-email;Bob;Rome" in summary.text
     assert "{{ город }}" in summary.text  # the extra column became a placeholder
     rejected = await bot.api.wait_for_message(M, predicate=lambda m: m.kind == "document")
-    assert rejected.filename == "rejected.csv"
-    rows = list(csv.reader(io.StringIO(rejected.file_bytes.decode("utf-8-sig"))))  # type: ignore[union-attr]
-    assert any("not-an-email" in cell for row in rows for cell in row)
-    assert not any(cell.startswith("=") for row in rows for cell in row)  # formula escaped
+    assert rejected.filename == "rejected rows.csv"
+    text = rejected.file_bytes.decode("utf-8-sig")  # type: ignore[union-attr]
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    # Column names and reasons in the manager's language, the rows' own cells as they were.
+    assert rows[:2] == [
+        ["Line", "Reason", "Email", "Имя", "Город"],
+        ["3", "invalid email", "not-an-email", "Bob", "Rome"],
+    ]
+    assert rows[2][:3] == ["5", "invalid email", "'=cmd|' /C calc'!A0"]  # formula escaped
+    assert "import-" not in text
     async with bot.app.db.uow_factory() as uow:
         rlist = await uow.lists.find_by_name("clients")
         assert rlist is not None and rlist.id is not None

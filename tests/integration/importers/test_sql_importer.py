@@ -153,9 +153,9 @@ async def test_the_rejected_file_lists_every_bad_row_with_formulas_escaped(
     assert report.rejected_file == tmp_path / "clients.rejected.csv"
     with report.rejected_file.open(encoding="utf-8-sig", newline="") as file:
         rows = list(csv.reader(file, delimiter=";"))
-    assert rows[0] == ["line", "row", "reason"] and len(rows) == 18
-    assert rows[1] == ["3", "broken0@,-1+2", "import-invalid-email"]
-    assert rows[16][1] == "'=cmd|' /C calc'!A0,-1+2" and rows[17][1] == "'@SUM(A1),-1+2"
+    assert rows[0] == ["line", "reason", "email", "name"] and len(rows) == 18
+    assert rows[1] == ["3", "import-invalid-email", "broken0@", "'-1+2"]
+    assert rows[16][2] == "'=cmd|' /C calc'!A0" and rows[17][2] == "'@SUM(A1)"
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
 
