@@ -25,9 +25,7 @@ SAMPLE_RAW_LIMIT = 200  # characters of a row quoted in the chat; the file has i
 class RejectedLog:
     """Collects rejected rows; the CSV is created on the first one only."""
 
-    def __init__(
-        self, path: Path, sample_size: int, labels: RejectedLabels | None = None
-    ) -> None:
+    def __init__(self, path: Path, sample_size: int, labels: RejectedLabels | None = None) -> None:
         self.path = path
         self.count = 0
         self.sample: list[RejectedRow] = []

@@ -32,7 +32,6 @@ from domain.imports import (
 )
 from domain.recipients import AddressKind
 
-
 _ATEXT = r"[A-Za-z0-9_!#$%&'*+/=?^`{|}~-]"
 _LABEL = r"(?!-)[A-Za-z0-9-]{1,63}+(?<!-)"  # no hyphen at either end, at most 63
 # email-validator refuses special-use domains and wants a TLD that ends with a letter.
