@@ -12,7 +12,8 @@ imports only under ``TYPE_CHECKING``) into the globals of aiogram's modules, so 
 builds each model's validator lazily on first use — the same validator, later. Models are
 already marked ``defer_build`` by aiogram; only the forced rebuild is skipped.
 ``tests/unit/test_slim_aiogram.py`` builds every type that way to prove none is left
-unresolvable when aiogram changes. If aiogram is already imported, this is skipped.
+unresolvable when aiogram changes. If aiogram is already imported, this is skipped and
+``is_slim()`` says so (a unit test checks the test process itself).
 
 It also keeps the ``Response[...]`` models aiogram creates for each answer, which pydantic
 would otherwise let the garbage collector drop and rebuild (``_pin_responses``).
@@ -26,17 +27,29 @@ from typing import Any
 
 from pydantic import BaseModel
 
+# The releases this module (and infrastructure/channels/telegram.py's narrowed
+# ``SendMessage`` answers) were checked against; pyproject.toml pins these minor versions
+# and a unit test compares them with what is installed.
+CHECKED_WITH = {"aiogram": "3.31", "pydantic": "2.13"}
+
 _done = False
+_slim = False
 
 
 def install() -> None:
-    global _done
+    global _done, _slim
     if _done:
         return
     _done = True
     if "aiogram" not in sys.modules:
         _defer_builds()
+        _slim = True
     _pin_responses()
+
+
+def is_slim() -> bool:
+    """Whether aiogram was first imported through ``install()`` in this process."""
+    return _slim
 
 
 def _defer_builds() -> None:

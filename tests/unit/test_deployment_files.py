@@ -46,3 +46,30 @@ def test_bot_and_workers_are_probed_on_healthz() -> None:
         assert block, service
         assert "healthcheck: *healthz" in block.group(1)
         assert "WEB_PORT: 8080" in block.group(1) and "WEB_HOST: 0.0.0.0" in block.group(1)
+
+
+def test_installs_come_from_the_hashed_locks() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --require-hashes -r requirements/runtime.lock" in dockerfile
+    assert "pip install --no-deps --no-build-isolation ." in dockerfile
+    bootstrap = (ROOT / "scripts" / "bootstrap").read_text()
+    assert 'pip install --require-hashes -r "$lock"' in bootstrap
+    for lock in ("runtime", "dev"):
+        text = (ROOT / "requirements" / f"{lock}.lock").read_text()
+        pins = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", text, re.M)
+        assert len(pins) > 40, lock
+        # every requirement line is an exact pin followed by its hashes
+        assert all(not line[:1].isalpha() or "==" in line for line in text.splitlines())
+        assert text.count("--hash=sha256:") >= len(pins)
+
+
+def test_aiogram_and_pydantic_pins_match_what_the_patch_was_checked_against() -> None:
+    from bot.slim_aiogram import CHECKED_WITH
+
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for package, checked in CHECKED_WITH.items():
+        major, minor = checked.split(".")
+        assert f'"{package}>={checked},<{major}.{int(minor) + 1}"' in pyproject, package
+        for lock in ("runtime", "dev"):
+            text = (ROOT / "requirements" / f"{lock}.lock").read_text()
+            assert re.search(rf"^{package}=={re.escape(checked)}\.", text, re.M), (lock, package)

@@ -49,14 +49,15 @@ def test_every_aiogram_type_and_method_builds_lazily() -> None:
 def test_aiogram_imported_first_keeps_its_eager_build() -> None:
     code = (
         "import aiogram.types, bot\n"
+        "from bot.slim_aiogram import is_slim\n"
         "from pydantic._internal._mock_val_ser import MockValSer\n"
-        "print(isinstance(aiogram.types.Update.__pydantic_validator__, MockValSer))"
+        "print(isinstance(aiogram.types.Update.__pydantic_validator__, MockValSer), is_slim())"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "False False"  # and is_slim() owns up to it
 
 
 def test_response_models_survive_garbage_collection() -> None:
