@@ -62,7 +62,7 @@ class MinuteSends:
 @dataclass(frozen=True, slots=True)
 class FailureReason:
     status: str  # failed | refused
-    error: str  # empty when the channel gave no reason
+    error: str  # the kind (domain.failures); empty when the channel gave no reason
     count: int
 
 

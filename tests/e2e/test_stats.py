@@ -82,7 +82,9 @@ async def test_statistics_show_counts_reasons_and_a_real_png_chart(
     for line in ("✅ Delivered: 2", "❌ Failed: 1", "🚫 Refused: 1", "⏳ Pending: 0"):
         assert line in figures.text
     assert "Recipients: 4" in figures.text and "Main failure reasons" in figures.text
-    assert "chat not found" in figures.text and "blocked" in figures.text
+    # One line per kind of failure, with its count.
+    assert "• Bad Request: chat not found × 1 (failed)" in figures.text
+    assert "• Forbidden: bot was blocked by the user × 1 (refused)" in figures.text
     photo = await bot.api.wait_for_message(M, since=mark, predicate=lambda m: m.kind == "photo")
     assert_real_png(photo)
     assert photo.message_id < figures.message_id  # the chart comes first, buttons below

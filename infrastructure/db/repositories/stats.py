@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.bounces import ACTIONABLE, BounceKind
+from domain.failures import ReasonTally
 from domain.mailings import Channel
 from domain.pagination import Page
 from domain.runs import MailingRun, RunKind
@@ -57,18 +58,21 @@ class SqlStatsRepository:
         return [MinuteSends(minute, _sends(sums)) for minute, *sums in rows]
 
     async def failure_reasons(self, run_id: int, limit: int) -> list[FailureReason]:
+        """Grouped by kind (``domain.failures``): the database counts each distinct text,
+        which, when servers name the address, is one per recipient; they are streamed
+        and folded here, never held at once."""
         d = DeliveryRow
-        count = func.count().label("n")
         error = func.coalesce(d.last_error, "")
         stmt = (
-            select(d.status, error, count)
+            select(d.status, error, func.count())
             .where(d.run_id == run_id, d.status.in_(("failed", "refused")))
             .group_by(d.status, error)
-            .order_by(count.desc(), d.status, error)
-            .limit(limit)
+            .execution_options(yield_per=1000)
         )
-        rows = await self._session.execute(stmt)
-        return [FailureReason(status, text, int(n)) for status, text, n in rows]
+        tally = ReasonTally()
+        async for status, text, n in await self._session.stream(stmt):
+            tally.add(status, text, int(n))
+        return tally.top(limit)
 
     async def has_deliveries(self, run_id: int) -> bool:
         stmt = select(exists().where(DeliveryRow.run_id == run_id))

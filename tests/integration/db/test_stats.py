@@ -100,3 +100,24 @@ async def test_counts_and_rate_stay_when_retention_removes_the_delivery_rows(
         assert kept is not None
         page = await uow.stats.runs_page(kept.mailing_id, 0, 8)
     assert [r.totals.delivered for r in page.items] == [3] and page.total == 1
+
+
+async def test_failure_reasons_are_grouped_by_kind_not_listed_per_address(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    lst = await add_bulk_list(db_engine, 14, "k")
+    run = await add_run(uow_factory)
+    queue = SqlDeliveryQueue(db_engine)
+    await queue.snapshot(run, [lst], [AddressKind.email])
+    batch = await queue.claim(14, T0)
+    results = [
+        SendResult(o.delivery_id, Outcome.refused, f"550 5.1.1 <{o.value}>: Recipient rejected")
+        for o in batch[:11]
+    ] + [SendResult(o.delivery_id, Outcome.failed, "554 5.7.1 Spam") for o in batch[11:]]
+    await queue.complete(results, T0, POLICY)
+    async with uow_factory() as uow:
+        reasons = await uow.stats.failure_reasons(run, 5)
+    assert reasons == [
+        FailureReason("refused", "550 5.1.1 Recipient rejected", 11),
+        FailureReason("failed", "554 5.7.1 Spam", 3),
+    ]
