@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.settings import Settings
 from bot.tracking import tracking_urls, verp
 from bot.web import unsubscribe_url
+from domain.backoff import short_error
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel
 from domain.ports import DeliveryChannel, MassSendChannel, WorkSignal
@@ -244,7 +245,11 @@ class Delivery:
         try:
             if signal is not None:
                 await signal.start()
-            await heartbeat.start()  # requeues at once what a crashed process left behind
+            # Requeues at once what a crashed process left behind; waits out a database
+            # that is not up yet (the workers are "alive" meanwhile: they resume by
+            # themselves, and /healthz shows the database as down).
+            if await heartbeat.start_when_up(self._stop) is None:
+                return
             channels, mass = build_channels(settings, bot, self._on_retry_after, self._lanes)
             worker = build_worker(settings, engine, channels, mass, heartbeat, signal)
             tasks = [asyncio.create_task(worker.run_forever(self._stop)) for _ in range(workers)]
@@ -257,7 +262,10 @@ class Delivery:
                         log.error("A delivery worker crashed", exc_info=task.exception())
                 self._stop.set()
             await asyncio.gather(*tasks, beating, return_exceptions=True)
-            await heartbeat.retire()  # every batch is recorded: nothing to requeue
+            try:
+                await heartbeat.retire()  # every batch is recorded: nothing to requeue
+            except Exception as exc:  # the database is away: the row simply goes stale
+                log.warning("Could not retire this worker process (%s)", short_error(exc))
         finally:
             if signal is not None:
                 await signal.close()

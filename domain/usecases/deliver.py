@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from domain.backoff import Backoff, short_error
 from domain.clock import SystemClock
 from domain.delivery import (
     BatchSizer,
@@ -109,11 +110,38 @@ class Worker:
         worker = self.heartbeat.worker_id if self.heartbeat is not None else None
         return await self.queue.claim(limit, self.clock.now(), worker)
 
-    async def _record(self, batch: Sequence[Outbound], results: Sequence[SendResult]) -> None:
+    async def _record(
+        self,
+        batch: Sequence[Outbound],
+        results: Sequence[SendResult],
+        stop: asyncio.Event | None = None,
+    ) -> None:
         """Results under the batch's claim tokens: if this worker was declared dead and its
-        rows were claimed again meanwhile, these late results change nothing."""
+        rows were claimed again meanwhile, these late results change nothing.
+
+        A failed write (the database is away) is tried again with backoff, for up to the
+        lease, or until ``stop`` and one more try: the messages went out, and recording
+        them when the database is back beats sending them again after the lease."""
         claims = {outbound.delivery_id: outbound.claim for outbound in batch}
-        due = await self.queue.complete(results, self.clock.now(), self.policy, claims)
+        started, backoff = self.clock.now(), Backoff()
+        while True:
+            try:
+                due = await self.queue.complete(results, self.clock.now(), self.policy, claims)
+                break
+            except Exception as exc:
+                late = self.clock.now() - started >= self.lease
+                if late or (stop is not None and stop.is_set()):
+                    raise
+                wait = backoff.failed()
+                log.warning(
+                    "Recording %d results failed (%s); again in %g s",
+                    len(results),
+                    short_error(exc),
+                    wait,
+                )
+                await _woken(stop or asyncio.Event(), None, wait)
+        if backoff.succeeded():
+            log.info("Recorded %d results after the database came back", len(results))
         if due is not None and (self._next_retry is None or due < self._next_retry):
             self._next_retry = due
 
@@ -201,8 +229,13 @@ class Worker:
         Batch N+1 is claimed and sent while batch N's results are written (at most one
         record in flight per worker): see the module docstring for the duplicate bound.
         With nothing to do, the worker waits ``idle`` seconds, or with a ``signal`` until
-        it is woken (or its safety poll), and never past the next retry it wrote."""
-        await self.requeue()
+        it is woken (or its safety poll), and never past the next retry it wrote. A step
+        that fails (the database is away) is tried again after a backoff."""
+        outage = Backoff()
+        try:
+            await self.requeue()
+        except Exception as exc:
+            _outage_began(outage, exc)  # the idle requeue catches up once it is back
         recording: asyncio.Task[None] | None = None
         sizer = BatchSizer(self.batch_size, self.batch_seconds)
         handled, limit = 0, sizer.size
@@ -225,18 +258,20 @@ class Worker:
                         took = (self.clock.now() - started).total_seconds()
                         sizer.observe(limit, handled, took)
                         await _settle(recording)  # never more than one batch behind
-                        recording = asyncio.create_task(self._record(batch, results))
+                        recording = asyncio.create_task(self._record(batch, results, stop))
                     if handled < limit:  # the queue runs low: record before looking
                         await _settle(recording)
                         recording = None
                     await self._after_batch(handled, limit)
-                except Exception:
-                    log.exception("Delivery batch failed; retrying shortly")
+                    if not handled and not moved:  # a mass send that moved is looked at again
+                        poll = idle if self.signal is None else self.signal.poll_every
+                        if not await _woken(stop, woken, self._idle_for(poll)):
+                            await self.requeue()
+                    if outage.succeeded():
+                        log.info("The delivery worker resumes: the database answers again")
+                except Exception as exc:
                     handled, moved = 0, False
-                if not handled and not moved:  # a mass send that moved is looked at again
-                    poll = idle if self.signal is None else self.signal.poll_every
-                    if not await _woken(stop, woken, self._idle_for(poll)):
-                        await self.requeue()
+                    await _woken(stop, None, _outage_began(outage, exc))
         finally:
             await _settle(recording)
 
@@ -269,6 +304,17 @@ async def _woken(stop: asyncio.Event, woken: asyncio.Event | None, seconds: floa
         for waiting in waits:
             waiting.cancel()
     return bool(done)
+
+
+def _outage_began(outage: Backoff, exc: Exception) -> float:
+    """Log a failed step (the first of a streak with its traceback, then one line each);
+    how long to wait before the next try."""
+    if outage.failures == 0:
+        log.exception("A delivery step failed; the worker backs off and tries again")
+    wait = outage.failed()
+    if outage.failures > 1:
+        log.warning("A delivery step failed again (%s); next try in %g s", short_error(exc), wait)
+    return wait
 
 
 async def _settle(recording: asyncio.Task[None] | None) -> None:
