@@ -59,6 +59,7 @@ FREE_RATE = 30.0  # Telegram's free broadcast limit, messages/s
 PAID_RATE = 1000.0  # the most paid broadcasts allow
 UNCERTAIN = "uncertain: timed out after sending"
 LOST = "uncertain: connection lost after sending"
+ALREADY_GONE = "already gone from the chat"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 # (chat id, the rendered message) -> the sent (or acted on) message's id
@@ -257,10 +258,14 @@ class TelegramChannel:
 
 
 def _after_follow_up(result: SendResult) -> SendResult:
-    """A follow-up's result: a copy out of Telegram's window is kept; an uncertain request
-    is tried again (deleting or editing twice changes nothing); nothing refuses the
-    address (a blocked bot's copy stays where it is)."""
+    """A follow-up's result: a copy already gone counts as deleted; a copy out of
+    Telegram's window is kept; an uncertain request is tried again (deleting or editing
+    twice changes nothing); nothing refuses the address (a blocked bot's copy stays)."""
     error = result.error or ""
+    if result.outcome is Outcome.failed and "message to delete not found" in error:
+        # Gone already: deleted by the recipient, or by this recall before a crash cut
+        # its record (a recall is resumed, and may delete a copy twice).
+        return SendResult(result.delivery_id, Outcome.delivered, ALREADY_GONE)
     if result.outcome is Outcome.failed and "can't be deleted" in error:
         return SendResult(result.delivery_id, Outcome.failed, KEPT)
     if result.outcome is Outcome.failed and error.startswith("uncertain"):

@@ -1,0 +1,111 @@
+"""A recall at Telegram's free 30/s keeps the limit and loses nothing when its worker
+process is killed with SIGKILL mid-batch: another worker resumes it, every copy ends up
+deleted and counted once (a copy deleted twice is "already gone", not a failure).
+
+Real processes (``python -m bot worker``), a real PostgreSQL, the fake Bot API enforcing
+30 sends/s (deleteMessage counted like a send) with 429 beyond.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.usecases import follow_ups
+from infrastructure.db import create_engine
+from infrastructure.db.follow_ups import SqlFollowUps
+from tests.fakes.bot_api import FakeBotAPI
+from tests.integration.test_crash_safety import (
+    BATCH,
+    MANAGER,
+    delivery_statuses,
+    fresh_database,
+    launch_now,
+    prepare_mailing,
+    process_env,
+    spawn,
+    stopped,
+    tail,
+    terminated,
+    uow_of,
+    wait_completed,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow  # real processes, a kill -9, ~20 s at 30 messages/s
+
+CHATS = list(range(700_001, 700_241))  # 240 recipients: 8 s at 30/s
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[tuple[AsyncEngine, str]]:
+    async for url in fresh_database():
+        eng = create_engine(url)
+        yield eng, url
+        await eng.dispose()
+
+
+def deletes(api: FakeBotAPI) -> int:
+    return api.request_count("deleteMessage")
+
+
+async def test_a_recall_killed_mid_batch_keeps_the_limit_and_loses_nothing(
+    tmp_path: Path, database: tuple[AsyncEngine, str]
+) -> None:
+    engine, pg_url = database
+    mailing_id = await prepare_mailing(uow_of(engine), CHATS)
+    async with FakeBotAPI() as api:
+        env = process_env(api, pg_url, WORKER_HEARTBEAT_SECONDS="1", TELEGRAM_RATE="30")
+        log = tmp_path / "worker.log"
+        sender = await spawn("worker", env, tmp_path, log)
+        try:
+            await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
+            source = await wait_completed(engine, await launch_now(engine, mailing_id), 60)
+        finally:
+            await terminated(sender, log)
+        assert source.id is not None and source.totals.delivered == len(CHATS)
+
+        api.set_rate_limit(30)  # from here on Telegram answers 429 past 30/s
+        api.send_times.clear()
+        api.send_arrivals.clear()
+        doomed = await spawn("worker", env, tmp_path, log)
+        try:
+            await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
+            started = await follow_ups.recall(
+                uow_of(engine),
+                SqlFollowUps(engine),
+                actor_id=MANAGER,
+                mailing_id=mailing_id,
+                run_id=source.id,
+            )
+            await wait_until(
+                lambda: deletes(api) >= 100 and deletes(api) % BATCH != 0, 30, "mid-batch"
+            )
+        finally:
+            await stopped(doomed)
+        at_kill, killed = deletes(api), time.monotonic()
+        survivor = await spawn("worker", env, tmp_path, log)
+        try:
+            recall = await wait_completed(engine, started.run_id, within=60)
+            took = time.monotonic() - killed
+        finally:
+            await terminated(survivor, log)
+
+    copies = [m for chat in CHATS for m in api.messages(chat)]
+    assert len(copies) == len(CHATS) and all(m.deleted for m in copies)
+    tot = recall.totals
+    assert (tot.delivered, tot.failed, tot.refused, tot.pending) == (len(CHATS), 0, 0, 0)
+    assert await delivery_statuses(engine, started.run_id) == {"delivered": len(CHATS)}
+    report = api.rate_report()
+    assert report["busiest_second"] <= 30, report
+    assert report["violations"] == 0, report
+    again = deletes(api) - len(CHATS)
+    assert 0 <= again <= 2 * BATCH
+    print(
+        f"\nrecall killed at {at_kill} deletes; done {took:.1f} s later; deleted twice:"
+        f" {again}; busiest second {report['busiest_second']}, 429s {report['throttled']}"
+    )
