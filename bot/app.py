@@ -23,6 +23,10 @@ from aiogram.types import BotCommandScopeAllPrivateChats
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.api.app import build_api
+from bot.api.context import ApiContext
+from bot.api.limits import TokenRateLimit
+from bot.api.server import ApiServer
 from bot.delivery import Delivery, build_sendsay_client
 from bot.metrics import Metrics
 from bot.notifier import TelegramAccessNotifier, set_user_menu
@@ -93,6 +97,7 @@ class App:
     metrics: Metrics
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # webhook mode: stop serving
     bounces: ImapBounceReader | None = None  # BOUNCE_IMAP_URL: run by ``serve``
+    api: ApiServer | None = None  # the HTTP API (bot process only)
 
     async def close(self) -> None:
         await self.watcher.close()
@@ -201,6 +206,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}
     bounces = None
+    api = None
     if worker:
         web_app = web.Application()
     else:
@@ -215,6 +221,8 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         bounces = bounce_reader(settings, db.uow_factory)
         if bounces is not None:
             reports["bounce_reader"] = bounces.status.as_json
+        if settings.api_port is not None:
+            api = build_api_server(settings, db, i18n, settings.api_port)
     if worker or settings.workers:
         parts["workers"] = lambda: delivery.alive
     Probes(figures.ping, metrics, parts, reports).install(web_app)
@@ -233,7 +241,14 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         scheduler,
         metrics,
         bounces=bounces,
+        api=api,
     )
+
+
+def build_api_server(settings: Settings, db: Database, i18n: PoI18n, port: int) -> ApiServer:
+    ctx = ApiContext(db.uow_factory, SystemClock(), TokenRateLimit(settings.api_rate))
+    api = build_api(ctx, i18n, body_max_bytes=settings.api_body_max_bytes)
+    return ApiServer(api, settings.api_host, port)
 
 
 def available_channels(settings: Settings) -> frozenset[Channel]:

@@ -5,6 +5,7 @@ mailforge migrate                   bring the database schema up to date
 mailforge admin grant ID ROLE       grant admin|manager from the console
 mailforge admin revoke ID           take a role away
 mailforge admin list                everyone with a role
+mailforge token create ID [--name N]  an API token acting as that user (shown once)
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke the role of a Telegram user id")
     revoke.add_argument("user_id", type=int)
     actions.add_parser("list", help="list everyone with a role")
+    token = commands.add_parser("token", help="HTTP API tokens")
+    token_actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = token_actions.add_parser("create", help="make a token acting as a user with a role")
+    create.add_argument("user_id", type=int)
+    create.add_argument("--name", default=None, help="a name to tell tokens apart")
     return root
 
 
@@ -79,6 +85,8 @@ async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
         await console.migrate(settings)
         print("mailforge: the database schema is up to date")
+    elif args.command == "token":
+        await console.create_token(settings, args.user_id, args.name)
     else:
         await console.admin(settings, args.action, getattr(args, "user_id", None), args)
     return 0

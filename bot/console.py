@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.settings import Settings
 from domain.ports import AccessNotifier, UnitOfWorkFactory
-from domain.usecases import roles
+from domain.usecases import api_tokens, roles
 from domain.users import Role, User
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.migrate import upgrade
@@ -43,6 +43,19 @@ async def admin(
             await _print_staff(uow_factory)
     finally:
         await close_bot()
+        await engine.dispose()
+
+
+async def create_token(settings: Settings, user_id: int, name: str | None) -> None:
+    """Print a new API token for ``user_id`` (who must hold a role): its only showing."""
+    await migrate(settings)
+    engine = create_engine(settings.database_url.get_secret_value())
+    try:
+        uow_factory = make_uow_factory(create_session_factory(engine))
+        token, secret = await api_tokens.create_token(uow_factory, None, user_id, name)
+        print(secret)
+        print(f"mailforge: token “{token.name}” acts as {user_id}; it is not shown again")
+    finally:
         await engine.dispose()
 
 

@@ -85,6 +85,8 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     then let the updates in flight finish."""
     dp, bot, settings = app.dispatcher, app.bot, app.settings
     await app.web.start()
+    if app.api is not None:
+        await app.api.start()
     reader = None
     if app.bounces is not None:
         reader = asyncio.create_task(app.bounces.run_forever(settings.bounce_poll_seconds))
@@ -108,6 +110,8 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
                 await reader
         app.scheduler.stop()
         await app.delivery.stop()  # workers finish and record the batch in hand
+        if app.api is not None:
+            await app.api.stop()
         await app.web.stop()
 
 

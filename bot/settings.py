@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # Telegram updates by webhook instead of polling (WEBHOOK_URL is the webhook *channel*).
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # The HTTP API (bot process only; off while API_PORT is empty): requests/s per token.
+    api_host: str = "127.0.0.1"
+    api_port: int | None = Field(default=None, ge=0, le=65535)
+    api_rate: int = Field(default=20, gt=0)
+    api_body_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
     # Importing recipients from links and from Sendsay.
     import_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
@@ -151,6 +156,11 @@ class Settings(BaseSettings):
             if problem is not None:
                 raise ValueError(f"{problem} (WORKER_HEARTBEAT_SECONDS={beat:g})")
         return value
+
+    @field_validator("api_port", mode="before")
+    @classmethod
+    def _api_off_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_url")
     @classmethod

@@ -42,3 +42,9 @@ class LastAdminError(DomainError):
 
 class Conflict(DomainError):
     key = "error-conflict"
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials (an API token unknown, revoked, or its owner without a role)."""
+
+    key = "error-unauthenticated"

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from domain.api_tokens import ApiTokenStore
 from domain.audit import AuditEntry
 from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkStatus
 from domain.clock import Clock as Clock  # re-exported: older imports
@@ -254,6 +255,7 @@ class UnitOfWork(Protocol):
     stats: StatsRepository
     bounces: BounceStore
     tracking: TrackingStore
+    api_tokens: ApiTokenStore
 
     async def __aenter__(self) -> Self: ...
 

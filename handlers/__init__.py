@@ -20,6 +20,7 @@ from aiogram import F, Router
 
 from handlers import (
     admin_roles,
+    api_tokens,
     common,
     fallback,
     follow_ups,
@@ -49,6 +50,7 @@ def build_router() -> Router:
         admin_roles.create_router(),
         sendsay_admin.create_router(),
         common.create_router(),
+        api_tokens.create_router(),
         templates.create_router(),
         mailings.create_router(),
         mailing_launch.create_router(),

@@ -49,3 +49,9 @@ class FollowCD(CallbackData, prefix="fu"):
     action: FollowAct
     mailing_id: int
     run_id: int
+
+
+class TokenCD(CallbackData, prefix="tok"):
+    """Revoke one of the caller's API tokens (``/tokens``)."""
+
+    token_id: int

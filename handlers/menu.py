@@ -13,7 +13,7 @@ from domain.users import Role
 from handlers.i18n import translate
 
 STRANGER_COMMANDS = ("start", "stop", "help")
-MANAGER_COMMANDS = ("new", "mailings", "templates", "lists", "help", "cancel")
+MANAGER_COMMANDS = ("new", "mailings", "templates", "lists", "tokens", "help", "cancel")
 ADMIN_COMMANDS = (
     *MANAGER_COMMANDS,
     "stats",

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.api_tokens import ApiTokenStore
 from domain.engagement import BounceStore, TrackingStore
 from domain.ports import (
     AddressRepository,
@@ -30,6 +31,7 @@ from infrastructure.db.repositories import (
     SqlTemplateRepository,
     SqlUserRepository,
 )
+from infrastructure.db.repositories.api_tokens import SqlApiTokenStore
 from infrastructure.db.repositories.engagement import SqlBounceStore, SqlTrackingStore
 
 
@@ -46,6 +48,7 @@ class SqlAlchemyUnitOfWork:
     stats: StatsRepository
     bounces: BounceStore
     tracking: TrackingStore
+    api_tokens: ApiTokenStore
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -70,6 +73,7 @@ class SqlAlchemyUnitOfWork:
         self.stats = SqlStatsRepository(session)
         self.bounces = SqlBounceStore(session)
         self.tracking = SqlTrackingStore(session)
+        self.api_tokens = SqlApiTokenStore(session)
         return self
 
     async def __aexit__(

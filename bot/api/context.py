@@ -1,0 +1,50 @@
+"""What every API route may use, and who is calling (``Caller``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from bot.api.limits import TokenRateLimit
+from domain.api_tokens import hash_secret
+from domain.clock import Clock
+from domain.errors import Unauthenticated
+from domain.ports import UnitOfWorkFactory
+from domain.usecases.api_tokens import authenticate
+from domain.users import User
+
+
+@dataclass
+class ApiContext:
+    uow_factory: UnitOfWorkFactory
+    clock: Clock
+    rate_limit: TokenRateLimit
+
+
+def context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+Context = Annotated[ApiContext, Depends(context)]
+bearer = HTTPBearer(auto_error=False, description="A token made in the bot with /token")
+
+
+async def caller(
+    ctx: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The token's owner with their role now: 401 for a missing, unknown or revoked
+    token or an owner without a role, 429 past the token's rate."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("api-token-missing")
+    secret = credentials.credentials.strip()
+    user = await authenticate(ctx.uow_factory, secret, ctx.clock.now())
+    await ctx.rate_limit.check(hash_secret(secret))
+    return user
+
+
+Caller = Annotated[User, Depends(caller)]
