@@ -228,12 +228,18 @@ class StatsRepository(Protocol):
 
     async def has_deliveries(self, run_id: int) -> bool: ...
 
-    async def channel_sends(self, since: datetime) -> dict[Channel, Sends]:
-        """Final results per channel in minutes at or after ``since``."""
+    async def channel_sends(
+        self, since: datetime, *, with_tests: bool = False
+    ) -> dict[Channel, Sends]:
+        """Final results per channel in minutes at or after ``since``; test sends only
+        ``with_tests``."""
         ...
 
-    async def daily_sends(self, since: datetime) -> list[DaySends]:
-        """Final results per UTC day and channel since ``since``, oldest day first."""
+    async def daily_sends(
+        self, since: datetime, tz: tzinfo, *, with_tests: bool = False
+    ) -> list[DaySends]:
+        """Final results per day in ``tz`` and channel since ``since``, oldest day first;
+        test sends only ``with_tests``."""
         ...
 
     async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
@@ -540,15 +546,16 @@ class ChartDrawer(Protocol):
 
     ``labels`` carries the texts shown on the chart, already in the reader's language
     (keys: delivered, failed, refused, pending, statuses, rate, per_minute, day, week,
-    month, per_channel, per_day, no_sends, and the channel values); times are shown in ``tz``.
+    month, per_channel, per_day, no_sends, and the channel values); times are shown in ``tz``,
+    dates and times written the way ``locale`` (a Babel locale name) writes them.
     """
 
     async def run_chart(
-        self, report: RunReport, labels: Mapping[str, str], tz: tzinfo
+        self, report: RunReport, labels: Mapping[str, str], tz: tzinfo, locale: str
     ) -> bytes: ...
 
     async def channel_chart(
-        self, summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo
+        self, summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo, locale: str
     ) -> bytes: ...
 
 

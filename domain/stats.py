@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from domain.mailings import Channel, Mailing
 from domain.runs import MailingRun
@@ -79,9 +79,20 @@ class RunReport:
 
 @dataclass(frozen=True, slots=True)
 class DaySends:
-    day: datetime  # UTC midnight
+    day: datetime  # midnight in the time zone statistics are shown in (or a UTC hour)
     channel: Channel
     sends: Sends
+
+
+def local_days(hours: list[DaySends], tz: tzinfo) -> list[DaySends]:
+    """Sends per UTC hour summed into the days of ``tz``, oldest first."""
+    days: dict[tuple[datetime, Channel], Sends] = {}
+    for hour in hours:
+        local = hour.day.astimezone(tz)
+        midnight = datetime(local.year, local.month, local.day, tzinfo=tz)
+        key = (midnight, hour.channel)
+        days[key] = days.get(key, Sends()) + hour.sends
+    return [DaySends(day, channel, sends) for (day, channel), sends in sorted(days.items())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +102,7 @@ class ChannelSummary:
     until: datetime
     periods: dict[Period, dict[Channel, Sends]]
     daily: list[DaySends] = field(default_factory=list)  # the last month, for the chart
+    with_tests: bool = False  # test sends counted too (left out unless asked for)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import gettext
 import html
 import re
+from datetime import datetime, tzinfo
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from aiogram.utils.i18n import I18n
+from babel.dates import format_datetime
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -117,3 +119,9 @@ def t(key: str, **params: Any) -> str:
 def current_language() -> str:
     """The language of the update being handled (set by the i18n middleware)."""
     return PoI18n.get_current(no_error=False).current_locale
+
+
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    """A moment in ``tz`` (the configured TIMEZONE), written the way the current user's
+    language writes a date and time ("07.12.2026, 15:34"; "12/7/26, 3:34 PM")."""
+    return str(format_datetime(moment, "short", tzinfo=tz, locale=current_language()))

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 
 from domain.stats import ExportFormat
@@ -19,7 +19,7 @@ from domain.users import User
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.filters import ButtonMessage, IsAdmin, IsStaff
 from handlers.follow_ups_kb import follow_up_lines
-from handlers.i18n import t
+from handlers.i18n import current_language, t
 from handlers.replies import show_screen
 from handlers.services import Services
 from handlers.stats_engagement import with_bounces
@@ -43,7 +43,9 @@ async def on_show(
         services.uow_factory, user.telegram_id, cd.mailing_id, cd.run_id or None
     )
     await query.answer()
-    png = await services.chart_drawer.run_chart(report, chart_labels(), services.tz)
+    png = await services.chart_drawer.run_chart(
+        report, chart_labels(), services.tz, current_language()
+    )
     name = f"mailing-{cd.mailing_id}-run-{report.run.id}.png"
     await message.answer_photo(BufferedInputFile(png, name))
     text = await with_bounces(report_text(report, services.tz), services, report.run.id)
@@ -117,11 +119,24 @@ def fit_for_upload(path: Path) -> Path | None:
     return zipped if zipped.stat().st_size <= UPLOAD_LIMIT else None
 
 
-async def stats_command(message: Message, user: User, services: Services) -> None:
+# "/stats tests" counts test sends too; plain "/stats" leaves them out.
+WITH_TESTS = frozenset({"tests", "test", "тесты", "тест", "all", "все"})
+
+
+async def stats_command(
+    message: Message, command: CommandObject, user: User, services: Services
+) -> None:
+    with_tests = (command.args or "").strip().lower() in WITH_TESTS
     summary = await stats.channel_summary(
-        services.uow_factory, user.telegram_id, services.clock.now()
+        services.uow_factory,
+        user.telegram_id,
+        services.clock.now(),
+        services.tz,
+        with_tests=with_tests,
     )
-    png = await services.chart_drawer.channel_chart(summary, chart_labels(), services.tz)
+    png = await services.chart_drawer.channel_chart(
+        summary, chart_labels(), services.tz, current_language()
+    )
     await message.answer_photo(BufferedInputFile(png, "channels.png"))
     await message.answer(summary_text(summary))
 

@@ -13,7 +13,7 @@ from domain.stats import RunReport
 from domain.usecases.follow_ups import FollowUpSummary
 from handlers.callbacks import FollowAct, FollowCD, StatsAct, StatsCD
 from handlers.follow_ups_kb import follow_up_buttons, offers_recall
-from handlers.i18n import t
+from handlers.i18n import local_time, t
 from handlers.mailings_kb import MailingAct, MailingCD
 from handlers.stats_engagement import engagement_button
 
@@ -56,7 +56,7 @@ def report_keyboard(
 def history_keyboard(mailing_id: int, page: Page[MailingRun], tz: tzinfo) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for run in page.items:
-        when = (run.started_at or run.scheduled_for).astimezone(tz).strftime("%d.%m.%Y %H:%M")
+        when = local_time(run.started_at or run.scheduled_for, tz)
         test = " 🧪" if run.is_test else ""
         kb.button(
             text=f"#{run.id} · {when} · ✅ {run.totals.delivered}/{run.totals.total}{test}",

@@ -9,13 +9,13 @@ from domain.mailings import Channel, Mailing
 from domain.pagination import Page
 from domain.runs import MailingRun
 from domain.stats import PERIODS, ChannelSummary, RunReport, Sends
-from handlers.i18n import reason_text, t
+from handlers.i18n import local_time, reason_text, t
 
 REASON_MAX = 120
 
 
 def _when(run: MailingRun, tz: tzinfo) -> str:
-    return (run.started_at or run.scheduled_for).astimezone(tz).strftime("%d.%m.%Y %H:%M")
+    return local_time(run.started_at or run.scheduled_for, tz)
 
 
 def report_text(report: RunReport, tz: tzinfo) -> str:
@@ -81,6 +81,7 @@ def summary_text(summary: ChannelSummary) -> str:
         if len(per) > 1:
             total = sum(per.values(), Sends())
             lines.append(f"{t('stats-admin-all')}: {_sends(total)}")
+    lines += ["", t("stats-admin-with-tests" if summary.with_tests else "stats-admin-no-tests")]
     return "\n".join(lines)
 
 

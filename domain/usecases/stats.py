@@ -9,7 +9,7 @@ removed (``RunReport.details_removed``).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from domain.errors import AccessDenied, InvalidInput, NotFound
@@ -73,16 +73,26 @@ async def run_history(
 
 
 async def channel_summary(
-    uow_factory: UnitOfWorkFactory, actor_id: int, now: datetime
+    uow_factory: UnitOfWorkFactory,
+    actor_id: int,
+    now: datetime,
+    tz: tzinfo = UTC,
+    *,
+    with_tests: bool = False,
 ) -> ChannelSummary:
-    """Admins only: sends per channel over the last day, week and month."""
+    """Admins only: sends per channel over the last day, week and month, and per day in
+    ``tz``; test sends are left out unless ``with_tests``."""
     async with uow_factory() as uow:
         actor = await require_staff(uow, actor_id)
         if not actor.is_admin:
             raise AccessDenied()
-        periods = {p: await uow.stats.channel_sends(now - span) for p, span in PERIODS.items()}
-        daily = await uow.stats.daily_sends(now - PERIODS[Period.month])
-    return ChannelSummary(until=now, periods=periods, daily=daily)
+        periods = {
+            p: await uow.stats.channel_sends(now - span, with_tests=with_tests)
+            for p, span in PERIODS.items()
+        }
+        since = now - PERIODS[Period.month]
+        daily = await uow.stats.daily_sends(since, tz, with_tests=with_tests)
+    return ChannelSummary(until=now, periods=periods, daily=daily, with_tests=with_tests)
 
 
 async def export_run(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Mapping
-from datetime import tzinfo
+from datetime import datetime, timedelta, tzinfo
 from io import BytesIO
 from typing import Any
 
@@ -35,13 +35,15 @@ CHANNEL_COLORS = {
 class MatplotlibChartDrawer:
     """Implements ``domain.ports.ChartDrawer``."""
 
-    async def run_chart(self, report: RunReport, labels: Mapping[str, str], tz: tzinfo) -> bytes:
-        return await asyncio.to_thread(_locked, draw_run, report, labels, tz)
+    async def run_chart(
+        self, report: RunReport, labels: Mapping[str, str], tz: tzinfo, locale: str
+    ) -> bytes:
+        return await asyncio.to_thread(_locked, draw_run, report, labels, tz, locale)
 
     async def channel_chart(
-        self, summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo
+        self, summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo, locale: str
     ) -> bytes:
-        return await asyncio.to_thread(_locked, draw_channels, summary, labels, tz)
+        return await asyncio.to_thread(_locked, draw_channels, summary, labels, tz, locale)
 
 
 def _locked(draw: Any, *args: Any) -> bytes:
@@ -64,14 +66,62 @@ def _png(fig: Any, canvas: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _time_axis(ax: Any) -> None:
+def _legend_below(ax: Any) -> None:
+    """Under the plot, outside it: a legend inside would cover bars or points."""
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncols=max(1, len(handles)),
+        fontsize="small",
+        frameon=False,
+    )
+
+
+def _time_axis(ax: Any, times: list[datetime], step: timedelta, locale: str) -> None:
+    """A time axis over ``times`` (naive, already in the reader's time zone) whose points
+    are ``step`` apart, labelled as ``locale`` writes times and dates.
+
+    matplotlib widens a single point to years (a one-minute run got a 2025–2029 axis):
+    the view spans at least a few steps around the points instead.
+    """
+    import matplotlib.dates as mdates
+    from babel.dates import format_date, format_skeleton, format_time
+    from matplotlib.ticker import FuncFormatter
+
+    first, last = min(times), max(times)
+    room = max(step * 4 - (last - first), timedelta(0)) / 2 + step / 2
+    ax.set_xlim(first - room, last + room)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=8))  # type: ignore[no-untyped-call]
+    span = (last - first) + 2 * room
+    if step < timedelta(days=1) and span <= timedelta(days=1):
+
+        def label(value: float, _pos: int | None = None) -> str:
+            return format_time(_naive(value), "short", locale=locale)
+
+        ax.set_xlabel(format_date(first, "medium", locale=locale))
+    elif step < timedelta(days=1):
+
+        def label(value: float, _pos: int | None = None) -> str:
+            moment = _naive(value)
+            day = format_skeleton("MMMd", moment, locale=locale)
+            return f"{day}\n{format_time(moment, 'short', locale=locale)}"
+
+    else:
+
+        def label(value: float, _pos: int | None = None) -> str:
+            return str(format_skeleton("MMMd", _naive(value), locale=locale))
+
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
+    ax.set_ylim(bottom=0)
+    _legend_below(ax)
+
+
+def _naive(value: float) -> datetime:
     import matplotlib.dates as mdates
 
-    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right", fontsize="small")
+    moment: datetime = mdates.num2date(value)  # type: ignore[no-untyped-call]
+    return moment.replace(tzinfo=None)
 
 
 def _no_data(ax: Any, text: str) -> None:
@@ -80,7 +130,13 @@ def _no_data(ax: Any, text: str) -> None:
     ax.set_yticks([])
 
 
-def draw_run(report: RunReport, labels: Mapping[str, str], tz: tzinfo) -> bytes:
+def draw_run(report: RunReport, labels: Mapping[str, str], tz: tzinfo, locale: str) -> bytes:
+    return _png(*run_figure(report, labels, tz, locale))
+
+
+def run_figure(
+    report: RunReport, labels: Mapping[str, str], tz: tzinfo, locale: str
+) -> tuple[Any, Any]:
     """Left: counts per status; right: messages per minute over time."""
     fig, canvas = _figure()
     bars, line = fig.subplots(1, 2, width_ratios=(2, 3))
@@ -101,7 +157,7 @@ def draw_run(report: RunReport, labels: Mapping[str, str], tz: tzinfo) -> bytes:
     bars.margins(y=0.15)
     line.set_title(labels["rate"])
     if report.rate:
-        times = [point.minute.astimezone(tz).replace(tzinfo=None) for point in report.rate]
+        times = [_local(point.minute, tz) for point in report.rate]
         for key in ("delivered", "failed", "refused"):
             values = [getattr(point.sends, key) for point in report.rate]
             if any(values):
@@ -113,14 +169,23 @@ def draw_run(report: RunReport, labels: Mapping[str, str], tz: tzinfo) -> bytes:
             linewidth=2,
             label=labels["per_minute"],
         )
-        _time_axis(line)
+        _time_axis(line, times, timedelta(minutes=1), locale)
     else:
         _no_data(line, labels["no_sends"])
-    return _png(fig, canvas)
+    return fig, canvas
 
 
-def draw_channels(summary: ChannelSummary, labels: Mapping[str, str], _tz: tzinfo) -> bytes:
-    """Left: sends per channel over the last day, week, month; right: sends per day."""
+def draw_channels(
+    summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo, locale: str
+) -> bytes:
+    return _png(*channel_figure(summary, labels, tz, locale))
+
+
+def channel_figure(
+    summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo, locale: str
+) -> tuple[Any, Any]:
+    """Left: sends per channel over the last day, week, month; right: sends per day (days
+    of ``tz``)."""
     fig, canvas = _figure()
     bars, line = fig.subplots(1, 2, width_ratios=(2, 3))
     channels = sorted(
@@ -140,7 +205,7 @@ def draw_channels(summary: ChannelSummary, labels: Mapping[str, str], _tz: tzinf
             [n + width * (len(channels) - 1) / 2 for n in range(len(PERIODS))],
             [labels[p.value] for p in PERIODS],
         )
-        bars.legend(fontsize="small")
+        _legend_below(bars)
         bars.margins(y=0.15)
     else:
         _no_data(bars, labels["no_sends"])
@@ -148,15 +213,21 @@ def draw_channels(summary: ChannelSummary, labels: Mapping[str, str], _tz: tzinf
     if summary.daily:
         for channel in channels:
             points = [d for d in summary.daily if d.channel is channel]
-            if points:  # days are UTC dates: shown as they are, not shifted into ``tz``
+            if points:
                 line.plot(
-                    [d.day.replace(tzinfo=None) for d in points],
+                    [_local(d.day, tz) for d in points],
                     [d.sends.total for d in points],
                     marker="o",
                     color=CHANNEL_COLORS[channel],
                     label=labels[channel.value],
                 )
-        _time_axis(line)
+        days = [_local(d.day, tz) for d in summary.daily]
+        _time_axis(line, days, timedelta(days=1), locale)
     else:
         _no_data(line, labels["no_sends"])
-    return _png(fig, canvas)
+    return fig, canvas
+
+
+def _local(moment: datetime, tz: tzinfo) -> datetime:
+    """matplotlib draws naive times as they are: the reader's time zone, taken off."""
+    return moment.astimezone(tz).replace(tzinfo=None)

@@ -185,6 +185,7 @@ async def test_admin_stats_shows_sends_per_channel_with_a_chart(
     for period in ("Last 24 hours", "Last 7 days", "Last 30 days"):
         assert period in text.text
     assert text.text.count("Telegram: 4 (✅ 2, ❌ 1, 🚫 1)") == 3
+    assert "Test sends are left out" in text.text
     photo = await bot.api.wait_for_message(
         ADMIN, since=mark, predicate=lambda m: m.kind == "photo"
     )
@@ -197,3 +198,22 @@ async def test_managers_have_no_stats_command(sent: tuple[BotHarness, int]) -> N
     assert not any(m.kind == "photo" for m in bot.api.messages(M)[-3:])
     assert "stats" not in bot.api.commands_for(M, "en")
     assert "stats" in bot.api.commands_for(ADMIN, "en")
+
+
+async def test_admin_stats_leave_test_sends_out_unless_asked(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = sent
+    card = await open_card(bot, mailing_id)
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:test:{mailing_id}:0:", card.message_id)  # 🧪 Test to me
+    await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=20)
+    mark = bot.api.mark(ADMIN)
+    bot.api.send_text(ADMIN, "/stats", language_code="en")
+    plain = await bot.api.wait_for_message(ADMIN, since=mark, contains="Sends per channel")
+    assert plain.text.count("Telegram: 4 (✅ 2, ❌ 1, 🚫 1)") == 3
+    mark = bot.api.mark(ADMIN)
+    bot.api.send_text(ADMIN, "/stats tests", language_code="en")
+    full = await bot.api.wait_for_message(ADMIN, since=mark, contains="Sends per channel")
+    assert full.text.count("Telegram: 5 (✅ 3, ❌ 1, 🚫 1)") == 3
+    assert "Test sends are counted too" in full.text

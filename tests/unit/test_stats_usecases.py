@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -65,6 +65,7 @@ class Stats:
     def __init__(self, rows_kept: bool = True) -> None:
         self.rows_kept = rows_kept
         self.since: list[datetime] = []
+        self.with_tests: list[bool] = []
 
     async def rate(self, run_id: int) -> list[Any]:
         return []
@@ -78,11 +79,17 @@ class Stats:
     async def runs_page(self, mailing_id: int, page: int, size: int) -> Page[MailingRun]:
         return Page(items=[], total=0, page=page, size=size)
 
-    async def channel_sends(self, since: datetime) -> dict[Channel, Sends]:
+    async def channel_sends(
+        self, since: datetime, *, with_tests: bool = False
+    ) -> dict[Channel, Sends]:
         self.since.append(since)
+        self.with_tests.append(with_tests)
         return {Channel.telegram: Sends(delivered=1)}
 
-    async def daily_sends(self, since: datetime) -> list[Any]:
+    async def daily_sends(
+        self, since: datetime, tz: tzinfo, *, with_tests: bool = False
+    ) -> list[Any]:
+        self.with_tests.append(with_tests)
         return []
 
     async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
@@ -156,6 +163,7 @@ async def test_only_admins_get_the_per_channel_summary() -> None:
     uow = Uow()
     summary = await stats.channel_summary(factory(uow), ADMIN, NOW)
     assert sorted(uow.stats.since) == [NOW - timedelta(days=d) for d in (30, 7, 1)]
+    assert uow.stats.with_tests == [False] * 4 and not summary.with_tests  # by default
     assert all(per == {Channel.telegram: Sends(delivered=1)} for per in summary.periods.values())
     for actor in (OWNER, STRANGER):
         with pytest.raises(AccessDenied):

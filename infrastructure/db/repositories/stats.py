@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, func, select
@@ -13,7 +13,7 @@ from domain.failures import ReasonTally
 from domain.mailings import Channel
 from domain.pagination import Page
 from domain.runs import MailingRun, RunKind
-from domain.stats import DaySends, ExportRow, FailureReason, MinuteSends, Sends
+from domain.stats import DaySends, ExportRow, FailureReason, MinuteSends, Sends, local_days
 from infrastructure.db.models import (
     AddressRow,
     BounceRow,
@@ -78,26 +78,29 @@ class SqlStatsRepository:
         stmt = select(exists().where(DeliveryRow.run_id == run_id))
         return bool((await self._session.execute(stmt)).scalar_one())
 
-    async def channel_sends(self, since: datetime) -> dict[Channel, Sends]:
-        stmt = select(M.channel, *SUMS).where(M.minute >= since).group_by(M.channel)
-        rows = await self._session.execute(stmt)
+    async def channel_sends(
+        self, since: datetime, *, with_tests: bool = False
+    ) -> dict[Channel, Sends]:
+        stmt = select(M.channel, *SUMS).where(M.minute >= since, *_counted(with_tests))
+        rows = await self._session.execute(stmt.group_by(M.channel))
         return {Channel(channel): _sends(sums) for channel, *sums in rows}
 
-    async def daily_sends(self, since: datetime) -> list[DaySends]:
-        day = self._day(M.minute).label("day")
-        stmt = (
-            select(day, M.channel, *SUMS)
-            .where(M.minute >= since)
-            .group_by(day, M.channel)
-            .order_by(day, M.channel)
-        )
-        rows = await self._session.execute(stmt)
-        return [DaySends(_midnight(d), Channel(ch), _sends(sums)) for d, ch, *sums in rows]
+    async def daily_sends(
+        self, since: datetime, tz: tzinfo, *, with_tests: bool = False
+    ) -> list[DaySends]:
+        """Summed per UTC hour here, then into days in ``tz`` (``domain.stats.local_days``):
+        an hour is the finest step of every time zone's offset that matters here, and the
+        database needs no time zone data (SQLite has none)."""
+        hour = self._hour(M.minute).label("hour")
+        stmt = select(hour, M.channel, *SUMS).where(M.minute >= since, *_counted(with_tests))
+        rows = await self._session.execute(stmt.group_by(hour, M.channel))
+        hours = [DaySends(_hour_start(h), Channel(ch), _sends(sums)) for h, ch, *sums in rows]
+        return local_days(hours, tz)
 
-    def _day(self, minute: Any) -> ColumnElement[Any]:
+    def _hour(self, minute: Any) -> ColumnElement[Any]:
         if dialect_name(self._session) == "postgresql":
-            return func.date(func.timezone("UTC", minute))
-        return func.substr(minute, 1, 10)  # SQLite keeps naive UTC text: 'YYYY-MM-DD …'
+            return func.date_trunc("hour", func.timezone("UTC", minute))
+        return func.substr(minute, 1, 13)  # SQLite keeps naive UTC text: 'YYYY-MM-DD HH…'
 
     async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
         d, tracked = DeliveryRow, DeliveryTrackingRow
@@ -148,7 +151,15 @@ def _telling_bounce(column: Any) -> Any:
     )
 
 
-def _midnight(value: date | str) -> datetime:
-    if isinstance(value, str):
-        value = date.fromisoformat(value)
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+def _counted(with_tests: bool) -> list[ColumnElement[bool]]:
+    """Sends of real runs only, unless test sends are asked for too."""
+    if with_tests:
+        return []
+    real = select(MailingRunRow.id).where(MailingRunRow.is_test.is_(False))
+    return [M.run_id.in_(real)]
+
+
+def _hour_start(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite: 'YYYY-MM-DD HH'
+        value = datetime.strptime(value, "%Y-%m-%d %H")
+    return value.replace(tzinfo=UTC)

@@ -3,7 +3,8 @@ on both backends: counts survive the removal of delivery rows (retention)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -58,7 +59,7 @@ async def test_each_batch_adds_its_final_results_to_its_minute_in_one_statement(
     async with uow_factory() as uow:
         rate = await uow.stats.rate(run)
         by_channel = await uow.stats.channel_sends(T0 - timedelta(days=1))
-        daily = await uow.stats.daily_sends(T0 - timedelta(days=1))
+        daily = await uow.stats.daily_sends(T0 - timedelta(days=1), UTC)
         reasons = await uow.stats.failure_reasons(run, 5)
     assert [(p.minute, p.sends) for p in rate] == [
         (T0, Sends(delivered=1, failed=1, refused=1)),
@@ -121,3 +122,35 @@ async def test_failure_reasons_are_grouped_by_kind_not_listed_per_address(
         FailureReason("refused", "550 5.1.1 Recipient rejected", 11),
         FailureReason("failed", "554 5.7.1 Spam", 3),
     ]
+
+
+async def test_per_channel_sends_leave_test_sends_out_and_count_days_in_the_zone(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    late = T0.replace(hour=22, minute=30)  # 01:30 the next day in Moscow
+    real, test = await add_run(uow_factory), await add_run(uow_factory, slot=late)
+    async with db_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE mailing_runs SET is_test = true WHERE id = :r"), {"r": test}
+        )
+    queue = SqlDeliveryQueue(db_engine)
+    for run, at, size in ((real, T0, 2), (real, late, 1), (test, late, 1)):
+        lst = await add_bulk_list(db_engine, size, f"z{run}-{at.hour}-")
+        await queue.snapshot(run, [lst], [AddressKind.email])
+        batch = await queue.claim(size, at)
+        await queue.complete(
+            [SendResult(o.delivery_id, Outcome.delivered) for o in batch], at, POLICY
+        )
+    since, moscow = T0 - timedelta(days=1), ZoneInfo("Europe/Moscow")
+    async with uow_factory() as uow:
+        real_only = await uow.stats.channel_sends(since)
+        everything = await uow.stats.channel_sends(since, with_tests=True)
+        days = await uow.stats.daily_sends(since, moscow)
+        days_all = await uow.stats.daily_sends(since, moscow, with_tests=True)
+    assert real_only == {Channel.email: Sends(delivered=3)}
+    assert everything == {Channel.email: Sends(delivered=4)}
+    assert [(d.day.isoformat(), d.sends.delivered) for d in days] == [
+        ("2026-11-26T00:00:00+03:00", 2),
+        ("2026-11-27T00:00:00+03:00", 1),
+    ]
+    assert [d.sends.delivered for d in days_all] == [2, 2]
