@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.errors import IllegalTransition
+from domain.targeting import Targeting
 
 
 class Channel(enum.StrEnum):
@@ -89,6 +90,8 @@ class Mailing:
     # rather than at the free 30 messages/s.
     fast: bool = False
     list_ids: list[int] = field(default_factory=list)
+    # Who of the lists it goes to: a segment minus exclusions (everyone by default).
+    targeting: Targeting = field(default_factory=Targeting)
     schedule: Schedule = field(default_factory=Schedule)
     status: MailingStatus = MailingStatus.draft
     archived_at: datetime | None = None

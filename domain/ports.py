@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +26,7 @@ from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.runs import FollowUpStart, MailingRun, ProgressMessage, RunStatus, SkippedSlot
+from domain.saved_segments import SegmentStore
 from domain.stats import (
     ChannelSummary,
     DaySends,
@@ -36,6 +37,7 @@ from domain.stats import (
     RunReport,
     Sends,
 )
+from domain.targeting import Targeting
 from domain.templates import Template
 from domain.users import Role, User
 
@@ -117,14 +119,30 @@ class RecipientListRepository(Protocol):
         """Case-insensitive."""
         ...
 
-    async def audience(self, list_ids: Sequence[int], kinds: Sequence[AddressKind]) -> Audience:
-        """Distinct addresses of ``kinds`` in any of the lists, split by suppression."""
+    async def audience(
+        self,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        targeting: Targeting | None = None,
+        today: date | None = None,
+    ) -> Audience:
+        """Distinct addresses of ``kinds`` in any of the lists, split by suppression; with
+        ``targeting``, only those it selects (``today``: the day its dates count from)."""
         ...
 
     async def missing_attributes(
-        self, list_ids: Sequence[int], kinds: Sequence[AddressKind], keys: Sequence[str]
+        self,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        keys: Sequence[str],
+        targeting: Targeting | None = None,
+        today: date | None = None,
     ) -> dict[str, int]:
         """For each key, how many reachable recipients have no (or an empty) value."""
+        ...
+
+    async def fields(self, list_ids: Sequence[int]) -> list[str]:
+        """The attribute keys the lists' members have (``RecipientList.fields``), sorted."""
         ...
 
 
@@ -262,6 +280,7 @@ class UnitOfWork(Protocol):
     bounces: BounceStore
     tracking: TrackingStore
     api_tokens: ApiTokenStore
+    segments: SegmentStore
 
     async def __aenter__(self) -> Self: ...
 
@@ -402,10 +421,16 @@ class DeliveryQueue(Protocol):
     """
 
     async def snapshot(
-        self, run_id: int, list_ids: Sequence[int], kinds: Sequence[AddressKind]
+        self,
+        run_id: int,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        targeting: Targeting | None = None,
+        today: date | None = None,
     ) -> int:
         """Insert one pending delivery per distinct, not suppressed address of ``kinds`` in
-        the lists, in one ``INSERT … SELECT``; sets the run's pending total; returns it."""
+        the lists (and selected by ``targeting``), in one ``INSERT … SELECT``; sets the
+        run's pending total; returns it."""
         ...
 
     async def snapshot_one(self, run_id: int, address_id: int) -> int:

@@ -44,6 +44,7 @@ class RecipientList:
     owner_id: int
     source_kind: ListSourceKind = ListSourceKind.manual
     source_ref: str | None = None
+    fields: list[str] = field(default_factory=list)  # the attribute keys members have
     id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -27,6 +27,7 @@ from handlers import (
     lists,
     lists_import,
     mailing_launch,
+    mailing_segment,
     mailing_steps,
     mailing_tracking,
     mailings,
@@ -59,6 +60,7 @@ def build_router() -> Router:
         stats_engagement.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document
         mailing_tracking.create_router(),
+        mailing_segment.create_router(),
         lists_import.create_router(),  # before lists: it takes the import buttons
         lists.create_router(),
         subscribers.create_router(),

@@ -57,6 +57,7 @@ STATES = {
 SUBSTATES = {
     Step.options: (MailingFlow.buttons,),
     Step.tracking: (MailingFlow.utm_content,),
+    Step.lists: (MailingFlow.segment, MailingFlow.segment_value, MailingFlow.segment_name),
     Step.schedule: (MailingFlow.schedule_at, MailingFlow.schedule_cron, MailingFlow.schedule_end),
 }
 

@@ -10,6 +10,7 @@ from domain.mailings import Mailing
 from domain.usecases import lists, mailings
 from domain.usecases import preview as previews
 from handlers.i18n import t
+from handlers.mailing_segment_kb import SegAct, SegmentCD
 from handlers.mailings_kb import DialogAct, DialogCD, Step, nav
 from handlers.services import Services
 
@@ -32,10 +33,14 @@ async def lists_screen(
         )
     if mailing.list_ids:
         kb.button(
+            text=t("segment-open", state=_segment_state(mailing)),
+            callback_data=SegmentCD(action=SegAct.open),
+        )
+        kb.button(
             text=t("dialog-next"), callback_data=DialogCD(step=Step.lists, action=DialogAct.next)
         )
     nav(kb, Step.lists)
-    kb.adjust(*([1] * min(len(views), MAX_SHOWN)), 1, 2)
+    kb.adjust(*([1] * min(len(views), MAX_SHOWN)), *([1, 1] if mailing.list_ids else []), 2)
     if not views:
         return t("dialog-no-lists"), kb.as_markup()
     assert mailing.id is not None
@@ -49,6 +54,13 @@ async def lists_screen(
         suppressed=p.audience.suppressed,
     )
     return text, kb.as_markup()
+
+
+def _segment_state(mailing: Mailing) -> str:
+    """ "everyone", or how many conditions and exclusions narrow the lists."""
+    if mailing.targeting.is_everyone:
+        return t("segment-state-everyone")
+    return t("segment-state-narrowed", count=len(mailing.targeting.segment.conditions))
 
 
 async def ask_lists(message: Message, user_id: int, services: Services, mailing: Mailing) -> None:

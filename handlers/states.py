@@ -26,6 +26,9 @@ class MailingFlow(StatesGroup):
     buttons = State()  # typing URL buttons, "Label - https://…" per line
     utm_content = State()  # typing utm_content (tracking step)
     lists = State()
+    segment = State()  # the segment screen of the lists step
+    segment_value = State()  # typing a condition's value
+    segment_name = State()  # typing the name to save the segment under
     schedule = State()
     schedule_at = State()  # typing a date and time
     schedule_cron = State()  # typing a cron expression

@@ -28,6 +28,7 @@ from domain.ports import (
 )
 from domain.recipients import Address, AddressKind
 from domain.runs import MailingRun, RunStatus
+from domain.segments import local_today
 from domain.usecases import preview as previews
 from domain.usecases.access import record
 from domain.usecases.mailings import load_own
@@ -105,7 +106,8 @@ async def start(
         await launcher.queue.snapshot_one(run.id, target)
     else:
         kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
-        await launcher.queue.snapshot(run.id, mailing.list_ids, kinds)
+        today = local_today(mailing.schedule.timezone, now)
+        await launcher.queue.snapshot(run.id, mailing.list_ids, kinds, mailing.targeting, today)
     return await start_run(uow_factory, run.id)
 
 

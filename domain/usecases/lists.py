@@ -200,6 +200,7 @@ async def import_file(
     async with uow_factory() as uow:
         rlist = await _list(uow, list_id)
         rlist.source_kind, rlist.source_ref = source_kind, source_ref
+        rlist.fields = sorted({*rlist.fields, *report.attributes})  # segments offer them
         await uow.lists.update(rlist)
         details = {"source": source_kind.value, "added": report.added, "invalid": report.invalid}
         await record(uow, actor_id, "list.import", ("list", rlist.id), details)

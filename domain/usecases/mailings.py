@@ -34,6 +34,7 @@ EDITABLE_FIELDS = frozenset(
         "options",
         "fast",
         "list_ids",
+        "targeting",
         "schedule",
     }
 )

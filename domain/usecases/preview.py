@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.clock import SystemClock
 from domain.content import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -22,6 +23,7 @@ from domain.mailings import CHANNEL_KINDS, Channel, Mailing
 from domain.paid import PaidEstimate, sent_paid
 from domain.ports import MessageRenderer, PaidBroadcasts, UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, Audience
+from domain.segments import TAGS, local_today
 from domain.usecases.mailings import load_own, needs_subject
 
 # Warnings that make a launch impossible (the others are for the manager to judge).
@@ -31,6 +33,7 @@ BLOCKING = frozenset(
         "preview-no-subject",
         "preview-no-lists",
         "preview-empty-audience",
+        "preview-segment-unknown-field",
         "preview-too-long",
         "preview-template-error",
         "preview-channel-unavailable",
@@ -82,7 +85,9 @@ def recipient_values(address: Address) -> dict[str, Any]:
 
 
 # What only the recipients in the lists are concerned by: a test goes to its sender.
-AUDIENCE_CHECKS = frozenset({"preview-no-lists", "preview-empty-audience"})
+AUDIENCE_CHECKS = frozenset(
+    {"preview-no-lists", "preview-empty-audience", "preview-segment-unknown-field"}
+)
 
 
 def stopper(preview: Preview, *, to_lists: bool = True) -> Notice | None:
@@ -120,12 +125,16 @@ async def inspect(
     the bot's Stars (a launch the balance cannot cover is blocked); without it (the
     dialog's steps, a test send) not."""
     kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
-    audience = await uow.lists.audience(mailing.list_ids, kinds)
+    target, today = mailing.targeting, local_today(mailing.schedule.timezone, SystemClock().now())
+    audience = await uow.lists.audience(mailing.list_ids, kinds, target, today)
     used = _placeholders(renderer, mailing.body + (mailing.subject or ""))
     missing = await uow.lists.missing_attributes(
-        mailing.list_ids, kinds, sorted(used - {"address", "email"})
+        mailing.list_ids, kinds, sorted(used - {"address", "email"}), target, today
     )
     warnings = _static_warnings(mailing, audience, available)
+    unknown = sorted(target.fields - {TAGS} - set(await uow.lists.fields(mailing.list_ids)))
+    if unknown and mailing.list_ids:  # a list with the field was taken out since
+        warnings.append(Notice("preview-segment-unknown-field", {"field": unknown[0]}))
     values = recipient_values(audience.first) if audience.first else {}
     body, subject = mailing.body, mailing.subject
     try:

@@ -11,7 +11,7 @@ exact and refusals suppress their addresses.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
@@ -22,6 +22,7 @@ from domain.delivery import Outbound, Outcome, RetryPolicy, RunContent, SendResu
 from domain.mailings import Channel
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus, RunStatus
+from domain.targeting import Targeting
 from infrastructure.db.models import AddressRow, DeliveryRow, MailingRunRow
 from infrastructure.db.queue import SqlDeliveryQueue
 
@@ -43,9 +44,14 @@ class SqlBulkQueue(SqlDeliveryQueue):
         self._thresholds = dict(thresholds or {})
 
     async def snapshot(
-        self, run_id: int, list_ids: Sequence[int], kinds: Sequence[AddressKind]
+        self,
+        run_id: int,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        targeting: Targeting | None = None,
+        today: date | None = None,
     ) -> int:
-        inserted = await super().snapshot(run_id, list_ids, kinds)
+        inserted = await super().snapshot(run_id, list_ids, kinds, targeting, today)
         if inserted and self._thresholds:
             async with self._engine.begin() as conn:
                 content = (

@@ -72,6 +72,8 @@ def _sqlite_engine(url: URL, *, foreign_keys: bool, echo: bool) -> AsyncEngine:
         for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
+        # SQLite's lower() folds ASCII only; segments compare any alphabet (db/segments.py).
+        dbapi_connection.create_function("mf_casefold", 1, _casefold, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
@@ -80,3 +82,7 @@ def _sqlite_engine(url: URL, *, foreign_keys: bool, echo: bool) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _casefold(value: object) -> str | None:
+    return None if value is None else str(value).casefold()

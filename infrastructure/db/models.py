@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -92,6 +93,10 @@ class RecipientListRow(Base):
     owner_id: Mapped[int] = mapped_column(BigInteger)
     source_kind: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
     source_ref: Mapped[str | None] = mapped_column(Text)
+    # The attribute keys its members have (imports add theirs; migration 0015).
+    fields: Mapped[list[str]] = mapped_column(
+        JsonDocument, default=list, server_default=text("'[]'")
+    )
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = updated_column()
 
@@ -147,6 +152,8 @@ class MailingRow(Base):
     )
     media: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     options: Mapped[dict[str, Any]] = json_column()
+    # Who of its lists it goes to (domain.targeting; {} is everyone; migration 0015).
+    targeting: Mapped[dict[str, Any]] = json_column()
     fast: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     schedule_kind: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
     run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -171,6 +178,21 @@ Index(
     postgresql_where=MailingRow.archived_at.is_(None),
     sqlite_where=MailingRow.archived_at.is_(None),
 )
+
+
+class SegmentRow(Base):
+    """A saved, reusable segment (``domain.segments.Segment`` as JSON)."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = json_column()
+    created_at: Mapped[datetime] = created_column()
+
+
+Index("uq_segments_owner_id_name", SegmentRow.owner_id, func.lower(SegmentRow.name), unique=True)
 
 
 class MailingListRow(Base):

@@ -29,19 +29,22 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Executable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus
+from domain.targeting import Targeting
 from domain.workers import NEVER
 from infrastructure.db import queue_sql as sql
 from infrastructure.db import statistics
 from infrastructure.db.base import UTCDateTime
+from infrastructure.db.segments import Compiler
 from infrastructure.db.wakeup import NOTIFY
 
 TOTALS = ("pending", "sending", "delivered", "failed", "refused")
@@ -75,9 +78,15 @@ class SqlDeliveryQueue:
     # -- snapshots ----------------------------------------------------------------------
 
     async def snapshot(
-        self, run_id: int, list_ids: Sequence[int], kinds: Sequence[AddressKind]
+        self,
+        run_id: int,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        targeting: Targeting | None = None,
+        today: date | None = None,
     ) -> int:
-        """Idempotent: a second call for the same run adds only addresses not there yet."""
+        """Idempotent: a second call for the same run adds only addresses not there yet.
+        A targeted run's condition joins the same ``INSERT … SELECT`` (``segments.py``)."""
         if not list_ids or not kinds:
             return 0
         params = {
@@ -85,14 +94,19 @@ class SqlDeliveryQueue:
             "list_ids": list(list_ids),
             "kinds": [AddressKind(kind).value for kind in kinds],
         }
+        day = today or datetime.now(UTC).date()
+        selected = Compiler(self._engine.dialect.name, day).targeting(targeting)
+        first: Executable = sql.SNAPSHOT_FIRST
+        more: Executable = sql.SNAPSHOT_MORE
+        if selected is not None:
+            first, more = sql.targeted_snapshot(self._engine.dialect.name, selected)
         async with self._engine.begin() as conn:
             again = (await conn.execute(sql.RUN_HAS_DELIVERIES, {"run_id": run_id})).scalar()
             try:
                 async with conn.begin_nested():
-                    statement = sql.SNAPSHOT_MORE if again else sql.SNAPSHOT_FIRST
-                    inserted = (await conn.execute(statement, params)).rowcount
+                    inserted = (await conn.execute(more if again else first, params)).rowcount
             except IntegrityError:  # another snapshot of this run committed meanwhile
-                inserted = (await conn.execute(sql.SNAPSHOT_MORE, params)).rowcount
+                inserted = (await conn.execute(more, params)).rowcount
             await self._add_pending(conn, run_id, inserted)
         # Before the run starts: its claims are planned with the new rows counted.
         await statistics.refresh_after(self._engine, {"deliveries": inserted})

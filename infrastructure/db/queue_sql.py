@@ -18,9 +18,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnClause, Executable, TextClause, bindparam, column, text
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnClause,
+    Executable,
+    Insert,
+    Table,
+    TextClause,
+    bindparam,
+    cast,
+    column,
+    insert,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import ColumnElement
 
 from infrastructure.db.base import JsonDocument, UTCDateTime
+from infrastructure.db.models import AddressRow, DeliveryRow, ListMemberRow
 
 
 def _now(clause: TextClause, *names: str) -> TextClause:
@@ -53,6 +72,38 @@ SNAPSHOT_MORE = text(
     + _SNAPSHOT_SELECT
     + "ON CONFLICT (run_id, address_id) DO NOTHING"
 ).bindparams(*_SNAPSHOT_LISTS)
+
+
+def targeted_snapshot(dialect: str, selected: ColumnElement[bool]) -> tuple[Insert, Insert]:
+    """``SNAPSHOT_FIRST`` and ``SNAPSHOT_MORE`` with a targeting's condition over
+    ``addresses`` (``segments.py``): the same one statement, the same parameters."""
+    members, addresses = ListMemberRow.__table__, AddressRow.__table__
+    deliveries = DeliveryRow.__table__
+    assert isinstance(deliveries, Table)
+    chosen = (
+        select(
+            cast(bindparam("run_id"), BigInteger),
+            members.c.address_id,
+            literal_column("'pending'"),
+            literal_column("0"),
+        )
+        .distinct()
+        .select_from(members.join(addresses, addresses.c.id == members.c.address_id))
+        .where(
+            members.c.list_id.in_(bindparam("list_ids", expanding=True)),
+            addresses.c.kind.in_(bindparam("kinds", expanding=True)),
+            addresses.c.unsubscribed_at.is_(None),
+            addresses.c.refused_at.is_(None),
+            selected,
+        )
+        .order_by(members.c.address_id)
+    )
+    columns = ["run_id", "address_id", "status", "attempts"]
+    first = insert(deliveries).from_select(columns, chosen)
+    build = pg_insert if dialect == "postgresql" else sqlite_insert
+    more = build(deliveries).from_select(columns, chosen).on_conflict_do_nothing()
+    return first, more
+
 
 RUN_HAS_DELIVERIES = text("SELECT EXISTS (SELECT 1 FROM deliveries WHERE run_id = :run_id)")
 

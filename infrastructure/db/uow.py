@@ -21,6 +21,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     UserRepository,
 )
+from domain.saved_segments import SegmentStore
 from infrastructure.db.repositories import (
     SqlAddressRepository,
     SqlAuditLog,
@@ -33,6 +34,7 @@ from infrastructure.db.repositories import (
 )
 from infrastructure.db.repositories.api_tokens import SqlApiTokenStore
 from infrastructure.db.repositories.engagement import SqlBounceStore, SqlTrackingStore
+from infrastructure.db.repositories.segments import SqlSegmentStore
 
 
 class SqlAlchemyUnitOfWork:
@@ -49,6 +51,7 @@ class SqlAlchemyUnitOfWork:
     bounces: BounceStore
     tracking: TrackingStore
     api_tokens: ApiTokenStore
+    segments: SegmentStore
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -74,6 +77,7 @@ class SqlAlchemyUnitOfWork:
         self.bounces = SqlBounceStore(session)
         self.tracking = SqlTrackingStore(session)
         self.api_tokens = SqlApiTokenStore(session)
+        self.segments = SqlSegmentStore(session)
         return self
 
     async def __aexit__(

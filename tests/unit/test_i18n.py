@@ -50,6 +50,8 @@ def keys_used_in_code() -> set[str]:
 
 PREFIXES = {
     "error",
+    "segment",
+    "segments",
     "import",
     "fetch",
     "sendsay",

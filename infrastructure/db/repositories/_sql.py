@@ -64,6 +64,8 @@ NAME_CLASHES = {
     "uq_templates_name": "templates-name-taken",
     "uq_mailings_owner_id_name": "mailings-name-taken",
     "mailings.owner_id, mailings.name": "mailings-name-taken",
+    "uq_segments_owner_id_name": "segments-name-taken",
+    "segments.owner_id": "segments-name-taken",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -34,6 +35,7 @@ from domain.recipients import (
     ListSourceKind,
     RecipientList,
 )
+from domain.targeting import Targeting
 from infrastructure.db.models import AddressRow, ListMemberRow, RecipientListRow
 from infrastructure.db.repositories._sql import (
     dialect_name,
@@ -43,6 +45,7 @@ from infrastructure.db.repositories._sql import (
     upsert_insert,
 )
 from infrastructure.db.repositories.addresses import to_address
+from infrastructure.db.segments import Compiler
 
 AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
 
@@ -53,6 +56,7 @@ def to_list(row: RecipientListRow) -> RecipientList:
         owner_id=row.owner_id,
         source_kind=ListSourceKind(row.source_kind),
         source_ref=row.source_ref,
+        fields=list(row.fields or ()),
         id=row.id,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -65,6 +69,7 @@ def _columns(rlist: RecipientList) -> dict[str, Any]:
         "owner_id": rlist.owner_id,
         "source_kind": rlist.source_kind.value,
         "source_ref": rlist.source_ref,
+        "fields": list(rlist.fields),
     }
 
 
@@ -195,7 +200,18 @@ class SqlRecipientListRepository:
         in_lists = select(ListMemberRow.address_id).where(ListMemberRow.list_id.in_(list_ids))
         return AddressRow.id.in_(in_lists), AddressRow.kind.in_([k.value for k in kinds])
 
-    async def audience(self, list_ids: Sequence[int], kinds: Sequence[AddressKind]) -> Audience:
+    def _selected(self, targeting: Targeting | None, today: date | None) -> Any:
+        """The targeting's condition over ``addresses`` (None: everyone)."""
+        day = today or datetime.now(UTC).date()
+        return Compiler(dialect_name(self._session), day).targeting(targeting)
+
+    async def audience(
+        self,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        targeting: Targeting | None = None,
+        today: date | None = None,
+    ) -> Audience:
         if not list_ids:
             return Audience(reachable=0, suppressed=0, other_kinds=0, first=None)
         _, right_kind = self._members_of(list_ids, kinds)
@@ -207,9 +223,14 @@ class SqlRecipientListRepository:
             func.count().filter(right_kind, suppressed),
             func.count().filter(~right_kind),
         ).select_from(AddressRow)
-        counted = await self._session.execute(_in_lists(counts, list_ids))
-        reachable, suppressed_count, other = counted.one()
+        selected = self._selected(targeting, today)
+        counts = _in_lists(counts, list_ids)
+        if selected is not None:
+            counts = counts.where(selected)
+        reachable, suppressed_count, other = (await self._session.execute(counts)).one()
         first = _in_lists(select(AddressRow), list_ids).where(right_kind, ~suppressed)
+        if selected is not None:
+            first = first.where(selected)
         first = first.order_by(_first_member(list_ids)).limit(1)
         first_row = (await self._session.scalars(first)).first()
         return Audience(
@@ -220,7 +241,12 @@ class SqlRecipientListRepository:
         )
 
     async def missing_attributes(
-        self, list_ids: Sequence[int], kinds: Sequence[AddressKind], keys: Sequence[str]
+        self,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        keys: Sequence[str],
+        targeting: Targeting | None = None,
+        today: date | None = None,
     ) -> dict[str, int]:
         if not list_ids or not keys:
             return {}
@@ -231,12 +257,23 @@ class SqlRecipientListRepository:
             AddressRow.unsubscribed_at.is_(None),
             AddressRow.refused_at.is_(None),
         )
+        selected = self._selected(targeting, today)
+        if selected is not None:
+            reachable = and_(reachable, selected)
         columns = [
             func.count().filter(func.coalesce(_attribute(self._session, key), "") == "")
             for key in keys
         ]
         row = (await self._session.execute(select(*columns).where(reachable))).one()
         return dict(zip(keys, row, strict=True))
+
+    async def fields(self, list_ids: Sequence[int]) -> list[str]:
+        """The attribute keys any of the lists' members have, sorted."""
+        if not list_ids:
+            return []
+        stmt = select(RecipientListRow.fields).where(RecipientListRow.id.in_(list_ids))
+        found = {key for keys in await self._session.scalars(stmt) for key in keys or ()}
+        return sorted(found)
 
 
 def _in_lists(stmt: AnySelect, list_ids: Sequence[int]) -> AnySelect:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
 from domain.pagination import Page
+from domain.targeting import Targeting
 from infrastructure.db.models import DeliveryRow, MailingListRow, MailingRow, MailingRunRow
 from infrastructure.db.repositories._sql import execute_dml, fetch_page, unique_name
 
@@ -27,6 +28,7 @@ def to_mailing(row: MailingRow, list_ids: Iterable[int] = ()) -> Mailing:
         media=dict(row.media) if row.media is not None else None,
         options=dict(row.options),
         fast=row.fast,
+        targeting=Targeting.from_json(row.targeting),
         list_ids=sorted(list_ids),
         schedule=Schedule(
             kind=ScheduleKind(row.schedule_kind),
@@ -56,6 +58,7 @@ def _columns(mailing: Mailing) -> dict[str, Any]:
         "media": mailing.media,
         "options": mailing.options,
         "fast": mailing.fast,
+        "targeting": mailing.targeting.to_json(),
         "schedule_kind": schedule.kind.value,
         "run_at": schedule.run_at,
         "cron": schedule.cron,

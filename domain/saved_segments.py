@@ -1,0 +1,38 @@
+"""Saved, reusable segments (/lists → Segments) and the storage they need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.segments import Segment
+
+
+@dataclass(slots=True)
+class SavedSegment:
+    owner_id: int
+    name: str
+    segment: Segment
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+class SegmentStore(Protocol):
+    """A manager's saved segments; names are unique per owner, ignoring case."""
+
+    async def add(self, saved: SavedSegment) -> SavedSegment:
+        """Stores it and sets its id; ``Conflict("segments-name-taken")`` on a taken name."""
+        ...
+
+    async def get(self, segment_id: int) -> SavedSegment | None: ...
+
+    async def of_owner(self, owner_id: int) -> list[SavedSegment]:
+        """By name."""
+        ...
+
+    async def find(self, owner_id: int, name: str) -> SavedSegment | None:
+        """By name, ignoring case."""
+        ...
+
+    async def delete(self, segment_id: int) -> bool: ...
