@@ -8,8 +8,10 @@ as failed with ``KEPT`` as the reason, so the run's card and export say so per r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from domain.content import CAPTION_LIMIT, TEXT_LIMIT, check_html, visible_length, visible_text
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput
 from domain.mailings import Channel
@@ -20,6 +22,11 @@ KEPT = "kept: sent more than 48 hours ago"
 # A follow-up acts on a send run that is over: never on copies still being sent.
 ACTED_ON = frozenset({RunStatus.completed, RunStatus.cancelled, RunStatus.failed})
 BUSY = frozenset({RunStatus.running, RunStatus.paused})
+
+
+def is_caption(source: MailingRun) -> bool:
+    """Whether the send run's copies carry their text as a caption (a media message)."""
+    return bool(RunContent.from_json(source.content).media)
 
 
 def kept_before(kind: RunKind, now: datetime) -> datetime | None:
@@ -58,3 +65,26 @@ def follow_up_content(source: MailingRun, kind: RunKind) -> RunContent:
         paid=False,
         kind=kind,
     )
+
+
+def check_new_text(body: str, rendered: str, *, caption: bool) -> None:
+    """A fixed text Telegram will take: valid HTML, not empty, within the text (4096) or,
+    for a media message, the caption (1024) limit once placeholders are filled."""
+    problem = check_html(body)
+    if problem is not None:
+        raise InvalidInput(problem.key, detail=problem.detail)
+    length = visible_length(rendered)
+    if not visible_text(rendered).strip():
+        raise InvalidInput("followup-edit-empty")
+    limit = CAPTION_LIMIT if caption else TEXT_LIMIT
+    if length > limit:
+        raise InvalidInput("followup-edit-too-long", length=length, limit=limit)
+
+
+def edited_content(source: MailingRun, body: str, *, keep_buttons: bool) -> RunContent:
+    """An edit's content: the new text, the send run's buttons kept or removed."""
+    content = follow_up_content(source, RunKind.edit)
+    options = dict(content.options)
+    if not keep_buttons:
+        options.pop("buttons", None)
+    return replace(content, body=body, options=options, links=())

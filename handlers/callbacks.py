@@ -41,6 +41,9 @@ class StatsCD(CallbackData, prefix="st"):
 class FollowAct(StrEnum):
     recall = "rc"  # ask first
     recall_yes = "rcy"
+    edit = "ed"  # ask for the new text
+    edit_yes = "edy"  # replace, buttons kept
+    edit_bare = "edb"  # replace, buttons removed
 
 
 class FollowCD(CallbackData, prefix="fu"):

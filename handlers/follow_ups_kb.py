@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.follow_ups import ACTED_ON
@@ -46,9 +49,19 @@ def follow_up_buttons(
     """Buttons to each follow-up's own report (its per-recipient export); how many."""
     for summary in found:
         kb.button(
-            text=t("followup-button-results", run=summary.run.id or 0),
+            text=t(f"followup-button-results-{summary.run.kind.value}", run=summary.run.id or 0),
             callback_data=StatsCD(
                 action=StatsAct.show, mailing_id=mailing_id, run_id=summary.run.id or 0
             ),
         )
     return len(found)
+
+
+def url_keyboard(rows: Any) -> InlineKeyboardMarkup | None:
+    """A run's URL buttons (``options["buttons"]``), as its copies carry them."""
+    if not rows:
+        return None
+    kb = InlineKeyboardBuilder()
+    for row in rows:
+        kb.row(*[InlineKeyboardButton(text=str(b["text"]), url=str(b["url"])) for b in row])
+    return kb.as_markup()

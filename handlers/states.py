@@ -38,3 +38,7 @@ class MailingFlow(StatesGroup):
 
 class TestFlow(StatesGroup):
     email = State()  # where an email test should go; data["mailing_id"]
+
+
+class FollowUpFlow(StatesGroup):
+    text = State()  # the new text of a run's copies; data["fu_mailing"], data["fu_run"]

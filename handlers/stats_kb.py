@@ -17,6 +17,11 @@ from handlers.i18n import local_time, t
 from handlers.mailings_kb import MailingAct, MailingCD
 from handlers.stats_engagement import engagement_button
 
+FOLLOW_UPS = (
+    (FollowAct.edit, "followup-button-edit"),
+    (FollowAct.recall, "followup-button-recall"),
+)
+
 
 def report_keyboard(
     report: RunReport, found: list[FollowUpSummary] | None = None
@@ -25,11 +30,12 @@ def report_keyboard(
     kb = InlineKeyboardBuilder()
     sizes = []
     if offers_recall(report.run):
-        kb.button(
-            text=t("followup-button-recall"),
-            callback_data=FollowCD(action=FollowAct.recall, mailing_id=mailing_id, run_id=run_id),
-        )
-        sizes.append(1)
+        for follow, key in FOLLOW_UPS:
+            kb.button(
+                text=t(key),
+                callback_data=FollowCD(action=follow, mailing_id=mailing_id, run_id=run_id),
+            )
+        sizes.append(2)
     sizes += [1] * follow_up_buttons(kb, mailing_id, found or [])
     if not report.details_removed and report.run.totals.total:
         for act in (StatsAct.csv, StatsAct.xlsx):

@@ -1,4 +1,4 @@
-"""Recall (and, later, edit) the Telegram copies a run delivered, through the engine.
+"""Recall and edit the Telegram copies a run delivered, through the engine.
 
 A follow-up is a run of its own (``RunKind``) whose deliveries are the send run's copies
 still in their chats: workers claim it like any run, at the channel's rate, under leases
@@ -7,12 +7,24 @@ still in their chats: workers claim it like any run, at the channel's rate, unde
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from domain.clock import SystemClock
+from domain.delivery import RunContent
 from domain.errors import InvalidInput, NotFound
-from domain.follow_ups import KEPT, check_source, follow_up_content, kept_before
-from domain.ports import Clock, FollowUpQueue, UnitOfWorkFactory
+from domain.failures import failure_kind
+from domain.follow_ups import (
+    KEPT,
+    check_new_text,
+    check_source,
+    edited_content,
+    follow_up_content,
+    is_caption,
+    kept_before,
+)
+from domain.ports import Clock, FollowUpQueue, MessageRenderer, UnitOfWorkFactory
 from domain.runs import FollowUpStart, MailingRun, RunKind, RunStatus
 from domain.usecases.access import record
 from domain.usecases.mailings import load_own
@@ -61,6 +73,51 @@ async def recall(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EditOrder:
+    """The new text of a run's copies (Telegram HTML with placeholders)."""
+
+    mailing_id: int
+    run_id: int
+    body: str
+    keep_buttons: bool = True
+
+
+async def check_edit(
+    uow_factory: UnitOfWorkFactory,
+    renderer: MessageRenderer,
+    actor_id: int,
+    order: EditOrder,
+    example: Mapping[str, object],
+) -> tuple[MailingRun, str]:
+    """The send run and the new text as ``example`` (a recipient's values) would read it;
+    refused with a clear key when Telegram would refuse it (HTML, empty, too long for a
+    text or a caption) or a placeholder is broken."""
+    source = await source_run(uow_factory, actor_id, order.mailing_id, order.run_id)
+    rendered = renderer.render(order.body, example)
+    check_new_text(order.body, rendered, caption=is_caption(source))
+    return source, rendered
+
+
+async def edit(
+    uow_factory: UnitOfWorkFactory,
+    follow_ups: FollowUpQueue,
+    renderer: MessageRenderer,
+    *,
+    actor_id: int,
+    order: EditOrder,
+    example: Mapping[str, object],
+    clock: Clock | None = None,
+) -> FollowUpStart:
+    """Replace the text (or caption) of every copy of the run still in its chat, each
+    with its recipient's placeholders; the buttons are kept or removed."""
+    source, _ = await check_edit(uow_factory, renderer, actor_id, order, example)
+    content = edited_content(source, order.body, keep_buttons=order.keep_buttons)
+    return await _begin(
+        uow_factory, follow_ups, source, content, actor_id, (clock or SystemClock()).now()
+    )
+
+
 async def _start(
     uow_factory: UnitOfWorkFactory,
     follow_ups: FollowUpQueue,
@@ -72,10 +129,23 @@ async def _start(
 ) -> FollowUpStart:
     now = (clock or SystemClock()).now()
     source = await source_run(uow_factory, actor_id, mailing_id, run_id)
+    content = follow_up_content(source, kind)
+    return await _begin(uow_factory, follow_ups, source, content, actor_id, now)
+
+
+async def _begin(
+    uow_factory: UnitOfWorkFactory,
+    follow_ups: FollowUpQueue,
+    source: MailingRun,
+    content: RunContent,
+    actor_id: int,
+    now: datetime,
+) -> FollowUpStart:
+    kind, mailing_id, run_id = content.kind, source.mailing_id, source.id or 0
     run = MailingRun(
         mailing_id=mailing_id,
         scheduled_for=now,
-        content=follow_up_content(source, kind).to_json(),
+        content=content.to_json(),
         status=RunStatus.running,
         launched_by=actor_id,
         started_at=now,
@@ -103,6 +173,6 @@ async def summaries(uow_factory: UnitOfWorkFactory, run_id: int) -> list[FollowU
         for run in found:
             assert run.id is not None
             reasons = await uow.stats.failure_reasons(run.id, 10) if run.totals.failed else []
-            kept = sum(r.count for r in reasons if r.error == KEPT)
+            kept = sum(r.count for r in reasons if r.error == failure_kind(KEPT)[1])
             result.append(FollowUpSummary(run, kept))
     return result

@@ -45,7 +45,14 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import DeleteMessage, SendDocument, SendMessage, SendPhoto
+from aiogram.methods import (
+    DeleteMessage,
+    EditMessageCaption,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+)
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from pydantic import BaseModel, ConfigDict
 
@@ -60,6 +67,8 @@ PAID_RATE = 1000.0  # the most paid broadcasts allow
 UNCERTAIN = "uncertain: timed out after sending"
 LOST = "uncertain: connection lost after sending"
 ALREADY_GONE = "already gone from the chat"
+NOT_MODIFIED = "unchanged: it already read so"
+NOT_IN_CHAT = "not edited: the copy is no longer in the chat"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 # (chat id, the rendered message) -> the sent (or acted on) message's id
@@ -254,18 +263,53 @@ class TelegramChannel:
 
         if content.kind is RunKind.recall:
             return delete
-        raise ValueError(f"no Telegram follow-up {content.kind}")
+        buttons = content.options.get("buttons")  # kept, or left out: removed
+        caption = bool(content.media)
+        no_preview = content.options.get("link_preview") is False
+
+        async def edit(chat_id: int, message: Message) -> int:
+            assert message.target_id is not None
+            markup = _keyboard(buttons)
+            method: EditMessageCaption | EditMessageText
+            if caption:
+                method = EditMessageCaption(
+                    chat_id=chat_id,
+                    message_id=message.target_id,
+                    caption=message.body,
+                    parse_mode="HTML",
+                    reply_markup=markup,
+                )
+            else:
+                method = EditMessageText(
+                    chat_id=chat_id,
+                    message_id=message.target_id,
+                    text=message.body,
+                    parse_mode="HTML",
+                    link_preview_options=LinkPreviewOptions(is_disabled=True)
+                    if no_preview
+                    else None,
+                    reply_markup=markup,
+                )
+            await bot(method)
+            return message.target_id
+
+        return edit
 
 
 def _after_follow_up(result: SendResult) -> SendResult:
-    """A follow-up's result: a copy already gone counts as deleted; a copy out of
-    Telegram's window is kept; an uncertain request is tried again (deleting or editing
-    twice changes nothing); nothing refuses the address (a blocked bot's copy stays)."""
+    """A follow-up's result: a copy already gone counts as deleted, one already reading
+    the new text as edited; a copy out of Telegram's window is kept; an uncertain request
+    is tried again (deleting or editing twice changes nothing); nothing refuses the
+    address (a blocked bot's copy stays)."""
     error = result.error or ""
     if result.outcome is Outcome.failed and "message to delete not found" in error:
         # Gone already: deleted by the recipient, or by this recall before a crash cut
         # its record (a recall is resumed, and may delete a copy twice).
         return SendResult(result.delivery_id, Outcome.delivered, ALREADY_GONE)
+    if result.outcome is Outcome.failed and "message is not modified" in error:
+        return SendResult(result.delivery_id, Outcome.delivered, NOT_MODIFIED)
+    if result.outcome is Outcome.failed and "message to edit not found" in error:
+        return SendResult(result.delivery_id, Outcome.failed, NOT_IN_CHAT)
     if result.outcome is Outcome.failed and "can't be deleted" in error:
         return SendResult(result.delivery_id, Outcome.failed, KEPT)
     if result.outcome is Outcome.failed and error.startswith("uncertain"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, text
@@ -44,7 +44,7 @@ _TOTALS = text(
     "UPDATE mailing_runs SET pending = pending + :pending, failed = failed + :failed,"
     " status = 'running', note = :note WHERE id = :run_id"
 )
-_FAR_PAST = datetime(1970, 1, 2)
+_FAR_PAST = datetime(1970, 1, 2, tzinfo=UTC)
 
 
 class SqlFollowUps:

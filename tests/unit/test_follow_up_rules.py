@@ -1,0 +1,92 @@
+"""Rules of follow-ups (recall, edit): which runs they may act on, what new text Telegram
+takes, what is out of the 48-hour window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.errors import DomainError
+from domain.follow_ups import (
+    check_new_text,
+    check_source,
+    edited_content,
+    kept_before,
+)
+from domain.runs import MailingRun, RunKind, RunStatus, RunTotals
+
+T0 = datetime(2026, 12, 7, 12, tzinfo=UTC)
+CONTENT = {
+    "mailing_id": 1,
+    "mailing_name": "News",
+    "channel": "telegram",
+    "body": "Hi",
+    "options": {"buttons": [[{"text": "Open", "url": "https://example.com"}]]},
+    "paid": True,
+}
+
+
+def run(**changes: object) -> MailingRun:
+    base: dict[str, object] = {
+        "mailing_id": 1,
+        "scheduled_for": T0,
+        "content": CONTENT,
+        "status": RunStatus.completed,
+        "totals": RunTotals(delivered=3),
+        "id": 5,
+    }
+    base.update(changes)
+    return MailingRun(**base)  # type: ignore[arg-type]
+
+
+def key_of(call: object) -> str:
+    with pytest.raises(DomainError) as caught:
+        call()  # type: ignore[operator]
+    return caught.value.key
+
+
+def test_only_a_finished_telegram_send_run_with_copies_and_no_follow_up_running() -> None:
+    check_source(run(), [])
+    assert key_of(lambda: check_source(run(kind=RunKind.recall), [])) == "followup-not-a-send"
+    email = {**CONTENT, "channel": "email"}
+    assert key_of(lambda: check_source(run(content=email), [])) == "followup-telegram-only"
+    sending = run(status=RunStatus.running)
+    assert key_of(lambda: check_source(sending, [])) == "followup-still-sending"
+    nothing = run(totals=RunTotals(failed=3))
+    assert key_of(lambda: check_source(nothing, [])) == "followup-nothing-delivered"
+    busy = run(kind=RunKind.recall, status=RunStatus.running)
+    assert key_of(lambda: check_source(run(), [busy])) == "followup-busy"
+    done = run(kind=RunKind.recall, status=RunStatus.completed)
+    check_source(run(), [done])
+
+
+def test_recall_keeps_what_is_48_hours_old_and_edit_has_no_window() -> None:
+    assert kept_before(RunKind.recall, T0) == T0 - timedelta(hours=48)
+    assert kept_before(RunKind.edit, T0) is None
+
+
+def test_new_text_within_telegram_limits() -> None:
+    check_new_text("<b>ok</b>", "<b>ok</b>", caption=False)
+    check_new_text("x" * 4096, "x" * 4096, caption=False)
+    long = "x" * 4097
+    assert key_of(lambda: check_new_text(long, long, caption=False)) == "followup-edit-too-long"
+    check_new_text("x" * 1024, "x" * 1024, caption=True)
+    caption = "x" * 1025
+    assert key_of(lambda: check_new_text(caption, caption, caption=True)) == (
+        "followup-edit-too-long"
+    )
+    assert key_of(lambda: check_new_text("<b>x", "<b>x", caption=False)) == (
+        "content-html-unbalanced"
+    )
+    assert key_of(lambda: check_new_text("<b> </b>", "<b> </b>", caption=False)) == (
+        "followup-edit-empty"
+    )
+
+
+def test_an_edit_is_never_a_paid_broadcast_and_may_drop_the_buttons() -> None:
+    kept = edited_content(run(), "New", keep_buttons=True)
+    assert kept.body == "New" and kept.options["buttons"] and not kept.paid
+    assert kept.kind is RunKind.edit
+    bare = edited_content(run(), "New", keep_buttons=False)
+    assert "buttons" not in bare.options
