@@ -27,6 +27,7 @@ from handlers.mailing_segment_kb import (
     SegAct,
     SegmentCD,
     exclude_lists_keyboard,
+    exclude_mailings_keyboard,
     fields_keyboard,
     ops_keyboard,
     saved_keyboard,
@@ -71,7 +72,9 @@ async def screen(
     names = {
         v.rlist.id or 0: v.rlist.name for v in await lists.overview(services.uow_factory, user_id)
     }
-    text, markup = note + segment_text(mailing, audience, names), segment_keyboard(mailing)
+    others = await segments.excluded_names(services.uow_factory, user_id, mailing)
+    text = note + segment_text(mailing, audience, names, others)
+    markup = segment_keyboard(mailing)
     if edit:
         await message.edit_text(text, reply_markup=markup)
     else:
@@ -271,6 +274,47 @@ async def on_xlist(
     await _show_exclusions(message, uid, services, changed)
 
 
+async def on_mailings(
+    query: CallbackQuery, message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    mailing = await _draft(query, state, user, services)
+    await _show_mailings(message, user.telegram_id, services, mailing)
+
+
+async def _show_mailings(
+    message: Message, user_id: int, services: Services, mailing: Mailing
+) -> None:
+    """The caller's latest mailings (but this one)."""
+    page = await mailings.browse(services.uow_factory, user_id, 0)
+    others = [(m.id, m.name) for m in page.items if m.id is not None and m.id != mailing.id]
+    key = "segment-except-mailings-title" if others else "segment-except-no-mailings"
+    targeting = mailing.targeting
+    markup = exclude_mailings_keyboard(others, targeting.exclude_got, targeting.exclude_clicked)
+    await message.edit_text(t(key), reply_markup=markup)
+
+
+async def on_got_or_clicked(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: SegmentCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    mailing = await _draft(query, state, user, services)
+    if not callback_data.value.isdigit() or mailing.id is None:
+        return
+    uid = user.telegram_id
+    changed = await segments.toggle_excluded_mailing(
+        services.uow_factory,
+        uid,
+        mailing.id,
+        int(callback_data.value),
+        clicked=callback_data.action is SegAct.clicked,
+    )
+    await _show_mailings(message, uid, services, changed)
+
+
 async def on_done(
     query: CallbackQuery, message: Message, state: FSMContext, user: User, services: Services
 ) -> None:
@@ -300,6 +344,9 @@ def create_router() -> Router:
         SegAct.save: on_save,
         SegAct.lists: on_lists,
         SegAct.xlist: on_xlist,
+        SegAct.mailings: on_mailings,
+        SegAct.got: on_got_or_clicked,
+        SegAct.clicked: on_got_or_clicked,
         SegAct.done: on_done,
     }
     for action, handler in handlers.items():

@@ -34,6 +34,9 @@ class SegAct(StrEnum):
     save = "save"  # ask a name to save this one under
     lists = "xlists"  # offer lists to leave out
     xlist = "xlist"  # leave out one list or take it back (value: id)
+    mailings = "xmail"  # offer mailings whose recipients or clickers to leave out
+    got = "got"  # leave out who got a mailing, or take them back (value: id)
+    clicked = "click"  # leave out who clicked in a mailing (value: id)
     done = "done"  # back to the lists
 
 
@@ -63,7 +66,12 @@ def segment_lines(segment: Segment) -> list[str]:
     return [f"{i}. {describe(c)}" for i, c in enumerate(segment.conditions, start=1)]
 
 
-def segment_text(mailing: Mailing, audience: Audience, list_names: dict[int, str]) -> str:
+def segment_text(
+    mailing: Mailing,
+    audience: Audience,
+    list_names: dict[int, str],
+    mailing_names: dict[int, str] | None = None,
+) -> str:
     targeting = mailing.targeting
     lines = [t("segment-title")]
     if targeting.segment.is_empty:
@@ -74,6 +82,13 @@ def segment_text(mailing: Mailing, audience: Audience, list_names: dict[int, str
     excluded = [list_names.get(i, f"#{i}") for i in targeting.exclude_lists]
     if excluded:
         lines.append(t("segment-except-lists", names=", ".join(excluded)))
+    named = mailing_names or {}
+    for key, ids in (
+        ("segment-except-got", targeting.exclude_got),
+        ("segment-except-clicked", targeting.exclude_clicked),
+    ):
+        if ids:
+            lines.append(t(key, names=", ".join(named.get(i, f"#{i}") for i in ids)))
     if not targeting.exclude_segment.is_empty:
         name = targeting.exclude_segment_name or "—"
         lines.append(t("segment-except-segment", name=name))
@@ -102,8 +117,9 @@ def segment_keyboard(mailing: Mailing) -> InlineKeyboardMarkup:
         button(kb, f"segment-switch-{other.value}", SegAct.match)
         rows.append(1)
     button(kb, "segment-except-lists-button", SegAct.lists)
+    button(kb, "segment-except-mailings-button", SegAct.mailings)
     button(kb, "segment-saved-button", SegAct.saved)
-    rows.append(2)
+    rows += [2, 1]
     if not segment.is_empty:
         button(kb, "segment-save-button", SegAct.save)
         rows.append(1)
@@ -161,3 +177,23 @@ def exclude_lists_keyboard(
 
 def value_hint(op: Op) -> str:
     return t(f"segment-ask-{op.value}")
+
+
+def exclude_mailings_keyboard(
+    mailings: list[tuple[int, str]], got: tuple[int, ...], clicked: tuple[int, ...]
+) -> InlineKeyboardMarkup:
+    """Two switches per mailing: leave out who got it, who clicked in it."""
+    kb = InlineKeyboardBuilder()
+    for mailing_id, name in mailings:
+        for action, chosen, key in (
+            (SegAct.got, got, "segment-got"),
+            (SegAct.clicked, clicked, "segment-clicked"),
+        ):
+            mark = "🚫 " if mailing_id in chosen else "▫️ "
+            kb.button(
+                text=mark + t(key, name=name[:30]),
+                callback_data=SegmentCD(action=action, value=str(mailing_id)),
+            )
+    button(kb, "button-back", SegAct.open)
+    kb.adjust(*([2] * len(mailings)), 1)
+    return kb.as_markup()

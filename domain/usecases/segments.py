@@ -77,6 +77,36 @@ async def toggle_excluded_list(
         return await _store(uow, mailing, mailing.targeting.toggled("exclude_lists", list_id))
 
 
+async def toggle_excluded_mailing(
+    uow_factory: UnitOfWorkFactory,
+    actor_id: int,
+    mailing_id: int,
+    other_id: int,
+    *,
+    clicked: bool = False,
+) -> Mailing:
+    """Leave out who got ``other_id`` (or, with ``clicked``, who clicked in it), or take
+    them back. Only a mailing the caller may see can be named."""
+    async with uow_factory() as uow:
+        mailing = await _editable(uow, actor_id, mailing_id)
+        await load_own(uow, actor_id, other_id)
+        name = "exclude_clicked" if clicked else "exclude_got"
+        return await _store(uow, mailing, mailing.targeting.toggled(name, other_id))
+
+
+async def excluded_names(
+    uow_factory: UnitOfWorkFactory, actor_id: int, mailing: Mailing
+) -> dict[int, str]:
+    """The names of the mailings whose recipients or clickers ``mailing`` leaves out."""
+    ids = {*mailing.targeting.exclude_got, *mailing.targeting.exclude_clicked}
+    names: dict[int, str] = {}
+    async with uow_factory() as uow:
+        for other_id in sorted(ids):
+            found = await uow.mailings.get(other_id)
+            names[other_id] = found.name if found is not None else f"#{other_id}"
+    return names
+
+
 async def reachable(
     uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, today: date | None = None
 ) -> Audience:

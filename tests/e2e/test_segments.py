@@ -55,10 +55,15 @@ async def to_lists_step(bot: BotHarness, name: str) -> None:
     assert "Who should get it?" in lists_step.text
 
 
+TAG_BUTTON = "🏷 tags"
+
+
 async def add_condition(bot: BotHarness, field: str, op: str, value: str | None) -> str:
+    """``op`` "" for tags (they ask the value at once)."""
     await bot.press(M, "➕ Add a condition")
-    await bot.press(M, field)
-    asked = await bot.press(M, op)
+    asked = await bot.press(M, field)
+    if op:
+        asked = await bot.press(M, op)
     if value is None:
         return asked.text
     return (await bot.say(M, value, language_code="en")).text
@@ -167,3 +172,40 @@ async def test_a_saved_segment_on_a_list_without_its_field_is_refused(
     assert "everyone in the lists" in fields.text
     offered = await bot.press(M, "➕ Add a condition")
     assert offered.buttons[:3] == ["name", "region", "🏷 tags"]
+
+
+async def launch_from_lists_step(bot: BotHarness, name: str, delivered: int) -> None:
+    await bot.press(M, "Next ➡️")
+    mark = bot.api.mark(M)
+    bot.api.press(M, "▶️ I will launch it by hand")
+    await bot.api.wait_for_message(M, since=mark, contains=f"Preview: {name}")
+    mark = bot.api.mark(M)
+    bot.api.press(M, "🚀 Launch")
+    summary = await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
+    assert f"delivered: {delivered}" in summary.text
+
+
+async def test_those_who_got_an_earlier_mailing_are_left_out(staff: BotHarness) -> None:
+    bot = staff
+    await to_lists_step(bot, "Kazan news")
+    await bot.press(M, "▫️ Customers (5)")
+    await bot.press(M, "🎯 Segment: everyone")
+    await add_condition(bot, TAG_BUTTON, "", "new")  # Cat and Eve
+    await bot.press(M, "✅ Done")
+    await launch_from_lists_step(bot, "Kazan news", delivered=2)
+
+    await to_lists_step(bot, "Follow-up")
+    await bot.press(M, "▫️ Customers (5)")
+    await bot.press(M, "🎯 Segment: everyone")
+    offered = await bot.press(M, "🚫 Except recipients of a mailing")
+    assert "▫️ 📬 got “Kazan news”" in offered.buttons
+    assert "▫️ 👆 clicked “Kazan news”" in offered.buttons
+    ticked = await bot.press(M, "▫️ 📬 got “Kazan news”")
+    assert "🚫 📬 got “Kazan news”" in ticked.buttons
+    screen = await bot.press(M, "⬅️ Back")
+    assert "Except who got: Kazan news" in screen.text and "Will receive: 3" in screen.text
+    await bot.press(M, "✅ Done")
+    before = {chat: len(bot.api.messages(chat)) for chat in PEOPLE}
+    await launch_from_lists_step(bot, "Follow-up", delivered=3)
+    again = {chat for chat in PEOPLE if len(bot.api.messages(chat)) > before[chat]}
+    assert again == {7001, 7002, 7004}
