@@ -129,6 +129,10 @@ class Outcome(enum.StrEnum):
     refused = "refused"  # permanent, about the address: suppress it (403, 5xx on RCPT)
     failed = "failed"  # permanent, or uncertain (a timeout after the request was sent)
     retry = "retry"  # transient: try again later (4xx SMTP, 429, 5xx)
+    # The channel cannot send at all (an untrusted certificate, AUTH refused, 5xx on MAIL
+    # FROM): nothing went out; the row goes back to pending and the run is paused with
+    # the reason (a test send fails with it at once). The error is the reason.
+    halted = "halted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,9 @@ class MailingRun:
     id: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    problem: str | None = None  # why a mass send did not go out (read-only, set by the engine)
+    # Why the engine stopped it (set by the engine): a mass send that did not go out, or a
+    # channel that cannot send at all (run paused until someone resumes it).
+    problem: str | None = None
     progress: ProgressMessage | None = None  # read-only: RunRepository.show_progress writes it
     kind: RunKind = RunKind.send
     source_run_id: int | None = None  # a follow-up's send run

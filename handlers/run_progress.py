@@ -96,7 +96,7 @@ class RunWatcher:
                 await task
 
     async def _follow(self, w: Watch) -> None:
-        shown = ""
+        shown, told = "", ""
         while True:
             try:
                 run = await launch.run_state(self.uow_factory, w.run_id)
@@ -114,10 +114,26 @@ class RunWatcher:
             if text != shown:
                 shown = text
                 await self._edit(w, text, self.keyboard(w, run, final))
+            if run.status is RunStatus.paused and run.problem and run.problem != told:
+                told = run.problem  # the engine paused it: a new message, so it is heard
+                await self._tell_halted(w, run)
             if final:
                 await progress.show_progress(self.uow_factory, w.run_id, None)
                 return
             await asyncio.sleep(self.interval)
+
+    async def _tell_halted(self, w: Watch, run: MailingRun) -> None:
+        """The channel cannot send at all (``domain.usecases.halt``): why, and Resume."""
+        assert run.problem is not None
+        why = escape(translate_reason(self.i18n, run.problem, w.locale))
+        name = escape(str(run.content.get("mailing_name", "")))
+        text = translate(self.i18n, "run-halted", w.locale, {"name": name, "problem": why})
+        try:
+            await self.bot.send_message(
+                w.chat_id, text, reply_markup=self.keyboard(w, run, final=False)
+            )
+        except TelegramAPIError as exc:
+            log.warning("Could not tell chat %s that run %s paused: %s", w.chat_id, w.run_id, exc)
 
     async def _bounced_later(self, run: MailingRun, locale: str) -> str:
         """Email refused after the relay took it (a bounce came back): the refused count

@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from domain.backoff import Backoff, short_error
@@ -55,6 +55,7 @@ from domain.runs import RunKind
 from domain.tracking import TrackingUrls
 from domain.tracking_plan import TrackingPlan
 from domain.usecases.bulk_send import BulkSender
+from domain.usecases.halt import halt_run
 from domain.usecases.heartbeat import Heartbeat
 from domain.usecases.launch import finish_drained_runs
 from domain.usecases.preview import recipient_values
@@ -82,6 +83,7 @@ class Worker:
     follow_ups: FollowUpQueue | None = None  # recalls and edits find their targets there
     _contents: dict[int, RunContent] = field(default_factory=dict)
     _plans: dict[int, TrackingPlan | None] = field(default_factory=dict)
+    _tests: set[int] = field(default_factory=set)  # test sends among the runs seen
     _batches: int = 0
     _next_retry: datetime | None = None  # the earliest retry this worker wrote
 
@@ -176,7 +178,22 @@ class Worker:
                 results.append(SendResult(outbound.delivery_id, Outcome.failed, detail))
         if messages:
             results += await channel.send(content, messages)
-        return results
+        return await self._halt_if_broken(run_id, content, results)
+
+    async def _halt_if_broken(
+        self, run_id: int, content: RunContent, results: list[SendResult]
+    ) -> list[SendResult]:
+        """A channel that cannot send at all (``Outcome.halted``) pauses the run with the
+        reason (``domain.usecases.halt``); a test send fails at once with it instead."""
+        broken = next((r.error for r in results if r.outcome is Outcome.halted), None)
+        if broken is None:
+            return results
+        if run_id not in self._tests:
+            await halt_run(self.uow_factory, run_id, broken)
+            return results
+        log.warning("Test send of run %s failed: its channel cannot send (%s)", run_id, broken)
+        failed = Outcome.failed
+        return [replace(r, outcome=failed) if r.outcome is Outcome.halted else r for r in results]
 
     async def _follow_up(
         self, content: RunContent, channel: DeliveryChannel, outbounds: Sequence[Outbound]
@@ -216,6 +233,8 @@ class Worker:
             if run is None:
                 return None
             self._contents[run_id] = RunContent.from_json(run.content)
+            if run.is_test:
+                self._tests.add(run_id)
         return self._contents[run_id]
 
     async def requeue(self) -> int:

@@ -259,6 +259,8 @@ async def set_paused(
         else:
             mailing.resume()
         run.status = RunStatus.paused if paused else RunStatus.running
+        if not paused:
+            run.problem = None  # the channel was mended (domain.usecases.halt): try again
         await uow.runs.update(run)
         await uow.mailings.update(mailing)
         action = "mailing.pause" if paused else "mailing.resume"

@@ -7,13 +7,19 @@ stay open between batches and are reopened when the relay drops them.
 Outcomes: 5xx on RCPT is a hard bounce (refused); 4xx anywhere is retry; connection
 failures before DATA are retry (a relay that is down loses nothing — the rest of the
 batch is handed back at once instead of waiting on more connects); 5xx on MAIL or DATA
-is failed (our sender or the content was rejected, not the address). A timeout or a
-dropped connection during DATA is ``failed`` "uncertain": the relay may have queued it.
+is failed (the content was rejected, not the address). A timeout or a dropped
+connection during DATA is ``failed`` "uncertain": the relay may have queued it.
+
+What will not heal by retrying stops the whole batch at once as ``halted`` with the
+reason (the engine pauses the run, ``domain.usecases.halt``): a certificate that fails
+verification (``smtp-cert-untrusted``), AUTH refused (``smtp-auth-refused``) and a 5xx
+on MAIL FROM (``smtp-sender-refused``: our sender, not the recipient, is refused).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -37,6 +43,11 @@ _LINK_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, 
 
 class _Down(Exception):
     """The relay cannot be reached: every message not yet tried goes back as retry."""
+
+
+class _Broken(Exception):
+    """The relay will never take our mail as configured: every message not yet sent is
+    ``halted`` with this reason (a locale key, then the relay's own words)."""
 
 
 class SmtpChannel:
@@ -101,9 +112,10 @@ class SmtpChannel:
                     message = queue.popleft()
                     try:
                         result, client = await self._deliver(client, content, message)
-                    except _Down as down:
-                        results.append(_result(message, Outcome.retry, str(down)))
-                        results.extend(_result(m, Outcome.retry, str(down)) for m in queue)
+                    except (_Down, _Broken) as stop:
+                        outcome = Outcome.halted if isinstance(stop, _Broken) else Outcome.retry
+                        results.append(_result(message, outcome, str(stop)))
+                        results.extend(_result(m, outcome, str(stop)) for m in queue)
                         queue.clear()
                         return
                     except Exception as exc:  # never let one message sink the batch
@@ -138,6 +150,11 @@ class SmtpChannel:
             except SMTPRecipientRefused as exc:
                 outcome = Outcome.refused if exc.code >= 500 else Outcome.retry
                 return _result(message, outcome, _reply(exc)), await _reset(client)
+            except SMTPSenderRefused as exc:
+                if exc.code >= 500:
+                    await _reset(client)
+                    raise _Broken(f"smtp-sender-refused: {_reply(exc)}") from exc
+                return _result(message, Outcome.retry, _reply(exc)), await _reset(client)
             except SMTPResponseException as exc:
                 outcome = Outcome.failed if exc.code >= 500 else Outcome.retry
                 return _result(message, outcome, _reply(exc)), await _reset(client)
@@ -174,10 +191,28 @@ class SmtpChannel:
             await client.connect()
             if client.is_ehlo_or_helo_needed:  # no AUTH or STARTTLS said it already
                 await _greet(client)
-        except Exception as exc:  # refused, TLS, AUTH: all mean "not now"
+        except Exception as exc:  # refused, reset, timed out: "not now"
             client.close()
+            broken = _broken(exc)
+            if broken is not None:
+                raise _Broken(broken) from exc
             raise _Down(f"cannot connect: {type(exc).__name__}: {exc}") from exc
         return client
+
+
+def _broken(exc: BaseException) -> str | None:
+    """Why connecting can never work as configured, or None (it may work later): the
+    relay's certificate fails verification, or it refuses our AUTH."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"smtp-cert-untrusted: {seen.verify_message or seen.reason or seen}"
+        if isinstance(seen, aiosmtplib.SMTPAuthenticationError) or (
+            isinstance(seen, SMTPResponseException) and seen.code in (530, 534, 535, 538)
+        ):
+            return f"smtp-auth-refused: {_reply(seen)}"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 async def _envelope(client: aiosmtplib.SMTP, sender: bytes, rcpt: str, to: bytes) -> None:

@@ -298,6 +298,8 @@ def _decide(
     result: SendResult, attempts: int, now: datetime, policy: RetryPolicy
 ) -> tuple[DeliveryStatus, datetime | None]:
     """The new status of a delivery, and when to try again; ``attempts`` includes this one."""
+    if result.outcome is Outcome.halted:  # not sent: waits for the run to be resumed
+        return DeliveryStatus.pending, None
     if result.outcome is not Outcome.retry:
         return DeliveryStatus(result.outcome.value), None
     if policy.exhausted(attempts):

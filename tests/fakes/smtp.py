@@ -11,6 +11,8 @@
         smtp.max_in_flight          # most DATA commands answered at once (with ``delay``)
 
     FakeSmtp(login=("user", "secret"))  # AUTH required (over plain TCP), these credentials
+    FakeSmtp(tls=context)               # implicit TLS (port 465 style) with this context
+    smtp.reject_sender("550 5.7.1 Sender not allowed")   # every MAIL FROM
 
 It runs in the test's event loop (no thread), so ``go_down`` is immediate and exact.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from types import TracebackType
@@ -45,6 +48,15 @@ class ReceivedMail:
 class _Handler:
     def __init__(self, fake: FakeSmtp) -> None:
         self.fake = fake
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if self.fake.sender_reply is not None:
+            return self.fake.sender_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -78,9 +90,17 @@ class _Handler:
 
 
 class FakeSmtp:
-    def __init__(self, *, host: str = "127.0.0.1", login: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        login: tuple[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.host = host
         self.login = login
+        self.tls = tls
+        self.sender_reply: str | None = None  # the answer to every MAIL FROM (None: 250)
         self.logins = 0  # successful AUTHs
         self.port = 0
         self.messages: list[ReceivedMail] = []
@@ -96,6 +116,10 @@ class FakeSmtp:
     def reject(self, address: str, reply: str, *, times: int | None = None) -> None:
         """Answer RCPT TO ``address`` with ``reply`` (e.g. "550 ..."), always or ``times``."""
         self._rejections[address.lower()] = (reply, times)
+
+    def reject_sender(self, reply: str) -> None:
+        """Answer every MAIL FROM with ``reply`` (e.g. "550 5.7.1 Sender not allowed")."""
+        self.sender_reply = reply
 
     def received_by(self, address: str) -> list[ReceivedMail]:
         return [m for m in self.messages if address in m.rcpt_tos]
@@ -126,6 +150,7 @@ class FakeSmtp:
             self.host,
             self.port,
             reuse_address=True,
+            ssl=self.tls,
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
 
@@ -135,7 +160,9 @@ class FakeSmtp:
         expected = tuple(part.encode() for part in self.login or ("", ""))
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == expected
         self.logins += ok
-        return AuthResult(success=ok)
+        # A refusal is answered 535 (RFC 4954 §6); aiosmtpd's default (handled=True)
+        # answers nothing and the client waits for its timeout.
+        return AuthResult(success=ok, handled=False)
 
     async def go_down(self) -> None:
         """Stop listening (connects are refused) and drop every open connection."""

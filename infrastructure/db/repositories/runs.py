@@ -29,7 +29,7 @@ def to_run(row: MailingRunRow) -> MailingRun:
         id=row.id,
         started_at=row.started_at,
         finished_at=row.finished_at,
-        problem=(row.bulk_state or {}).get("problem"),
+        problem=(row.bulk_state or {}).get("problem") or row.problem,
         progress=_progress(row),
         kind=RunKind(row.kind),
         source_run_id=row.source_run_id,
@@ -53,6 +53,7 @@ def _columns(run: MailingRun) -> dict[str, Any]:
         "note": run.note,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
+        "problem": run.problem,
     }
 
 

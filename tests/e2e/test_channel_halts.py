@@ -1,0 +1,93 @@
+"""A channel that cannot send at all (here: the relay refuses our SMTP login) stops the
+run at once instead of retrying every recipient five times over minutes: the run and
+its mailing are paused with the reason, the manager is told in the chat in their
+language, the log has a WARNING line, and nobody's message is lost (issue 17, point 3).
+A test send through such a channel says why it failed within seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from domain.mailings import Channel, MailingStatus
+from domain.recipients import Address, AddressKind
+from domain.runs import RunStatus
+from tests.e2e.conftest import BotHarness, running_bot
+from tests.e2e.test_delivery_faults import (
+    M,
+    current_run,
+    deliveries,
+    mailing_status,
+    prepare,
+    press,
+)
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.smtp import FakeSmtp
+
+READERS = [Address(AddressKind.email, f"reader{i:02d}@example.test") for i in range(30)]
+
+
+@asynccontextmanager
+async def refusing_relay(api: FakeBotAPI, url: str) -> AsyncIterator[tuple[BotHarness, FakeSmtp]]:
+    async with (
+        FakeSmtp(login=("mailer", "right")) as smtp,
+        running_bot(
+            api,
+            url,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            smtp_security="none",
+            smtp_from="News <news@example.test>",
+            smtp_username="mailer",
+            smtp_password="wrong",
+        ) as bot,
+    ):
+        yield bot, smtp
+
+
+async def test_a_refused_smtp_login_pauses_the_run_and_tells_the_manager_why(
+    fake_api: FakeBotAPI, migrated_pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    async with refusing_relay(fake_api, migrated_pg_url) as (bot, smtp):
+        mailing_id = await prepare(bot, READERS, channel=Channel.email, subject="Hi")
+        mark = fake_api.mark(M)
+        await press(bot, "launch", mailing_id)
+        told = await fake_api.wait_for_message(M, since=mark, contains="is paused", timeout=20)
+        run = await current_run(bot, mailing_id)
+        rows = await deliveries(bot, run.id or 0)
+        for _ in range(100):  # the batch in hand is recorded just after the pause
+            if all(row_status != "sending" for _, row_status, _, _ in rows):
+                break
+            await asyncio.sleep(0.05)
+            rows = await deliveries(bot, run.id or 0)
+        run = await current_run(bot, mailing_id)
+        status = await mailing_status(bot, mailing_id)
+    text = told.text or ""
+    assert "the SMTP server refused the login (SMTP_USERNAME / SMTP_PASSWORD): 535" in text
+    assert "wrong" not in text  # the password never reaches the chat
+    assert run.status is RunStatus.paused and status is MailingStatus.paused
+    assert (run.problem or "").startswith("smtp-auth-refused: 535")
+    assert {row_status for _, row_status, _, _ in rows} == {"pending"}  # nobody failed
+    assert max(attempts for _, _, attempts, _ in rows) <= 1  # not retried over and over
+    assert run.totals.pending == len(READERS) and run.totals.failed == 0
+    assert smtp.messages == []
+    halts = [r for r in caplog.records if r.levelno == logging.WARNING and "cannot send" in r.msg]
+    assert halts and "smtp-auth-refused" in halts[0].getMessage()
+
+
+async def test_a_test_send_through_a_refusing_relay_says_why_within_seconds(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with refusing_relay(fake_api, migrated_pg_url) as (bot, _):
+        mailing_id = await prepare(bot, READERS, channel=Channel.email, subject="Hi")
+        mark = fake_api.mark(M)
+        await press(bot, "test", mailing_id)
+        await bot.say(M, "me@example.com", language_code="en")
+        # Before: five attempts with a 30 s-based backoff, minutes before any answer.
+        summary = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
+    assert "the SMTP server refused the login" in (summary.text or "")
