@@ -240,7 +240,7 @@ class MailingRunRow(Base):
     # A follow-up (recall, edit) of the send run ``source_run_id`` (migration 0013).
     kind: Mapped[str] = mapped_column(String(16), default="send", server_default="send")
     source_run_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    # Why the engine paused it: its channel cannot send at all (migration 0015).
+    # Why the engine paused it: its channel cannot send at all (migration 0016).
     problem: Mapped[str | None] = mapped_column(Text)
 
 

@@ -1,7 +1,7 @@
 """Runs: why the engine stopped one (``problem``), e.g. the SMTP relay refused our AUTH.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07
 
 A channel that cannot send at all (an untrusted certificate, AUTH refused, 5xx on MAIL
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
