@@ -58,6 +58,7 @@ from infrastructure.channels.telegram_stars import TelegramStars
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.follow_ups import SqlFollowUps
+from infrastructure.db.segment_index import SqlFieldIndexes
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.fetch import HttpFileFetcher
 from infrastructure.importers import SqlRecipientImporter
@@ -202,6 +203,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         link_chart=MatplotlibLinkChart(),
         tracking=settings.tracking,
         follow_ups=SqlFollowUps(db.engine),
+        field_indexes=SqlFieldIndexes(db.engine),
     )
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.segments import Segment
+from domain.segments import Op, Segment
+
+INDEXED_OPS = frozenset({Op.equals, Op.one_of})
 
 
 @dataclass(slots=True)
@@ -36,3 +39,17 @@ class SegmentStore(Protocol):
         ...
 
     async def delete(self, segment_id: int) -> bool: ...
+
+
+class FieldIndexes(Protocol):
+    """Indexes on the fields that saved segments use (those are the ones used often)."""
+
+    async def ensure(self, fields: Collection[str]) -> None:
+        """Index each field for equality (idempotent; built without blocking writes where
+        the database can). A failure is logged, never raised: a segment works unindexed."""
+        ...
+
+
+def indexed_fields(segment: Segment) -> set[str]:
+    """The fields whose conditions an index on the field's folded text serves."""
+    return {c.field for c in segment.conditions if c.op in INDEXED_OPS}

@@ -227,7 +227,9 @@ async def on_save(
 async def got_name(message: Message, state: FSMContext, user: User, services: Services) -> None:
     mailing_id = (await state.get_data())["mailing_id"]
     uid = user.telegram_id
-    saved = await segments.save(services.uow_factory, uid, mailing_id, message.text or "")
+    saved = await segments.save(
+        services.uow_factory, uid, mailing_id, message.text or "", services.field_indexes
+    )
     await state.set_state(MailingFlow.segment)
     mailing = await mailings.get(services.uow_factory, uid, mailing_id)
     await screen(

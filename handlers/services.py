@@ -29,6 +29,7 @@ from domain.ports import (
     ScheduleCalculator,
     UnitOfWorkFactory,
 )
+from domain.saved_segments import FieldIndexes
 from handlers.run_progress import RunWatcher
 
 
@@ -57,6 +58,7 @@ class Services:
     import_progress_interval: float = 3.0
     tracking: bool = True  # ``TRACKING``: opens and clicks may be counted at all
     follow_ups: FollowUpQueue | None = None  # recalls and edits of delivered Telegram copies
+    field_indexes: FieldIndexes | None = None  # indexes on the fields saved segments use
 
     @property
     def timezone(self) -> str:

@@ -7,7 +7,7 @@ function ``engine.py`` registers on every connection. A field is read as text; n
 and dates are compared only where that text is one (``domain.segments`` says which), so
 "abc" in a number field simply does not match.
 
-Equality compares ``lower(attributes ->> field)``: the expression PostgreSQL indexes for
+Equality compares ``lower(attributes ->> 'field')``: the expression PostgreSQL indexes for
 fields that saved segments use (``segment_index.py``).
 """
 
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Numeric,
     String,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -61,7 +62,10 @@ class Compiler:
     # -- what a field's text is --------------------------------------------------------
     def text(self, name: str) -> ColumnElement[Any]:
         if self._pg:
-            return AddressRow.attributes.op("->>")(literal(name, String))
+            # The name inline (quoted by the dialect), not a parameter: PostgreSQL matches
+            # an expression index (segment_index.py) only against the same constant.
+            key = bindparam(None, name, type_=String, literal_execute=True)
+            return AddressRow.attributes.op("->>")(key)
         # SQLite: ->> gives numbers as numbers; as text they compare like PostgreSQL's.
         return cast(AddressRow.attributes.op("->>")(literal("$." + _quoted(name))), String)
 
