@@ -12,6 +12,7 @@ from domain.recipients import Address, AddressKind, RecipientList
 from domain.templates import Template
 from tests.e2e.conftest import ADMIN, BotHarness, grant, running_bot
 from tests.fakes.bot_api import FakeBotAPI
+from tests.support.redis import REDIS_URL
 
 M, OTHER = 2002, 2003
 
@@ -493,18 +494,14 @@ async def test_browse_filters_by_status_and_archives_mailings_with_runs(
 
 
 async def test_dialog_state_survives_a_restart_with_redis(
-    fake_api: FakeBotAPI, migrated_pg_url: str
+    fake_api: FakeBotAPI, migrated_pg_url: str, redis_prefix: str
 ) -> None:
-    from redis.asyncio import Redis
-
-    redis_url = "redis://127.0.0.1:6379/15"
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    await client.aclose()
-    async with running_bot(fake_api, migrated_pg_url, redis_url=redis_url) as bot:
+    # the tests' Redis database under a key prefix of its own: parallel runs never meet
+    redis = {"redis_url": REDIS_URL, "redis_key_prefix": redis_prefix}
+    async with running_bot(fake_api, migrated_pg_url, **redis) as bot:
         await grant(bot, M)
         await start_dialog(bot, "Survivor")
-    async with running_bot(fake_api, migrated_pg_url, redis_url=redis_url) as bot:
+    async with running_bot(fake_api, migrated_pg_url, **redis) as bot:
         # the old message's button still works: the dialog state lived in Redis
         content = await bot.press(M, "✈️ Telegram")
         assert "Send the message" in content.text
