@@ -62,6 +62,7 @@ from infrastructure.db.segment_index import SqlFieldIndexes
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.fetch import HttpFileFetcher
 from infrastructure.importers import SqlRecipientImporter
+from infrastructure.importers.members import SqlMemberUpserter
 from infrastructure.importers.validation import TextAddressParser
 from infrastructure.rendering import JinjaRenderer
 from infrastructure.reports import MatplotlibChartDrawer, open_report_writer
@@ -174,7 +175,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         jobs=retention_jobs(settings, db.engine, db.uow_factory),
         notifier=TelegramScheduleNotifier(bot, i18n, ZoneInfo(settings.timezone)),
     )
-    dp.workflow_data["services"] = Services(
+    services = dp.workflow_data["services"] = Services(
         uow_factory=db.uow_factory,
         clock=SystemClock(),
         tz=ZoneInfo(settings.timezone),
@@ -224,7 +225,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         if bounces is not None:
             reports["bounce_reader"] = bounces.status.as_json
         if settings.api_port is not None:
-            api = build_api_server(settings, db, i18n, settings.api_port)
+            api = build_api_server(settings, db, i18n, services, settings.api_port)
     if worker or settings.workers:
         parts["workers"] = lambda: delivery.alive
     Probes(figures.ping, metrics, parts, reports).install(web_app)
@@ -247,8 +248,11 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     )
 
 
-def build_api_server(settings: Settings, db: Database, i18n: PoI18n, port: int) -> ApiServer:
-    ctx = ApiContext(db.uow_factory, SystemClock(), TokenRateLimit(settings.api_rate))
+def build_api_server(
+    settings: Settings, db: Database, i18n: PoI18n, services: Services, port: int
+) -> ApiServer:
+    members = SqlMemberUpserter(db.engine)
+    ctx = ApiContext(services, members, TokenRateLimit(settings.api_rate))
     api = build_api(ctx, i18n, body_max_bytes=settings.api_body_max_bytes)
     return ApiServer(api, settings.api_host, port)
 

@@ -12,16 +12,28 @@ from bot.api.limits import TokenRateLimit
 from domain.api_tokens import hash_secret
 from domain.clock import Clock
 from domain.errors import Unauthenticated
+from domain.members import MemberUpserter
 from domain.ports import UnitOfWorkFactory
 from domain.usecases.api_tokens import authenticate
 from domain.users import User
+from handlers.services import Services
 
 
 @dataclass
 class ApiContext:
-    uow_factory: UnitOfWorkFactory
-    clock: Clock
+    """The bot's own ``Services`` (the same use cases and adapters) and the API's extras."""
+
+    services: Services
+    members: MemberUpserter
     rate_limit: TokenRateLimit
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return self.services.uow_factory
+
+    @property
+    def clock(self) -> Clock:
+        return self.services.clock
 
 
 def context(request: Request) -> ApiContext:

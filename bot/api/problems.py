@@ -53,10 +53,16 @@ class Problem(HTTPException):
     ``HTTPException`` so that FastAPI passes it through while it reads a body."""
 
     def __init__(
-        self, status: int, key: str, headers: dict[str, str] | None = None, **params: Any
+        self,
+        status: int,
+        key: str,
+        headers: dict[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        **params: Any,
     ) -> None:
         super().__init__(status, key, headers)
         self.status, self.key, self.params = status, key, params
+        self.extra = dict(extra or {})  # members of the problem object beside the standard ones
 
 
 def locale_of(request: Request, available: tuple[str, ...]) -> str:
@@ -80,6 +86,13 @@ def plain(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
+def text_of(request: Request, key: str, params: Mapping[str, Any] | None = None) -> str:
+    """A message of the bot, as plain text in the caller's language."""
+    i18n: I18n = request.app.state.i18n
+    locale = locale_of(request, i18n.available_locales)
+    return plain(translate(i18n, key, locale, dict(params or {})))
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -89,13 +102,11 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    i18n: I18n = request.app.state.i18n
-    locale = locale_of(request, i18n.available_locales)
     body = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
-        "detail": plain(translate(i18n, key, locale, params)),
+        "detail": text_of(request, key, params),
         "code": key,
         "instance": request.url.path,
         **extra,
@@ -119,7 +130,9 @@ def install_problems(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        return problem_response(request, exc.status, exc.key, exc.params, headers=exc.headers)
+        return problem_response(
+            request, exc.status, exc.key, exc.params, headers=exc.headers, **exc.extra
+        )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
