@@ -570,7 +570,7 @@ class ChartDrawer(Protocol):
     """Draws statistics as PNG images, in a thread (never blocking the event loop).
 
     ``labels`` carries the texts shown on the chart, already in the reader's language
-    (keys: delivered, failed, refused, pending, statuses, rate, per_minute, day, week,
+    (keys: delivered, failed, refused, pending, not_sent, statuses, rate, per_minute, day, week,
     month, per_channel, per_day, no_sends, and the channel values); times are shown in ``tz``,
     dates and times written the way ``locale`` (a Babel locale name) writes them.
     """

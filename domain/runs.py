@@ -41,6 +41,12 @@ class DeliveryStatus(enum.StrEnum):
 FINAL_DELIVERY_STATUSES = frozenset(
     {DeliveryStatus.delivered, DeliveryStatus.failed, DeliveryStatus.refused}
 )
+# A run in one of these statuses sends nothing more: its recipients still pending (a
+# cancelled run's rest) are "not sent", in statistics, charts, exports and the card.
+ENDED_RUN_STATUSES = frozenset(
+    {RunStatus.completed, RunStatus.cancelled, RunStatus.failed, RunStatus.skipped}
+)
+NOT_SENT = "not sent"  # the export's status of a recipient an ended run never reached
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,11 @@ class MailingRun:
     @property
     def is_follow_up(self) -> bool:
         return self.kind is not RunKind.send
+
+    @property
+    def ended(self) -> bool:
+        """Nothing more will be sent: what is still pending never will be."""
+        return self.status in ENDED_RUN_STATUSES
 
 
 @dataclass(slots=True)

@@ -75,7 +75,7 @@ def card_text(
         tot = last_run.totals
         lines.append(
             t(
-                "mailings-card-last-run",
+                "mailings-card-last-run-ended" if last_run.ended else "mailings-card-last-run",
                 when=when(last_run.started_at, tz),
                 delivered=tot.delivered,
                 failed=tot.failed,

@@ -29,7 +29,7 @@ def report_text(report: RunReport, tz: tzinfo) -> str:
         t("stats-delivered", count=tot.delivered),
         t("stats-failed", count=tot.failed),
         t("stats-refused", count=tot.refused),
-        t("stats-pending", count=tot.pending + tot.sending),
+        t("stats-not-sent" if run.ended else "stats-pending", count=tot.pending + tot.sending),
     ]
     if report.details_removed:
         lines += ["", t("stats-details-removed")]
@@ -93,6 +93,7 @@ def chart_labels() -> dict[str, str]:
             "failed",
             "refused",
             "pending",
+            "not_sent",
             "statuses",
             "rate",
             "per_minute",

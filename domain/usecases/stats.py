@@ -9,6 +9,7 @@ removed (``RunReport.details_removed``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -16,8 +17,16 @@ from domain.errors import AccessDenied, InvalidInput, NotFound
 from domain.mailings import Mailing
 from domain.pagination import Page
 from domain.ports import ReportWriterFactory, UnitOfWork, UnitOfWorkFactory
-from domain.runs import MailingRun
-from domain.stats import PERIODS, ChannelSummary, ExportFormat, FailureReason, Period, RunReport
+from domain.runs import NOT_SENT, DeliveryStatus, MailingRun
+from domain.stats import (
+    PERIODS,
+    ChannelSummary,
+    ExportFormat,
+    ExportRow,
+    FailureReason,
+    Period,
+    RunReport,
+)
 from domain.usecases.access import require_staff
 from domain.usecases.mailings import load_own
 
@@ -123,9 +132,17 @@ async def export_run(
                 rows = await uow.stats.export_rows(run_id, after, EXPORT_CHUNK)
             if not rows:
                 break
+            if run.ended:  # a cancelled run's rest: never sent, not waiting
+                rows = [_not_sent(row) for row in rows]
             await writer.write(rows)
             written += len(rows)
             after = rows[-1].delivery_id
     finally:
         await writer.close()
     return written
+
+
+def _not_sent(row: ExportRow) -> ExportRow:
+    if row.status in (DeliveryStatus.pending, DeliveryStatus.sending):
+        return replace(row, status=NOT_SENT)
+    return row

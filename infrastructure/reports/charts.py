@@ -147,8 +147,9 @@ def run_figure(
         "refused": totals.refused,
         "pending": totals.pending + totals.sending,
     }
+    names = {**labels, "pending": labels["not_sent"]} if report.run.ended else labels
     drawn = bars.bar(
-        [labels[k] for k in counts],
+        [names[k] for k in counts],
         list(counts.values()),
         color=[STATUS_COLORS[k] for k in counts],
     )

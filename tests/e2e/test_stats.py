@@ -4,6 +4,7 @@ history, a forged button for someone else's mailing, and the admins' /stats."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections import Counter
@@ -123,13 +124,13 @@ async def test_a_mailing_never_launched_has_no_statistics_button(bot: BotHarness
     assert answer["text"] == "This mailing has not been launched yet: there are no statistics."
 
 
-async def export(bot: BotHarness, button: str, figures: SentMessage) -> bytes:
+async def export(bot: BotHarness, button: str, figures: SentMessage, count: int = 4) -> bytes:
     mark = bot.api.mark(M)
     bot.api.press(M, button, message_id=figures.message_id)
     document = await bot.api.wait_for_message(
         M, since=mark, predicate=lambda m: m.kind == "document", timeout=20
     )
-    assert document.file is not None and "4 rows" in (document.caption or "")
+    assert document.file is not None and f"{count} rows" in (document.caption or "")
     return document.file.content
 
 
@@ -217,3 +218,53 @@ async def test_admin_stats_leave_test_sends_out_unless_asked(
     full = await bot.api.wait_for_message(ADMIN, since=mark, contains="Sends per channel")
     assert full.text.count("Telegram: 5 (✅ 3, ❌ 1, 🚫 1)") == 3
     assert "Test sends are counted too" in full.text
+
+
+async def test_a_cancelled_runs_rest_reads_not_sent_everywhere(bot: BotHarness) -> None:
+    await grant(bot, M)
+    chats = list(range(7501, 7561))
+    async with bot.app.db.uow_factory() as uow:
+        rlist = await uow.lists.add(RecipientList("Many", M))
+        ids = [
+            (await uow.addresses.upsert(Address(AddressKind.telegram, str(c)))).id or 0
+            for c in chats
+        ]
+        assert rlist.id is not None
+        await uow.lists.add_members(rlist.id, ids)
+        mailing = await uow.mailings.add(
+            Mailing(
+                owner_id=M, name="Weekly", channel=Channel.telegram, body="Hi", list_ids=[rlist.id]
+            )
+        )
+        await uow.commit()
+    bot.api.delay = 0.2  # slow enough to cancel half way
+    card = await open_card(bot, mailing.id or 0)
+    bot.api.press_data(M, f"m:launch:{mailing.id}:0:", card.message_id)
+    for _ in range(200):
+        if any(bot.api.messages(c) for c in chats):
+            break
+        await asyncio.sleep(0.05)
+    bot.api.press_data(M, f"m:cancel:{mailing.id}:0:", card.message_id)
+    summary = await bot.api.wait_for_message(M, contains="Summary", timeout=20)
+    bot.api.delay = 0
+    for _ in range(100):  # until the batch in flight is recorded
+        async with bot.app.db.uow_factory() as uow:
+            run = await uow.runs.last_for_mailing(mailing.id or 0)
+        assert run is not None
+        if run.totals.delivered == sum(1 for c in chats if bot.api.messages(c)):
+            break
+        await asyncio.sleep(0.1)
+    assert 0 < run.totals.pending < 60
+    left = run.totals.pending
+    card = await open_card(bot, mailing.id or 0)
+    assert f"not sent {left}" in card.text and "pending" not in card.text
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=card.message_id)
+    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+    assert f"⛔ Not sent: {left}" in figures.text and "Pending" not in figures.text
+    rows = list(
+        csv.DictReader(io.StringIO((await export(bot, "CSV", figures, 60)).decode("utf-8-sig")))
+    )
+    assert Counter(row["status"] for row in rows)["not sent"] == left
+    assert "pending" not in {row["status"] for row in rows}
+    assert "not sent" in summary.text

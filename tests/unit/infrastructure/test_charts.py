@@ -3,6 +3,7 @@ beside the data and never over it, times in the configured zone written the read
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,10 @@ from infrastructure.reports.charts import channel_figure, run_figure
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 LABELS = {
-    **{key: key for key in ("delivered", "failed", "refused", "pending", "statuses", "rate")},
+    **{
+        key: key
+        for key in ("delivered", "failed", "refused", "pending", "not_sent", "statuses", "rate")
+    },
     **{key: key for key in ("per_minute", "per_channel", "per_day", "no_sends")},
     **{p.value: p.value for p in Period},
     **{c.value: c.value for c in Channel},
@@ -106,3 +110,12 @@ def test_the_daily_chart_shows_days_in_the_readers_words() -> None:
     labels = ticks(fig, canvas, 1)
     assert labels and all(text.split()[1] == "дек." for text in labels)
     assert "7 дек." in labels or "6 дек." in labels
+
+
+def test_an_ended_runs_rest_is_drawn_as_not_sent() -> None:
+    ended = report(2)
+    fig, canvas = run_figure(ended, LABELS, MOSCOW, "ru")
+    assert "not_sent" in ticks(fig, canvas, 0) and "pending" not in ticks(fig, canvas, 0)
+    running = replace(ended, run=replace(ended.run, status=RunStatus.running))
+    fig, canvas = run_figure(running, LABELS, MOSCOW, "ru")
+    assert "pending" in ticks(fig, canvas, 0)
