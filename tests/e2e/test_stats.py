@@ -80,7 +80,7 @@ async def test_statistics_show_counts_reasons_and_a_real_png_chart(
     mark = bot.api.mark(M)
     bot.api.press(M, "📊 Statistics", message_id=card.message_id)
     figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
-    for line in ("✅ Delivered: 2", "❌ Failed: 1", "🚫 Refused: 1", "⏳ Pending: 0"):
+    for line in ("✅ Delivered: 2", "❌ Failed: 1", "🚫 Refused: 1", "⛔ Not sent: 0"):
         assert line in figures.text
     assert "Recipients: 4" in figures.text and "Main failure reasons" in figures.text
     # One line per kind of failure, with its count.
