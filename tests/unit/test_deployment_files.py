@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +75,13 @@ def test_aiogram_and_pydantic_pins_match_what_the_patch_was_checked_against() ->
         for lock in ("runtime", "dev"):
             text = (ROOT / "requirements" / f"{lock}.lock").read_text()
             assert re.search(rf"^{package}=={re.escape(checked)}\.", text, re.M), (lock, package)
+
+
+@pytest.mark.parametrize("doc", ["ARCHITECTURE.md", "CONTRIBUTING.md"])
+def test_every_path_the_engineers_docs_name_exists(doc: str) -> None:
+    text = (ROOT / doc).read_text()
+    paths = set(re.findall(r"`((?:[\w.-]+/)+[\w.-]*)`", text))
+    assert len(paths) > 10, paths
+    named = {p.replace("{en,ru}", "en") for p in paths if "NNNN" not in p}  # not templates
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"{doc} names files that are gone: {missing}"
