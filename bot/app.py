@@ -27,6 +27,7 @@ from bot.api.app import build_api
 from bot.api.context import ApiContext
 from bot.api.limits import TokenRateLimit
 from bot.api.server import ApiServer
+from bot.autodelete import autodelete_jobs
 from bot.delivery import Delivery, build_sendsay_client
 from bot.metrics import Metrics
 from bot.notifier import TelegramAccessNotifier, set_user_menu
@@ -172,7 +173,10 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         calculator,
         tick_seconds=settings.scheduler_tick_seconds,
         grace=timedelta(minutes=settings.schedule_grace_minutes),
-        jobs=retention_jobs(settings, db.engine, db.uow_factory),
+        jobs=[
+            *retention_jobs(settings, db.engine, db.uow_factory),
+            *autodelete_jobs(settings, db.engine, db.uow_factory),
+        ],
         notifier=TelegramScheduleNotifier(bot, i18n, ZoneInfo(settings.timezone)),
     )
     services = dp.workflow_data["services"] = Services(

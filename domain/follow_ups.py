@@ -8,8 +8,10 @@ as failed with ``KEPT`` as the reason, so the run's card and export say so per r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain.content import CAPTION_LIMIT, TEXT_LIMIT, check_html, visible_length, visible_text
 from domain.delivery import RunContent
@@ -52,19 +54,7 @@ def check_source(run: MailingRun, follow_ups: list[MailingRun]) -> None:
 def follow_up_content(source: MailingRun, kind: RunKind) -> RunContent:
     """What a follow-up sends: the send run's content, never as a paid broadcast (deletes
     and edits are not broadcasts), marked with its kind."""
-    content = RunContent.from_json(source.content)
-    return RunContent(
-        mailing_id=content.mailing_id,
-        mailing_name=content.mailing_name,
-        channel=content.channel,
-        body=content.body,
-        subject=content.subject,
-        media=content.media,
-        options=content.options,
-        links=content.links,
-        paid=False,
-        kind=kind,
-    )
+    return replace(RunContent.from_json(source.content), paid=False, kind=kind)
 
 
 def check_new_text(body: str, rendered: str, *, caption: bool) -> None:
@@ -88,3 +78,35 @@ def edited_content(source: MailingRun, body: str, *, keep_buttons: bool) -> RunC
     if not keep_buttons:
         options.pop("buttons", None)
     return replace(content, body=body, options=options, links=())
+
+
+AUTODELETE = "autodelete_hours"  # the mailing option: hours after the run starts
+AUTODELETE_HOURS = range(1, 48)  # Telegram deletes for 48 hours: 47 at most
+AUTODELETE_CHOICES = (None, 1, 3, 6, 12, 24, 47)  # what the dialog's button cycles through
+PIN = "pin"  # the mailing option: pin each copy (silently)
+
+
+def autodelete_hours(options: Mapping[str, Any]) -> int | None:
+    """The auto-delete delay a mailing's options ask for; ``None`` if off or invalid."""
+    hours = options.get(AUTODELETE)
+    if isinstance(hours, int) and not isinstance(hours, bool) and hours in AUTODELETE_HOURS:
+        return hours
+    return None
+
+
+def next_autodelete(options: Mapping[str, Any]) -> int | None:
+    """The next choice of the dialog's auto-delete button (off after the last)."""
+    current = autodelete_hours(options)
+    if current not in AUTODELETE_CHOICES:
+        return AUTODELETE_CHOICES[1]
+    return AUTODELETE_CHOICES[(AUTODELETE_CHOICES.index(current) + 1) % len(AUTODELETE_CHOICES)]
+
+
+def autodelete_at(content: RunContent, started: datetime, *, test: bool) -> datetime | None:
+    """When a run's copies delete themselves: ``hours`` after it starts (the recall then
+    goes at the pace and in the order of the sending, so each copy lives about that
+    long). Telegram runs only, never a test send."""
+    hours = autodelete_hours(content.options)
+    if test or hours is None or content.channel is not Channel.telegram:
+        return None
+    return started + timedelta(hours=hours)

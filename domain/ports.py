@@ -210,6 +210,10 @@ class RunRepository(Protocol):
         and ``last_for_mailing`` list send runs only."""
         ...
 
+    async def due_autodeletes(self, now: datetime) -> list[MailingRun]:
+        """Finished send runs whose ``autodelete_at`` is at or before ``now``."""
+        ...
+
     async def show_progress(self, run_id: int, message: ProgressMessage | None) -> None:
         """Remember (or forget, with None) the message the run's progress is shown in."""
         ...
@@ -589,12 +593,17 @@ class FollowUpQueue(Protocol):
     same ``deliveries`` work queue: workers claim, send and record them like any run.
     Each method is one short transaction of its own."""
 
-    async def start(self, run: MailingRun, kept_before: datetime | None) -> FollowUpStart | None:
-        """In one transaction: insert ``run`` (a follow-up of ``run.source_run_id``), one
-        pending delivery per copy of that run still in its chat (delivered, its message id
-        kept, not recalled by an earlier recall), each carrying the message id, and start
-        it. Copies delivered before ``kept_before`` go in as failed, "kept" (their window
-        has closed). ``None``, and nothing written, when no copy is left."""
+    async def start(
+        self, run: MailingRun, kept_before: datetime | None, *, auto: bool = False
+    ) -> FollowUpStart | None:
+        """With ``auto`` (an auto-delete), only if the send run's ``autodelete_at`` is
+        still set, and it is cleared in the same transaction: the first caller starts
+        it, any other gets ``None``. In one transaction: insert ``run`` (a follow-up of
+        ``run.source_run_id``), one pending delivery per copy of that run still in its
+        chat (delivered, its message id kept, not recalled by an earlier recall), each
+        carrying the message id, and start it. Copies delivered before ``kept_before`` go
+        in as failed, "kept" (their window has closed). ``None``, and nothing written
+        (but a claimed auto-delete), when no copy is left."""
         ...
 
     async def targets(self, delivery_ids: Sequence[int]) -> dict[int, int]:

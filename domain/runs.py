@@ -101,6 +101,7 @@ class MailingRun:
     progress: ProgressMessage | None = None  # read-only: RunRepository.show_progress writes it
     kind: RunKind = RunKind.send
     source_run_id: int | None = None  # a follow-up's send run
+    autodelete_at: datetime | None = None  # its copies are recalled then (auto-delete)
 
     @property
     def is_follow_up(self) -> bool:

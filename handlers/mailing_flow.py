@@ -16,6 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from domain.follow_ups import AUTODELETE, PIN, autodelete_hours
 from domain.mailings import Channel, Mailing
 from domain.paid import FREE_RATE
 from domain.tracking_plan import TRACKED_CHANNELS
@@ -201,12 +202,20 @@ def options_keyboard(mailing: Mailing, fast: float | None) -> InlineKeyboardMark
     """The Telegram options; with ``fast`` (the paid rate) also fast or free."""
     options = mailing.options
     kb = InlineKeyboardBuilder()
-    for name, default in (("link_preview", True), ("silent", False), ("protect", False)):
+    toggles = (("link_preview", True), ("silent", False), ("protect", False), (PIN, False))
+    for name, default in toggles:
         on = bool(options.get(name, default))
         kb.button(
             text=t(f"dialog-option-{name}", state=t("on" if on else "off")),
             callback_data=DialogCD(step=Step.options, action=DialogAct.toggle, value=name),
         )
+    hours = autodelete_hours(options)
+    kb.button(
+        text=t("dialog-option-autodelete", state=t("dialog-autodelete-hours", hours=hours))
+        if hours
+        else t("dialog-option-autodelete", state=t("off")),
+        callback_data=DialogCD(step=Step.options, action=DialogAct.toggle, value=AUTODELETE),
+    )
     if fast is not None:
         kb.button(
             text=t("dialog-option-fast", state=t("on" if mailing.fast else "off")),
@@ -221,5 +230,5 @@ def options_keyboard(mailing: Mailing, fast: float | None) -> InlineKeyboardMark
         text=t("dialog-next"), callback_data=DialogCD(step=Step.options, action=DialogAct.next)
     )
     nav(kb, Step.options)
-    kb.adjust(*([1] * (6 if fast is not None else 5)), 2)
+    kb.adjust(*([1] * (8 if fast is not None else 7)), 2)
     return kb.as_markup()

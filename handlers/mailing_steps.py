@@ -14,6 +14,7 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from domain.follow_ups import AUTODELETE, PIN, next_autodelete
 from domain.mailings import Channel
 from domain.usecases import mailings
 from domain.users import User
@@ -38,7 +39,7 @@ from handlers.mailings_kb import DialogAct, DialogCD, Step, nav_keyboard
 from handlers.services import Services
 from handlers.states import MailingFlow
 
-OPTIONS = {"link_preview": True, "silent": False, "protect": False}  # and their defaults
+OPTIONS = {"link_preview": True, "silent": False, "protect": False, PIN: False}  # defaults
 CHANNELS = {channel.value: channel for channel in Channel}
 
 
@@ -161,9 +162,13 @@ async def on_option_toggle(
 ) -> None:
     draft = await current_draft(query, message, state, user, services)
     name = callback_data.value
-    if draft is None or name not in OPTIONS:
+    if draft is None or name not in (*OPTIONS, AUTODELETE):
         return
-    options = {**draft.mailing.options, name: not draft.mailing.options.get(name, OPTIONS[name])}
+    if name == AUTODELETE:  # off, 1, 3, 6, 12, 24, 47 hours, then off again
+        options = {**draft.mailing.options, name: next_autodelete(draft.mailing.options)}
+    else:
+        current = draft.mailing.options.get(name, OPTIONS[name])
+        options = {**draft.mailing.options, name: not current}
     mailing = await mailings.update(
         services.uow_factory, user.telegram_id, draft.id, options=options
     )

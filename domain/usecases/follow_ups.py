@@ -16,6 +16,7 @@ from domain.delivery import RunContent
 from domain.errors import InvalidInput, NotFound
 from domain.failures import failure_kind
 from domain.follow_ups import (
+    BUSY,
     KEPT,
     check_new_text,
     check_source,
@@ -176,3 +177,39 @@ async def summaries(uow_factory: UnitOfWorkFactory, run_id: int) -> list[FollowU
             kept = sum(r.count for r in reasons if r.error == failure_kind(KEPT)[1])
             result.append(FollowUpSummary(run, kept))
     return result
+
+
+async def auto_delete_due(
+    uow_factory: UnitOfWorkFactory, follow_ups: FollowUpQueue, clock: Clock | None = None
+) -> list[FollowUpStart]:
+    """Start the recall of every finished run whose auto-delete is due, each exactly once
+    (another bot instance, or a tick after a restart, finds it started); a run with a
+    deletion or edit in progress waits for the next tick."""
+    now = (clock or SystemClock()).now()
+    async with uow_factory() as uow:
+        due = [
+            (run, await uow.runs.follow_ups(run.id or 0))
+            for run in await uow.runs.due_autodeletes(now)
+        ]
+    started: list[FollowUpStart] = []
+    for source, others in due:
+        if any(other.status in BUSY for other in others):
+            continue
+        run = MailingRun(
+            mailing_id=source.mailing_id,
+            scheduled_for=now,
+            content=follow_up_content(source, RunKind.recall).to_json(),
+            status=RunStatus.running,
+            started_at=now,
+            kind=RunKind.recall,
+            source_run_id=source.id,
+        )
+        begun = await follow_ups.start(run, kept_before(RunKind.recall, now), auto=True)
+        if begun is None:
+            continue
+        async with uow_factory() as uow:
+            details = {"run": begun.run_id, "of": source.id, "kept": begun.kept}
+            await record(uow, None, "mailing.autodelete", ("mailing", source.mailing_id), details)
+            await uow.commit()
+        started.append(begun)
+    return started

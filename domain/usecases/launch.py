@@ -17,6 +17,7 @@ from datetime import datetime
 from domain.clock import SystemClock
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput, NotFound
+from domain.follow_ups import autodelete_at
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing, MailingStatus
 from domain.ports import (
     Clock,
@@ -85,11 +86,13 @@ async def start(
             if mailing.status in (MailingStatus.running, MailingStatus.paused):
                 raise IllegalTransition("launch-already-running")
             mailing.start()
+        content = RunContent.of(mailing, test=test, sample=_sample(check))
         run = await uow.runs.add(
             MailingRun(
                 mailing_id=order.mailing_id,
                 scheduled_for=order.slot or now,
-                content=RunContent.of(mailing, test=test, sample=_sample(check)).to_json(),
+                content=content.to_json(),
+                autodelete_at=autodelete_at(content, order.slot or now, test=test),
                 status=RunStatus.paused,  # switched to running once filled
                 launched_by=order.actor_id,
                 is_test=test,

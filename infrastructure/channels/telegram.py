@@ -17,6 +17,8 @@ https://core.telegram.org/bots/api#making-requests):
 * 400 "chat not found", "can't parse entities", "message is too long" are permanent;
 * bots have no idempotency key, so a request that may have reached Telegram is never
   sent again: a timeout or a dropped connection after sending is ``failed`` "uncertain";
+* the pin option pins each copy after sending (``pinChatMessage``, which works in private
+  chats, with ``disable_notification``); a failed pin never sends the copy again;
 * follow-ups act on a delivered copy by its message id: a recall calls ``deleteMessage``
   (https://core.telegram.org/bots/api#deletemessage, 48 hours after sending at most: the
   answer "message can't be deleted" is recorded as ``KEPT``), an edit
@@ -29,6 +31,7 @@ https://core.telegram.org/bots/api#making-requests):
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
@@ -49,6 +52,7 @@ from aiogram.methods import (
     DeleteMessage,
     EditMessageCaption,
     EditMessageText,
+    PinChatMessage,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -57,11 +61,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from pydantic import BaseModel, ConfigDict
 
 from domain.delivery import Message, Outcome, RunContent, SendResult
-from domain.follow_ups import KEPT
+from domain.follow_ups import KEPT, PIN
 from domain.runs import RunKind
 from infrastructure.channels.fanout import send_each
 from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
 
+log = logging.getLogger(__name__)
 FREE_RATE = 30.0  # Telegram's free broadcast limit, messages/s
 PAID_RATE = 1000.0  # the most paid broadcasts allow
 UNCERTAIN = "uncertain: timed out after sending"
@@ -234,7 +239,7 @@ class TelegramChannel:
                     ),
                 )
 
-            return with_media
+            return self._pinned(content, with_media)
 
         async def text(chat_id: int, message: Message) -> int:
             preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
@@ -250,7 +255,27 @@ class TelegramChannel:
                 ),
             )
 
-        return text
+        return self._pinned(content, text)
+
+    def _pinned(self, content: RunContent, call: _Call) -> _Call:
+        """With the pin option, each sent copy is pinned in its chat, silently. The copy is
+        delivered whatever becomes of the pin: a pin that fails (a 429 included) is
+        logged, never a reason to send the copy again."""
+        if not content.options.get(PIN):
+            return call
+        bot = self._bot
+
+        async def pinned(chat_id: int, message: Message) -> int:
+            sent = await call(chat_id, message)
+            try:
+                await bot(
+                    PinChatMessage(chat_id=chat_id, message_id=sent, disable_notification=True)
+                )
+            except Exception as exc:
+                log.warning("Copy %s in chat %s not pinned: %s", sent, chat_id, exc)
+            return sent
+
+        return pinned
 
     def _follow_up(self, content: RunContent) -> _Call:
         """The Bot API call acting on each chat's delivered copy (``Message.target_id``)."""

@@ -44,6 +44,10 @@ _TOTALS = text(
     "UPDATE mailing_runs SET pending = pending + :pending, failed = failed + :failed,"
     " status = 'running', note = :note WHERE id = :run_id"
 )
+_CLAIM_AUTODELETE = text(
+    "UPDATE mailing_runs SET autodelete_at = NULL WHERE id = :source AND autodelete_at IS NOT NULL"
+)
+_DROP_RUN = text("DELETE FROM mailing_runs WHERE id = :run_id")
 _FAR_PAST = datetime(1970, 1, 2, tzinfo=UTC)
 
 
@@ -54,9 +58,15 @@ class SqlFollowUps:
         self._engine = engine
         self._pg = engine.dialect.name == "postgresql"
 
-    async def start(self, run: MailingRun, kept_before: datetime | None) -> FollowUpStart | None:
+    async def start(
+        self, run: MailingRun, kept_before: datetime | None, *, auto: bool = False
+    ) -> FollowUpStart | None:
         assert run.source_run_id is not None and run.kind is not RunKind.send
         async with self._engine.begin() as conn:
+            if auto:  # the first to clear it starts the auto-delete; anyone else: nothing
+                claimed = await conn.execute(_CLAIM_AUTODELETE, {"source": run.source_run_id})
+                if not claimed.rowcount:
+                    return None
             run_id = (
                 await conn.execute(
                     insert(MailingRunRow)
@@ -87,7 +97,11 @@ class SqlFollowUps:
                 kept = (await conn.execute(_INSERT, old)).rowcount
             pending = fresh.rowcount
             if not pending and not kept:
-                await conn.rollback()
+                if not auto:
+                    await conn.rollback()
+                    return None
+                # Nothing to delete: the auto-delete is done (cleared) all the same.
+                await conn.execute(_DROP_RUN, {"run_id": run_id})
                 return None
             note = f"recipients={pending + kept} kept={kept}"
             totals = {"run_id": run_id, "pending": pending, "failed": kept, "note": note}

@@ -242,6 +242,8 @@ class MailingRunRow(Base):
     source_run_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     # Why the engine paused it: its channel cannot send at all (migration 0016).
     problem: Mapped[str | None] = mapped_column(Text)
+    # When the copies delete themselves (auto-delete, migration 0017); NULL once started.
+    autodelete_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class DeliveryRow(Base):

@@ -39,7 +39,6 @@ OK_METHODS = frozenset(
         "setmyname",
         "setchatmenubutton",
         "setmydefaultadministratorrights",
-        "pinchatmessage",
         "unpinchatmessage",
         "unpinallchatmessages",
         "setmessagereaction",
@@ -424,6 +423,16 @@ class BotMethods(UserActions):
             self.deleted_user_messages.add(key)
             return True
         return False
+
+    def m_pinchatmessage(self, p: Params, f: Files) -> Any:
+        """https://core.telegram.org/bots/api#pinchatmessage: the message must exist;
+        ``disable_notification`` pins silently."""
+        msg = self.message(int_param(p, "chat_id"), int_param(p, "message_id"))
+        if msg is None or msg.deleted:
+            raise bad_request("message to pin not found")
+        msg.pinned = True
+        msg.pinned_silently = parse_bool(p.get("disable_notification"))
+        return True
 
     def m_deletemessage(self, p: Params, f: Files) -> Any:
         chat_id, message_id = int_param(p, "chat_id"), int_param(p, "message_id")

@@ -165,6 +165,8 @@ class SentMessage:
     source: tuple[int, int] | None = None  # (chat_id, message_id) for copies/forwards
     forward_origin: dict[str, Any] | None = None  # set for forwardMessage results
     edit_date: int | None = None
+    pinned: bool = False
+    pinned_silently: bool = False
     seq: int = 0  # internal change counter, compare with ``FakeBotAPI.mark()``
 
     @property

@@ -7,12 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.delivery import RunContent
 from domain.errors import DomainError
 from domain.follow_ups import (
+    AUTODELETE,
+    autodelete_at,
+    autodelete_hours,
     check_new_text,
     check_source,
     edited_content,
     kept_before,
+    next_autodelete,
 )
 from domain.runs import MailingRun, RunKind, RunStatus, RunTotals
 
@@ -90,3 +95,18 @@ def test_an_edit_is_never_a_paid_broadcast_and_may_drop_the_buttons() -> None:
     assert kept.kind is RunKind.edit
     bare = edited_content(run(), "New", keep_buttons=False)
     assert "buttons" not in bare.options
+
+
+def test_auto_delete_within_telegrams_48_hours_for_telegram_runs_only() -> None:
+    content = RunContent.from_json({**CONTENT, "options": {AUTODELETE: 47}})
+    assert autodelete_at(content, T0, test=False) == T0 + timedelta(hours=47)
+    assert autodelete_at(content, T0, test=True) is None  # a test send stays
+    for wrong in (0, 48, "5", True, None):
+        assert autodelete_hours({AUTODELETE: wrong}) is None
+    email = RunContent.from_json({**CONTENT, "channel": "email", "options": {AUTODELETE: 5}})
+    assert autodelete_at(email, T0, test=False) is None
+    cycle, options = [], {}
+    for _ in range(7):
+        options = {AUTODELETE: next_autodelete(options)}
+        cycle.append(options[AUTODELETE])
+    assert cycle == [1, 3, 6, 12, 24, 47, None]

@@ -33,6 +33,7 @@ def to_run(row: MailingRunRow) -> MailingRun:
         progress=_progress(row),
         kind=RunKind(row.kind),
         source_run_id=row.source_run_id,
+        autodelete_at=row.autodelete_at,
     )
 
 
@@ -80,6 +81,7 @@ class SqlRunRepository:
                 **totals,
                 kind=run.kind.value,
                 source_run_id=run.source_run_id,
+                autodelete_at=run.autodelete_at,
                 **_columns(run),
             )
             .on_conflict_do_nothing(index_elements=["mailing_id", "scheduled_for"])
@@ -178,6 +180,20 @@ class SqlRunRepository:
         stmt = (
             select(MailingRunRow)
             .where(MailingRunRow.source_run_id == source_run_id)
+            .order_by(MailingRunRow.id)
+        )
+        return [to_run(row) for row in await self._session.scalars(stmt)]
+
+    async def due_autodeletes(self, now: datetime) -> list[MailingRun]:
+        """Finished send runs whose auto-delete is due, oldest first."""
+        stmt = (
+            select(MailingRunRow)
+            .where(
+                MailingRunRow.autodelete_at <= now,
+                MailingRunRow.status.in_(
+                    [RunStatus.completed.value, RunStatus.cancelled.value, RunStatus.failed.value]
+                ),
+            )
             .order_by(MailingRunRow.id)
         )
         return [to_run(row) for row in await self._session.scalars(stmt)]
