@@ -323,6 +323,8 @@ def build_worker(
         bulk=bulk,
         heartbeat=heartbeat,
         signal=signal,
+        outage_budget=timedelta(seconds=settings.channel_outage_budget_seconds),
+        outage_notice=timedelta(seconds=settings.channel_outage_notice_seconds),
         tracking=tracking_urls(settings),
         follow_ups=SqlFollowUps(engine),
     )

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     delivery_batch_size: int = Field(default=1000, ge=1, le=5000)
     delivery_batch_seconds: float = Field(default=1.0, ge=0.1, le=60)
     delivery_max_attempts: int = Field(default=5, ge=1, le=50)
+    # A channel that cannot be reached (the SMTP relay is down) holds its sends without
+    # spending attempts for up to this long, then they fail (domain.outage); managers are
+    # told once it lasts channel_outage_notice_seconds, and again when it is back.
+    channel_outage_budget_seconds: int = Field(default=3600, ge=0, le=7 * 24 * 3600)
+    channel_outage_notice_seconds: int = Field(default=60, ge=0, le=24 * 3600)
     # Worker processes stamp their row this often; one silent for three beats is dead and
     # its batches go back to the queue at once (domain.workers).
     worker_heartbeat_seconds: float = Field(default=5.0, ge=1, le=60)

@@ -133,6 +133,10 @@ class Outcome(enum.StrEnum):
     # FROM): nothing went out; the row goes back to pending and the run is paused with
     # the reason (a test send fails with it at once). The error is the reason.
     halted = "halted"
+    # The channel could not be reached (the SMTP relay refuses or drops connections):
+    # nothing was tried; the row waits for the channel's next probe (``retry_after``)
+    # without spending an attempt, within the outage budget (``domain.outage``).
+    unreachable = "unreachable"
 
 
 @dataclass(frozen=True, slots=True)

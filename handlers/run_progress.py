@@ -25,6 +25,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from domain.outage import UNREACHABLE
 from domain.ports import UnitOfWorkFactory
 from domain.runs import MailingRun, ProgressMessage, RunStatus
 from domain.usecases import launch, progress, stats
@@ -114,20 +115,30 @@ class RunWatcher:
             if text != shown:
                 shown = text
                 await self._edit(w, text, self.keyboard(w, run, final))
-            if run.status is RunStatus.paused and run.problem and run.problem != told:
-                told = run.problem  # the engine paused it: a new message, so it is heard
-                await self._tell_halted(w, run)
+            if run.problem != told and not final:
+                # The engine paused it, or its channel cannot be reached, or is back: a
+                # new message, so that it is heard (an edit makes no sound).
+                await self._tell_problem(w, run, told)
+                told = run.problem or ""
             if final:
                 await progress.show_progress(self.uow_factory, w.run_id, None)
                 return
             await asyncio.sleep(self.interval)
 
-    async def _tell_halted(self, w: Watch, run: MailingRun) -> None:
-        """The channel cannot send at all (``domain.usecases.halt``): why, and Resume."""
-        assert run.problem is not None
-        why = escape(translate_reason(self.i18n, run.problem, w.locale))
+    async def _tell_problem(self, w: Watch, run: MailingRun, told: str) -> None:
+        """The channel cannot send at all (``domain.usecases.halt``: why, and Resume), or
+        cannot be reached (``domain.outage``), or can be reached again."""
         name = escape(str(run.content.get("mailing_name", "")))
-        text = translate(self.i18n, "run-halted", w.locale, {"name": name, "problem": why})
+        if not run.problem:
+            if not told.startswith(UNREACHABLE):
+                return
+            key, why = "run-reachable", ""
+        else:
+            why = escape(translate_reason(self.i18n, run.problem, w.locale))
+            key = "run-unreachable" if run.problem.startswith(UNREACHABLE) else "run-halted"
+            if key == "run-halted" and run.status is not RunStatus.paused:
+                return
+        text = translate(self.i18n, key, w.locale, {"name": name, "problem": why})
         try:
             await self.bot.send_message(
                 w.chat_id, text, reply_markup=self.keyboard(w, run, final=False)

@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.backoff import Backoff, short_error
@@ -55,7 +55,7 @@ from domain.runs import RunKind
 from domain.tracking import TrackingUrls
 from domain.tracking_plan import TrackingPlan
 from domain.usecases.bulk_send import BulkSender
-from domain.usecases.halt import halt_run
+from domain.usecases.channel_guard import ChannelGuard
 from domain.usecases.heartbeat import Heartbeat
 from domain.usecases.launch import finish_drained_runs
 from domain.usecases.preview import recipient_values
@@ -81,11 +81,19 @@ class Worker:
     signal: WorkSignal | None = None  # wakes idle workers (PostgreSQL); None: they poll
     tracking: TrackingUrls | None = None  # opens and clicks on (TRACKING), per mailing too
     follow_ups: FollowUpQueue | None = None  # recalls and edits find their targets there
+    outage_budget: timedelta = timedelta(hours=1)  # a channel unreachable this long fails
+    outage_notice: timedelta = timedelta(minutes=1)  # … and its managers hear of it after
     _contents: dict[int, RunContent] = field(default_factory=dict)
     _plans: dict[int, TrackingPlan | None] = field(default_factory=dict)
     _tests: set[int] = field(default_factory=set)  # test sends among the runs seen
     _batches: int = 0
+    guard: ChannelGuard = field(init=False)
     _next_retry: datetime | None = None  # the earliest retry this worker wrote
+
+    def __post_init__(self) -> None:
+        self.guard = ChannelGuard(
+            self.uow_factory, self.outage_budget, self.outage_notice, clock=self.clock
+        )
 
     async def run_once(self) -> int:
         """One batch, recorded before this returns; how many deliveries it handled (0:
@@ -177,23 +185,9 @@ class Worker:
                 detail = str(exc.params.get("detail", exc.key))
                 results.append(SendResult(outbound.delivery_id, Outcome.failed, detail))
         if messages:
-            results += await channel.send(content, messages)
-        return await self._halt_if_broken(run_id, content, results)
-
-    async def _halt_if_broken(
-        self, run_id: int, content: RunContent, results: list[SendResult]
-    ) -> list[SendResult]:
-        """A channel that cannot send at all (``Outcome.halted``) pauses the run with the
-        reason (``domain.usecases.halt``); a test send fails at once with it instead."""
-        broken = next((r.error for r in results if r.outcome is Outcome.halted), None)
-        if broken is None:
-            return results
-        if run_id not in self._tests:
-            await halt_run(self.uow_factory, run_id, broken)
-            return results
-        log.warning("Test send of run %s failed: its channel cannot send (%s)", run_id, broken)
-        failed = Outcome.failed
-        return [replace(r, outcome=failed) if r.outcome is Outcome.halted else r for r in results]
+            test = run_id in self._tests
+            results += await self.guard.send(channel, content, messages, run_id, test=test)
+        return results
 
     async def _follow_up(
         self, content: RunContent, channel: DeliveryChannel, outbounds: Sequence[Outbound]

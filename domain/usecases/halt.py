@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from domain.mailings import MailingStatus
+from domain.outage import UNREACHABLE
 from domain.ports import UnitOfWorkFactory
 from domain.runs import RunStatus
 from domain.usecases.access import record
@@ -43,3 +44,26 @@ async def halt_run(uow_factory: UnitOfWorkFactory, run_id: int, problem: str) ->
         extra={"mailing_id": run.mailing_id, "run_id": run_id},
     )
     return True
+
+
+async def note_unreachable(uow_factory: UnitOfWorkFactory, run_id: int, problem: str) -> None:
+    """A running run held up by a channel that cannot be reached (``domain.outage``):
+    ``problem`` is kept on it, so the manager is told (the run goes on waiting)."""
+    async with uow_factory() as uow:
+        run = await uow.runs.get(run_id)
+        if run is None or run.status is not RunStatus.running or run.problem:
+            return
+        run.problem = problem
+        await uow.runs.update(run)
+        await uow.commit()
+
+
+async def clear_unreachable(uow_factory: UnitOfWorkFactory, run_ids: set[int]) -> None:
+    """The channel is back: the runs noted by ``note_unreachable`` lose their problem."""
+    async with uow_factory() as uow:
+        for run_id in sorted(run_ids):
+            run = await uow.runs.get(run_id)
+            if run is not None and (run.problem or "").startswith(UNREACHABLE):
+                run.problem = None
+                await uow.runs.update(run)
+        await uow.commit()

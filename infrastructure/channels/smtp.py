@@ -5,8 +5,9 @@ several times slower over a real network, so up to ``pool_size`` aiosmtplib conn
 stay open between batches and are reopened when the relay drops them.
 
 Outcomes: 5xx on RCPT is a hard bounce (refused); 4xx anywhere is retry; connection
-failures before DATA are retry (a relay that is down loses nothing — the rest of the
-batch is handed back at once instead of waiting on more connects); 5xx on MAIL or DATA
+failures before DATA are ``unreachable`` (a relay that is down loses nothing and spends
+no attempt — the rest of the batch is handed back at once instead of waiting on more
+connects, and the engine waits for the relay, ``domain.outage``); 5xx on MAIL or DATA
 is failed (the content was rejected, not the address). A timeout or a dropped
 connection during DATA is ``failed`` "uncertain": the relay may have queued it.
 
@@ -113,7 +114,9 @@ class SmtpChannel:
                     try:
                         result, client = await self._deliver(client, content, message)
                     except (_Down, _Broken) as stop:
-                        outcome = Outcome.halted if isinstance(stop, _Broken) else Outcome.retry
+                        outcome = (
+                            Outcome.halted if isinstance(stop, _Broken) else Outcome.unreachable
+                        )
                         results.append(_result(message, outcome, str(stop)))
                         results.extend(_result(m, outcome, str(stop)) for m in queue)
                         queue.clear()

@@ -7,7 +7,9 @@ refused`` of a run always equals its number of delivery rows. Final results are 
 added, per run and minute, to ``run_minutes``: the charts and per-channel statistics read
 that, never the delivery rows, which a retention job may remove.
 
-Attempts: ``deliveries.attempts`` counts claims, so it includes the attempt in flight.
+Attempts: ``deliveries.attempts`` counts claims, so it includes the attempt in flight;
+an ``unreachable`` result gives its attempt back (nothing was tried: the channel could
+not be reached, ``domain.outage``).
 ``Outbound.attempts`` is the count *before* the claim (0 for a first try), and
 ``complete`` hands the count *including* the finished attempt (1 after the first try) to
 ``RetryPolicy.exhausted`` and ``RetryPolicy.delay``. A row requeued after its lease
@@ -52,6 +54,8 @@ FINAL = ("delivered", "failed", "refused")
 _SENDING = DeliveryStatus.sending.value
 _KINDS = {kind.value: kind for kind in AddressKind}  # a dict lookup: AddressKind() is slower
 Deltas = defaultdict[int, dict[str, int]]
+# A row's result: id, status, error, provider id, next attempt, attempts given back (0/1).
+Update = tuple[int, str, str | None, str | None, datetime | None, int]
 
 
 def _deltas() -> Deltas:
@@ -180,7 +184,7 @@ class SqlDeliveryQueue:
             return None
         async with self._engine.begin() as conn:
             locked = await conn.execute(self._sql.lock_sending, self._ids(sorted(by_id)))
-            updates: list[tuple[int, str, str | None, str | None, datetime | None]] = []
+            updates: list[Update] = []
             refused: list[int] = []
             deltas = _deltas()
             for delivery_id, run_id, address_id, attempts, status in locked:
@@ -190,7 +194,9 @@ class SqlDeliveryQueue:
                     continue  # late: requeued or claimed again since (domain.workers)
                 result = by_id[delivery_id]
                 status, next_at = _decide(result, attempts, now, policy)
-                updates.append((delivery_id, status, result.error, result.provider_id, next_at))
+                back = int(result.outcome is Outcome.unreachable)  # nothing was tried
+                row = (delivery_id, status, result.error, result.provider_id, next_at, back)
+                updates.append(row)
                 if status is DeliveryStatus.refused:
                     refused.append(address_id)
                 deltas[run_id]["pending"] -= 1  # a retry comes back: no change
@@ -243,13 +249,13 @@ class SqlDeliveryQueue:
     def _ids(self, ids: Sequence[int]) -> dict[str, Any]:
         return {"ids": list(ids) if self._pg else json.dumps(list(ids))}
 
-    def _complete_rows(
-        self, rows: Sequence[tuple[int, str, str | None, str | None, datetime | None]]
-    ) -> dict[str, Any]:
+    def _complete_rows(self, rows: Sequence[Update]) -> dict[str, Any]:
         if self._pg:
-            names = ("ids", "statuses", "errors", "providers", "next_ats")
+            names = ("ids", "statuses", "errors", "providers", "next_ats", "given_backs")
             return {name: [row[i] for row in rows] for i, name in enumerate(names)}
-        doc = [(i, s, e, p, self._stamp(n) if n is not None else None) for i, s, e, p, n in rows]
+        doc = [
+            (i, s, e, p, self._stamp(n) if n is not None else None, b) for i, s, e, p, n, b in rows
+        ]
         return {"rows": json.dumps(doc)}
 
     def _requeue_rows(self, rows: Sequence[tuple[int, str, str | None]]) -> dict[str, Any]:
@@ -300,6 +306,8 @@ def _decide(
     """The new status of a delivery, and when to try again; ``attempts`` includes this one."""
     if result.outcome is Outcome.halted:  # not sent: waits for the run to be resumed
         return DeliveryStatus.pending, None
+    if result.outcome is Outcome.unreachable:  # not sent, attempt given back: next probe
+        return DeliveryStatus.pending, now + timedelta(seconds=result.retry_after or 0)
     if result.outcome is not Outcome.retry:
         return DeliveryStatus(result.outcome.value), None
     if policy.exhausted(attempts):

@@ -127,7 +127,8 @@ class Dialect:
     claim: Executable  # -> id, run_id, address_id, attempts (after the increment)
     claimed_addresses: Executable | None  # -> address id, kind, value, attributes
     lock_sending: TextClause  # -> id, run_id, address_id, attempts, status of the rows
-    complete: TextClause  # rows: (id, status, last_error, provider id, next attempt at), locked
+    # rows: (id, status, last_error, provider id, next attempt at, attempts given back), locked
+    complete: TextClause
     suppress: TextClause  # ids: address ids
     expired: TextClause  # -> id, run_id, attempts of lost rows (:cutoff, :dead_before)
     requeue: TextClause  # rows: (id, status, last_error or NULL to keep it), locked
@@ -184,10 +185,11 @@ ORDER BY id FOR UPDATE
 _PG_COMPLETE = """
 UPDATE deliveries AS d
 SET status = v.status, last_error = v.last_error, provider_message_id = v.provider_id,
-    next_attempt_at = v.next_at, updated_at = :now
+    next_attempt_at = v.next_at, attempts = d.attempts - v.given_back, updated_at = :now
 FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]),
-            CAST(:providers AS TEXT[]), CAST(:next_ats AS TIMESTAMPTZ[]))
-     AS v(id, status, last_error, provider_id, next_at)
+            CAST(:providers AS TEXT[]), CAST(:next_ats AS TIMESTAMPTZ[]),
+            CAST(:given_backs AS INTEGER[]))
+     AS v(id, status, last_error, provider_id, next_at, given_back)
 WHERE d.id = v.id
 """
 
@@ -294,7 +296,8 @@ _SQLITE_COMPLETE = """
 UPDATE deliveries
 SET status = json_extract(j.value, '$[1]'), last_error = json_extract(j.value, '$[2]'),
     provider_message_id = json_extract(j.value, '$[3]'),
-    next_attempt_at = json_extract(j.value, '$[4]'), updated_at = :now
+    next_attempt_at = json_extract(j.value, '$[4]'),
+    attempts = attempts - json_extract(j.value, '$[5]'), updated_at = :now
 FROM json_each(:rows) AS j
 WHERE deliveries.id = json_extract(j.value, '$[0]')
 """

@@ -21,9 +21,11 @@ from tests.e2e.test_delivery_faults import (
     M,
     current_run,
     deliveries,
+    hurry_retries,
     mailing_status,
     prepare,
     press,
+    wait_for,
 )
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.smtp import FakeSmtp
@@ -91,3 +93,53 @@ async def test_a_test_send_through_a_refusing_relay_says_why_within_seconds(
         # Before: five attempts with a 30 s-based backoff, minutes before any answer.
         summary = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
     assert "the SMTP server refused the login" in (summary.text or "")
+
+
+async def test_an_unreachable_relay_holds_the_run_and_the_manager_hears_when_it_is_back(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with (
+        FakeSmtp() as smtp,
+        running_bot(
+            fake_api,
+            migrated_pg_url,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            smtp_security="none",
+            smtp_from="News <news@example.test>",
+            delivery_max_attempts=1,  # before: the first refused connect failed people
+            delivery_batch_size=5,
+            channel_outage_notice_seconds=1,
+        ) as bot,
+    ):
+        smtp.delay = 0.05
+        mailing_id = await prepare(bot, READERS, channel=Channel.email, subject="Hi")
+        async with hurry_retries(bot):  # retries are due at once: none may be spent
+            mark = fake_api.mark(M)
+            await press(bot, "launch", mailing_id)
+            await wait_for(lambda: len(smtp.messages) >= 5, 20, "5 mails")
+            await smtp.go_down()
+            waiting = await fake_api.wait_for_message(
+                M, since=mark, contains="is waiting", timeout=30
+            )
+            await smtp.come_back()
+            back = await fake_api.wait_for_message(
+                M, since=mark, contains="can be reached again", timeout=60
+            )
+            summary = await fake_api.wait_for_message(
+                M, since=mark, contains="Summary", timeout=60
+            )
+        run = await current_run(bot, mailing_id)
+        rows = await deliveries(bot, run.id or 0)
+    assert "the channel's server cannot be reached: cannot connect" in (waiting.text or "")
+    assert "sending goes on" in (back.text or "")
+    assert f"{len(READERS)} of {len(READERS)}" in (summary.text or "")
+    assert run.status is RunStatus.completed
+    # Only a mail whose connection was cut during DATA (the relay may have queued it) is
+    # failed, as "uncertain"; everyone else got it, and the outage spent no attempt.
+    failed = {value: error for value, status, _, error in rows if status != "delivered"}
+    assert all((error or "").startswith("uncertain") for error in failed.values()), failed
+    assert len(failed) <= 5  # at most the batch in flight when the relay went down
+    assert run.totals.delivered == len(READERS) - len(failed)
+    assert {attempts for _, _, attempts, _ in rows} == {1}
+    assert all(smtp.received_by(a.value) for a in READERS if a.value not in failed)

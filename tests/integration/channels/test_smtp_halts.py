@@ -1,6 +1,6 @@
 """What retrying cannot mend stops the batch at once as ``halted``, with a reason the
 bot translates: an untrusted certificate, AUTH refused, 5xx on MAIL FROM (issue 17 #3).
-A relay that is merely away stays ``retry``."""
+A relay that is merely away is ``unreachable`` (the engine waits for it)."""
 
 from __future__ import annotations
 
@@ -92,4 +92,4 @@ async def test_a_relay_that_is_away_is_still_retried() -> None:
         await relay.go_down()
         channel = SmtpChannel(relay.host, relay.port, security="none", sender=SENDER, timeout=5)
         outcomes, _, _ = await send_all(channel)
-    assert outcomes == {Outcome.retry}
+    assert outcomes == {Outcome.unreachable}

@@ -344,6 +344,28 @@ async def test_a_retry_fails_with_the_last_error_once_attempts_are_exhausted(
     assert await assert_totals_match_rows(uow_factory, db_engine, run) == RunTotals(failed=1)
 
 
+async def test_an_unreachable_channel_spends_no_attempt_however_long_it_lasts(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    listed = await add_bulk_list(db_engine, 1, "u")
+    run = await add_run(uow_factory)
+    queue = SqlDeliveryQueue(db_engine)
+    await queue.snapshot(run, [listed], [AddressKind.email])
+    now, seen = T0, []
+    for _ in range(POLICY.max_attempts * 3):  # far more tries than the policy allows
+        [outbound] = await queue.claim(10, now)
+        seen.append(outbound.attempts)
+        result = SendResult(outbound.delivery_id, Outcome.unreachable, "down", retry_after=5)
+        due = await queue.complete([result], now, POLICY, {outbound.delivery_id: outbound.claim})
+        assert due == now + timedelta(seconds=5)  # the channel's next probe
+        assert await queue.claim(10, now) == []
+        now += timedelta(seconds=5)
+    assert set(seen) == {0}  # every try was the first: nothing was spent
+    [row] = (await rows(db_engine, run)).values()
+    assert (row["status"], row["attempts"]) == ("pending", 0)
+    assert await assert_totals_match_rows(uow_factory, db_engine, run) == RunTotals(pending=1)
+
+
 async def test_a_stale_result_changes_nothing(
     uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
 ) -> None:
