@@ -1,0 +1,399 @@
+"""An in-memory unit of work for use-case unit tests: ``domain.ports.UnitOfWork`` over
+plain dicts, with its transaction semantics (a copy is worked on; only ``commit`` makes
+it the data; leaving without a commit rolls back).
+
+    db = MemoryDatabase(users=[User(1, role=Role.manager)])
+    await mailings.create_draft(db.uow_factory, 1, "News", "UTC")
+    assert db.committed == 1 and db.mailings[1].name == "News"
+
+What it implements follows the SQL repositories' documented contracts
+(``domain/ports.py``): ids from 1, case-insensitive names, unique (kind, value)
+addresses, unique (mailing, slot) runs, pages by id. The read models that only SQL can
+answer honestly (audiences with targeting, statistics, bounces, tracking, segments,
+tokens) are not here: a use case that needs them is tested in ``tests/integration``,
+and touching one raises ``AttributeError`` naming the missing repository.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from domain.audit import AuditEntry
+from domain.mailings import Mailing, MailingStatus
+from domain.pagination import Page
+from domain.recipients import Address, AddressKind, ListSize, RecipientList
+from domain.runs import MailingRun, ProgressMessage, RunStatus
+from domain.templates import Template
+from domain.users import Role, User
+
+
+@dataclass
+class _State:
+    users: dict[int, User] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
+    addresses: dict[int, Address] = field(default_factory=dict)
+    lists: dict[int, RecipientList] = field(default_factory=dict)
+    members: dict[int, list[int]] = field(default_factory=dict)  # list id -> address ids
+    templates: dict[int, Template] = field(default_factory=dict)
+    mailings: dict[int, Mailing] = field(default_factory=dict)
+    runs: dict[int, MailingRun] = field(default_factory=dict)
+    last_id: int = 0
+
+    def next_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
+
+
+class MemoryDatabase:
+    """The committed data; ``uow_factory`` opens units of work on it."""
+
+    def __init__(self, users: Sequence[User] = ()) -> None:
+        self.state = _State(users={u.telegram_id: u for u in users})
+        self.committed = 0  # how many commits there were
+
+    def uow_factory(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+    # committed data, for assertions
+    @property
+    def audit(self) -> list[AuditEntry]:
+        return self.state.audit
+
+    @property
+    def mailings(self) -> dict[int, Mailing]:
+        return self.state.mailings
+
+    @property
+    def lists(self) -> dict[int, RecipientList]:
+        return self.state.lists
+
+    @property
+    def addresses(self) -> dict[int, Address]:
+        return self.state.addresses
+
+    @property
+    def members(self) -> dict[int, list[int]]:
+        return self.state.members
+
+    @property
+    def runs(self) -> dict[int, MailingRun]:
+        return self.state.runs
+
+    @property
+    def users(self) -> dict[int, User]:
+        return self.state.users
+
+
+class _Repo:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _s(self) -> _State:
+        return self._uow.state
+
+
+def _page(items: list[Any], page: int, size: int) -> Page[Any]:
+    return Page(items[page * size : (page + 1) * size], len(items), page, size)
+
+
+class MemoryUsers(_Repo):
+    async def get(self, telegram_id: int) -> User | None:
+        user = self._s.users.get(telegram_id)
+        return replace(user) if user else None
+
+    async def get_by_username(self, username: str) -> User | None:
+        wanted = username.removeprefix("@").lower()
+        for user in self._s.users.values():
+            if (user.username or "").lower() == wanted:
+                return replace(user)
+        return None
+
+    async def add(self, user: User) -> None:
+        assert user.telegram_id not in self._s.users, "unique telegram_id"
+        self._s.users[user.telegram_id] = replace(user)
+
+    async def update(self, user: User) -> None:
+        assert user.telegram_id in self._s.users
+        self._s.users[user.telegram_id] = replace(user)
+
+    async def count_active(self, role: Role) -> int:
+        return sum(1 for u in self._s.users.values() if u.is_active and u.role is role)
+
+    async def list_staff(self, page: int, size: int) -> Page[User]:
+        staff = [u for u in self._s.users.values() if u.role is not None or u.granted_at]
+        staff.sort(key=lambda u: (u.role is not Role.admin, u.telegram_id))
+        return _page([replace(u) for u in staff], page, size)
+
+
+class MemoryAudit(_Repo):
+    async def add(self, entry: AuditEntry) -> None:
+        self._s.audit.append(entry)
+
+    async def recent(self, limit: int = 50) -> list[AuditEntry]:
+        return list(reversed(self._s.audit))[:limit]
+
+
+class MemoryAddresses(_Repo):
+    async def get(self, address_id: int) -> Address | None:
+        found = self._s.addresses.get(address_id)
+        return replace(found) if found else None
+
+    async def find(self, kind: AddressKind, value: str) -> Address | None:
+        for address in self._s.addresses.values():
+            if address.kind is kind and address.value == value:
+                return replace(address)
+        return None
+
+    async def upsert(self, address: Address) -> Address:
+        existing = await self.find(address.kind, address.value)
+        if existing is not None:
+            return existing
+        address = replace(address, id=self._s.next_id())
+        self._s.addresses[address.id or 0] = replace(address)
+        return address
+
+    async def update(self, address: Address) -> None:
+        assert address.id in self._s.addresses
+        self._s.addresses[address.id] = replace(address)
+
+
+class MemoryLists(_Repo):
+    async def get(self, list_id: int) -> RecipientList | None:
+        found = self._s.lists.get(list_id)
+        return copy.deepcopy(found) if found else None
+
+    async def add(self, rlist: RecipientList) -> RecipientList:
+        assert await self.find_by_name(rlist.name) is None, "unique name (case-insensitive)"
+        rlist.id = self._s.next_id()
+        self._s.lists[rlist.id] = copy.deepcopy(rlist)
+        self._s.members[rlist.id] = []
+        return rlist
+
+    async def update(self, rlist: RecipientList) -> None:
+        assert rlist.id in self._s.lists
+        self._s.lists[rlist.id] = copy.deepcopy(rlist)
+
+    async def delete(self, list_id: int) -> None:
+        self._s.lists.pop(list_id, None)
+        self._s.members.pop(list_id, None)
+        for mailing in self._s.mailings.values():  # the SQL cascade of mailing_lists
+            mailing.list_ids = [i for i in mailing.list_ids if i != list_id]
+
+    async def all(self) -> list[RecipientList]:
+        return [copy.deepcopy(r) for _, r in sorted(self._s.lists.items())]
+
+    async def add_members(self, list_id: int, address_ids: Sequence[int]) -> int:
+        members = self._s.members[list_id]
+        new = [i for i in dict.fromkeys(address_ids) if i not in members]
+        members.extend(new)
+        return len(new)
+
+    async def remove_member(self, list_id: int, address_id: int) -> bool:
+        members = self._s.members.get(list_id, [])
+        if address_id not in members:
+            return False
+        members.remove(address_id)
+        return True
+
+    async def size(self, list_id: int) -> ListSize:
+        counts = dict.fromkeys(("email", "telegram", "webhook", "suppressed"), 0)
+        for address_id in self._s.members.get(list_id, []):
+            address = self._s.addresses[address_id]
+            counts[address.kind.value] += 1
+            counts["suppressed"] += address.is_suppressed
+        return ListSize(**counts)
+
+    async def members(
+        self, list_id: int, page: int, size: int, query: str | None = None
+    ) -> Page[Address]:
+        found = [self._s.addresses[i] for i in sorted(self._s.members.get(list_id, []))]
+        if query:
+            needle = query.lower()
+            found = [
+                a
+                for a in found
+                if needle in a.value.lower()
+                or any(needle in str(v).lower() for v in a.attributes.values())
+            ]
+        return _page([replace(a) for a in found], page, size)
+
+    async def add_subscribers(self, list_id: int) -> int:
+        subscribers = [
+            i
+            for i, a in sorted(self._s.addresses.items())
+            if a.subscribed_at is not None and not a.is_suppressed
+        ]
+        return await self.add_members(list_id, subscribers)
+
+    async def find_by_name(self, name: str) -> RecipientList | None:
+        for rlist in self._s.lists.values():
+            if rlist.name.lower() == name.lower():
+                return copy.deepcopy(rlist)
+        return None
+
+
+class MemoryTemplates(_Repo):
+    async def get(self, template_id: int) -> Template | None:
+        found = self._s.templates.get(template_id)
+        return replace(found) if found else None
+
+    async def add(self, template: Template) -> Template:
+        template.id = self._s.next_id()
+        self._s.templates[template.id] = replace(template)
+        return template
+
+    async def update(self, template: Template) -> None:
+        assert template.id in self._s.templates
+        self._s.templates[template.id] = replace(template)
+
+    async def delete(self, template_id: int) -> None:
+        self._s.templates.pop(template_id, None)
+
+    async def all(self) -> list[Template]:
+        return [replace(t) for _, t in sorted(self._s.templates.items())]
+
+
+class MemoryMailings(_Repo):
+    async def get(self, mailing_id: int) -> Mailing | None:
+        found = self._s.mailings.get(mailing_id)
+        return copy.deepcopy(found) if found else None
+
+    async def add(self, mailing: Mailing) -> Mailing:
+        assert not await self.name_taken(mailing.owner_id, mailing.name), "unique name"
+        mailing.id = self._s.next_id()
+        self._s.mailings[mailing.id] = copy.deepcopy(mailing)
+        return mailing
+
+    async def update(self, mailing: Mailing) -> None:
+        assert mailing.id in self._s.mailings
+        self._s.mailings[mailing.id] = copy.deepcopy(mailing)
+
+    async def delete(self, mailing_id: int) -> None:
+        self._s.mailings.pop(mailing_id, None)
+        for run_id in [i for i, r in self._s.runs.items() if r.mailing_id == mailing_id]:
+            del self._s.runs[run_id]
+
+    async def search(
+        self,
+        *,
+        owner_id: int | None,
+        status: MailingStatus | None,
+        page: int,
+        size: int,
+        include_archived: bool = False,
+    ) -> Page[Mailing]:
+        found = [
+            copy.deepcopy(m)
+            for _, m in sorted(self._s.mailings.items(), reverse=True)  # newest first
+            if (owner_id is None or m.owner_id == owner_id)
+            and (status is None or m.status is status)
+            and (include_archived or m.archived_at is None)
+        ]
+        return _page(found, page, size)
+
+    async def using_list(self, list_id: int, statuses: Sequence[MailingStatus]) -> list[Mailing]:
+        return [
+            copy.deepcopy(m)
+            for _, m in sorted(self._s.mailings.items())
+            if list_id in m.list_ids and m.status in statuses and m.archived_at is None
+        ]
+
+    async def name_taken(self, owner_id: int, name: str, exclude_id: int | None = None) -> bool:
+        return any(
+            m.owner_id == owner_id and m.name.lower() == name.lower() and i != exclude_id
+            for i, m in self._s.mailings.items()
+        )
+
+
+class MemoryRuns(_Repo):
+    async def get(self, run_id: int) -> MailingRun | None:
+        found = self._s.runs.get(run_id)
+        return copy.deepcopy(found) if found else None
+
+    async def add(self, run: MailingRun) -> MailingRun | None:
+        if any(
+            r.mailing_id == run.mailing_id and r.scheduled_for == run.scheduled_for
+            for r in self._s.runs.values()
+        ):
+            return None
+        run.id = self._s.next_id()
+        self._s.runs[run.id] = copy.deepcopy(run)
+        return run
+
+    async def update(self, run: MailingRun) -> None:
+        assert run.id in self._s.runs
+        self._s.runs[run.id] = copy.deepcopy(run)
+
+    def _sends(self, mailing_id: int) -> list[MailingRun]:
+        runs = [r for r in self._s.runs.values() if r.mailing_id == mailing_id]
+        runs = [r for r in runs if not r.is_follow_up]
+        return sorted(runs, key=lambda r: (r.scheduled_for, r.id or 0), reverse=True)
+
+    async def for_mailing(self, mailing_id: int, limit: int = 20) -> list[MailingRun]:
+        return [copy.deepcopy(r) for r in self._sends(mailing_id)[:limit]]
+
+    async def last_for_mailing(self, mailing_id: int) -> MailingRun | None:
+        runs = self._sends(mailing_id)
+        return copy.deepcopy(runs[0]) if runs else None
+
+    async def follow_ups(self, source_run_id: int) -> list[MailingRun]:
+        runs = [r for r in self._s.runs.values() if r.source_run_id == source_run_id]
+        return [copy.deepcopy(r) for r in sorted(runs, key=lambda r: r.id or 0)]
+
+    async def show_progress(self, run_id: int, message: ProgressMessage | None) -> None:
+        self._s.runs[run_id].progress = message
+
+    async def with_progress(self) -> list[MailingRun]:
+        return [copy.deepcopy(r) for r in self._s.runs.values() if r.progress is not None]
+
+    async def with_status(self, status: RunStatus) -> list[MailingRun]:
+        return [copy.deepcopy(r) for r in self._s.runs.values() if r.status is status]
+
+    async def complete_drained(self, now: datetime) -> list[MailingRun]:
+        done = []
+        for run in self._s.runs.values():
+            totals = run.totals
+            if run.status is RunStatus.running and totals.pending == 0 and totals.sending == 0:
+                run.status, run.finished_at = RunStatus.completed, now
+                done.append(copy.deepcopy(run))
+        return done
+
+
+class MemoryUnitOfWork:
+    """One transaction on a ``MemoryDatabase``."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+        self.state = db.state
+        self.users = MemoryUsers(self)
+        self.audit = MemoryAudit(self)
+        self.addresses = MemoryAddresses(self)
+        self.lists = MemoryLists(self)
+        self.templates = MemoryTemplates(self)
+        self.mailings = MemoryMailings(self)
+        self.runs = MemoryRuns(self)
+
+    async def __aenter__(self) -> Self:
+        self.state = copy.deepcopy(self._db.state)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    async def commit(self) -> None:
+        self._db.state = copy.deepcopy(self.state)
+        self._db.committed += 1
+
+    async def rollback(self) -> None:
+        self.state = copy.deepcopy(self._db.state)
