@@ -127,7 +127,9 @@ async def on_duplicate(
 ) -> None:
     await accept(query, services, user, callback_data)
     uid = user.telegram_id
-    copy = await mailings.duplicate(services.uow_factory, uid, callback_data.mailing_id)
+    copy = await mailings.duplicate(
+        services.uow_factory, uid, callback_data.mailing_id, t("mailings-copy-word")
+    )
     assert copy.id is not None
     await send_card(message, uid, services, copy.id, note_key="mailings-duplicated")
 

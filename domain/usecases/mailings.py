@@ -161,13 +161,16 @@ async def browse(
         )
 
 
-async def duplicate(uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int) -> Mailing:
-    """A new draft with the same content and lists, owned by the caller, never scheduled."""
+async def duplicate(
+    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, copy_word: str = "copy"
+) -> Mailing:
+    """A new draft with the same content and lists, owned by the caller, never scheduled,
+    named "<name> (<copy_word>)" (then "<copy_word> 2"…) in the caller's language."""
     async with uow_factory() as uow:
         await load_own(uow, actor_id, mailing_id)
         source = await uow.mailings.get(mailing_id)
         assert source is not None
-        name = await _copy_name(uow, actor_id, source.name)
+        name = await _copy_name(uow, actor_id, source.name, copy_word)
         copy = replace(
             source,
             id=None,
@@ -190,10 +193,11 @@ async def duplicate(uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: i
     return copy
 
 
-async def _copy_name(uow: UnitOfWork, owner_id: int, name: str) -> str:
-    base = name[: NAME_MAX - 12]
+async def _copy_name(uow: UnitOfWork, owner_id: int, name: str, word: str) -> str:
+    word = word[:20]
+    base = name[: NAME_MAX - len(word) - 7]  # " (<word> 999)"
     for n in range(1, 1000):
-        candidate = f"{base} (copy)" if n == 1 else f"{base} (copy {n})"
+        candidate = f"{base} ({word})" if n == 1 else f"{base} ({word} {n})"
         if not await uow.mailings.name_taken(owner_id, candidate):
             return candidate
     raise Conflict("mailings-name-taken", name=name)

@@ -296,6 +296,14 @@ async def test_edit_duplicate_and_delete_from_the_card(staff: BotHarness) -> Non
     async with bot.app.db.uow_factory() as uow:
         left = await uow.mailings.search(owner_id=M, status=None, page=0, size=10)
     assert [m.name for m in left.items] == ["Weekly"]
+    # A Russian-speaking manager's copies are named in Russian.
+    menu = await bot.say(M, "/help", language_code="ru")
+    for _ in range(2):
+        mark = bot.api.mark(M)
+        bot.api.press_data(M, f"m:dup:{mailing.id}:0:", menu.message_id)  # 📑 Дублировать
+        await bot.api.wait_for_message(M, since=mark, contains="Создана копия")
+    await stored(bot, "Weekly (копия)")
+    await stored(bot, "Weekly (копия 2)")
 
 
 async def test_a_running_mailing_explains_why_it_cannot_be_edited(staff: BotHarness) -> None:
