@@ -8,10 +8,11 @@ it the data; leaving without a commit rolls back).
 
 What it implements follows the SQL repositories' documented contracts
 (``domain/ports.py``): ids from 1, case-insensitive names, unique (kind, value)
-addresses, unique (mailing, slot) runs, pages by id. The read models that only SQL can
-answer honestly (audiences with targeting, statistics, bounces, tracking, segments,
-tokens) are not here: a use case that needs them is tested in ``tests/integration``,
-and touching one raises ``AttributeError`` naming the missing repository.
+addresses, unique (mailing, slot) runs, pages by id, audiences deduplicated across lists.
+The read models that only SQL can answer honestly (segments and exclusions, statistics,
+bounces, tracking, tokens) are not here: a use case that needs them is tested in
+``tests/integration``; a targeting other than everyone raises ``NotImplementedError``,
+and a missing repository ``AttributeError``.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
 from domain.audit import AuditEntry
 from domain.mailings import Mailing, MailingStatus
 from domain.pagination import Page
-from domain.recipients import Address, AddressKind, ListSize, RecipientList
+from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.runs import MailingRun, ProgressMessage, RunStatus
+from domain.targeting import Targeting
 from domain.templates import Template
 from domain.users import Role, User
 
@@ -236,6 +238,46 @@ class MemoryLists(_Repo):
             if rlist.name.lower() == name.lower():
                 return copy.deepcopy(rlist)
         return None
+
+    def _audience(self, list_ids: Sequence[int], targeting: Targeting | None) -> list[Address]:
+        if targeting is not None and not targeting.is_everyone:
+            raise NotImplementedError("segments are SQL: test them in tests/integration")
+        ids = {i for list_id in list_ids for i in self._s.members.get(list_id, [])}
+        return [self._s.addresses[i] for i in sorted(ids)]
+
+    async def audience(
+        self,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        targeting: Targeting | None = None,
+        today: date | None = None,
+    ) -> Audience:
+        members = self._audience(list_ids, targeting)
+        right = [a for a in members if a.kind in kinds]
+        reachable = [a for a in right if not a.is_suppressed]
+        return Audience(
+            reachable=len(reachable),
+            suppressed=len(right) - len(reachable),
+            other_kinds=len(members) - len(right),
+            first=replace(reachable[0]) if reachable else None,
+        )
+
+    async def missing_attributes(
+        self,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        keys: Sequence[str],
+        targeting: Targeting | None = None,
+        today: date | None = None,
+    ) -> dict[str, int]:
+        if not list_ids or not keys:
+            return {}
+        members = self._audience(list_ids, targeting)
+        reachable = [a for a in members if a.kind in kinds and not a.is_suppressed]
+        return {k: sum(1 for a in reachable if not a.attributes.get(k)) for k in keys}
+
+    async def fields(self, list_ids: Sequence[int]) -> list[str]:
+        return sorted({f for i in list_ids if i in self._s.lists for f in self._s.lists[i].fields})
 
 
 class MemoryTemplates(_Repo):
