@@ -14,7 +14,7 @@ from domain.pagination import Page
 from domain.ports import UnitOfWorkFactory
 from domain.usecases import roles, subscribers
 from domain.users import Role, User
-from handlers.callbacks import GrantChoice, UsersPage
+from handlers.callbacks import GrantChoice, UnsuppressCD, UsersPage
 from handlers.filters import IsAdmin
 from handlers.i18n import t
 from handlers.services import Services
@@ -176,6 +176,13 @@ def _users_keyboard(page: Page[User]) -> InlineKeyboardMarkup | None:
     return kb.as_markup() if page.has_prev or page.has_next else None
 
 
+LIFT_KEYS = {
+    subscribers.Lift.lifted: "unsuppress-done",
+    subscribers.Lift.not_suppressed: "unsuppress-not-suppressed",
+    subscribers.Lift.needs_confirmation: "unsuppress-confirm-self",
+}
+
+
 async def unsuppress(
     message: Message,
     command: CommandObject,
@@ -187,11 +194,40 @@ async def unsuppress(
         await message.answer(t("unsuppress-usage"))
         return
     kind, value = services.address_parser.parse(text)
-    address, changed = await subscribers.lift_suppression(
+    address, outcome = await subscribers.lift_suppression(
         services.uow_factory, actor_id=user.telegram_id, kind=kind, value=value
     )
-    key = "unsuppress-done" if changed else "unsuppress-not-suppressed"
-    await message.answer(t(key, address=address.value))
+    if outcome is not subscribers.Lift.needs_confirmation:
+        await message.answer(t(LIFT_KEYS[outcome], address=address.value))
+        return
+    assert address.id is not None and address.unsubscribed_at is not None
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("unsuppress-yes"), callback_data=UnsuppressCD(address_id=address.id, yes=True)
+    )
+    kb.button(text=t("unsuppress-no"), callback_data=UnsuppressCD(address_id=address.id))
+    when = address.unsubscribed_at.astimezone(services.tz).strftime("%d.%m.%Y %H:%M")
+    await message.answer(
+        t("unsuppress-confirm-self", address=address.value, when=when),
+        reply_markup=kb.as_markup(),
+    )
+
+
+async def unsuppress_choice(
+    query: CallbackQuery, callback_data: UnsuppressCD, user: User, services: Services
+) -> None:
+    if not isinstance(query.message, Message):
+        await query.answer(t("error-stale-button"), show_alert=True)
+        return
+    if not callback_data.yes:
+        await query.answer()
+        await query.message.edit_text(t("unsuppress-kept"))
+        return
+    address, outcome = await subscribers.lift_confirmed(
+        services.uow_factory, actor_id=user.telegram_id, address_id=callback_data.address_id
+    )
+    await query.answer()
+    await query.message.edit_text(t(LIFT_KEYS[outcome], address=address.value))
 
 
 def create_router() -> Router:
@@ -205,4 +241,5 @@ def create_router() -> Router:
     router.message.register(grant_by_forward, F.forward_origin)
     router.callback_query.register(grant_choice, GrantChoice.filter())
     router.callback_query.register(users_page, UsersPage.filter())
+    router.callback_query.register(unsuppress_choice, UnsuppressCD.filter())
     return router

@@ -58,3 +58,10 @@ class TokenCD(CallbackData, prefix="tok"):
     """Revoke one of the caller's API tokens (``/tokens``)."""
 
     token_id: int
+
+
+class UnsuppressCD(CallbackData, prefix="unsup"):
+    """Confirming /unsuppress of an address that unsubscribed itself (``yes=False``: no)."""
+
+    address_id: int
+    yes: bool = False

@@ -17,6 +17,11 @@ def help_text(user: User) -> str:
     return t(key, name=user.full_name or user.display_name)
 
 
+async def start(message: Message, user: User) -> None:
+    """Staff are not subscribed to mailings by /start (a test send shows them a mailing)."""
+    await message.answer(help_text(user) + "\n\n" + t("help-staff-not-subscribed"))
+
+
 async def start_or_help(message: Message, user: User) -> None:
     await message.answer(help_text(user))
 
@@ -30,7 +35,7 @@ async def cancel(message: Message, state: FSMContext) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(IsStaff)
-    router.message.register(start_or_help, CommandStart())
+    router.message.register(start, CommandStart())
     router.message.register(start_or_help, Command("help"))
     router.message.register(cancel, Command("cancel"))
     router.message.register(cancel, F.text.casefold().in_({"cancel", "отмена"}))

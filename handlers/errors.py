@@ -30,7 +30,7 @@ class ErrorReplyMiddleware(BaseMiddleware):
         try:
             return await handler(event, data)
         except DomainError as exc:
-            await _reply(event, _text(exc))
+            await _reply(event, error_text(exc))
         except TelegramAPIError:
             log.exception("Telegram refused a call while handling an update")
         except Exception:
@@ -39,7 +39,7 @@ class ErrorReplyMiddleware(BaseMiddleware):
         return None
 
 
-def _text(exc: DomainError) -> str:
+def error_text(exc: DomainError) -> str:
     """The error's message; a ``reason`` is a message key of its own (``launch-blocked``:
     the check that stopped the launch, with its figures among the parameters)."""
     params = dict(exc.params)

@@ -10,10 +10,12 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
+from domain.usecases import subscribers
 from domain.users import User
 from handlers.common import help_text
 from handlers.i18n import t
 from handlers.menu import ADMIN_ONLY
+from handlers.services import Services
 
 
 def _command(message: Message) -> str | None:
@@ -23,10 +25,13 @@ def _command(message: Message) -> str | None:
     return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
 
 
-async def anything(message: Message, user: User | None = None) -> None:
+async def anything(message: Message, services: Services, user: User | None = None) -> None:
     if user is None or not user.is_staff:
         caller_id = message.from_user.id if message.from_user else message.chat.id
-        await message.answer(t("stranger-refusal", user_id=caller_id))
+        # a subscriber is not told to press /start again: they did
+        subscribed = await subscribers.is_subscribed(services.uow_factory, message.chat.id)
+        key = "stranger-subscribed" if subscribed else "stranger-refusal"
+        await message.answer(t(key, user_id=caller_id))
         return
     command = _command(message)
     if command in ADMIN_ONLY:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urlsplit
 
 from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, FSInputFile, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -22,9 +24,11 @@ from domain.imports import BOT_DOWNLOAD_LIMIT, ImportReport, ImportSource
 from domain.recipients import ListSourceKind
 from domain.usecases import lists
 from domain.users import User
+from handlers.errors import error_text
 from handlers.filters import ButtonMessage, IsStaff
 from handlers.i18n import t
 from handlers.lists_kb import (
+    LinkTarget,
     ListAct,
     ListCD,
     SendsayPick,
@@ -37,33 +41,51 @@ from handlers.progress import ProgressMessage
 from handlers.services import Services
 from handlers.states import ListsFlow
 
+LINK = r"(?i)^\s*https?://\S+\s*$"  # a message that is one link and nothing else
+
+
+class Target(NamedTuple):
+    """Where an import goes: a list, or (``list_id`` None) a new list called ``name``, made
+    only once there is something to put in it."""
+
+    list_id: int | None
+    name: str = ""
+
+
+def _target(data: dict[str, Any]) -> Target:
+    return Target(data.get("list_id") or None, data.get("new_name") or "")
+
 
 async def run_import(
     message: Message,
     user: User,
     services: Services,
-    list_id: int,
+    target: Target,
     source: ImportSource,
     kind: ListSourceKind,
     ref: str | None,
-) -> None:
+) -> bool:
+    """Imports and reports; ``False`` when nothing was imported (every row rejected, or a
+    new list that stayed empty and is gone)."""
     progress = ProgressMessage(
         message,
         "import-progress",
         delay=services.import_progress_delay,
         interval=services.import_progress_interval,
     )
+    args = (services.uow_factory, services.importer, user.telegram_id)
+    options: dict[str, Any] = {"source_kind": kind, "source_ref": ref, "progress": progress}
+    source = replace(source, labels=rejected_labels())
     try:
-        report = await lists.import_file(
-            services.uow_factory,
-            services.importer,
-            user.telegram_id,
-            list_id,
-            replace(source, labels=rejected_labels()),
-            source_kind=kind,
-            source_ref=ref,
-            progress=progress,
-        )
+        if target.list_id is None:
+            created, report = await lists.import_into_new_list(
+                *args, target.name, source, **options
+            )
+        else:
+            created, report = (
+                None,
+                await lists.import_file(*args, target.list_id, source, **options),
+            )
     except DomainError as error:
         failed = error.params.get("report")
         if error.key != "import-all-invalid" or not isinstance(failed, ImportReport):
@@ -72,11 +94,47 @@ async def run_import(
         params = {k: v for k, v in error.params.items() if k != "report"}
         await message.answer(t(error.key, **params) + "\n\n" + rejected_text(failed))
         await send_rejected(message, failed)
-        return
+        return False
     finally:
         await progress.close()
-    await message.answer(report_text(report))
+    empty = target.list_id is None and created is None
+    text = report_text(report)
+    await message.answer(t("import-new-list-empty") + "\n\n" + text if empty else text)
     await send_rejected(message, report)
+    return not empty
+
+
+async def import_then_close(
+    message: Message,
+    state: FSMContext,
+    user: User,
+    services: Services,
+    target: Target,
+    source: ImportSource,
+    kind: ListSourceKind,
+    ref: str | None,
+) -> None:
+    """After a failed file or link the step stays open for the next try."""
+    try:
+        done = await run_import(message, user, services, target, source, kind, ref)
+    except DomainError as error:
+        await keep_open(message, state, target, error_text(error))
+        return
+    if done:
+        await state.clear()
+    else:
+        await keep_open(message, state, target)
+
+
+async def keep_open(
+    message: Message, state: FSMContext, target: Target, error: str | None = None
+) -> None:
+    await state.set_state(ListsFlow.awaiting_source)
+    await state.update_data(list_id=target.list_id, new_name=target.name)
+    text = t("import-try-again")
+    await message.answer(
+        f"{error}\n\n{text}" if error else text, reply_markup=cancel_keyboard(target.list_id or 0)
+    )
 
 
 async def send_rejected(message: Message, report: ImportReport) -> None:
@@ -96,32 +154,40 @@ async def import_telegram_file(
     user: User,
     services: Services,
     bot: Bot,
-    list_id: int,
+    target: Target,
     upload: dict[str, Any],
     sheet: str | None = None,
 ) -> None:
     if (upload.get("size") or 0) > BOT_DOWNLOAD_LIMIT:
-        await message.answer(t("import-too-big-for-bot"))
+        await keep_open(message, state, target, t("import-too-big-for-bot"))
         return
     with tempfile.TemporaryDirectory(prefix="mailforge-upload-") as tmp:
         path = Path(tmp) / "upload"
         await bot.download(upload["file_id"], destination=path)
         source = ImportSource(path, upload["filename"], sheet)
         if sheet is None:
-            names = services.importer.sheet_names(source)
-            if len(names) > 1:
-                await ask_sheet(message, state, list_id, upload, names)
+            try:
+                names = services.importer.sheet_names(source)
+            except DomainError as error:
+                await keep_open(message, state, target, error_text(error))
                 return
-        await state.clear()
-        await run_import(
-            message, user, services, list_id, source, ListSourceKind.file, upload["filename"]
-        )
+            if len(names) > 1:
+                await ask_sheet(message, state, target, upload, names)
+                return
+        kind, ref = ListSourceKind.file, upload["filename"]
+        await import_then_close(message, state, user, services, target, source, kind, ref)
 
 
 async def ask_sheet(
-    message: Message, state: FSMContext, list_id: int, upload: dict[str, Any], names: list[str]
+    message: Message,
+    state: FSMContext,
+    target: Target,
+    upload: dict[str, Any],
+    names: list[str],
 ) -> None:
-    await state.update_data(pending={"list_id": list_id, "upload": upload, "sheets": names})
+    """No list is made yet: a new one comes once the sheet is chosen (and has rows)."""
+    pending = {"list_id": target.list_id, "new_name": target.name, "upload": upload}
+    await state.update_data(pending={**pending, "sheets": names})
     kb = InlineKeyboardBuilder()
     for index, name in enumerate(names[:20]):
         kb.button(text=name[:40], callback_data=SheetPick(index=index))
@@ -130,12 +196,22 @@ async def ask_sheet(
 
 
 async def import_url(
-    message: Message, user: User, services: Services, list_id: int, url: str
+    message: Message,
+    state: FSMContext,
+    user: User,
+    services: Services,
+    target: Target,
+    url: str,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="mailforge-link-") as tmp:
         await message.answer(t("import-downloading"))
-        source = await services.fetcher.fetch(url, Path(tmp))
-        await run_import(message, user, services, list_id, source, ListSourceKind.url, url)
+        try:
+            source = await services.fetcher.fetch(url, Path(tmp))
+        except DomainError as error:
+            await keep_open(message, state, target, error_text(error))
+            return
+        kind = ListSourceKind.url
+        await import_then_close(message, state, user, services, target, source, kind, url)
 
 
 async def import_sendsay(
@@ -144,7 +220,8 @@ async def import_sendsay(
     with tempfile.TemporaryDirectory(prefix="mailforge-sendsay-") as tmp:
         await message.answer(t("import-downloading"))
         source = await services.sendsay_source.export(ref, Path(tmp))
-        await run_import(message, user, services, list_id, source, ListSourceKind.sendsay, ref)
+        kind = ListSourceKind.sendsay
+        await run_import(message, user, services, Target(list_id), source, kind, ref)
 
 
 def _upload(message: Message) -> dict[str, Any] | None:
@@ -164,21 +241,32 @@ async def on_document(
         await message.answer(t("import-too-big-for-bot"))  # bots cannot download it at all
         return
     if await state.get_state() == ListsFlow.awaiting_source.state:
-        list_id = (await state.get_data())["list_id"]
-        await import_telegram_file(message, state, user, services, bot, list_id, upload)
+        target = _target(await state.get_data())
+        await import_telegram_file(message, state, user, services, bot, target, upload)
         return
-    views = await lists.overview(services.uow_factory, user.telegram_id)
     await state.update_data(upload=upload)
+    name = Path(upload["filename"]).stem
+    await offer_targets(message, user, services, "import-where", name, UploadTarget)
+
+
+async def offer_targets(
+    message: Message,
+    user: User,
+    services: Services,
+    question: str,
+    name: str,
+    button: type[UploadTarget] | type[LinkTarget],
+) -> None:
+    """Which list a file or a link dropped into the chat goes to: a new one, or one of
+    the lists."""
+    views = await lists.overview(services.uow_factory, user.telegram_id)
     kb = InlineKeyboardBuilder()
-    kb.button(
-        text=t("import-into-new", name=Path(upload["filename"]).stem[:40]),
-        callback_data=UploadTarget(list_id=0),
-    )
+    kb.button(text=t("import-into-new", name=name[:40]), callback_data=button(list_id=0))
     for v in views[:30]:
         assert v.rlist.id is not None
-        kb.button(text=f"📋 {v.rlist.name}", callback_data=UploadTarget(list_id=v.rlist.id))
+        kb.button(text=f"📋 {v.rlist.name}", callback_data=button(list_id=v.rlist.id))
     kb.adjust(1)
-    await message.answer(t("import-where"), reply_markup=kb.as_markup())
+    await message.answer(t(question), reply_markup=kb.as_markup())
 
 
 async def on_upload_target(
@@ -195,19 +283,9 @@ async def on_upload_target(
         await query.answer(t("error-stale-button"), show_alert=True)
         return
     await query.answer()
-    if callback_data.list_id:
-        target = callback_data.list_id
-        await import_telegram_file(message, state, user, services, bot, target, upload)
-        return
-    # A new list named after the file; if the import fails, the empty list goes too.
-    stem = Path(upload["filename"]).stem
-    rlist = await lists.create_unique(services.uow_factory, user.telegram_id, stem)
-    assert rlist.id is not None
-    try:
-        await import_telegram_file(message, state, user, services, bot, rlist.id, upload)
-    except BaseException:
-        await lists.delete(services.uow_factory, user.telegram_id, rlist.id)
-        raise
+    # 0: a new list named after the file, made only once there is something to put in it
+    target = Target(callback_data.list_id or None, Path(upload["filename"]).stem)
+    await import_telegram_file(message, state, user, services, bot, target, upload)
 
 
 async def on_sheet_pick(
@@ -226,14 +304,49 @@ async def on_sheet_pick(
         return
     await query.answer()
     sheet = sheets[callback_data.index]
-    list_id, upload = pending["list_id"], pending["upload"]
-    await import_telegram_file(message, state, user, services, bot, list_id, upload, sheet=sheet)
+    target, upload = _target(pending), pending["upload"]
+    await import_telegram_file(message, state, user, services, bot, target, upload, sheet=sheet)
 
 
 async def on_link(message: Message, state: FSMContext, user: User, services: Services) -> None:
-    list_id = (await state.get_data())["list_id"]
-    await state.clear()
-    await import_url(message, user, services, list_id, (message.text or "").strip())
+    target = _target(await state.get_data())
+    await import_url(message, state, user, services, target, (message.text or "").strip())
+
+
+async def on_loose_link(
+    message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    """A link sent outside any dialog: offer to import it into a list."""
+    url = (message.text or "").strip()
+    await state.update_data(link=url)
+    name = link_name(url)
+    await offer_targets(message, user, services, "import-link-where", name, LinkTarget)
+
+
+def link_name(url: str) -> str:
+    """A new list's name from a link: its file name, else its host."""
+    parts = urlsplit(url)
+    stem = Path(unquote(parts.path)).stem
+    return stem if len(stem) > 2 else (parts.hostname or "link")
+
+
+async def on_link_target(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: LinkTarget,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    url = (await state.get_data()).get("link")
+    if not url:
+        await query.answer(t("error-stale-button"), show_alert=True)
+        return
+    if callback_data.list_id:
+        await lists.view(services.uow_factory, user.telegram_id, callback_data.list_id)
+    await query.answer()
+    target = Target(callback_data.list_id or None, link_name(url))
+    await import_url(message, state, user, services, target, url)
 
 
 # -- a list card's source buttons: the caller's rights first, so a refusal is an alert ----
@@ -293,7 +406,7 @@ async def on_reimport(
     rlist = (await lists.view(uow_factory, uid, list_id)).rlist
     await query.answer()
     if rlist.source_kind is ListSourceKind.url and rlist.source_ref:
-        await import_url(message, user, services, list_id, rlist.source_ref)
+        await import_url(message, state, user, services, Target(list_id), rlist.source_ref)
     elif rlist.source_kind is ListSourceKind.sendsay and rlist.source_ref:
         await import_sendsay(message, user, services, list_id, rlist.source_ref)
     elif rlist.source_kind is ListSourceKind.subscribers:
@@ -305,7 +418,7 @@ async def on_reimport(
 
 async def ask_for_source(message: Message, state: FSMContext, list_id: int, key: str) -> None:
     await state.set_state(ListsFlow.awaiting_source)
-    await state.update_data(list_id=list_id)
+    await state.update_data(list_id=list_id, new_name="")
     await message.answer(t(key), reply_markup=cancel_keyboard(list_id))
 
 
@@ -354,9 +467,8 @@ def create_router() -> Router:
     router.message.filter(IsStaff)
     router.callback_query.filter(IsStaff, ButtonMessage)
     router.message.register(on_document, F.document)
-    router.message.register(
-        on_link, ListsFlow.awaiting_source, F.text.regexp(r"^\s*https?://\S+\s*$")
-    )
+    router.message.register(on_link, ListsFlow.awaiting_source, F.text.regexp(LINK))
+    router.message.register(on_loose_link, StateFilter(None), F.text.regexp(LINK))
     router.message.register(
         not_a_source, ListsFlow.awaiting_source, F.text & ~F.text.startswith("/")
     )
@@ -367,5 +479,6 @@ def create_router() -> Router:
     button(on_reimport, ListCD.filter(F.action == ListAct.reimport))
     button(on_upload_target, UploadTarget.filter())
     button(on_sheet_pick, SheetPick.filter())
+    button(on_link_target, LinkTarget.filter())
     button(on_sendsay_pick, SendsayPick.filter())
     return router

@@ -43,6 +43,10 @@ class UploadTarget(CallbackData, prefix="up"):
     list_id: int  # 0: a new list named after the file
 
 
+class LinkTarget(CallbackData, prefix="lnk"):
+    list_id: int  # 0: a new list named after the link
+
+
 class SheetPick(CallbackData, prefix="sheet"):
     index: int
 
@@ -114,6 +118,8 @@ def confirm_delete_keyboard(list_id: int) -> InlineKeyboardMarkup:
 
 
 def cancel_keyboard(list_id: int) -> InlineKeyboardMarkup:
+    """Back to the list's card (0: a list not made yet, so to the lists)."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("button-cancel"), callback_data=ListCD(action=ListAct.open, list_id=list_id))
+    action = ListAct.open if list_id else ListAct.home
+    kb.button(text=t("button-cancel"), callback_data=ListCD(action=action, list_id=list_id))
     return kb.as_markup()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -22,6 +22,7 @@ from handlers import mailing_schedule
 from handlers.filters import ButtonMessage, IsStaff
 from handlers.i18n import t
 from handlers.mailing_flow import (
+    STATES,
     AtStep,
     advance,
     current_draft,
@@ -31,6 +32,7 @@ from handlers.mailing_flow import (
     press,
     previous,
     show,
+    step_states,
 )
 from handlers.mailing_lists import toggle_list
 from handlers.mailing_templates import offer_templates, use_template
@@ -39,6 +41,14 @@ from handlers.mailings_kb import DialogAct, DialogCD, Step, nav_keyboard
 from handlers.services import Services
 from handlers.states import MailingFlow
 
+# Steps answered by pressing a button (their typed sub-steps have handlers of their own).
+BUTTON_STEPS = (
+    MailingFlow.channel,
+    MailingFlow.options,
+    MailingFlow.tracking,
+    MailingFlow.lists,
+    MailingFlow.schedule,
+)
 OPTIONS = {"link_preview": True, "silent": False, "protect": False, PIN: False}  # defaults
 CHANNELS = {channel.value: channel for channel in Channel}
 
@@ -292,6 +302,16 @@ async def got_buttons(message: Message, state: FSMContext, user: User, services:
     )
 
 
+async def wants_a_button(
+    message: Message, state: FSMContext, user: User, services: Services
+) -> None:
+    """Text at a step that is answered by a button: say so and ask that step again."""
+    await message.answer(t("dialog-use-buttons"))
+    raw = await state.get_state()
+    step = next((s for s in STATES if raw in step_states(s)), Step.name)
+    await show(step, message, state, user.telegram_id, services)
+
+
 def parse_buttons(text: str) -> list[list[dict[str, str]]]:
     """One row per line, buttons in a row split by ``|``, each ``Label - https://link``.
 
@@ -330,6 +350,7 @@ def create_router() -> Router:
     router.message.register(got_subject, MailingFlow.subject, typed)
     router.message.register(got_content, MailingFlow.content, typed | F.photo | F.document)
     router.message.register(got_buttons, MailingFlow.buttons, typed)
+    router.message.register(wants_a_button, StateFilter(*BUTTON_STEPS), typed)
     button = router.callback_query.register
     button(on_new, DialogCD.filter(F.action == DialogAct.new))
     button(on_edit, DialogCD.filter(F.action == DialogAct.edit))

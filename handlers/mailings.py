@@ -39,7 +39,8 @@ async def send_browse(
     found = await mailings.browse(
         services.uow_factory, user_id, page, MailingStatus(status) if status else None
     )
-    text, markup = browse_text(found, status), browse_keyboard(found, status)
+    authors = await mailings.authors(services.uow_factory, user_id, found.items)
+    text, markup = browse_text(found, status), browse_keyboard(found, status, authors)
     await show_screen(message, text, markup, edit=edit)
 
 
@@ -64,6 +65,7 @@ async def send_card(
         services.tz,
         upcoming,
         fast_rate=services.paid_broadcasts.rate,
+        author=info.author,
     )
     if note_key:
         text = t(note_key) + "\n\n" + text

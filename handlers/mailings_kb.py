@@ -132,13 +132,18 @@ def channel_keyboard(available: frozenset[Channel]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def browse_keyboard(page: Page[Mailing], status: str) -> InlineKeyboardMarkup:
+def browse_keyboard(
+    page: Page[Mailing], status: str, authors: dict[int, str] | None = None
+) -> InlineKeyboardMarkup:
+    """``authors``: the owner's name by id, shown after each mailing (an admin's view)."""
     kb = InlineKeyboardBuilder()
     for m in page.items:
         assert m.id is not None
         icon = "🗄" if m.archived_at else STATUS_ICONS[m.status]
+        author = (authors or {}).get(m.owner_id)
+        text = f"{icon} {m.name}"[: 60 - len(author or "") - 3]
         kb.button(
-            text=f"{icon} {m.name}"[:60],
+            text=f"{text} · {author}" if author else text,
             callback_data=MailingCD(action=MailingAct.open, mailing_id=m.id),
         )
     nav_row = 0

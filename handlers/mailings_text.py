@@ -54,9 +54,12 @@ def card_text(
     tz: tzinfo,
     next_launch: datetime | None = None,
     fast_rate: float = FREE_RATE,
+    author: str | None = None,
 ) -> str:
-    lines = [
-        t("mailings-card-title", name=m.name),
+    lines = [t("mailings-card-title", name=m.name)]
+    if author is not None:
+        lines.append(t("mailings-card-author", author=author))
+    lines += [
         t("mailings-card-status", status=status_text(m)),
         t("mailings-card-channel", channel=t(f"channel-{m.channel.value}")),
     ]

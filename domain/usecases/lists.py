@@ -208,6 +208,53 @@ async def import_file(
     return report
 
 
+async def import_into_new_list(
+    uow_factory: UnitOfWorkFactory,
+    importer: RecipientImporter,
+    actor_id: int,
+    name: str,
+    source: ImportSource,
+    *,
+    source_kind: ListSourceKind,
+    source_ref: str | None,
+    progress: ProgressCallback | None = None,
+) -> tuple[RecipientList | None, ImportReport]:
+    """A new list named ``name`` (or ``name (2)``…) filled from ``source``.
+
+    An import that ends with nothing imported (an error, every row rejected, no rows)
+    leaves no empty list behind: the list is ``None`` then, and an error is raised again
+    once the list is gone."""
+    rlist = await create_unique(uow_factory, actor_id, name)
+    assert rlist.id is not None
+    try:
+        report = await import_file(
+            uow_factory,
+            importer,
+            actor_id,
+            rlist.id,
+            source,
+            source_kind=source_kind,
+            source_ref=source_ref,
+            progress=progress,
+        )
+    except BaseException:
+        await _drop_new(uow_factory, rlist.id)
+        raise
+    async with uow_factory() as uow:
+        empty = (await uow.lists.size(rlist.id)).total == 0
+    if empty:
+        await _drop_new(uow_factory, rlist.id)
+        return None, report
+    return rlist, report
+
+
+async def _drop_new(uow_factory: UnitOfWorkFactory, list_id: int) -> None:
+    """Removes a list this import created (no mailing can use it yet)."""
+    async with uow_factory() as uow:
+        await uow.lists.delete(list_id)
+        await uow.commit()
+
+
 async def import_subscribers(uow_factory: UnitOfWorkFactory, actor_id: int, list_id: int) -> int:
     async with uow_factory() as uow:
         await require_staff(uow, actor_id)

@@ -242,14 +242,33 @@ class Card:
     mailing: Mailing
     list_names: list[str]
     last_run: MailingRun | None
+    author: str | None = None  # whose mailing it is, for an admin (who sees everyone's)
 
 
 async def card(uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int) -> Card:
     async with uow_factory() as uow:
-        _, mailing = await load_own(uow, actor_id, mailing_id)
+        actor, mailing = await load_own(uow, actor_id, mailing_id)
         names = []
         for list_id in mailing.list_ids:
             rlist = await uow.lists.get(list_id)
             if rlist is not None:
                 names.append(rlist.name)
-        return Card(mailing, names, await uow.runs.last_for_mailing(mailing_id))
+        author = await _author(uow, mailing.owner_id) if actor.is_admin else None
+        return Card(mailing, names, await uow.runs.last_for_mailing(mailing_id), author)
+
+
+async def authors(
+    uow_factory: UnitOfWorkFactory, actor_id: int, found: list[Mailing]
+) -> dict[int, str]:
+    """Who wrote each mailing, by owner id: an admin's list mixes everyone's; a manager's
+    holds their own only (empty)."""
+    async with uow_factory() as uow:
+        actor = await require_staff(uow, actor_id)
+        if not actor.is_admin:
+            return {}
+        return {owner: await _author(uow, owner) for owner in {m.owner_id for m in found}}
+
+
+async def _author(uow: UnitOfWork, owner_id: int) -> str:
+    owner = await uow.users.get(owner_id)
+    return owner.display_name if owner is not None else str(owner_id)

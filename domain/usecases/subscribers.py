@@ -7,12 +7,13 @@ lifts the suppression.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from domain.audit import AuditEntry
 from domain.clock import SystemClock
 from domain.errors import AccessDenied, NotFound
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
 from domain.usecases.roles import SeenUser
 
@@ -52,6 +53,13 @@ async def unsubscribe_chat(
     return True
 
 
+async def is_subscribed(uow_factory: UnitOfWorkFactory, chat_id: int) -> bool:
+    """Whether the chat pressed /start and has not left since (nor blocked the bot)."""
+    async with uow_factory() as uow:
+        address = await uow.addresses.find(AddressKind.telegram, str(chat_id))
+    return address is not None and address.subscribed_at is not None and not address.is_suppressed
+
+
 async def chat_blocked_bot(
     uow_factory: UnitOfWorkFactory, chat_id: int, clock: Clock | None = None
 ) -> None:
@@ -80,36 +88,73 @@ async def unsubscribe_address(
     return address
 
 
+class Lift(enum.StrEnum):
+    lifted = "lifted"
+    not_suppressed = "not_suppressed"
+    # the address unsubscribed by itself: an admin must confirm overriding its wish
+    needs_confirmation = "needs_confirmation"
+
+
 async def lift_suppression(
-    uow_factory: UnitOfWorkFactory, *, actor_id: int, kind: AddressKind, value: str
-) -> tuple[Address, bool]:
-    """Admins only: the address may receive mailings again. ``False``: it was not suppressed."""
+    uow_factory: UnitOfWorkFactory,
+    *,
+    actor_id: int,
+    kind: AddressKind,
+    value: str,
+    confirmed: bool = False,
+) -> tuple[Address, Lift]:
+    """Admins only: the address may receive mailings again.
+
+    An address that unsubscribed itself (/stop, a link, a complaint) is lifted only when
+    ``confirmed``: mailing it again goes against what its owner asked for."""
     async with uow_factory() as uow:
-        actor = await uow.users.get(actor_id)
-        if actor is None or not actor.is_admin:
-            raise AccessDenied()
+        await _require_admin(uow, actor_id)
         address = await uow.addresses.find(kind, value)
         if address is None:
             raise NotFound("unsuppress-unknown", address=value)
-        if not address.is_suppressed:
-            return address, False
-        before = {
-            "unsubscribed_at": _iso(address.unsubscribed_at),
-            "refused_at": _iso(address.refused_at),
-        }
-        address.unsubscribed_at = address.refused_at = None
-        await uow.addresses.update(address)
-        await uow.audit.add(
-            AuditEntry(
-                actor_id=actor_id,
-                action="suppression.lift",
-                target_type="address",
-                target_id=str(address.id),
-                details={"kind": kind.value, **before},
-            )
+        return address, await _lift(uow, actor_id, address, confirmed)
+
+
+async def lift_confirmed(
+    uow_factory: UnitOfWorkFactory, *, actor_id: int, address_id: int
+) -> tuple[Address, Lift]:
+    """The admin confirmed lifting the suppression of an address that unsubscribed itself."""
+    async with uow_factory() as uow:
+        await _require_admin(uow, actor_id)
+        address = await uow.addresses.get(address_id)
+        if address is None:
+            raise NotFound()
+        return address, await _lift(uow, actor_id, address, True)
+
+
+async def _require_admin(uow: UnitOfWork, actor_id: int) -> None:
+    actor = await uow.users.get(actor_id)
+    if actor is None or not actor.is_admin:
+        raise AccessDenied()
+
+
+async def _lift(uow: UnitOfWork, actor_id: int, address: Address, confirmed: bool) -> Lift:
+    if not address.is_suppressed:
+        return Lift.not_suppressed
+    if address.unsubscribed_at is not None and not confirmed:
+        return Lift.needs_confirmation
+    before = {
+        "unsubscribed_at": _iso(address.unsubscribed_at),
+        "refused_at": _iso(address.refused_at),
+    }
+    address.unsubscribed_at = address.refused_at = None
+    await uow.addresses.update(address)
+    await uow.audit.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action="suppression.lift",
+            target_type="address",
+            target_id=str(address.id),
+            details={"kind": address.kind.value, **before},
         )
-        await uow.commit()
-    return address, True
+    )
+    await uow.commit()
+    return Lift.lifted
 
 
 def _iso(moment: datetime | None) -> str | None:

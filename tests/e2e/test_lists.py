@@ -4,6 +4,7 @@ delete (refused while in use), bot subscribers, and the admin's /unsuppress."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -156,7 +157,12 @@ async def test_bot_subscribers_fill_a_list_without_the_ones_who_left(staff: BotH
 async def test_an_admin_lifts_a_suppression(staff: BotHarness) -> None:
     bot = staff
     await bot.say(7001, "/start")
-    await bot.say(7001, "/stop")
+    async with bot.app.db.uow_factory() as uow:  # refused (blocked the bot), not unsubscribed
+        blocked = await uow.addresses.find(AddressKind.telegram, "7001")
+        assert blocked is not None
+        blocked.refused_at = datetime.now(UTC)
+        await uow.addresses.update(blocked)
+        await uow.commit()
     reply = await bot.say(ADMIN, "/unsuppress 7001", language_code="en")
     assert "Suppression lifted: 7001" in reply.text
     again = await bot.say(ADMIN, "/unsuppress 7001", language_code="en")

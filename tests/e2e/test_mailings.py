@@ -498,7 +498,7 @@ async def test_browse_filters_by_status_and_archives_mailings_with_runs(
     mine = await bot.say(M, "/mailings", language_code="en")
     assert not any("Sent once" in b for b in mine.buttons)
     admin = await bot.say(ADMIN, "/mailings", language_code="en")
-    assert "🗄 Sent once" in admin.buttons
+    assert "🗄 Sent once · User" in admin.buttons  # with its author
 
 
 async def test_dialog_state_survives_a_restart_with_redis(

@@ -36,7 +36,7 @@ from domain.recipients import (
     RecipientList,
 )
 from domain.targeting import Targeting
-from infrastructure.db.models import AddressRow, ListMemberRow, RecipientListRow
+from infrastructure.db.models import AddressRow, ListMemberRow, RecipientListRow, UserRow
 from infrastructure.db.repositories._sql import (
     dialect_name,
     execute_dml,
@@ -174,12 +174,21 @@ class SqlRecipientListRepository:
         return await fetch_page(self._session, stmt, page, size, to_address)
 
     async def add_subscribers(self, list_id: int) -> int:
-        """Every Telegram user subscribed to the bot and not suppressed, in one statement."""
+        """Every Telegram user subscribed to the bot and not suppressed, in one statement.
+
+        Staff are not subscribers, even if they pressed /start before they got their role
+        (they had to, to learn their id)."""
+        staff = select(UserRow.telegram_id).where(
+            cast(UserRow.telegram_id, String) == AddressRow.value,
+            UserRow.role.is_not(None),
+            UserRow.is_active.is_(True),
+        )
         source = select(literal(list_id, BigInteger), AddressRow.id).where(
             AddressRow.kind == AddressKind.telegram.value,
             AddressRow.subscribed_at.is_not(None),
             AddressRow.unsubscribed_at.is_(None),
             AddressRow.refused_at.is_(None),
+            ~staff.exists(),
         )
         stmt = (
             upsert_insert(self._session, ListMemberRow)
