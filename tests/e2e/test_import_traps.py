@@ -24,7 +24,7 @@ async def manager(bot: BotHarness) -> BotHarness:
 @pytest.fixture
 async def link_bot(fake_api: FakeBotAPI, migrated_pg_url: str) -> AsyncIterator[BotHarness]:
     async with running_bot(
-        fake_api, migrated_pg_url, import_allow_private_urls=True, import_fetch_timeout=1.0
+        fake_api, migrated_pg_url, import_allow_private_urls=True, import_fetch_timeout=20.0
     ) as harness:
         await grant(harness, M)
         yield harness
@@ -59,7 +59,7 @@ async def test_a_new_list_for_a_workbook_is_made_only_after_its_sheet_is_chosen(
     assert await list_names(bot) == []  # the manager may walk away here
     mark = bot.api.mark(M)
     bot.api.press(M, "People")
-    await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+    await bot.api.wait_for_message(M, since=mark, contains="Import finished", timeout=15)
     assert await list_names(bot) == ["book"]
 
 
@@ -68,11 +68,11 @@ async def test_after_a_failed_file_the_import_step_stays_open(manager: BotHarnes
     await ask_for_source(bot, "Clients")
     mark = bot.api.mark(M)
     bot.api.send_document(M, "noaddr.csv", b"name,city\nAnn,Paris\n", language_code="en")
-    failed = await bot.api.wait_for_message(M, since=mark, contains="try again")
+    failed = await bot.api.wait_for_message(M, since=mark, contains="try again", timeout=15)
     assert "Import finished" not in failed.text and failed.buttons == ["Cancel"]
     mark = bot.api.mark(M)
     bot.api.send_document(M, "good.csv", b"email\nann@example.com\n", language_code="en")
-    summary = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+    summary = await bot.api.wait_for_message(M, since=mark, contains="Import finished", timeout=15)
     assert "Added: 1" in summary.text
     assert await list_names(bot) == ["Clients"]
 
@@ -83,11 +83,13 @@ async def test_after_a_failed_link_the_import_step_stays_open(link_bot: BotHarne
         await ask_for_source(bot, "From link")
         mark = bot.api.mark(M)
         bot.api.send_text(M, files.url("/status/404"), language_code="en")
-        failed = await bot.api.wait_for_message(M, since=mark, contains="try again")
+        failed = await bot.api.wait_for_message(M, since=mark, contains="try again", timeout=15)
         assert "404" in failed.text
         mark = bot.api.mark(M)
         bot.api.send_text(M, files.url("/list.csv"), language_code="en")
-        summary = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+        summary = await bot.api.wait_for_message(
+            M, since=mark, contains="Import finished", timeout=15
+        )
     assert "Added: 2" in summary.text
 
 
@@ -99,6 +101,8 @@ async def test_a_link_sent_outside_a_dialog_is_offered_for_import(link_bot: BotH
         assert offer.buttons == ["➕ New list “list”"]
         mark = bot.api.mark(M)
         bot.api.press(M, "➕ New list “list”", message_id=offer.message_id)
-        summary = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+        summary = await bot.api.wait_for_message(
+            M, since=mark, contains="Import finished", timeout=15
+        )
     assert "Added: 2" in summary.text
     assert await list_names(bot) == ["list"]
