@@ -21,6 +21,7 @@ from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkStatus
 from domain.clock import Clock as Clock  # re-exported: older imports
 from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResult
 from domain.engagement import BounceStore, TrackingStore
+from domain.idempotency import IdempotencyStore
 from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
@@ -285,6 +286,7 @@ class UnitOfWork(Protocol):
     tracking: TrackingStore
     api_tokens: ApiTokenStore
     segments: SegmentStore
+    idempotency: IdempotencyStore
 
     async def __aenter__(self) -> Self: ...
 

@@ -126,7 +126,12 @@ def install_problems(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         status = status_of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return problem_response(request, status, exc.key, exc.params, headers=headers)
+        params = {k: v for k, v in exc.params.items() if isinstance(v, str | int | float)}
+        extra = {}
+        if isinstance(reason := params.get("reason"), str):  # a message key of its own
+            params["reason"] = text_of(request, reason, params)
+            extra["reason"] = reason
+        return problem_response(request, status, exc.key, params, headers=headers, **extra)
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)

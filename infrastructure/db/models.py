@@ -397,6 +397,18 @@ class ApiTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class IdempotencyRow(Base):
+    """An ``Idempotency-Key`` of an API launch (``domain.idempotency``)."""
+
+    __tablename__ = "api_idempotency"
+
+    actor_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = created_column()
+
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.api_tokens import ApiTokenStore
 from domain.engagement import BounceStore, TrackingStore
+from domain.idempotency import IdempotencyStore
 from domain.ports import (
     AddressRepository,
     AuditLog,
@@ -32,7 +33,7 @@ from infrastructure.db.repositories import (
     SqlTemplateRepository,
     SqlUserRepository,
 )
-from infrastructure.db.repositories.api_tokens import SqlApiTokenStore
+from infrastructure.db.repositories.api_tokens import SqlApiTokenStore, SqlIdempotencyStore
 from infrastructure.db.repositories.engagement import SqlBounceStore, SqlTrackingStore
 from infrastructure.db.repositories.segments import SqlSegmentStore
 
@@ -52,6 +53,7 @@ class SqlAlchemyUnitOfWork:
     tracking: TrackingStore
     api_tokens: ApiTokenStore
     segments: SegmentStore
+    idempotency: IdempotencyStore
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -77,6 +79,8 @@ class SqlAlchemyUnitOfWork:
         self.bounces = SqlBounceStore(session)
         self.tracking = SqlTrackingStore(session)
         self.api_tokens = SqlApiTokenStore(session)
+        self.idempotency = SqlIdempotencyStore(session)
+        self.idempotency = SqlIdempotencyStore(session)
         self.segments = SqlSegmentStore(session)
         return self
 

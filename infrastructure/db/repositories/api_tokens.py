@@ -1,15 +1,16 @@
-"""API tokens (``domain.api_tokens.ApiTokenStore``): looked up by the secret's hash."""
+"""API tokens (looked up by the secret's hash) and the idempotency keys of API launches."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.api_tokens import ApiToken
-from infrastructure.db.models import ApiTokenRow
-from infrastructure.db.repositories._sql import execute_dml
+from domain.idempotency import IdempotencyRecord
+from infrastructure.db.models import ApiTokenRow, IdempotencyRow
+from infrastructure.db.repositories._sql import execute_dml, upsert_insert
 
 
 def to_token(row: ApiTokenRow) -> ApiToken:
@@ -69,5 +70,44 @@ class SqlApiTokenStore:
             .where(ApiTokenRow.id == token_id)
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
+        )
+        await execute_dml(self._session, stmt)
+
+
+class SqlIdempotencyStore:
+    """Idempotency keys of API launches (``domain.idempotency.IdempotencyStore``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def reserve(
+        self, actor_id: int, key: str, request_hash: str
+    ) -> IdempotencyRecord | None:
+        # ON CONFLICT: a concurrent reservation of the same key waits for ours, then yields.
+        stmt = (
+            upsert_insert(self._session, IdempotencyRow)
+            .values(actor_id=actor_id, key=key, request_hash=request_hash)
+            .on_conflict_do_nothing()
+        )
+        if await execute_dml(self._session, stmt):
+            return None
+        row = await self._session.get(IdempotencyRow, (actor_id, key), populate_existing=True)
+        assert row is not None
+        return IdempotencyRecord(
+            row.actor_id, row.key, row.request_hash, row.run_id, row.created_at
+        )
+
+    async def complete(self, actor_id: int, key: str, run_id: int) -> None:
+        stmt = (
+            update(IdempotencyRow)
+            .where(IdempotencyRow.actor_id == actor_id, IdempotencyRow.key == key)
+            .values(run_id=run_id)
+            .execution_options(synchronize_session=False)
+        )
+        await execute_dml(self._session, stmt)
+
+    async def release(self, actor_id: int, key: str) -> None:
+        stmt = delete(IdempotencyRow).where(
+            IdempotencyRow.actor_id == actor_id, IdempotencyRow.key == key
         )
         await execute_dml(self._session, stmt)
