@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.tracking import tracking_urls, verp
 from bot.web import unsubscribe_url
 from domain.backoff import short_error
+from domain.clock import Clock, SystemClock
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel
 from domain.ports import DeliveryChannel, MassSendChannel, WorkSignal
@@ -171,6 +172,8 @@ class Delivery:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = asyncio.Event()
         self._crashed = False
+        # What time it is to the workers (due retries, local-time releases); tests set it.
+        self.clock: Clock = SystemClock()
 
     def start(self, workers: int) -> None:
         """``workers`` concurrent workers on the delivery thread (none: no thread)."""
@@ -251,7 +254,7 @@ class Delivery:
             if await heartbeat.start_when_up(self._stop) is None:
                 return
             channels, mass = build_channels(settings, bot, self._on_retry_after, self._lanes)
-            worker = build_worker(settings, engine, channels, mass, heartbeat, signal)
+            worker = build_worker(settings, engine, channels, mass, heartbeat, signal, self.clock)
             tasks = [asyncio.create_task(worker.run_forever(self._stop)) for _ in range(workers)]
             beating = asyncio.create_task(heartbeat.run(self._stop))
             done, _ = await asyncio.wait([*tasks, beating], return_when=asyncio.FIRST_COMPLETED)
@@ -294,6 +297,7 @@ def build_worker(
     mass: Mapping[Channel, MassSendChannel],
     heartbeat: Heartbeat | None = None,
     signal: WorkSignal | None = None,
+    clock: Clock | None = None,
 ) -> Worker:
     """One ``Worker`` (it may run many times concurrently) on ``engine``."""
     uow_factory = make_uow_factory(create_session_factory(engine))
@@ -327,4 +331,5 @@ def build_worker(
         outage_notice=timedelta(seconds=settings.channel_outage_notice_seconds),
         tracking=tracking_urls(settings),
         follow_ups=SqlFollowUps(engine),
+        clock=clock or SystemClock(),
     )

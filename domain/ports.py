@@ -23,6 +23,7 @@ from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResu
 from domain.engagement import BounceStore, TrackingStore
 from domain.idempotency import IdempotencyStore
 from domain.imports import ImportReport, ImportSource, ProgressCallback
+from domain.local_time import Release
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
@@ -144,6 +145,10 @@ class RecipientListRepository(Protocol):
 
     async def fields(self, list_ids: Sequence[int]) -> list[str]:
         """The attribute keys the lists' members have (``RecipientList.fields``), sorted."""
+        ...
+
+    async def field_values(self, list_ids: Sequence[int], field: str, limit: int) -> list[str]:
+        """Up to ``limit`` distinct non-empty values of ``field`` among the lists' members."""
         ...
 
 
@@ -433,10 +438,12 @@ class DeliveryQueue(Protocol):
         kinds: Sequence[AddressKind],
         targeting: Targeting | None = None,
         today: date | None = None,
+        release: Release | None = None,
     ) -> int:
         """Insert one pending delivery per distinct, not suppressed address of ``kinds`` in
         the lists (and selected by ``targeting``), in one ``INSERT … SELECT``; sets the
-        run's pending total; returns it."""
+        run's pending total; returns it. With ``release``, each row is due
+        (``next_attempt_at``) at its recipient's release instant."""
         ...
 
     async def snapshot_one(self, run_id: int, address_id: int) -> int:

@@ -27,6 +27,7 @@ from handlers import (
     lists,
     lists_import,
     mailing_launch,
+    mailing_local_time,
     mailing_segment,
     mailing_steps,
     mailing_tracking,
@@ -61,6 +62,7 @@ def build_router() -> Router:
         mailing_steps.create_router(),  # before lists_import: content may be a document
         mailing_tracking.create_router(),
         mailing_segment.create_router(),
+        mailing_local_time.create_router(),
         lists_import.create_router(),  # before lists: it takes the import buttons
         lists.create_router(),
         subscribers.create_router(),

@@ -58,7 +58,14 @@ STATES = {
 SUBSTATES = {
     Step.options: (MailingFlow.buttons,),
     Step.tracking: (MailingFlow.utm_content,),
-    Step.lists: (MailingFlow.segment, MailingFlow.segment_value, MailingFlow.segment_name),
+    Step.lists: (
+        MailingFlow.segment,
+        MailingFlow.segment_value,
+        MailingFlow.segment_name,
+        MailingFlow.local_at,
+        MailingFlow.local_zone,
+        MailingFlow.local_quiet,
+    ),
     Step.schedule: (MailingFlow.schedule_at, MailingFlow.schedule_cron, MailingFlow.schedule_end),
 }
 

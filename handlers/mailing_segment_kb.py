@@ -9,6 +9,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from domain.local_time import LOCAL_TIME, LocalTime
 from domain.mailings import Mailing
 from domain.recipients import Audience
 from domain.saved_segments import SavedSegment
@@ -38,6 +39,10 @@ class SegAct(StrEnum):
     got = "got"  # leave out who got a mailing, or take them back (value: id)
     clicked = "click"  # leave out who clicked in a mailing (value: id)
     done = "done"  # back to the lists
+    local = "local"  # ask the local time each recipient gets it at
+    local_off = "local_off"  # everyone at once again
+    zone = "zone"  # the zone field was chosen (value: its index among the fields)
+    zone_none = "zone_none"  # no zone field: everyone in the default zone
 
 
 class SegmentCD(CallbackData, prefix="sg"):
@@ -92,6 +97,9 @@ def segment_text(
     if not targeting.exclude_segment.is_empty:
         name = targeting.exclude_segment_name or "—"
         lines.append(t("segment-except-segment", name=name))
+    local = LocalTime.from_json(mailing.options.get(LOCAL_TIME))
+    if local is not None:
+        lines.append(local_line(local))
     lines.append("")
     lines.append(t("segment-count", count=audience.reachable))
     if audience.reachable == 0:
@@ -123,8 +131,11 @@ def segment_keyboard(mailing: Mailing) -> InlineKeyboardMarkup:
     if not segment.is_empty:
         button(kb, "segment-save-button", SegAct.save)
         rows.append(1)
+    local = LocalTime.from_json(mailing.options.get(LOCAL_TIME))
+    when = local.at.strftime("%H:%M") if local and local.at else t("on" if local else "off")
+    button(kb, "local-button", SegAct.local, when=when)
     button(kb, "segment-done", SegAct.done)
-    rows.append(1)
+    rows += [1, 1]
     kb.adjust(*rows)
     return kb.as_markup()
 
@@ -196,4 +207,33 @@ def exclude_mailings_keyboard(
             )
     button(kb, "button-back", SegAct.open)
     kb.adjust(*([2] * len(mailings)), 1)
+    return kb.as_markup()
+
+
+def local_line(local: LocalTime) -> str:
+    at = local.at.strftime("%H:%M") if local.at else None
+    key = "local-line-at" if at else "local-line-now"
+    text = t(key, at=at or "", field=local.field or "—", zone=local.default_zone)
+    if local.quiet:
+        start, end = (q.strftime("%H:%M") for q in local.quiet)
+        text += "\n" + t("local-line-quiet", start=start, end=end)
+    return text
+
+
+def zone_fields_keyboard(fields: list[str]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    shown = [f for f in fields if f != TAGS][:MAX_FIELDS]
+    for index, name in enumerate(shown):
+        kb.button(text=name[:60], callback_data=SegmentCD(action=SegAct.zone, value=str(index)))
+    button(kb, "local-no-field", SegAct.zone_none)
+    button(kb, "button-back", SegAct.open)
+    kb.adjust(*([2] * (len(shown) // 2)), *([1] if len(shown) % 2 else []), 1, 1)
+    return kb.as_markup()
+
+
+def local_ask_keyboard() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    button(kb, "local-off", SegAct.local_off)
+    button(kb, "button-back", SegAct.open)
+    kb.adjust(1, 1)
     return kb.as_markup()

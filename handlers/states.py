@@ -29,6 +29,9 @@ class MailingFlow(StatesGroup):
     segment = State()  # the segment screen of the lists step
     segment_value = State()  # typing a condition's value
     segment_name = State()  # typing the name to save the segment under
+    local_at = State()  # typing the local time each recipient gets it at
+    local_zone = State()  # typing the default time zone
+    local_quiet = State()  # typing quiet hours
     schedule = State()
     schedule_at = State()  # typing a date and time
     schedule_cron = State()  # typing a cron expression

@@ -18,6 +18,7 @@ from domain.clock import SystemClock
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput, NotFound
 from domain.follow_ups import autodelete_at
+from domain.local_time import LOCAL_TIME, MAX_ZONE_VALUES, LocalTime, Release, releases
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing, MailingStatus
 from domain.ports import (
     Clock,
@@ -110,7 +111,10 @@ async def start(
     else:
         kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
         today = local_today(mailing.schedule.timezone, now)
-        await launcher.queue.snapshot(run.id, mailing.list_ids, kinds, mailing.targeting, today)
+        release = await _release(uow_factory, mailing, now)
+        await launcher.queue.snapshot(
+            run.id, mailing.list_ids, kinds, mailing.targeting, today, release
+        )
     return await start_run(uow_factory, run.id)
 
 
@@ -118,6 +122,21 @@ def _sample(check: previews.Preview) -> dict[str, object] | None:
     """The recipient the preview rendered for (a test send shows the same)."""
     first = check.audience.first
     return previews.recipient_values(first) if first is not None else None
+
+
+async def _release(
+    uow_factory: UnitOfWorkFactory, mailing: Mailing, now: datetime
+) -> Release | None:
+    """When each recipient's message may go, for a mailing sent at local time or with
+    quiet hours (``domain.local_time``); None: all at once."""
+    local = LocalTime.from_json(mailing.options.get(LOCAL_TIME))
+    if local is None:
+        return None
+    values: list[str] = []
+    if local.field is not None:
+        async with uow_factory() as uow:
+            values = await uow.lists.field_values(mailing.list_ids, local.field, MAX_ZONE_VALUES)
+    return releases(local, values, now)
 
 
 async def _mailing(uow: UnitOfWork, order: LaunchOrder) -> Mailing:

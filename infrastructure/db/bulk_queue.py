@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.bulk import BulkJob, BulkPhase
 from domain.delivery import Outbound, Outcome, RetryPolicy, RunContent, SendResult
+from domain.local_time import Release
 from domain.mailings import Channel
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus, RunStatus
@@ -50,8 +51,9 @@ class SqlBulkQueue(SqlDeliveryQueue):
         kinds: Sequence[AddressKind],
         targeting: Targeting | None = None,
         today: date | None = None,
+        release: Release | None = None,
     ) -> int:
-        inserted = await super().snapshot(run_id, list_ids, kinds, targeting, today)
+        inserted = await super().snapshot(run_id, list_ids, kinds, targeting, today, release)
         if inserted and self._thresholds:
             async with self._engine.begin() as conn:
                 content = (

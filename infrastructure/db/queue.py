@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
+from domain.local_time import Release
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus
 from domain.targeting import Targeting
@@ -88,6 +89,7 @@ class SqlDeliveryQueue:
         kinds: Sequence[AddressKind],
         targeting: Targeting | None = None,
         today: date | None = None,
+        release: Release | None = None,
     ) -> int:
         """Idempotent: a second call for the same run adds only addresses not there yet.
         A targeted run's condition joins the same ``INSERT … SELECT`` (``segments.py``)."""
@@ -99,11 +101,13 @@ class SqlDeliveryQueue:
             "kinds": [AddressKind(kind).value for kind in kinds],
         }
         day = today or datetime.now(UTC).date()
-        selected = Compiler(self._engine.dialect.name, day).targeting(targeting)
+        compiler = Compiler(self._engine.dialect.name, day)
+        selected = compiler.targeting(targeting)
         first: Executable = sql.SNAPSHOT_FIRST
         more: Executable = sql.SNAPSHOT_MORE
-        if selected is not None:
-            first, more = sql.targeted_snapshot(self._engine.dialect.name, selected)
+        if selected is not None or release is not None:
+            due = compiler.release(release) if release is not None else None
+            first, more = sql.targeted_snapshot(self._engine.dialect.name, selected, due)
         async with self._engine.begin() as conn:
             again = (await conn.execute(sql.RUN_HAS_DELIVERIES, {"run_id": run_id})).scalar()
             try:

@@ -74,9 +74,12 @@ SNAPSHOT_MORE = text(
 ).bindparams(*_SNAPSHOT_LISTS)
 
 
-def targeted_snapshot(dialect: str, selected: ColumnElement[bool]) -> tuple[Insert, Insert]:
+def targeted_snapshot(
+    dialect: str, selected: ColumnElement[bool] | None, due: ColumnElement[Any] | None = None
+) -> tuple[Insert, Insert]:
     """``SNAPSHOT_FIRST`` and ``SNAPSHOT_MORE`` with a targeting's condition over
-    ``addresses`` (``segments.py``): the same one statement, the same parameters."""
+    ``addresses`` (``segments.py``) and each row's release instant (``due``, local time):
+    the same one statement, the same parameters."""
     members, addresses = ListMemberRow.__table__, AddressRow.__table__
     deliveries = DeliveryRow.__table__
     assert isinstance(deliveries, Table)
@@ -86,6 +89,7 @@ def targeted_snapshot(dialect: str, selected: ColumnElement[bool]) -> tuple[Inse
             members.c.address_id,
             literal_column("'pending'"),
             literal_column("0"),
+            *([due] if due is not None else []),
         )
         .distinct()
         .select_from(members.join(addresses, addresses.c.id == members.c.address_id))
@@ -94,11 +98,13 @@ def targeted_snapshot(dialect: str, selected: ColumnElement[bool]) -> tuple[Inse
             addresses.c.kind.in_(bindparam("kinds", expanding=True)),
             addresses.c.unsubscribed_at.is_(None),
             addresses.c.refused_at.is_(None),
-            selected,
+            *([selected] if selected is not None else []),
         )
         .order_by(members.c.address_id)
     )
     columns = ["run_id", "address_id", "status", "attempts"]
+    if due is not None:
+        columns.append("next_attempt_at")
     first = insert(deliveries).from_select(columns, chosen)
     build = pg_insert if dialect == "postgresql" else sqlite_insert
     more = build(deliveries).from_select(columns, chosen).on_conflict_do_nothing()

@@ -37,9 +37,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.local_time import Release
 from domain.runs import DeliveryStatus
 from domain.segments import Condition, Match, Op, Segment, birthday_days
 from domain.targeting import Targeting
+from infrastructure.db.base import UTCDateTime
 from infrastructure.db.models import (
     AddressRow,
     DeliveryRow,
@@ -107,6 +109,16 @@ class Compiler:
             func.substr(text, 7, 4) + "-" + func.substr(text, 4, 2) + "-" + func.substr(text, 1, 2)
         )
         return case((iso, func.substr(text, 1, 10)), (dotted, day_first), else_=None)
+
+    def release(self, release: Release) -> ColumnElement[Any]:
+        """Each row's release instant: by its zone field's folded value, else the
+        default's (local time, ``domain.local_time``)."""
+        default = literal(release.default, UTCDateTime())
+        if release.field is None or not release.by_value:
+            return default
+        key = self._fold(func.trim(self.text(release.field)))
+        whens = {value: literal(at, UTCDateTime()) for value, at in release.by_value.items()}
+        return case(whens, value=key, else_=default)
 
     # -- conditions --------------------------------------------------------------------
     def condition(self, c: Condition) -> Clause:

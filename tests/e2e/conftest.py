@@ -68,6 +68,8 @@ async def running_bot(
     if services:
         data = app.dispatcher.workflow_data
         data["services"] = replace(data["services"], **services)
+        if "clock" in services:  # the workers see the same (fake) time as the handlers
+            app.delivery.clock = services["clock"]
     app.watcher.interval = 0.2  # progress edits every 3 s in production; tests need not wait
     task = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
     try:

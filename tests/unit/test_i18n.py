@@ -52,6 +52,7 @@ PREFIXES = {
     "error",
     "segment",
     "segments",
+    "local",
     "import",
     "fetch",
     "sendsay",

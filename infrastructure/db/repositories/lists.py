@@ -284,6 +284,14 @@ class SqlRecipientListRepository:
         found = {key for keys in await self._session.scalars(stmt) for key in keys or ()}
         return sorted(found)
 
+    async def field_values(self, list_ids: Sequence[int], field: str, limit: int) -> list[str]:
+        if not list_ids:
+            return []
+        value = Compiler(dialect_name(self._session), datetime.now(UTC).date()).text(field)
+        stmt = _in_lists(select(value).distinct().select_from(AddressRow), list_ids)
+        stmt = stmt.where(func.coalesce(func.trim(value), "") != "").limit(limit)
+        return [str(v) for v in await self._session.scalars(stmt)]
+
 
 def _in_lists(stmt: AnySelect, list_ids: Sequence[int]) -> AnySelect:
     """``stmt`` (over addresses) for the members of the lists.
