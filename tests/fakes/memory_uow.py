@@ -439,3 +439,43 @@ class MemoryUnitOfWork:
 
     async def rollback(self) -> None:
         self.state = copy.deepcopy(self._db.state)
+
+
+class MemoryQueue:
+    """The launch side of ``DeliveryQueue`` on a ``MemoryDatabase``: the snapshots, each a
+    committed transaction of its own, as ``SqlDeliveryQueue``'s are. ``rows`` holds
+    (run id, address id) -> status. Claiming and recording are the engine's business and
+    are tested on the real queue (``tests/integration/db/test_queue.py``)."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+        self.rows: dict[tuple[int, int], str] = {}
+
+    async def snapshot(
+        self,
+        run_id: int,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        targeting: Targeting | None = None,
+        today: date | None = None,
+    ) -> int:
+        async with self._db.uow_factory() as uow:
+            lists = MemoryLists(uow)
+            members = [a for a in lists._audience(list_ids, targeting) if a.kind in kinds]
+            added = [a.id or 0 for a in members if not a.is_suppressed]
+            added = [i for i in added if (run_id, i) not in self.rows]
+            await self._add(uow, run_id, added)
+        return self._db.runs[run_id].totals.pending
+
+    async def snapshot_one(self, run_id: int, address_id: int) -> int:
+        if (run_id, address_id) in self.rows:
+            return 0
+        async with self._db.uow_factory() as uow:
+            await self._add(uow, run_id, [address_id])
+        return 1
+
+    async def _add(self, uow: MemoryUnitOfWork, run_id: int, address_ids: list[int]) -> None:
+        run = uow.state.runs[run_id]
+        run.totals = replace(run.totals, pending=run.totals.pending + len(address_ids))
+        await uow.commit()
+        self.rows.update(dict.fromkeys(((run_id, i) for i in address_ids), "pending"))
