@@ -26,6 +26,7 @@ from handlers import (
     follow_ups,
     lists,
     lists_import,
+    lists_segments,
     mailing_launch,
     mailing_local_time,
     mailing_segment,
@@ -64,6 +65,7 @@ def build_router() -> Router:
         mailing_segment.create_router(),
         mailing_local_time.create_router(),
         lists_import.create_router(),  # before lists: it takes the import buttons
+        lists_segments.create_router(),
         lists.create_router(),
         subscribers.create_router(),
         fallback.create_router(),

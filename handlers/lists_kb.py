@@ -39,6 +39,18 @@ class ListCD(CallbackData, prefix="l"):
     page: int = 0
 
 
+class SavedAct(StrEnum):
+    """Saved segments (``lists_segments``); values travel in callback data: keep them."""
+
+    browse = "index"
+    delete = "del"
+
+
+class SavedCD(CallbackData, prefix="ss"):
+    action: SavedAct
+    segment_id: int = 0
+
+
 class UploadTarget(CallbackData, prefix="up"):
     list_id: int  # 0: a new list named after the file
 
@@ -65,6 +77,7 @@ def index_keyboard(views: list[ListView]) -> InlineKeyboardMarkup:
             callback_data=ListCD(action=ListAct.open, list_id=v.rlist.id),
         )
     kb.button(text=t("lists-button-new"), callback_data=ListCD(action=ListAct.new))
+    kb.button(text=t("segments-button"), callback_data=SavedCD(action=SavedAct.browse))
     kb.adjust(1)
     return kb.as_markup()
 

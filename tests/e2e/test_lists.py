@@ -41,7 +41,7 @@ async def test_a_manager_creates_a_list_and_sees_it_in_lists(staff: BotHarness) 
     assert "Recipient lists</b> (1)" in index.raw_text
     assert "Clients 2026" in index.text and "email: 0 · Telegram: 0 · other: 0" in index.text
     assert "Source: typed in" in index.text
-    assert index.buttons == ["📋 Clients 2026", "➕ New list"]
+    assert index.buttons == ["📋 Clients 2026", "➕ New list", "🎯 Saved segments"]
 
 
 async def test_list_names_are_validated_at_the_step(staff: BotHarness) -> None:

@@ -209,3 +209,30 @@ async def test_those_who_got_an_earlier_mailing_are_left_out(staff: BotHarness) 
     await launch_from_lists_step(bot, "Follow-up", delivered=3)
     again = {chat for chat in PEOPLE if len(bot.api.messages(chat)) > before[chat]}
     assert again == {7001, 7002, 7004}
+
+
+async def test_saved_segments_are_listed_and_deleted_under_lists(staff: BotHarness) -> None:
+    bot = staff
+    await to_lists_step(bot, "Source")
+    await bot.press(M, "▫️ Customers (5)")
+    await bot.press(M, "🎯 Segment: everyone")
+    await add_condition(bot, "age", "> number", "30")
+    await add_condition(bot, TAG_BUTTON, "", "vip")
+    await bot.press(M, "💾 Save this segment")
+    await bot.say(M, "Older VIPs", language_code="en")
+    await bot.press(M, "✅ Done")
+    await bot.press(M, "Cancel")
+
+    index = await bot.say(M, "/lists", language_code="en")
+    assert "🎯 Saved segments" in index.buttons
+    saved = await bot.press(M, "🎯 Saved segments")
+    assert "Saved segments (1)" in saved.text and "Older VIPs" in saved.text
+    assert "1. age > 30" in saved.text and "2. tagged “vip”" in saved.text
+    gone = await bot.press(M, "🗑 Delete “Older VIPs”")
+    assert "Deleted “Older VIPs”" in gone.text and "No saved segments yet" in gone.text
+    # The mailing that used it keeps its own copy.
+    async with bot.app.db.uow_factory() as uow:
+        found = await uow.mailings.search(
+            owner_id=M, status=None, page=0, size=10, include_archived=True
+        )
+    assert len(found.items[0].targeting.segment.conditions) == 2
