@@ -27,7 +27,14 @@ from domain.local_time import Release
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
-from domain.runs import FollowUpStart, MailingRun, ProgressMessage, RunStatus, SkippedSlot
+from domain.runs import (
+    DeliveryStatus,
+    FollowUpStart,
+    MailingRun,
+    ProgressMessage,
+    RunStatus,
+    SkippedSlot,
+)
 from domain.saved_segments import SegmentStore
 from domain.stats import (
     ChannelSummary,
@@ -270,9 +277,12 @@ class StatsRepository(Protocol):
         test sends only ``with_tests``."""
         ...
 
-    async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
+    async def export_rows(
+        self, run_id: int, after_id: int, limit: int, status: DeliveryStatus | None = None
+    ) -> list[ExportRow]:
         """Up to ``limit`` deliveries of the run with ids above ``after_id``, by id: a
-        report is read in chunks, never all at once."""
+        report is read in chunks, never all at once (``status``: only those in it). Ids
+        never change, so paging by them is stable while the run sends."""
         ...
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from bot.api.context import Caller, Context
-from domain.runs import MailingRun, RunStatus
-from domain.usecases.runs_view import run_of, runs_of
+from domain.runs import DeliveryStatus, MailingRun, RunStatus
+from domain.usecases.runs_view import DELIVERIES_LIMIT, deliveries_of, run_of, runs_of
 
 router = APIRouter(tags=["runs"])
 
@@ -64,3 +65,54 @@ async def one_run(run_id: int, user: Caller, ctx: Context) -> RunOut:
 @router.get("/mailings/{mailing_id}/runs", summary="A mailing's runs, newest first")
 async def mailing_runs(mailing_id: int, user: Caller, ctx: Context) -> list[RunOut]:
     return [run_out(r) for r in await runs_of(ctx.uow_factory, user.telegram_id, mailing_id)]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    address: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    updated_at: datetime | None
+    opened_at: datetime | None
+    clicks: int
+    bounce: str | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None  # pass it back as ``cursor``; None: no more rows
+
+
+@router.get(
+    "/runs/{run_id}/deliveries",
+    summary="A run's recipients by delivery id; the cursor stays valid while it sends",
+)
+async def run_deliveries(
+    run_id: int,
+    user: Caller,
+    ctx: Context,
+    status: DeliveryStatus | None = None,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=DELIVERIES_LIMIT)] = 100,
+) -> DeliveryPage:
+    rows = await deliveries_of(
+        ctx.uow_factory, user.telegram_id, run_id,
+        after_id=int(cursor or 0), limit=limit, status=status,
+    )  # fmt: skip
+    items = [
+        DeliveryOut(
+            id=r.delivery_id,
+            address=r.address,
+            status=DeliveryStatus(r.status),
+            attempts=r.attempts,
+            last_error=r.last_error,
+            updated_at=r.updated_at,
+            opened_at=r.opened_at,
+            clicks=r.clicks,
+            bounce=r.bounce,
+        )
+        for r in rows
+    ]
+    following = str(rows[-1].delivery_id) if len(rows) == limit else None
+    return DeliveryPage(items=items, next_cursor=following)

@@ -12,7 +12,7 @@ from domain.bounces import ACTIONABLE, BounceKind
 from domain.failures import ReasonTally
 from domain.mailings import Channel
 from domain.pagination import Page
-from domain.runs import MailingRun, RunKind
+from domain.runs import DeliveryStatus, MailingRun, RunKind
 from domain.stats import DaySends, ExportRow, FailureReason, MinuteSends, Sends, local_days
 from infrastructure.db.models import (
     AddressRow,
@@ -102,7 +102,9 @@ class SqlStatsRepository:
             return func.date_trunc("hour", func.timezone("UTC", minute))
         return func.substr(minute, 1, 13)  # SQLite keeps naive UTC text: 'YYYY-MM-DD HH…'
 
-    async def export_rows(self, run_id: int, after_id: int, limit: int) -> list[ExportRow]:
+    async def export_rows(
+        self, run_id: int, after_id: int, limit: int, status: DeliveryStatus | None = None
+    ) -> list[ExportRow]:
         d, tracked = DeliveryRow, DeliveryTrackingRow
         stmt = (
             select(
@@ -126,6 +128,8 @@ class SqlStatsRepository:
             .order_by(d.id)
             .limit(limit)
         )
+        if status is not None:
+            stmt = stmt.where(d.status == status.value)
         rows = await self._session.execute(stmt)
         return [ExportRow(*row) for row in rows]
 
