@@ -27,15 +27,24 @@ DEFAULT_LOCALE = "ru"
 
 
 class PoI18n(I18n):
-    """Each locale may have several ``.po`` files (one per feature); they are merged."""
+    """Each locale may have several ``.po`` files (one per feature); they are merged.
+
+    A message with plural forms (``msgid_plural`` and ``msgstr[n]``, the key as both ids)
+    is chosen by its ``{count}`` with the locale's own rules (Babel's CLDR data writes
+    the catalog's ``Plural-Forms``): "1 адрес", "2 адреса", "5 адресов".
+    """
+
+    plural_keys: set[str]
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        self.plural_keys = set()
         translations: dict[str, gettext.GNUTranslations] = {}
         for locale_dir in sorted(self.path.iterdir()):
             merged: Catalog | None = None
             for po_path in sorted((locale_dir / "LC_MESSAGES").glob("*.po")):
                 with po_path.open("rb") as po_file:
                     catalog = read_po(po_file, locale=locale_dir.name)
+                self.plural_keys |= {m.id[0] for m in catalog if m.pluralizable}
                 if merged is None:
                     merged = catalog
                 else:
@@ -67,8 +76,13 @@ def choose_locale(language_code: str | None, available: tuple[str, ...]) -> str:
 def translate(
     i18n: I18n, key: str, locale: str | None = None, params: dict[str, Any] | None = None
 ) -> str:
-    """Look a key up and fill its ``{placeholders}``; unknown placeholders stay visible."""
-    text = i18n.gettext(key, locale=locale)
+    """Look a key up and fill its ``{placeholders}``; unknown placeholders stay visible.
+    A key with plural forms takes the one its ``count`` needs."""
+    count = (params or {}).get("count")
+    if isinstance(count, int) and key in getattr(i18n, "plural_keys", ()):
+        text = i18n.gettext(key, key, count, locale=locale)
+    else:
+        text = i18n.gettext(key, locale=locale)
     return text.format_map(_Keep(params)) if params else text
 
 

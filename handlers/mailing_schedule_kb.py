@@ -98,7 +98,7 @@ async def show_recurring_check(message: Message, state: FSMContext, services: Se
     times = "\n".join(f"• {fmt(m, tz)}" for m in upcoming)
     text = t("dialog-recurring-check", cron=schedule.cron or "", times=times)
     if schedule.max_runs:
-        text += "\n" + t("dialog-ends-after", runs=schedule.max_runs)
+        text += "\n" + t("dialog-ends-after", count=schedule.max_runs)
     if schedule.ends_at:
         text += "\n" + t("dialog-ends-on", when=fmt(schedule.ends_at, tz))
     await message.answer(text, reply_markup=kb.as_markup())

@@ -349,8 +349,8 @@ async def test_preview_warns_about_length_placeholders_and_suppression(staff: Bo
     bot.api.press_data(M, f"m:preview:{m.id}:0:", menu.message_id)
     report = await bot.api.wait_for_message(M, since=mark, contains="Preview: Long")
     assert "longer than Telegram allows" in report.text
-    assert "1 recipients have no city" in report.text
-    assert "1 addresses unsubscribed or refused" in report.text
+    assert "1 recipient has no city" in report.text
+    assert "1 address unsubscribed or refused" in report.text
     assert "Cannot be launched" in report.text and "🚀 Launch" not in report.buttons
 
 

@@ -28,7 +28,11 @@ def catalog_keys(locale: str) -> set[str]:
     keys: set[str] = set()
     for po_path in (LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"):
         with po_path.open("rb") as f:
-            keys |= {str(m.id) for m in read_po(f) if m.id and m.string}
+            keys |= {
+                m.id[0] if m.pluralizable else str(m.id)
+                for m in read_po(f, locale=locale)
+                if m.id and (all(m.string) if m.pluralizable else m.string)
+            }
     return keys
 
 
@@ -135,3 +139,31 @@ def test_placeholders_are_filled_and_unknown_ones_stay_visible() -> None:
         "Done: @ann is now admin."
     )
     assert "{role}" in translate(i18n, "grant-done", "en", {"who": "@ann"})
+
+
+@pytest.mark.parametrize(
+    ("count", "ru", "en"),
+    [
+        (1, "1 адрес отписался", "1 address unsubscribed"),
+        (2, "2 адреса отписались", "2 addresses unsubscribed"),
+        (5, "5 адресов отписались", "5 addresses unsubscribed"),
+        (11, "11 адресов отписались", "11 addresses unsubscribed"),
+        (21, "21 адрес отписался", "21 addresses unsubscribed"),
+        (24, "24 адреса отписались", "24 addresses unsubscribed"),
+    ],
+)
+def test_counted_words_take_the_languages_plural_forms(count: int, ru: str, en: str) -> None:
+    i18n = make_i18n()
+    assert translate(i18n, "preview-suppressed", "ru", {"count": count}).startswith(ru)
+    assert translate(i18n, "preview-suppressed", "en", {"count": count}).startswith(en)
+
+
+def test_every_plural_message_has_every_form_in_both_languages() -> None:
+    forms = {"ru": 3, "en": 2}
+    for locale, wanted in forms.items():
+        for po_path in (LOCALES_DIR / locale / "LC_MESSAGES").glob("*.po"):
+            with po_path.open("rb") as f:
+                for m in read_po(f, locale=locale):
+                    if m.pluralizable:
+                        assert len(m.string) == wanted and all(m.string), (locale, m.id)
+                        assert all("{count}" in form for form in m.string), (locale, m.id)
