@@ -9,7 +9,10 @@ import argparse
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.settings import Settings
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import DBAPIError
+
+from bot.settings import ConfigError, Settings
 from domain.ports import AccessNotifier, UnitOfWorkFactory
 from domain.usecases import api_tokens, roles
 from domain.users import Role, User
@@ -20,7 +23,30 @@ log = logging.getLogger(__name__)
 
 
 async def migrate(settings: Settings) -> None:
+    await check_database(settings.database_url.get_secret_value())
     await upgrade(settings.database_url.get_secret_value())
+
+
+async def check_database(url: str) -> None:
+    """One line naming ``DATABASE_URL`` (never its password) when the database cannot be
+    reached, instead of a driver's traceback at the first migration."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OSError, TimeoutError, DBAPIError) as error:
+        parsed = make_url(url)
+        where = parsed.database if parsed.get_backend_name() == "sqlite" else _server(url)
+        reason = getattr(error, "orig", None) or error
+        detail = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+        raise ConfigError(f"DATABASE_URL: cannot reach the database {where} ({detail})") from None
+    finally:
+        await engine.dispose()
+
+
+def _server(url: str) -> str:
+    parsed = make_url(url)
+    return f"{parsed.database} on {parsed.host or 'localhost'}:{parsed.port or 5432}"
 
 
 async def admin(

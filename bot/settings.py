@@ -32,6 +32,7 @@ TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/mailforge.sqlite3"
 # https://core.telegram.org/bots/api#setwebhook: secret_token is 1-256 of these characters.
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")  # what redis-py's from_url accepts
 RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
@@ -42,8 +43,14 @@ class ConfigError(Exception):
 
 
 class Settings(BaseSettings):
+    # env_ignore_empty: `REDIS_URL=` (as .env.example has it) means "not set", for every
+    # setting, in the environment and in .env alike.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     bot_token: SecretStr | None = None
@@ -202,6 +209,16 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        if not url.lower().startswith(REDIS_SCHEMES):
+            raise ValueError("must be redis://host:6379/0 (or rediss://, unix://)")
+        return SecretStr(url)
 
     @field_validator("telegram_api_url", "public_base_url", "sendsay_api_url")
     @classmethod

@@ -120,6 +120,22 @@ async def test_a_bad_setting_stops_start_up_with_one_line(
     assert "Traceback" not in err + out
 
 
+async def test_an_unreachable_database_stops_start_up_with_one_line_naming_it(
+    tmp_path: Path,
+) -> None:
+    closed = free_port()
+    url = f"postgresql://mailer:pa55-w0rd@127.0.0.1:{closed}/mail"
+    code, out, err = await mailforge(
+        "run", env=cli_env(BOT_TOKEN=TOKEN, DATABASE_URL=url), cwd=tmp_path
+    )
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith(
+        f"mailforge: configuration error: DATABASE_URL: cannot reach the database mail on "
+        f"127.0.0.1:{closed} ("
+    )
+    assert "Traceback" not in err + out and "pa55-w0rd" not in err + out
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -175,6 +191,30 @@ async def test_a_worker_process_sends_but_leaves_menus_to_the_bot(tmp_path: Path
         methods = {method for method, _ in api.requests}
         assert "getMe" in methods  # the token was checked
         assert "setMyCommands" not in methods and not api.commands
+
+
+async def test_the_bot_starts_from_an_unedited_env_example_plus_a_token(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())  # REDIS_URL=, SMTP_HOST=, WORKERS= …
+    async with FakeBotAPI() as api:
+        # The token, and the fake instead of api.telegram.org (no test reaches the internet);
+        # WEB_PORT=0 so that parallel tests do not fight over 8080.
+        env = cli_env(BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.base_url, WEB_PORT="0")
+        proc = await spawn("run", env=env, cwd=tmp_path)
+        assert proc.stderr is not None
+        stderr = asyncio.create_task(proc.stderr.read())
+        try:
+            api.send_text(4242, "/start", language_code="en")
+            reply = await api.wait_for_message(4242, timeout=60)
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 30)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+    assert "/stop" in reply.text  # subscribed, as anyone pressing /start is
+    assert proc.returncode == 0
+    assert "Traceback" not in (await stderr).decode()
+    assert (tmp_path / "data" / "mailforge.sqlite3").exists()  # the example's DATABASE_URL
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -72,6 +72,8 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("TELEGRAM_RATE", "0", "TELEGRAM_RATE: must be above 0 and at most 1000 messages/s"),
         ("TELEGRAM_RATE", "-5", "TELEGRAM_RATE: must be above 0 and at most 1000 messages/s"),
         ("TELEGRAM_RATE", "fast", "TELEGRAM_RATE:"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL: must be redis://host:6379/0"),
+        ("REDIS_URL", "http://cache:6379", "REDIS_URL: must be redis://host:6379/0"),
     ],
 )
 def test_a_malformed_setting_is_named_in_one_line(
@@ -84,6 +86,25 @@ def test_a_malformed_setting_is_named_in_one_line(
     message = str(info.value)
     assert fragment in message
     assert "\n" not in message
+
+
+def test_every_setting_left_empty_means_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    defaults = load_settings()
+    for name in Settings.model_fields:
+        if name != "bot_token":
+            monkeypatch.setenv(name.upper(), "")
+    assert load_settings().model_dump() == defaults.model_dump()
+
+
+def test_an_unedited_env_example_loads_with_its_empty_settings_unset(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    settings = load_settings()
+    assert settings.redis_url is None
+    assert settings.smtp_host is None and settings.webhook_headers is None
+    assert settings.admin_ids == [] and settings.workers == 1
+    assert settings.telegram_webhook_url is None and settings.unsubscribe_secret is None
 
 
 def test_a_lease_shorter_than_a_few_batches_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
