@@ -47,10 +47,15 @@ from domain.usecases import roles
 from domain.usecases.launch import Launcher
 from domain.usecases.tracking import Tracker
 from handlers import build_router
-from handlers.errors import ErrorReplyMiddleware
+from handlers.errors import ErrorReplyMiddleware, UpdateErrorMiddleware
 from handlers.i18n import PoI18n, make_i18n
 from handlers.menu import commands_for
-from handlers.middlewares import InFlightMiddleware, LocaleMiddleware, UserMiddleware
+from handlers.middlewares import (
+    InFlightMiddleware,
+    LocaleMiddleware,
+    UnknownUpdateMiddleware,
+    UserMiddleware,
+)
 from handlers.run_progress import RunWatcher
 from handlers.services import Services
 from infrastructure.bounces.imap import ImapBounceReader
@@ -148,6 +153,8 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     dp = Dispatcher(storage=build_storage(settings))
     in_flight = InFlightMiddleware()
     dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(UpdateErrorMiddleware(i18n))  # a reply even if those below fail
+    dp.update.outer_middleware(UnknownUpdateMiddleware())
     dp.update.outer_middleware(UserMiddleware(db.uow_factory))
     LocaleMiddleware(i18n).setup(dp)
     dp.message.middleware(ErrorReplyMiddleware())

@@ -62,9 +62,19 @@ class UserRepository(Protocol):
 
     async def add(self, user: User) -> None: ...
 
+    async def add_or_get(self, user: User) -> User:
+        """Insert ``user`` unless a row with its id exists (an upsert that keeps the stored
+        row: two first messages of a new user arrive together); return the stored user."""
+        ...
+
     async def update(self, user: User) -> None: ...
 
     async def count_active(self, role: Role) -> int: ...
+
+    async def lock_admins(self) -> None:
+        """Hold the active admins until the unit of work ends: role changes take turns, so
+        two admins revoking each other at once cannot leave nobody in charge."""
+        ...
 
     async def list_staff(self, page: int, size: int) -> Page[User]:
         """Users that have (or had) a role, admins first, then by id."""

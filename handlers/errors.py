@@ -15,10 +15,11 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+from aiogram.utils.i18n import I18n
 
 from domain.errors import DomainError
-from handlers.i18n import Raw, t
+from handlers.i18n import Raw, choose_locale, t, translate
 
 log = logging.getLogger(__name__)
 ALERT_LIMIT = 200  # Telegram's limit on callback answer text
@@ -36,6 +37,27 @@ class ErrorReplyMiddleware(BaseMiddleware):
         except Exception:
             log.exception("Unexpected error while handling an update")
             await _reply(event, t("error-unexpected"))
+        return None
+
+
+class UpdateErrorMiddleware(BaseMiddleware):
+    """The outer net: an error before the handlers (loading the caller, choosing the
+    language) still gets the person an apology, in their language, instead of silence."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self.i18n = i18n
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception:
+            log.exception("Unexpected error while handling an update")
+            inner = event.message or event.callback_query if isinstance(event, Update) else None
+            if inner is not None:
+                user = data.get("event_from_user")
+                code = user.language_code if user is not None else None
+                locale = choose_locale(code, self.i18n.available_locales)
+                await _reply(inner, translate(self.i18n, "error-unexpected", locale))
         return None
 
 

@@ -3,19 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
+from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18nMiddleware
 
 from domain.ports import UnitOfWorkFactory
 from domain.usecases.roles import SeenUser, touch_user
 from handlers.i18n import choose_locale
 
+log = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+MAX_LOGGED_FIELDS = 5
+
+
+class UnknownUpdateMiddleware(BaseMiddleware):
+    """An update of a type this aiogram does not know (a newer Bot API) is skipped with a
+    log line of its id and field names. aiogram itself would print the whole update as a
+    warning: message texts, names, phone numbers in the log."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Update):
+            try:
+                event.event_type  # noqa: B018 - raises for an unknown type
+            except UpdateTypeLookupError:
+                fields = sorted(event.model_extra or {})[:MAX_LOGGED_FIELDS]
+                log.warning(
+                    "Skipped update %s of a type this version does not handle (fields: %s)",
+                    event.update_id,
+                    ", ".join(name[:64] for name in fields) or "none",
+                )
+                return UNHANDLED
+        return await handler(event, data)
 
 
 class UserMiddleware(BaseMiddleware):

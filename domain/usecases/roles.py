@@ -32,13 +32,13 @@ async def touch_user(uow_factory: UnitOfWorkFactory, seen: SeenUser) -> User:
     async with uow_factory() as uow:
         user = await uow.users.get(seen.telegram_id)
         if user is None:
-            user = User(
+            profile = User(
                 telegram_id=seen.telegram_id,
                 username=seen.username,
                 full_name=seen.full_name,
                 language=seen.language,
             )
-            await uow.users.add(user)
+            user = await uow.users.add_or_get(profile)
             await uow.commit()
             return user
         if (user.username, user.full_name, user.language) != (
@@ -88,11 +88,9 @@ async def grant_role(
     """Give ``target_id`` a role; an admin demoted to manager is checked like a revoke."""
     clock = clock or SystemClock()
     async with uow_factory() as uow:
+        await uow.users.lock_admins()  # first: the checks below then see the latest roles
         await _require_admin(uow, actor_id)
-        target = await uow.users.get(target_id)
-        if target is None:
-            target = User(telegram_id=target_id)
-            await uow.users.add(target)
+        target = await uow.users.add_or_get(User(telegram_id=target_id))
         if target.is_admin and role is not Role.admin:
             await _ensure_not_last_admin(uow)
         previous = target.role.value if target.is_staff and target.role else None
@@ -122,6 +120,7 @@ async def revoke_role(
 ) -> User:
     """Take every role from ``target_id``; they lose access on their next update."""
     async with uow_factory() as uow:
+        await uow.users.lock_admins()  # first: the checks below then see the latest roles
         await _require_admin(uow, actor_id)
         target = await uow.users.get(target_id)
         if target is None or not target.is_staff:
@@ -166,10 +165,7 @@ async def ensure_admins(
     promoted: list[int] = []
     async with uow_factory() as uow:
         for telegram_id in admin_ids:
-            user = await uow.users.get(telegram_id)
-            if user is None:
-                user = User(telegram_id=telegram_id)
-                await uow.users.add(user)
+            user = await uow.users.add_or_get(User(telegram_id=telegram_id))
             if user.is_admin:
                 continue
             user.role, user.is_active, user.granted_at = Role.admin, True, clock.now()

@@ -11,7 +11,7 @@ from domain.errors import NotFound
 from domain.pagination import Page
 from domain.users import Role, User
 from infrastructure.db.models import UserRow
-from infrastructure.db.repositories._sql import execute_dml, fetch_page
+from infrastructure.db.repositories._sql import execute_dml, fetch_page, upsert_insert
 
 
 def to_user(row: UserRow) -> User:
@@ -66,6 +66,18 @@ class SqlUserRepository:
         await self._session.flush()
         user.created_at = row.created_at
 
+    async def add_or_get(self, user: User) -> User:
+        stmt = (
+            upsert_insert(self._session, UserRow)
+            .values(telegram_id=user.telegram_id, **_columns(user))
+            .on_conflict_do_nothing(index_elements=[UserRow.telegram_id])
+        )
+        await self._session.execute(stmt)
+        stored = await self.get(user.telegram_id)
+        if stored is None:  # pragma: no cover - inserted or found just above
+            raise NotFound("error-unknown-user", user_id=user.telegram_id)
+        return stored
+
     async def update(self, user: User) -> None:
         stmt = (
             update(UserRow)
@@ -79,6 +91,18 @@ class SqlUserRepository:
     async def count_active(self, role: Role) -> int:
         stmt = select(func.count()).where(UserRow.role == role.value, UserRow.is_active)
         return (await self._session.execute(stmt)).scalar_one()
+
+    async def lock_admins(self) -> None:
+        # FOR UPDATE on the active admins' rows: a second role change waits here, and
+        # PostgreSQL re-checks the WHERE on rows changed meanwhile, so its count is current.
+        # SQLite has one writer; SQLAlchemy leaves FOR UPDATE out there.
+        stmt = (
+            select(UserRow.telegram_id)
+            .where(UserRow.role == Role.admin.value, UserRow.is_active)
+            .order_by(UserRow.telegram_id)  # one lock order for everyone: no deadlock
+            .with_for_update()
+        )
+        await self._session.execute(stmt)
 
     async def list_staff(self, page: int, size: int) -> Page[User]:
         admins_first = case((UserRow.role == Role.admin.value, 0), else_=1)
