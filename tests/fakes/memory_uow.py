@@ -458,7 +458,11 @@ class MemoryQueue:
         kinds: Sequence[AddressKind],
         targeting: Targeting | None = None,
         today: date | None = None,
+        release: object | None = None,
     ) -> int:
+        """``release`` (local-time sending) is not modelled: rows are due at once."""
+        if release is not None:
+            raise NotImplementedError("local-time release is SQL: test it in tests/integration")
         async with self._db.uow_factory() as uow:
             lists = MemoryLists(uow)
             members = [a for a in lists._audience(list_ids, targeting) if a.kind in kinds]
