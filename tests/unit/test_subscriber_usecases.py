@@ -120,7 +120,8 @@ async def test_only_an_admin_lifts_a_suppression_and_it_is_audited(db: MemoryDat
     address, lifted = await lift(
         db.uow_factory, actor_id=ADMIN, kind=AddressKind.telegram, value=str(CHAT)
     )
-    assert lifted and not address.is_suppressed and not (await the_chat(db)).is_suppressed
+    assert lifted is subscribers.Lift.lifted
+    assert not address.is_suppressed and not (await the_chat(db)).is_suppressed
     entry = db.audit[-1]
     assert (entry.action, entry.actor_id, entry.target_id) == (
         "suppression.lift",
@@ -135,7 +136,30 @@ async def test_only_an_admin_lifts_a_suppression_and_it_is_audited(db: MemoryDat
     _, again = await lift(
         db.uow_factory, actor_id=ADMIN, kind=AddressKind.telegram, value=str(CHAT)
     )
-    assert again is False and len(db.audit) == 1
+    assert again is subscribers.Lift.not_suppressed and len(db.audit) == 1
     with pytest.raises(NotFound) as unknown:
         await lift(db.uow_factory, actor_id=ADMIN, kind=AddressKind.email, value="x@example.com")
     assert unknown.value.key == "unsuppress-unknown"
+
+
+async def test_lifting_a_chosen_unsubscribe_needs_the_admins_confirmation(
+    db: MemoryDatabase,
+) -> None:
+    clock = Clock()
+    await subscribers.subscribe(db.uow_factory, seen(), clock)
+    await subscribers.unsubscribe_chat(db.uow_factory, CHAT, clock)
+    lift = subscribers.lift_suppression
+    _, asked = await lift(
+        db.uow_factory, actor_id=ADMIN, kind=AddressKind.telegram, value=str(CHAT)
+    )
+    assert asked is subscribers.Lift.needs_confirmation
+    assert (await the_chat(db)).is_suppressed and db.audit == []
+    _, done = await lift(
+        db.uow_factory,
+        actor_id=ADMIN,
+        kind=AddressKind.telegram,
+        value=str(CHAT),
+        confirmed=True,
+    )
+    assert done is subscribers.Lift.lifted and not (await the_chat(db)).is_suppressed
+    assert db.audit[-1].details["unsubscribed_at"] == T0.isoformat()
