@@ -27,6 +27,7 @@ from handlers import (
     lists,
     lists_import,
     lists_segments,
+    mailing_cancel,
     mailing_launch,
     mailing_local_time,
     mailing_segment,
@@ -60,6 +61,7 @@ def build_router() -> Router:
         stats.create_router(),
         follow_ups.create_router(),
         stats_engagement.create_router(),
+        mailing_cancel.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document
         mailing_tracking.create_router(),
         mailing_segment.create_router(),

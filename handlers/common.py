@@ -10,6 +10,8 @@ from aiogram.types import Message
 from domain.users import Role, User
 from handlers.filters import IsStaff
 from handlers.i18n import t
+from handlers.mailing_cancel import cancel_new_mailing
+from handlers.services import Services
 
 
 def help_text(user: User) -> str:
@@ -26,7 +28,9 @@ async def start_or_help(message: Message, user: User) -> None:
     await message.answer(help_text(user))
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
+async def cancel(message: Message, state: FSMContext, user: User, services: Services) -> None:
+    if await cancel_new_mailing(message, state, user, services):
+        return
     had_state = await state.get_state() is not None
     await state.clear()
     await message.answer(t("cancelled" if had_state else "nothing-to-cancel"))

@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from domain.follow_ups import AUTODELETE, PIN, next_autodelete
 from domain.mailings import Channel
 from domain.usecases import mailings
+from domain.usecases import preview as previews
 from domain.users import User
 from handlers import mailing_schedule
 from handlers.filters import ButtonMessage, IsStaff
@@ -275,6 +276,12 @@ async def got_content(message: Message, state: FSMContext, user: User, services:
     body = (message.html_text if (message.text or message.caption) else "") or ""
     if media is None and not body.strip():
         await message.answer(t("mailings-body-empty"))
+        return
+    uow_factory, uid, renderer = services.uow_factory, user.telegram_id, services.renderer
+    problem = await previews.check_content(uow_factory, renderer, uid, mailing_id, body, media)
+    if problem is not None:  # refused here with the preview's words, not at the launch
+        text = t(problem.key, **problem.params)
+        await message.answer(f"⛔️ {text}\n\n{t('dialog-content-refused')}")
         return
     await mailings.update(
         services.uow_factory,

@@ -6,7 +6,8 @@ delivery engine checks them again before it sends anything).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from domain.clock import SystemClock
@@ -24,6 +25,7 @@ from domain.paid import PaidEstimate, sent_paid
 from domain.ports import MessageRenderer, PaidBroadcasts, UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, Audience
 from domain.segments import TAGS, local_today
+from domain.targeting import Targeting
 from domain.usecases.mailings import load_own, needs_subject
 
 # Warnings that make a launch impossible (the others are for the manager to judge).
@@ -124,8 +126,7 @@ async def inspect(
     or it is the schedule). With ``paid``, a fast mailing's most cost is weighed against
     the bot's Stars (a launch the balance cannot cover is blocked); without it (the
     dialog's steps, a test send) not."""
-    kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
-    target, today = mailing.targeting, local_today(mailing.schedule.timezone, SystemClock().now())
+    kinds, target, today = _audience_keys(mailing)
     audience = await uow.lists.audience(mailing.list_ids, kinds, target, today)
     used = _placeholders(renderer, mailing.body + (mailing.subject or ""))
     missing = await uow.lists.missing_attributes(
@@ -136,19 +137,8 @@ async def inspect(
     if unknown and mailing.list_ids:  # a list with the field was taken out since
         warnings.append(Notice("preview-segment-unknown-field", {"field": unknown[0]}))
     values = recipient_values(audience.first) if audience.first else {}
-    body, subject = mailing.body, mailing.subject
-    try:
-        body = renderer.render(mailing.body, values)
-        subject = renderer.render(mailing.subject, values) if mailing.subject else None
-    except InvalidInput as exc:
-        warnings.append(Notice("preview-template-error", dict(exc.params)))
-    problem = check_html(body) if body else None
-    if problem is not None:
-        warnings.append(Notice(problem.key, {"detail": problem.detail}))
-    limit = CAPTION_LIMIT if mailing.media else TEXT_LIMIT
-    if mailing.channel is Channel.telegram and visible_length(body) > limit:
-        length = visible_length(body)
-        warnings.append(Notice("preview-too-long", {"length": length, "limit": limit}))
+    body, subject, problems = content_notices(renderer, mailing, values)
+    warnings += problems
     for key, count in sorted(missing.items()):
         if count:
             warnings.append(Notice("preview-missing-placeholder", {"name": key, "count": count}))
@@ -157,6 +147,54 @@ async def inspect(
         estimate = PaidEstimate(paid.rate, audience.reachable, await paid.balance())
         warnings += _paid_warnings(estimate)
     return Preview(mailing, audience, body, subject, warnings, estimate)
+
+
+def _audience_keys(mailing: Mailing) -> tuple[list[AddressKind], Targeting, date]:
+    """What the audience of ``mailing`` is asked with: kinds, segment and local date."""
+    kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
+    today = local_today(mailing.schedule.timezone, SystemClock().now())
+    return kinds, mailing.targeting, today
+
+
+def content_notices(
+    renderer: MessageRenderer, mailing: Mailing, values: dict[str, Any]
+) -> tuple[str, str | None, list[Notice]]:
+    """The body and subject rendered for ``values``, and what the content alone earns: a
+    template that does not render, broken HTML, a Telegram text or caption over its limit
+    (all blocking)."""
+    notices: list[Notice] = []
+    body, subject = mailing.body, mailing.subject
+    try:
+        body = renderer.render(mailing.body, values)
+        subject = renderer.render(mailing.subject, values) if mailing.subject else None
+    except InvalidInput as exc:
+        notices.append(Notice("preview-template-error", dict(exc.params)))
+    problem = check_html(body) if body else None
+    if problem is not None:
+        notices.append(Notice(problem.key, {"detail": problem.detail}))
+    limit = CAPTION_LIMIT if mailing.media else TEXT_LIMIT
+    if mailing.channel is Channel.telegram and visible_length(body) > limit:
+        length = visible_length(body)
+        notices.append(Notice("preview-too-long", {"length": length, "limit": limit}))
+    return body, subject, notices
+
+
+async def check_content(
+    uow_factory: UnitOfWorkFactory,
+    renderer: MessageRenderer,
+    actor_id: int,
+    mailing_id: int,
+    body: str,
+    media: dict[str, Any] | None,
+) -> Notice | None:
+    """The content step refuses what the preview would block, with the same notice: the
+    new content is rendered for the same sample recipient (the first in the lists)."""
+    async with uow_factory() as uow:
+        _, mailing = await load_own(uow, actor_id, mailing_id)
+        candidate = replace(mailing, body=body, media=media, template_id=None)
+        audience = await uow.lists.audience(mailing.list_ids, *_audience_keys(mailing))
+    values = recipient_values(audience.first) if audience.first else {}
+    return next(iter(content_notices(renderer, candidate, values)[2]), None)
 
 
 def _paid_warnings(estimate: PaidEstimate) -> list[Notice]:

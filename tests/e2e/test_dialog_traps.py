@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.e2e.conftest import BotHarness, grant
-from tests.e2e.test_mailings import M, make_list, start_dialog
+from tests.e2e.test_mailings import M, make_list, start_dialog, stored
 
 
 @pytest.fixture
@@ -40,3 +40,49 @@ async def test_text_at_a_button_step_asks_for_a_button_and_shows_them_again(
     assert "▫️ Readers (1)" in lists_again.buttons
     russian = await bot.say(M, "всем", language_code="ru")
     assert "кнопок" in russian.text
+
+
+async def test_content_the_preview_would_block_is_refused_at_the_content_step(
+    staff: BotHarness,
+) -> None:
+    bot = staff
+    await start_dialog(bot, "Long")
+    await bot.press(M, "✈️ Telegram")
+    long = await bot.say(M, "x" * 4097, language_code="en")
+    assert "the text is longer than Telegram allows: 4097 of 4096 characters" in long.text
+    assert "send the message again" in long.text
+    broken = await bot.say(M, "Hi {% for x in %}", language_code="en")
+    assert "a template error" in broken.text
+    mark = bot.api.mark(M)
+    bot.api.send_photo(M, b"\x89PNG fake", caption="y" * 1025, language_code="en")
+    caption = await bot.api.wait_for_message(M, since=mark)
+    assert "1025 of 1024 characters" in caption.text
+    mailing = await stored(bot, "Long")
+    assert mailing.body == "" and mailing.media is None  # nothing was stored
+    options = await bot.say(M, "Fine now", language_code="en")
+    assert "Telegram message options" in options.text
+
+
+async def test_cancel_in_a_new_mailings_dialog_asks_whether_to_keep_the_draft(
+    staff: BotHarness,
+) -> None:
+    bot = staff
+    await start_dialog(bot, "Keep me")
+    ask = await bot.say(M, "/cancel", language_code="en")
+    assert "Keep its draft" in ask.text
+    assert ask.buttons == ["💾 Keep the draft", "🗑 Delete it"]
+    kept = await bot.press(M, "💾 Keep the draft", message_id=ask.message_id)
+    assert "The draft is saved" in kept.text
+    assert (await stored(bot, "Keep me")).name == "Keep me"
+    await start_dialog(bot, "Drop me")
+    await bot.press(M, "✈️ Telegram")
+    ask = await bot.say(M, "/cancel", language_code="en")
+    dropped = await bot.press(M, "🗑 Delete it", message_id=ask.message_id)
+    assert "is deleted" in dropped.text
+    async with bot.app.db.uow_factory() as uow:
+        left = await uow.mailings.search(
+            owner_id=M, status=None, page=0, size=10, include_archived=True
+        )
+    assert [m.name for m in left.items] == ["Keep me"]
+    plain = await bot.say(M, "/cancel", language_code="en")  # outside any dialog
+    assert plain.text == "There is nothing to cancel."
