@@ -211,3 +211,25 @@ def local_today(zone: str, now: datetime) -> date:
         return now.astimezone(ZoneInfo(zone)).date()
     except (KeyError, ValueError):  # an unknown zone: UTC's day
         return now.date()
+
+
+def split_tags(text: object) -> list[str]:
+    """A member's tags: the ``tags`` field's comma- or semicolon-separated names."""
+    if not isinstance(text, str):
+        return []
+    return [tag.strip().lower() for tag in re.split(r"[,;]", text) if tag.strip()]
+
+
+def retagged(current: object, tag: str, *, add: bool) -> str:
+    """The ``tags`` field with ``tag`` added (once) or removed."""
+    tags = [t for t in split_tags(current) if t != tag]
+    return ", ".join([*tags, tag] if add else tags)
+
+
+def parse_tag(text: str) -> str:
+    tag = text.strip().lower()
+    if not tag:
+        raise InvalidInput("segment-value-empty")
+    if "," in tag or ";" in tag or len(tag) > 60:
+        raise InvalidInput("segment-one-tag")
+    return tag

@@ -27,6 +27,7 @@ from handlers import (
     lists,
     lists_import,
     lists_segments,
+    lists_tags,
     mailing_cancel,
     mailing_launch,
     mailing_local_time,
@@ -68,6 +69,7 @@ def build_router() -> Router:
         mailing_local_time.create_router(),
         lists_import.create_router(),  # before lists: it takes the import buttons
         lists_segments.create_router(),
+        lists_tags.create_router(),
         lists.create_router(),
         subscribers.create_router(),
         fallback.create_router(),

@@ -51,6 +51,12 @@ class SavedCD(CallbackData, prefix="ss"):
     segment_id: int = 0
 
 
+class TagCD(CallbackData, prefix="tag"):
+    """A list card's 🏷 Tag (``lists_tags``)."""
+
+    list_id: int
+
+
 class UploadTarget(CallbackData, prefix="up"):
     list_id: int  # 0: a new list named after the file
 
@@ -98,8 +104,9 @@ def card_keyboard(list_id: int, can_manage: bool) -> InlineKeyboardMarkup:
                 text=t(f"lists-button-{act.value}"),
                 callback_data=ListCD(action=act, list_id=list_id),
             )
+    kb.button(text=t("tags-button"), callback_data=TagCD(list_id=list_id))
     kb.button(text=t("button-back"), callback_data=ListCD(action=ListAct.home))
-    kb.adjust(*([2] * len(rows)), 1)
+    kb.adjust(*([2] * len(rows)), 1, 1)
     return kb.as_markup()
 
 

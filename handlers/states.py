@@ -12,6 +12,7 @@ class ListsFlow(StatesGroup):
     removing = State()  # one address to remove
     searching = State()  # a search query over members
     awaiting_source = State()  # a file or a link to import into data["list_id"]
+    tagging = State()  # a tag, then members' addresses (lists_tags)
 
 
 class MailingFlow(StatesGroup):

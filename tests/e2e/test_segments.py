@@ -236,3 +236,31 @@ async def test_saved_segments_are_listed_and_deleted_under_lists(staff: BotHarne
             owner_id=M, status=None, page=0, size=10, include_archived=True
         )
     assert len(found.items[0].targeting.segment.conditions) == 2
+
+
+async def test_tags_added_by_hand_select_members(staff: BotHarness) -> None:
+    bot = staff
+    await bot.say(M, "/lists", language_code="en")
+    await bot.press(M, "📋 Customers")
+    asked = await bot.press(M, "🏷 Tag members")
+    assert "Type the tag on the first line" in asked.text
+    refused = await bot.say(M, "gold\n7002\nnot an address", language_code="en")
+    assert "Line 3: “not an address” is neither an email nor a Telegram id" in refused.text
+    card = await bot.say(M, "Gold\n7002\n7003\n999999", language_code="en")
+    assert "Tag “gold” added to 2." in card.text and "Not in this list: 999999" in card.text
+    await bot.press(M, "🏷 Tag members")
+    card = await bot.say(M, "-new\n7005", language_code="en")
+    assert "Tag “new” taken off 1." in card.text
+
+    await to_lists_step(bot, "Gold")
+    await bot.press(M, "▫️ Customers (5)")
+    await bot.press(M, "🎯 Segment: everyone")
+    counted = await add_condition(bot, TAG_BUTTON, "", "gold")
+    assert "Will receive: 2" in counted
+    counted = await add_condition(bot, TAG_BUTTON, "", "new")  # Cat keeps hers (imported)
+    assert "Will receive: 1" in counted
+    async with bot.app.db.uow_factory() as uow:
+        cat = await uow.addresses.find(AddressKind.telegram, "7003")
+        eve = await uow.addresses.find(AddressKind.telegram, "7005")
+    assert cat is not None and cat.attributes["tags"] == "vip, new, gold"
+    assert eve is not None and eve.attributes["tags"] == ""

@@ -57,6 +57,7 @@ PREFIXES = {
     "segment",
     "segments",
     "local",
+    "tags",
     "import",
     "fetch",
     "sendsay",

@@ -18,6 +18,8 @@ from domain.segments import (
     check_fields,
     local_today,
     parse_condition,
+    retagged,
+    split_tags,
 )
 from domain.targeting import Targeting
 
@@ -145,3 +147,12 @@ def test_today_is_the_day_of_the_mailings_zone() -> None:
     assert local_today("Europe/Moscow", late) == date(2026, 12, 8)
     assert local_today("America/New_York", late) == date(2026, 12, 7)
     assert local_today("No/Such_Zone", late) == date(2026, 12, 7)
+
+
+def test_tags_are_added_once_and_removed_keeping_the_others() -> None:
+    assert split_tags("VIP; new ,, gold") == ["vip", "new", "gold"]
+    assert split_tags(None) == [] and split_tags(42) == []
+    assert retagged("vip, new", "gold", add=True) == "vip, new, gold"
+    assert retagged("vip, gold", "gold", add=True) == "vip, gold"
+    assert retagged("vip;gold", "vip", add=False) == "gold"
+    assert retagged(None, "vip", add=False) == ""

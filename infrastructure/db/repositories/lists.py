@@ -135,6 +135,12 @@ class SqlRecipientListRepository:
         )
         return await execute_dml(self._session, stmt) > 0
 
+    async def has_member(self, list_id: int, address_id: int) -> bool:
+        stmt = select(ListMemberRow.address_id).where(
+            ListMemberRow.list_id == list_id, ListMemberRow.address_id == address_id
+        )
+        return (await self._session.scalars(stmt.limit(1))).first() is not None
+
     async def size(self, list_id: int) -> ListSize:
         suppressed = or_(
             AddressRow.unsubscribed_at.is_not(None), AddressRow.refused_at.is_not(None)
