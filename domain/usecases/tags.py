@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from domain.errors import DomainError, InvalidInput
-from domain.ports import AddressParser, UnitOfWorkFactory
+from domain.errors import DomainError, InvalidInput, NotFound
+from domain.ports import AddressParser, UnitOfWork, UnitOfWorkFactory
+from domain.recipients import RecipientList
 from domain.segments import TAGS, parse_tag, retagged
 from domain.usecases.access import require_staff
-from domain.usecases.lists import _list
 
 MAX_LINES = 200
 
@@ -65,3 +65,10 @@ async def tag_members(
             await uow.lists.update(rlist)
         await uow.commit()
     return result
+
+
+async def _list(uow: UnitOfWork, list_id: int) -> RecipientList:
+    rlist = await uow.lists.get(list_id)
+    if rlist is None:
+        raise NotFound("lists-not-found")
+    return rlist
