@@ -75,6 +75,12 @@ class _Checker(HTMLParser):
         self.text.append(data)
 
 
+def one_line(text: str) -> str:
+    """A header value (a subject) on one line: every line break (CR, LF, and the others
+    ``str.splitlines`` knows) becomes a space, so a value can never start a new header."""
+    return " ".join(text.splitlines())
+
+
 def check_html(text: str) -> HtmlProblem | None:
     """``None`` if Telegram would accept ``text`` as HTML, else the first problem."""
     checker = _Checker()

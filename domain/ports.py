@@ -429,6 +429,10 @@ class MessageRenderer(Protocol):
 
     def render(self, template: str, attributes: Mapping[str, object]) -> str: ...
 
+    def render_text(self, template: str, attributes: Mapping[str, object]) -> str:
+        """Plain text (an email subject): the same sandbox, values not HTML-escaped."""
+        ...
+
 
 class ScheduleCalculator(Protocol):
     """When a schedule fires; times are timezone-aware, in UTC.

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 from domain.backoff import Backoff, short_error
 from domain.clock import SystemClock
+from domain.content import one_line
 from domain.delivery import (
     BatchSizer,
     Message,
@@ -217,7 +218,12 @@ class Worker:
     def _render(self, content: RunContent, outbound: Outbound) -> Message:
         values = content.sample if content.sample is not None else recipient_values_of(outbound)
         body = self.renderer.render(content.body, values) if content.body.strip() else ""
-        subject = self.renderer.render(content.subject, values) if content.subject else None
+        # A subject is plain text on one line (a header), whatever the values hold.
+        subject = (
+            one_line(self.renderer.render_text(content.subject, values))
+            if content.subject
+            else None
+        )
         return Message(outbound, subject, body)
 
     async def _content(self, run_id: int) -> RunContent | None:

@@ -16,6 +16,7 @@ from domain.content import (
     TEXT_LIMIT,
     check_html,
     has_encoded_link_placeholder,
+    one_line,
     runs_as_sendsay_code,
     visible_length,
 )
@@ -139,6 +140,9 @@ async def inspect(
     values = recipient_values(audience.first) if audience.first else {}
     body, subject, problems = content_notices(renderer, mailing, values)
     warnings += problems
+    if subject is not None and one_line(subject) != subject:
+        warnings.append(Notice("preview-subject-line-break"))
+        subject = one_line(subject)
     for key, count in sorted(missing.items()):
         if count:
             warnings.append(Notice("preview-missing-placeholder", {"name": key, "count": count}))
@@ -166,7 +170,7 @@ def content_notices(
     body, subject = mailing.body, mailing.subject
     try:
         body = renderer.render(mailing.body, values)
-        subject = renderer.render(mailing.subject, values) if mailing.subject else None
+        subject = renderer.render_text(mailing.subject, values) if mailing.subject else None
     except InvalidInput as exc:
         notices.append(Notice("preview-template-error", dict(exc.params)))
     problem = check_html(body) if body else None

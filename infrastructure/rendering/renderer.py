@@ -25,8 +25,12 @@ class JinjaRenderer:
 
     def __init__(self, cache_size: int = CACHE_SIZE) -> None:
         self._env = AttributesOnlyEnvironment()
+        self._text_env = AttributesOnlyEnvironment(autoescape=False)
         # lru_cache on a bound function, not on the method: the cache dies with the renderer.
         self._compiled: Callable[[str], Template] = lru_cache(maxsize=cache_size)(self._compile)
+        self._compiled_text: Callable[[str], Template] = lru_cache(maxsize=cache_size)(
+            self._compile_text
+        )
 
     def check(self, template: str) -> None:
         self._compiled(template)
@@ -35,11 +39,10 @@ class JinjaRenderer:
         return set(meta.find_undeclared_variables(self._parse(template)))
 
     def render(self, template: str, attributes: Mapping[str, object]) -> str:
-        compiled = self._compiled(template)
-        try:
-            return compiled.render(attributes)
-        except Exception as error:  # a template is user code: any failure is the user's
-            raise InvalidInput("content-template-error", detail=_describe(error)) from None
+        return _fill(self._compiled(template), attributes)
+
+    def render_text(self, template: str, attributes: Mapping[str, object]) -> str:
+        return _fill(self._compiled_text(template), attributes)
 
     def _parse(self, template: str) -> nodes.Template:
         try:
@@ -54,11 +57,24 @@ class JinjaRenderer:
         return tree
 
     def _compile(self, template: str) -> Template:
-        tree = self._parse(template)
-        try:
-            return self._env.from_string(tree)
-        except TemplateSyntaxError as error:  # e.g. an unknown or forbidden filter
-            raise InvalidInput("content-template-error", detail=_describe(error)) from None
+        return _build(self._env, self._parse(template))
+
+    def _compile_text(self, template: str) -> Template:
+        return _build(self._text_env, self._parse(template))
+
+
+def _build(env: AttributesOnlyEnvironment, tree: nodes.Template) -> Template:
+    try:
+        return env.from_string(tree)
+    except TemplateSyntaxError as error:  # e.g. an unknown or forbidden filter
+        raise InvalidInput("content-template-error", detail=_describe(error)) from None
+
+
+def _fill(compiled: Template, attributes: Mapping[str, object]) -> str:
+    try:
+        return compiled.render(attributes)
+    except Exception as error:  # a template is user code: any failure is the user's
+        raise InvalidInput("content-template-error", detail=_describe(error)) from None
 
 
 def _describe(error: Exception) -> str:

@@ -8,8 +8,9 @@ walks, no mutation of values):
 * no attributes or methods of values: ``{{ a.b }}`` reads the key ``b`` of a mapping,
   and ``{{ name.upper() }}`` is refused (use ``{{ name|upper }}``);
 * ``*``, ``**`` and string ``%`` are bounded, so one line cannot allocate gigabytes;
-* no ``|safe``: values are always HTML-escaped (the body is Telegram HTML), so a
-  recipient's name can never break the message's markup.
+* no ``|safe``: values in a body are always HTML-escaped (the body is Telegram HTML), so
+  a recipient's name can never break the message's markup; a subject is plain text and
+  is rendered unescaped (``O'Brien & Sons``), in an environment of its own.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ MAX_EXPONENT = 64
 class AttributesOnlyEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%"})
 
-    def __init__(self) -> None:
+    def __init__(self, *, autoescape: bool = True) -> None:
         # ChainableUndefined: a missing attribute (even `a.b.c`) renders as "".
-        super().__init__(autoescape=True, undefined=ChainableUndefined, auto_reload=False)
+        # autoescape=False only for plain text (an email subject), never for a body.
+        super().__init__(autoescape=autoescape, undefined=ChainableUndefined, auto_reload=False)
         self.globals.clear()
         self.filters = {name: FILTERS[name] for name in SAFE_FILTERS}
 

@@ -53,6 +53,12 @@ def test_values_are_html_escaped_so_they_cannot_break_markup(value: object, expe
     assert renderer.render("{{ v }}", {"v": value}) == expected
 
 
+def test_plain_text_such_as_a_subject_is_not_escaped_and_keeps_the_sandbox() -> None:
+    assert renderer.render_text("For {{ v }}", {"v": "O'Brien & Sons"}) == "For O'Brien & Sons"
+    with pytest.raises(InvalidInput):
+        renderer.render_text("{{ v.__class__ }}{{ v|safe }}", {"v": "x"})
+
+
 def test_safe_filter_cannot_switch_escaping_off() -> None:
     with pytest.raises(InvalidInput) as caught:
         renderer.render("{{ v|safe }}", {"v": "<b>x</b>"})
