@@ -58,6 +58,7 @@ PREFIXES = {
     "segments",
     "local",
     "tags",
+    "ab",
     "import",
     "fetch",
     "sendsay",
