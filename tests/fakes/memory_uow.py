@@ -90,6 +90,10 @@ class MemoryDatabase:
     def users(self) -> dict[int, User]:
         return self.state.users
 
+    @property
+    def templates(self) -> dict[int, Template]:
+        return self.state.templates
+
 
 class _Repo:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
