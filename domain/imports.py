@@ -24,12 +24,14 @@ INVALID_TELEGRAM_ID = "import-invalid-telegram-id"
 TELEGRAM_USERNAME = "import-telegram-username"  # "@name" is not a chat id
 NO_ADDRESS = "import-no-address"
 INVALID_ADDRESS = "import-invalid-address"  # neither an email nor a chat id
+FORMULA = "import-formula"  # a spreadsheet formula whose value is not an address
 REJECT_REASONS = (
     INVALID_EMAIL,
     INVALID_TELEGRAM_ID,
     TELEGRAM_USERNAME,
     NO_ADDRESS,
     INVALID_ADDRESS,
+    FORMULA,
 )
 
 

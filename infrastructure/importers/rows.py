@@ -18,7 +18,7 @@ from itertools import islice
 from operator import itemgetter
 
 from domain.errors import DomainError
-from domain.imports import INVALID_EMAIL, NO_ADDRESS
+from domain.imports import FORMULA, INVALID_EMAIL, NO_ADDRESS
 from domain.recipients import AddressKind
 from infrastructure.importers.plan import SAMPLE_ROWS, ColumnPlan, plan_columns
 from infrastructure.importers.rejected import RejectedLog
@@ -28,6 +28,7 @@ from infrastructure.importers.validation import (
     parse_telegram_id,
     telegram_reason,
 )
+from infrastructure.importers.xlsx import Formula
 
 Record = tuple[int | str | None, ...]
 EMAIL, TELEGRAM = AddressKind.email.value, AddressKind.telegram.value
@@ -133,10 +134,14 @@ class RecipientReader:
         for line, cells in chunk:
             if len(cells) < width:
                 cells = cells + padding[len(cells) :]
-            email = cells[email_at].strip() if email_at is not None else ""
-            chat = cells[chat_at].strip() if chat_at is not None else ""
+            email_cell = cells[email_at] if email_at is not None else ""
+            chat_cell = cells[chat_at] if chat_at is not None else ""
+            email, chat = email_cell.strip(), chat_cell.strip()
             if not email and not chat:
-                if any(cell.strip() for cell in cells):
+                if isinstance(email_cell, Formula) or isinstance(chat_cell, Formula):
+                    rows += 1  # a formula the spreadsheet saved no value for
+                    reject(line, cells, FORMULA)
+                elif any(cell.strip() for cell in cells):
                     rows += 1
                     reject(line, cells, NO_ADDRESS)
                 continue
@@ -145,14 +150,14 @@ class RecipientReader:
             if email:
                 value = normalize_email(email)
                 if value is None:
-                    reject(line, cells, INVALID_EMAIL)
+                    reject(line, cells, _why(email_cell, INVALID_EMAIL))
                 else:
                     append((line, EMAIL, value, *attributes))
                     emails += 1
             if chat:
                 value = parse_telegram_id(chat)
                 if value is None:
-                    reject(line, cells, telegram_reason(chat))
+                    reject(line, cells, _why(chat_cell, telegram_reason(chat)))
                 else:
                     append((line, TELEGRAM, value, *attributes))
                     chats += 1
@@ -165,18 +170,28 @@ class RecipientReader:
         for line, cells in chunk:
             text = cells[0].strip() if cells else ""
             if not text and not any(cell.strip() for cell in cells):
+                if cells and isinstance(cells[0], Formula):
+                    self.rows += 1
+                    self._reject(line, cells, FORMULA)
                 continue
             self.rows += 1
             result = classify(text)
             if isinstance(result, str):
-                self._reject(line, cells, result)
+                self._reject(line, cells, _why(cells[0], result))
                 continue
             kind, value = result
             out.append((line, kind.value, value, *self._pick(cells)))
             self._kinds[kind.value] += 1
 
     def _reject(self, line: int, cells: list[str], reason: str) -> None:
-        self._rejected.add(line, _trimmed(cells), reason)
+        # A formula's cell reads as the formula itself: the row as the manager typed it.
+        shown = [cell.formula if isinstance(cell, Formula) else cell for cell in cells]
+        self._rejected.add(line, _trimmed(shown), reason)
+
+
+def _why(cell: str, reason: str) -> str:
+    """A bad address that a spreadsheet formula made is the formula's fault."""
+    return FORMULA if isinstance(cell, Formula) else reason
 
 
 def _trimmed(cells: list[str]) -> list[str]:

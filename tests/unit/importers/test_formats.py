@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from domain.errors import DomainError
-from domain.imports import ImportSource
+from domain.imports import FORMULA, INVALID_EMAIL, ImportSource
 from infrastructure.db import create_engine
 from infrastructure.importers import SqlRecipientImporter, sheet_names
 from infrastructure.importers.delimiter import detect_delimiter
@@ -196,3 +196,37 @@ async def test_the_importer_lists_sheets_of_workbooks_only(tmp_path: Path) -> No
     broken = write(tmp_path, "broken.xlsx", b"PK\x03\x04junk")
     assert importer.sheet_names(ImportSource(broken, "broken.xlsx")) == []
     await engine.dispose()
+
+
+def test_an_xlsx_address_made_by_a_formula_is_reported_as_a_formula(tmp_path: Path) -> None:
+    rows = [
+        ["email", "name"],
+        ["ann@x.ru", "Ann"],
+        ['=CONCAT("bob", "@x.ru")', "Bob"],  # never calculated: no value saved
+        ["=A2", "Carl"],  # calculated, but to no address (patched in below)
+        ["=LOWER(B2)", "Dan"],  # never calculated either
+    ]
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(xlsx_bytes(workbook(("S", rows))))
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(
+        b'<c r="A4"><f>A2</f><v />', b'<c r="A4" t="e"><f>A2</f><v>#N/A</v>'
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    got = read(tmp_path, "book.xlsx", path.read_bytes())
+    assert got.addresses == [("email", "ann@x.ru")]
+    assert got.reasons == [(3, FORMULA), (4, FORMULA), (5, FORMULA)]
+    # The rejected rows keep the formula as the manager typed it.
+    assert got.rejected.sample[0].raw == '=CONCAT("bob", "@x.ru");Bob'
+
+
+def test_an_xlsx_text_cell_starting_with_equals_is_text(tmp_path: Path) -> None:
+    book = workbook(("S", [["email"], ["ann@x.ru"]]))
+    book["S"]["A3"] = "=oops"
+    book["S"]["A3"].data_type = "s"  # stored as text, not as a formula
+    got = read(tmp_path, "book.xlsx", xlsx_bytes(book))
+    assert got.reasons == [(3, INVALID_EMAIL)]
