@@ -160,3 +160,13 @@ def test_the_redirect_benchmark_runs_and_prints_its_figures() -> None:
             rf"^{label}: [\d,]+ requests/s · p50 [\d.]+ ms · p95 [\d.]+ ms", out, re.M
         ), out
     assert re.search(r"^clicks counted: 440 of 440", out, re.M), out
+
+
+def test_the_api_benchmark_runs_and_prints_its_figures() -> None:
+    out = run_quick("api.py", 300)
+    assert re.search(r"^members via API: [\d,]+ members/s .* ratio [\d.]+", out, re.M), out
+    for label in ("idle", "while sending"):
+        assert re.search(rf"GET /runs/{{id}} {label}: [\d,]+ calls · p50 [\d.]+ ms · p95", out), (
+            out
+        )
+    assert re.search(r"run completed: [\d,]+ delivered", out), out
