@@ -61,6 +61,7 @@ from handlers.services import Services
 from infrastructure.bounces.imap import ImapBounceReader
 from infrastructure.channels.telegram_replies import FloodWaitMiddleware
 from infrastructure.channels.telegram_stars import TelegramStars
+from infrastructure.db.answers import SqlAnswers
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.follow_ups import SqlFollowUps
@@ -72,6 +73,7 @@ from infrastructure.importers.members import SqlMemberUpserter
 from infrastructure.importers.validation import TextAddressParser
 from infrastructure.rendering import JinjaRenderer
 from infrastructure.reports import MatplotlibChartDrawer, open_report_writer
+from infrastructure.reports.answer_chart import MatplotlibAnswerChart
 from infrastructure.reports.link_chart import MatplotlibLinkChart
 from infrastructure.scheduling import CronScheduleCalculator
 from infrastructure.sendsay import SendsayClient, SendsayListSource
@@ -215,6 +217,8 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         link_chart=MatplotlibLinkChart(),
         tracking=settings.tracking,
         follow_ups=SqlFollowUps(db.engine),
+        answers=SqlAnswers(db.engine),
+        answer_chart=MatplotlibAnswerChart(),
         field_indexes=SqlFieldIndexes(db.engine),
     )
     parts: dict[str, Alive] = {}

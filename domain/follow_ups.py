@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain.answers import ANSWER_RUN, ANSWERS
 from domain.content import CAPTION_LIMIT, TEXT_LIMIT, check_html, visible_length, visible_text
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput
@@ -77,6 +78,8 @@ def edited_content(source: MailingRun, body: str, *, keep_buttons: bool) -> RunC
     options = dict(content.options)
     if not keep_buttons:
         options.pop("buttons", None)
+        options.pop(ANSWERS, None)
+    options[ANSWER_RUN] = source.id  # answers still go to the send run
     return replace(content, body=body, options=options, links=())
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from domain.answers import OptionCount
 from domain.api_tokens import ApiTokenStore
 from domain.audit import AuditEntry
 from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkStatus
@@ -621,6 +622,30 @@ class ChartDrawer(Protocol):
     async def channel_chart(
         self, summary: ChannelSummary, labels: Mapping[str, str], tz: tzinfo, locale: str
     ) -> bytes: ...
+
+
+class AnswerChart(Protocol):
+    """Draws recipients per answer option of a run as a PNG."""
+
+    async def answer_chart(
+        self, counts: Sequence[OptionCount], title: str, empty: str
+    ) -> bytes: ...
+
+
+class AnswerBook(Protocol):
+    """Recipients' answers to answer buttons (``domain.answers``)."""
+
+    async def record(
+        self, run_id: int, chat_id: int, message_id: int, option: int, now: datetime
+    ) -> int | None:
+        """Record ``option`` for the recipient in ``chat_id`` if ``message_id`` is their
+        delivered copy of run ``run_id``; the option they had answered before (-1: none),
+        or ``None`` (nothing recorded) when it is not."""
+        ...
+
+    async def tally(self, run_id: int) -> dict[int, int]:
+        """Recipients per answered option of a run."""
+        ...
 
 
 class FollowUpQueue(Protocol):

@@ -20,6 +20,7 @@ from aiogram import F, Router
 
 from handlers import (
     admin_roles,
+    answers,
     api_tokens,
     common,
     fallback,
@@ -61,6 +62,7 @@ def build_router() -> Router:
         mailing_launch.create_router(),
         stats.create_router(),
         follow_ups.create_router(),
+        answers.create_router(),  # recipients' presses too: before fallback
         stats_engagement.create_router(),
         mailing_cancel.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document

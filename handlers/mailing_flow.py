@@ -16,6 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from domain.answers import answer_labels
 from domain.follow_ups import AUTODELETE, PIN, autodelete_hours
 from domain.mailings import Channel, Mailing
 from domain.paid import FREE_RATE
@@ -56,7 +57,7 @@ STATES = {
 }
 # Sub-states that belong to a step: its buttons stay valid while the manager types.
 SUBSTATES = {
-    Step.options: (MailingFlow.buttons,),
+    Step.options: (MailingFlow.buttons, MailingFlow.answers),
     Step.tracking: (MailingFlow.utm_content,),
     Step.lists: (
         MailingFlow.segment,
@@ -234,8 +235,12 @@ def options_keyboard(mailing: Mailing, fast: float | None) -> InlineKeyboardMark
         callback_data=DialogCD(step=Step.options, action=DialogAct.buttons),
     )
     kb.button(
+        text=t("dialog-option-answers", count=len(answer_labels(options))),
+        callback_data=DialogCD(step=Step.options, action=DialogAct.answers),
+    )
+    kb.button(
         text=t("dialog-next"), callback_data=DialogCD(step=Step.options, action=DialogAct.next)
     )
     nav(kb, Step.options)
-    kb.adjust(*([1] * (8 if fast is not None else 7)), 2)
+    kb.adjust(*([1] * (9 if fast is not None else 8)), 2)
     return kb.as_markup()

@@ -94,6 +94,7 @@ class DialogAct(StrEnum):
     end_runs = "end_runs"
     end_date = "end_date"
     utm_content = "utm_content"  # tracking: ask for utm_content
+    answers = "answers"  # options: ask for answer buttons
 
 
 class DialogCD(CallbackData, prefix="md"):

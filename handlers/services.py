@@ -17,6 +17,8 @@ from domain.mailings import Channel
 from domain.ports import (
     AccessNotifier,
     AddressParser,
+    AnswerBook,
+    AnswerChart,
     ChartDrawer,
     DeliveryQueue,
     ExternalListSource,
@@ -58,6 +60,8 @@ class Services:
     import_progress_interval: float = 3.0
     tracking: bool = True  # ``TRACKING``: opens and clicks may be counted at all
     follow_ups: FollowUpQueue | None = None  # recalls and edits of delivered Telegram copies
+    answers: AnswerBook | None = None  # recipients' answers to answer buttons
+    answer_chart: AnswerChart | None = None  # answers per option of a run
     field_indexes: FieldIndexes | None = None  # indexes on the fields saved segments use
 
     @property

@@ -25,6 +25,7 @@ class MailingFlow(StatesGroup):
     options = State()
     tracking = State()  # tracking and UTM switches (email and Telegram)
     buttons = State()  # typing URL buttons, "Label - https://…" per line
+    answers = State()  # typing answer buttons, "👍 | 👎"
     utm_content = State()  # typing utm_content (tracking step)
     lists = State()
     segment = State()  # the segment screen of the lists step

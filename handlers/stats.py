@@ -14,7 +14,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 
 from domain.stats import ExportFormat
-from domain.usecases import follow_ups, stats
+from domain.usecases import answers, follow_ups, stats
 from domain.users import User
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.filters import ButtonMessage, IsAdmin, IsStaff
@@ -52,6 +52,7 @@ async def on_show(
     found = await follow_ups.summaries(services.uow_factory, report.run.id or 0)
     if found:
         text += "\n\n" + "\n".join(follow_up_lines(found))
+    text += await answers_part(message, services, report.run.id or 0)
     await message.answer(text, reply_markup=report_keyboard(report, found))
 
 
@@ -105,6 +106,26 @@ async def on_export(
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def answers_part(message: Message, services: Services, run_id: int) -> str:
+    """A run with answer buttons: its chart of answers per option is sent, and the lines
+    for the figures are returned."""
+    if services.answers is None:
+        return ""
+    counts = await answers.answer_counts(services.uow_factory, services.answers, run_id)
+    if not counts:
+        return ""
+    total = sum(option.count for option in counts)
+    if services.answer_chart is not None:
+        title = t("stats-answers-chart")
+        png = await services.answer_chart.answer_chart(counts, title, t("stats-no-answers"))
+        await message.answer_photo(BufferedInputFile(png, f"run-{run_id}-answers.png"))
+    lines = [t("stats-answers", total=total)]
+    for option in counts:
+        share = round(100 * option.count / total) if total else 0
+        lines.append(t("stats-answer", label=option.label, count=option.count, share=share))
+    return "\n\n" + "\n".join(lines)
 
 
 def fit_for_upload(path: Path) -> Path | None:

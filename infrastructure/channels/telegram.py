@@ -60,6 +60,7 @@ from aiogram.methods import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from pydantic import BaseModel, ConfigDict
 
+from domain.answers import ANSWER_RUN, answer_labels, callback_data
 from domain.delivery import Message, Outcome, RunContent, SendResult
 from domain.follow_ups import KEPT, PIN
 from domain.runs import RunKind
@@ -210,6 +211,7 @@ class TelegramChannel:
         options = content.options
         bot = self._bot
         buttons = options.get("buttons")
+        answers, answer_run = answer_labels(options), options.get(ANSWER_RUN)
         common: dict[str, Any] = {
             "parse_mode": "HTML",
             # None leaves a field out of the request: less to encode per message.
@@ -227,7 +229,9 @@ class TelegramChannel:
 
             # Models (keyboard, preview options) are made per message, never shared.
             async def with_media(chat_id: int, message: Message) -> int:
-                markup = _keyboard(message.buttons or buttons)
+                markup = _keyboard(
+                    message.buttons or buttons, answers, answer_run or message.outbound.run_id
+                )
                 return await _message_id(
                     bot,
                     method(
@@ -243,7 +247,9 @@ class TelegramChannel:
 
         async def text(chat_id: int, message: Message) -> int:
             preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
-            markup = _keyboard(message.buttons or buttons)
+            markup = _keyboard(
+                message.buttons or buttons, answers, answer_run or message.outbound.run_id
+            )
             return await _message_id(
                 bot,
                 SendMessageForId(
@@ -289,12 +295,13 @@ class TelegramChannel:
         if content.kind is RunKind.recall:
             return delete
         buttons = content.options.get("buttons")  # kept, or left out: removed
+        answers, answer_run = answer_labels(content.options), content.options.get(ANSWER_RUN)
         caption = bool(content.media)
         no_preview = content.options.get("link_preview") is False
 
         async def edit(chat_id: int, message: Message) -> int:
             assert message.target_id is not None
-            markup = _keyboard(buttons)
+            markup = _keyboard(buttons, answers, answer_run or message.outbound.run_id)
             method: EditMessageCaption | EditMessageText
             if caption:
                 method = EditMessageCaption(
@@ -344,15 +351,22 @@ def _after_follow_up(result: SendResult) -> SendResult:
     return result
 
 
-def _keyboard(rows: Any) -> InlineKeyboardMarkup | None:
-    if not rows:
+def _keyboard(
+    rows: Any, answers: Sequence[str] = (), run_id: int = 0
+) -> InlineKeyboardMarkup | None:
+    """URL buttons, then the answer buttons (two a row) pressed back to ``run_id``."""
+    if not rows and not answers:
         return None
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=str(b["text"]), url=str(b["url"])) for b in row]
-            for row in rows
-        ]
-    )
+    keyboard = [
+        [InlineKeyboardButton(text=str(b["text"]), url=str(b["url"])) for b in row]
+        for row in rows or ()
+    ]
+    pressed = [
+        InlineKeyboardButton(text=label, callback_data=callback_data(run_id, i))
+        for i, label in enumerate(answers)
+    ]
+    keyboard += [pressed[i : i + 2] for i in range(0, len(pressed), 2)]
+    return InlineKeyboardMarkup(inline_keyboard=keyboard)
 
 
 def _classify(delivery_id: int, exc: Exception) -> SendResult:

@@ -301,6 +301,21 @@ class RunMinuteRow(Base):
     refused: Mapped[int] = counter_column()
 
 
+class RunAnswerRow(Base):
+    """A recipient's answer to a run's answer buttons (migration 0018): a second press
+    changes ``option`` (``domain.answers``)."""
+
+    __tablename__ = "run_answers"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    address_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    option: Mapped[int] = mapped_column(Integer)
+    presses: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class RunTrackingRow(Base):
     """What happened after sending, counted per run (migration 0011): statistics read
     these totals, never the per-delivery rows below."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.answers import callback_data, clean_answers
 from domain.delivery import RunContent
 from domain.errors import DomainError
 from domain.follow_ups import (
@@ -110,3 +111,16 @@ def test_auto_delete_within_telegrams_48_hours_for_telegram_runs_only() -> None:
         options = {AUTODELETE: next_autodelete(options)}
         cycle.append(options[AUTODELETE])
     assert cycle == [1, 3, 6, 12, 24, 47, None]
+
+
+def test_answer_buttons_are_checked_like_callback_data() -> None:
+    assert clean_answers("👍 | 👎") == ["👍", "👎"]
+    assert clean_answers("  Sign  me up |Not now ") == ["Sign me up", "Not now"]
+    assert clean_answers("-") == [] and clean_answers("") == []
+    assert clean_answers("|".join("abcdefgh")) == list("abcdefgh")
+    assert key_of(lambda: clean_answers("|".join("abcdefghi"))) == "answers-too-many"
+    assert key_of(lambda: clean_answers("a | | b")) == "answers-empty-label"
+    assert key_of(lambda: clean_answers("x" * 65)) == "answers-label-too-long"
+    assert clean_answers("x" * 64) == ["x" * 64]
+    assert key_of(lambda: clean_answers("a | a")) == "answers-twice"
+    assert len(callback_data(2**62, 7).encode()) <= 64
