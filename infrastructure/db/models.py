@@ -302,7 +302,7 @@ class RunMinuteRow(Base):
 
 
 class RunAnswerRow(Base):
-    """A recipient's answer to a run's answer buttons (migration 0018): a second press
+    """A recipient's answer to a run's answer buttons (migration 0019): a second press
     changes ``option`` (``domain.answers``)."""
 
     __tablename__ = "run_answers"
