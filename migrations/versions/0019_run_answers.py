@@ -24,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "run_answers",
-        sa.Column("run_id", sa.BigInteger(), nullable=False),
+        sa.Column("run_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("address_id", sa.BigInteger(), nullable=False),
         sa.Column("option", sa.Integer(), nullable=False),
         sa.Column("presses", sa.Integer(), nullable=False, server_default="1"),
