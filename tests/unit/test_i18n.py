@@ -169,3 +169,10 @@ def test_every_plural_message_has_every_form_in_both_languages() -> None:
                     if m.pluralizable:
                         assert len(m.string) == wanted and all(m.string), (locale, m.id)
                         assert all("{count}" in form for form in m.string), (locale, m.id)
+
+
+def test_one_copy_is_one_copy() -> None:
+    i18n = make_i18n()
+    text = translate(i18n, "followup-recall-confirm", "en", {"count": 1, "run": 7})
+    assert "1 copy was delivered" in text
+    assert "3 copies were" in translate(i18n, "followup-recall-confirm", "en", {"count": 3})
