@@ -186,7 +186,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
             *retention_jobs(settings, db.engine, db.uow_factory),
             *autodelete_jobs(settings, db.engine, db.uow_factory),
         ],
-        notifier=TelegramScheduleNotifier(bot, i18n, ZoneInfo(settings.timezone)),
+        notifier=TelegramScheduleNotifier(bot, i18n, ZoneInfo(settings.timezone), watcher),
     )
     services = dp.workflow_data["services"] = Services(
         uow_factory=db.uow_factory,

@@ -518,9 +518,15 @@ class DeliveryQueue(Protocol):
 
 class ScheduleNotifier(Protocol):
     """Tells a mailing's owner, in their chat and language, that a scheduled launch did
-    not happen and why. Never raises: a failed message is logged."""
+    not happen and why, or that it started (and then how it ends). Never raises: a failed
+    message is logged."""
 
     async def slot_skipped(self, skipped: SkippedSlot, owner: User | None) -> None: ...
+
+    async def slot_launched(self, mailing: Mailing, run_id: int, owner: User | None) -> None:
+        """A scheduled run started: the owner is told now, and gets its summary at the
+        end."""
+        ...
 
 
 class WorkSignal(Protocol):

@@ -120,6 +120,20 @@ async def on_open(
     await send_card(message, user.telegram_id, services, callback_data.mailing_id, edit=True)
 
 
+async def on_card(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: MailingCD,
+    state: FSMContext,
+    user: User,
+    services: Services,
+) -> None:
+    """The card below a progress message, which goes on showing the run to its summary."""
+    await accept(query, services, user, callback_data)
+    await state.clear()
+    await send_card(message, user.telegram_id, services, callback_data.mailing_id)
+
+
 async def on_duplicate(
     query: CallbackQuery,
     message: Message,
@@ -245,6 +259,7 @@ def create_router() -> Router:
     button = router.callback_query.register
     button(on_browse, MailingCD.filter(F.action == MailingAct.browse))
     button(on_open, MailingCD.filter(F.action == MailingAct.open))
+    button(on_card, MailingCD.filter(F.action == MailingAct.card))
     button(on_duplicate, MailingCD.filter(F.action == MailingAct.duplicate))
     button(on_edit, MailingCD.filter(F.action == MailingAct.edit))
     button(on_preview, MailingCD.filter(F.action == MailingAct.preview))

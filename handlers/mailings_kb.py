@@ -44,6 +44,7 @@ class MailingAct(StrEnum):
     save = "save"
     schedule = "sched"
     unschedule = "unsched"
+    card = "card"  # the card as a new message (from a progress message, which stays)
 
 
 # The card's button for each action the mailing's status allows (same names).

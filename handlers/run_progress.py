@@ -6,6 +6,12 @@ the figures changed. It ends with a summary once the run is over.
 
 The message is remembered on the run until its summary is shown, so a restarted bot
 follows it again (``resume``) instead of leaving it frozen mid-run.
+
+The summary always reaches the manager: it comes as a new message (an edit makes no
+sound, and may land far up the chat) when the progress message is gone or cannot be
+edited, after a restart, and for scheduled runs (``announce_end``), whose owner was told
+of the start by the message the progress is shown in. The card button of a progress
+message opens the card below it instead of editing the progress away.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class Watch:
     chat_id: int
     message_id: int
     locale: str
+    announce_end: bool = False  # the summary comes as a new message too
+    header: str = ""  # kept above the progress (a scheduled run's "has started")
 
 
 class RunWatcher:
@@ -72,7 +80,12 @@ class RunWatcher:
             if run.id is not None and run.progress is not None:
                 shown = run.progress
                 watch = Watch(
-                    run.id, run.mailing_id, shown.chat_id, shown.message_id, shown.locale
+                    run.id,
+                    run.mailing_id,
+                    shown.chat_id,
+                    shown.message_id,
+                    shown.locale,
+                    announce_end=True,  # the message may be far up the chat by now
                 )
                 self._start(self._follow(watch))
         if runs:
@@ -114,7 +127,9 @@ class RunWatcher:
                 text += await self._main_reason(run, w.locale)
             if text != shown:
                 shown = text
-                await self._edit(w, text, self.keyboard(w, run, final))
+                edited = await self._edit(w, w.header + text, self.keyboard(w, run, final))
+                if final and (w.announce_end or not edited):
+                    await self._send_summary(w, text, self.keyboard(w, run, final))
             if run.problem != told and not final:
                 # The engine paused it, or its channel cannot be reached, or is back: a
                 # new message, so that it is heard (an edit makes no sound).
@@ -221,20 +236,35 @@ class RunWatcher:
             )
         kb.button(
             text=translate(self.i18n, "run-button-card", w.locale),
-            callback_data=MailingCD(action=MailingAct.open, mailing_id=w.mailing_id),
+            callback_data=MailingCD(action=MailingAct.card, mailing_id=w.mailing_id),
         )
         kb.adjust(2, 1, 1)
         return kb.as_markup()
 
-    async def _edit(self, w: Watch, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _edit(self, w: Watch, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+        """Whether the progress message shows ``text`` now (False: gone, or not editable)."""
+        for _ in range(2):
+            try:
+                await self.bot.edit_message_text(
+                    text, chat_id=w.chat_id, message_id=w.message_id, reply_markup=markup
+                )
+                return True
+            except TelegramRetryAfter as exc:  # flood control: wait, try once more
+                await asyncio.sleep(exc.retry_after)
+            except TelegramAPIError as exc:
+                if "message is not modified" in str(exc):
+                    return True
+                log.debug("Progress edit for run %s skipped: %s", w.run_id, exc)
+                return False
+        return False
+
+    async def _send_summary(
+        self, w: Watch, text: str, markup: InlineKeyboardMarkup | None
+    ) -> None:
         try:
-            await self.bot.edit_message_text(
-                text, chat_id=w.chat_id, message_id=w.message_id, reply_markup=markup
-            )
-        except TelegramRetryAfter as exc:
-            await asyncio.sleep(exc.retry_after)
-        except TelegramAPIError as exc:
-            log.debug("Progress edit for run %s skipped: %s", w.run_id, exc)
+            await self.bot.send_message(w.chat_id, text, reply_markup=markup)
+        except TelegramAPIError as exc:  # blocked the bot, or the chat is gone
+            log.warning("Summary of run %s not sent to chat %s: %s", w.run_id, w.chat_id, exc)
 
 
 def _elapsed(run: MailingRun) -> float:

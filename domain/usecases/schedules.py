@@ -135,6 +135,11 @@ async def tick(
         skipped = [f for f in done if f.skipped]
         if skipped and notifier is not None:
             await _tell_owner(uow_factory, notifier, mailing, skipped[-1])
+        for launched in (f for f in done if f.run_id is not None):
+            if notifier is not None and launched.run_id is not None:
+                async with uow_factory() as uow:
+                    owner = await uow.users.get(mailing.owner_id)
+                await notifier.slot_launched(mailing, launched.run_id, owner)
     return fired
 
 

@@ -216,9 +216,13 @@ class Told:
 
     def __init__(self) -> None:
         self.skips: list[tuple[SkippedSlot, User | None]] = []
+        self.launches: list[tuple[int | None, int]] = []
 
     async def slot_skipped(self, skipped: SkippedSlot, owner: User | None) -> None:
         self.skips.append((skipped, owner))
+
+    async def slot_launched(self, mailing: Mailing, run_id: int, owner: User | None) -> None:
+        self.launches.append((mailing.id, run_id))
 
 
 async def owner_speaking(uow_factory: UnitOfWorkFactory, language: str) -> None:

@@ -1,0 +1,105 @@
+"""The final summary always reaches the manager (issue 17, point 4): as a new message
+when the progress message was deleted or after a restart, and the card button of a
+progress message no longer edits the progress away; a scheduled run tells its owner when
+it starts and when it ends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain.mailings import MailingStatus, Schedule, ScheduleKind
+from domain.runs import ProgressMessage, RunStatus
+from domain.usecases import progress
+from tests.e2e.conftest import BotHarness
+from tests.e2e.test_delivery_faults import M, chats_of, current_run, prepare, press, telegram
+from tests.fakes.bot_api import FakeBotAPI
+
+CHATS = chats_of(810_001, 30)
+
+
+def summaries(api: FakeBotAPI, since_id: int = 0) -> list[int]:
+    return [
+        m.message_id
+        for m in api.messages(M)
+        if not m.deleted and m.message_id > since_id and "Summary" in (m.text or "")
+    ]
+
+
+async def test_a_deleted_progress_message_gets_its_summary_as_a_new_message(
+    bot: BotHarness, fake_api: FakeBotAPI
+) -> None:
+    fake_api.delay = 0.05  # a run of a few seconds
+    mailing_id = await prepare(bot, telegram(CHATS))
+    mark = fake_api.mark(M)
+    await press(bot, "launch", mailing_id)
+    shown = await fake_api.wait_for_message(M, since=mark, contains="Sending", timeout=20)
+    shown.deleted = True  # the manager deleted it (or cleared the chat)
+    summary = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=60)
+    assert summary.message_id > shown.message_id
+    assert "30 of 30" in (summary.text or "")
+
+
+async def test_the_card_button_of_a_progress_message_opens_the_card_below_it(
+    bot: BotHarness, fake_api: FakeBotAPI
+) -> None:
+    fake_api.delay = 0.05
+    mailing_id = await prepare(bot, telegram(CHATS))
+    mark = fake_api.mark(M)
+    await press(bot, "launch", mailing_id)
+    shown = await fake_api.wait_for_message(M, since=mark, contains="Sending", timeout=20)
+    answers = len(fake_api.callback_answers)
+    fake_api.press_data(M, f"m:card:{mailing_id}:0:", shown.message_id)
+    await fake_api.wait_for_callback_answer(since=answers)
+    card = await fake_api.wait_for_message(M, since=mark, contains="Storm", timeout=20)
+    await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=60)
+    progress_now = fake_api.message(M, shown.message_id)
+    assert card.message_id > shown.message_id  # a new message, the progress stays
+    assert progress_now is not None and "30 of 30" in (progress_now.text or "")
+
+
+async def test_after_a_restart_a_finished_runs_summary_is_a_new_message(
+    bot: BotHarness, fake_api: FakeBotAPI
+) -> None:
+    mailing_id = await prepare(bot, telegram(CHATS[:3]))
+    mark = fake_api.mark(M)
+    await press(bot, "launch", mailing_id)
+    first = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=30)
+    run = await current_run(bot, mailing_id)
+    assert run.id is not None and run.status is RunStatus.completed
+    # As a bot that stopped before it showed the summary: the message is still followed.
+    await progress.show_progress(
+        bot.app.db.uow_factory, run.id, ProgressMessage(M, first.message_id, "en")
+    )
+    await bot.app.watcher.resume()
+    again = await fake_api.wait_for_message(
+        M, predicate=lambda m: m.message_id > first.message_id and "Summary" in (m.text or ""),
+        timeout=20,
+    )  # fmt: skip
+    assert "3 of 3" in (again.text or "")
+
+
+async def test_a_scheduled_run_tells_its_owner_when_it_starts_and_when_it_ends(
+    bot: BotHarness, fake_api: FakeBotAPI
+) -> None:
+    mailing_id = await prepare(bot, telegram(CHATS[:3]))
+    await bot.say(M, "/help", language_code="en")
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        assert mailing is not None
+        at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+        mailing.schedule = Schedule(ScheduleKind.once, run_at=at)
+        mailing.status = MailingStatus.scheduled
+        await uow.mailings.update(mailing)
+        await uow.commit()
+    mark = fake_api.mark(M)
+    await bot.app.scheduler.tick()
+    started = await fake_api.wait_for_message(M, since=mark, contains="has started", timeout=20)
+    summary = await fake_api.wait_for_message(
+        M, predicate=lambda m: m.message_id > started.message_id and "Summary" in (m.text or ""),
+        timeout=30,
+    )  # fmt: skip
+    assert "The scheduled mailing Storm has started" in (started.text or "")
+    assert "3 of 3" in (summary.text or "")
+    assert "has started" not in (summary.text or "")
+    kept = fake_api.message(M, started.message_id)
+    assert kept is not None and "has started" in (kept.text or "")  # the start stays said
