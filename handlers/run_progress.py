@@ -125,6 +125,10 @@ class RunWatcher:
             text += await self._bounced_later(run, w.locale)
             if final and run.problem is None and run.totals.failed + run.totals.refused:
                 text += await self._main_reason(run, w.locale)
+            back = final and not run.problem and told.startswith(UNREACHABLE)
+            if back:  # the channel came back and the rest went out between two looks
+                await self._tell_problem(w, run, told)
+                told = ""
             if text != shown:
                 shown = text
                 edited = await self._edit(w, w.header + text, self.keyboard(w, run, final))
@@ -156,7 +160,7 @@ class RunWatcher:
         text = translate(self.i18n, key, w.locale, {"name": name, "problem": why})
         try:
             await self.bot.send_message(
-                w.chat_id, text, reply_markup=self.keyboard(w, run, final=False)
+                w.chat_id, text, reply_markup=self.keyboard(w, run, final=run.status in FINAL)
             )
         except TelegramAPIError as exc:
             log.warning("Could not tell chat %s that run %s paused: %s", w.chat_id, w.run_id, exc)

@@ -5,14 +5,17 @@ is left alone. And runs remember their progress message until the summary is sho
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.local_time import Release
 from domain.mailings import Channel, Mailing, MailingStatus
 from domain.ports import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import MailingRun, ProgressMessage, RunStatus
+from domain.targeting import Targeting
 from domain.usecases import launch, progress, roles
 from domain.usecases.launch import Launcher
 from domain.usecases.recovery import UNSTARTED, finish_interrupted_launches
@@ -41,10 +44,16 @@ class CrashingQueue(SqlDeliveryQueue):
         self.after = after
 
     async def snapshot(
-        self, run_id: int, list_ids: Sequence[int], kinds: Sequence[AddressKind]
+        self,
+        run_id: int,
+        list_ids: Sequence[int],
+        kinds: Sequence[AddressKind],
+        targeting: Targeting | None = None,
+        today: date | None = None,
+        release: Release | None = None,
     ) -> int:
         if self.after:
-            await super().snapshot(run_id, list_ids, kinds)
+            await super().snapshot(run_id, list_ids, kinds, targeting, today, release)
         raise Crash
 
     async def snapshot_one(self, run_id: int, address_id: int) -> int:

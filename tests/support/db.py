@@ -85,12 +85,20 @@ def _remove_sqlite_files(path: Path) -> None:
 
 
 async def truncate_all(url: str) -> None:
-    """Empty every application table and restart identities (PostgreSQL)."""
+    """Empty every application table and restart identities (PostgreSQL), and drop the
+    field indexes saved segments build at run time (``segment_index.py``), which are not
+    in the migrations: the session's database must look freshly migrated again."""
     tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     engine = create_async_engine(url, poolclass=NullPool)
     try:
         async with engine.begin() as connection:
             await connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            made = await connection.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'addresses'"
+                " AND indexname LIKE 'ix\\_addresses\\_attr\\_%'"
+            )
+            for (name,) in made.all():
+                await connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
     finally:
         await engine.dispose()
 

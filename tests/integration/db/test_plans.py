@@ -67,6 +67,7 @@ SAMPLES = {  # a batch of 1,000 rows
     "bigint[]": "'{" + ",".join(str(i) for i in range(1, 1001)) + "}'::bigint[]",
     "text[]": "array_fill('delivered'::text, ARRAY[1000])",
     "timestamptz[]": "array_fill(NULL::timestamptz, ARRAY[1000])",
+    "int[]": "array_fill(0, ARRAY[1000])",
 }
 STATEMENTS = {
     "claim": (sql._PG_CLAIM, {"now": "timestamptz", "limit": "int", "worker": "bigint"}),
@@ -79,6 +80,7 @@ STATEMENTS = {
             "errors": "text[]",
             "providers": "text[]",
             "next_ats": "timestamptz[]",
+            "given_backs": "int[]",
         },
     ),
     "lock": (sql._PG_LOCK_SENDING, {"ids": "bigint[]"}),
