@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from domain.ab_test import AB_TEST, ABTest, Variant
 from domain.mailings import Channel, Mailing
 from domain.recipients import AddressKind
 from domain.runs import RunKind
@@ -39,12 +40,17 @@ class RunContent:
     # A test send: the values of the sample recipient the preview showed, so the test
     # reads as the preview does (the tester's own address has no attributes).
     sample: dict[str, Any] | None = None
+    # An A/B test's variants (A is ``subject``/``body``); a delivery's ``variant`` picks one.
+    variants: tuple[Variant, ...] = ()
 
     @classmethod
     def of(
         cls, mailing: Mailing, *, test: bool = False, sample: dict[str, Any] | None = None
     ) -> RunContent:
         assert mailing.id is not None
+        ab = None if test else ABTest.from_json(mailing.options.get(AB_TEST))
+        variants = tuple(ab.variants(mailing.subject, mailing.body)) if ab else ()
+        bodies = "\n".join(v.body for v in variants) if variants else mailing.body
         return cls(
             mailing_id=mailing.id,
             mailing_name=mailing.name,
@@ -53,10 +59,17 @@ class RunContent:
             subject=mailing.subject,
             media=dict(mailing.media) if mailing.media else None,
             options=dict(mailing.options),
-            links=run_links(mailing.body, mailing.options),
+            links=run_links(bodies, mailing.options),
             paid=mailing.fast and not test,
             sample=dict(sample) if test and sample is not None else None,
+            variants=variants,
         )
+
+    def variant(self, index: int | None) -> Variant:
+        """The subject and text a delivery of variant ``index`` gets (no test: A's)."""
+        if index is not None and 0 <= index < len(self.variants):
+            return self.variants[index]
+        return Variant(self.subject, self.body)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +84,7 @@ class RunContent:
             "paid": self.paid,
             "kind": self.kind.value,
             "sample": self.sample,
+            "variants": [[v.subject, v.body] for v in self.variants],
         }
 
     @classmethod
@@ -87,6 +101,7 @@ class RunContent:
             paid=bool(data.get("paid", False)),
             kind=RunKind(data.get("kind") or RunKind.send.value),
             sample=dict(data["sample"]) if data.get("sample") is not None else None,
+            variants=tuple(Variant(s, str(b)) for s, b in data.get("variants") or ()),
         )
 
 
@@ -101,6 +116,7 @@ class Outbound:
     value: str  # email, chat id, or external id
     attributes: dict[str, Any]
     attempts: int  # attempts made before this one
+    variant: int | None = None  # an A/B test's variant (0 = A)
 
     @property
     def claim(self) -> int:

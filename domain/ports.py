@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from domain.ab_test import Split
 from domain.answers import OptionCount
 from domain.api_tokens import ApiTokenStore
 from domain.audit import AuditEntry
@@ -466,11 +467,14 @@ class DeliveryQueue(Protocol):
         targeting: Targeting | None = None,
         today: date | None = None,
         release: Release | None = None,
+        split: Split | None = None,
     ) -> int:
         """Insert one pending delivery per distinct, not suppressed address of ``kinds`` in
         the lists (and selected by ``targeting``), in one ``INSERT … SELECT``; sets the
         run's pending total; returns it. With ``release``, each row is due
-        (``next_attempt_at``) at its recipient's release instant."""
+        (``next_attempt_at``) at its recipient's release instant. With ``split`` (an A/B
+        test), the sample's rows get their ``variant`` and the rest are held
+        (``domain.ab_test.HELD``) until ``ABTestStore.release``."""
         ...
 
     async def snapshot_one(self, run_id: int, address_id: int) -> int:

@@ -102,6 +102,10 @@ class MailingRun:
     kind: RunKind = RunKind.send
     source_run_id: int | None = None  # a follow-up's send run
     autodelete_at: datetime | None = None  # its copies are recalled then (auto-delete)
+    # An A/B test: when its winner is picked (None once picked), and the verdict
+    # (``domain.ab_test.Decision`` as JSON); both written by ``ABTestStore``.
+    ab_due_at: datetime | None = None
+    ab_result: dict[str, Any] | None = None
 
     @property
     def is_follow_up(self) -> bool:

@@ -217,11 +217,12 @@ class Worker:
 
     def _render(self, content: RunContent, outbound: Outbound) -> Message:
         values = content.sample if content.sample is not None else recipient_values_of(outbound)
-        body = self.renderer.render(content.body, values) if content.body.strip() else ""
+        variant = content.variant(outbound.variant)  # an A/B test's, else the content's
+        body = self.renderer.render(variant.body, values) if variant.body.strip() else ""
         # A subject is plain text on one line (a header), whatever the values hold.
         subject = (
-            one_line(self.renderer.render_text(content.subject, values))
-            if content.subject
+            one_line(self.renderer.render_text(variant.subject, values))
+            if variant.subject
             else None
         )
         return Message(outbound, subject, body)

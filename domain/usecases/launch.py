@@ -31,6 +31,7 @@ from domain.ports import (
 from domain.recipients import Address, AddressKind
 from domain.runs import MailingRun, RunStatus
 from domain.segments import local_today
+from domain.usecases import ab_tests
 from domain.usecases import preview as previews
 from domain.usecases.access import record
 from domain.usecases.mailings import load_own
@@ -83,6 +84,7 @@ async def start(
         if problem is not None:
             raise InvalidInput("launch-blocked", reason=problem.key, **problem.params)
         target = await _test_target(uow, mailing, order) if test else None
+        ab = None if test else ab_tests.check_launch(mailing, check.audience.reachable)
         if not test:
             if mailing.status in (MailingStatus.running, MailingStatus.paused):
                 raise IllegalTransition("launch-already-running")
@@ -94,6 +96,7 @@ async def start(
                 scheduled_for=order.slot or now,
                 content=content.to_json(),
                 autodelete_at=autodelete_at(content, order.slot or now, test=test),
+                ab_due_at=(order.slot or now) + ab.wait if ab is not None else None,
                 status=RunStatus.paused,  # switched to running once filled
                 launched_by=order.actor_id,
                 is_test=test,
@@ -112,8 +115,9 @@ async def start(
         kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
         today = local_today(mailing.schedule.timezone, now)
         release = await _release(uow_factory, mailing, now)
+        split = ab.split(str(run.id)) if ab is not None else None
         await launcher.queue.snapshot(
-            run.id, mailing.list_ids, kinds, mailing.targeting, today, release
+            run.id, mailing.list_ids, kinds, mailing.targeting, today, release, split
         )
     return await start_run(uow_factory, run.id)
 

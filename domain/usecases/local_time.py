@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from domain.ab_test import AB_TEST
 from domain.errors import InvalidInput
 from domain.local_time import LOCAL_TIME, LocalTime
 from domain.mailings import Mailing
@@ -19,6 +20,8 @@ async def set_local_time(
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
         ensure_editable(mailing)
+        if local is not None and AB_TEST in mailing.options:
+            raise InvalidInput("ab-not-with-local-time")
         if local is not None and local.field is not None:
             known = await uow.lists.fields(mailing.list_ids)
             if local.field == TAGS or local.field not in known:

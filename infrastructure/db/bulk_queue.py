@@ -17,6 +17,7 @@ from typing import cast
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.ab_test import Split
 from domain.bulk import BulkJob, BulkPhase
 from domain.delivery import Outbound, Outcome, RetryPolicy, RunContent, SendResult
 from domain.local_time import Release
@@ -52,9 +53,12 @@ class SqlBulkQueue(SqlDeliveryQueue):
         targeting: Targeting | None = None,
         today: date | None = None,
         release: Release | None = None,
+        split: Split | None = None,
     ) -> int:
-        inserted = await super().snapshot(run_id, list_ids, kinds, targeting, today, release)
-        if inserted and self._thresholds:
+        inserted = await super().snapshot(
+            run_id, list_ids, kinds, targeting, today, release, split
+        )
+        if inserted and self._thresholds and split is None:  # a test's variants go one by one
             async with self._engine.begin() as conn:
                 content = (
                     await conn.execute(select(RUNS.c.content).where(RUNS.c.id == run_id))

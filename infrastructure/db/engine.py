@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from domain.ab_test import bucket
 from infrastructure.db.base import json_serializer
 
 # Every statement is planned with its actual parameters and the tables' current sizes.
@@ -74,6 +75,8 @@ def _sqlite_engine(url: URL, *, foreign_keys: bool, echo: bool) -> AsyncEngine:
         cursor.close()
         # SQLite's lower() folds ASCII only; segments compare any alphabet (db/segments.py).
         dbapi_connection.create_function("mf_casefold", 1, _casefold, deterministic=True)
+        # An A/B test's split in the snapshot (ab_split.py): PostgreSQL computes it in SQL.
+        dbapi_connection.create_function("mf_ab_bucket", 2, bucket, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:

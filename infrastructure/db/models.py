@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -244,6 +245,10 @@ class MailingRunRow(Base):
     problem: Mapped[str | None] = mapped_column(Text)
     # When the copies delete themselves (auto-delete, migration 0017); NULL once started.
     autodelete_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # An A/B test (migration 0020): when its winner is picked (NULL once picked), and the
+    # verdict (domain.ab_test.Decision).
+    ab_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    ab_result: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
 
 
 class DeliveryRow(Base):
@@ -272,6 +277,9 @@ class DeliveryRow(Base):
     # claimed the row last (migration 0007).
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = updated_column()
+    # The A/B test variant it got (0 = A; migration 0020); NULL: no test, or held back
+    # until the winner is known.
+    variant: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class WorkerRow(Base):

@@ -38,6 +38,7 @@ from sqlalchemy import Executable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.ab_test import Split
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.local_time import Release
 from domain.recipients import AddressKind
@@ -90,9 +91,11 @@ class SqlDeliveryQueue:
         targeting: Targeting | None = None,
         today: date | None = None,
         release: Release | None = None,
+        split: Split | None = None,
     ) -> int:
         """Idempotent: a second call for the same run adds only addresses not there yet.
-        A targeted run's condition joins the same ``INSERT … SELECT`` (``segments.py``)."""
+        A targeted run's condition joins the same ``INSERT … SELECT`` (``segments.py``), and
+        so does an A/B test's split (``ab_split.py``)."""
         if not list_ids or not kinds:
             return 0
         params = {
@@ -105,9 +108,9 @@ class SqlDeliveryQueue:
         selected = compiler.targeting(targeting)
         first: Executable = sql.SNAPSHOT_FIRST
         more: Executable = sql.SNAPSHOT_MORE
-        if selected is not None or release is not None:
+        if selected is not None or release is not None or split is not None:
             due = compiler.release(release) if release is not None else None
-            first, more = sql.targeted_snapshot(self._engine.dialect.name, selected, due)
+            first, more = sql.targeted_snapshot(self._engine.dialect.name, selected, due, split)
         async with self._engine.begin() as conn:
             again = (await conn.execute(sql.RUN_HAS_DELIVERIES, {"run_id": run_id})).scalar()
             try:
@@ -166,10 +169,11 @@ class SqlDeliveryQueue:
                     address_id=address_id,
                     kind=_KINDS[kind],
                     value=value,
-                    attributes=dict(attributes or {}),
+                    attributes=dict(attrs or {}),
                     attempts=attempts - 1,
+                    variant=variant,
                 )
-                for delivery_id, run_id, address_id, attempts, kind, value, attributes in found
+                for delivery_id, run_id, address_id, attempts, variant, kind, value, attrs in found
             ),
             key=lambda outbound: outbound.delivery_id,
         )

@@ -38,6 +38,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.ab_test import Split
+from infrastructure.db.ab_split import placed
 from infrastructure.db.base import JsonDocument, UTCDateTime
 from infrastructure.db.models import AddressRow, DeliveryRow, ListMemberRow
 
@@ -75,21 +77,32 @@ SNAPSHOT_MORE = text(
 
 
 def targeted_snapshot(
-    dialect: str, selected: ColumnElement[bool] | None, due: ColumnElement[Any] | None = None
+    dialect: str,
+    selected: ColumnElement[bool] | None,
+    due: ColumnElement[Any] | None = None,
+    split: Split | None = None,
 ) -> tuple[Insert, Insert]:
     """``SNAPSHOT_FIRST`` and ``SNAPSHOT_MORE`` with a targeting's condition over
-    ``addresses`` (``segments.py``) and each row's release instant (``due``, local time):
-    the same one statement, the same parameters."""
+    ``addresses`` (``segments.py``), each row's release instant (``due``, local time) and
+    its A/B test variant (``split``, ``ab_split.py``): the same one statement, the same
+    parameters."""
     members, addresses = ListMemberRow.__table__, AddressRow.__table__
     deliveries = DeliveryRow.__table__
     assert isinstance(deliveries, Table)
+    extra: dict[str, ColumnElement[Any]] = {}
+    if split is not None:
+        extra["variant"], extra["next_attempt_at"] = placed(
+            dialect, split, members.c.address_id, due
+        )
+    elif due is not None:
+        extra["next_attempt_at"] = due
     chosen = (
         select(
             cast(bindparam("run_id"), BigInteger),
             members.c.address_id,
             literal_column("'pending'"),
             literal_column("0"),
-            *([due] if due is not None else []),
+            *extra.values(),
         )
         .distinct()
         .select_from(members.join(addresses, addresses.c.id == members.c.address_id))
@@ -102,9 +115,7 @@ def targeted_snapshot(
         )
         .order_by(members.c.address_id)
     )
-    columns = ["run_id", "address_id", "status", "attempts"]
-    if due is not None:
-        columns.append("next_attempt_at")
+    columns = ["run_id", "address_id", "status", "attempts", *extra]
     first = insert(deliveries).from_select(columns, chosen)
     build = pg_insert if dialect == "postgresql" else sqlite_insert
     more = build(deliveries).from_select(columns, chosen).on_conflict_do_nothing()
@@ -130,7 +141,7 @@ _ADDRESS_COLUMNS: tuple[ColumnClause[Any], ...] = (
 class Dialect:
     """What differs between the backends; ``:ids``/``:rows`` parameters are bulk values."""
 
-    claim: Executable  # -> id, run_id, address_id, attempts (after the increment)
+    claim: Executable  # -> id, run_id, address_id, attempts (after the increment), variant
     claimed_addresses: Executable | None  # -> address id, kind, value, attributes
     lock_sending: TextClause  # -> id, run_id, address_id, attempts, status of the rows
     # rows: (id, status, last_error, provider id, next attempt at, attempts given back), locked
@@ -175,9 +186,9 @@ WITH picked AS (
   SET status = 'sending', claimed_at = :now, claimed_by = CAST(:worker AS BIGINT),
       attempts = d.attempts + 1, updated_at = :now
   FROM picked WHERE d.id = picked.id
-  RETURNING d.id, d.run_id, d.address_id, d.attempts
+  RETURNING d.id, d.run_id, d.address_id, d.attempts, d.variant
 )
-SELECT c.id, c.run_id, c.address_id, c.attempts, a.kind, a.value,
+SELECT c.id, c.run_id, c.address_id, c.attempts, c.variant, a.kind, a.value,
        NULLIF(a.attributes, '{}'::jsonb) AS attributes
 FROM claimed AS c JOIN addresses AS a ON a.id = c.address_id
 """
@@ -258,6 +269,7 @@ POSTGRESQL = Dialect(
         column("run_id"),
         column("address_id"),
         column("attempts"),
+        column("variant"),
         *_ADDRESS_COLUMNS,
     ),
     claimed_addresses=None,
@@ -284,7 +296,7 @@ WHERE id IN (
     AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= :now)
   ORDER BY r.id, d.id LIMIT :limit
 )
-RETURNING id, run_id, address_id, attempts
+RETURNING id, run_id, address_id, attempts, variant
 """
 
 _SQLITE_CLAIMED_ADDRESSES = """

@@ -24,6 +24,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from domain.ab_test import Decision, Metric, Split, VariantResult, placement
 from domain.audit import AuditEntry
 from domain.mailings import Mailing, MailingStatus
 from domain.pagination import Page
@@ -373,8 +374,12 @@ class MemoryRuns(_Repo):
         return run
 
     async def update(self, run: MailingRun) -> None:
+        """As SQL's, it leaves the A/B test's fields to ``ABTestStore``."""
         assert run.id in self._s.runs
-        self._s.runs[run.id] = copy.deepcopy(run)
+        stored = self._s.runs[run.id]
+        self._s.runs[run.id] = replace(
+            copy.deepcopy(run), ab_due_at=stored.ab_due_at, ab_result=stored.ab_result
+        )
 
     def _sends(self, mailing_id: int) -> list[MailingRun]:
         runs = [r for r in self._s.runs.values() if r.mailing_id == mailing_id]
@@ -454,6 +459,8 @@ class MemoryQueue:
     def __init__(self, db: MemoryDatabase) -> None:
         self._db = db
         self.rows: dict[tuple[int, int], str] = {}
+        # An A/B test's rows: their variant (None: the rest, held until the winner).
+        self.variants: dict[tuple[int, int], int | None] = {}
 
     async def snapshot(
         self,
@@ -463,8 +470,10 @@ class MemoryQueue:
         targeting: Targeting | None = None,
         today: date | None = None,
         release: object | None = None,
+        split: Split | None = None,
     ) -> int:
-        """``release`` (local-time sending) is not modelled: rows are due at once."""
+        """``release`` (local-time sending) is not modelled: rows are due at once. A
+        ``split`` places each row by ``domain.ab_test.placement``, as the SQL does."""
         if release is not None:
             raise NotImplementedError("local-time release is SQL: test it in tests/integration")
         async with self._db.uow_factory() as uow:
@@ -473,6 +482,10 @@ class MemoryQueue:
             added = [a.id or 0 for a in members if not a.is_suppressed]
             added = [i for i in added if (run_id, i) not in self.rows]
             await self._add(uow, run_id, added)
+        if split is not None:
+            for address_id in added:
+                where = placement(split.seed, address_id, split.percent, split.variants)
+                self.variants[(run_id, address_id)] = where
         return self._db.runs[run_id].totals.pending
 
     async def snapshot_one(self, run_id: int, address_id: int) -> int:
@@ -487,3 +500,48 @@ class MemoryQueue:
         run.totals = replace(run.totals, pending=run.totals.pending + len(address_ids))
         await uow.commit()
         self.rows.update(dict.fromkeys(((run_id, i) for i in address_ids), "pending"))
+
+
+class MemoryABTests:
+    """``domain.ab_test.ABTestStore`` over a ``MemoryQueue``'s rows. Only the
+    ``delivered`` metric is modelled (opens, clicks and answers are SQL read models:
+    ``tests/integration/db/test_ab_tests.py``)."""
+
+    def __init__(self, db: MemoryDatabase, queue: MemoryQueue) -> None:
+        self._db, self._queue = db, queue
+
+    async def due(self, now: datetime) -> list[int]:
+        return sorted(
+            run_id
+            for run_id, run in self._db.runs.items()
+            if run.ab_due_at is not None
+            and run.ab_due_at <= now
+            and run.ab_result is None
+            and run.status is not RunStatus.cancelled
+        )
+
+    async def results(self, run_id: int, metric: Metric, variants: int) -> list[VariantResult]:
+        if metric is not Metric.delivered:
+            raise NotImplementedError("opens, clicks and answers are SQL read models")
+        found = [VariantResult(0, 0) for _ in range(variants)]
+        for (run, address_id), variant in self._queue.variants.items():
+            if run == run_id and variant is not None:
+                hit = self._queue.rows[(run, address_id)] == "delivered"
+                old = found[variant]
+                found[variant] = VariantResult(old.sent + 1, old.hits + int(hit))
+        return found
+
+    async def release(self, run_id: int, decision: Decision, now: datetime) -> int | None:
+        async with self._db.uow_factory() as uow:
+            run = uow.state.runs[run_id]
+            if run.ab_result is not None:
+                return None
+            run.ab_result, run.ab_due_at = decision.to_json(), None
+            await uow.commit()
+        held = [
+            key
+            for key, variant in self._queue.variants.items()
+            if key[0] == run_id and variant is None and self._queue.rows[key] == "pending"
+        ]
+        self._queue.variants.update(dict.fromkeys(held, decision.winner))
+        return len(held)

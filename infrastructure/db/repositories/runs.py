@@ -34,6 +34,8 @@ def to_run(row: MailingRunRow) -> MailingRun:
         kind=RunKind(row.kind),
         source_run_id=row.source_run_id,
         autodelete_at=row.autodelete_at,
+        ab_due_at=row.ab_due_at,
+        ab_result=dict(row.ab_result) if row.ab_result else None,
     )
 
 
@@ -82,6 +84,7 @@ class SqlRunRepository:
                 kind=run.kind.value,
                 source_run_id=run.source_run_id,
                 autodelete_at=run.autodelete_at,
+                ab_due_at=run.ab_due_at,
                 **_columns(run),
             )
             .on_conflict_do_nothing(index_elements=["mailing_id", "scheduled_for"])
