@@ -1,12 +1,15 @@
 """The schedule step: by hand (launch button), once at a time, or recurring.
 
+A chosen time or a confirmed recurrence schedules the mailing at once, after the
+preview's blocking checks (``schedules.set_schedule``): no second press to forget.
+
 One handler per button of the step (``DialogAct``) and per typed answer (a date, a
 recurrence, its end). Registered under ``mailing_steps``'s router.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
@@ -16,9 +19,9 @@ from domain.errors import InvalidInput
 from domain.mailings import Schedule, ScheduleKind
 from domain.recurring_input import EXAMPLES, parse_recurring
 from domain.schedule_input import parse_local_datetime, quick_choices
-from domain.usecases import mailings
+from domain.usecases import schedules
 from domain.users import User
-from handlers.i18n import t
+from handlers.i18n import Raw, t
 from handlers.mailing_flow import Draft, advance, current_draft, dialog_mailing, press
 from handlers.mailing_schedule_kb import (
     fmt,
@@ -29,22 +32,43 @@ from handlers.mailing_schedule_kb import (
     show_recurring_check,
 )
 from handlers.mailings_kb import DialogAct, DialogCD, Step
+from handlers.mailings_text import recurrence_text
 from handlers.services import Services
 from handlers.states import MailingFlow
 
 
-async def _store(services: Services, uid: int, draft: Draft, schedule: Schedule) -> None:
-    services.schedule_calculator.validate(schedule, services.clock.now())
-    await mailings.update(services.uow_factory, uid, draft.id, schedule=schedule)
+def checks(services: Services) -> schedules.Checks:
+    """What the preview's blocking checks need, as for a launch."""
+    return schedules.Checks(services.renderer, services.available_channels)
 
 
-async def _store_once(
-    message: Message, services: Services, uid: int, draft: Draft, moment: datetime
+async def _apply(
+    message: Message, services: Services, uid: int, draft: Draft, schedule: Schedule
 ) -> None:
-    schedule = Schedule(ScheduleKind.once, run_at=moment, timezone=services.timezone)
-    await _store(services, uid, draft, schedule)
-    left = remaining(moment, services.clock.now())
-    await message.answer(t("dialog-schedule-once-set", when=fmt(moment, services.tz), left=left))
+    """Store the schedule and, for a time or a recurrence, schedule the mailing at once;
+    say when it fires, or which check keeps it a draft."""
+    tz, now = services.tz, services.clock.now()
+    done = await schedules.set_schedule(
+        services.uow_factory,
+        services.schedule_calculator,
+        checks(services),
+        actor_id=uid,
+        mailing_id=draft.id,
+        schedule=schedule,
+        now=now,
+    )
+    if done.stopped_by is not None:
+        problem = done.stopped_by
+        reason = Raw(t(problem.key, **problem.params))
+        await message.answer(t("dialog-schedule-blocked", reason=reason))
+    elif done.scheduled and done.next_launch is not None:
+        at, left = fmt(done.next_launch, tz), remaining(done.next_launch, now)
+        if schedule.is_recurring:
+            words = Raw(recurrence_text(schedule, tz))
+            text = t("dialog-schedule-recurring-set", schedule=words, when=at, left=left)
+        else:
+            text = t("dialog-schedule-once-set", when=at, left=left)
+        await message.answer(text)
 
 
 # -- buttons ------------------------------------------------------------------------------
@@ -54,7 +78,7 @@ async def on_manual(
     """No schedule: the mailing waits for its Launch button."""
     if draft := await current_draft(query, message, state, user, services):
         schedule = Schedule(timezone=services.timezone)
-        await _store(services, user.telegram_id, draft, schedule)
+        await _apply(message, services, user.telegram_id, draft, schedule)
         await advance(message, state, user.telegram_id, services, Step.schedule)
 
 
@@ -83,7 +107,8 @@ async def on_quick(
     if draft and callback_data.value.isdigit():
         choices = quick_choices(services.tz, services.clock.now())
         moment = choices[min(int(callback_data.value), len(choices) - 1)][1]
-        await _store_once(message, services, user.telegram_id, draft, moment)
+        once = Schedule(ScheduleKind.once, run_at=moment, timezone=services.timezone)
+        await _apply(message, services, user.telegram_id, draft, once)
         await advance(message, state, user.telegram_id, services, Step.schedule)
 
 
@@ -116,7 +141,7 @@ async def on_confirm(
     data = await state.get_data()
     if draft and data.get("pending_cron"):
         schedule = pending_schedule(data, services.timezone)
-        await _store(services, user.telegram_id, draft, schedule)
+        await _apply(message, services, user.telegram_id, draft, schedule)
         await advance(message, state, user.telegram_id, services, Step.schedule)
 
 
@@ -144,7 +169,8 @@ async def got_datetime(
     if draft is None:
         return
     moment = parse_local_datetime(message.text or "", services.tz, services.clock.now())
-    await _store_once(message, services, user.telegram_id, draft, moment)
+    once = Schedule(ScheduleKind.once, run_at=moment, timezone=services.timezone)
+    await _apply(message, services, user.telegram_id, draft, once)
     await advance(message, state, user.telegram_id, services, Step.schedule)
 
 

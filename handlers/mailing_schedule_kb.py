@@ -1,7 +1,8 @@
 """The questions of the schedule step and their keyboards.
 
 Times are typed and shown in ``TIMEZONE`` and stored in UTC. A recurring schedule shows
-its next three launches before the manager confirms it.
+its next three launches before the manager confirms it; a chosen time or a confirmed
+recurrence schedules the mailing at once (``schedules.set_schedule``).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.mailings import Mailing, Schedule, ScheduleKind
 from domain.schedule_input import quick_choices
-from handlers.i18n import t
+from handlers.i18n import Raw, t
 from handlers.mailings_kb import DialogAct, DialogCD, Step, nav
-from handlers.mailings_text import schedule_text
+from handlers.mailings_text import recurrence_text, schedule_text
 from handlers.services import Services
 from handlers.states import MailingFlow
 
@@ -82,7 +83,8 @@ def pending_schedule(data: dict[str, Any], timezone: str) -> Schedule:
 
 
 async def show_recurring_check(message: Message, state: FSMContext, services: Services) -> None:
-    """The cron, its optional end, and the next three launches, before confirming."""
+    """The recurrence in words with its optional end, and the next three launches, before
+    confirming (which schedules it)."""
     schedule = pending_schedule(await state.get_data(), services.timezone)
     calculator, now, tz = services.schedule_calculator, services.clock.now(), services.tz
     calculator.validate(schedule, now)
@@ -96,9 +98,7 @@ async def show_recurring_check(message: Message, state: FSMContext, services: Se
     nav(kb, Step.schedule)
     kb.adjust(2, 2, 2)
     times = "\n".join(f"• {fmt(m, tz)}" for m in upcoming)
-    text = t("dialog-recurring-check", cron=schedule.cron or "", times=times)
-    if schedule.max_runs:
-        text += "\n" + t("dialog-ends-after", count=schedule.max_runs)
-    if schedule.ends_at:
-        text += "\n" + t("dialog-ends-on", when=fmt(schedule.ends_at, tz))
-    await message.answer(text, reply_markup=kb.as_markup())
+    words = Raw(recurrence_text(schedule, tz))
+    await message.answer(
+        t("dialog-recurring-check", schedule=words, times=times), reply_markup=kb.as_markup()
+    )

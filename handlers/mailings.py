@@ -198,6 +198,7 @@ async def on_schedule(
     await schedules.schedule(
         services.uow_factory,
         services.schedule_calculator,
+        schedules.Checks(services.renderer, services.available_channels),
         actor_id=user.telegram_id,
         mailing_id=callback_data.mailing_id,
         now=services.clock.now(),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
-from domain.mailings import Channel, Mailing, ScheduleKind
+from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
 from domain.pagination import Page
 from domain.paid import FEE, FREE_RATE, PaidEstimate
 from domain.runs import MailingRun
@@ -21,15 +22,31 @@ def when(moment: datetime | None, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%d.%m.%Y %H:%M")
 
 
-def schedule_text(m: Mailing, tz: tzinfo) -> str:
+def schedule_text(m: Mailing, tz: ZoneInfo) -> str:
+    """A mailing's schedule in words (Telegram HTML): "once, 08.12.2026 09:00", "every
+    day at 09:30, 3 times", "every Monday at 10:00, until 31.12.2026 23:59"."""
     s = m.schedule
     if s.kind is ScheduleKind.once:
         return t("schedule-once-at", when=when(s.run_at, tz))
     if s.kind is ScheduleKind.cron:
-        words = describe_cron(s.cron or "", current_language())
-        text = t("schedule-cron-text", cron=s.cron or "", zone=s.timezone)
-        return f"{html.escape(words)} — {text}" if words else text
+        return recurrence_text(s, tz)
     return t("schedule-manual")
+
+
+def recurrence_text(s: Schedule, tz: ZoneInfo) -> str:
+    """A recurring schedule in words, with its end: the count of runs in the language's
+    plural form ("3 раза", "5 раз"). Only a cron expression no words fit is shown as it
+    is; the zone is named when it is not the bot's ``TIMEZONE``."""
+    words = describe_cron(s.cron or "", current_language())
+    text = html.escape(words) if words else t("schedule-cron-text", cron=s.cron or "")
+    if s.timezone != tz.key:
+        text += f" ({html.escape(s.timezone)})"
+    parts = [text]
+    if s.max_runs:
+        parts.append(t("schedule-times", count=s.max_runs))
+    if s.ends_at:
+        parts.append(t("schedule-until", when=when(s.ends_at, tz)))
+    return ", ".join(parts)
 
 
 def status_text(m: Mailing) -> str:
@@ -51,7 +68,7 @@ def card_text(
     m: Mailing,
     list_names: list[str],
     last_run: MailingRun | None,
-    tz: tzinfo,
+    tz: ZoneInfo,
     next_launch: datetime | None = None,
     fast_rate: float = FREE_RATE,
     author: str | None = None,
@@ -70,8 +87,10 @@ def card_text(
         lines.append(t("mailings-card-subject", subject=m.subject))
     lines.append(t("mailings-card-lists", lists=", ".join(list_names) or "—"))
     lines.append(t("mailings-card-schedule", schedule=Raw(schedule_text(m, tz))))
-    if next_launch is not None:
-        lines.append(t("mailings-card-next", when=when(next_launch, tz)))
+    if m.status is MailingStatus.scheduled:
+        lines.append(t("mailings-card-scheduled-for", when=when(next_launch, tz)))
+    elif m.status is MailingStatus.draft and m.schedule.kind is not ScheduleKind.none:
+        lines.append(t("mailings-card-not-scheduled"))
     if m.media:
         lines.append(t("mailings-card-media", kind=t(f"media-{m.media.get('type', 'document')}")))
     if last_run is not None:

@@ -6,6 +6,9 @@ A slot fires at most once even with several bot instances on one database, becau
 is unique on (mailing, slot): the second instance's insert finds the slot taken.
 
 Policies (stated and tested):
+- a time or a recurrence set in the dialog schedules the mailing at once (no second
+  press to forget), after the preview's blocking checks; a failed check keeps it a draft
+  and says why (``set_schedule``);
 - a slot missed while the service was down runs at start if it is less than the grace
   period old; older missed slots are recorded as skipped runs and not sent;
 - if the previous run of the same mailing is still sending, the slot is skipped and
@@ -25,12 +28,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.errors import IllegalTransition, InvalidInput
-from domain.mailings import Mailing, MailingStatus, ScheduleKind
-from domain.ports import ScheduleCalculator, ScheduleNotifier, UnitOfWork, UnitOfWorkFactory
+from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
+from domain.ports import (
+    MessageRenderer,
+    ScheduleCalculator,
+    ScheduleNotifier,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from domain.runs import MailingRun, RunStatus, SkippedSlot
+from domain.usecases import preview as previews
 from domain.usecases.access import record
 from domain.usecases.launch import Launcher, LaunchKind, LaunchOrder, start
 from domain.usecases.mailings import ensure_editable, load_own
+from domain.usecases.preview import Notice
 
 MAX_SKIPPED_RECORDED = 50  # per tick and mailing, after a long downtime
 MISSED = "missed"
@@ -55,25 +66,98 @@ class Fired:
         return self.run_id is None and self.note not in (None, TAKEN, GONE)
 
 
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """What the preview's blocking checks need: the same as a launch's (``launch.start``)."""
+
+    renderer: MessageRenderer
+    available: frozenset[Channel]  # the configured channels
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduling:
+    """What setting a schedule did."""
+
+    mailing: Mailing
+    next_launch: datetime | None = None  # when it fires first; None: not scheduled
+    stopped_by: Notice | None = None  # the check that kept it a draft (schedule kept)
+
+    @property
+    def scheduled(self) -> bool:
+        return self.mailing.status is MailingStatus.scheduled
+
+
+async def set_schedule(
+    uow_factory: UnitOfWorkFactory,
+    calculator: ScheduleCalculator,
+    checks: Checks,
+    *,
+    actor_id: int,
+    mailing_id: int,
+    schedule: Schedule,
+    now: datetime,
+) -> Scheduling:
+    """The dialog's schedule step: a time or a recurrence schedules the mailing at once,
+    with no second press to forget, if the preview's blocking checks pass; if one fails the
+    mailing stays (or goes back to) a draft with the schedule kept, and ``stopped_by``
+    says why. "By hand" (``ScheduleKind.none``) takes a scheduled mailing off its
+    schedule. All in one transaction."""
+    calculator.validate(schedule, now)
+    async with uow_factory() as uow:
+        _, mailing = await load_own(uow, actor_id, mailing_id)
+        ensure_editable(mailing)
+        mailing.schedule = schedule
+        problem = None
+        if schedule.kind is not ScheduleKind.none:
+            problem = await _stopper(uow, checks, mailing)
+        wanted = schedule.kind is not ScheduleKind.none and problem is None
+        target = ("mailing", mailing_id)
+        if wanted and mailing.status is MailingStatus.draft:
+            mailing.schedule_for(schedule)
+            await record(uow, actor_id, "mailing.schedule", target, {})
+        elif not wanted and mailing.status is MailingStatus.scheduled:
+            mailing.unschedule()
+            await record(uow, actor_id, "mailing.unschedule", target, {})
+        await uow.mailings.update(mailing)
+        await uow.commit()
+    if mailing.status is not MailingStatus.scheduled:
+        return Scheduling(mailing, None, problem)
+    upcoming = calculator.next_times(schedule, now, 1)
+    return Scheduling(mailing, upcoming[0] if upcoming else None)
+
+
 async def schedule(
     uow_factory: UnitOfWorkFactory,
     calculator: ScheduleCalculator,
+    checks: Checks,
     *,
     actor_id: int,
     mailing_id: int,
     now: datetime,
 ) -> tuple[Mailing, datetime | None]:
-    """Turn a draft with a schedule into a scheduled mailing; returns its next launch."""
+    """Turn a draft with a schedule into a scheduled mailing (the card's button); returns
+    its next launch. Refused with ``schedule-blocked`` (its ``reason`` a preview warning's
+    key) when a check that would stop the launch fails."""
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
         ensure_editable(mailing)
         calculator.validate(mailing.schedule, now)
+        problem = await _stopper(uow, checks, mailing)
+        if problem is not None:
+            raise InvalidInput("schedule-blocked", reason=problem.key, **problem.params)
         mailing.schedule_for(mailing.schedule)
         await uow.mailings.update(mailing)
         await record(uow, actor_id, "mailing.schedule", ("mailing", mailing_id), {})
         await uow.commit()
     upcoming = calculator.next_times(mailing.schedule, now, 1)
     return mailing, upcoming[0] if upcoming else None
+
+
+async def _stopper(uow: UnitOfWork, checks: Checks, mailing: Mailing) -> Notice | None:
+    """The first of the preview's checks that would stop this mailing's launch. The
+    bot's Stars are weighed when a slot fires, not now (they may be topped up)."""
+    found = await previews.inspect(uow, checks.renderer, mailing, checks.available)
+    return previews.stopper(found)
 
 
 async def unschedule(uow_factory: UnitOfWorkFactory, *, actor_id: int, mailing_id: int) -> Mailing:

@@ -150,7 +150,7 @@ async def test_a_scheduled_mailing_is_delivered_at_its_time(
         mark = bot.api.mark(M)
         bot.api.press_data(M, f"m:sched:{mailing.id}:0:", menu.message_id)
         card = await bot.api.wait_for_message(M, since=mark, contains="Scheduled.")
-        assert "Next launch:" in card.text and "🕐 scheduled" in card.text
+        assert "🕐 Scheduled for" in card.text and "🕐 scheduled" in card.text
         assert bot.api.messages(7101) == []  # not before its time
         got = await bot.api.wait_for_message(7101, contains="On time", timeout=20)
         assert got.raw_text == "On time"
@@ -174,7 +174,7 @@ async def test_a_schedule_can_be_stopped_resumed_and_removed_with_the_mailing(
     mark = bot.api.mark(M)
     bot.api.press_data(M, f"m:sched:{mailing_id}:0:", menu.message_id)
     card = await bot.api.wait_for_message(M, since=mark, contains="Scheduled.")
-    assert "Next launch:" in card.text
+    assert "🕐 Scheduled for" in card.text
     stopped = await bot.press(M, "⏹ Stop the schedule", message_id=card.message_id)
     assert "Taken off the schedule" in stopped.text and "📝 draft" in stopped.text
     again = await bot.press(M, "🕐 Schedule", message_id=stopped.message_id)

@@ -189,33 +189,41 @@ async def test_validation_happens_at_each_step(staff: BotHarness) -> None:
     assert "Line 1: write it as" in bad.text
 
 
-async def test_schedule_once_and_recurring_are_checked(staff: BotHarness) -> None:
-    bot = staff
-    await make_list(bot, "Readers", [7001])
-    await start_dialog(bot, "Timed")
+async def at_a_set_time(bot: BotHarness, name: str, list_button: str) -> None:
+    """A new Telegram mailing "Hi" to one list, at the schedule step's "once" question."""
+    await start_dialog(bot, name)
     await bot.press(M, "✈️ Telegram")
     await bot.say(M, "Hi", language_code="en")
     await bot.press(M, "Next ➡️")  # Telegram options
     await bot.press(M, "Next ➡️")  # tracking and UTM
-    await bot.press(M, "▫️ Readers (1)")
+    await bot.press(M, list_button)
     await bot.press(M, "Next ➡️")
     await bot.press(M, "🕐 Once, at a set time")
+
+
+async def test_schedule_once_and_recurring_are_checked(staff: BotHarness) -> None:
+    """A time or a confirmed recurrence schedules the mailing there and then: no second
+    press on the card to forget; the card tells the recurrence in words."""
+    bot = staff
+    await make_list(bot, "Readers", [7001])
+    await at_a_set_time(bot, "Timed", "▫️ Readers (1)")
     past = await bot.say(M, "01.01.2020 10:00", language_code="en")
     assert "has passed" in past.text
     nonsense = await bot.say(M, "31.02.2030 10:00", language_code="en")
     assert "31.02" in nonsense.text
     mark = bot.api.mark(M)
     bot.api.send_text(M, "01.12.2030 10:00", language_code="en")
-    done = await bot.api.wait_for_message(M, since=mark, contains="Launch:")
+    done = await bot.api.wait_for_message(M, since=mark, contains="Scheduled for")
     assert "01.12.2030 10:00" in done.text
     await bot.api.wait_for_message(M, since=mark, contains="Preview: Timed")
     mailing = await stored(bot, "Timed")
+    assert mailing.status is MailingStatus.scheduled
     assert mailing.schedule.kind is ScheduleKind.once
     assert mailing.schedule.run_at is not None and mailing.schedule.run_at.hour == 7  # Moscow
     # recurring, through the card's edit menu
     assert mailing.id is not None
     index = await bot.say(M, "/mailings", language_code="en")
-    await bot.press(M, "📝 Timed", message_id=index.message_id)
+    await bot.press(M, "🕐 Timed", message_id=index.message_id)
     await bot.press(M, "✏️ Edit")
     await bot.press(M, "Schedule")
     await bot.press(M, "🔁 Recurring")
@@ -225,15 +233,41 @@ async def test_schedule_once_and_recurring_are_checked(staff: BotHarness) -> Non
     invalid = await bot.say(M, "61 25 * * *", language_code="en")
     assert "0 10 * * 1-5" in invalid.text
     check = await bot.say(M, "0 10 * * 1-5", language_code="en")
-    assert check.text.count("• ") == 3 and "10:00" in check.text
+    assert check.text.count("• ") == 3 and "every weekday at 10:00" in check.text
     await bot.press(M, "⏱ End after N runs")
     assert "from 1 to 10000" in (await bot.say(M, "zero", language_code="en")).text
     ends = await bot.say(M, "5", language_code="en")
-    assert "Ends after 5 runs." in ends.text and ends.text.count("• ") == 3
-    card = await bot.press(M, "✅ Confirm")
-    assert "Saved." in card.text and "recurring: 0 10 * * 1-5" in card.text
-    assert "every weekday at 10:00" in card.text
-    assert (await stored(bot, "Timed")).schedule.max_runs == 5
+    assert "every weekday at 10:00, 5 times" in ends.text and ends.text.count("• ") == 3
+    mark = bot.api.mark(M)
+    bot.api.press(M, "✅ Confirm")
+    told = await bot.api.wait_for_message(M, since=mark, contains="Scheduled:")
+    assert "every weekday at 10:00, 5 times" in told.text and "First launch" in told.text
+    card = await bot.api.wait_for_message(M, since=mark, contains="Saved.")
+    assert "Schedule: every weekday at 10:00, 5 times" in card.text
+    assert "🕐 Scheduled for" in card.text and "1-5" not in card.text
+    again = await stored(bot, "Timed")
+    assert again.status is MailingStatus.scheduled and again.schedule.max_runs == 5
+    # "by hand" takes it off the timer
+    await bot.press(M, "✏️ Edit", message_id=card.message_id)
+    await bot.press(M, "Schedule")
+    manual = await bot.press(M, "▶️ I will launch it by hand")
+    assert "launched by hand" in manual.text and "📝 draft" in manual.text
+    assert (await stored(bot, "Timed")).status is MailingStatus.draft
+
+
+async def test_a_schedule_that_a_check_stops_says_why_and_stays_a_draft(
+    staff: BotHarness,
+) -> None:
+    bot = staff
+    await make_list(bot, "Empty", [])
+    await at_a_set_time(bot, "Nobody", "▫️ Empty (0)")
+    mark = bot.api.mark(M)
+    bot.api.send_text(M, "01.12.2030 10:00", language_code="en")
+    refused = await bot.api.wait_for_message(M, since=mark, contains="Not scheduled")
+    assert "the chosen lists have no recipients for this channel" in refused.text
+    await bot.api.wait_for_message(M, since=mark, contains="Preview: Nobody")
+    mailing = await stored(bot, "Nobody")
+    assert mailing.status is MailingStatus.draft and mailing.schedule.kind is ScheduleKind.once
 
 
 async def test_cancel_half_way_keeps_the_draft_and_it_can_be_continued(
