@@ -419,6 +419,10 @@ class MessageRenderer(Protocol):
     Runs in a sandbox: a template can read the recipient's attributes and nothing else.
     Values are HTML-escaped, so a recipient's name can never break the message's markup.
     A missing attribute renders as an empty string.
+
+    A render has hard limits (loop steps, characters produced, time): over one, it raises
+    ``InvalidInput("content-template-steps" | "-chars" | "-time", limit=..., detail=...)``.
+    It may be CPU work of up to a few seconds: the bot calls it off its event loop.
     """
 
     def check(self, template: str) -> None:

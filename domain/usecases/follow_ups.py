@@ -7,6 +7,7 @@ still in their chats: workers claim it like any run, at the channel's rate, unde
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +96,7 @@ async def check_edit(
     refused with a clear key when Telegram would refuse it (HTML, empty, too long for a
     text or a caption) or a placeholder is broken."""
     source = await source_run(uow_factory, actor_id, order.mailing_id, order.run_id)
-    rendered = renderer.render(order.body, example)
+    rendered = await asyncio.to_thread(renderer.render, order.body, example)  # CPU work
     check_new_text(order.body, rendered, caption=is_caption(source))
     return source, rendered
 

@@ -6,6 +6,7 @@ delivery engine checks them again before it sends anything).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -29,8 +30,12 @@ from domain.segments import TAGS, local_today
 from domain.targeting import Targeting
 from domain.usecases.mailings import load_own, needs_subject
 
+# A template over a render's hard limit (``MessageRenderer``): its own notice.
+TEMPLATE_LIMITS = frozenset(
+    {"content-template-steps", "content-template-chars", "content-template-time"}
+)
 # Warnings that make a launch impossible (the others are for the manager to judge).
-BLOCKING = frozenset(
+BLOCKING = TEMPLATE_LIMITS | frozenset(
     {
         "preview-no-body",
         "preview-no-subject",
@@ -138,7 +143,8 @@ async def inspect(
     if unknown and mailing.list_ids:  # a list with the field was taken out since
         warnings.append(Notice("preview-segment-unknown-field", {"field": unknown[0]}))
     values = recipient_values(audience.first) if audience.first else {}
-    body, subject, problems = content_notices(renderer, mailing, values)
+    # Rendering is CPU work (up to the renderer's limits): other chats go on meanwhile.
+    body, subject, problems = await asyncio.to_thread(content_notices, renderer, mailing, values)
     warnings += problems
     if subject is not None and one_line(subject) != subject:
         warnings.append(Notice("preview-subject-line-break"))
@@ -172,7 +178,8 @@ def content_notices(
         body = renderer.render(mailing.body, values)
         subject = renderer.render_text(mailing.subject, values) if mailing.subject else None
     except InvalidInput as exc:
-        notices.append(Notice("preview-template-error", dict(exc.params)))
+        key = exc.key if exc.key in TEMPLATE_LIMITS else "preview-template-error"
+        notices.append(Notice(key, dict(exc.params)))
     problem = check_html(body) if body else None
     if problem is not None:
         notices.append(Notice(problem.key, {"detail": problem.detail}))
@@ -198,7 +205,8 @@ async def check_content(
         candidate = replace(mailing, body=body, media=media, template_id=None)
         audience = await uow.lists.audience(mailing.list_ids, *_audience_keys(mailing))
     values = recipient_values(audience.first) if audience.first else {}
-    return next(iter(content_notices(renderer, candidate, values)[2]), None)
+    _, _, problems = await asyncio.to_thread(content_notices, renderer, candidate, values)
+    return next(iter(problems), None)
 
 
 def _paid_warnings(estimate: PaidEstimate) -> list[Notice]:

@@ -3,6 +3,8 @@
 A million-recipient run renders the same body a million times, so compiled templates
 are kept in a small LRU keyed by the template text; a cached render costs microseconds.
 Attribute names may be Cyrillic (``{{ город }}``): Jinja 3 reads Unicode identifiers.
+Every render runs under the hard limits of ``limits`` (loop steps, characters, time); a
+render over one raises ``content-template-steps``, ``-chars`` or ``-time``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from functools import lru_cache
 from jinja2 import Template, TemplateSyntaxError, meta, nodes
 
 from domain.errors import InvalidInput
+from infrastructure.rendering import limits
 from infrastructure.rendering.sandbox import AttributesOnlyEnvironment
 
 CACHE_SIZE = 256
@@ -23,7 +26,8 @@ _LOADING_TAGS = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 class JinjaRenderer:
     """``domain.ports.MessageRenderer`` on a Jinja2 sandbox (see ``sandbox``)."""
 
-    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+    def __init__(self, cache_size: int = CACHE_SIZE, seconds: float = limits.MAX_SECONDS) -> None:
+        self._seconds = seconds  # the time limit of one render (``limits``)
         self._env = AttributesOnlyEnvironment()
         self._text_env = AttributesOnlyEnvironment(autoescape=False)
         # lru_cache on a bound function, not on the method: the cache dies with the renderer.
@@ -39,10 +43,10 @@ class JinjaRenderer:
         return set(meta.find_undeclared_variables(self._parse(template)))
 
     def render(self, template: str, attributes: Mapping[str, object]) -> str:
-        return _fill(self._compiled(template), attributes)
+        return _fill(self._compiled(template), attributes, self._seconds)
 
     def render_text(self, template: str, attributes: Mapping[str, object]) -> str:
-        return _fill(self._compiled_text(template), attributes)
+        return _fill(self._compiled_text(template), attributes, self._seconds)
 
     def _parse(self, template: str) -> nodes.Template:
         try:
@@ -70,9 +74,16 @@ def _build(env: AttributesOnlyEnvironment, tree: nodes.Template) -> Template:
         raise InvalidInput("content-template-error", detail=_describe(error)) from None
 
 
-def _fill(compiled: Template, attributes: Mapping[str, object]) -> str:
+def _fill(compiled: Template, attributes: Mapping[str, object], seconds: float) -> str:
     try:
-        return compiled.render(attributes)
+        with limits.metered(seconds) as budget:
+            # What Template.render does, with the output counted while it is made.
+            context = compiled.new_context(dict(attributes))
+            return budget.collect(compiled.root_render_func(context))
+    except limits.LimitExceeded as error:  # content-template-steps, -chars or -time
+        raise InvalidInput(
+            f"content-template-{error.kind}", limit=error.limit, detail=str(error)
+        ) from None
     except Exception as error:  # a template is user code: any failure is the user's
         raise InvalidInput("content-template-error", detail=_describe(error)) from None
 

@@ -76,3 +76,22 @@ async def test_a_broken_template_and_broken_html_are_refused(db: MemoryDatabase)
 async def test_emails_have_no_telegram_length_limit(db: MemoryDatabase) -> None:
     mailing_id = await a_mailing(db, Channel.email)
     assert await check(db, mailing_id, "x" * 10_000) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (
+            '{% for a in "x"*2000 %}{% for b in "x"*2000 %}{% for c in "x"*2000 %}'
+            "{% endfor %}{% endfor %}{% endfor %}",
+            "content-template-steps",
+        ),
+        ('{% set a = "x"*10000 %}{{ a|replace("x", a)|length }}', "content-template-chars"),
+    ],
+)
+async def test_a_template_over_a_render_limit_is_refused_with_its_own_notice(
+    db: MemoryDatabase, body: str, key: str
+) -> None:
+    mailing_id = await a_mailing(db)
+    found = await check(db, mailing_id, body)
+    assert found is not None and found.key == key and found.blocking

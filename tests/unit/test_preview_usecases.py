@@ -194,3 +194,17 @@ async def test_another_managers_mailing_has_no_preview(db: MemoryDatabase) -> No
     mailing_id = await a_mailing(db, channel=Channel.telegram, body="Mine")
     with pytest.raises(NotFound):
         await preview.build(db.uow_factory, JinjaRenderer(), COLLEAGUE, mailing_id, EVERY_CHANNEL)
+
+
+async def test_a_template_over_a_render_limit_gets_its_own_blocking_notice(
+    db: MemoryDatabase,
+) -> None:
+    """Fine for an empty sample, a bomb for the first recipient's long name."""
+    list_id = await a_list(db, Address(AddressKind.telegram, "5005", {"name": "n" * 2000}))
+    loops = "{% for a in name %}{% for b in name %}{% for c in name %}.{% endfor %}{% endfor %}"
+    mailing_id = await a_mailing(
+        db, channel=Channel.telegram, body=loops + "{% endfor %}", list_ids=[list_id]
+    )
+    shown = await look(db, mailing_id)
+    assert keys(shown) == ["content-template-steps"] and not shown.can_launch
+    assert shown.warnings[0].params["limit"] == 10_000
