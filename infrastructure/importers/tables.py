@@ -1,4 +1,10 @@
-"""Any supported file as one stream of rows of text cells."""
+"""Any supported file as one stream of rows of text cells.
+
+A row is at most ``MAX_COLUMNS`` cells wide and a text line at most ``MAX_LINE_CHARS``
+characters long: past either the file is refused with the line and the limit
+(``import-too-many-columns``, ``import-line-too-long``), before a whole line is read into
+memory or thousands of columns become attributes.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from domain.errors import DomainError
 from domain.imports import ImportSource
@@ -16,6 +23,8 @@ from infrastructure.importers.sniff import FileKind, sniff
 from infrastructure.importers.xlsx import xlsx_rows
 
 SAMPLE_CHARS = 64 * 1024
+MAX_COLUMNS = 1_000  # cells of one row (a spreadsheet's or a text line's)
+MAX_LINE_CHARS = 131_072  # one text line, as the csv module's own field limit
 XLSX_DELIMITER = ";"  # how a spreadsheet row is quoted back in the rejected rows
 
 
@@ -30,7 +39,7 @@ def open_table(source: ImportSource) -> Iterator[Table]:
     kind = sniff(source.path, source.filename)
     if kind is FileKind.xlsx:
         with xlsx_rows(source.path, source.filename, source.sheet) as rows:
-            yield Table(rows, XLSX_DELIMITER)
+            yield Table(_narrow(rows), XLSX_DELIMITER)
         return
     encoding = detect_encoding(source.path, source.filename)
     # Windows-1251 leaves one byte (0x98) undefined; it is not worth refusing a file for.
@@ -41,12 +50,32 @@ def open_table(source: ImportSource) -> Iterator[Table]:
         file.seek(0)
         suffix = Path(source.filename).suffix or source.path.suffix
         delimiter = detect_delimiter(sample, complete, suffix)
+        lines = _bounded_lines(file)
         if delimiter is None:
-            yield Table(_lines(file), "")
+            yield Table(_lines(lines), "")
         else:
-            yield Table(
-                _records(csv.reader(file, delimiter=delimiter), source.filename), delimiter
+            reader = csv.reader(lines, delimiter=delimiter)
+            yield Table(_narrow(_records(reader, source.filename)), delimiter)
+
+
+def _bounded_lines(file: TextIO) -> Iterator[str]:
+    """The file's lines, refused at the first one over ``MAX_LINE_CHARS`` (never read
+    whole: a 100 MB file may be one line)."""
+    readline, number = file.readline, 0
+    while line := readline(MAX_LINE_CHARS + 3):  # room for the line's own "\r\n"
+        number += 1
+        if len(line) > MAX_LINE_CHARS and len(line.rstrip("\r\n")) > MAX_LINE_CHARS:
+            raise DomainError("import-line-too-long", line=number, limit=MAX_LINE_CHARS)
+        yield line
+
+
+def _narrow(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    for number, row in enumerate(rows, start=1):
+        if len(row) > MAX_COLUMNS:
+            raise DomainError(
+                "import-too-many-columns", line=number, columns=len(row), limit=MAX_COLUMNS
             )
+        yield row
 
 
 def _lines(lines: Iterator[str]) -> Iterator[list[str]]:

@@ -106,3 +106,18 @@ async def test_a_link_sent_outside_a_dialog_is_offered_for_import(link_bot: BotH
         )
     assert "Added: 2" in summary.text
     assert await list_names(bot) == ["list"]
+
+
+async def test_a_10000_column_csv_and_a_10_mb_line_get_exact_messages(
+    manager: BotHarness,
+) -> None:
+    bot = manager
+    header = ";".join(f"c{i}" for i in range(10_000))
+    wide = await upload_to_new_list(bot, "wide.csv", f"{header}\na@example.com\n".encode())
+    assert "Row 1 has 10000 columns; at most 1000 are read" in wide.text
+    mark = bot.api.mark(M)  # the import step stays open for the next try
+    bot.api.send_document(M, "line.txt", b"a" * 10_000_000, language_code="ru")
+    line = await bot.api.wait_for_message(M, since=mark, contains="Строка 1", timeout=30)
+    assert "Строка 1 длиннее 131072 символов" in line.text
+    assert "Файл пустой" not in line.text
+    assert await list_names(bot) == []

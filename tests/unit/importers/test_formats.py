@@ -150,7 +150,13 @@ BAD = [
     ("broken.xlsx", b"PK\x03\x04" + b"\x01" * 100, "import-unsupported-format"),
     ("page.csv", b"<!DOCTYPE html><html><body>Sign in</body></html>", "import-not-a-table"),
     ("no-address.csv", b"name,city\nAnn,Paris\nBob,Rome\n", "import-no-address-column"),
-    ("huge-field.csv", b'email,note\na@x.ru,"' + b"x" * 200_000 + b'"\n', "import-not-a-table"),
+    ("huge-field.csv", b'email,note\na@x.ru,"' + b"x" * 200_000 + b'"\n', "import-line-too-long"),
+    # Short lines, but one quoted field over them all: past the csv module's field limit.
+    (
+        "huge-quoted.csv",
+        b'email,note\na@x.ru,"' + b"x" * 99_999 + b"\n" * 2 + b"x" * 99_999 + b'"\n',
+        "import-not-a-table",
+    ),
 ]
 
 
