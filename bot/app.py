@@ -23,6 +23,7 @@ from aiogram.types import BotCommandScopeAllPrivateChats
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.ab_tests import TelegramABNotifier, ab_test_jobs
 from bot.api.app import build_api
 from bot.api.context import ApiContext
 from bot.api.limits import TokenRateLimit
@@ -61,6 +62,7 @@ from handlers.services import Services
 from infrastructure.bounces.imap import ImapBounceReader
 from infrastructure.channels.telegram_replies import FloodWaitMiddleware
 from infrastructure.channels.telegram_stars import TelegramStars
+from infrastructure.db.ab_tests import SqlABTests
 from infrastructure.db.answers import SqlAnswers
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
@@ -176,6 +178,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         min_interval=timedelta(minutes=settings.schedule_min_interval_minutes)
     )
     stars = TelegramStars(bot, settings.telegram_rate)  # pays for fast mailings
+    ab_store = SqlABTests(db.engine)
     scheduler = ScheduleRunner(
         db.uow_factory,
         Launcher(delivery.queue, renderer, available_channels(settings), stars),
@@ -185,6 +188,13 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         jobs=[
             *retention_jobs(settings, db.engine, db.uow_factory),
             *autodelete_jobs(settings, db.engine, db.uow_factory),
+            *ab_test_jobs(
+                settings,
+                ab_store,
+                db.uow_factory,
+                TelegramABNotifier(bot, i18n, db.uow_factory),
+                lambda: delivery.clock,
+            ),
         ],
         notifier=TelegramScheduleNotifier(bot, i18n, ZoneInfo(settings.timezone), watcher),
     )
@@ -220,6 +230,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         answers=SqlAnswers(db.engine),
         answer_chart=MatplotlibAnswerChart(),
         field_indexes=SqlFieldIndexes(db.engine),
+        ab_tests=ab_store,
     )
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}

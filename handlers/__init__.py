@@ -29,6 +29,7 @@ from handlers import (
     lists_import,
     lists_segments,
     lists_tags,
+    mailing_ab,
     mailing_cancel,
     mailing_launch,
     mailing_local_time,
@@ -68,6 +69,7 @@ def build_router() -> Router:
         mailing_steps.create_router(),  # before lists_import: content may be a document
         mailing_tracking.create_router(),
         mailing_segment.create_router(),
+        mailing_ab.create_router(),
         mailing_local_time.create_router(),
         lists_import.create_router(),  # before lists: it takes the import buttons
         lists_segments.create_router(),

@@ -66,6 +66,10 @@ SUBSTATES = {
         MailingFlow.local_at,
         MailingFlow.local_zone,
         MailingFlow.local_quiet,
+        MailingFlow.ab,
+        MailingFlow.ab_variant,
+        MailingFlow.ab_sample,
+        MailingFlow.ab_wait,
     ),
     Step.schedule: (MailingFlow.schedule_at, MailingFlow.schedule_cron, MailingFlow.schedule_end),
 }

@@ -9,7 +9,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from domain.mailings import Mailing
 from domain.usecases import lists, mailings
 from domain.usecases import preview as previews
+from domain.usecases.ab_tests import test_of
 from handlers.i18n import t
+from handlers.mailing_ab_kb import ABCD, ABAct, state_label
 from handlers.mailing_segment_kb import SegAct, SegmentCD
 from handlers.mailings_kb import DialogAct, DialogCD, Step, nav
 from handlers.services import Services
@@ -37,10 +39,14 @@ async def lists_screen(
             callback_data=SegmentCD(action=SegAct.open),
         )
         kb.button(
+            text=t("ab-open", state=state_label(test_of(mailing))),
+            callback_data=ABCD(action=ABAct.open),
+        )
+        kb.button(
             text=t("dialog-next"), callback_data=DialogCD(step=Step.lists, action=DialogAct.next)
         )
     nav(kb, Step.lists)
-    kb.adjust(*([1] * min(len(views), MAX_SHOWN)), *([1, 1] if mailing.list_ids else []), 2)
+    kb.adjust(*([1] * min(len(views), MAX_SHOWN)), *([1, 1, 1] if mailing.list_ids else []), 2)
     if not views:
         return t("dialog-no-lists"), kb.as_markup()
     assert mailing.id is not None

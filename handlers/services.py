@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from domain.ab_test import ABTestStore
 from domain.account_check import AccountChecker
 from domain.clock import Clock
 from domain.engagement import EngagementChart
@@ -63,6 +64,7 @@ class Services:
     answers: AnswerBook | None = None  # recipients' answers to answer buttons
     answer_chart: AnswerChart | None = None  # answers per option of a run
     field_indexes: FieldIndexes | None = None  # indexes on the fields saved segments use
+    ab_tests: ABTestStore | None = None  # A/B test runs: results, the winner to the rest
 
     @property
     def timezone(self) -> str:

@@ -34,6 +34,10 @@ class MailingFlow(StatesGroup):
     local_at = State()  # typing the local time each recipient gets it at
     local_zone = State()  # typing the default time zone
     local_quiet = State()  # typing quiet hours
+    ab = State()  # the A/B test screen of the lists step
+    ab_variant = State()  # typing a variant (data["ab_part"]: what it changes)
+    ab_sample = State()  # typing the sample's share
+    ab_wait = State()  # typing the waiting time
     schedule = State()
     schedule_at = State()  # typing a date and time
     schedule_cron = State()  # typing a cron expression

@@ -14,12 +14,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 
 from domain.stats import ExportFormat
-from domain.usecases import answers, follow_ups, stats
+from domain.usecases import ab_tests, answers, follow_ups, stats
 from domain.users import User
 from handlers.callbacks import StatsAct, StatsCD
 from handlers.filters import ButtonMessage, IsAdmin, IsStaff
 from handlers.follow_ups_kb import follow_up_lines
 from handlers.i18n import current_language, t
+from handlers.mailing_ab_kb import standing_text
 from handlers.replies import show_screen
 from handlers.services import Services
 from handlers.stats_engagement import with_bounces
@@ -53,7 +54,16 @@ async def on_show(
     if found:
         text += "\n\n" + "\n".join(follow_up_lines(found))
     text += await answers_part(message, services, report.run.id or 0)
-    await message.answer(text, reply_markup=report_keyboard(report, found))
+    standing = None
+    if services.ab_tests is not None:
+        standing = await ab_tests.standing(
+            services.uow_factory, services.ab_tests, user.telegram_id, report.run.id or 0
+        )
+    winners = 0
+    if standing is not None:
+        text += "\n" + standing_text(standing, services.tz)
+        winners = len(standing.results) if standing.undecided else 0
+    await message.answer(text, reply_markup=report_keyboard(report, found, winners))
 
 
 async def on_history(

@@ -14,6 +14,7 @@ from domain.usecases.follow_ups import FollowUpSummary
 from handlers.callbacks import FollowAct, FollowCD, StatsAct, StatsCD
 from handlers.follow_ups_kb import follow_up_buttons, offers_recall
 from handlers.i18n import local_time, t
+from handlers.mailing_ab_kb import winner_buttons
 from handlers.mailings_kb import MailingAct, MailingCD
 from handlers.stats_engagement import engagement_button
 
@@ -24,11 +25,14 @@ FOLLOW_UPS = (
 
 
 def report_keyboard(
-    report: RunReport, found: list[FollowUpSummary] | None = None
+    report: RunReport, found: list[FollowUpSummary] | None = None, winners: int = 0
 ) -> InlineKeyboardMarkup:
+    """``winners``: an undecided A/B test's variants, each a "send it to the rest" button."""
     mailing_id, run_id = report.mailing.id or 0, report.run.id or 0
     kb = InlineKeyboardBuilder()
     sizes = []
+    if winners:
+        sizes.append(winner_buttons(kb, run_id, winners))
     if offers_recall(report.run):
         for follow, key in FOLLOW_UPS:
             kb.button(

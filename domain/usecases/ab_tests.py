@@ -20,6 +20,7 @@ from domain.ab_test import (
     Decision,
     Metric,
     Part,
+    VariantResult,
     check_sample,
     check_variants,
     metrics_for,
@@ -234,6 +235,38 @@ async def _decide(
     name = mailing.name if mailing is not None else str(run.mailing_id)
     owner = run.launched_by or (mailing.owner_id if mailing is not None else 0)
     return Decided(run, name, owner, decision, released)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A run's test on its statistics card: each variant's results now (after the
+    decision the winner's include the rest), and the verdict once there is one."""
+
+    metric: Metric
+    results: list[VariantResult]
+    decision: Decision | None
+    due_at: datetime | None  # when the winner is picked automatically
+
+    @property
+    def undecided(self) -> bool:
+        return self.decision is None
+
+
+async def standing(
+    uow_factory: UnitOfWorkFactory, store: ABTestStore, actor_id: int, run_id: int
+) -> Standing | None:
+    """None for a run without a test."""
+    async with uow_factory() as uow:
+        run = await uow.runs.get(run_id)
+        if run is None:
+            return None
+        await load_own(uow, actor_id, run.mailing_id)
+    test = ABTest.from_json(dict(run.content.get("options") or {}).get(AB_TEST))
+    variants = len(run.content.get("variants") or ())
+    if test is None or variants < 2:
+        return None
+    results = await store.results(run_id, test.metric, variants)
+    return Standing(test.metric, results, Decision.from_json(run.ab_result), run.ab_due_at)
 
 
 async def _editable(uow: UnitOfWork, actor_id: int, mailing_id: int) -> Mailing:
