@@ -56,6 +56,9 @@ class ImportSource:
     filename: str
     sheet: str | None = None  # XLSX: the sheet to read; the first one when None
     labels: RejectedLabels = field(default_factory=RejectedLabels)  # rejected rows file
+    # "Update from source": the list's own source again. Members it does not hold are
+    # marked gone (``ImportReport.gone``), for the manager to remove or keep.
+    sync: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class ImportReport:
     rejected_file: Path | None = None
     attributes: list[str] = field(default_factory=list)  # extra columns, for placeholders
     kinds: dict[AddressKind, int] = field(default_factory=dict)  # valid rows per kind
+    gone: int = 0  # with ``ImportSource.sync``: members the source no longer holds
 
 
 # Called now and then with the number of rows processed so far.

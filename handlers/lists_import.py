@@ -46,14 +46,17 @@ LINK = r"(?i)^\s*https?://\S+\s*$"  # a message that is one link and nothing els
 
 class Target(NamedTuple):
     """Where an import goes: a list, or (``list_id`` None) a new list called ``name``, made
-    only once there is something to put in it."""
+    only once there is something to put in it. ``sync``: "Update from source" (the list's
+    own source again), which offers to remove the members the source no longer holds."""
 
     list_id: int | None
     name: str = ""
+    sync: bool = False
 
 
 def _target(data: dict[str, Any]) -> Target:
-    return Target(data.get("list_id") or None, data.get("new_name") or "")
+    list_id = data.get("list_id") or None
+    return Target(list_id, data.get("new_name") or "", bool(data.get("sync")) and bool(list_id))
 
 
 async def run_import(
@@ -75,7 +78,7 @@ async def run_import(
     )
     args = (services.uow_factory, services.importer, user.telegram_id)
     options: dict[str, Any] = {"source_kind": kind, "source_ref": ref, "progress": progress}
-    source = replace(source, labels=rejected_labels())
+    source = replace(source, labels=rejected_labels(), sync=target.sync)
     try:
         if target.list_id is None:
             created, report = await lists.import_into_new_list(
@@ -101,7 +104,22 @@ async def run_import(
     text = report_text(report)
     await message.answer(t("import-new-list-empty") + "\n\n" + text if empty else text)
     await send_rejected(message, report)
+    if target.sync and target.list_id is not None and report.gone:
+        await offer_remove_gone(message, target.list_id, report.gone)
     return not empty
+
+
+async def offer_remove_gone(message: Message, list_id: int, count: int) -> None:
+    """The members the source no longer holds, and one press to remove them too."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("import-gone-remove", count=count),
+        callback_data=ListCD(action=ListAct.remove_gone, list_id=list_id),
+    )
+    keep = ListCD(action=ListAct.open, list_id=list_id)
+    kb.button(text=t("import-gone-keep"), callback_data=keep)
+    kb.adjust(1)
+    await message.answer(t("import-gone-offer", count=count), reply_markup=kb.as_markup())
 
 
 async def import_then_close(
@@ -130,7 +148,7 @@ async def keep_open(
     message: Message, state: FSMContext, target: Target, error: str | None = None
 ) -> None:
     await state.set_state(ListsFlow.awaiting_source)
-    await state.update_data(list_id=target.list_id, new_name=target.name)
+    await state.update_data(list_id=target.list_id, new_name=target.name, sync=target.sync)
     text = t("import-try-again")
     await message.answer(
         f"{error}\n\n{text}" if error else text, reply_markup=cancel_keyboard(target.list_id or 0)
@@ -186,7 +204,12 @@ async def ask_sheet(
     names: list[str],
 ) -> None:
     """No list is made yet: a new one comes once the sheet is chosen (and has rows)."""
-    pending = {"list_id": target.list_id, "new_name": target.name, "upload": upload}
+    pending = {
+        "list_id": target.list_id,
+        "new_name": target.name,
+        "sync": target.sync,
+        "upload": upload,
+    }
     await state.update_data(pending={**pending, "sheets": names})
     kb = InlineKeyboardBuilder()
     for index, name in enumerate(names[:20]):
@@ -215,13 +238,13 @@ async def import_url(
 
 
 async def import_sendsay(
-    message: Message, user: User, services: Services, list_id: int, ref: str
+    message: Message, user: User, services: Services, target: Target, ref: str
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="mailforge-sendsay-") as tmp:
         await message.answer(t("import-downloading"))
         source = await services.sendsay_source.export(ref, Path(tmp))
         kind = ListSourceKind.sendsay
-        await run_import(message, user, services, Target(list_id), source, kind, ref)
+        await run_import(message, user, services, target, source, kind, ref)
 
 
 def _upload(message: Message) -> dict[str, Any] | None:
@@ -401,24 +424,40 @@ async def on_reimport(
     user: User,
     services: Services,
 ) -> None:
-    """Fetches the list again from where it came from; a file must be sent again."""
+    """Fetches the list again from where it came from (a file must be sent again): new
+    members are added, known ones updated, and those gone from the source are offered
+    for removal."""
     uow_factory, uid, list_id = services.uow_factory, user.telegram_id, callback_data.list_id
     rlist = (await lists.view(uow_factory, uid, list_id)).rlist
     await query.answer()
+    again = Target(list_id, sync=True)
     if rlist.source_kind is ListSourceKind.url and rlist.source_ref:
-        await import_url(message, state, user, services, Target(list_id), rlist.source_ref)
+        await import_url(message, state, user, services, again, rlist.source_ref)
     elif rlist.source_kind is ListSourceKind.sendsay and rlist.source_ref:
-        await import_sendsay(message, user, services, list_id, rlist.source_ref)
+        await import_sendsay(message, user, services, again, rlist.source_ref)
     elif rlist.source_kind is ListSourceKind.subscribers:
         added = await lists.import_subscribers(uow_factory, uid, list_id)
         await message.answer(t("import-subscribers-done", added=added))
     else:
-        await ask_for_source(message, state, list_id, "import-reimport-needs-file")
+        await ask_for_source(message, state, list_id, "import-reimport-needs-file", sync=True)
 
 
-async def ask_for_source(message: Message, state: FSMContext, list_id: int, key: str) -> None:
+async def on_remove_gone(
+    query: CallbackQuery, message: Message, callback_data: ListCD, user: User, services: Services
+) -> None:
+    """The offer's confirmation: the members gone from the source leave the list."""
+    uow_factory, uid, list_id = services.uow_factory, user.telegram_id, callback_data.list_id
+    await lists.view(uow_factory, uid, list_id)
+    await query.answer()
+    removed = await lists.remove_gone(uow_factory, uid, list_id)
+    await message.edit_text(t("import-gone-removed", count=removed))
+
+
+async def ask_for_source(
+    message: Message, state: FSMContext, list_id: int, key: str, *, sync: bool = False
+) -> None:
     await state.set_state(ListsFlow.awaiting_source)
-    await state.update_data(list_id=list_id, new_name="")
+    await state.update_data(list_id=list_id, new_name="", sync=sync)
     await message.answer(t(key), reply_markup=cancel_keyboard(list_id))
 
 
@@ -455,7 +494,7 @@ async def on_sendsay_pick(
         return
     await query.answer()
     ref = refs[callback_data.index]
-    await import_sendsay(message, user, services, callback_data.list_id, ref)
+    await import_sendsay(message, user, services, Target(callback_data.list_id), ref)
 
 
 async def not_a_source(message: Message) -> None:
@@ -477,6 +516,7 @@ def create_router() -> Router:
     button(on_subscribers, ListCD.filter(F.action == ListAct.subscribers))
     button(on_sendsay, ListCD.filter(F.action == ListAct.sendsay))
     button(on_reimport, ListCD.filter(F.action == ListAct.reimport))
+    button(on_remove_gone, ListCD.filter(F.action == ListAct.remove_gone))
     button(on_upload_target, UploadTarget.filter())
     button(on_sheet_pick, SheetPick.filter())
     button(on_link_target, LinkTarget.filter())

@@ -26,6 +26,7 @@ class ListAct(StrEnum):
     remove = "remove"
     upload = "upload"
     reimport = "reimport"
+    remove_gone = "gone"  # members gone from the source, after a re-import
     subscribers = "subscribers"
     sendsay = "sendsay"
     rename = "rename"

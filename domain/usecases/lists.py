@@ -255,6 +255,21 @@ async def _drop_new(uow_factory: UnitOfWorkFactory, list_id: int) -> None:
         await uow.commit()
 
 
+async def remove_gone(uow_factory: UnitOfWorkFactory, actor_id: int, list_id: int) -> int:
+    """ "Update from source"'s second half, on the manager's confirmation: the members the
+    source no longer holds leave the list, all in one transaction; returns how many."""
+    async with uow_factory() as uow:
+        await require_staff(uow, actor_id)
+        rlist = await _list(uow, list_id)
+        removed = await uow.lists.remove_gone(list_id)
+        if removed:
+            await uow.lists.update(rlist)  # bumps updated_at
+            details = {"removed": removed}
+            await record(uow, actor_id, "list.remove_gone", ("list", rlist.id), details)
+            await uow.commit()
+    return removed
+
+
 async def import_subscribers(uow_factory: UnitOfWorkFactory, actor_id: int, list_id: int) -> int:
     async with uow_factory() as uow:
         await require_staff(uow, actor_id)

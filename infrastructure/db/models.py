@@ -117,6 +117,8 @@ class ListMemberRow(Base):
         ForeignKey("addresses.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     added_at: Mapped[datetime] = created_column()
+    # Not found by the latest re-import from the list's source (migration 0021).
+    gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TemplateRow(Base):

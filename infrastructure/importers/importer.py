@@ -89,9 +89,13 @@ class SqlRecipientImporter:
             async with self._engine.connect() as conn:
                 if conn.dialect.name == "postgresql":
                     async with conn.begin():
-                        counts = await store_postgres(conn, list_id, reader.attributes, batches)
+                        counts = await store_postgres(
+                            conn, list_id, reader.attributes, batches, sync=source.sync
+                        )
                 else:
-                    counts = await store_sqlite(conn, list_id, reader.attributes, batches)
+                    counts = await store_sqlite(
+                        conn, list_id, reader.attributes, batches, sync=source.sync
+                    )
         # Before anyone counts or launches to the list (statistics.py explains).
         written = counts.unique - counts.already_there
         await statistics.refresh_after(
@@ -128,6 +132,7 @@ class SqlRecipientImporter:
             rejected_file=rejected.close(),
             attributes=reader.attributes,
             kinds={AddressKind(kind): count for kind, count in reader.kinds.items()},
+            gone=counts.gone,
         )
 
     def _rejected_path(self, source: ImportSource) -> Path:

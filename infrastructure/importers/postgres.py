@@ -26,6 +26,7 @@ from infrastructure.importers.sql import (
     attribute_columns,
     json_object,
     lock_list,
+    mark_gone,
     touch_list,
 )
 
@@ -48,8 +49,11 @@ async def store_postgres(
     list_id: int,
     keys: Sequence[str],
     batches: AsyncIterator[list[Record]],
+    *,
+    sync: bool = False,
 ) -> Counts:
-    """Stage and store; the caller owns the transaction and commits it."""
+    """Stage and store; the caller owns the transaction and commits it. ``sync``: mark the
+    members the file does not hold as gone (``sql.mark_gone``)."""
     await lock_list(conn, list_id, for_update=True)
     columns = ["line", "kind", "value", *attribute_columns(len(keys))]
     typed = ", ".join(f"{c} {'integer' if c == 'line' else 'text'}" for c in columns)
@@ -61,6 +65,7 @@ async def store_postgres(
     await conn.exec_driver_sql("ANALYZE import_rows")  # a temporary table has no statistics
     await conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
     await conn.exec_driver_sql(_lookup_sql(list_id, keys))
+    gone = await mark_gone(conn, list_id, "import_unique", sync=sync)  # before new members
     await conn.exec_driver_sql("""
         UPDATE addresses a SET attributes = a.attributes || u.attributes
         FROM import_unique u
@@ -83,7 +88,7 @@ async def store_postgres(
     """)
     unique, suppressed, already = tuple(counts.one())
     await touch_list(conn, list_id)
-    return Counts(unique=unique, suppressed=suppressed, already_there=already)
+    return Counts(unique=unique, suppressed=suppressed, already_there=already, gone=gone)
 
 
 def _lookup_sql(list_id: int, keys: Sequence[str]) -> str:

@@ -30,6 +30,7 @@ class Counts:
     unique: int  # distinct valid addresses in the file
     suppressed: int  # of those, unsubscribed or refused
     already_there: int  # of the rest, members of the list before the import
+    gone: int = 0  # a re-import from the list's source: members it does not hold
 
     @property
     def added(self) -> int:
@@ -74,3 +75,25 @@ async def lock_list(conn: AsyncConnection, list_id: int, *, for_update: bool) ->
 async def touch_list(conn: AsyncConnection, list_id: int) -> None:
     stmt = update(RecipientListRow).where(RecipientListRow.id == list_id)
     await conn.execute(stmt.values(updated_at=utcnow()))
+
+
+async def mark_gone(conn: AsyncConnection, list_id: int, seen: str, *, sync: bool) -> int:
+    """Members found in the file lose a "gone" mark; with ``sync`` (a re-import from the
+    list's own source) every other member gets one, for ``lists.remove_gone``. ``seen``
+    is the staging table whose ``id`` column holds the file's known addresses; new ones
+    must not be members yet. Returns how many members are marked gone (0 without sync)."""
+    found = f"EXISTS (SELECT 1 FROM {seen} s WHERE s.id = list_members.address_id)"  # noqa: S608
+    await conn.exec_driver_sql(f"""
+        UPDATE list_members SET gone_at = NULL
+        WHERE list_id = {list_id:d} AND gone_at IS NOT NULL AND {found}
+    """)  # noqa: S608 (an integer and a staging table's name)
+    if not sync:
+        return 0
+    await conn.exec_driver_sql(f"""
+        UPDATE list_members SET gone_at = CURRENT_TIMESTAMP
+        WHERE list_id = {list_id:d} AND gone_at IS NULL AND NOT {found}
+    """)  # noqa: S608 (an integer and a staging table's name)
+    result = await conn.exec_driver_sql(f"""
+        SELECT count(*) FROM list_members WHERE list_id = {list_id:d} AND gone_at IS NOT NULL
+    """)  # noqa: S608 (an integer)
+    return int(result.scalar() or 0)

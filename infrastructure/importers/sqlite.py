@@ -21,6 +21,7 @@ from infrastructure.importers.sql import (
     attribute_columns,
     json_object,
     lock_list,
+    mark_gone,
     touch_list,
 )
 
@@ -41,8 +42,11 @@ async def store_sqlite(
     list_id: int,
     keys: Sequence[str],
     batches: AsyncIterator[list[Record]],
+    *,
+    sync: bool = False,
 ) -> Counts:
-    """Stage, then store in a transaction of its own that is committed on success."""
+    """Stage, then store in a transaction of its own that is committed on success.
+    ``sync``: mark the members the file does not hold as gone (``sql.mark_gone``)."""
     driver: Any = (await conn.get_raw_connection()).driver_connection
     columns = ["line", "kind", "value", *attribute_columns(len(keys))]
     try:
@@ -57,7 +61,7 @@ async def store_sqlite(
             await driver.executemany(insert, batch)
         await driver.execute("COMMIT")
         async with conn.begin():
-            counts = await _apply(conn, list_id, keys)
+            counts = await _apply(conn, list_id, keys, sync)
     finally:
         if driver.in_transaction:
             await driver.execute("ROLLBACK")
@@ -65,7 +69,7 @@ async def store_sqlite(
     return counts
 
 
-async def _apply(conn: AsyncConnection, list_id: int, keys: Sequence[str]) -> Counts:
+async def _apply(conn: AsyncConnection, list_id: int, keys: Sequence[str], sync: bool) -> Counts:
     await lock_list(conn, list_id, for_update=False)
     attrs = "".join(f", {column}" for column in attribute_columns(len(keys)))
     # SQLite's bare columns beside max(): their values come from the row with max(line).
@@ -97,12 +101,13 @@ async def _apply(conn: AsyncConnection, list_id: int, keys: Sequence[str]) -> Co
         FROM import_ids
     """)
     unique, suppressed, already = tuple(counts.one())
+    gone = await mark_gone(conn, list_id, "import_ids", sync=sync)  # before new members
     await conn.exec_driver_sql(f"""
         INSERT INTO list_members (list_id, address_id)
         SELECT {list_id:d}, id FROM import_ids WHERE NOT member
     """)  # noqa: S608 (an integer)
     await touch_list(conn, list_id)
-    return Counts(unique=unique, suppressed=suppressed, already_there=already)
+    return Counts(unique=unique, suppressed=suppressed, already_there=already, gone=gone)
 
 
 async def _drop_staging(driver: Any) -> None:

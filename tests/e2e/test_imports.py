@@ -234,6 +234,34 @@ async def test_import_by_link_and_reimport_from_it(link_bot: BotHarness) -> None
         assert "In the list already: 2" in again.text
 
 
+async def test_update_from_source_offers_to_remove_who_left_it(link_bot: BotHarness) -> None:
+    """A re-import adds and updates; the members gone from the source are counted and go
+    only on the offer's button, all at once."""
+    bot = link_bot
+    async with FileServer() as files:
+        files.csv_body = b"email\nann@example.com\nbob@example.com\ncid@example.com\n"
+        await ask_for_source(bot, "Synced")
+        bot.api.send_text(M, files.url("/list.csv"), language_code="en")
+        assert "Added: 3" in (await bot.api.wait_for_message(M, contains="Import finished")).text
+        files.csv_body = b"email\nann@example.com\ndan@example.com\n"
+        card_index = await bot.say(M, "/lists", language_code="en")
+        await bot.press(M, "📋 Synced", message_id=card_index.message_id)
+        mark = bot.api.mark(M)
+        bot.api.press(M, "🔄 Re-import")
+        again = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+        offer = await bot.api.wait_for_message(M, since=mark, contains="no longer in the source")
+    assert "Added: 1" in again.text and "In the list already: 1" in again.text
+    assert offer.text.startswith("2 addresses of the list are no longer in the source")
+    assert offer.buttons == ["🗑 Remove 2 addresses", "Keep them"]
+    assert await stored_counts(bot) == (1, 4)  # nothing is removed without the press
+    done = await bot.press(M, "🗑 Remove 2 addresses", message_id=offer.message_id)
+    assert done.text == "🗑 2 addresses removed from the list."
+    async with bot.app.db.uow_factory() as uow:
+        synced = next(r for r in await uow.lists.all() if r.name == "Synced")
+        page = await uow.lists.members(synced.id or 0, 0, 10)
+    assert sorted(a.value for a in page.items) == ["ann@example.com", "dan@example.com"]
+
+
 @pytest.mark.parametrize(
     ("path", "word"), [("/login", "web page"), ("/slow", "within"), ("/status/404", "404")]
 )

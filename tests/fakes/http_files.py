@@ -4,9 +4,9 @@
         files.url("/list.csv")            # http://127.0.0.1:<port>/list.csv
         files.requests                     # [(path, Host header), …] in arrival order
 
-Routes: ``/list.csv`` (CSV), ``/table.xlsx`` (a real XLSX), ``/export`` (XLSX without a
-name), ``/download`` (CSV named by an RFC 2231 Content-Disposition), ``/`` (CSV, no
-name), ``/login`` (an HTML login page), ``/sneaky.csv`` (HTML under a CSV type),
+Routes: ``/list.csv`` (CSV: ``csv_body``), ``/table.xlsx`` (a real XLSX), ``/export``
+(XLSX without a name), ``/download`` (CSV named by an RFC 2231 Content-Disposition),
+``/`` (CSV, no name), ``/login`` (an HTML login page), ``/sneaky.csv`` (HTML under a CSV type),
 ``/huge`` (endless streamed body), ``/huge-declared`` (Content-Length of 1 GB),
 ``/slow`` (one line, then silence), ``/status/{code}``, ``/redirect/{n}`` (a chain of
 n hops ending at ``/list.csv``), ``/redirect-to?url=…``, ``/gzip-bomb`` (small gzip,
@@ -54,6 +54,7 @@ class FileServer:
         self.port: int | None = None
         self.requests: list[tuple[str, str]] = []
         self.xlsx = make_xlsx()
+        self.csv_body = CSV_BODY  # what ``/list.csv`` serves: a test may change the source
         self._runner: web.AppRunner | None = None
 
     def url(self, path: str) -> str:
@@ -105,7 +106,7 @@ class FileServer:
         return await handler(request)
 
     async def _csv(self, request: web.Request) -> web.Response:
-        return web.Response(body=CSV_BODY, content_type="text/csv", charset="utf-8")
+        return web.Response(body=self.csv_body, content_type="text/csv", charset="utf-8")
 
     async def _named_csv(self, request: web.Request) -> web.Response:
         disposition = (

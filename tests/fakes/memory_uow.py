@@ -42,6 +42,9 @@ class _State:
     addresses: dict[int, Address] = field(default_factory=dict)
     lists: dict[int, RecipientList] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)  # list id -> address ids
+    # list id -> members the latest re-import from its source did not find (the SQL
+    # importer marks them: ``list_members.gone_at``)
+    gone: dict[int, set[int]] = field(default_factory=dict)
     templates: dict[int, Template] = field(default_factory=dict)
     mailings: dict[int, Mailing] = field(default_factory=dict)
     runs: dict[int, MailingRun] = field(default_factory=dict)
@@ -206,7 +209,14 @@ class MemoryLists(_Repo):
         if address_id not in members:
             return False
         members.remove(address_id)
+        self._s.gone.get(list_id, set()).discard(address_id)
         return True
+
+    async def remove_gone(self, list_id: int) -> int:
+        gone = self._s.gone.pop(list_id, set())
+        members = self._s.members.get(list_id, [])
+        members[:] = [i for i in members if i not in gone]
+        return len(gone)
 
     async def size(self, list_id: int) -> ListSize:
         counts = dict.fromkeys(("email", "telegram", "webhook", "suppressed"), 0)

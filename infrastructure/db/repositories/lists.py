@@ -135,6 +135,12 @@ class SqlRecipientListRepository:
         )
         return await execute_dml(self._session, stmt) > 0
 
+    async def remove_gone(self, list_id: int) -> int:
+        stmt = delete(ListMemberRow).where(
+            ListMemberRow.list_id == list_id, ListMemberRow.gone_at.is_not(None)
+        )
+        return await execute_dml(self._session, stmt)
+
     async def has_member(self, list_id: int, address_id: int) -> bool:
         stmt = select(ListMemberRow.address_id).where(
             ListMemberRow.list_id == list_id, ListMemberRow.address_id == address_id
