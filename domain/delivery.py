@@ -136,8 +136,15 @@ class Message:
     # pixel's URL (email); None: as the run's content says, no pixel.
     buttons: list[list[dict[str, Any]]] | None = None
     open_url: str | None = None
-    # A follow-up's target: the id of the message its send run delivered to this chat.
-    target_id: int | None = None
+    # A follow-up's target: the ids of the message(s) its send run delivered to this chat
+    # (several for an album, in order).
+    target_ids: tuple[int, ...] = ()
+
+    @property
+    def target_id(self) -> int | None:
+        """The (first) delivered message a follow-up acts on: an album's caption is its
+        first item's."""
+        return self.target_ids[0] if self.target_ids else None
 
 
 class Outcome(enum.StrEnum):

@@ -18,6 +18,7 @@ from domain.content import CAPTION_LIMIT, TEXT_LIMIT, check_html, visible_length
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput
 from domain.mailings import Channel
+from domain.media import delivered_caption, text_editable
 from domain.runs import MailingRun, RunKind, RunStatus
 
 RECALL_WINDOW = timedelta(hours=48)
@@ -28,8 +29,15 @@ BUSY = frozenset({RunStatus.running, RunStatus.paused})
 
 
 def is_caption(source: MailingRun) -> bool:
-    """Whether the send run's copies carry their text as a caption (a media message)."""
-    return bool(RunContent.from_json(source.content).media)
+    """Whether the send run's copies carry their text as a caption (a media message, or a
+    copy of one)."""
+    return delivered_caption(RunContent.from_json(source.content).media)
+
+
+def check_text_editable(source: MailingRun) -> None:
+    """A sticker or a video note has no text to fix: refused with the reason."""
+    if not text_editable(RunContent.from_json(source.content).media):
+        raise InvalidInput("followup-edit-no-text")
 
 
 def kept_before(kind: RunKind, now: datetime) -> datetime | None:

@@ -685,8 +685,9 @@ class FollowUpQueue(Protocol):
         (but a claimed auto-delete), when no copy is left."""
         ...
 
-    async def targets(self, delivery_ids: Sequence[int]) -> dict[int, int]:
-        """The message id each follow-up delivery acts on (ids without one are left out)."""
+    async def targets(self, delivery_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+        """The message ids each follow-up delivery acts on, in order (several for an
+        album: ``domain.media.message_ids``); deliveries without one are left out."""
         ...
 
 

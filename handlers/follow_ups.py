@@ -24,6 +24,7 @@ from handlers.filters import ButtonMessage, IsStaff
 from handlers.follow_ups_kb import url_keyboard
 from handlers.i18n import t
 from handlers.mailing_launch import follow_run
+from handlers.media_send import send_content
 from handlers.replies import show_screen
 from handlers.services import Services
 from handlers.states import FollowUpFlow
@@ -94,7 +95,7 @@ async def on_edit(
     """Ask for the new text, showing the one sent."""
     cd = callback_data
     run = await follow_ups.source_run(
-        services.uow_factory, user.telegram_id, cd.mailing_id, cd.run_id
+        services.uow_factory, user.telegram_id, cd.mailing_id, cd.run_id, for_edit=True
     )
     await query.answer()
     await state.set_state(FollowUpFlow.text)
@@ -184,13 +185,7 @@ async def _show(
     message: Message, source: MailingRun, text: str, markup: InlineKeyboardMarkup | None
 ) -> None:
     """The new text as a copy will read: a caption under the run's media, or a text."""
-    media = source.content.get("media") or {}
-    if media.get("type") == "photo":
-        await message.answer_photo(media["file_id"], caption=text, reply_markup=markup)
-    elif media.get("type") == "document":
-        await message.answer_document(media["file_id"], caption=text, reply_markup=markup)
-    else:
-        await message.answer(text, reply_markup=markup)
+    await send_content(message, source.content.get("media"), text, markup=markup, edited=True)
 
 
 def _order(data: dict[str, Any], body: str) -> EditOrder | None:

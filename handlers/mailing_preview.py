@@ -6,12 +6,7 @@ from __future__ import annotations
 import html
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.mailings import Channel, Mailing
@@ -19,6 +14,7 @@ from domain.usecases import preview as previews
 from handlers.i18n import t
 from handlers.mailings_kb import MailingAct, MailingCD
 from handlers.mailings_text import preview_report
+from handlers.media_send import send_content
 from handlers.services import Services
 
 
@@ -44,34 +40,15 @@ async def send_sample(message: Message, p: previews.Preview) -> None:
             header = f"<b>{html.escape(p.subject)}</b>\n\n" if p.subject else ""
             await message.answer(header + (p.body or "—"))
             return
-        silent, protect = bool(m.options.get("silent")), bool(m.options.get("protect"))
-        markup = url_buttons(m)
-        media = m.media or {}
-        if media.get("type") == "photo":
-            await message.answer_photo(
-                media["file_id"],
-                caption=p.body,
-                reply_markup=markup,
-                disable_notification=silent,
-                protect_content=protect,
-            )
-        elif media.get("type") == "document":
-            await message.answer_document(
-                media["file_id"],
-                caption=p.body,
-                reply_markup=markup,
-                disable_notification=silent,
-                protect_content=protect,
-            )
-        else:
-            link_preview = LinkPreviewOptions(is_disabled=not m.options.get("link_preview", True))
-            await message.answer(
-                p.body or "—",
-                reply_markup=markup,
-                link_preview_options=link_preview,
-                disable_notification=silent,
-                protect_content=protect,
-            )
+        await send_content(
+            message,
+            m.media,
+            p.body,
+            markup=url_buttons(m),
+            silent=bool(m.options.get("silent")),
+            protect=bool(m.options.get("protect")),
+            link_preview=bool(m.options.get("link_preview", True)),
+        )
     except TelegramBadRequest as exc:
         # Telegram refused it (broken HTML, too long): show it raw; the report says why
         raw = "<pre>" + html.escape(p.body[:3500]) + "</pre>"

@@ -7,13 +7,12 @@ one the dialog is at is outdated (``AtStep``). The schedule step lives in
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from domain.errors import InvalidInput
 from domain.follow_ups import AUTODELETE, PIN, next_autodelete
 from domain.mailings import Channel
 from domain.usecases import mailings
@@ -22,6 +21,7 @@ from domain.users import User
 from handlers import mailing_schedule
 from handlers.filters import ButtonMessage, IsStaff
 from handlers.i18n import t
+from handlers.mailing_content import Albums, content_of
 from handlers.mailing_flow import (
     STATES,
     AtStep,
@@ -261,19 +261,20 @@ async def got_subject(message: Message, state: FSMContext, user: User, services:
     await advance(message, state, user.telegram_id, services, Step.subject)
 
 
-async def got_content(message: Message, state: FSMContext, user: User, services: Services) -> None:
-    """Text keeps its formatting as Telegram HTML; a photo or a document becomes media."""
+async def got_content(
+    message: Message, state: FSMContext, user: User, services: Services, albums: Albums
+) -> None:
+    """Text keeps its formatting as Telegram HTML; a media message (any kind) or an album
+    becomes media, its caption the text."""
+    messages = await albums.gather(message)
+    if messages is None:
+        return  # an item of an album its first item answers for
     mailing_id = (await state.get_data())["mailing_id"]
-    media: dict[str, Any] | None = None
-    if message.photo:
-        media = {"type": "photo", "file_id": message.photo[-1].file_id}
-    elif message.document:
-        media = {
-            "type": "document",
-            "file_id": message.document.file_id,
-            "filename": message.document.file_name or "file",
-        }
-    body = (message.html_text if (message.text or message.caption) else "") or ""
+    try:
+        body, media = content_of(messages)
+    except InvalidInput as exc:
+        await message.answer(f"⛔️ {t(exc.key, **exc.params)}\n\n{t('dialog-content-refused')}")
+        return
     if media is None and not body.strip():
         await message.answer(t("mailings-body-empty"))
         return
@@ -324,7 +325,6 @@ def parse_buttons(text: str) -> list[list[dict[str, str]]]:
 
     A single ``-`` removes every button.
     """
-    from domain.errors import InvalidInput
 
     if text.strip() == "-":
         return []
@@ -355,7 +355,13 @@ def create_router() -> Router:
     router.message.register(new_command, Command("new"))
     router.message.register(got_name, MailingFlow.name, typed)
     router.message.register(got_subject, MailingFlow.subject, typed)
-    router.message.register(got_content, MailingFlow.content, typed | F.photo | F.document)
+    albums = Albums()
+
+    async def content(message: Message, state: FSMContext, user: User, services: Services) -> None:
+        await got_content(message, state, user, services, albums)
+
+    media = F.photo | F.video | F.animation | F.audio | F.voice | F.video_note | F.sticker
+    router.message.register(content, MailingFlow.content, typed | media | F.document)
     router.message.register(got_buttons, MailingFlow.buttons, typed)
     router.message.register(wants_a_button, StateFilter(*BUTTON_STEPS), typed)
     button = router.callback_query.register

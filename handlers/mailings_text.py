@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
@@ -92,7 +93,7 @@ def card_text(
     elif m.status is MailingStatus.draft and m.schedule.kind is not ScheduleKind.none:
         lines.append(t("mailings-card-not-scheduled"))
     if m.media:
-        lines.append(t("mailings-card-media", kind=t(f"media-{m.media.get('type', 'document')}")))
+        lines.append(t("mailings-card-media", kind=media_name(m.media)))
     if last_run is not None:
         tot = last_run.totals
         lines.append(
@@ -142,3 +143,11 @@ def paid_line(paid: PaidEstimate) -> str:
         cost=f"{paid.cost:,}",
         balance=balance,
     )
+
+
+def media_name(media: dict[str, Any]) -> str:
+    """A mailing's media as its card names it: "photo", "album of 3 items"…"""
+    kind = str(media.get("type") or "document")
+    if kind == "album":
+        return t("media-album", count=len(media.get("items") or ()))
+    return t(f"media-{kind}")

@@ -210,7 +210,7 @@ class Worker:
                 results.append(SendResult(outbound.delivery_id, Outcome.failed, detail))
                 continue
             body = message.body if message is not None else ""
-            messages.append(Message(outbound, None, body, target_id=target))
+            messages.append(Message(outbound, None, body, target_ids=target))
         if messages:
             results += await channel.send(content, messages)
         return results

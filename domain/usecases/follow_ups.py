@@ -21,6 +21,7 @@ from domain.follow_ups import (
     KEPT,
     check_new_text,
     check_source,
+    check_text_editable,
     edited_content,
     follow_up_content,
     is_caption,
@@ -46,15 +47,23 @@ class FollowUpSummary:
 
 
 async def source_run(
-    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, run_id: int
+    uow_factory: UnitOfWorkFactory,
+    actor_id: int,
+    mailing_id: int,
+    run_id: int,
+    *,
+    for_edit: bool = False,
 ) -> MailingRun:
-    """The send run a follow-up would act on, checked (rights, channel, state)."""
+    """The send run a follow-up would act on, checked (rights, channel, state; for an
+    edit, that its copies have a text)."""
     async with uow_factory() as uow:
         await load_own(uow, actor_id, mailing_id)
         run = await uow.runs.get(run_id)
         if run is None or run.mailing_id != mailing_id:
             raise NotFound("stats-run-not-found")
         check_source(run, await uow.runs.follow_ups(run_id))
+    if for_edit:
+        check_text_editable(run)
     return run
 
 
@@ -95,7 +104,7 @@ async def check_edit(
     """The send run and the new text as ``example`` (a recipient's values) would read it;
     refused with a clear key when Telegram would refuse it (HTML, empty, too long for a
     text or a caption) or a placeholder is broken."""
-    source = await source_run(uow_factory, actor_id, order.mailing_id, order.run_id)
+    source = await source_run(uow_factory, actor_id, order.mailing_id, order.run_id, for_edit=True)
     rendered = await asyncio.to_thread(renderer.render, order.body, example)  # CPU work
     check_new_text(order.body, rendered, caption=is_caption(source))
     return source, rendered

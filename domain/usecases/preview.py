@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from domain.answers import answer_labels
 from domain.clock import SystemClock
 from domain.content import (
     CAPTION_LIMIT,
@@ -20,9 +21,11 @@ from domain.content import (
     one_line,
     runs_as_sendsay_code,
     visible_length,
+    visible_text,
 )
 from domain.errors import InvalidInput
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing
+from domain.media import caption_refused, is_album, is_copy, takes_caption
 from domain.paid import PaidEstimate, sent_paid
 from domain.ports import MessageRenderer, PaidBroadcasts, UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, Audience
@@ -49,6 +52,8 @@ BLOCKING = TEMPLATE_LIMITS | frozenset(
         "preview-link-placeholder-encoded",
         "preview-stars-short",
         "preview-stars-unknown",
+        "media-caption-refused",
+        "media-album-no-buttons",
     }
     | {
         "content-html-unknown-tag",
@@ -174,6 +179,10 @@ def content_notices(
     (all blocking)."""
     notices: list[Notice] = []
     body, subject = mailing.body, mailing.subject
+    if is_copy(mailing.media):  # sent as it is: nothing is rendered
+        return body, subject, notices
+    if caption_refused(mailing.media) and visible_text(body).strip():
+        notices.append(Notice("media-caption-refused"))
     try:
         body = renderer.render(mailing.body, values)
         subject = renderer.render_text(mailing.subject, values) if mailing.subject else None
@@ -183,7 +192,7 @@ def content_notices(
     problem = check_html(body) if body else None
     if problem is not None:
         notices.append(Notice(problem.key, {"detail": problem.detail}))
-    limit = CAPTION_LIMIT if mailing.media else TEXT_LIMIT
+    limit = CAPTION_LIMIT if takes_caption(mailing.media) else TEXT_LIMIT
     if mailing.channel is Channel.telegram and visible_length(body) > limit:
         length = visible_length(body)
         notices.append(Notice("preview-too-long", {"length": length, "limit": limit}))
@@ -231,8 +240,12 @@ def _static_warnings(
     warnings: list[Notice] = []
     if mailing.channel not in available:
         warnings.append(Notice("preview-channel-unavailable", {"channel": mailing.channel.value}))
-    if not mailing.body.strip():
+    if not mailing.body.strip() and not mailing.media:
         warnings.append(Notice("preview-no-body"))
+    if is_album(mailing.media) and (
+        mailing.options.get("buttons") or answer_labels(mailing.options)
+    ):
+        warnings.append(Notice("media-album-no-buttons"))
     if needs_subject(mailing.channel) and not mailing.subject:
         warnings.append(Notice("preview-no-subject"))
     if not mailing.list_ids:

@@ -25,7 +25,18 @@ https://core.telegram.org/bots/api#making-requests):
   ``editMessageText`` or ``editMessageCaption``. Both are idempotent, so unlike a send an
   uncertain one is tried again. They go through the free lane, never flagged as paid
   broadcasts (the flag is a send's); that they count against the 30/s like sends is an
-  assumption (Telegram does not say), the stricter reading.
+  assumption (Telegram does not say), the stricter reading;
+* media (``domain.media``): each kind by its method (``sendVideo``, ``sendAnimation``,
+  ``sendAudio``, ``sendVoice``, ``sendVideoNote``, ``sendSticker``, ``sendPhoto``,
+  ``sendDocument``) with the file's ``file_id``, a caption where the method has one; an
+  album by ``sendMediaGroup`` (no buttons: it has no ``reply_markup``), whose answer is
+  every sent message: their ids are all kept (``domain.media.provider_id``) so a recall
+  deletes them all with one ``deleteMessages`` and an edit changes the first one's
+  caption. An album is one request and takes one slot of the rate limiter: how Telegram
+  counts its items against the 30/s is not documented (an assumption; a 429 is waited
+  out like any);
+* an exact copy goes by ``copyMessage`` (``copyMessages`` for an album, which takes
+  neither buttons nor ``allow_paid_broadcast``: such a run always uses the free lane).
 """
 
 from __future__ import annotations
@@ -49,20 +60,42 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import (
+    CopyMessage,
+    CopyMessages,
     DeleteMessage,
+    DeleteMessages,
     EditMessageCaption,
     EditMessageText,
     PinChatMessage,
+    SendAnimation,
+    SendAudio,
     SendDocument,
+    SendMediaGroup,
     SendMessage,
     SendPhoto,
+    SendSticker,
+    SendVideo,
+    SendVideoNote,
+    SendVoice,
+    TelegramMethod,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.utils.media_group import MediaGroupBuilder
 from pydantic import BaseModel, ConfigDict
 
 from domain.answers import ANSWER_RUN, answer_labels, callback_data
 from domain.delivery import Message, Outcome, RunContent, SendResult
 from domain.follow_ups import KEPT, PIN
+from domain.media import (
+    CAPTIONLESS,
+    SINGLE,
+    MediaKind,
+    delivered_caption,
+    is_album,
+    is_copy,
+    kind_of,
+    provider_id,
+)
 from domain.runs import RunKind
 from infrastructure.channels.fanout import send_each
 from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
@@ -77,8 +110,8 @@ NOT_MODIFIED = "unchanged: it already read so"
 NOT_IN_CHAT = "not edited: the copy is no longer in the chat"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-# (chat id, the rendered message) -> the sent (or acted on) message's id
-_Call = Callable[[int, Message], Awaitable[int]]
+# (chat id, the rendered message) -> the sent (or acted on) message's id (an album's ids)
+_Call = Callable[[int, Message], Awaitable[int | list[int]]]
 
 
 class SentId(BaseModel):
@@ -96,15 +129,38 @@ class SendMessageForId(SendMessage):
     __returning__ = SentId  # type: ignore[assignment]  # a narrower answer, on purpose
 
 
-class SendPhotoForId(SendPhoto):
-    __returning__ = SentId  # type: ignore[assignment]  # a narrower answer, on purpose
+def _for_id(method: type[TelegramMethod[Any]]) -> type[TelegramMethod[Any]]:
+    """``method`` answered with ``SentId``: same fields, same request, same errors."""
+    namespace = {"__returning__": SentId, "__module__": __name__}
+    return type(f"{method.__name__}ForId", (method,), namespace)
 
 
-class SendDocumentForId(SendDocument):
-    __returning__ = SentId  # type: ignore[assignment]  # a narrower answer, on purpose
+class SendMediaGroupForIds(SendMediaGroup):
+    __returning__ = list[SentId]  # a narrower answer, on purpose
 
 
-async def _message_id(bot: Bot, method: SendMessage | SendPhoto | SendDocument) -> int:
+_SINGLE_METHODS: dict[MediaKind, type[TelegramMethod[Any]]] = {
+    MediaKind.photo: _for_id(SendPhoto),
+    MediaKind.video: _for_id(SendVideo),
+    MediaKind.animation: _for_id(SendAnimation),
+    MediaKind.audio: _for_id(SendAudio),
+    MediaKind.voice: _for_id(SendVoice),
+    MediaKind.video_note: _for_id(SendVideoNote),
+    MediaKind.sticker: _for_id(SendSticker),
+    MediaKind.document: _for_id(SendDocument),
+}
+
+
+def _album_media(items: Sequence[dict[str, Any]], caption: str) -> list[Any]:
+    """``sendMediaGroup``'s items; the caption (HTML) goes with the first one."""
+    album = MediaGroupBuilder(caption=caption or None)
+    add: Any = album.add  # typed per literal kind; these kinds come from the data
+    for item in items:
+        add(type=str(item["type"]), media=str(item["file_id"]), parse_mode="HTML")
+    return album.build()
+
+
+async def _message_id(bot: Bot, method: TelegramMethod[Any]) -> int:
     sent = await bot(method)
     return cast(SentId, sent).message_id  # the method answers SentId, not aiogram's Message
 
@@ -148,6 +204,8 @@ class TelegramChannel:
         """The limiter a run's sends take, and whether they are paid broadcasts."""
         if content.kind is not RunKind.send:
             return self._limiter, False
+        if is_copy(content.media) and is_album(content.media):
+            return self._limiter, False  # copyMessages takes no allow_paid_broadcast
         if content.paid and self._paid_limiter is not None:
             return self._paid_limiter, True
         return self._limiter, False
@@ -201,7 +259,8 @@ class TelegramChannel:
                 continue
             except Exception as exc:  # one recipient never fails the batch
                 return _classify(delivery_id, exc)
-            return SendResult(delivery_id, Outcome.delivered, provider_id=str(sent))
+            ids = sent if isinstance(sent, list) else [sent]
+            return SendResult(delivery_id, Outcome.delivered, provider_id=provider_id(ids))
         paused = await limiter.paused_for()
         return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused or None)
 
@@ -213,33 +272,46 @@ class TelegramChannel:
         buttons = options.get("buttons")
         answers, answer_run = answer_labels(options), options.get(ANSWER_RUN)
         common: dict[str, Any] = {
-            "parse_mode": "HTML",
             # None leaves a field out of the request: less to encode per message.
             "disable_notification": True if options.get("silent") else None,
             "protect_content": True if options.get("protect") else None,
             "allow_paid_broadcast": True if paid else None,
         }
         media = content.media or {}
+        kind = kind_of(media)
         no_preview = options.get("link_preview") is False
 
-        kind = media.get("type")
-        if kind in ("photo", "document"):
-            file = {kind: media["file_id"]}
-            method = SendPhotoForId if kind == "photo" else SendDocumentForId
-
+        def markup(message: Message) -> InlineKeyboardMarkup | None:
             # Models (keyboard, preview options) are made per message, never shared.
-            async def with_media(chat_id: int, message: Message) -> int:
-                markup = _keyboard(
-                    message.buttons or buttons, answers, answer_run or message.outbound.run_id
+            run = answer_run or message.outbound.run_id
+            return _keyboard(message.buttons or buttons, answers, run)
+
+        if kind is MediaKind.album:
+            items = list(media["items"])
+
+            async def album(chat_id: int, message: Message) -> list[int]:
+                sent = await bot(
+                    SendMediaGroupForIds(
+                        chat_id=chat_id, media=_album_media(items, message.body), **common
+                    )
                 )
+                return [one.message_id for one in cast(list[SentId], sent)]
+
+            return self._pinned(content, album)
+        if kind is MediaKind.copy:
+            return self._pinned(content, self._copy(media, common, markup))
+        if kind in SINGLE:
+            assert kind is not None
+            method = _SINGLE_METHODS[kind]
+            file = {kind.value: media["file_id"]}
+            caption = kind not in CAPTIONLESS
+
+            async def with_media(chat_id: int, message: Message) -> int:
+                text = {"caption": message.body, "parse_mode": "HTML"} if caption else {}
                 return await _message_id(
                     bot,
                     method(
-                        chat_id=chat_id,
-                        caption=message.body,
-                        reply_markup=markup,
-                        **file,
-                        **common,
+                        chat_id=chat_id, reply_markup=markup(message), **file, **text, **common
                     ),
                 )
 
@@ -247,21 +319,55 @@ class TelegramChannel:
 
         async def text(chat_id: int, message: Message) -> int:
             preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
-            markup = _keyboard(
-                message.buttons or buttons, answers, answer_run or message.outbound.run_id
-            )
             return await _message_id(
                 bot,
                 SendMessageForId(
                     chat_id=chat_id,
                     text=message.body,
+                    parse_mode="HTML",
                     link_preview_options=preview,
-                    reply_markup=markup,
+                    reply_markup=markup(message),
                     **common,
                 ),
             )
 
         return self._pinned(content, text)
+
+    def _copy(
+        self,
+        media: dict[str, Any],
+        common: dict[str, Any],
+        markup: Callable[[Message], InlineKeyboardMarkup | None],
+    ) -> _Call:
+        """An exact copy of the manager's post: ``copyMessage``, or ``copyMessages`` for
+        an album (which takes neither buttons nor ``allow_paid_broadcast``: such runs go
+        through the free lane, see ``lane``)."""
+        bot = self._bot
+        source, ids = int(media["from_chat_id"]), [int(i) for i in media["message_ids"]]
+        if len(ids) > 1:
+            flags = {k: v for k, v in common.items() if k != "allow_paid_broadcast"}
+
+            async def copies(chat_id: int, message: Message) -> list[int]:
+                sent = await bot(
+                    CopyMessages(chat_id=chat_id, from_chat_id=source, message_ids=ids, **flags)
+                )
+                return [one.message_id for one in sent]
+
+            return copies
+
+        async def copy(chat_id: int, message: Message) -> int:
+            sent = await bot(
+                CopyMessage(
+                    chat_id=chat_id,
+                    from_chat_id=source,
+                    message_id=ids[0],
+                    reply_markup=markup(message),
+                    **common,
+                )
+            )
+            return sent.message_id
+
+        return copy
 
     def _pinned(self, content: RunContent, call: _Call) -> _Call:
         """With the pin option, each sent copy is pinned in its chat, silently. The copy is
@@ -271,14 +377,15 @@ class TelegramChannel:
             return call
         bot = self._bot
 
-        async def pinned(chat_id: int, message: Message) -> int:
+        async def pinned(chat_id: int, message: Message) -> int | list[int]:
             sent = await call(chat_id, message)
+            first = sent[0] if isinstance(sent, list) else sent  # an album: its first item
             try:
                 await bot(
-                    PinChatMessage(chat_id=chat_id, message_id=sent, disable_notification=True)
+                    PinChatMessage(chat_id=chat_id, message_id=first, disable_notification=True)
                 )
             except Exception as exc:
-                log.warning("Copy %s in chat %s not pinned: %s", sent, chat_id, exc)
+                log.warning("Copy %s in chat %s not pinned: %s", first, chat_id, exc)
             return sent
 
         return pinned
@@ -289,14 +396,19 @@ class TelegramChannel:
 
         async def delete(chat_id: int, message: Message) -> int:
             assert message.target_id is not None
-            await bot(DeleteMessage(chat_id=chat_id, message_id=message.target_id))
+            if len(message.target_ids) > 1:  # an album: all its messages at once
+                ids = list(message.target_ids)
+                await bot(DeleteMessages(chat_id=chat_id, message_ids=ids))
+            else:
+                await bot(DeleteMessage(chat_id=chat_id, message_id=message.target_id))
             return message.target_id
 
         if content.kind is RunKind.recall:
             return delete
         buttons = content.options.get("buttons")  # kept, or left out: removed
         answers, answer_run = answer_labels(content.options), content.options.get(ANSWER_RUN)
-        caption = bool(content.media)
+        caption = delivered_caption(content.media)
+        album = is_album(content.media)  # no buttons: sendMediaGroup sent none
         no_preview = content.options.get("link_preview") is False
 
         async def edit(chat_id: int, message: Message) -> int:
@@ -306,10 +418,10 @@ class TelegramChannel:
             if caption:
                 method = EditMessageCaption(
                     chat_id=chat_id,
-                    message_id=message.target_id,
+                    message_id=message.target_id,  # an album: its first item's caption
                     caption=message.body,
                     parse_mode="HTML",
-                    reply_markup=markup,
+                    reply_markup=None if album else markup,
                 )
             else:
                 method = EditMessageText(

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.follow_ups import KEPT
+from domain.media import message_ids
 from domain.runs import FollowUpStart, MailingRun, RunKind, RunStatus
 from infrastructure.db.base import UTCDateTime
 from infrastructure.db.models import MailingRunRow
@@ -108,7 +109,7 @@ class SqlFollowUps:
             await conn.execute(_TOTALS, totals)
         return FollowUpStart(run_id, pending, kept)
 
-    async def targets(self, delivery_ids: Sequence[int]) -> dict[int, int]:
+    async def targets(self, delivery_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
         if not delivery_ids:
             return {}
         if self._pg:
@@ -125,7 +126,8 @@ class SqlFollowUps:
             params = {"ids": json.dumps(list(delivery_ids))}
         async with self._engine.connect() as conn:
             rows = (await conn.execute(statement, params)).all()
-        return {int(i): int(m) for i, m in rows if m is not None and str(m).isdigit()}
+        found = {int(i): message_ids(m) for i, m in rows}
+        return {i: ids for i, ids in found.items() if ids}
 
 
 __all__ = ["SqlFollowUps"]

@@ -28,7 +28,8 @@ from typing import Any, Self
 from aiohttp import BodyPartReader, hdrs, web
 
 from tests.fakes.bot_api_limits import COUNTED_LIKE_SENDS
-from tests.fakes.bot_api_methods import OK_METHODS, BotMethods, Files, Params
+from tests.fakes.bot_api_media import MediaMethods
+from tests.fakes.bot_api_methods import OK_METHODS, Files, Params
 from tests.fakes.bot_api_model import (
     SEND_METHODS,
     TOKEN_RE,
@@ -43,7 +44,7 @@ from tests.fakes.bot_api_webhook import WebhookCall, WebhookPusher
 __all__ = ["ApiError", "FakeBotAPI", "SentMessage", "StoredFile", "WebhookCall"]
 
 
-class FakeBotAPI(BotMethods):
+class FakeBotAPI(MediaMethods):
     """A fake Telegram Bot API server bound to 127.0.0.1 on a free port."""
 
     def __init__(

@@ -20,7 +20,8 @@ Assumptions (no source states them; each errs towards the stricter reading):
   the last second ("above the free amount"); a flagged send the balance cannot pay for
   is treated as an unflagged one (so it meets the free limit);
 * a chat's burst is ``burst`` messages, refilled at ``per_second`` (a token bucket);
-* ``deleteMessage`` counts like a send against the limits above (a recall of a broadcast
+* ``deleteMessage`` (and ``deleteMessages``, an album's recall) counts like a send
+  against the limits above (a recall of a broadcast
   deletes in every chat as fast as the broadcast sent).
 
 ``storm`` makes the fake answer every send (flagged or not) past ``per_second`` with 429
@@ -37,7 +38,7 @@ from typing import Any
 from tests.fakes.bot_api_model import ApiError
 from tests.fakes.bot_api_state import FakeState
 
-COUNTED_LIKE_SENDS = frozenset({"deletemessage"})
+COUNTED_LIKE_SENDS = frozenset({"deletemessage", "deletemessages"})
 FREE_AMOUNT = 30  # messages a second that cost nothing
 PAID_FEE_NANO = 100_000_000  # 0.1 Star in nanostars
 NANO = 1_000_000_000

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.fakes.bot_api_model import (
     COMMAND_RE,
+    FILE_KINDS,
     MAX_CAPTION_LENGTH,
     MAX_DOWNLOAD_SIZE,
     MAX_TEXT_LENGTH,
@@ -204,6 +205,7 @@ class BotMethods(UserActions):
         file: StoredFile | None = None,
         entities_param: str = "entities",
         source_entities: list[dict[str, Any]] | None = None,
+        group: str | None = None,
     ) -> SentMessage:
         """Validate and record a new bot message; ``source_entities`` for copied content."""
         chat_id = int_param(p, "chat_id")
@@ -235,6 +237,7 @@ class BotMethods(UserActions):
             date=now_ts(),
             options=p,
             file=file,
+            media_group_id=group,
         )
         self._store_message(msg)
         return msg
@@ -302,23 +305,28 @@ class BotMethods(UserActions):
             raise bad_request(missing)
         return user_msg
 
-    def _copy_into(self, p: Params, obj: dict[str, Any]) -> SentMessage:
-        """Create a bot message in ``p["chat_id"]`` with the content of ``obj``."""
+    def _copy_into(self, p: Params, obj: dict[str, Any], group: str | None = None) -> SentMessage:
+        """Create a bot message in ``p["chat_id"]`` with the content of ``obj`` (one of
+        an album copied whole with ``copyMessages`` keeps an album: ``group``)."""
         if "text" in obj:
             return self._new_bot_message(
                 p, kind="text", raw=obj["text"], source_entities=obj.get("entities") or []
             )
-        if "photo" in obj:
-            kind, file_id = "photo", obj["photo"][-1]["file_id"]
-        elif "document" in obj:
-            kind, file_id = "document", obj["document"]["file_id"]
-        else:
+        kind = next((k for k in FILE_KINDS if k in obj), None)
+        if kind is None:
             raise bad_request("message can't be copied")
+        field = obj[kind]
+        file_id = field[-1]["file_id"] if kind == "photo" else field["file_id"]
         stored = self.file(file_id)
         assert stored is not None, file_id
         if "caption" in p:
             return self._new_bot_message(
-                p, kind=kind, raw=p["caption"], file=stored, entities_param="caption_entities"
+                p,
+                kind=kind,
+                raw=p["caption"],
+                file=stored,
+                entities_param="caption_entities",
+                group=group,
             )
         return self._new_bot_message(
             p,
@@ -326,6 +334,7 @@ class BotMethods(UserActions):
             raw=obj.get("caption"),
             file=stored,
             source_entities=obj.get("caption_entities") or [],
+            group=group,
         )
 
     def m_copymessage(self, p: Params, f: Files) -> Any:
@@ -446,8 +455,17 @@ class BotMethods(UserActions):
         return True
 
     def m_deletemessages(self, p: Params, f: Files) -> Any:
+        """https://core.telegram.org/bots/api#deletemessages: 1-100 identifiers; "If some
+        of the specified messages can't be found, they are skipped"; the limits of
+        deleteMessage apply (a message older than 48 hours is skipped too)."""
         chat_id = int_param(p, "chat_id")
-        for message_id in loads_param(p, "message_ids", "message_ids") or []:
+        ids = loads_param(p, "message_ids", "message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise bad_request("message_ids must include 1-100 identifiers")
+        for message_id in ids:
+            msg = self.message(chat_id, int(message_id))
+            if msg is not None and now_ts() - msg.date >= DELETE_WINDOW:
+                continue
             self._delete(chat_id, int(message_id))
         return True
 

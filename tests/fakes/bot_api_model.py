@@ -19,8 +19,36 @@ TOKEN_RE = re.compile(r"^(\d+):[\w-]+$")
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 
 # Methods that deliver a new message into a chat: rate limits, block/deactivate apply.
+# An album (sendMediaGroup, copyMessages) is one request and counts as one send: no
+# source says how Telegram counts its items against the 30/s (an assumption).
 SEND_METHODS = frozenset(
-    {"sendmessage", "sendphoto", "senddocument", "copymessage", "forwardmessage"}
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "sendvideo",
+        "sendanimation",
+        "sendaudio",
+        "sendvoice",
+        "sendvideonote",
+        "sendsticker",
+        "sendmediagroup",
+        "copymessage",
+        "copymessages",
+        "forwardmessage",
+    }
+)
+# The kinds of file a message carries (each a field of Message of that name); where the
+# fake keeps each kind's files (``file_path``'s folder, as getFile answers it).
+FILE_KINDS = (
+    "photo",
+    "animation",
+    "video",
+    "audio",
+    "voice",
+    "video_note",
+    "sticker",
+    "document",
 )
 
 TAG_ENTITY = {
@@ -150,7 +178,7 @@ class SentMessage:
 
     message_id: int
     chat_id: int
-    kind: str  # "text" | "photo" | "document"
+    kind: str  # "text" or one of FILE_KINDS
     text: str | None  # visible text (HTML stripped/unescaped); caption for media
     raw_text: str | None  # text/caption exactly as sent in the last send/edit
     parse_mode: str | None
@@ -167,6 +195,7 @@ class SentMessage:
     edit_date: int | None = None
     pinned: bool = False
     pinned_silently: bool = False
+    media_group_id: str | None = None  # an album's items share it
     seq: int = 0  # internal change counter, compare with ``FakeBotAPI.mark()``
 
     @property
@@ -465,3 +494,35 @@ def image_size(content: bytes) -> tuple[int, int]:
     if content[:6] in (b"GIF87a", b"GIF89a") and len(content) >= 10:
         return int.from_bytes(content[6:8], "little"), int.from_bytes(content[8:10], "little")
     return 800, 600
+
+
+def file_object(kind: str, file: StoredFile) -> Any:
+    """The ``Message`` field of a file of ``kind`` (``PhotoSize`` list, ``Video``…)."""
+    if kind == "photo":
+        return photo_sizes(file)
+    base: dict[str, Any] = {
+        "file_id": file.file_id,
+        "file_unique_id": file.file_unique_id,
+        "file_size": file.file_size,
+    }
+    if kind == "document":
+        return document_object(file)
+    if kind in ("video", "animation"):
+        base |= {"width": 640, "height": 360, "duration": 5}
+    elif kind in ("audio", "voice"):
+        base["duration"] = 5
+    elif kind == "video_note":
+        base |= {"length": 240, "duration": 5}
+    elif kind == "sticker":
+        base |= {
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+    if kind in ("video", "animation", "audio") and file.filename:
+        base["file_name"] = file.filename
+    if kind in ("video", "animation", "audio", "voice") and file.mime_type:
+        base["mime_type"] = file.mime_type
+    return base

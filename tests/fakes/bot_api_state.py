@@ -21,7 +21,7 @@ from tests.fakes.bot_api_model import (
     UserInfo,
     chat_object,
     document_object,
-    photo_sizes,
+    file_object,
     user_object,
 )
 
@@ -114,10 +114,11 @@ class FakeState:
             if msg.entities:
                 obj["caption_entities"] = msg.entities
             if msg.file is not None:
-                if msg.kind == "photo":
-                    obj["photo"] = photo_sizes(msg.file)
-                else:
+                obj[msg.kind] = file_object(msg.kind, msg.file)
+                if msg.kind == "animation":  # "for backward compatibility" (Message)
                     obj["document"] = document_object(msg.file)
+            if msg.media_group_id is not None:
+                obj["media_group_id"] = msg.media_group_id
         if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             obj["reply_markup"] = msg.reply_markup
         return obj
@@ -306,7 +307,9 @@ class FakeState:
     ) -> StoredFile:
         n = next(self._file_counter)
         digest = hashlib.sha1(content).hexdigest()  # noqa: S324 - not security relevant
-        prefix = {"photo": "AgAC", "document": "BQAC"}.get(kind, "CAAC")
+        prefix = {"photo": "AgAC", "document": "BQAC", "video": "BAAC", "voice": "AwAC"}.get(
+            kind, "CAAC"
+        )
         ext = (filename or "").rpartition(".")[2] if filename and "." in filename else "bin"
         if kind == "photo":
             ext = "jpg"

@@ -9,6 +9,7 @@ from tests.fakes.bot_api_model import (
     SentMessage,
     UserInfo,
     document_object,
+    file_object,
     member_object,
     photo_sizes,
     user_object,
@@ -98,6 +99,63 @@ class UserActions(LimitedState):
         if caption_entities:
             body["caption_entities"] = caption_entities
         return self._user_message(user_id, user, body)
+
+    def send_media(
+        self,
+        user_id: int,
+        kind: str,
+        content: bytes = b"media",
+        *,
+        caption: str | None = None,
+        caption_entities: list[dict[str, Any]] | None = None,
+        media_group_id: str | None = None,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        forward_origin: dict[str, Any] | None = None,
+        **user: Unpack[UserInfo],
+    ) -> dict[str, Any]:
+        """Queue a message carrying a file of ``kind`` (one of ``FILE_KINDS``), maybe an
+        item of an album (``media_group_id``) or forwarded (``forward_origin``)."""
+        if kind in ("sticker", "video_note") and caption is not None:
+            raise AssertionError(f"a {kind} message has no caption")
+        stored = self._store_file(content, kind=kind, filename=filename, mime_type=mime_type)
+        body: dict[str, Any] = {kind: file_object(kind, stored)}
+        if kind == "animation":
+            body["document"] = document_object(stored)
+        if caption is not None:
+            body["caption"] = caption
+        if caption_entities:
+            body["caption_entities"] = caption_entities
+        if media_group_id is not None:
+            body["media_group_id"] = media_group_id
+        if forward_origin is not None:
+            body["forward_origin"] = forward_origin
+        return self._user_message(user_id, user, body)
+
+    def send_album(
+        self,
+        user_id: int,
+        kinds: list[str],
+        *,
+        caption: str | None = None,
+        forward_origin: dict[str, Any] | None = None,
+        **user: Unpack[UserInfo],
+    ) -> list[dict[str, Any]]:
+        """Queue an album: one message per item sharing a ``media_group_id``, the caption
+        on the first (as Telegram's apps send it)."""
+        group = f"album{next(self._update_ids)}"
+        return [
+            self.send_media(
+                user_id,
+                kind,
+                f"{kind} {n}".encode(),
+                caption=caption if n == 0 else None,
+                media_group_id=group,
+                forward_origin=forward_origin,
+                **user,
+            )
+            for n, kind in enumerate(kinds)
+        ]
 
     def forward_from(
         self,

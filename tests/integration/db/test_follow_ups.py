@@ -104,7 +104,7 @@ async def test_a_recall_takes_the_copies_still_in_their_chats_once(
     claimed = await queue.claim(10, T0)
     assert [o.value for o in claimed] == ["801"]
     assert await follow_ups.targets([o.delivery_id for o in claimed]) == {
-        claimed[0].delivery_id: 11
+        claimed[0].delivery_id: (11,)
     }
     async with db_engine.connect() as conn:
         kept = (

@@ -1,0 +1,174 @@
+"""Every media kind through the bot: the content step takes it (an album as one answer),
+the preview sends the manager the same kind, the launch delivers it to each recipient
+through the fake Bot API (which refuses what the Bot API documentation rules out), and a
+recall deletes every message of a delivered album. What Telegram would refuse (an album
+of 11 items, mixed kinds, a caption too long) is refused at the step, nothing stored."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from domain.media import message_ids
+from domain.usecases import mailings
+from tests.e2e.conftest import BotHarness
+from tests.e2e.test_mailings import M, make_list, make_staff, start_dialog, stored
+from tests.fakes.bot_api import SentMessage
+
+READERS = [7801, 7802]
+CAPTIONED = ["photo", "video", "animation", "audio", "voice", "document"]
+CAPTIONLESS = ["video_note", "sticker"]
+
+
+@pytest.fixture
+async def staff(bot: BotHarness) -> BotHarness:
+    await make_staff(bot)
+    return bot
+
+
+async def content_step(bot: BotHarness, name: str) -> None:
+    await start_dialog(bot, name)
+    content = await bot.press(M, "✈️ Telegram")
+    assert "Send the message" in content.text
+
+
+async def card(bot: BotHarness, mailing_id: int, name: str) -> SentMessage:
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:open:{mailing_id}:0:", menu.message_id)
+    return await bot.api.wait_for_message(M, since=mark, contains=name)
+
+
+async def preview_and_launch(bot: BotHarness, name: str, list_id: int) -> list[SentMessage]:
+    """The mailing's preview (what the manager's chat got), then its launch."""
+    mailing = await stored(bot, name)
+    assert mailing.id is not None
+    await mailings.update(bot.app.db.uow_factory, M, mailing.id, list_ids=[list_id])
+    shown = await card(bot, mailing.id, name)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "👁 Preview", message_id=shown.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains=f"Preview: {name}", timeout=15)
+    sample = [m for m in bot.api.messages(M) if m.seq > mark and m.kind != "text"]
+    bot.api.press(M, "🚀 Launch")
+    await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=30)
+    return sample
+
+
+async def test_each_media_kind_is_taken_previewed_and_delivered(staff: BotHarness) -> None:
+    bot = staff
+    list_id = await make_list(bot, "Media readers", READERS)
+    for kind in CAPTIONED + CAPTIONLESS:
+        name = f"Kind {kind}"
+        await content_step(bot, name)
+        mark = bot.api.mark(M)
+        caption = "Hi {{ name }}, see this" if kind in CAPTIONED else None
+        bot.api.send_media(M, kind, f"{kind} bytes".encode(), caption=caption)
+        await bot.api.wait_for_message(M, since=mark, contains="Telegram message options")
+        mailing = await stored(bot, name)
+        assert mailing.media is not None and mailing.media["type"] == kind
+        assert mailing.body == (caption or "")
+
+        (sample,) = await preview_and_launch(bot, name, list_id)
+        assert sample.kind == kind
+        for chat in READERS:
+            got = bot.api.messages(chat)[-1]
+            assert got.kind == kind and got.file_id == mailing.media["file_id"]
+            assert got.caption == (f"Hi R{chat}, see this" if caption else None)
+        if kind in CAPTIONED:
+            assert sample.caption == f"Hi R{READERS[0]}, see this"
+    for method in ("sendVideo", "sendAnimation", "sendAudio", "sendVoice", "sendVideoNote"):
+        assert bot.api.sent_count(method) == 1 + len(READERS)  # the preview, the copies
+    assert bot.api.sent_count("sendSticker") == 1 + len(READERS)
+
+
+async def test_an_album_is_one_answer_previewed_delivered_and_recalled_whole(
+    staff: BotHarness,
+) -> None:
+    bot = staff
+    list_id = await make_list(bot, "Album readers", READERS)
+    await content_step(bot, "Trip")
+    mark = bot.api.mark(M)
+    bot.api.send_album(M, ["photo", "video", "photo"], caption="Our trip, {{ name }}")
+    options = await bot.api.wait_for_message(M, since=mark, contains="Telegram message options")
+    later = [m for m in bot.api.messages(M) if m.seq > mark]
+    assert later == [options]  # one answer for the three messages of the album
+    mailing = await stored(bot, "Trip")
+    assert mailing.media is not None and mailing.media["type"] == "album"
+    assert [i["type"] for i in mailing.media["items"]] == ["photo", "video", "photo"]
+    assert mailing.body == "Our trip, {{ name }}"
+
+    sample = await preview_and_launch(bot, "Trip", list_id)
+    assert [m.kind for m in sample] == ["photo", "video", "photo"]
+    assert len({m.media_group_id for m in sample}) == 1
+    for chat in READERS:
+        album = bot.api.messages(chat)
+        assert [m.kind for m in album] == ["photo", "video", "photo"]
+        assert album[0].caption == f"Our trip, R{chat}" and album[1].caption is None
+        assert album[0].media_group_id is not None
+    assert bot.api.sent_count("sendMediaGroup") == 1 + len(READERS)
+
+    async with bot.app.db.engine.connect() as conn:
+        kept = (
+            await conn.execute(
+                text(
+                    "SELECT d.provider_message_id FROM deliveries AS d"
+                    " JOIN mailing_runs AS r ON r.id = d.run_id"
+                    " WHERE r.mailing_id = :m ORDER BY d.id"
+                ),
+                {"m": mailing.id},
+            )
+        ).scalars()
+        ids = [message_ids(k) for k in kept]
+    assert ids == [tuple(m.message_id for m in bot.api.messages(c)) for c in READERS]
+
+    # The recall deletes every message of each album, in one deleteMessages per chat.
+    assert mailing.id is not None
+    shown = await card(bot, mailing.id, "Trip")
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=shown.message_id)
+    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+    confirm = await bot.press(M, "🗑 Delete from recipients' chats", message_id=figures.message_id)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "🗑 Yes, delete them", message_id=confirm.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="deleted from chats", timeout=30)
+    for chat in READERS:
+        assert all(m.deleted for m in bot.api.messages(chat))
+    assert bot.api.request_count("deleteMessages") == len(READERS)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "says"),
+    [
+        (["photo"] * 11, "The album has 11 items; Telegram sends at most 10"),
+        (["photo", "document"], "Telegram does not mix these in one album"),
+        (["audio", "video"], "Telegram does not mix these in one album"),
+    ],
+)
+async def test_an_album_telegram_refuses_is_refused_at_the_step(
+    staff: BotHarness, kinds: list[str], says: str
+) -> None:
+    bot = staff
+    await content_step(bot, "Too much")
+    mark = bot.api.mark(M)
+    bot.api.send_album(M, kinds, caption="Look")
+    refused = await bot.api.wait_for_message(M, since=mark, contains="⛔️", timeout=15)
+    assert says in refused.text and "Nothing was saved" in refused.text
+    assert [m for m in bot.api.messages(M) if m.seq > mark] == [refused]  # one answer
+    mailing = await stored(bot, "Too much")
+    assert mailing.media is None and mailing.body == ""
+    # The step is still open: a fixed album is taken.
+    mark = bot.api.mark(M)
+    bot.api.send_album(M, ["photo", "photo"], caption="Look")
+    await bot.api.wait_for_message(M, since=mark, contains="Telegram message options")
+    assert (await stored(bot, "Too much")).media is not None
+
+
+async def test_a_caption_too_long_is_refused_at_the_step(staff: BotHarness) -> None:
+    bot = staff
+    await content_step(bot, "Wordy")
+    mark = bot.api.mark(M)
+    bot.api.send_media(M, "video", caption="x" * 1025, language_code="en")
+    refused = await bot.api.wait_for_message(M, since=mark, contains="⛔️", timeout=15)
+    assert "1025 of 1024" in refused.text and "Nothing was saved" in refused.text
+    mailing = await stored(bot, "Wordy")
+    assert mailing.media is None and mailing.body == ""

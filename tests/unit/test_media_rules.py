@@ -1,0 +1,89 @@
+"""Media rules (domain/media.py), from the Bot API documentation: albums of 2–10 items,
+photos and videos may mix, documents and audio only with their own kind; no caption on
+stickers and video notes; an album's message ids kept together."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.errors import InvalidInput
+from domain.media import (
+    album,
+    caption_refused,
+    check_album,
+    copy_of,
+    delivered_caption,
+    is_album,
+    message_ids,
+    provider_id,
+    takes_caption,
+    text_editable,
+)
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        ["photo", "photo"],
+        ["photo", "video", "photo"],
+        ["document"] * 10,
+        ["audio", "audio"],
+    ],
+)
+def test_albums_telegram_sends(kinds: list[str]) -> None:
+    check_album(kinds)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "key"),
+    [
+        (["photo"] * 11, "media-album-too-big"),
+        (["photo"], "media-album-too-small"),
+        (["photo", "document"], "media-album-mixed"),
+        (["audio", "video"], "media-album-mixed"),
+        (["document", "audio"], "media-album-mixed"),
+        (["photo", "animation"], "media-album-kind-refused"),
+        (["sticker", "sticker"], "media-album-kind-refused"),
+        (["voice", "voice"], "media-album-kind-refused"),
+    ],
+)
+def test_albums_telegram_refuses(kinds: list[str], key: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_album(kinds)
+    assert refused.value.key == key
+
+
+def test_an_album_keeps_its_items_in_order() -> None:
+    made = album([{"type": "video", "file_id": "v"}, {"type": "photo", "file_id": "p"}])
+    assert made == {
+        "type": "album",
+        "items": [{"type": "video", "file_id": "v"}, {"type": "photo", "file_id": "p"}],
+    }
+    assert is_album(made) and takes_caption(made) and delivered_caption(made)
+
+
+def test_captions_where_telegram_takes_them() -> None:
+    for kind in ("photo", "video", "animation", "audio", "voice", "document"):
+        media = {"type": kind, "file_id": "f"}
+        assert takes_caption(media) and not caption_refused(media) and text_editable(media)
+    for kind in ("sticker", "video_note"):
+        media = {"type": kind, "file_id": "f"}
+        assert caption_refused(media) and not text_editable(media)
+    assert not takes_caption(None) and not delivered_caption(None) and text_editable(None)
+
+
+def test_an_exact_copy_is_sent_as_it_is() -> None:
+    text_post = copy_of(42, [7], None)
+    assert not takes_caption(text_post) and not delivered_caption(text_post)
+    photo_album = copy_of(42, [9, 8], "photo")
+    assert photo_album["message_ids"] == [8, 9] and is_album(photo_album)
+    assert delivered_caption(photo_album) and not is_album(text_post)
+    assert not text_editable(copy_of(42, [3], "sticker"))
+    with pytest.raises(InvalidInput):
+        copy_of(42, list(range(11)), "photo")
+
+
+def test_message_ids_are_kept_and_read_back() -> None:
+    assert provider_id([101]) == "101" and provider_id([5, 6, 7]) == "5,6,7"
+    assert message_ids("5,6,7") == (5, 6, 7) and message_ids("101") == (101,)
+    assert message_ids(None) == () and message_ids("<abc@mail>") == ()
