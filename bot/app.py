@@ -30,6 +30,7 @@ from bot.api.limits import TokenRateLimit
 from bot.api.server import ApiServer
 from bot.autodelete import autodelete_jobs
 from bot.delivery import Delivery, build_sendsay_client
+from bot.hooks import EventHooks, build_poster
 from bot.metrics import Metrics
 from bot.notifier import TelegramAccessNotifier, set_user_menu
 from bot.probes import Alive, Probes, Report
@@ -70,6 +71,7 @@ from infrastructure.db.follow_ups import SqlFollowUps
 from infrastructure.db.segment_index import SqlFieldIndexes
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.fetch import HttpFileFetcher
+from infrastructure.fetch.hooks import HttpWebhookPoster
 from infrastructure.importers import SqlRecipientImporter
 from infrastructure.importers.members import SqlMemberUpserter
 from infrastructure.importers.validation import TextAddressParser
@@ -110,9 +112,13 @@ class App:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # webhook mode: stop serving
     bounces: ImapBounceReader | None = None  # BOUNCE_IMAP_URL: run by ``serve``
     api: ApiServer | None = None  # the HTTP API (bot process only)
+    hooks: EventHooks | None = None  # sends event webhooks (bot process only)
+    poster: HttpWebhookPoster | None = None
 
     async def close(self) -> None:
         await self.watcher.close()
+        if self.poster is not None:
+            await self.poster.aclose()
         await self.delivery.close()
         await self.bot.session.close()
         await self.dispatcher.storage.close()
@@ -165,6 +171,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     dp.callback_query.middleware(ErrorReplyMiddleware())
     dp.include_router(build_router())
     sendsay = build_sendsay(settings)
+    poster = build_poster(settings)
     renderer = JinjaRenderer()
     figures = SqlFigures(db.engine)
     metrics = Metrics(figures)
@@ -231,11 +238,12 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         answer_chart=MatplotlibAnswerChart(),
         field_indexes=SqlFieldIndexes(db.engine),
         ab_tests=ab_store,
+        hooks=poster,
     )
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}
     bounces = None
-    api = None
+    api = hooks = None
     if worker:
         web_app = web.Application()
     else:
@@ -247,6 +255,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         tracking.install(web_app)
         reports["tracking"] = tracking.status.as_json
         parts["scheduler"] = lambda: scheduler.alive
+        hooks = EventHooks(settings, db.uow_factory, poster)
         bounces = bounce_reader(settings, db.uow_factory)
         if bounces is not None:
             reports["bounce_reader"] = bounces.status.as_json
@@ -271,6 +280,8 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         metrics,
         bounces=bounces,
         api=api,
+        hooks=hooks,
+        poster=poster,
     )
 
 

@@ -93,6 +93,8 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     try:
         app.delivery.start(settings.workers)
         app.scheduler.start()
+        if app.hooks is not None:
+            app.hooks.start()
         await app.watcher.resume()  # progress messages of runs a restart interrupted
         if settings.telegram_webhook_url:
             stopping = app.stopping
@@ -109,6 +111,8 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
             with suppress(asyncio.CancelledError):
                 await reader
         app.scheduler.stop()
+        if app.hooks is not None:
+            await app.hooks.stop()
         await app.delivery.stop()  # workers finish and record the batch in hand
         if app.api is not None:
             await app.api.stop()

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     api_port: int | None = Field(default=None, ge=0, le=65535)
     api_rate: int = Field(default=20, gt=0)
     api_body_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    # Event webhooks (/hooks, /api/v1/webhooks): receivers' addresses, retries.
+    hooks_allow_private_urls: bool = False
+    hooks_timeout: float = Field(default=10.0, gt=0)
+    hooks_max_attempts: int = Field(default=10, ge=1, le=30)
+    hooks_retry_seconds: float = Field(default=15.0, gt=0)  # the first retry; then doubling
 
     # Importing recipients from links and from Sendsay.
     import_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)

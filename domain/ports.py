@@ -51,6 +51,7 @@ from domain.stats import (
 from domain.targeting import Targeting
 from domain.templates import Template
 from domain.users import Role, User
+from domain.webhooks import WebhookStore
 
 
 class UserRepository(Protocol):
@@ -321,6 +322,7 @@ class UnitOfWork(Protocol):
     api_tokens: ApiTokenStore
     segments: SegmentStore
     idempotency: IdempotencyStore
+    webhooks: WebhookStore
 
     async def __aenter__(self) -> Self: ...
 

@@ -42,6 +42,7 @@ from handlers import (
     stats_engagement,
     subscribers,
     templates,
+    webhooks,
 )
 
 
@@ -56,6 +57,7 @@ def build_router() -> Router:
     root.include_routers(
         admin_roles.create_router(),
         sendsay_admin.create_router(),
+        webhooks.create_router(),
         common.create_router(),
         api_tokens.create_router(),
         templates.create_router(),

@@ -65,3 +65,18 @@ class UnsuppressCD(CallbackData, prefix="unsup"):
 
     address_id: int
     yes: bool = False
+
+
+class HookAct(StrEnum):
+    add = "add"
+    test = "test"
+    delete = "del"  # ask first
+    delete_yes = "dely"
+    back = "back"  # the list again
+
+
+class HookCD(CallbackData, prefix="hook"):
+    """An event webhook endpoint (``/hooks``, admins). Untrusted: the use cases check."""
+
+    action: HookAct
+    endpoint_id: int = 0

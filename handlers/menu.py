@@ -22,6 +22,7 @@ ADMIN_COMMANDS = (
     "revoke",
     "unsuppress",
     "sendsay",
+    "hooks",
 )
 ADMIN_ONLY = frozenset(ADMIN_COMMANDS) - frozenset(MANAGER_COMMANDS)
 

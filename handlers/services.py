@@ -33,6 +33,7 @@ from domain.ports import (
     UnitOfWorkFactory,
 )
 from domain.saved_segments import FieldIndexes
+from domain.webhooks import WebhookPoster
 from handlers.run_progress import RunWatcher
 
 
@@ -65,6 +66,7 @@ class Services:
     answer_chart: AnswerChart | None = None  # answers per option of a run
     field_indexes: FieldIndexes | None = None  # indexes on the fields saved segments use
     ab_tests: ABTestStore | None = None  # A/B test runs: results, the winner to the rest
+    hooks: WebhookPoster | None = None  # event webhooks: URL checks and test POSTs
 
     @property
     def timezone(self) -> str:

@@ -51,3 +51,7 @@ class TestFlow(StatesGroup):
 
 class FollowUpFlow(StatesGroup):
     text = State()  # the new text of a run's copies; data["fu_mailing"], data["fu_run"]
+
+
+class HooksFlow(StatesGroup):
+    url = State()  # a new event webhook's URL (and event names)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from bot.api.context import ApiContext
 from bot.api.limits import BodyLimit
 from bot.api.problems import PROBLEM_JSON, install_problems
-from bot.api.routes import lists, mailings, me, runs, suppressions
+from bot.api.routes import lists, mailings, me, runs, suppressions, webhooks
 
 PREFIX = "/api/v1"
 PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}, "description": "A problem (RFC 9457)"}
@@ -36,6 +36,6 @@ def build_api(ctx: ApiContext, i18n: I18n, *, body_max_bytes: int) -> FastAPI:
     api.state.i18n = i18n
     install_problems(api)
     api.add_middleware(BodyLimit, max_bytes=body_max_bytes)
-    for module in (me, lists, mailings, runs, suppressions):
+    for module in (me, lists, mailings, runs, suppressions, webhooks):
         api.include_router(module.router, prefix=PREFIX, responses=ERRORS)
     return api

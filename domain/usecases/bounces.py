@@ -19,9 +19,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain import webhooks
 from domain.bounces import ACTIONABLE, BounceKind, BounceReport, next_soft_streak
 from domain.engagement import DeliveryRef
 from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.usecases.webhooks import emit
 
 log = logging.getLogger(__name__)
 UNUSABLE = {
@@ -83,16 +85,19 @@ async def _act(
         await uow.bounces.unsubscribe(target.address_id, now)
         if not earlier:
             await uow.tracking.add_to_run(target.run_id, complained=1)
+            await _tell(uow, target, now, via="complaint")
         return False
     if report.kind is BounceKind.hard:
         if await uow.bounces.refuse(target, reason, now):
             await uow.tracking.add_to_run(target.run_id, bounced=1)
+            await _tell(uow, target, now, bounce=report)
         await uow.bounces.suppress(target.address_id, now)
         return True
     await uow.bounces.note(target.delivery_id, reason)
     if earlier:
         return False
     await uow.tracking.add_to_run(target.run_id, soft_bounced=1)
+    await _tell(uow, target, now, bounce=report)
     streak = await uow.bounces.soft_streak(target.address_id)
     got_through = False
     if streak.run_id is not None and streak.run_id != target.run_id:
@@ -104,6 +109,29 @@ async def _act(
         await uow.bounces.suppress(target.address_id, now)
         return True
     return False
+
+
+async def _tell(
+    uow: UnitOfWork,
+    target: DeliveryRef,
+    now: datetime,
+    *,
+    bounce: BounceReport | None = None,
+    via: str = "",
+) -> None:
+    """A bounce (``delivery.bounced``) or a complaint (``recipient.unsubscribed``) to the
+    event webhooks, in the bounce's transaction."""
+    address = await uow.addresses.get(target.address_id)
+    if address is None:
+        return
+    kind, value = address.kind.value, address.value
+    if bounce is None:
+        event = webhooks.recipient_unsubscribed(kind, value, via, now)
+    else:
+        event = webhooks.delivery_bounced(
+            target.run_id, target.delivery_id, kind, value, bounce.kind.value, bounce.reason, now
+        )
+    await emit(uow, [event])
 
 
 def _reason(report: BounceReport) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from domain import webhooks
 from domain.backoff import Backoff, short_error
 from domain.clock import SystemClock
 from domain.content import one_line
@@ -60,6 +61,7 @@ from domain.usecases.channel_guard import ChannelGuard
 from domain.usecases.heartbeat import Heartbeat
 from domain.usecases.launch import finish_drained_runs
 from domain.usecases.preview import recipient_values
+from domain.usecases.webhooks import emit_now
 
 log = logging.getLogger(__name__)
 RunsFinished = Callable[[list[int]], Awaitable[None]]
@@ -153,8 +155,39 @@ class Worker:
                 await _woken(stop or asyncio.Event(), None, wait)
         if backoff.succeeded():
             log.info("Recorded %d results after the database came back", len(results))
+        await self._tell_refusals(batch, results)
         if due is not None and (self._next_retry is None or due < self._next_retry):
             self._next_retry = due
+
+    async def _tell_refusals(
+        self, batch: Sequence[Outbound], results: Sequence[SendResult]
+    ) -> None:
+        """``delivery.refused`` events of the batch's refusals, in one transaction (none
+        at all when nothing was refused). Their ids come from the deliveries, so a batch
+        recorded twice still tells each refusal once. A failure here is logged: the
+        results are recorded already and must not be sent again for an event."""
+        refused = {r.delivery_id: r for r in results if r.outcome is Outcome.refused}
+        if not refused:
+            return
+        now = self.clock.now()
+        events = [
+            webhooks.delivery_refused(
+                webhooks.Refusal(
+                    o.run_id, o.delivery_id, o.kind.value, o.value, refused[o.delivery_id].error
+                ),
+                now,
+            )
+            for o in batch
+            if o.delivery_id in refused and self._tells(o.run_id)
+        ]
+        try:
+            await emit_now(self.uow_factory, events)
+        except Exception as exc:
+            log.warning("%d refusal events not stored: %s", len(events), short_error(exc))
+
+    def _tells(self, run_id: int) -> bool:
+        content = self._contents.get(run_id)
+        return run_id not in self._tests and content is not None and content.kind is RunKind.send
 
     async def _after_batch(self, handled: int, limit: int) -> None:
         self._batches += 1

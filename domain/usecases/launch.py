@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain import webhooks
 from domain.clock import SystemClock
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput, NotFound
@@ -36,6 +37,7 @@ from domain.usecases import preview as previews
 from domain.usecases.access import record
 from domain.usecases.mailings import load_own
 from domain.usecases.run_events import run_finished, run_started
+from domain.usecases.webhooks import emit
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +224,9 @@ async def start_run(uow_factory: UnitOfWorkFactory, run_id: int) -> MailingRun:
         run.status = RunStatus.running
         run.note = f"recipients={run.totals.total}"
         await uow.runs.update(run)
+        if webhooks.tells(run):
+            now = SystemClock().now()
+            await emit(uow, [webhooks.run_started(run, run.totals.total, now)])
         await uow.commit()
         fresh = await uow.runs.get(run_id)
     assert fresh is not None
@@ -264,6 +269,7 @@ async def _mailing_moves_on(uow: UnitOfWork, run: MailingRun) -> None:
     run_finished(run)
     if run.is_test or run.is_follow_up:
         return
+    await emit(uow, [webhooks.run_finished(run, run.finished_at or SystemClock().now())])
     mailing = await uow.mailings.get(run.mailing_id)
     if mailing is None or mailing.status is not MailingStatus.running:
         return
@@ -308,6 +314,8 @@ async def cancel(
         if run is not None and stopped:
             run.status, run.finished_at = RunStatus.cancelled, now
             await uow.runs.update(run)
+            if webhooks.tells(run):
+                await emit(uow, [webhooks.run_finished(run, now)])
         await uow.mailings.update(mailing)
         await record(uow, actor_id, "mailing.cancel", ("mailing", mailing_id), {})
         await uow.commit()

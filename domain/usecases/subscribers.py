@@ -10,12 +10,14 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from domain import webhooks
 from domain.audit import AuditEntry
 from domain.clock import SystemClock
 from domain.errors import AccessDenied, NotFound
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
 from domain.usecases.roles import SeenUser
+from domain.usecases.webhooks import emit
 
 
 async def subscribe(
@@ -49,6 +51,7 @@ async def unsubscribe_chat(
             return False
         address.unsubscribed_at = (clock or SystemClock()).now()
         await uow.addresses.update(address)
+        await _tell(uow, address, "bot")
         await uow.commit()
     return True
 
@@ -84,8 +87,18 @@ async def unsubscribe_address(
         if address.unsubscribed_at is None:
             address.unsubscribed_at = (clock or SystemClock()).now()
             await uow.addresses.update(address)
+            await _tell(uow, address, "link")
             await uow.commit()
     return address
+
+
+async def _tell(uow: UnitOfWork, address: Address, via: str) -> None:
+    """``recipient.unsubscribed`` to the event webhooks, in the same transaction."""
+    assert address.unsubscribed_at is not None
+    event = webhooks.recipient_unsubscribed(
+        address.kind.value, address.value, via, address.unsubscribed_at
+    )
+    await emit(uow, [event])
 
 
 class Lift(enum.StrEnum):

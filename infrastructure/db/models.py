@@ -32,6 +32,7 @@ from domain.mailings import Channel, MailingStatus, ScheduleKind
 from domain.recipients import AddressKind, ListSourceKind
 from domain.runs import DeliveryStatus, RunKind, RunStatus
 from domain.users import Role
+from domain.webhooks import OutboxStatus
 from infrastructure.db.base import (
     Base,
     BigIntPK,
@@ -432,6 +433,47 @@ class IdempotencyRow(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     run_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = created_column()
+
+
+class WebhookEndpointRow(Base):
+    """A URL an admin registered for events (``domain.webhooks``); ``events``: the event
+    names it wants, comma-separated. The secret signs each POST, so it is kept as is."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(100))
+    events: Mapped[str] = mapped_column(String(400))
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = created_column()
+
+
+class WebhookOutboxRow(Base):
+    """One event for one endpoint: sent, waiting for its next attempt, or given up."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (
+        one_of("status", OutboxStatus),
+        UniqueConstraint("endpoint_id", "event_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.pending.value)
+    attempts: Mapped[int] = counter_column()
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_column()
+
+
+Index("ix_webhook_outbox_status_next_at", WebhookOutboxRow.status, WebhookOutboxRow.next_at)
 
 
 class AuditRow(Base):

@@ -23,6 +23,7 @@ from domain.ports import (
     UserRepository,
 )
 from domain.saved_segments import SegmentStore
+from domain.webhooks import WebhookStore
 from infrastructure.db.repositories import (
     SqlAddressRepository,
     SqlAuditLog,
@@ -36,6 +37,7 @@ from infrastructure.db.repositories import (
 from infrastructure.db.repositories.api_tokens import SqlApiTokenStore, SqlIdempotencyStore
 from infrastructure.db.repositories.engagement import SqlBounceStore, SqlTrackingStore
 from infrastructure.db.repositories.segments import SqlSegmentStore
+from infrastructure.db.repositories.webhooks import SqlWebhookStore
 
 
 class SqlAlchemyUnitOfWork:
@@ -54,6 +56,7 @@ class SqlAlchemyUnitOfWork:
     api_tokens: ApiTokenStore
     segments: SegmentStore
     idempotency: IdempotencyStore
+    webhooks: WebhookStore
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -80,7 +83,7 @@ class SqlAlchemyUnitOfWork:
         self.tracking = SqlTrackingStore(session)
         self.api_tokens = SqlApiTokenStore(session)
         self.idempotency = SqlIdempotencyStore(session)
-        self.idempotency = SqlIdempotencyStore(session)
+        self.webhooks = SqlWebhookStore(session)
         self.segments = SqlSegmentStore(session)
         return self
 

@@ -1,12 +1,10 @@
 """``HttpFileFetcher``: downloads a CSV/XLSX link into a local file (``RemoteFileFetcher``).
 
-How the address check is made to stick (DNS rebinding): for every hop we resolve the
-host ourselves (``resolve_checked``), then send the request to the *checked IP* with
-the original ``Host`` header and, for HTTPS, the original name as SNI (httpcore's
-``sni_hostname`` extension), so the certificate is still verified against the name.
-httpx never resolves the name again, so a second DNS answer cannot swap the address.
-Redirects are followed by hand, each hop validated and resolved the same way.
-Proxies from the environment are ignored (``trust_env=False``): they would bypass it.
+How the address check is made to stick (DNS rebinding): every hop goes to the address
+checked for it (``infrastructure.fetch.pinned``); httpx never resolves the name again, so
+a second DNS answer cannot swap the address. Redirects are followed by hand, each hop
+validated and resolved the same way. Proxies from the environment are ignored
+(``trust_env=False``): they would bypass it.
 """
 
 from __future__ import annotations
@@ -24,13 +22,9 @@ import httpx
 
 from domain.errors import DomainError
 from domain.imports import ImportSource
-from infrastructure.fetch.addresses import (
-    IPNetwork,
-    Resolver,
-    resolve_checked,
-    system_resolver,
-)
+from infrastructure.fetch.addresses import IPNetwork, Resolver, system_resolver
 from infrastructure.fetch.naming import EXTENSIONS, choose_filename, media_type
+from infrastructure.fetch.pinned import pinned_request
 from infrastructure.fetch.sniff import HTML_MEDIA_TYPES, HtmlSniffer
 from infrastructure.fetch.urls import google_sheets_export_url, parse_link
 
@@ -103,15 +97,13 @@ class HttpFileFetcher:
         self, client: httpx.AsyncClient, url: httpx.URL
     ) -> AsyncIterator[httpx.Response]:
         host = url.raw_host.decode("ascii")
-        port = url.port or (443 if url.scheme == "https" else 80)
-        ip = await resolve_checked(
-            host, port, self._resolve, allow_private=self.allow_private, deny=self.deny_networks
-        )
-        request = client.build_request(
+        request = await pinned_request(
+            client,
             "GET",
-            url.copy_with(host=str(ip)),
-            headers={"Host": url.netloc.decode("ascii")},
-            extensions={"sni_hostname": host} if url.scheme == "https" else {},
+            url,
+            self._resolve,
+            allow_private=self.allow_private,
+            deny=self.deny_networks,
         )
         try:
             response = await client.send(request, stream=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -33,6 +33,14 @@ from domain.runs import MailingRun, ProgressMessage, RunStatus
 from domain.targeting import Targeting
 from domain.templates import Template
 from domain.users import Role, User
+from domain.webhooks import (
+    Claimed,
+    Endpoint,
+    EndpointHealth,
+    EventType,
+    OutboxItem,
+    OutboxStatus,
+)
 
 
 @dataclass
@@ -48,6 +56,8 @@ class _State:
     templates: dict[int, Template] = field(default_factory=dict)
     mailings: dict[int, Mailing] = field(default_factory=dict)
     runs: dict[int, MailingRun] = field(default_factory=dict)
+    endpoints: dict[int, Endpoint] = field(default_factory=dict)
+    outbox: dict[int, OutboxItem] = field(default_factory=dict)
     last_id: int = 0
 
     def next_id(self) -> int:
@@ -97,6 +107,10 @@ class MemoryDatabase:
     @property
     def templates(self) -> dict[int, Template]:
         return self.state.templates
+
+    @property
+    def outbox(self) -> dict[int, OutboxItem]:
+        return self.state.outbox
 
 
 class _Repo:
@@ -316,6 +330,75 @@ class MemoryTemplates(_Repo):
         return [replace(t) for _, t in sorted(self._s.templates.items())]
 
 
+class MemoryWebhooks(_Repo):
+    """``WebhookStore`` on dicts: unique (endpoint, event id), claims by due time."""
+
+    async def add(self, endpoint: Endpoint) -> Endpoint:
+        endpoint.id = self._s.next_id()
+        self._s.endpoints[endpoint.id] = replace(endpoint)
+        return endpoint
+
+    async def get(self, endpoint_id: int) -> Endpoint | None:
+        found = self._s.endpoints.get(endpoint_id)
+        return replace(found) if found else None
+
+    async def all(self) -> list[Endpoint]:
+        return [replace(e) for _, e in sorted(self._s.endpoints.items())]
+
+    async def delete(self, endpoint_id: int) -> bool:
+        for item_id in [i for i, o in self._s.outbox.items() if o.endpoint_id == endpoint_id]:
+            del self._s.outbox[item_id]
+        return self._s.endpoints.pop(endpoint_id, None) is not None
+
+    async def subscribed(self, types: frozenset[EventType]) -> list[Endpoint]:
+        return [e for e in await self.all() if e.events & types]
+
+    async def enqueue(self, items: Sequence[OutboxItem]) -> int:
+        taken = {(o.endpoint_id, o.event_id) for o in self._s.outbox.values()}
+        added = 0
+        for item in items:
+            if (item.endpoint_id, item.event_id) in taken:
+                continue
+            taken.add((item.endpoint_id, item.event_id))
+            stored = replace(item, id=self._s.next_id())
+            self._s.outbox[stored.id or 0] = stored
+            added += 1
+        return added
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+        due = sorted(
+            (o for o in self._s.outbox.values() if o.status is OutboxStatus.pending),
+            key=lambda o: (o.next_at, o.id or 0),
+        )
+        claimed = []
+        for item in [o for o in due if o.next_at <= now][:limit]:
+            item.attempts += 1
+            item.next_at = now + lease
+            endpoint = self._s.endpoints[item.endpoint_id]
+            claimed.append(Claimed(replace(item), endpoint.url, endpoint.secret))
+        return claimed
+
+    async def record(self, item: OutboxItem) -> None:
+        assert item.id is not None
+        stored = self._s.outbox[item.id]
+        stored.status, stored.next_at = item.status, item.next_at
+        stored.last_status, stored.last_error = item.last_status, item.last_error
+
+    async def health(self, endpoint_id: int, failures: int) -> EndpointHealth | None:
+        endpoint = await self.get(endpoint_id)
+        if endpoint is None:
+            return None
+        mine = [o for o in self._s.outbox.values() if o.endpoint_id == endpoint_id]
+        pending = sum(o.status is OutboxStatus.pending for o in mine)
+        failed = [
+            replace(o)
+            for o in sorted(mine, key=lambda o: -(o.id or 0))
+            if o.status is not OutboxStatus.sent
+            and (o.last_error or o.status is OutboxStatus.failed)
+        ]
+        return EndpointHealth(endpoint, pending, failed[:failures])
+
+
 class MemoryMailings(_Repo):
     async def get(self, mailing_id: int) -> Mailing | None:
         found = self._s.mailings.get(mailing_id)
@@ -439,6 +522,7 @@ class MemoryUnitOfWork:
         self.templates = MemoryTemplates(self)
         self.mailings = MemoryMailings(self)
         self.runs = MemoryRuns(self)
+        self.webhooks = MemoryWebhooks(self)
 
     async def __aenter__(self) -> Self:
         self.state = copy.deepcopy(self._db.state)

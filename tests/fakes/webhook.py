@@ -28,6 +28,7 @@ class WebhookRequest:
     headers: dict[str, str]
     body: Any  # parsed JSON (None when the body was not JSON)
     peer: str  # "host:port" of the client connection, to count connections
+    raw: bytes = b""  # the body as received (what a signature is checked against)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class FakeWebhook:
             body = None
         peername = request.transport.get_extra_info("peername") if request.transport else None
         peer = f"{peername[0]}:{peername[1]}" if peername else "?"
-        self.requests.append(WebhookRequest(request.path, dict(request.headers), body, peer))
+        self.requests.append(WebhookRequest(request.path, dict(request.headers), body, peer, raw))
         reply = self._script.popleft() if self._script else None
         if reply is not None and reply.hang:
             await asyncio.Event().wait()  # cancelled when the client gives up
