@@ -122,6 +122,30 @@ class ListMemberRow(Base):
     gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class ListCountRow(Base):
+    """Members of a list per address kind, kept exact by triggers on ``list_members``
+    (migration 0023): the dialog's reachable count reads it instead of a join."""
+
+    __tablename__ = "list_counts"
+
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("recipient_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    members: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+# Unsubscribed or refused addresses are few: a list's suppressed members are found through
+# them (migration 0023).
+_SUPPRESSED = text("unsubscribed_at IS NOT NULL OR refused_at IS NOT NULL")
+Index(
+    "ix_addresses_suppressed",
+    AddressRow.id,
+    postgresql_where=_SUPPRESSED,
+    sqlite_where=_SUPPRESSED,
+)
+
+
 class TemplateRow(Base):
     __tablename__ = "templates"
 

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    case,
     cast,
     delete,
     func,
@@ -36,7 +35,13 @@ from domain.recipients import (
     RecipientList,
 )
 from domain.targeting import Targeting
-from infrastructure.db.models import AddressRow, ListMemberRow, RecipientListRow, UserRow
+from infrastructure.db.models import (
+    AddressRow,
+    ListCountRow,
+    ListMemberRow,
+    RecipientListRow,
+    UserRow,
+)
 from infrastructure.db.repositories._sql import (
     dialect_name,
     execute_dml,
@@ -46,6 +51,9 @@ from infrastructure.db.repositories._sql import (
 )
 from infrastructure.db.repositories.addresses import to_address
 from infrastructure.db.segments import Compiler
+
+# A list bigger than this has its suppressed members found from the suppressed addresses.
+PROBE_FROM_SUPPRESSED = 10_000
 
 AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
 
@@ -148,21 +156,41 @@ class SqlRecipientListRepository:
         return (await self._session.scalars(stmt.limit(1))).first() is not None
 
     async def size(self, list_id: int) -> ListSize:
-        suppressed = or_(
-            AddressRow.unsubscribed_at.is_not(None), AddressRow.refused_at.is_not(None)
+        members, suppressed = await self._kind_counts(list_id)
+        per_kind = {AddressKind(kind).value: count for kind, count in members.items() if count}
+        return ListSize(**per_kind, suppressed=sum(suppressed.values()))
+
+    async def _kind_counts(self, list_id: int) -> tuple[dict[str, int], dict[str, int]]:
+        """Members of the list per kind (``list_counts``, kept by triggers) and, per kind,
+        how many of them are suppressed: no pass over a big list's members.
+
+        The suppressed ones are found from the partial index of suppressed addresses, each
+        looked up in the list (a LATERAL with LIMIT keeps PostgreSQL to that plan: left to
+        itself it hashes the whole list, 0.45 s on 1,000,000 members with 50,000
+        unsubscribed against 0.19 s). A small list is joined from its own side; SQLite
+        (no LATERAL) plans the join with nested loops on its own.
+        """
+        stored = select(ListCountRow.kind, ListCountRow.members).where(
+            ListCountRow.list_id == list_id
         )
-        stmt = (
-            select(AddressRow.kind, func.count(), func.sum(case((suppressed, 1), else_=0)))
-            .join(ListMemberRow, ListMemberRow.address_id == AddressRow.id)
-            .where(ListMemberRow.list_id == list_id)
-            .group_by(AddressRow.kind)
-        )
-        per_kind: dict[str, int] = {}
-        suppressed_total = 0
-        for kind, count, suppressed_count in await self._session.execute(stmt):
-            per_kind[AddressKind(kind).value] = count
-            suppressed_total += suppressed_count or 0
-        return ListSize(**per_kind, suppressed=suppressed_total)
+        members = {kind: int(count) for kind, count in await self._session.execute(stored)}
+        big = sum(members.values()) > PROBE_FROM_SUPPRESSED
+        if big and dialect_name(self._session) == "postgresql":
+            member = (
+                select(literal(1))
+                .where(ListMemberRow.list_id == list_id, ListMemberRow.address_id == AddressRow.id)
+                .limit(1)
+                .lateral()
+            )
+            found = select(AddressRow.kind, func.count()).join(member, true())
+        else:
+            found = select(AddressRow.kind, func.count()).join(
+                ListMemberRow,
+                and_(ListMemberRow.address_id == AddressRow.id, ListMemberRow.list_id == list_id),
+            )
+        found = found.where(_suppressed()).group_by(AddressRow.kind)
+        suppressed = {kind: int(count) for kind, count in await self._session.execute(found)}
+        return members, suppressed
 
     async def members(
         self, list_id: int, page: int, size: int, query: str | None = None
@@ -236,19 +264,20 @@ class SqlRecipientListRepository:
         if not list_ids:
             return Audience(reachable=0, suppressed=0, other_kinds=0, first=None)
         _, right_kind = self._members_of(list_ids, kinds)
-        suppressed = or_(
-            AddressRow.unsubscribed_at.is_not(None), AddressRow.refused_at.is_not(None)
-        )
-        counts = select(
-            func.count().filter(right_kind, ~suppressed),
-            func.count().filter(right_kind, suppressed),
-            func.count().filter(~right_kind),
-        ).select_from(AddressRow)
+        suppressed = _suppressed()
         selected = self._selected(targeting, today)
-        counts = _in_lists(counts, list_ids)
-        if selected is not None:
-            counts = counts.where(selected)
-        reachable, suppressed_count, other = (await self._session.execute(counts)).one()
+        if len(list_ids) == 1 and selected is None:
+            reachable, suppressed_count, other = await self._counted(list_ids[0], kinds)
+        else:  # a segment, or several lists (an address in two counts once): a live count
+            counts = select(
+                func.count().filter(right_kind, ~suppressed),
+                func.count().filter(right_kind, suppressed),
+                func.count().filter(~right_kind),
+            ).select_from(AddressRow)
+            counts = _in_lists(counts, list_ids)
+            if selected is not None:
+                counts = counts.where(selected)
+            reachable, suppressed_count, other = (await self._session.execute(counts)).one()
         first = _in_lists(select(AddressRow), list_ids).where(right_kind, ~suppressed)
         if selected is not None:
             first = first.where(selected)
@@ -260,6 +289,15 @@ class SqlRecipientListRepository:
             other_kinds=other,
             first=to_address(first_row) if first_row is not None else None,
         )
+
+    async def _counted(self, list_id: int, kinds: Sequence[AddressKind]) -> tuple[int, int, int]:
+        """Reachable, suppressed (of ``kinds``) and other-kind members of one whole list."""
+        members, suppressed = await self._kind_counts(list_id)
+        wanted = {kind.value for kind in kinds}
+        right = sum(count for kind, count in members.items() if kind in wanted)
+        gone = sum(count for kind, count in suppressed.items() if kind in wanted)
+        other = sum(count for kind, count in members.items() if kind not in wanted)
+        return right - gone, gone, other
 
     async def missing_attributes(
         self,
@@ -316,6 +354,11 @@ def _in_lists(stmt: AnySelect, list_ids: Sequence[int]) -> AnySelect:
         return joined.where(ListMemberRow.list_id == list_ids[0])
     members = select(ListMemberRow.address_id).where(ListMemberRow.list_id.in_(list_ids))
     return stmt.where(AddressRow.id.in_(members))
+
+
+def _suppressed() -> Any:
+    """Unsubscribed or refused (the partial index ``ix_addresses_suppressed``'s rows)."""
+    return or_(AddressRow.unsubscribed_at.is_not(None), AddressRow.refused_at.is_not(None))
 
 
 def _first_member(list_ids: Sequence[int]) -> Any:

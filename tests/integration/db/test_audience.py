@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ports import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
+from infrastructure.db.repositories import lists as lists_repository
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -52,3 +58,58 @@ async def test_missing_attributes_counts_reachable_recipients_without_a_value(
             [a, b], [AddressKind.email], ["name", "город", "city"]
         )
     assert missing == {"name": 1, "город": 1, "city": 2}
+
+
+@pytest.mark.parametrize("probe_from", [lists_repository.PROBE_FROM_SUPPRESSED, 0])
+async def test_one_whole_list_is_counted_from_its_kept_counts_and_they_stay_exact(
+    uow_factory: UnitOfWorkFactory,
+    db_engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    probe_from: int,
+) -> None:
+    """A single list without a segment is counted from ``list_counts`` (kept by triggers):
+    it must agree with the live count through every way members come and go. Its
+    suppressed members are found both ways (from the list, or from the suppressed
+    addresses as for a big list)."""
+    monkeypatch.setattr(lists_repository, "PROBE_FROM_SUPPRESSED", probe_from)
+    a, b = await seed(uow_factory)
+
+    async def figures(list_id: int) -> tuple[int, int, int, int, int]:
+        async with uow_factory() as uow:
+            counted = await uow.lists.audience([list_id], [AddressKind.email])
+            # The same list twice takes the live path (several lists): the truth.
+            live = await uow.lists.audience([list_id, list_id], [AddressKind.email])
+            size = await uow.lists.size(list_id)
+        assert (counted.reachable, counted.suppressed, counted.other_kinds) == (
+            live.reachable,
+            live.suppressed,
+            live.other_kinds,
+        )
+        return (
+            counted.reachable,
+            counted.suppressed,
+            counted.other_kinds,
+            size.email,
+            size.telegram,
+        )
+
+    assert await figures(a) == (2, 1, 1, 3, 1)
+    assert await figures(b) == (1, 1, 0, 2, 0)
+    async with uow_factory() as uow:
+        bob = await uow.addresses.find(AddressKind.email, "bob@example.com")
+        ann = await uow.addresses.find(AddressKind.email, "ann@example.com")
+        assert bob is not None and bob.id is not None and ann is not None
+        assert await uow.lists.remove_member(a, bob.id)
+        await uow.addresses.update(replace(ann, unsubscribed_at=NOW))
+        await uow.commit()
+    assert await figures(a) == (0, 2, 1, 2, 1)
+    async with db_engine.begin() as conn:  # by hand: memberships cascade, counts follow
+        await conn.execute(text("DELETE FROM addresses WHERE value = 'ann@example.com'"))
+    assert await figures(a) == (0, 1, 1, 1, 1)
+    assert await figures(b) == (0, 1, 0, 1, 0)
+    async with uow_factory() as uow:
+        await uow.lists.delete(a)
+        await uow.commit()
+    async with db_engine.connect() as conn:
+        left = (await conn.execute(text("SELECT list_id, kind, members FROM list_counts"))).all()
+    assert [tuple(row) for row in left] == [(b, "email", 1)]
