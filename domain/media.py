@@ -172,3 +172,41 @@ def text_editable(media: Mapping[str, Any] | None) -> bool:
     if is_copy(media):
         return str((media or {}).get("kind")) not in CAPTIONLESS
     return not caption_refused(media)
+
+
+POST = "post"  # the mailing option: the manager's message(s) the content came from
+EXACT_COPY = "exact_copy"  # the dialog's toggle between the post's copy and its content
+
+
+def remember_post(
+    options: Mapping[str, Any],
+    chat_id: int,
+    ids: Sequence[int],
+    media: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``options`` knowing the manager's post the content came from (its chat, its
+    message ids, what it holds), so "send exactly this" can copy it later."""
+    kind = str(media["type"]) if media else "text"
+    if media and is_album(media):  # an album's items all go the same way: the first says
+        kind = str(next(iter(media.get("items") or [{}])).get("type") or "photo")
+    post = {
+        "chat_id": int(chat_id),
+        "message_ids": sorted(int(i) for i in ids),
+        "kind": kind,
+        "media": dict(media) if media else None,
+    }
+    return {**options, POST: post}
+
+
+def toggle_exact_copy(
+    media: Mapping[str, Any] | None, options: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The media after "send exactly this" is pressed: an exact copy of the remembered
+    post, or (pressed again) the post's own media back. Raises when no post is known."""
+    post = options.get(POST)
+    if not isinstance(post, Mapping) or not post.get("message_ids"):
+        raise InvalidInput("media-copy-no-post")
+    if is_copy(media):
+        kept = post.get("media")
+        return dict(kept) if kept else None
+    return copy_of(int(post["chat_id"]), list(post["message_ids"]), str(post.get("kind")))

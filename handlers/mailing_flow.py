@@ -19,6 +19,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from domain.answers import answer_labels
 from domain.follow_ups import AUTODELETE, PIN, autodelete_hours
 from domain.mailings import Channel, Mailing
+from domain.media import EXACT_COPY, POST, is_copy
 from domain.paid import FREE_RATE
 from domain.tracking_plan import TRACKED_CHANNELS
 from domain.usecases import mailings
@@ -233,6 +234,11 @@ def options_keyboard(mailing: Mailing, fast: float | None) -> InlineKeyboardMark
             text=t("dialog-option-fast", state=t("on" if mailing.fast else "off")),
             callback_data=DialogCD(step=Step.options, action=DialogAct.fast),
         )
+    if options.get(POST):  # the content came from a message: it can be copied exactly
+        kb.button(
+            text=t("dialog-option-exact-copy", state=t("on" if is_copy(mailing.media) else "off")),
+            callback_data=DialogCD(step=Step.options, action=DialogAct.toggle, value=EXACT_COPY),
+        )
     rows = options.get("buttons") or []
     kb.button(
         text=t("dialog-option-buttons", count=sum(len(r) for r in rows)),
@@ -246,5 +252,5 @@ def options_keyboard(mailing: Mailing, fast: float | None) -> InlineKeyboardMark
         text=t("dialog-next"), callback_data=DialogCD(step=Step.options, action=DialogAct.next)
     )
     nav(kb, Step.options)
-    kb.adjust(*([1] * (9 if fast is not None else 8)), 2)
+    kb.adjust(*([1] * (8 + (fast is not None) + bool(options.get(POST)))), 2)
     return kb.as_markup()

@@ -14,7 +14,8 @@ from aiogram.types import CallbackQuery, Message
 
 from domain.errors import InvalidInput
 from domain.follow_ups import AUTODELETE, PIN, next_autodelete
-from domain.mailings import Channel
+from domain.mailings import Channel, Mailing
+from domain.media import EXACT_COPY, is_copy, remember_post, toggle_exact_copy
 from domain.usecases import mailings
 from domain.usecases import preview as previews
 from domain.users import User
@@ -173,7 +174,10 @@ async def on_option_toggle(
 ) -> None:
     draft = await current_draft(query, message, state, user, services)
     name = callback_data.value
-    if draft is None or name not in (*OPTIONS, AUTODELETE):
+    if draft is None or name not in (*OPTIONS, AUTODELETE, EXACT_COPY):
+        return
+    if name == EXACT_COPY:
+        await toggle_copy(message, user, services, draft.mailing)
         return
     if name == AUTODELETE:  # off, 1, 3, 6, 12, 24, 47 hours, then off again
         options = {**draft.mailing.options, name: next_autodelete(draft.mailing.options)}
@@ -183,6 +187,18 @@ async def on_option_toggle(
     mailing = await mailings.update(
         services.uow_factory, user.telegram_id, draft.id, options=options
     )
+    await message.edit_reply_markup(reply_markup=options_keyboard(mailing, fast_rate(services)))
+
+
+async def toggle_copy(message: Message, user: User, services: Services, mailing: Mailing) -> None:
+    """ "Send exactly this": the remembered post copied as it is (placeholders not filled:
+    the dialog says so), or back to the message built from it."""
+    assert mailing.id is not None
+    media = toggle_exact_copy(mailing.media, mailing.options)
+    mailing = await mailings.update(
+        services.uow_factory, user.telegram_id, mailing.id, media=media
+    )
+    await message.answer(t("dialog-exact-copy-on" if is_copy(media) else "dialog-exact-copy-off"))
     await message.edit_reply_markup(reply_markup=options_keyboard(mailing, fast_rate(services)))
 
 
@@ -284,13 +300,11 @@ async def got_content(
         text = t(problem.key, **problem.params)
         await message.answer(f"⛔️ {text}\n\n{t('dialog-content-refused')}")
         return
+    current = await mailings.get(uow_factory, uid, mailing_id)
+    ids = [m.message_id for m in messages]
+    options = remember_post(current.options, message.chat.id, ids, media)
     await mailings.update(
-        services.uow_factory,
-        user.telegram_id,
-        mailing_id,
-        body=body,
-        media=media,
-        template_id=None,
+        uow_factory, uid, mailing_id, body=body, media=media, options=options, template_id=None
     )
     await advance(message, state, user.telegram_id, services, Step.content)
 

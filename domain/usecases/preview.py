@@ -154,6 +154,9 @@ async def inspect(
     if subject is not None and one_line(subject) != subject:
         warnings.append(Notice("preview-subject-line-break"))
         subject = one_line(subject)
+    if is_copy(mailing.media):  # sent as it is: placeholders stay as typed
+        warnings.append(Notice("media-copy-as-is", {"placeholders": len(used)}))
+        missing = {}
     for key, count in sorted(missing.items()):
         if count:
             warnings.append(Notice("preview-missing-placeholder", {"name": key, "count": count}))

@@ -36,7 +36,10 @@ https://core.telegram.org/bots/api#making-requests):
   counts its items against the 30/s is not documented (an assumption; a 429 is waited
   out like any);
 * an exact copy goes by ``copyMessage`` (``copyMessages`` for an album, which takes
-  neither buttons nor ``allow_paid_broadcast``: such a run always uses the free lane).
+  neither buttons nor ``allow_paid_broadcast``: such a run always uses the free lane)
+  from the manager's chat with the bot; the answer's message id(s) are kept like a
+  send's. A post deleted from that chat since is refused by Telegram ("message to copy
+  not found") and recorded as failed per recipient.
 """
 
 from __future__ import annotations
@@ -351,6 +354,8 @@ class TelegramChannel:
                 sent = await bot(
                     CopyMessages(chat_id=chat_id, from_chat_id=source, message_ids=ids, **flags)
                 )
+                if not sent:  # copyMessages skips what it can't find: here, everything
+                    raise LookupError("message to copy not found")
                 return [one.message_id for one in sent]
 
             return copies

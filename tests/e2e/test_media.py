@@ -39,19 +39,38 @@ async def card(bot: BotHarness, mailing_id: int, name: str) -> SentMessage:
     return await bot.api.wait_for_message(M, since=mark, contains=name)
 
 
-async def preview_and_launch(bot: BotHarness, name: str, list_id: int) -> list[SentMessage]:
-    """The mailing's preview (what the manager's chat got), then its launch."""
+async def statistics(bot: BotHarness, mailing_id: int, name: str) -> SentMessage:
+    """The statistics of the mailing's last run, from its card."""
+    shown = await card(bot, mailing_id, name)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=shown.message_id)
+    return await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+
+
+async def recall(bot: BotHarness, figures: SentMessage) -> None:
+    """Delete the run's copies from recipients' chats, confirmed, to the recall's end."""
+    confirm = await bot.press(M, "🗑 Delete from recipients' chats", message_id=figures.message_id)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "🗑 Yes, delete them", message_id=confirm.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="deleted from chats", timeout=30)
+
+
+async def preview_and_launch(
+    bot: BotHarness, name: str, list_id: int
+) -> tuple[SentMessage, list[SentMessage]]:
+    """The mailing's preview — its report, and the sample sent before it (what the
+    manager's chat got) — then its launch, to its end."""
     mailing = await stored(bot, name)
     assert mailing.id is not None
     await mailings.update(bot.app.db.uow_factory, M, mailing.id, list_ids=[list_id])
     shown = await card(bot, mailing.id, name)
     mark = bot.api.mark(M)
     bot.api.press(M, "👁 Preview", message_id=shown.message_id)
-    await bot.api.wait_for_message(M, since=mark, contains=f"Preview: {name}", timeout=15)
-    sample = [m for m in bot.api.messages(M) if m.seq > mark and m.kind != "text"]
-    bot.api.press(M, "🚀 Launch")
+    report = await bot.api.wait_for_message(M, since=mark, contains=f"Preview: {name}", timeout=15)
+    sample = [m for m in bot.api.messages(M) if mark < m.seq and m.message_id < report.message_id]
+    bot.api.press(M, "🚀 Launch", message_id=report.message_id)
     await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=30)
-    return sample
+    return report, sample
 
 
 async def test_each_media_kind_is_taken_previewed_and_delivered(staff: BotHarness) -> None:
@@ -68,7 +87,7 @@ async def test_each_media_kind_is_taken_previewed_and_delivered(staff: BotHarnes
         assert mailing.media is not None and mailing.media["type"] == kind
         assert mailing.body == (caption or "")
 
-        (sample,) = await preview_and_launch(bot, name, list_id)
+        _, (sample,) = await preview_and_launch(bot, name, list_id)
         assert sample.kind == kind
         for chat in READERS:
             got = bot.api.messages(chat)[-1]
@@ -97,7 +116,7 @@ async def test_an_album_is_one_answer_previewed_delivered_and_recalled_whole(
     assert [i["type"] for i in mailing.media["items"]] == ["photo", "video", "photo"]
     assert mailing.body == "Our trip, {{ name }}"
 
-    sample = await preview_and_launch(bot, "Trip", list_id)
+    _, sample = await preview_and_launch(bot, "Trip", list_id)
     assert [m.kind for m in sample] == ["photo", "video", "photo"]
     assert len({m.media_group_id for m in sample}) == 1
     for chat in READERS:
@@ -123,14 +142,7 @@ async def test_an_album_is_one_answer_previewed_delivered_and_recalled_whole(
 
     # The recall deletes every message of each album, in one deleteMessages per chat.
     assert mailing.id is not None
-    shown = await card(bot, mailing.id, "Trip")
-    mark = bot.api.mark(M)
-    bot.api.press(M, "📊 Statistics", message_id=shown.message_id)
-    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
-    confirm = await bot.press(M, "🗑 Delete from recipients' chats", message_id=figures.message_id)
-    mark = bot.api.mark(M)
-    bot.api.press(M, "🗑 Yes, delete them", message_id=confirm.message_id)
-    await bot.api.wait_for_message(M, since=mark, contains="deleted from chats", timeout=30)
+    await recall(bot, await statistics(bot, mailing.id, "Trip"))
     for chat in READERS:
         assert all(m.deleted for m in bot.api.messages(chat))
     assert bot.api.request_count("deleteMessages") == len(READERS)

@@ -57,10 +57,14 @@ class UserActions(LimitedState):
         text: str,
         *,
         entities: list[dict[str, Any]] | None = None,
+        forward_origin: dict[str, Any] | None = None,
         **user: Unpack[UserInfo],
     ) -> dict[str, Any]:
-        """Queue a text message; a leading ``/command`` gets a ``bot_command`` entity."""
+        """Queue a text message; a leading ``/command`` gets a ``bot_command`` entity;
+        with ``forward_origin`` it is forwarded (e.g. ``channel_origin`` of a post)."""
         content: dict[str, Any] = {"text": text}
+        if forward_origin is not None:
+            content["forward_origin"] = forward_origin
         if entities is None and text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
@@ -156,6 +160,13 @@ class UserActions(LimitedState):
             )
             for n, kind in enumerate(kinds)
         ]
+
+    def channel_origin(
+        self, chat_id: int = -1001234567890, message_id: int = 77
+    ) -> dict[str, Any]:
+        """``forward_origin`` of a post forwarded from a channel (MessageOriginChannel)."""
+        chat = {"id": chat_id, "type": "channel", "title": "MailForge news"}
+        return {"type": "channel", "chat": chat, "message_id": message_id, "date": now_ts()}
 
     def forward_from(
         self,

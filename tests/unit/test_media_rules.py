@@ -8,6 +8,7 @@ import pytest
 
 from domain.errors import InvalidInput
 from domain.media import (
+    POST,
     album,
     caption_refused,
     check_album,
@@ -16,8 +17,10 @@ from domain.media import (
     is_album,
     message_ids,
     provider_id,
+    remember_post,
     takes_caption,
     text_editable,
+    toggle_exact_copy,
 )
 
 
@@ -87,3 +90,20 @@ def test_message_ids_are_kept_and_read_back() -> None:
     assert provider_id([101]) == "101" and provider_id([5, 6, 7]) == "5,6,7"
     assert message_ids("5,6,7") == (5, 6, 7) and message_ids("101") == (101,)
     assert message_ids(None) == () and message_ids("<abc@mail>") == ()
+
+
+def test_send_exactly_this_switches_between_the_copy_and_the_post_built_again() -> None:
+    video = {"type": "video", "file_id": "v"}
+    options = remember_post({"silent": True}, 42, [9], video)
+    assert options["silent"] is True and options[POST]["kind"] == "video"
+    exact = toggle_exact_copy(video, options)
+    assert exact == {"type": "copy", "from_chat_id": 42, "message_ids": [9], "kind": "video"}
+    assert toggle_exact_copy(exact, options) == video  # pressed again: built again
+    text = remember_post({}, 42, [5], None)
+    assert toggle_exact_copy(None, text) == copy_of(42, [5], "text")
+    assert toggle_exact_copy(copy_of(42, [5], "text"), text) is None
+    pictures = album([{"type": "photo", "file_id": "a"}, {"type": "video", "file_id": "b"}])
+    assert remember_post({}, 42, [8, 7], pictures)[POST]["message_ids"] == [7, 8]
+    with pytest.raises(InvalidInput) as refused:
+        toggle_exact_copy(None, {})
+    assert refused.value.key == "media-copy-no-post"

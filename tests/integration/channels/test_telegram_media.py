@@ -130,3 +130,24 @@ class _StickerWithCaption(SendSticker):
     """A client sending a caption sendSticker does not have (the fake refuses it)."""
 
     caption: str | None = None
+
+
+async def test_an_exact_copy_of_a_post_gone_from_the_managers_chat_fails(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    posts = api.send_album(999, ["photo", "photo"], caption="Trip")
+    ids = [p["message_id"] for p in posts]
+    media = {"type": "copy", "from_chat_id": 999, "message_ids": ids, "kind": "photo"}
+    tg = TelegramChannel(bot, rate=1000.0, per_chat_interval=0.0)
+    run = content(Channel.telegram, paid=True, media=media)
+
+    sent = await tg.send(run, messages(TG, ["61"]))
+    assert outcomes(sent) == {1: Outcome.delivered}
+    assert "allow_paid_broadcast" not in api.calls("copyMessages")[0]  # it has no such flag
+    assert message_ids(by_id(sent)[1].provider_id) == tuple(m.message_id for m in api.messages(61))
+
+    api.deleted_user_messages.update((999, i) for i in ids)  # the manager deleted the post
+    gone = await tg.send(run, messages(TG, ["62"]))
+    assert outcomes(gone) == {1: Outcome.failed}
+    assert "message to copy not found" in (by_id(gone)[1].error or "")
+    assert api.messages(62) == []
