@@ -69,6 +69,7 @@ from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.follow_ups import SqlFollowUps
 from infrastructure.db.segment_index import SqlFieldIndexes
+from infrastructure.db.segment_results import SqlSegmentResults
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.fetch import HttpFileFetcher
 from infrastructure.fetch.hooks import HttpWebhookPoster
@@ -239,6 +240,7 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
         field_indexes=SqlFieldIndexes(db.engine),
         ab_tests=ab_store,
         hooks=poster,
+        segment_results=SqlSegmentResults(db.engine),
     )
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
+from domain.ab_test import letter
 from domain.mailings import Channel, Mailing
 from domain.runs import MailingRun
 
@@ -122,6 +123,12 @@ class ExportRow:
     bounce_reason: str | None = None
     opened_at: datetime | None = None
     clicks: int = 0
+    variant: int | None = None  # an A/B test's (0 = A); None: no test, or not sent yet
+
+    @property
+    def variant_name(self) -> str:
+        """ "A"…"D", or empty."""
+        return "" if self.variant is None else letter(self.variant)
 
 
 EXPORT_COLUMNS = (
@@ -135,4 +142,5 @@ EXPORT_COLUMNS = (
     "bounce_reason",
     "opened_utc",
     "clicks",
+    "variant",
 )

@@ -40,6 +40,7 @@ from handlers import (
     sendsay_admin,
     stats,
     stats_engagement,
+    stats_segments,
     subscribers,
     templates,
     webhooks,
@@ -67,6 +68,7 @@ def build_router() -> Router:
         follow_ups.create_router(),
         answers.create_router(),  # recipients' presses too: before fallback
         stats_engagement.create_router(),
+        stats_segments.create_router(),
         mailing_cancel.create_router(),
         mailing_steps.create_router(),  # before lists_import: content may be a document
         mailing_tracking.create_router(),

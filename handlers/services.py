@@ -33,6 +33,7 @@ from domain.ports import (
     UnitOfWorkFactory,
 )
 from domain.saved_segments import FieldIndexes
+from domain.segment_results import SegmentResults
 from domain.webhooks import WebhookPoster
 from handlers.run_progress import RunWatcher
 
@@ -67,6 +68,7 @@ class Services:
     field_indexes: FieldIndexes | None = None  # indexes on the fields saved segments use
     ab_tests: ABTestStore | None = None  # A/B test runs: results, the winner to the rest
     hooks: WebhookPoster | None = None  # event webhooks: URL checks and test POSTs
+    segment_results: SegmentResults | None = None  # a run's results per segment
 
     @property
     def timezone(self) -> str:

@@ -17,6 +17,7 @@ from handlers.i18n import local_time, t
 from handlers.mailing_ab_kb import winner_buttons
 from handlers.mailings_kb import MailingAct, MailingCD
 from handlers.stats_engagement import engagement_button
+from handlers.stats_segments import SegmentStatsCD
 
 FOLLOW_UPS = (
     (FollowAct.edit, "followup-button-edit"),
@@ -48,6 +49,12 @@ def report_keyboard(
                 callback_data=StatsCD(action=act, mailing_id=mailing_id, run_id=run_id),
             )
         sizes.append(2)
+    if not report.details_removed and report.run.totals.total:
+        kb.button(
+            text=t("stats-button-segments"),
+            callback_data=SegmentStatsCD(mailing_id=mailing_id, run_id=run_id),
+        )
+        sizes.append(1)
     if engagement := engagement_button(report):
         kb.button(text=engagement[0], callback_data=engagement[1])
         sizes.append(1)

@@ -10,6 +10,7 @@ a waiting time out of bounds. The launch checks them again against what it will 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from domain.ab_test import (
     Decision,
     Metric,
     Part,
+    Variant,
     VariantResult,
     check_sample,
     check_variants,
@@ -64,26 +66,33 @@ async def add_variant(
 ) -> Mailing:
     """One more variant changing ``part`` (the first one starts the test and sets the
     part); refused when it changes nothing, makes a fifth variant, or would not send
-    (the content step's checks: a broken template or HTML, too long)."""
+    (the content step's checks, rendered off the event loop: a broken template or HTML,
+    too long)."""
+    variant = parse_variant(part, text)
     async with uow_factory() as uow:
         mailing = await _editable(uow, actor_id, mailing_id)
-        if part not in parts_for(mailing.channel):
-            raise InvalidInput("ab-part-unavailable")
-        if LOCAL_TIME in mailing.options:
-            raise InvalidInput("ab-not-with-local-time")
-        current = test_of(mailing) or ABTest(part, metric=metrics(mailing)[0])
-        if current.part is not part:
-            raise InvalidInput("ab-one-part")
-        variant = parse_variant(part, text)
-        test = current.adding(variant, mailing.subject, mailing.body)
+        test = _adding(mailing, part, variant)
         added = test.variants(mailing.subject, mailing.body)[-1]
-        candidate = replace(mailing, subject=added.subject, body=added.body, template_id=None)
         audience = await audience_of(uow, mailing)
-        values = previews.recipient_values(audience.first) if audience.first else {}
-        problem = next(iter(previews.content_notices(renderer, candidate, values)[2]), None)
-        if problem is not None:
-            raise InvalidInput(problem.key, **problem.params)
-        return await _store(uow, mailing, test)
+    candidate = replace(mailing, subject=added.subject, body=added.body, template_id=None)
+    values = previews.recipient_values(audience.first) if audience.first else {}
+    _, _, problems = await asyncio.to_thread(previews.content_notices, renderer, candidate, values)
+    if problems:
+        raise InvalidInput(problems[0].key, **problems[0].params)
+    async with uow_factory() as uow:  # checked again against the mailing as it is now
+        mailing = await _editable(uow, actor_id, mailing_id)
+        return await _store(uow, mailing, _adding(mailing, part, variant))
+
+
+def _adding(mailing: Mailing, part: Part, variant: Variant) -> ABTest:
+    if part not in parts_for(mailing.channel):
+        raise InvalidInput("ab-part-unavailable")
+    if LOCAL_TIME in mailing.options:
+        raise InvalidInput("ab-not-with-local-time")
+    current = test_of(mailing) or ABTest(part, metric=metrics(mailing)[0])
+    if current.part is not part:
+        raise InvalidInput("ab-one-part")
+    return current.adding(variant, mailing.subject, mailing.body)
 
 
 async def remove_variant(

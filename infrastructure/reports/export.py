@@ -53,6 +53,7 @@ class CsvReportWriter:
                 _text(r.bounce_reason),
                 _utc_text(r.opened_at),
                 r.clicks,
+                r.variant_name,
             )
             for r in rows
         )
@@ -101,6 +102,7 @@ class XlsxReportWriter:
                     clean(r.bounce_reason),
                     _utc_naive(r.opened_at),
                     r.clicks,
+                    r.variant_name,
                 ]
             )
 

@@ -8,15 +8,23 @@ the manager which variant won and by how much."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
+import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
+from domain.saved_segments import SavedSegment
+from domain.segments import Condition, Op, Segment
 from tests.e2e.conftest import BotHarness, running_bot
 from tests.e2e.test_local_time import FakeClock
 from tests.e2e.test_mailings import M, make_list, make_staff
+from tests.e2e.test_stats import export
+from tests.fakes.bot_api import SentMessage
 
 READERS = list(range(7301, 7361))  # 60 chats
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -147,3 +155,65 @@ async def test_an_ab_test_runs_to_its_automatic_winner(
     assert await count(bot, "SELECT count(*) FROM mailing_runs WHERE ab_due_at IS NOT NULL") == 0
     decided = "SELECT count(*) FROM audit_log WHERE action = 'mailing.ab_winner'"
     assert await count(bot, decided) == 1
+
+
+async def test_the_runs_statistics_show_each_variant_each_segment_and_export_the_variant(
+    staff: tuple[BotHarness, FakeClock],
+) -> None:
+    bot, clock = staff
+    await build_test(bot)
+    async with bot.app.db.uow_factory() as uow:
+        early = Segment((Condition("name", Op.contains, "R730"),))  # 7301-7309
+        await uow.segments.add(SavedSegment(M, "Early", early))
+        await uow.commit()
+    await launch(bot)
+    sample = await count(bot, "SELECT count(*) FROM deliveries WHERE variant IS NOT NULL")
+    await settled(bot, "SELECT count(*) FROM deliveries WHERE status = 'delivered'", sample)
+    mailing_id = await count(bot, "SELECT id FROM mailings WHERE name = 'Choice'")
+    run_id = await count(bot, "SELECT max(id) FROM mailing_runs")
+    figures = await statistics(bot, mailing_id, run_id)
+    assert "🧪 A/B test, by answer buttons pressed:" in figures.text
+    assert "The winner is picked at" in figures.text
+    assert re.search(r"A: 0 of \d+ \(0\.0 %\)", figures.text)
+    assert figures.buttons[:2] == ["🏆 Send A to the rest", "🏆 Send B to the rest"]
+
+    by_segment = await pressed(bot, "🎯 By segment", figures, "by segment")
+    early_sample = await count(
+        bot,
+        "SELECT count(*) FROM deliveries d JOIN addresses a ON a.id = d.address_id"
+        " WHERE d.variant IS NOT NULL AND a.value LIKE '730_'",
+    )
+    assert f"• Early: 9 · delivered {early_sample} ({round(100 * early_sample / 9)} %)" in (
+        by_segment.text
+    )
+
+    picked = await pressed(bot, "🏆 Send A to the rest", figures, "🏆")
+    assert "variant A was chosen by hand" in picked.text
+    await settled(bot, "SELECT count(*) FROM deliveries WHERE status = 'delivered'", 60)
+    figures = await statistics(bot, mailing_id, run_id)
+    assert "Variant A was chosen by hand" in figures.text and "Now, with the rest:" in figures.text
+    assert "🏆 Send A to the rest" not in figures.buttons
+    rows = list(
+        csv.DictReader(io.StringIO((await export(bot, "CSV", figures, 60)).decode("utf-8-sig")))
+    )
+    variants = Counter(row["variant"] for row in rows)
+    assert set(variants) == {"A", "B"} and variants["A"] == 60 - variants["B"]
+    b_rows = {row["address"] for row in rows if row["variant"] == "B"}
+    assert all(
+        (bot.api.messages(int(chat))[0].text or "").startswith("Variant B") for chat in b_rows
+    )
+    assert clock.now() == START  # decided by hand: the waiting time never passed
+
+
+async def statistics(bot: BotHarness, mailing_id: int, run_id: int) -> SentMessage:
+    opened = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"st:show:{mailing_id}:{run_id}:0", opened.message_id)
+    return await bot.api.wait_for_message(M, since=mark, contains="A/B test, by", timeout=20)
+
+
+async def pressed(bot: BotHarness, button: str, card: SentMessage, contains: str) -> SentMessage:
+    """The answer to a press (the run's progress message is edited meanwhile)."""
+    mark = bot.api.mark(M)
+    bot.api.press(M, button, message_id=card.message_id)
+    return await bot.api.wait_for_message(M, since=mark, contains=contains, timeout=20)

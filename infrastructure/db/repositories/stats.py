@@ -119,6 +119,7 @@ class SqlStatsRepository:
                 _telling_bounce(BounceRow.reason),
                 tracked.opened_at,
                 func.coalesce(tracked.clicks, 0),
+                d.variant,
             )
             .join(AddressRow, AddressRow.id == d.address_id)
             .join(MailingRunRow, MailingRunRow.id == d.run_id)
