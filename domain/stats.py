@@ -124,6 +124,12 @@ class ExportRow:
     opened_at: datetime | None = None
     clicks: int = 0
     variant: int | None = None  # an A/B test's (0 = A); None: no test, or not sent yet
+    # Telegram follow-ups (domain.follow_ups): what the latest recall did to this
+    # recipient's copy (``RECALL_STATES``), and the answer button they pressed (its
+    # number, and its label as the report shows it).
+    recall: str | None = None
+    answer_option: int | None = None
+    answer: str | None = None
 
     @property
     def variant_name(self) -> str:
@@ -131,6 +137,9 @@ class ExportRow:
         return "" if self.variant is None else letter(self.variant)
 
 
+# A recipient's copy after a recall: deleted, kept (older than 48 hours), not deleted
+# (Telegram refused), or still being deleted.
+RECALL_STATES = ("deleted", "kept", "not deleted", "deleting")
 EXPORT_COLUMNS = (
     "address",
     "channel",
@@ -143,4 +152,6 @@ EXPORT_COLUMNS = (
     "opened_utc",
     "clicks",
     "variant",
+    "recall",
+    "answer",
 )

@@ -9,10 +9,12 @@ removed (``RunReport.details_removed``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from domain.answers import answer_labels
 from domain.errors import AccessDenied, InvalidInput, NotFound
 from domain.mailings import Mailing
 from domain.pagination import Page
@@ -124,6 +126,7 @@ async def export_run(
         if not await uow.stats.has_deliveries(run_id):
             key = "stats-export-removed" if run.totals.total else "stats-export-empty"
             raise InvalidInput(key)
+    labels = answer_labels(dict((run.content or {}).get("options") or {}))
     writer = open_writer(dest, fmt)
     written, after = 0, 0
     try:
@@ -134,12 +137,21 @@ async def export_run(
                 break
             if run.ended:  # a cancelled run's rest: never sent, not waiting
                 rows = [_not_sent(row) for row in rows]
+            rows = [_labelled(row, labels) for row in rows]
             await writer.write(rows)
             written += len(rows)
             after = rows[-1].delivery_id
     finally:
         await writer.close()
     return written
+
+
+def _labelled(row: ExportRow, labels: Sequence[str]) -> ExportRow:
+    """The answer's label (its number if the run's labels do not have it)."""
+    option = row.answer_option
+    if option is None:
+        return row
+    return replace(row, answer=labels[option] if 0 <= option < len(labels) else str(option))
 
 
 def _not_sent(row: ExportRow) -> ExportRow:

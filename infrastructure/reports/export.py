@@ -54,6 +54,8 @@ class CsvReportWriter:
                 _utc_text(r.opened_at),
                 r.clicks,
                 r.variant_name,
+                r.recall or "",
+                _text(r.answer),
             )
             for r in rows
         )
@@ -103,6 +105,8 @@ class XlsxReportWriter:
                     _utc_naive(r.opened_at),
                     r.clicks,
                     r.variant_name,
+                    r.recall or "",
+                    clean(r.answer),
                 ]
             )
 

@@ -5,6 +5,8 @@ a chart; the dialog refuses a label over 64 bytes and more than 8 buttons."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from sqlalchemy import text
@@ -13,6 +15,7 @@ from domain.answers import ANSWERS
 from domain.mailings import Channel, Mailing
 from tests.e2e.conftest import BotHarness
 from tests.e2e.test_mailings import M, make_list, make_staff, start_dialog, stored
+from tests.e2e.test_stats import export
 from tests.fakes.bot_api import SentMessage
 
 READERS = [7801, 7802, 7803]
@@ -83,6 +86,16 @@ async def test_presses_are_recorded_once_per_recipient_and_counted(bot: BotHarne
     photos = [m for m in bot.api.messages(M) if m.seq > mark and m.kind == "photo"]
     assert len(photos) == 2  # the run's chart and the answers' chart
     assert all(p.file and p.file.content.startswith(b"\x89PNG") for p in photos)
+
+    # The per-recipient report carries each one's answer (by its label).
+    report = csv.DictReader(
+        io.StringIO((await export(bot, "CSV", figures, 3)).decode("utf-8-sig"))
+    )
+    assert {row["address"]: row["answer"] for row in report} == {
+        "7801": "👍",
+        "7802": "👍",
+        "7803": "",
+    }
 
 
 async def test_the_dialog_takes_answer_buttons_and_refuses_bad_ones(bot: BotHarness) -> None:

@@ -5,6 +5,9 @@ results, and the count on the run's card; the mailing itself is left alone."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from sqlalchemy import text
 
@@ -13,6 +16,7 @@ from domain.mailings import Channel, Mailing, MailingStatus
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import RunKind, RunStatus
 from tests.e2e.conftest import BotHarness, grant
+from tests.e2e.test_stats import export
 from tests.fakes.bot_api import SentMessage
 
 M, OTHER = 2002, 2003
@@ -141,6 +145,16 @@ async def test_recall_deletes_fresh_copies_and_reports_old_ones_as_kept(
     again = await run_card(bot, mailing_id)
     assert "deleted 2 · kept (older than 48 h) 2 · not deleted 0" in again.text
     assert "✅ Delivered: 4" in again.text  # the send run's own figures stay
+
+    # The send run's per-recipient report says what the recall did to each copy.
+    report = csv.DictReader(io.StringIO((await export(bot, "CSV", again, 5)).decode("utf-8-sig")))
+    assert {row["address"]: (row["status"], row["recall"]) for row in report} == {
+        "7501": ("delivered", "deleted"),
+        "7502": ("delivered", "deleted"),
+        "7503": ("delivered", "kept"),
+        "7504": ("delivered", "kept"),
+        "7505": ("refused", ""),
+    }
 
 
 async def test_a_second_recall_finds_nothing_left_and_changes_nothing(

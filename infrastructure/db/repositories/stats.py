@@ -7,9 +7,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from domain.bounces import ACTIONABLE, BounceKind
 from domain.failures import ReasonTally
+from domain.follow_ups import KEPT
 from domain.mailings import Channel
 from domain.pagination import Page
 from domain.runs import DeliveryStatus, MailingRun, RunKind
@@ -21,6 +23,7 @@ from infrastructure.db.models import (
     DeliveryTrackingRow,
     MailingRow,
     MailingRunRow,
+    RunAnswerRow,
     RunMinuteRow,
 )
 from infrastructure.db.repositories._sql import dialect_name, fetch_page
@@ -120,6 +123,8 @@ class SqlStatsRepository:
                 tracked.opened_at,
                 func.coalesce(tracked.clicks, 0),
                 d.variant,
+                _recall_state(),
+                _answer_option(),
             )
             .join(AddressRow, AddressRow.id == d.address_id)
             .join(MailingRunRow, MailingRunRow.id == d.run_id)
@@ -151,6 +156,42 @@ def _telling_bounce(column: Any) -> Any:
         .where(BounceRow.delivery_id == DeliveryRow.id, BounceRow.kind.in_(_COUNTED_BOUNCES))
         .order_by(_BOUNCE_ORDER, BounceRow.id.desc())
         .limit(1)
+        .correlate(DeliveryRow)
+        .scalar_subquery()
+    )
+
+
+def _recall_state() -> Any:
+    """What the latest recall of the run did to the recipient's copy (``RECALL_STATES``),
+    ``NULL`` if none touched it."""
+    x, r = aliased(DeliveryRow), aliased(MailingRunRow)
+    state = case(
+        (x.status == "delivered", "deleted"),
+        (x.last_error == KEPT, "kept"),
+        (x.status.in_(("pending", "sending")), "deleting"),
+        else_="not deleted",
+    )
+    return (
+        select(state)
+        .join(r, r.id == x.run_id)
+        .where(
+            r.source_run_id == DeliveryRow.run_id,
+            r.kind == RunKind.recall.value,
+            x.address_id == DeliveryRow.address_id,
+        )
+        .order_by(x.id.desc())
+        .limit(1)
+        .correlate(DeliveryRow)
+        .scalar_subquery()
+    )
+
+
+def _answer_option() -> Any:
+    """The answer button the recipient pressed last (its number), ``NULL`` if none."""
+    a = RunAnswerRow
+    return (
+        select(a.option)
+        .where(a.run_id == DeliveryRow.run_id, a.address_id == DeliveryRow.address_id)
         .correlate(DeliveryRow)
         .scalar_subquery()
     )
