@@ -111,11 +111,12 @@ Index("uq_recipient_lists_name", func.lower(RecipientListRow.name), unique=True)
 class ListMemberRow(Base):
     __tablename__ = "list_members"
 
-    list_id: Mapped[int] = mapped_column(
-        ForeignKey("recipient_lists.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign keys (migration 0024: per-row checks were most of a big import's time);
+    # triggers refuse a member of a missing list or address and delete the members of a
+    # deleted list or address.
+    list_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     address_id: Mapped[int] = mapped_column(
-        ForeignKey("addresses.id", ondelete="CASCADE"), primary_key=True, index=True
+        BigIntPK, primary_key=True, autoincrement=False, index=True
     )
     added_at: Mapped[datetime] = created_column()
     # Not found by the latest re-import from the list's source (migration 0021).

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ports import UnitOfWorkFactory
@@ -112,4 +113,23 @@ async def test_one_whole_list_is_counted_from_its_kept_counts_and_they_stay_exac
         await uow.commit()
     async with db_engine.connect() as conn:
         left = (await conn.execute(text("SELECT list_id, kind, members FROM list_counts"))).all()
+        members = (await conn.execute(text("SELECT list_id FROM list_members"))).all()
     assert [tuple(row) for row in left] == [(b, "email", 1)]
+    assert {row[0] for row in members} == {b}  # a deleted list takes its members along
+
+
+async def test_a_member_of_a_missing_list_or_address_is_refused(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    """list_members has no foreign keys (migration 0024): triggers refuse what they did."""
+    a, _ = await seed(uow_factory)
+    async with uow_factory() as uow:
+        ann = await uow.addresses.find(AddressKind.email, "ann@example.com")
+        assert ann is not None and ann.id is not None
+    for list_id, address_id in ((a, 10**9), (10**9, ann.id)):
+        with pytest.raises(IntegrityError):
+            async with uow_factory() as uow:
+                await uow.lists.add_members(list_id, [address_id])
+                await uow.commit()
+    async with uow_factory() as uow:
+        assert (await uow.lists.size(a)).total == 4
