@@ -78,7 +78,10 @@ async def on_recall_yes(
         run_id=cd.run_id,
         clock=services.clock,
     )
-    await query.answer(t("followup-recall-started", count=started.pending, kept=started.kept))
+    if started.pending:
+        await query.answer(t("followup-recall-started", count=started.pending, kept=started.kept))
+    else:  # every copy is past Telegram's 48 hours: nothing will be deleted
+        await query.answer(t("followup-recall-too-old", count=started.kept), show_alert=True)
     run = await launch.run_state(services.uow_factory, started.run_id)
     if run is not None:
         await follow_run(message, services, cd.mailing_id, run)

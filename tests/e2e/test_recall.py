@@ -5,6 +5,7 @@ results, and the count on the run's card; the mailing itself is left alone."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
@@ -195,3 +196,35 @@ async def send_run_id(bot: BotHarness, mailing_id: int) -> int:
         run = await uow.runs.last_for_mailing(mailing_id)
     assert run is not None and run.id is not None
     return run.id
+
+
+async def test_a_recall_after_48_hours_says_nothing_can_be_deleted(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = sent
+    for chat in READERS[:4]:
+        await sent_long_ago(bot, chat, in_database=True)
+    figures = await run_card(bot, mailing_id)
+    confirm = await bot.press(M, "🗑 Delete from recipients' chats", message_id=figures.message_id)
+    answer = await bot.alert(
+        M, f"fu:rcy:{mailing_id}:{await send_run_id(bot, mailing_id)}", confirm.message_id
+    )
+    assert answer["show_alert"] is True
+    assert answer["text"] == (
+        "Nothing can be deleted: the 4 copies left were sent more than 48 hours ago, and"
+        " Telegram lets a bot delete its messages for 48 hours only. They are reported as kept."
+    )
+    assert bot.api.request_count("deleteMessage") == 0
+    assert not any(m.deleted for chat in READERS for m in bot.api.messages(chat))
+
+    async def recorded() -> bool:
+        async with bot.app.db.uow_factory() as uow:
+            (recall,) = await uow.runs.follow_ups(await send_run_id(bot, mailing_id))
+        return recall.status is RunStatus.completed and recall.totals.failed == 4
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await recorded():
+        assert asyncio.get_running_loop().time() < deadline, "the recall never ended"
+        await asyncio.sleep(0.2)
+    again = await run_card(bot, mailing_id)
+    assert "deleted 0 · kept (older than 48 h) 4 · not deleted 0" in again.text

@@ -16,7 +16,9 @@ from domain.follow_ups import (
     autodelete_hours,
     check_new_text,
     check_source,
+    check_text_editable,
     edited_content,
+    is_caption,
     kept_before,
     next_autodelete,
 )
@@ -124,3 +126,21 @@ def test_answer_buttons_are_checked_like_callback_data() -> None:
     assert clean_answers("x" * 64) == ["x" * 64]
     assert key_of(lambda: clean_answers("a | a")) == "answers-twice"
     assert len(callback_data(2**62, 7).encode()) <= 64
+
+
+def test_a_sticker_or_a_round_video_has_no_text_to_fix_and_media_take_a_caption() -> None:
+    for kind in ("sticker", "video_note"):
+        textless = run(content={**CONTENT, "media": {"type": kind, "file_id": "f"}})
+        assert key_of(lambda r=textless: check_text_editable(r)) == "followup-edit-no-text"
+    for media in (
+        {"type": "voice", "file_id": "f"},
+        {"type": "album", "items": [{"type": "photo", "file_id": "a"}] * 2},
+        {"type": "copy", "from_chat_id": 1, "message_ids": [2], "kind": "photo"},
+    ):
+        with_media = run(content={**CONTENT, "media": media})
+        check_text_editable(with_media)
+        assert is_caption(with_media)
+    text_copy = {"type": "copy", "from_chat_id": 1, "message_ids": [2], "kind": "text"}
+    assert not is_caption(run(content={**CONTENT, "media": text_copy}))
+    check_text_editable(run())
+    assert not is_caption(run())
