@@ -8,6 +8,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from domain.media import POST
 from domain.usecases import mailings, templates
 from handlers.i18n import t
 from handlers.mailings_kb import DialogAct, DialogCD, Step, nav
@@ -39,6 +40,8 @@ async def use_template(state: FSMContext, user_id: int, services: Services, valu
     template = await templates.get(services.uow_factory, user_id, int(value))
     mailing = await mailings.get(services.uow_factory, user_id, mailing_id)
     changes: dict[str, Any] = {"body": template.body, "template_id": template.id, "media": None}
+    if POST in mailing.options:  # the content is no longer a post: nothing to copy exactly
+        changes["options"] = {k: v for k, v in mailing.options.items() if k != POST}
     if mailings.needs_subject(mailing.channel) and template.subject and not mailing.subject:
         changes["subject"] = template.subject
     await mailings.update(services.uow_factory, user_id, mailing_id, **changes)

@@ -208,3 +208,41 @@ async def test_a_template_over_a_render_limit_gets_its_own_blocking_notice(
     shown = await look(db, mailing_id)
     assert keys(shown) == ["content-template-steps"] and not shown.can_launch
     assert shown.warnings[0].params["limit"] == 10_000
+
+
+async def test_media_without_text_launches_and_what_telegram_refuses_blocks(
+    db: MemoryDatabase,
+) -> None:
+    list_id = await a_list(db, Address(AddressKind.telegram, "5006"))
+    sticker = {"type": "sticker", "file_id": "s"}
+    bare = await a_mailing(db, channel=Channel.telegram, media=sticker, list_ids=[list_id])
+    assert (await look(db, bare)).can_launch  # no text is no problem for media
+    spoken = await a_mailing(
+        db, channel=Channel.telegram, body="Hi", media=sticker, list_ids=[list_id]
+    )
+    assert [w.key for w in (await look(db, spoken)).warnings] == ["media-caption-refused"]
+    album = {"type": "album", "items": [{"type": "photo", "file_id": "p"}] * 2}
+    buttons = [[{"text": "Site", "url": "https://example.com"}]]
+    pressed = await a_mailing(
+        db,
+        channel=Channel.telegram,
+        body="Trip",
+        media=album,
+        options={"buttons": buttons},
+        list_ids=[list_id],
+    )
+    shown = await look(db, pressed)
+    assert [w.key for w in shown.warnings] == ["media-album-no-buttons"] and not shown.can_launch
+
+
+async def test_an_exact_copy_is_not_rendered_and_the_preview_says_so(db: MemoryDatabase) -> None:
+    list_id = await a_list(db, Address(AddressKind.telegram, "5007"))
+    copy = {"type": "copy", "from_chat_id": 1, "message_ids": [2], "kind": "text"}
+    exact = await a_mailing(
+        db, channel=Channel.telegram, body="Hi {{ name }}", media=copy, list_ids=[list_id]
+    )
+    shown = await look(db, exact)
+    assert shown.can_launch and shown.body == "Hi {{ name }}"
+    assert [(w.key, w.params) for w in shown.warnings] == [
+        ("media-copy-as-is", {"placeholders": 1})
+    ]

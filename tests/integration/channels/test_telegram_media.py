@@ -15,6 +15,7 @@ from aiogram.methods import SendSticker
 from aiogram.types import BufferedInputFile, InputMediaDocument, InputMediaPhoto
 
 from domain.delivery import Outcome
+from domain.follow_ups import PIN
 from domain.mailings import Channel
 from domain.media import message_ids
 from domain.recipients import AddressKind
@@ -151,3 +152,15 @@ async def test_an_exact_copy_of_a_post_gone_from_the_managers_chat_fails(
     assert outcomes(gone) == {1: Outcome.failed}
     assert "message to copy not found" in (by_id(gone)[1].error or "")
     assert api.messages(62) == []
+
+
+async def test_a_pinned_album_pins_its_first_item_silently(api: FakeBotAPI, bot: Bot) -> None:
+    items = [{"type": "photo", "file_id": file_of(api, "photo")} for _ in range(2)]
+    tg = TelegramChannel(bot, rate=1000.0, per_chat_interval=0.0)
+    run = content(Channel.telegram, media={"type": "album", "items": items}, options={PIN: True})
+
+    results = await tg.send(run, messages(TG, ["71"], "Trip"))
+
+    assert outcomes(results) == {1: Outcome.delivered}
+    first, second = api.messages(71)
+    assert first.pinned and first.pinned_silently and not second.pinned
