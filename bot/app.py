@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
@@ -61,6 +60,7 @@ from handlers.middlewares import (
 from handlers.run_progress import RunWatcher
 from handlers.services import Services
 from infrastructure.bounces.imap import ImapBounceReader
+from infrastructure.channels.telegram import TelegramSession
 from infrastructure.channels.telegram_replies import FloodWaitMiddleware
 from infrastructure.channels.telegram_stars import TelegramStars
 from infrastructure.db.ab_tests import SqlABTests
@@ -150,7 +150,7 @@ def build_bot(settings: Settings) -> Bot:
     api = TelegramAPIServer.from_base(settings.telegram_api_url)
     return Bot(
         settings.token(),
-        session=AiohttpSession(api=api),
+        session=TelegramSession(api=api),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
 

@@ -169,6 +169,10 @@ class SendResult:
     error: str | None = None
     provider_id: str | None = None
     retry_after: float | None = None  # seconds the channel asked us to wait
+    # The request reached the provider but its answer does not say whether it was carried
+    # out (a 5xx): a retry may reach the recipient a second time. The row keeps the mark,
+    # and if it is delivered later it counts as "possibly sent twice" (at least once).
+    answer_lost: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,6 +283,11 @@ class StatsRepository(Protocol):
 
     async def has_deliveries(self, run_id: int) -> bool: ...
 
+    async def possibly_twice(self, run_id: int) -> int:
+        """Delivered deliveries that had an attempt whose answer was lost (``answer_lost``):
+        their recipients may have the message twice."""
+        ...
+
     async def channel_sends(
         self, since: datetime, *, with_tests: bool = False
     ) -> dict[Channel, Sends]:

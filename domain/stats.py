@@ -76,6 +76,9 @@ class RunReport:
     rate: list[MinuteSends]
     reasons: list[FailureReason]
     details_removed: bool  # the delivery rows are gone (retention): no reasons, no export
+    # Delivered after an attempt whose answer was lost (a 5xx, a worker lost mid-send):
+    # those recipients may have the message twice (the at-least-once cost).
+    possibly_twice: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,7 @@ class ExportRow:
     recall: str | None = None
     answer_option: int | None = None
     answer: str | None = None
+    possibly_twice: bool = False  # delivered after an attempt whose answer was lost
 
     @property
     def variant_name(self) -> str:
@@ -154,4 +158,5 @@ EXPORT_COLUMNS = (
     "variant",
     "recall",
     "answer",
+    "possibly_sent_twice",
 )

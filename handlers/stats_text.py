@@ -31,6 +31,8 @@ def report_text(report: RunReport, tz: tzinfo) -> str:
         t("stats-refused", count=tot.refused),
         t("stats-not-sent" if run.ended else "stats-pending", count=tot.pending + tot.sending),
     ]
+    if report.possibly_twice:
+        lines.append(t("stats-possibly-twice", count=report.possibly_twice))
     if report.details_removed:
         lines += ["", t("stats-details-removed")]
     elif report.reasons:

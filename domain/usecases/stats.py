@@ -62,8 +62,14 @@ async def run_report(
         rate = await uow.stats.rate(run.id)
         kept = await uow.stats.has_deliveries(run.id)
         reasons = await uow.stats.failure_reasons(run.id, TOP_REASONS) if kept else []
+        twice = await uow.stats.possibly_twice(run.id) if kept else 0
     return RunReport(
-        mailing, run, rate, reasons, details_removed=not kept and run.totals.total > 0
+        mailing,
+        run,
+        rate,
+        reasons,
+        details_removed=not kept and run.totals.total > 0,
+        possibly_twice=twice,
     )
 
 

@@ -17,6 +17,12 @@ https://core.telegram.org/bots/api#making-requests):
 * 400 "chat not found", "can't parse entities", "message is too long" are permanent;
 * bots have no idempotency key, so a request that may have reached Telegram is never
   sent again: a timeout or a dropped connection after sending is ``failed`` "uncertain";
+* a 5xx is different: Telegram says nothing of what a 5xx means for the message, and
+  failing everyone during a Bot API incident would lose far more than it saves, so it is
+  retried, by the engine's backoff only (never in place, even when the answer carries a
+  ``retry_after``: ``TelegramSession``), and marked ``answer_lost``: if the message had
+  gone out, the recipient gets it twice, and the run's statistics count it as "possibly
+  sent twice" (the at-least-once cost; assumption, degrades to a duplicate, never a loss);
 * the pin option pins each copy after sending (``pinChatMessage``, which works in private
   chats, with ``disable_notification``); a failed pin never sends the copy again;
 * follow-ups act on a delivered copy by its message id: a recall calls ``deleteMessage``
@@ -47,10 +53,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
 from typing import Any, cast
 
 import aiohttp
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
@@ -70,6 +78,7 @@ from aiogram.methods import (
     EditMessageCaption,
     EditMessageText,
     PinChatMessage,
+    Response,
     SendAnimation,
     SendAudio,
     SendDocument,
@@ -166,6 +175,29 @@ def _album_media(items: Sequence[dict[str, Any]], caption: str) -> list[Any]:
 async def _message_id(bot: Bot, method: TelegramMethod[Any]) -> int:
     sent = await bot(method)
     return cast(SentId, sent).message_id  # the method answers SentId, not aiogram's Message
+
+
+class TelegramSession(AiohttpSession):
+    """aiogram's HTTP session, except that every 5xx answer raises ``TelegramServerError``.
+
+    aiogram raises ``TelegramRetryAfter`` for any answer that carries ``retry_after``,
+    whatever its status, and ``ClientDecodeError`` for a body that is no JSON (a proxy's
+    error page). The channel would then send a 5xx'd message again in place after
+    ``retry_after`` seconds (faster than the engine's backoff, each time maybe a
+    duplicate), or fail it for good as unreadable. A 5xx is neither: it goes back to the
+    queue with the engine's backoff, marked as a possible duplicate (``_classify``).
+    """
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[Any], status_code: int, content: str
+    ) -> Response[Any]:
+        try:
+            return super().check_response(bot, method, status_code, content)
+        except (TelegramRetryAfter, ClientDecodeError) as exc:
+            if status_code < HTTPStatus.INTERNAL_SERVER_ERROR:
+                raise
+            text = exc.message if isinstance(exc, TelegramRetryAfter) else "not Telegram's"
+            raise TelegramServerError(method, f"HTTP {status_code}: {text}") from exc
 
 
 class TelegramChannel:
@@ -491,8 +523,12 @@ def _classify(delivery_id: int, exc: Exception) -> SendResult:
         return SendResult(delivery_id, Outcome.refused, exc.message)
     if isinstance(exc, TelegramBadRequest):
         return SendResult(delivery_id, Outcome.failed, exc.message)
-    if isinstance(exc, TelegramServerError | TelegramUnauthorizedError | TelegramNotFound):
-        # 5xx, or the token/server is misconfigured: not the recipient's fault, try later.
+    if isinstance(exc, TelegramServerError):
+        # 5xx: not the recipient's fault, try later (the engine's backoff). The message may
+        # have gone out all the same: a later delivery counts as "possibly sent twice".
+        return SendResult(delivery_id, Outcome.retry, exc.message, answer_lost=True)
+    if isinstance(exc, TelegramUnauthorizedError | TelegramNotFound):
+        # The token or the server is misconfigured: nothing was sent; try later.
         return SendResult(delivery_id, Outcome.retry, exc.message)
     if isinstance(exc, TelegramNetworkError):
         # aiogram wraps every aiohttp error; the cause tells whether the request left.

@@ -1,7 +1,8 @@
 """Webhook channel: every message is POSTed as JSON to a third-party API (httpx).
 
 Answers: 2xx delivered (the provider id is the JSON ``id`` when there is one); 408, 425,
-429 and 5xx retry (``Retry-After`` honoured); other 4xx refused. Exception: 401, 403,
+429 and 5xx retry (``Retry-After`` honoured; a 5xx may have been acted on, so a later
+delivery counts as "possibly sent twice"); other 4xx refused. Exception: 401, 403,
 404, 405, 407 and 413 say our URL, credentials or payload are wrong, not the address, so
 they are ``failed`` — refusing would suppress a whole list over a bad header.
 A request that may have reached the API is never sent again by us: a timeout or a lost
@@ -103,7 +104,9 @@ def _classify(delivery_id: int, response: httpx.Response) -> SendResult:
     error = f"HTTP {status}: {response.text[:200]}".rstrip(": ")
     if status in _RETRY_STATUSES or status >= 500:
         wait = retry_after(response.headers.get("Retry-After"))
-        return SendResult(delivery_id, Outcome.retry, error, retry_after=wait)
+        # A 5xx does not say whether the API acted on the request: the retry may repeat it.
+        lost = status >= 500
+        return SendResult(delivery_id, Outcome.retry, error, retry_after=wait, answer_lost=lost)
     if status in _OUR_FAULT or not 400 <= status < 500:
         return SendResult(delivery_id, Outcome.failed, error)  # incl. 3xx: not followed
     return SendResult(delivery_id, Outcome.refused, error)

@@ -308,6 +308,18 @@ class DeliveryRow(Base):
     # The A/B test variant it got (0 = A; migration 0020); NULL: no test, or held back
     # until the winner is known.
     variant: Mapped[int | None] = mapped_column(SmallInteger)
+    # An attempt's answer did not say whether it went out (a 5xx, a worker lost while
+    # sending): delivered later, it is "possibly sent twice" (migration 0025).
+    answer_lost: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+# A run's few possible duplicates, found without reading its other rows.
+Index(
+    "ix_deliveries_run_id_answer_lost",
+    DeliveryRow.run_id,
+    postgresql_where=DeliveryRow.answer_lost,
+    sqlite_where=DeliveryRow.answer_lost,
+)
 
 
 class WorkerRow(Base):

@@ -56,8 +56,9 @@ FINAL = ("delivered", "failed", "refused")
 _SENDING = DeliveryStatus.sending.value
 _KINDS = {kind.value: kind for kind in AddressKind}  # a dict lookup: AddressKind() is slower
 Deltas = defaultdict[int, dict[str, int]]
-# A row's result: id, status, error, provider id, next attempt, attempts given back (0/1).
-Update = tuple[int, str, str | None, str | None, datetime | None, int]
+# A row's result: id, status, error, provider id, next attempt, attempts given back (0/1),
+# answer lost (a possible duplicate if it is delivered later).
+Update = tuple[int, str, str | None, str | None, datetime | None, int, bool]
 
 
 def _deltas() -> Deltas:
@@ -203,7 +204,16 @@ class SqlDeliveryQueue:
                 result = by_id[delivery_id]
                 status, next_at = _decide(result, attempts, now, policy)
                 back = int(result.outcome is Outcome.unreachable)  # nothing was tried
-                row = (delivery_id, status, result.error, result.provider_id, next_at, back)
+                lost = result.answer_lost  # kept once set: a later delivery may be a repeat
+                row = (
+                    delivery_id,
+                    status,
+                    result.error,
+                    result.provider_id,
+                    next_at,
+                    back,
+                    lost,
+                )
                 updates.append(row)
                 if status is DeliveryStatus.refused:
                     refused.append(address_id)
@@ -259,10 +269,11 @@ class SqlDeliveryQueue:
 
     def _complete_rows(self, rows: Sequence[Update]) -> dict[str, Any]:
         if self._pg:
-            names = ("ids", "statuses", "errors", "providers", "next_ats", "given_backs")
+            names = ("ids", "statuses", "errors", "providers", "next_ats", "given_backs", "losts")
             return {name: [row[i] for row in rows] for i, name in enumerate(names)}
         doc = [
-            (i, s, e, p, self._stamp(n) if n is not None else None, b) for i, s, e, p, n, b in rows
+            (i, s, e, p, self._stamp(n) if n is not None else None, b, int(lost))
+            for i, s, e, p, n, b, lost in rows
         ]
         return {"rows": json.dumps(doc)}
 

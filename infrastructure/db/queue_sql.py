@@ -144,11 +144,14 @@ class Dialect:
     claim: Executable  # -> id, run_id, address_id, attempts (after the increment), variant
     claimed_addresses: Executable | None  # -> address id, kind, value, attributes
     lock_sending: TextClause  # -> id, run_id, address_id, attempts, status of the rows
-    # rows: (id, status, last_error, provider id, next attempt at, attempts given back), locked
+    # rows: (id, status, last_error, provider id, next attempt at, attempts given back,
+    # answer lost), locked
     complete: TextClause
     suppress: TextClause  # ids: address ids
     expired: TextClause  # -> id, run_id, attempts of lost rows (:cutoff, :dead_before)
-    requeue: TextClause  # rows: (id, status, last_error or NULL to keep it), locked
+    # rows: (id, status, last_error or NULL to keep it), locked; each is marked answer_lost
+    # (its worker died while sending: the message may have gone out)
+    requeue: TextClause
     move_totals: TextClause  # rows: (run id, pending, sending, delivered, failed, refused)
     add_minutes: TextClause  # minute; rows: (run id, delivered, failed, refused)
 
@@ -202,11 +205,12 @@ ORDER BY id FOR UPDATE
 _PG_COMPLETE = """
 UPDATE deliveries AS d
 SET status = v.status, last_error = v.last_error, provider_message_id = v.provider_id,
-    next_attempt_at = v.next_at, attempts = d.attempts - v.given_back, updated_at = :now
+    next_attempt_at = v.next_at, attempts = d.attempts - v.given_back, updated_at = :now,
+    answer_lost = d.answer_lost OR v.lost
 FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]),
             CAST(:providers AS TEXT[]), CAST(:next_ats AS TIMESTAMPTZ[]),
-            CAST(:given_backs AS INTEGER[]))
-     AS v(id, status, last_error, provider_id, next_at, given_back)
+            CAST(:given_backs AS INTEGER[]), CAST(:losts AS BOOLEAN[]))
+     AS v(id, status, last_error, provider_id, next_at, given_back, lost)
 WHERE d.id = v.id
 """
 
@@ -226,7 +230,8 @@ ORDER BY d.id FOR UPDATE OF d SKIP LOCKED
 
 _PG_REQUEUE = """
 UPDATE deliveries AS d
-SET status = v.status, last_error = COALESCE(v.last_error, d.last_error), updated_at = :now
+SET status = v.status, last_error = COALESCE(v.last_error, d.last_error), updated_at = :now,
+    answer_lost = TRUE
 FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]))
      AS v(id, status, last_error)
 WHERE d.id = v.id
@@ -315,7 +320,8 @@ UPDATE deliveries
 SET status = json_extract(j.value, '$[1]'), last_error = json_extract(j.value, '$[2]'),
     provider_message_id = json_extract(j.value, '$[3]'),
     next_attempt_at = json_extract(j.value, '$[4]'),
-    attempts = attempts - json_extract(j.value, '$[5]'), updated_at = :now
+    attempts = attempts - json_extract(j.value, '$[5]'), updated_at = :now,
+    answer_lost = answer_lost OR json_extract(j.value, '$[6]')
 FROM json_each(:rows) AS j
 WHERE deliveries.id = json_extract(j.value, '$[0]')
 """
@@ -336,7 +342,8 @@ ORDER BY d.id
 _SQLITE_REQUEUE = """
 UPDATE deliveries
 SET status = json_extract(j.value, '$[1]'),
-    last_error = COALESCE(json_extract(j.value, '$[2]'), deliveries.last_error), updated_at = :now
+    last_error = COALESCE(json_extract(j.value, '$[2]'), deliveries.last_error), updated_at = :now,
+    answer_lost = 1
 FROM json_each(:rows) AS j
 WHERE deliveries.id = json_extract(j.value, '$[0]')
 """

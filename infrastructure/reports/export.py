@@ -27,6 +27,10 @@ def _utc_text(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else ""
+
+
 def _utc_naive(moment: datetime | None) -> datetime | None:
     """Excel has no time zones: UTC, as the column's name says."""
     return moment.astimezone(UTC).replace(tzinfo=None) if moment else None
@@ -56,6 +60,7 @@ class CsvReportWriter:
                 r.variant_name,
                 r.recall or "",
                 _text(r.answer),
+                _yes(r.possibly_twice),
             )
             for r in rows
         )
@@ -107,6 +112,7 @@ class XlsxReportWriter:
                     r.variant_name,
                     r.recall or "",
                     clean(r.answer),
+                    _yes(r.possibly_twice),
                 ]
             )
 

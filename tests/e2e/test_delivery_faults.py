@@ -9,6 +9,8 @@ of pending rows into the past: exactly what the clock would do, only sooner.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -201,6 +203,35 @@ async def test_bot_api_5xx_are_retried_until_everyone_has_it(
     attempts = {int(value): n for value, _, n, _ in rows}
     assert {c: attempts[c] for c in flaky} == {c: t + 1 for c, t in flaky.items()}
     assert all(attempts[c] == 1 for c in chats if c not in flaky)
+
+
+async def test_a_lost_answer_is_sent_again_and_reported_as_possibly_twice(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    """Telegram delivered the message but the answer was a 502: the engine sends it
+    again (at least once), and the run's statistics and export say who may have it twice."""
+    chats = chats_of(73_001, 3)
+    fake_api.lose_answer_next("sendMessage", chat_id=chats[1])
+    async with running_bot(fake_api, migrated_pg_url) as bot:
+        mailing_id = await prepare(bot, telegram(chats))
+        async with hurry_retries(bot):
+            summary = await launch_and_wait(bot, mailing_id)
+        assert "delivered: 3" in summary
+        assert [len(fake_api.messages(chat)) for chat in chats] == [1, 2, 1]
+        finished = await bot.api.wait_for_message(M, contains="Summary")
+        mark = bot.api.mark(M)
+        bot.api.press(M, "📊 Statistics", message_id=finished.message_id)
+        figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+        assert "Possibly sent twice: 1" in figures.text
+        mark = bot.api.mark(M)
+        bot.api.press(M, "CSV", message_id=figures.message_id)
+        document = await bot.api.wait_for_message(
+            M, since=mark, predicate=lambda m: m.kind == "document", timeout=20
+        )
+    assert document.file is not None
+    rows = csv.DictReader(io.StringIO(document.file.content.decode("utf-8-sig")))
+    twice = {row["address"]: row["possibly_sent_twice"] for row in rows}
+    assert twice == {str(chats[0]): "", str(chats[1]): "yes", str(chats[2]): ""}
 
 
 # -- (c) the SMTP relay goes down mid-run ------------------------------------------------

@@ -147,6 +147,7 @@ async def test_the_exports_parse_back_to_the_same_counts(sent: tuple[BotHarness,
     assert list(rows[0]) == [
         *("address", "channel", "status", "attempts", "last_error", "time_utc"),
         *("bounce", "bounce_reason", "opened_utc", "clicks", "variant", "recall", "answer"),
+        "possibly_sent_twice",
     ]
     assert Counter(row["status"] for row in rows) == EXPECTED
     assert {row["address"] for row in rows} == {str(chat) for chat in READERS}

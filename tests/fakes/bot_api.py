@@ -170,6 +170,7 @@ class FakeBotAPI(MediaMethods):
         elif is_edit:
             self._accept_edit(chat_id, now)
         self._count_ok(lowered, chat_id)
+        self._check_lost_answer(lowered, chat_id)  # done, but the answer is lost on the way
         return result
 
     async def _download(self, request: web.Request) -> web.Response:

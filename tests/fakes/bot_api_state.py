@@ -80,6 +80,7 @@ class FakeState:
         self.deactivated: set[int] = set()
         self.missing_chats: set[int] = set()
         self._faults: list[FaultRule] = []
+        self._lost_answers: list[FaultRule] = []  # carried out, then answered with an error
         self._hang: collections.Counter[str] = collections.Counter()
         self._hung: list[asyncio.Future[None]] = []
         self._closing = False
@@ -379,6 +380,22 @@ class FakeState:
             FaultRule(method.lower(), error_code, description, retry_after, chat_id, times)
         )
 
+    def lose_answer_next(
+        self, method: str, *, error_code: int = 502, chat_id: int | None = None, times: int = 1
+    ) -> None:
+        """The next ``times`` calls of ``method`` are carried out (a message is delivered)
+        but answered with ``error_code``: not a Bot API rule, a network fact — a front
+        proxy that loses the server's answer and says "Bad Gateway" (as ``hang_next`` is
+        an answer that never comes)."""
+        description = DEFAULT_DESCRIPTIONS.get(error_code, "Error")
+        rule = FaultRule(method.lower(), error_code, description, None, chat_id, times)
+        self._lost_answers.append(rule)
+
+    def _check_lost_answer(self, method: str, chat_id: int | None) -> None:
+        rule = _take(self._lost_answers, method, chat_id)
+        if rule is not None:
+            raise ApiError(rule.error_code, rule.description)
+
     def hang_next(self, method: str, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` never get an answer (until ``stop``)."""
         self._hang[method.lower()] += times
@@ -396,12 +413,9 @@ class FakeState:
         self.missing_chats.add(chat_id)
 
     def _check_faults(self, method: str, chat_id: int | None) -> None:
-        for rule in self._faults:
-            if rule.matches(method, chat_id):
-                rule.times -= 1
-                if rule.times <= 0:
-                    self._faults.remove(rule)
-                raise ApiError(rule.error_code, rule.description, rule.retry_after)
+        rule = _take(self._faults, method, chat_id)
+        if rule is not None:
+            raise ApiError(rule.error_code, rule.description, rule.retry_after)
 
     def _check_recipient(self, method: str, chat_id: int | None) -> None:
         if chat_id is None:
@@ -418,6 +432,17 @@ class FakeState:
         self._ok_counts[method] += 1
         if chat_id is not None:
             self._ok_counts_chat[(method, chat_id)] += 1
+
+
+def _take(rules: list[FaultRule], method: str, chat_id: int | None) -> FaultRule | None:
+    """The first rule this call matches, used up once (and dropped when spent)."""
+    for rule in rules:
+        if rule.matches(method, chat_id):
+            rule.times -= 1
+            if rule.times <= 0:
+                rules.remove(rule)
+            return rule
+    return None
 
 
 def now_ts() -> int:

@@ -76,6 +76,9 @@ class Stats:
     async def failure_reasons(self, run_id: int, limit: int) -> list[Any]:
         return []
 
+    async def possibly_twice(self, run_id: int) -> int:
+        return 0
+
     async def runs_page(self, mailing_id: int, page: int, size: int) -> Page[MailingRun]:
         return Page(items=[], total=0, page=page, size=size)
 

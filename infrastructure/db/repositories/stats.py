@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -81,6 +82,13 @@ class SqlStatsRepository:
         stmt = select(exists().where(DeliveryRow.run_id == run_id))
         return bool((await self._session.execute(stmt)).scalar_one())
 
+    async def possibly_twice(self, run_id: int) -> int:
+        d = DeliveryRow  # the partial index ix_deliveries_run_id_answer_lost finds them
+        stmt = select(func.count()).where(
+            d.run_id == run_id, d.answer_lost, d.status == DeliveryStatus.delivered.value
+        )
+        return int((await self._session.execute(stmt)).scalar_one())
+
     async def channel_sends(
         self, since: datetime, *, with_tests: bool = False
     ) -> dict[Channel, Sends]:
@@ -125,6 +133,7 @@ class SqlStatsRepository:
                 d.variant,
                 _recall_state(),
                 _answer_option(),
+                d.answer_lost & (d.status == DeliveryStatus.delivered.value),  # 0/1 on SQLite
             )
             .join(AddressRow, AddressRow.id == d.address_id)
             .join(MailingRunRow, MailingRunRow.id == d.run_id)
@@ -137,7 +146,13 @@ class SqlStatsRepository:
         if status is not None:
             stmt = stmt.where(d.status == status.value)
         rows = await self._session.execute(stmt)
-        return [ExportRow(*row) for row in rows]
+        return [_export_row(*row) for row in rows]
+
+
+def _export_row(*columns: Any) -> ExportRow:
+    """The selected columns in ``ExportRow``'s order, the possible-duplicate flag last."""
+    *fields, twice = columns
+    return replace(ExportRow(*fields), possibly_twice=bool(twice))
 
 
 _COUNTED_BOUNCES = sorted(k.value for k in ACTIONABLE)

@@ -12,13 +12,14 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import BufferedInputFile
+from aiohttp import web
 from redis.asyncio import Redis
 
 from domain.delivery import Outcome
 from domain.mailings import Channel
 from domain.recipients import AddressKind
 from infrastructure.channels.ratelimit_redis import RedisRateLimiter
-from infrastructure.channels.telegram import UNCERTAIN, TelegramChannel
+from infrastructure.channels.telegram import UNCERTAIN, TelegramChannel, TelegramSession
 from tests.fakes.bot_api import FakeBotAPI
 from tests.integration.channels.conftest import TOKEN
 from tests.integration.channels.support import by_id, content, messages, outcomes
@@ -121,9 +122,64 @@ async def test_server_error_is_retried_later(api: FakeBotAPI, bot: Bot) -> None:
 
     first = await tg.send(content(Channel.telegram), messages(TG, ["41"]))
     assert outcomes(first) == {1: Outcome.retry}
+    assert first[0].answer_lost  # it may have gone out: a later delivery may be a repeat
     second = await tg.send(content(Channel.telegram), messages(TG, ["41"]))
     assert outcomes(second) == {1: Outcome.delivered}
     assert api.sent_count("sendMessage", 41) == 1
+
+
+async def test_a_server_error_with_retry_after_waits_for_the_engines_backoff(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    """aiogram reads any answer with ``retry_after`` as a flood wait and the channel would
+    send again in place within a second; a 5xx goes back to the queue instead."""
+    api.fail_next("sendMessage", error_code=500, retry_after=1)
+    tg = channel(bot)
+
+    results = await tg.send(content(Channel.telegram), messages(TG, ["42"]))
+    assert outcomes(results) == {1: Outcome.retry}
+    assert results[0].answer_lost and results[0].retry_after is None
+    assert api.request_count("sendMessage") == 1  # not sent again in place
+    assert api.sent_count("sendMessage", 42) == 0
+
+
+async def test_a_proxys_error_page_is_a_server_error_not_an_unreadable_answer() -> None:
+    """A front proxy's HTML 502 (no JSON at all) is a 5xx like any other: retried later,
+    not failed for good as an unreadable answer."""
+
+    async def gateway(request: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", gateway)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    session = TelegramSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}"))
+    try:
+        results = await channel(Bot(TOKEN, session=session)).send(
+            content(Channel.telegram), messages(TG, ["44"])
+        )
+    finally:
+        await session.close()
+        await runner.cleanup()
+    assert outcomes(results) == {1: Outcome.retry} and results[0].answer_lost
+    assert (results[0].error or "").startswith("HTTP 502")
+
+
+async def test_a_message_whose_answer_is_lost_is_sent_again_and_marked(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    api.lose_answer_next("sendMessage", chat_id=43)
+    tg = channel(bot)
+
+    first = await tg.send(content(Channel.telegram), messages(TG, ["43"]))
+    assert outcomes(first) == {1: Outcome.retry} and first[0].answer_lost
+    second = await tg.send(content(Channel.telegram), messages(TG, ["43"]))
+    assert outcomes(second) == {1: Outcome.delivered}
+    assert api.sent_count("sendMessage", 43) == 2  # the at-least-once cost
 
 
 async def test_connection_refused_is_retry(bot: Bot) -> None:

@@ -78,6 +78,8 @@ async def test_status_codes_are_classified(hook: FakeWebhook, channel: WebhookCh
     assert "unknown recipient" in (got[2].error or "")
     assert got[3].outcome is Outcome.retry and got[3].retry_after == 7.0
     assert got[4].outcome is Outcome.retry and got[4].retry_after is None
+    # A 429 says it was not done; a 5xx does not say: a later delivery may be a repeat.
+    assert not got[3].answer_lost and got[4].answer_lost
 
 
 async def test_read_timeout_is_uncertain_and_not_resent(

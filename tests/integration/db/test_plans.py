@@ -68,6 +68,7 @@ SAMPLES = {  # a batch of 1,000 rows
     "text[]": "array_fill('delivered'::text, ARRAY[1000])",
     "timestamptz[]": "array_fill(NULL::timestamptz, ARRAY[1000])",
     "int[]": "array_fill(0, ARRAY[1000])",
+    "boolean[]": "array_fill(false, ARRAY[1000])",
 }
 STATEMENTS = {
     "claim": (sql._PG_CLAIM, {"now": "timestamptz", "limit": "int", "worker": "bigint"}),
@@ -81,6 +82,7 @@ STATEMENTS = {
             "providers": "text[]",
             "next_ats": "timestamptz[]",
             "given_backs": "int[]",
+            "losts": "boolean[]",
         },
     ),
     "lock": (sql._PG_LOCK_SENDING, {"ids": "bigint[]"}),
