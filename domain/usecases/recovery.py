@@ -4,20 +4,23 @@
 switches it to running. A crash in between leaves the run paused for ever, its mailing
 "running". A person's pause always pauses the mailing with the run, and nobody pauses a
 test, so such a run is told apart (``interrupted``): at start-up it is filled again (the
-snapshot adds only whoever is missing, and waits for a launch still in progress
-elsewhere) and started; a test that never got its one recipient is closed as failed.
+snapshot adds only whoever is missing, with the mailing's targeting and an A/B test's
+split as the launch made them, and waits for a launch still in progress elsewhere) and
+started; a test that never got its one recipient is closed as failed.
 """
 
 from __future__ import annotations
 
 import logging
 
+from domain.ab_test import AB_TEST, ABTest, Split
 from domain.clock import SystemClock
 from domain.delivery import RunContent
 from domain.mailings import CHANNEL_KINDS, Mailing, MailingStatus
 from domain.ports import Clock, DeliveryQueue, UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.runs import MailingRun, RunStatus
+from domain.segments import local_today
 from domain.usecases.launch import start_run
 
 log = logging.getLogger(__name__)
@@ -49,12 +52,22 @@ async def finish_interrupted_launches(
             mended.append(await _close(uow_factory, run.id, clock or SystemClock()))
             continue
         if not run.is_test and mailing is not None:
-            channel = RunContent.from_json(run.content).channel
-            kinds = [AddressKind(k) for k in CHANNEL_KINDS[channel]]
-            await queue.snapshot(run.id, mailing.list_ids, kinds)
+            content = RunContent.from_json(run.content)
+            kinds = [AddressKind(k) for k in CHANNEL_KINDS[content.channel]]
+            today = local_today(mailing.schedule.timezone, (clock or SystemClock()).now())
+            await queue.snapshot(
+                run.id, mailing.list_ids, kinds, mailing.targeting, today, split=_split(run)
+            )
         mended.append(await start_run(uow_factory, run.id))
         log.info("Run %s had been left unstarted by a crash: started", run.id)
     return mended
+
+
+def _split(run: MailingRun) -> Split | None:
+    """An A/B run's split, as its launch made it (the same seed: its id)."""
+    content = RunContent.from_json(run.content)
+    test = ABTest.from_json(content.options.get(AB_TEST)) if content.variants else None
+    return test.split(str(run.id)) if test is not None else None
 
 
 async def _close(uow_factory: UnitOfWorkFactory, run_id: int, clock: Clock) -> MailingRun:

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.ab_test import AB_TEST, ABTest, Metric, Part, Split, Variant, placement
 from domain.local_time import Release
 from domain.mailings import Channel, Mailing, MailingStatus
 from domain.ports import UnitOfWorkFactory
@@ -51,9 +53,10 @@ class CrashingQueue(SqlDeliveryQueue):
         targeting: Targeting | None = None,
         today: date | None = None,
         release: Release | None = None,
+        split: Split | None = None,
     ) -> int:
         if self.after:
-            await super().snapshot(run_id, list_ids, kinds, targeting, today, release)
+            await super().snapshot(run_id, list_ids, kinds, targeting, today, release, split)
         raise Crash
 
     async def snapshot_one(self, run_id: int, address_id: int) -> int:
@@ -62,14 +65,14 @@ class CrashingQueue(SqlDeliveryQueue):
         raise Crash
 
 
-async def a_mailing(uow_factory: UnitOfWorkFactory) -> int:
+async def a_mailing(uow_factory: UnitOfWorkFactory, people: int = 0) -> int:
     await roles.grant_role(
         uow_factory, _Quiet(), actor_id=None, target_id=MANAGER, role=Role.manager
     )
     async with uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList("Crowd", MANAGER))
         assert rlist.id is not None
-        for chat in CHATS:
+        for chat in CHATS if not people else [str(9100 + i) for i in range(people)]:
             address = await uow.addresses.upsert(Address(AddressKind.telegram, chat))
             assert address.id is not None
             await uow.lists.add_members(rlist.id, [address.id])
@@ -159,3 +162,34 @@ async def test_a_run_remembers_its_progress_message_until_the_summary(
     assert still.progress == shown
     await progress.show_progress(uow_factory, run.id, None)
     assert await progress.progress_to_follow(uow_factory) == []
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-snapshot", "after-snapshot"])
+async def test_an_ab_launch_cut_by_a_crash_keeps_its_split(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine, after: bool
+) -> None:
+    mailing_id = await a_mailing(uow_factory, people=40)
+    test = ABTest(Part.text, (Variant(None, "Hello"),), percent=50, metric=Metric.delivered)
+    async with uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        assert mailing is not None
+        mailing.options = {AB_TEST: test.to_json()}
+        await uow.mailings.update(mailing)
+        await uow.commit()
+    order = launch.LaunchOrder(mailing_id, launch.LaunchKind.now, actor_id=MANAGER)
+    with pytest.raises(Crash):
+        await launch.start(uow_factory, launcher(CrashingQueue(db_engine, after)), order)
+    [mended] = await finish_interrupted_launches(uow_factory, SqlDeliveryQueue(db_engine))
+    assert mended.status is RunStatus.running and mended.totals.pending == 40
+    async with db_engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT address_id, variant FROM deliveries WHERE run_id = :r"),
+                {"r": mended.id},
+            )
+        ).all()
+    split = test.split(str(mended.id))
+    assert dict(rows) == {
+        a: placement(split.seed, a, split.percent, split.variants) for a, _ in rows
+    }
+    assert {v for _, v in rows} == {None, 0, 1}  # the rest still held for the winner
