@@ -84,7 +84,10 @@ class Compiler:
         text = func.replace(func.trim(self.text(name)), ",", ".")
         looks: Clause
         if self._pg:
-            looks = text.op("~")(r"^[-+]?[0-9]+(\.[0-9]+)?$")
+            # The pattern reads the raw text (spaces around, a comma or a dot): trimming
+            # and replacing only the numbers' text cut the condition's cost on 1,000,000
+            # members from ~1.0 to ~0.7 s (bench/segments.py, issue 21).
+            looks = self.text(name).op("~")(r"^ *[-+]?[0-9]+([.,][0-9]+)? *$")
             return case((looks, cast(text, Numeric)), else_=None)
         # No regular expressions in SQLite: only signs, digits and one dot, and a digit.
         looks = and_(
