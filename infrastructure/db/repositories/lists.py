@@ -120,6 +120,7 @@ class SqlRecipientListRepository:
         ids = list(dict.fromkeys(address_ids))
         if not ids:
             return 0
+        await self._share_list(list_id)
         # The ids travel as one array parameter, so a list of any size is one
         # statement and never hits the backend's limit on bound parameters.
         if dialect_name(self._session) == "postgresql":
@@ -136,6 +137,15 @@ class SqlRecipientListRepository:
             .on_conflict_do_nothing()
         )
         return await execute_dml(self._session, stmt)
+
+    async def _share_list(self, list_id: int) -> None:
+        """Lock the list's row before adding members (``FOR KEY SHARE``; nothing on SQLite,
+        whose writers take the whole file): an import into the list holds it ``FOR
+        UPDATE`` from its lookup to its commit, so an addition waits for the import
+        instead of slipping in between (list_members has no foreign key that would wait,
+        migration 0024), and a list deleted meanwhile is not written to."""
+        stmt = select(RecipientListRow.id).where(RecipientListRow.id == list_id)
+        await self._session.execute(stmt.with_for_update(key_share=True))
 
     async def remove_member(self, list_id: int, address_id: int) -> bool:
         stmt = delete(ListMemberRow).where(
@@ -235,6 +245,7 @@ class SqlRecipientListRepository:
             .from_select(["list_id", "address_id"], source)
             .on_conflict_do_nothing()
         )
+        await self._share_list(list_id)
         return await execute_dml(self._session, stmt)
 
     async def find_by_name(self, name: str) -> RecipientList | None:

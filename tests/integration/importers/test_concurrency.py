@@ -70,6 +70,57 @@ async def test_a_new_address_inserted_meanwhile_by_someone_else_is_merged(
         assert await conn.scalar(select(func.count()).select_from(AddressRow)) == 2
 
 
+async def test_a_member_added_by_hand_during_an_import_waits_for_it(
+    pg_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """list_members has no foreign key to the list (migration 0024): the list row's lock
+    still makes an addition wait until the import commits, instead of colliding with the
+    import's own insert of the same member."""
+    uow_factory = make_uow_factory(create_session_factory(pg_engine))
+    list_id = await new_list(uow_factory)
+    async with uow_factory() as uow:
+        known = await uow.addresses.upsert(Address(AddressKind.email, "both@x.ru"))
+        old = await uow.addresses.upsert(Address(AddressKind.email, "old@x.ru"))
+        assert known.id is not None and old.id is not None
+        await uow.lists.add_members(list_id, [old.id])  # the list's counts row exists
+        await uow.commit()
+    added: list[asyncio.Task[int]] = []
+
+    async def add_by_hand() -> int:
+        async with uow_factory() as uow:
+            count = await uow.lists.add_members(list_id, [known.id])
+            await uow.commit()
+            return count
+
+    async def waiting() -> int:
+        async with pg_engine.connect() as conn:
+            found = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return int(found or 0)
+
+    async def someone_adds_meanwhile(_: int) -> None:
+        # The import holds the list (its rows are being copied; it looks members up next).
+        added.append(asyncio.create_task(add_by_hand()))
+        deadline = time.monotonic() + 30
+        while await waiting() == 0:
+            assert time.monotonic() < deadline, "the addition did not wait for the import"
+            assert not added[0].done(), "the addition went through during the import"
+            await asyncio.sleep(0.05)
+
+    source = csv_file(tmp_path, "email\nboth@x.ru\nnew@x.ru\n")
+    report = await SqlRecipientImporter(pg_engine).import_file(
+        list_id, source, someone_adds_meanwhile
+    )
+    assert report.added == 2
+    assert await added[0] == 0  # the import made it a member first
+    async with uow_factory() as uow:
+        assert (await uow.lists.size(list_id)).email == 3
+
+
 async def test_on_sqlite_reading_the_file_does_not_lock_the_database(
     sqlite_engine: AsyncEngine, tmp_path: Path
 ) -> None:
