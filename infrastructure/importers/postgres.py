@@ -7,7 +7,8 @@ anywhere (a bad file half-way, the progress callback raising) leaves nothing beh
 The statements avoid ``ON CONFLICT`` where they can: on a million rows its speculative
 insertion doubles the cost of an INSERT. Each address is looked up once; new ones are
 inserted plainly and become members in the same statement. Nobody can add members to
-the list meanwhile (``FOR UPDATE`` on the list row blocks their foreign-key check), but
+the list meanwhile (``FOR UPDATE`` on the list row blocks the ``FOR KEY SHARE`` every
+other writer of members takes first: ``SqlRecipientListRepository.add_members``), but
 someone may add one of our new addresses (a /start in the bot): that rare race falls back
 to ``ON CONFLICT`` under a savepoint.
 """
@@ -113,13 +114,22 @@ def _lookup_sql(list_id: int, keys: Sequence[str]) -> str:
     """  # noqa: S608 (sql.py explains)
 
 
+# New addresses go in in the order of their unique index (kind, value): each insertion then
+# lands on the index's rightmost pages, already in memory, instead of anywhere in it; on a
+# million rows in a fresh database, 9 s instead of 15 s for the same INSERT (the sort is
+# a fraction of that). The database's collation (C.UTF-8) orders text by code point, as
+# "C" does, only slower.
+NEW_IN_INDEX_ORDER = 'ORDER BY kind, value COLLATE "C"'
+
+
 def _add_new_sql(list_id: int) -> str:
-    # The foreign key of list_members is checked at the end of the statement, when the
-    # addresses inserted by the WITH part exist.
+    # list_members' counts trigger checks, at the end of the statement, that every new
+    # member has an address: those inserted by the WITH part exist by then.
     return f"""
         WITH new AS (
             INSERT INTO addresses (kind, value, attributes)
             SELECT kind, value, attributes FROM import_unique WHERE id IS NULL
+            {NEW_IN_INDEX_ORDER}
             RETURNING id
         )
         INSERT INTO list_members (list_id, address_id) SELECT {list_id:d}, id FROM new
@@ -131,6 +141,7 @@ def _add_new_racing_sql(list_id: int) -> str:
         WITH new AS (
             INSERT INTO addresses (kind, value, attributes)
             SELECT kind, value, attributes FROM import_unique WHERE id IS NULL
+            {NEW_IN_INDEX_ORDER}
             ON CONFLICT (kind, value) DO UPDATE
             SET attributes = addresses.attributes || EXCLUDED.attributes
             RETURNING id
