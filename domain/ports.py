@@ -384,8 +384,9 @@ class RecipientImporter(Protocol):
         self, list_id: int, source: ImportSource, progress: ProgressCallback | None = None
     ) -> ImportReport: ...
 
-    def sheet_names(self, source: ImportSource) -> list[str]:
-        """The sheets of an XLSX file, so the manager can pick one; ``[]`` for other files."""
+    async def sheet_names(self, source: ImportSource) -> list[str]:
+        """The sheets of an XLSX file, so the manager can pick one; ``[]`` for other files.
+        Refuses a workbook past the package limits (e.g. ``import-xlsx-packed``)."""
         ...
 
 

@@ -185,7 +185,7 @@ async def import_telegram_file(
         source = ImportSource(path, upload["filename"], sheet)
         if sheet is None:
             try:
-                names = services.importer.sheet_names(source)
+                names = await services.importer.sheet_names(source)
             except DomainError as error:
                 await keep_open(message, state, target, error_text(error))
                 return

@@ -20,6 +20,7 @@ from infrastructure.importers.sniff import FileKind, sniff
 from infrastructure.importers.sql import Counts
 from infrastructure.importers.sqlite import store_sqlite
 from infrastructure.importers.tables import open_table
+from infrastructure.importers.workbook import PACKAGE_LIMITS
 from infrastructure.importers.xlsx import sheet_names
 
 BATCH_ROWS = 10_000  # rows per staging batch, and how often progress is reported
@@ -60,14 +61,20 @@ class SqlRecipientImporter:
             rejected.discard()
             raise
 
-    def sheet_names(self, source: ImportSource) -> list[str]:
+    async def sheet_names(self, source: ImportSource) -> list[str]:
         """The worksheets of an XLSX file; ``[]`` for other files, and for broken ones
-        (``import_file`` then says what is wrong with them)."""
+        (``import_file`` then says what is wrong with them). A workbook over the package
+        limits is refused here already. Read in a worker thread, like every parse."""
+        return await asyncio.to_thread(self._sheet_names, source)
+
+    @staticmethod
+    def _sheet_names(source: ImportSource) -> list[str]:
         try:
             if sniff(source.path, source.filename) is FileKind.xlsx:
                 return sheet_names(source.path, source.filename)
-        except DomainError:
-            pass
+        except DomainError as error:
+            if error.key in PACKAGE_LIMITS:
+                raise
         return []
 
     async def _import(

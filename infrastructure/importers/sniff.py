@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from domain.errors import DomainError
+from infrastructure.importers.workbook import MAX_MEMBERS, part_count
 
 HEAD_SIZE = 64 * 1024
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -65,7 +66,11 @@ def unsupported(filename: str) -> DomainError:
 
 
 def _is_workbook(path: Path) -> bool:
-    """An XLSX/XLSM package, not a DOCX, an ODS or a plain archive."""
+    """An XLSX/XLSM package, not a DOCX, an ODS or a plain archive (nor one of so many
+    parts that listing them would take hundreds of MB)."""
+    count = part_count(path)
+    if count is None or count > MAX_MEMBERS:
+        return False
     try:
         with zipfile.ZipFile(path) as archive:
             return "xl/workbook.xml" in archive.namelist()

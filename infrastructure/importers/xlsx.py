@@ -1,5 +1,8 @@
 """XLSX workbooks, read as a stream of rows (openpyxl's read-only mode).
 
+The package is checked before it is parsed and its shared strings are kept on disk
+(``workbook``); a sheet stops past ``MAX_ROWS`` rows or ``MAX_CELLS`` cells.
+
 ``data_only=True`` gives formulas their cached values; a formula never calculated (a file
 written by a library, not by Excel) has none and reads as an empty cell. In read-only
 mode merged cells carry their value in the top-left cell only, the rest read as empty.
@@ -14,15 +17,23 @@ from datetime import date, datetime, time
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import ParseError, iterparse
 
 from domain.errors import DomainError
 from infrastructure.importers.sniff import unsupported
+from infrastructure.importers.workbook import (
+    MAX_CELLS,
+    MAX_ROWS,
+    WORKBOOK,
+    SharedStrings,
+    check_package,
+    worksheet_names,
+)
 
 # What a damaged or foreign package raises while openpyxl opens it (with openpyxl's own
 # InvalidFileException). openpyxl is imported when a workbook is read, not with this
 # module: it pulls numpy and Pillow in when they are installed (~35 MB in every process).
-_BROKEN = (zipfile.BadZipFile, KeyError, ParseError, ValueError, OSError)
+_BROKEN = (zipfile.BadZipFile, KeyError, ParseError, ValueError, OSError, IndexError)
 
 
 class Formula(str):
@@ -38,17 +49,66 @@ class Formula(str):
         return cell
 
 
+def _lean_rows() -> None:
+    """openpyxl's read-only sheets parse rows with ``iterparse`` and clear each one, but
+    the cleared element stays in ``<sheetData>``: about 100 bytes a row, 200 MB for a
+    million rows read twice; and a sheet that does not state its size up front is parsed
+    whole (and kept) when the workbook opens, to look for it. Their parser is swapped,
+    once, for one that empties ``<sheetData>`` after each row and never looks for the
+    size; it yields the same rows (the other parts of a sheet — print setup, merged
+    cells, column widths — are of no use to a read-only import)."""
+    from openpyxl.worksheet import _read_only, _reader
+
+    if getattr(_read_only.WorkSheetParser, "lean", False):
+        return
+
+    class LeanParser(_reader.WorkSheetParser):  # type: ignore[misc]
+        lean = True
+
+        def parse_dimensions(self) -> None:
+            # The stored size is ignored (_rows resets it); a sheet without one would be
+            # parsed whole, and kept whole, just to look for it.
+            return None
+
+        def parse(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+            data = None
+            events = iterparse(self.source, events=("start", "end"))  # noqa: S314 (workbook.py)
+            for event, element in events:
+                if event == "start":
+                    if element.tag == _reader.DATA_TAG:
+                        data = element
+                elif element.tag == _reader.ROW_TAG:
+                    row = self.parse_row(element)
+                    if data is not None:
+                        data.clear()
+                    yield row
+
+    _read_only.WorkSheetParser = LeanParser
+
+
 @contextmanager
-def _workbook(path: Path, filename: str, *, data_only: bool = True) -> Iterator[Any]:
+def _workbook(
+    path: Path, filename: str, strings: SharedStrings, *, data_only: bool
+) -> Iterator[Any]:
+    # openpyxl's load_workbook, with the shared strings table read once, on disk (see
+    # workbook.SharedStrings), instead of a Python string per entry in each workbook.
     # Given a path, openpyxl refuses any name not ending in .xlsx (a download is saved as
     # "upload"); given an open file it looks at the content. Read-only mode reads the file
     # lazily, so it stays open until the workbook is closed.
-    from openpyxl import load_workbook
+    from openpyxl.reader.excel import ExcelReader
     from openpyxl.utils.exceptions import InvalidFileException
+
+    _lean_rows()
+
+    class Reader(ExcelReader):  # type: ignore[misc]
+        def read_strings(self) -> None:
+            self.shared_strings = strings
 
     with path.open("rb") as file:
         try:
-            workbook = load_workbook(file, read_only=True, data_only=data_only)
+            reader = Reader(file, read_only=True, data_only=data_only)
+            reader.read()
+            workbook = reader.wb
         except (*_BROKEN, InvalidFileException) as error:
             raise unsupported(filename) from error
         try:
@@ -57,20 +117,43 @@ def _workbook(path: Path, filename: str, *, data_only: bool = True) -> Iterator[
             workbook.close()
 
 
+@contextmanager
+def _shared_strings(path: Path, filename: str) -> Iterator[SharedStrings]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            strings = SharedStrings(archive, filename)
+    except _BROKEN as error:
+        raise unsupported(filename) from error
+    try:
+        yield strings
+    finally:
+        strings.close()
+
+
 def sheet_names(path: Path, filename: str | None = None) -> list[str]:
-    """Worksheet names in workbook order, for the bot to ask which one to import."""
-    with _workbook(path, filename or path.name) as workbook:
-        return [sheet.title for sheet in workbook.worksheets]
+    """Worksheet names in workbook order, for the bot to ask which one to import: from the
+    workbook part alone (no sheet and no shared string is read)."""
+    filename = filename or path.name
+    check_package(path, filename)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if WORKBOOK not in archive.namelist():
+                raise unsupported(filename)
+            return worksheet_names(archive)
+    except _BROKEN as error:
+        raise unsupported(filename) from error
 
 
 @contextmanager
 def xlsx_rows(path: Path, filename: str, sheet: str | None) -> Iterator[Iterator[list[str]]]:
     """Every row of the sheet (the first one unless ``sheet`` names another), as text."""
+    check_package(path, filename)
     # Read twice, in step: once for the values the spreadsheet saved, once for which
     # cells are formulas (openpyxl gives one or the other, never both).
     with (
-        _workbook(path, filename) as workbook,
-        _workbook(path, filename, data_only=False) as formulas,
+        _shared_strings(path, filename) as strings,
+        _workbook(path, filename, strings, data_only=True) as workbook,
+        _workbook(path, filename, strings, data_only=False) as formulas,
     ):
         names = [each.title for each in workbook.worksheets]
         if not names:
@@ -91,8 +174,14 @@ def _rows(workbook: Any, index: int) -> Iterator[tuple[object, ...]]:
 def _texts(
     rows: Iterator[tuple[object, ...]], formulas: Iterator[tuple[object, ...]], filename: str
 ) -> Iterator[list[str]]:
+    cells = 0
     try:
-        for row, written in zip_longest(rows, formulas, fillvalue=()):
+        for number, (row, written) in enumerate(zip_longest(rows, formulas, fillvalue=()), 1):
+            cells += len(row)
+            if number > MAX_ROWS:
+                raise DomainError("import-too-many-rows", filename=filename, limit=MAX_ROWS)
+            if cells > MAX_CELLS:
+                raise DomainError("import-too-many-cells", filename=filename, limit=MAX_CELLS)
             texts = [cell_text(value) for value in row]
             for at, cell in enumerate(written):
                 # A text cell may start with "=" too: then both reads give the same text.

@@ -51,6 +51,16 @@ def test_the_import_benchmark_runs_and_prints_its_figures() -> None:
         assert re.search(r"ratio [\d.]+x", line), line
 
 
+def test_the_workbook_benchmark_runs_and_prints_its_figures() -> None:
+    out = run_quick("workbook.py", 300)
+    lines = [line for line in out.splitlines() if line.startswith("workbook ")]
+    assert len(lines) == 2, out
+    assert "refused (import-xlsx-packed" in lines[0], out
+    assert "100,001 rows read" in lines[1], out
+    for line in lines:
+        assert re.search(r"peak RSS \d+ MB \(before \d+ MB, \+\d+ MB\)", line), line
+
+
 def test_the_delivery_benchmark_runs_and_prints_its_figures() -> None:
     out = run_quick("delivery.py", 300)
     for label in ("email:", "telegram (no limit):"):

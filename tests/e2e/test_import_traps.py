@@ -4,6 +4,7 @@ dropped into the chat is offered for import."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from tests.e2e.conftest import BotHarness, grant, running_bot
 from tests.e2e.test_imports import ask_for_source, upload_to_new_list, xlsx
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.http_files import FileServer
+from tests.unit.importers.files import shared_strings_bomb
 
 M = 2002
 
@@ -121,3 +123,18 @@ async def test_a_10000_column_csv_and_a_10_mb_line_get_exact_messages(
     assert "Строка 1 длиннее 131072 символов" in line.text
     assert "Файл пустой" not in line.text
     assert await list_names(bot) == []
+
+
+async def test_a_workbook_bomb_is_refused_with_a_clear_message(
+    manager: BotHarness, tmp_path: Path
+) -> None:
+    """208 KB, 5 million shared strings once unpacked: refused before it is parsed, and
+    the bot goes on answering."""
+    bot = manager
+    bomb = shared_strings_bomb(tmp_path / "bomb.xlsx").read_bytes()
+    reply = await upload_to_new_list(bot, "bomb.xlsx", bomb)
+    assert "“bomb.xlsx” is packed 412 times smaller than it unpacks" in reply.text
+    assert "zip bomb" in reply.text
+    assert await list_names(bot) == []
+    again = await bot.say(M, "/lists", language_code="en")
+    assert again.text

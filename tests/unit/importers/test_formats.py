@@ -196,11 +196,11 @@ async def test_the_importer_lists_sheets_of_workbooks_only(tmp_path: Path) -> No
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")  # never connected
     importer = SqlRecipientImporter(engine)
     book = write(tmp_path, "upload", xlsx_bytes(workbook(("Лист1", [["x"]]), ("Лист2", []))))
-    assert importer.sheet_names(ImportSource(book, "book.xlsx")) == ["Лист1", "Лист2"]
+    assert await importer.sheet_names(ImportSource(book, "book.xlsx")) == ["Лист1", "Лист2"]
     text = write(tmp_path, "list.csv", "a@x.ru\n")
-    assert importer.sheet_names(ImportSource(text, "list.csv")) == []
+    assert await importer.sheet_names(ImportSource(text, "list.csv")) == []
     broken = write(tmp_path, "broken.xlsx", b"PK\x03\x04junk")
-    assert importer.sheet_names(ImportSource(broken, "broken.xlsx")) == []
+    assert await importer.sheet_names(ImportSource(broken, "broken.xlsx")) == []
     await engine.dispose()
 
 
