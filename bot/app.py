@@ -110,7 +110,7 @@ class App:
     watcher: RunWatcher
     scheduler: ScheduleRunner
     metrics: Metrics
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)  # webhook mode: stop serving
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)  # stop serving (both modes)
     bounces: ImapBounceReader | None = None  # BOUNCE_IMAP_URL: run by ``serve``
     api: ApiServer | None = None  # the HTTP API (bot process only)
     hooks: EventHooks | None = None  # sends event webhooks (bot process only)

@@ -101,7 +101,11 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
             await receive_by_webhook(bot, dp, settings, stopping, handle_signals=handle_signals)
         else:
             await receive_by_polling(
-                bot, dp, handle_signals=handle_signals, polling_timeout=polling_timeout
+                bot,
+                dp,
+                app.stopping,
+                handle_signals=handle_signals,
+                polling_timeout=polling_timeout,
             )
         if not await app.in_flight.drain(within=SHUTDOWN_GRACE_SECONDS):
             log.warning("Stopped with %d updates still being handled", app.in_flight.count)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -54,16 +54,38 @@ async def receive_by_webhook(
 
 
 async def receive_by_polling(
-    bot: Bot, dp: Dispatcher, *, handle_signals: bool, polling_timeout: int
+    bot: Bot,
+    dp: Dispatcher,
+    stopping: asyncio.Event,
+    *,
+    handle_signals: bool,
+    polling_timeout: int,
 ) -> None:
+    """Poll until aiogram stops (a signal) or ``stopping`` is set. A stop asked for
+    before polling had begun (``stop_polling`` refuses then) is not lost: it is asked
+    again until polling has started and ended."""
     await bot.delete_webhook(drop_pending_updates=False)
-    await dp.start_polling(
-        bot,
-        handle_signals=handle_signals,
-        close_bot_session=False,
-        polling_timeout=polling_timeout,
-        allowed_updates=dp.resolve_used_update_types(),
+    if stopping.is_set():
+        return
+    polling = asyncio.create_task(
+        dp.start_polling(
+            bot,
+            handle_signals=handle_signals,
+            close_bot_session=False,
+            polling_timeout=polling_timeout,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
     )
+    asked = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait({polling, asked}, return_when=asyncio.FIRST_COMPLETED)
+        while not polling.done():
+            with suppress(RuntimeError):  # "Polling is not started" yet
+                await dp.stop_polling()
+            await asyncio.wait({polling}, timeout=0.1)
+    finally:
+        asked.cancel()
+    await polling  # its error, if any
 
 
 @contextmanager
