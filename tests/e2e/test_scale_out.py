@@ -1,5 +1,5 @@
 """Scale-out: the bot (``WORKERS=0``) and three real ``python -m bot worker`` processes
-share one fresh PostgreSQL database and one Redis, and send a 30,000-recipient Telegram
+share one fresh PostgreSQL database and one Redis, and send a 6,000-recipient Telegram
 mailing through the fake Bot API (in a process of its own), which enforces the same
 global limit as ``TELEGRAM_RATE``. Every recipient gets the message exactly once, every
 delivery row ends delivered, and the workers keep the limit together (through
@@ -26,14 +26,14 @@ from tests.support.redis import PREFIX, REDIS_URL
 
 pytestmark = pytest.mark.slow  # worker processes on a shared queue
 
-RECIPIENTS = 30_000
+RECIPIENTS = 6_000
 RATE = 600  # messages/s: TELEGRAM_RATE of every process, and the fake's limit
 PROCESSES = 3
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# 30,000 messages through five processes: about a minute on an idle two-core machine,
-# several on a loaded one; the limit below only guards against a hang.
+# 6,000 messages through five processes: 10 s of sending at the limit, a minute or more
+# on a loaded machine; the limit below only guards against a hang.
 @pytest.mark.timeout(900)
 def test_three_worker_processes_share_the_telegram_limit(tmp_path: Path) -> None:
     figures = tmp_path / "scale_out.json"
