@@ -195,6 +195,11 @@ class RunWatcher:
         rate = done / elapsed if elapsed > 0 else 0.0
         left = tot.pending + tot.sending
         eta = f"{int(left / rate // 60)}:{int(left / rate % 60):02d}" if rate > 0 else "—"
+        # An A/B test's rest is held until its winner (hours): no rate nor ETA, so the
+        # message stays the same, unedited, while it waits.
+        waiting = run.ab_due_at is not None and run.ab_result is None
+        shown_rate = "—" if waiting else f"{rate:.1f}"
+        eta = "—" if waiting else eta
         key = "run-summary" if run.status in FINAL else "run-progress"
         if run.is_follow_up:  # a recall's own wording: deleted, not delivered
             key = f"followup-{run.kind.value}-{key.removeprefix('run-')}"
@@ -210,12 +215,14 @@ class RunWatcher:
                 "failed": tot.failed,
                 "refused": tot.refused,
                 "pending": left,
-                "rate": f"{rate:.1f}",
+                "rate": shown_rate,
                 "eta": eta,
                 "status": translate(self.i18n, f"run-status-{run.status.value}", locale),
                 "source": run.source_run_id or 0,
             },
         )
+        if waiting and run.status not in FINAL:
+            text = f"{text}\n{translate(self.i18n, 'ab-progress-waiting', locale)}"
         if run.problem:  # e.g. Sendsay refused our key: say what to fix
             why = escape(translate_reason(self.i18n, run.problem, locale))
             problem = translate(self.i18n, "run-problem", locale, {"problem": why})

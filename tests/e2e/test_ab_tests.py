@@ -131,6 +131,11 @@ async def test_an_ab_test_runs_to_its_automatic_winner(
     a_chats = [chat for chat, body in got.items() if body.startswith("Variant A")]
     assert len(b_chats) + len(a_chats) == sample and b_chats and a_chats
     run_id = await count(bot, "SELECT max(id) FROM mailing_runs")
+    waiting = await bot.api.wait_for_message(  # the progress message, the sample out
+        M, predicate=lambda m: f"{sample} of 60" in (m.text or ""), timeout=20
+    )
+    assert "wait for the A/B test's winner" in (waiting.text or "")
+    assert "left ≈ —" in (waiting.text or "")
     for chat in b_chats:  # everyone who got B answers; nobody who got A does
         copy = bot.api.messages(chat)[0]
         await bot.alert(chat, f"a:{run_id}:0", copy.message_id)
