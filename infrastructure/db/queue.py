@@ -7,9 +7,10 @@ refused`` of a run always equals its number of delivery rows. Final results are 
 added, per run and minute, to ``run_minutes``: the charts and per-channel statistics read
 that, never the delivery rows, which a retention job may remove.
 
-Attempts: ``deliveries.attempts`` counts claims, so it includes the attempt in flight;
-an ``unreachable`` result gives its attempt back (nothing was tried: the channel could
-not be reached, ``domain.outage``).
+What a send result, or a lost claim, does to a row is decided by ``domain.fates``
+(``decide``, ``lost_claim``); this adapter writes it. Attempts: ``deliveries.attempts``
+counts claims, so it includes the attempt in flight; an ``unreachable`` result gives its
+attempt back (nothing was tried: the channel could not be reached, ``domain.outage``).
 ``Outbound.attempts`` is the count *before* the claim (0 for a first try), and
 ``complete`` hands the count *including* the finished attempt (1 after the first try) to
 ``RetryPolicy.exhausted`` and ``RetryPolicy.delay``. A row requeued after its lease
@@ -39,7 +40,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.ab_test import Split
-from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
+from domain.delivery import Outbound, RetryPolicy, SendResult
+from domain.fates import decide, lost_claim
 from domain.local_time import Release
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus
@@ -202,23 +204,21 @@ class SqlDeliveryQueue:
                 ):
                     continue  # late: requeued or claimed again since (domain.workers)
                 result = by_id[delivery_id]
-                status, next_at = _decide(result, attempts, now, policy)
-                back = int(result.outcome is Outcome.unreachable)  # nothing was tried
-                lost = result.answer_lost  # kept once set: a later delivery may be a repeat
+                fate = decide(result, attempts, now, policy)  # domain.fates
                 row = (
                     delivery_id,
-                    status,
+                    fate.status,
                     result.error,
                     result.provider_id,
-                    next_at,
-                    back,
-                    lost,
+                    fate.next_at,
+                    int(fate.given_back),
+                    fate.answer_lost,
                 )
                 updates.append(row)
-                if status is DeliveryStatus.refused:
+                if fate.suppresses:
                     refused.append(address_id)
                 deltas[run_id]["pending"] -= 1  # a retry comes back: no change
-                deltas[run_id][status.value] += 1
+                deltas[run_id][fate.status.value] += 1
             if not updates:
                 return None
             await conn.execute(self._sql.complete, {"now": now, **self._complete_rows(updates)})
@@ -248,13 +248,11 @@ class SqlDeliveryQueue:
             rows: list[tuple[int, str, str | None]] = []
             deltas = _deltas()
             for delivery_id, run_id, attempts in expired:
-                if policy.exhausted(attempts):
-                    error = f"worker lost this delivery {attempts} times (died or stalled)"
-                    rows.append((delivery_id, DeliveryStatus.failed.value, error))
-                    deltas[run_id]["failed"] += 1
+                status, error = lost_claim(attempts, policy)  # domain.fates
+                rows.append((delivery_id, status.value, error))
+                if status is not DeliveryStatus.pending:  # pending: counted as such already
+                    deltas[run_id][status.value] += 1
                     deltas[run_id]["pending"] -= 1
-                else:  # back in the queue: the run totals count it as pending already
-                    rows.append((delivery_id, DeliveryStatus.pending.value, None))
             await conn.execute(self._sql.requeue, {"now": now, **self._requeue_rows(rows)})
             await self._move_totals(conn, deltas)
             await self._add_minutes(conn, deltas, now)
@@ -317,21 +315,6 @@ class SqlDeliveryQueue:
 
 def _same(value: Any) -> Any:
     return value
-
-
-def _decide(
-    result: SendResult, attempts: int, now: datetime, policy: RetryPolicy
-) -> tuple[DeliveryStatus, datetime | None]:
-    """The new status of a delivery, and when to try again; ``attempts`` includes this one."""
-    if result.outcome is Outcome.halted:  # not sent: waits for the run to be resumed
-        return DeliveryStatus.pending, None
-    if result.outcome is Outcome.unreachable:  # not sent, attempt given back: next probe
-        return DeliveryStatus.pending, now + timedelta(seconds=result.retry_after or 0)
-    if result.outcome is not Outcome.retry:
-        return DeliveryStatus(result.outcome.value), None
-    if policy.exhausted(attempts):
-        return DeliveryStatus.failed, None
-    return DeliveryStatus.pending, now + policy.delay(attempts, result.retry_after)
 
 
 __all__ = ["SqlDeliveryQueue"]
