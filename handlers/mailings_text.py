@@ -7,13 +7,16 @@ from datetime import datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.errors import DomainError
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
 from domain.pagination import Page
 from domain.paid import FEE, FREE_RATE, PaidEstimate
 from domain.runs import MailingRun
 from domain.schedule_input import describe_cron
+from domain.usecases import ab_tests
 from domain.usecases.preview import Preview
 from handlers.i18n import Raw, current_language, t
+from handlers.mailing_ab_kb import wait_label
 from handlers.mailings_kb import STATUS_ICONS
 
 
@@ -118,6 +121,7 @@ def preview_report(p: Preview) -> str:
         lines.append(t("preview-first", address=a.first.value))
     if p.paid is not None:
         lines.append(paid_line(p.paid))
+    lines += ab_lines(p)
     problems = [w for w in p.warnings if w.blocking]
     notes = [w for w in p.warnings if not w.blocking]
     if problems:
@@ -131,6 +135,28 @@ def preview_report(p: Preview) -> str:
         lines.append("")
         lines.append(t("preview-ready"))
     return "\n".join(lines)
+
+
+def ab_lines(p: Preview) -> list[str]:
+    """A mailing's A/B test: its variants, sample, wait and metric, and what would stop
+    its launch (a sample too small by now, variants made equal by an edit)."""
+    test = ab_tests.test_of(p.mailing)
+    if test is None:
+        return []
+    size = int(p.audience.reachable * test.percent // 100)
+    line = t(
+        "ab-preview",
+        count=test.count,
+        percent=f"{test.percent:g}",
+        size=size,
+        wait=wait_label(test),
+        metric=t(f"ab-metric-{test.metric}"),
+    )
+    try:
+        ab_tests.check_launch(p.mailing, p.audience.reachable)
+    except DomainError as exc:
+        return [line, f"⛔️ {t(exc.key, **exc.params)}"]
+    return [line]
 
 
 def paid_line(paid: PaidEstimate) -> str:

@@ -102,7 +102,10 @@ async def launch(bot: BotHarness) -> None:
     await bot.press(M, "Next ➡️")
     mark = bot.api.mark(M)
     bot.api.press(M, "▶️ I will launch it by hand")
-    await bot.api.wait_for_message(M, since=mark, contains="Preview: Choice")
+    preview = await bot.api.wait_for_message(M, since=mark, contains="Preview: Choice")
+    assert "🧪 A/B test: 2 variants to 50 % (30 recipients now); the winner by answer" in (
+        preview.text or ""
+    )
     mark = len(bot.api.callback_answers)
     bot.api.press(M, "🚀 Launch")
     answer = await bot.api.wait_for_callback_answer(since=mark)
