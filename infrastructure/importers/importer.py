@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import ExitStack
+from collections.abc import AsyncGenerator
+from contextlib import AsyncExitStack, aclosing
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -87,12 +87,14 @@ class SqlRecipientImporter:
         # File work runs in a worker thread, a batch at a time: the bot's event loop keeps
         # serving other chats while a big file is checked and parsed (the GIL still lets
         # it in every few milliseconds).
-        with ExitStack() as files:
+        async with AsyncExitStack() as files:
             table = await asyncio.to_thread(files.enter_context, open_table(source))
             reader = await asyncio.to_thread(
                 RecipientReader, table.rows, table.delimiter, rejected
             )
-            batches = self._batches(reader, rejected, progress)
+            batches = await files.enter_async_context(
+                aclosing(self._batches(reader, rejected, progress))
+            )
             async with self._engine.connect() as conn:
                 if conn.dialect.name == "postgresql":
                     async with conn.begin():
@@ -112,13 +114,32 @@ class SqlRecipientImporter:
 
     async def _batches(
         self, reader: RecipientReader, rejected: RejectedLog, progress: ProgressCallback | None
-    ) -> AsyncIterator[list[Record]]:
-        """The staged records; raising here (progress included) aborts the whole import."""
+    ) -> AsyncGenerator[list[Record], None]:
+        """The staged records; raising here (progress included) aborts the whole import.
+
+        The next batch is read and checked in the worker thread while the database takes
+        the current one (read ahead by one batch). The caller closes this generator
+        (``aclosing``) before the file: closing waits for the batch being read.
+        """
         produce = reader.batches(self._batch_rows)
-        while (batch := await asyncio.to_thread(next, produce, None)) is not None:
-            yield batch
-            if progress is not None:
-                await progress(reader.rows)
+
+        def step() -> tuple[list[Record] | None, int]:
+            return next(produce, None), reader.rows
+
+        pending = asyncio.ensure_future(asyncio.to_thread(step))
+        try:
+            while True:
+                batch, rows = await pending
+                if batch is None:
+                    break
+                pending = asyncio.ensure_future(asyncio.to_thread(step))
+                yield batch
+                if progress is not None:
+                    await progress(rows)
+        finally:
+            await asyncio.wait({pending})  # a thread cannot be cancelled: let it finish
+            if not pending.cancelled():
+                pending.exception()  # what it raised, if anything, is not ours to tell
         if not reader.kinds:  # nothing valid: refuse before touching the list
             report = self._report(reader, rejected, Counts(0, 0, 0))
             raise DomainError(
