@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy import ColumnElement, case, exists, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -113,10 +113,21 @@ class SqlStatsRepository:
             return func.date_trunc("hour", func.timezone("UTC", minute))
         return func.substr(minute, 1, 13)  # SQLite keeps naive UTC text: 'YYYY-MM-DD HH…'
 
+    async def _follow_ups_of(self, run_id: int) -> tuple[bool, bool]:
+        """Whether the run has a recall, and answers."""
+        r, a = MailingRunRow, RunAnswerRow
+        recall = exists().where(r.source_run_id == run_id, r.kind == RunKind.recall.value)
+        answer = exists().where(a.run_id == run_id)
+        row = (await self._session.execute(select(recall, answer))).one()
+        return bool(row[0]), bool(row[1])
+
     async def export_rows(
         self, run_id: int, after_id: int, limit: int, status: DeliveryStatus | None = None
     ) -> list[ExportRow]:
         d, tracked = DeliveryRow, DeliveryTrackingRow
+        # Most runs were never recalled nor answered: their report skips both lookups
+        # (two per row would halve its speed, bench/export.py).
+        recalled, answered = await self._follow_ups_of(run_id)
         stmt = (
             select(
                 d.id,
@@ -131,8 +142,8 @@ class SqlStatsRepository:
                 tracked.opened_at,
                 func.coalesce(tracked.clicks, 0),
                 d.variant,
-                _recall_state(),
-                _answer_option(),
+                _recall_state() if recalled else null(),
+                _answer_option() if answered else null(),
                 d.answer_lost & (d.status == DeliveryStatus.delivered.value),  # 0/1 on SQLite
             )
             .join(AddressRow, AddressRow.id == d.address_id)
