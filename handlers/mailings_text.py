@@ -97,6 +97,8 @@ def card_text(
         lines.append(t("mailings-card-not-scheduled"))
     if m.media:
         lines.append(t("mailings-card-media", kind=media_name(m.media)))
+    if (test := ab_tests.test_of(m)) is not None:
+        lines.append(t("ab-card", count=test.count, part=t(f"ab-part-{test.part.value}")))
     if last_run is not None:
         tot = last_run.totals
         lines.append(

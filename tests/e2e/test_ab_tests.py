@@ -213,6 +213,8 @@ async def test_the_runs_statistics_show_each_variant_each_segment_and_export_the
         (bot.api.messages(int(chat))[0].text or "").startswith("Variant B") for chat in b_rows
     )
     assert clock.now() == START  # decided by hand: the waiting time never passed
+    card = await pressed(bot, "◀️ To the mailing", figures, "Choice")
+    assert "🧪 A/B test: 2 variants of the text" in card.text
 
 
 async def statistics(bot: BotHarness, mailing_id: int, run_id: int) -> SentMessage:
