@@ -26,7 +26,9 @@ from pythonjsonlogger.json import JsonFormatter
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
-# Request logs (URLs may hold tokens), and APScheduler's two lines per 15-second tick.
+# Request logs (URLs may hold tokens), APScheduler's two lines per 15-second tick, and
+# Alembic's seven "setup plugin" lines at every start (which buried the one line that
+# says why start-up stopped).
 QUIET_LOGGERS = (
     "httpx",
     "httpcore",
@@ -34,6 +36,7 @@ QUIET_LOGGERS = (
     "aiohttp.access",
     "aiosmtplib",
     "apscheduler",
+    "alembic.runtime.plugins",
 )
 STANDARD = frozenset(RESERVED_ATTRS) | {"taskName", "message", "asctime"}
 

@@ -15,6 +15,8 @@ from domain.recipients import AddressKind
 
 # How many rejected rows the chat summary quotes; the full set goes out as a CSV file.
 REPORT_SAMPLE_SIZE = 10
+# The rejected rows' CSV: ";"-separated, what Excel expects in a Russian locale.
+REJECTED_DELIMITER = ";"
 # The Bot API lets bots download files up to 20 MB; larger ones must come by link.
 BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 

@@ -7,6 +7,7 @@ gets the reason in their language (``ErrorReplyMiddleware``).
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from aiogram.types import CallbackQuery, FSInputFile, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.errors import DomainError
-from domain.imports import BOT_DOWNLOAD_LIMIT, ImportReport, ImportSource
+from domain.imports import BOT_DOWNLOAD_LIMIT, REJECTED_DELIMITER, ImportReport, ImportSource
 from domain.recipients import ListSourceKind
 from domain.usecases import lists
 from domain.users import User
@@ -40,6 +41,7 @@ from handlers.lists_text import rejected_labels, rejected_text, report_text
 from handlers.progress import ProgressMessage
 from handlers.services import Services
 from handlers.states import ListsFlow
+from handlers.uploads import cut_csv, fit_for_upload
 
 LINK = r"(?i)^\s*https?://\S+\s*$"  # a message that is one link and nothing else
 
@@ -156,14 +158,26 @@ async def keep_open(
 
 
 async def send_rejected(message: Message, report: ImportReport) -> None:
-    if report.rejected_file is not None:
-        try:
-            await message.answer_document(
-                FSInputFile(report.rejected_file, filename=t("import-rejected-filename")),
-                caption=t("import-rejected-file"),
-            )
-        finally:
-            report.rejected_file.unlink(missing_ok=True)
+    """The rejected rows' CSV, zipped past the Bot API's 50 MB, cut to its first rows
+    (and said so) if even that is too big."""
+    path = report.rejected_file
+    if path is None:
+        return
+    sent: set[Path] = {path}
+    try:
+        name, caption = t("import-rejected-filename"), t("import-rejected-file")
+        sendable = await asyncio.to_thread(fit_for_upload, path)
+        if sendable is None:
+            cut = await asyncio.to_thread(cut_csv, path, REJECTED_DELIMITER)
+            sendable = cut.path
+            caption += "\n" + t("import-rejected-cut", kept=cut.kept, total=cut.total)
+        elif sendable != path:
+            name += ".zip"
+        sent.add(sendable)
+        await message.answer_document(FSInputFile(sendable, filename=name), caption=caption)
+    finally:
+        for file in sent:
+            file.unlink(missing_ok=True)
 
 
 async def import_telegram_file(

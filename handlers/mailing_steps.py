@@ -334,6 +334,12 @@ async def wants_a_button(
     await show(step, message, state, user.telegram_id, services)
 
 
+def _lower_scheme(url: str) -> str:
+    """``HTTP://Shop.example`` is a link too: schemes are case-insensitive (RFC 3986 §3.1)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.lower()}{sep}{rest}" if sep else url
+
+
 def parse_buttons(text: str) -> list[list[dict[str, str]]]:
     """One row per line, buttons in a row split by ``|``, each ``Label - https://link``.
 
@@ -347,7 +353,7 @@ def parse_buttons(text: str) -> list[list[dict[str, str]]]:
         row = []
         for part in line.split("|"):
             label, sep, url = part.strip().rpartition(" - ")
-            url = url.strip()
+            url = _lower_scheme(url.strip())
             if (
                 not sep
                 or not label.strip()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 from aiogram import F, Router
@@ -26,9 +25,9 @@ from handlers.services import Services
 from handlers.stats_engagement import with_bounces
 from handlers.stats_kb import history_keyboard, report_keyboard
 from handlers.stats_text import chart_labels, history_text, report_text, summary_text
+from handlers.uploads import fit_for_upload
 
 EXPORTS = {StatsAct.csv: ExportFormat.csv, StatsAct.xlsx: ExportFormat.xlsx}
-UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
 async def on_show(
@@ -136,18 +135,6 @@ async def answers_part(message: Message, services: Services, run_id: int) -> str
         share = round(100 * option.count / total) if total else 0
         lines.append(t("stats-answer", label=option.label, count=option.count, share=share))
     return "\n\n" + "\n".join(lines)
-
-
-def fit_for_upload(path: Path) -> Path | None:
-    """Bots may upload at most 50 MB to the public Bot API: a bigger report goes zipped
-    (CSV shrinks several times; XLSX is zipped already). ``None`` if it still does not fit.
-    https://core.telegram.org/bots/api#sending-files"""
-    if path.stat().st_size <= UPLOAD_LIMIT:
-        return path
-    zipped = path.with_name(path.name + ".zip")
-    with zipfile.ZipFile(zipped, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.write(path, path.name)
-    return zipped if zipped.stat().st_size <= UPLOAD_LIMIT else None
 
 
 # "/stats tests" counts test sends too; plain "/stats" leaves them out.

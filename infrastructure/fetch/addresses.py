@@ -24,6 +24,29 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 # NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits; a gateway would reach it.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
+# Cloud instance metadata (credentials, user data): refused always, even when private
+# addresses are allowed (IMPORT_ALLOW_PRIVATE_URLS, an intranet install). Link-local
+# IPv4 holds AWS/GCP/Azure/OpenStack/DigitalOcean/Oracle (169.254.169.254) and ECS
+# (169.254.170.2) metadata; AWS's IPv6 endpoint; Alibaba Cloud's; Oracle Cloud Classic's.
+METADATA_NETWORKS: tuple[IPNetwork, ...] = (
+    ipaddress.IPv4Network("169.254.0.0/16"),
+    ipaddress.IPv6Network("fd00:ec2::254/128"),
+    ipaddress.IPv4Network("100.100.100.200/32"),
+    ipaddress.IPv4Network("192.0.0.192/32"),
+)
+# Names of those endpoints, refused before any lookup (an intranet resolver may answer
+# them with an address of its own).
+METADATA_HOSTS = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+        "metadata.tencentyun.com",
+    }
+)
+
 
 def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4, Teredo), if any."""
@@ -38,6 +61,14 @@ def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
     if ip.teredo is not None:
         return ip.teredo[1]
     return None
+
+
+def is_metadata(ip: IPAddress) -> bool:
+    """A cloud metadata address, directly or inside an IPv6 one (mapped, NAT64…)."""
+    inner = embedded_ipv4(ip)
+    if inner is not None and is_metadata(inner):
+        return True
+    return any(ip.version == net.version and ip in net for net in METADATA_NETWORKS)
 
 
 def is_forbidden(ip: IPAddress) -> bool:
@@ -78,9 +109,12 @@ async def resolve_checked(
     """Resolve ``host`` and return the address to connect to, or raise a ``fetch-*`` error.
 
     Every answer is checked before the first one is returned, so nothing is connected
-    to when any of them is forbidden. ``deny`` networks are refused even when private
-    addresses are allowed (e.g. the cloud metadata address on an intranet install).
+    to when any of them is forbidden. Cloud metadata endpoints (``METADATA_NETWORKS``,
+    ``METADATA_HOSTS``) and ``deny`` networks are refused even when private addresses
+    are allowed (an intranet install).
     """
+    if host.lower().rstrip(".") in METADATA_HOSTS:
+        raise DomainError("fetch-forbidden-address", host=host)
     try:
         answers = await resolver(host, port)
     except (OSError, UnicodeError) as error:  # socket.gaierror is an OSError
@@ -92,7 +126,7 @@ async def resolve_checked(
     if not addresses:
         raise DomainError("fetch-unreachable", host=host)
     for ip in addresses:
-        denied = any(ip.version == net.version and ip in net for net in deny)
+        denied = is_metadata(ip) or any(ip.version == net.version and ip in net for net in deny)
         if denied or (not allow_private and is_forbidden(ip)):
             raise DomainError("fetch-forbidden-address", host=host)
     return addresses[0]

@@ -41,9 +41,11 @@ class HttpFileFetcher:
     """Streams a link to ``dest_dir`` with a size cap, a total timeout and SSRF checks.
 
     ``allow_private=True`` lifts the address check (tests on 127.0.0.1, intranet
-    installs); ``deny_networks`` stay refused even then. ``resolver`` replaces the system
-    DNS lookup (a custom DNS, or tests that map a made-up name to 127.0.0.1); connections
-    always go over real sockets. ``verify`` takes an ``ssl.SSLContext`` for a private CA.
+    installs); cloud metadata endpoints (``addresses.METADATA_NETWORKS`` and
+    ``METADATA_HOSTS``) and ``deny_networks`` stay refused even then. ``resolver``
+    replaces the system DNS lookup (a custom DNS, or tests that map a made-up name to
+    127.0.0.1); connections always go over real sockets. ``verify`` takes an
+    ``ssl.SSLContext`` for a private CA.
     """
 
     def __init__(

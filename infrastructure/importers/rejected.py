@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from domain.imports import RejectedLabels, RejectedRow
+from domain.imports import REJECTED_DELIMITER, RejectedLabels, RejectedRow
 from infrastructure.reports.cells import escape_cell
 
-DELIMITER = ";"
+DELIMITER = REJECTED_DELIMITER
 SAMPLE_RAW_LIMIT = 200  # characters of a row quoted in the chat; the file has it whole
 
 

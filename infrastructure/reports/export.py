@@ -16,7 +16,7 @@ from typing import Any
 
 from domain.ports import ReportWriter
 from domain.stats import EXPORT_COLUMNS, ExportFormat, ExportRow
-from infrastructure.reports.cells import escape_cell
+from infrastructure.reports.cells import clean_cell, escape_cell
 
 
 def _text(value: str | None) -> str:
@@ -90,10 +90,8 @@ class XlsxReportWriter:
             self._sheet.append(EXPORT_COLUMNS)
 
     def _write(self, rows: Sequence[ExportRow]) -> None:
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
         def clean(value: str | None) -> str:
-            return str(ILLEGAL_CHARACTERS_RE.sub("", _text(value)))
+            return clean_cell(value or "")
 
         self._open()
         for r in rows:

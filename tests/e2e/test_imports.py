@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import zipfile
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from openpyxl import Workbook
 
 from domain.recipients import AddressKind
+from handlers import uploads
 from tests.e2e.conftest import BotHarness, grant, running_bot
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.http_files import FileServer
@@ -106,6 +110,35 @@ async def test_csv_upload_reports_added_duplicates_and_invalid_rows(manager: Bot
         page = await uow.lists.members(rlist.id, 0, 10)
     assert [a.value for a in page.items] == ["ann@example.com", "carl@example.org"]
     assert page.items[1].attributes["город"] == "Berlin"
+
+
+@pytest.mark.parametrize("compressible", [True, False])
+async def test_a_rejected_rows_file_over_the_upload_limit_goes_zipped_or_cut(
+    manager: BotHarness, monkeypatch: pytest.MonkeyPatch, compressible: bool
+) -> None:
+    """The Bot API takes uploads up to 50 MB (the limit is made small here): a bigger
+    rejected-rows file goes zipped, or, if even that is too big, cut with a note."""
+    monkeypatch.setattr(uploads, "UPLOAD_LIMIT", 8_000)
+    bad = [
+        f"not-an-email-{n};{'x' * 60 if compressible else os.urandom(40).hex()}"
+        for n in range(300)
+    ]
+    content = ("email;note\nann@example.com;ok\n" + "\n".join(bad) + "\n").encode()
+    bot = manager
+    summary = await upload_to_new_list(bot, "many.csv", content)
+    assert "Invalid: 300" in summary.text
+    sent = await bot.api.wait_for_message(M, predicate=lambda m: m.kind == "document")
+    assert sent.file is not None and len(sent.file.content) <= 8_000
+    if compressible:
+        assert sent.filename == "rejected rows.csv.zip"
+        with zipfile.ZipFile(io.BytesIO(sent.file.content)) as archive:
+            (inner,) = archive.namelist()
+            rows = archive.read(inner).decode("utf-8-sig").splitlines()
+        assert len(rows) == 301  # the header and every rejected row
+    else:
+        assert sent.filename == "rejected rows.csv"
+        rows = sent.file.content.decode("utf-8-sig").splitlines()
+        assert "first " + str(len(rows) - 1) + " of 300 rows" in (sent.caption or "")
 
 
 async def test_windows_1251_tab_separated_csv_keeps_cyrillic(manager: BotHarness) -> None:
@@ -234,32 +267,65 @@ async def test_import_by_link_and_reimport_from_it(link_bot: BotHarness) -> None
         assert "In the list already: 2" in again.text
 
 
-async def test_update_from_source_offers_to_remove_who_left_it(link_bot: BotHarness) -> None:
+@asynccontextmanager
+async def patient_link_bot(
+    fake_api: FakeBotAPI, url: str
+) -> AsyncIterator[tuple[BotHarness, FileServer]]:
+    """A manager's bot that takes loopback links with a fetch timeout a loaded machine
+    meets (``link_bot``'s 1 s is for the slow-link test), and a file server."""
+    async with (
+        running_bot(fake_api, url, import_allow_private_urls=True, import_fetch_timeout=20) as bot,
+        FileServer() as files,
+    ):
+        await make_manager(bot)
+        yield bot, files
+
+
+async def test_update_from_source_offers_to_remove_who_left_it(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
     """A re-import adds and updates; the members gone from the source are counted and go
     only on the offer's button, all at once."""
-    bot = link_bot
-    async with FileServer() as files:
+    async with patient_link_bot(fake_api, migrated_pg_url) as (bot, files):
         files.csv_body = b"email\nann@example.com\nbob@example.com\ncid@example.com\n"
         await ask_for_source(bot, "Synced")
         bot.api.send_text(M, files.url("/list.csv"), language_code="en")
-        assert "Added: 3" in (await bot.api.wait_for_message(M, contains="Import finished")).text
+        first = await bot.api.wait_for_message(M, contains="Import finished", timeout=25)
+        assert "Added: 3" in first.text
         files.csv_body = b"email\nann@example.com\ndan@example.com\n"
         card_index = await bot.say(M, "/lists", language_code="en")
         await bot.press(M, "📋 Synced", message_id=card_index.message_id)
         mark = bot.api.mark(M)
         bot.api.press(M, "🔄 Re-import")
-        again = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+        again = await bot.api.wait_for_message(
+            M, since=mark, contains="Import finished", timeout=25
+        )
         offer = await bot.api.wait_for_message(M, since=mark, contains="no longer in the source")
-    assert "Added: 1" in again.text and "In the list already: 1" in again.text
-    assert offer.text.startswith("2 addresses of the list are no longer in the source")
-    assert offer.buttons == ["🗑 Remove 2 addresses", "Keep them"]
-    assert await stored_counts(bot) == (1, 4)  # nothing is removed without the press
-    done = await bot.press(M, "🗑 Remove 2 addresses", message_id=offer.message_id)
-    assert done.text == "🗑 2 addresses removed from the list."
-    async with bot.app.db.uow_factory() as uow:
-        synced = next(r for r in await uow.lists.all() if r.name == "Synced")
-        page = await uow.lists.members(synced.id or 0, 0, 10)
+        assert "Added: 1" in again.text and "In the list already: 1" in again.text
+        assert offer.text.startswith("2 addresses of the list are no longer in the source")
+        assert offer.buttons == ["🗑 Remove 2 addresses", "Keep them"]
+        assert await stored_counts(bot) == (1, 4)  # nothing is removed without the press
+        done = await bot.press(M, "🗑 Remove 2 addresses", message_id=offer.message_id)
+        assert done.text == "🗑 2 addresses removed from the list."
+        async with bot.app.db.uow_factory() as uow:
+            synced = next(r for r in await uow.lists.all() if r.name == "Synced")
+            page = await uow.lists.members(synced.id or 0, 0, 10)
     assert sorted(a.value for a in page.items) == ["ann@example.com", "dan@example.com"]
+
+
+async def test_a_link_in_capitals_is_offered_and_imported(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with patient_link_bot(fake_api, migrated_pg_url) as (bot, files):
+        url = files.url("/list.csv").replace("http://", "HTTP://")
+        offer = await bot.say(M, url, language_code="en")
+        assert "Import the addresses from this link" in offer.text
+        mark = bot.api.mark(M)
+        bot.api.press(M, "➕ New list “list”", message_id=offer.message_id)
+        summary = await bot.api.wait_for_message(
+            M, since=mark, contains="Import finished", timeout=25
+        )
+    assert "Added: 2" in summary.text
 
 
 @pytest.mark.parametrize(

@@ -133,3 +133,45 @@ async def test_a_redirect_to_a_denied_address_is_refused(
     error = await refusal(fetcher, files.url(f"/redirect-to?url={target}"), tmp_path)
     assert (error.key, error.params) == ("fetch-forbidden-address", {"host": "127.0.0.2"})
     assert [path for path, _ in files.requests] == ["/redirect-to"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle
+        "169.254.170.2",  # AWS ECS task metadata
+        "fd00:ec2::254",  # AWS over IPv6
+        "100.100.100.200",  # Alibaba Cloud
+        "::ffff:169.254.169.254",  # the same, IPv4-mapped
+    ],
+)
+async def test_cloud_metadata_stays_refused_when_private_addresses_are_allowed(
+    files: FileServer, tmp_path: Path, answer: str
+) -> None:
+    """IMPORT_ALLOW_PRIVATE_URLS opens the intranet, never the instance's credentials."""
+    fetcher = HttpFileFetcher(allow_private=True, resolver=fixed(answer))
+    error = await refusal(fetcher, f"http://lists.test:{files.port}/list.csv", tmp_path)
+    assert (error.key, error.params) == ("fetch-forbidden-address", {"host": "lists.test"})
+    assert files.requests == []
+
+
+@pytest.mark.parametrize(
+    "host", ["metadata.google.internal", "METADATA.google.internal.", "metadata"]
+)
+async def test_metadata_names_are_refused_before_any_lookup(
+    files: FileServer, tmp_path: Path, host: str
+) -> None:
+    calls: list[str] = []
+    fetcher = HttpFileFetcher(allow_private=True, resolver=fixed("127.0.0.1", calls=calls))
+    error = await refusal(fetcher, f"http://{host}:{files.port}/list.csv", tmp_path)
+    assert error.key == "fetch-forbidden-address"
+    assert calls == [] and files.requests == []
+
+
+async def test_a_redirect_to_the_metadata_address_is_refused_with_private_allowed(
+    files: FileServer, tmp_path: Path
+) -> None:
+    fetcher = HttpFileFetcher(allow_private=True, timeout=5)
+    target = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+    error = await refusal(fetcher, files.url(f"/redirect-to?url={target}"), tmp_path)
+    assert (error.key, error.params) == ("fetch-forbidden-address", {"host": "169.254.169.254"})
