@@ -19,7 +19,6 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommandScopeAllPrivateChats
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ab_tests import TelegramABNotifier, ab_test_jobs
@@ -155,9 +154,9 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def build(settings: Settings, db: Database | None = None, *, worker: bool = False) -> App:
-    """The whole app; ``worker``: its web server only answers ``/healthz`` and ``/metrics``
-    (``mailforge worker``), else it also serves unsubscribe links and the webhook."""
+def build(settings: Settings, db: Database | None = None) -> App:
+    """The bot process's app: its web server also serves unsubscribe links, tracking and
+    the webhook. A worker process builds ``bot.worker_app.build_worker`` instead."""
     db = db or build_database(settings)
     bot = build_bot(settings)
     i18n = make_i18n()
@@ -244,26 +243,22 @@ def build(settings: Settings, db: Database | None = None, *, worker: bool = Fals
     )
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}
-    bounces = None
-    api = hooks = None
-    if worker:
-        web_app = web.Application()
-    else:
-        web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
-        install_webhook(web_app, dp, bot, settings)
-        # Links of mails already sent keep working when TRACKING is switched off.
-        urls = TrackingUrls(signer(settings), settings.public_base_url)
-        tracking = TrackingWeb(Tracker(db.uow_factory, urls))
-        tracking.install(web_app)
-        reports["tracking"] = tracking.status.as_json
-        parts["scheduler"] = lambda: scheduler.alive
-        hooks = EventHooks(settings, db.uow_factory, poster)
-        bounces = bounce_reader(settings, db.uow_factory)
-        if bounces is not None:
-            reports["bounce_reader"] = bounces.status.as_json
-        if settings.api_port is not None:
-            api = build_api_server(settings, db, i18n, services, settings.api_port)
-    if worker or settings.workers:
+    api = None
+    web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
+    install_webhook(web_app, dp, bot, settings)
+    # Links of mails already sent keep working when TRACKING is switched off.
+    urls = TrackingUrls(signer(settings), settings.public_base_url)
+    tracking = TrackingWeb(Tracker(db.uow_factory, urls))
+    tracking.install(web_app)
+    reports["tracking"] = tracking.status.as_json
+    parts["scheduler"] = lambda: scheduler.alive
+    hooks = EventHooks(settings, db.uow_factory, poster)
+    bounces = bounce_reader(settings, db.uow_factory)
+    if bounces is not None:
+        reports["bounce_reader"] = bounces.status.as_json
+    if settings.api_port is not None:
+        api = build_api_server(settings, db, i18n, services, settings.api_port)
+    if settings.workers:
         parts["workers"] = lambda: delivery.alive
     Probes(figures.ping, metrics, parts, reports).install(web_app)
     server = WebServer(web_app, settings.web_host, settings.web_port)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
@@ -13,30 +14,44 @@ from bot.app import App, build, prepare
 from bot.console import migrate
 from bot.settings import ConfigError, Settings
 from bot.updates import on_signals, receive_by_polling, receive_by_webhook
+from bot.worker_app import WorkerApp, build_worker
 from domain.usecases import recovery
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
 
 
-async def start(settings: Settings, *, bot: bool = True) -> App:
-    """Migrate, build and prepare the app; the caller runs and closes it.
-
-    ``bot=False`` (a worker process) leaves the bot's own start-up work (admins, command
-    menus) to the bot process, and its web server answers only ``/healthz`` and
-    ``/metrics``. Either way the token is checked with Telegram first, so a wrong token or
-    an unreachable Bot API stops start-up with one clear line."""
+async def start(settings: Settings) -> App:
+    """Migrate, build and prepare the bot's app; the caller runs and closes it. The token
+    is checked with Telegram first, so a wrong token or an unreachable Bot API stops
+    start-up with one clear line."""
     await migrate(settings)
-    app = build(settings, worker=not bot)
-    try:
+    app = build(settings)
+    async with closed_on_error(app):
         await check_telegram(app)
-        if bot:
-            await prepare(app)
-            await mend(app)
+        await prepare(app)
+        await mend(app)
+    return app
+
+
+async def start_worker(settings: Settings) -> WorkerApp:
+    """As ``start``, for a worker process: its app has no dispatcher (``bot/worker_app.py``),
+    and the bot's own start-up work (admins, command menus) is left to the bot process."""
+    await migrate(settings)
+    app = build_worker(settings)
+    async with closed_on_error(app):
+        await check_telegram(app)
+    return app
+
+
+@asynccontextmanager
+async def closed_on_error(app: App | WorkerApp) -> AsyncIterator[None]:
+    """A start-up that fails closes what was built (connections, sessions)."""
+    try:
+        yield
     except BaseException:
         await app.close()
         raise
-    return app
 
 
 async def mend(app: App) -> None:
@@ -56,7 +71,7 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def check_telegram(app: App) -> None:
+async def check_telegram(app: App | WorkerApp) -> None:
     try:
         me = await app.bot.get_me()
     except TelegramUnauthorizedError:
@@ -133,7 +148,7 @@ async def stop(app: App) -> None:
 async def run_workers(settings: Settings) -> None:
     """``mailforge worker``: delivery workers only, until SIGINT or SIGTERM; its web server
     answers ``/healthz`` and ``/metrics`` on ``WEB_PORT``."""
-    app = await start(settings, bot=False)
+    app = await start_worker(settings)
     settle_heap()
     stopping = asyncio.Event()
     count = max(settings.workers, 1)

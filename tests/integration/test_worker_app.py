@@ -1,0 +1,41 @@
+"""A ``mailforge worker`` process builds what delivery and its probes need, and no
+dispatcher, routers or FSM storage: it takes no updates (``bot/worker_app.py``). The
+process itself is run by ``test_worker_probes.py`` and ``test_workers.py``."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import fields
+
+from aiogram import Dispatcher, Router
+
+from bot.app import build
+from bot.settings import load_settings
+from bot.worker_app import WorkerApp, build_worker
+from tests.e2e.conftest import TOKEN
+
+
+def alive(kind: type) -> int:
+    gc.collect()
+    return sum(isinstance(o, kind) for o in gc.get_objects())
+
+
+async def test_a_worker_app_builds_no_dispatcher_nor_routers(migrated_sqlite_url: str) -> None:
+    settings = load_settings(bot_token=TOKEN, database_url=migrated_sqlite_url, web_port=0)
+    dispatchers, routers = alive(Dispatcher), alive(Router)
+    worker = build_worker(settings)
+    try:
+        assert (alive(Dispatcher), alive(Router)) == (dispatchers, routers)
+        built = {part.name for part in fields(WorkerApp)}
+        assert built == {"settings", "db", "bot", "web", "delivery", "metrics"}
+        paths = {r.resource.canonical for r in worker.web.app.router.routes() if r.resource}
+        assert paths == {"/healthz", "/metrics"}  # no unsubscribe, tracking nor webhook
+    finally:
+        await worker.close()
+
+    # The check can see one: the bot's app builds its dispatcher and routers.
+    app = build(settings)
+    try:
+        assert alive(Dispatcher) == dispatchers + 1 and alive(Router) > routers
+    finally:
+        await app.close()
