@@ -107,6 +107,7 @@ def build_channels(
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             sender=settings.smtp_from,
+            ca_file=settings.smtp_ca_file,
             unsubscribe=lambda address_id: unsubscribe_url(base, key, address_id),
             verp=verp(settings),
         )

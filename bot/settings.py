@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+import ssl
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -105,6 +106,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str | None = None  # "News <news@example.com>"
+    # A PEM file of CA certificates (or the relay's self-signed certificate) to trust
+    # besides the system's, for a relay whose certificate a private CA signed.
+    smtp_ca_file: str | None = None
 
     # The delivery engine.
     # Messages/s to Telegram in all chats: free broadcasts stay at 30/s; above 30, mailings
@@ -291,6 +295,20 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        path = value.strip()
+        try:
+            ssl.create_default_context().load_verify_locations(cafile=path)
+        except FileNotFoundError:
+            raise ValueError(f"no such file: {path}") from None
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise ValueError(f"not a PEM file of certificates: {path} ({exc})") from None
+        return path
 
     @field_validator("bounce_address")
     @classmethod

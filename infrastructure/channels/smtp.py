@@ -15,6 +15,8 @@ What will not heal by retrying stops the whole batch at once as ``halted`` with 
 reason (the engine pauses the run, ``domain.usecases.halt``): a certificate that fails
 verification (``smtp-cert-untrusted``), AUTH refused (``smtp-auth-refused``) and a 5xx
 on MAIL FROM (``smtp-sender-refused``: our sender, not the recipient, is refused).
+A relay whose certificate a private CA signed (or a self-signed one) is trusted through
+``ca_file`` (``SMTP_CA_FILE``), on top of the system's CAs; verification stays on.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class SmtpChannel:
         pool_size: int = 8,
         unsubscribe: Callable[[int], str] | None = None,
         validate_certs: bool = True,
+        ca_file: str | None = None,
         timeout: float = 30.0,
         local_hostname: str | None = None,
         verp: Verp | None = None,
@@ -83,6 +86,7 @@ class SmtpChannel:
             "use_tls": security == "tls",
             "start_tls": security == "starttls",
             "validate_certs": validate_certs,
+            "tls_context": trusting(ca_file) if ca_file else None,
             "timeout": timeout,
             # EHLO name: without one aiosmtplib asks DNS for this host's FQDN.
             "local_hostname": local_hostname or self._mail_from.rpartition("@")[2],
@@ -201,6 +205,14 @@ class SmtpChannel:
                 raise _Broken(broken) from exc
             raise _Down(f"cannot connect: {type(exc).__name__}: {exc}") from exc
         return client
+
+
+def trusting(ca_file: str) -> ssl.SSLContext:
+    """The system's trusted CAs plus those of ``ca_file`` (SMTP_CA_FILE): a PEM file with a
+    private CA, or a relay's own self-signed certificate. Host names are still checked."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 def _broken(exc: BaseException) -> str | None:

@@ -12,6 +12,7 @@
 
     FakeSmtp(login=("user", "secret"))  # AUTH required (over plain TCP), these credentials
     FakeSmtp(tls=context)               # implicit TLS (port 465 style) with this context
+    FakeSmtp(starttls=context)          # plain TCP, STARTTLS offered with this context
     smtp.reject_sender("550 5.7.1 Sender not allowed")   # every MAIL FROM
 
 It runs in the test's event loop (no thread), so ``go_down`` is immediate and exact.
@@ -96,10 +97,12 @@ class FakeSmtp:
         host: str = "127.0.0.1",
         login: tuple[str, str] | None = None,
         tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.login = login
         self.tls = tls
+        self.starttls = starttls  # offered after EHLO (RFC 3207), aiosmtpd's own STARTTLS
         self.sender_reply: str | None = None  # the answer to every MAIL FROM (None: 250)
         self.logins = 0  # successful AUTHs
         self.port = 0
@@ -139,6 +142,8 @@ class FakeSmtp:
 
         loop = asyncio.get_running_loop()
         auth: dict[str, Any] = {}
+        if self.starttls is not None:
+            auth["tls_context"] = self.starttls
         if self.login is not None:
             auth = {
                 "authenticator": self._authenticate,

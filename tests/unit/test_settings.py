@@ -63,6 +63,8 @@ def test_values_come_from_a_dotenv_file(tmp_path: Path) -> None:
         ("WEBHOOK_HEADERS", "[1, 2]", "WEBHOOK_HEADERS: must be a JSON object"),
         ("WEBHOOK_URL", "api.example.com", "WEBHOOK_URL: must be an http(s) URL"),
         ("SMTP_SECURITY", "ssl3", "SMTP_SECURITY:"),
+        ("SMTP_CA_FILE", "/nowhere/ca.pem", "SMTP_CA_FILE: no such file: /nowhere/ca.pem"),
+        ("SMTP_CA_FILE", "/etc/passwd", "SMTP_CA_FILE: not a PEM file of certificates"),
         ("TELEGRAM_WEBHOOK_URL", "bot.example.com/tg", "TELEGRAM_WEBHOOK_URL: must be"),
         ("TELEGRAM_WEBHOOK_URL", "https://bot.example.com/metrics", "path /metrics is taken"),
         ("TELEGRAM_WEBHOOK_SECRET", "has spaces!", "TELEGRAM_WEBHOOK_SECRET: must be 1-256"),

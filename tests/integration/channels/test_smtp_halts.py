@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import time
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -24,7 +25,8 @@ SENDER = "News <news@mailforge.test>"
 
 @pytest.fixture
 def self_signed(tmp_path: Path) -> ssl.SSLContext:
-    """A server context with a self-signed certificate for 127.0.0.1 (openssl)."""
+    """A server context with a self-signed certificate for 127.0.0.1 (openssl), whose
+    certificate is ``tmp_path / "cert.pem"``."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -35,6 +37,33 @@ def self_signed(tmp_path: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+async def test_smtp_ca_file_trusts_a_self_signed_relay(
+    self_signed: ssl.SSLContext, tmp_path: Path, security: Literal["tls", "starttls"]
+) -> None:
+    """SMTP_CA_FILE: the relay's own certificate (or its private CA) is trusted, with the
+    system's CAs, and the host name still checked; without it the same relay halts."""
+    starttls = security == "starttls"
+    fake = FakeSmtp(
+        tls=None if starttls else self_signed, starttls=self_signed if starttls else None
+    )
+    async with fake as relay:
+        channel = SmtpChannel(
+            relay.host,
+            relay.port,
+            security=security,
+            sender=SENDER,
+            timeout=5,
+            ca_file=str(tmp_path / "cert.pem"),
+        )
+        outcomes, errors, _ = await send_all(channel, count=2)
+        assert outcomes == {Outcome.delivered}, errors
+        assert len(relay.messages) == 2
+        untrusting = SmtpChannel(relay.host, relay.port, security=security, sender=SENDER)
+        outcomes, errors, _ = await send_all(untrusting, count=1)
+        assert outcomes == {Outcome.halted} and errors.pop().startswith("smtp-cert-untrusted")
 
 
 async def send_all(channel: SmtpChannel, count: int = 5) -> tuple[set[Outcome], set[str], float]:
