@@ -116,7 +116,7 @@ async def start(
     else:
         kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
         today = local_today(mailing.schedule.timezone, now)
-        release = await _release(uow_factory, mailing, now)
+        release = await release_of(uow_factory, mailing, now)
         split = ab.split(str(run.id)) if ab is not None else None
         await launcher.queue.snapshot(
             run.id, mailing.list_ids, kinds, mailing.targeting, today, release, split
@@ -130,7 +130,7 @@ def _sample(check: previews.Preview) -> dict[str, object] | None:
     return previews.recipient_values(first) if first is not None else None
 
 
-async def _release(
+async def release_of(
     uow_factory: UnitOfWorkFactory, mailing: Mailing, now: datetime
 ) -> Release | None:
     """When each recipient's message may go, for a mailing sent at local time or with

@@ -4,9 +4,9 @@
 switches it to running. A crash in between leaves the run paused for ever, its mailing
 "running". A person's pause always pauses the mailing with the run, and nobody pauses a
 test, so such a run is told apart (``interrupted``): at start-up it is filled again (the
-snapshot adds only whoever is missing, with the mailing's targeting and an A/B test's
-split as the launch made them, and waits for a launch still in progress elsewhere) and
-started; a test that never got its one recipient is closed as failed.
+snapshot adds only whoever is missing, with the mailing's targeting, local-time release
+and A/B test's split as a launch makes them, and waits for a launch still in progress
+elsewhere) and started; a test that never got its one recipient is closed as failed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from domain.ports import Clock, DeliveryQueue, UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.runs import MailingRun, RunStatus
 from domain.segments import local_today
-from domain.usecases.launch import start_run
+from domain.usecases.launch import release_of, start_run
 
 log = logging.getLogger(__name__)
 UNSTARTED = "interrupted before it started"
@@ -54,9 +54,11 @@ async def finish_interrupted_launches(
         if not run.is_test and mailing is not None:
             content = RunContent.from_json(run.content)
             kinds = [AddressKind(k) for k in CHANNEL_KINDS[content.channel]]
-            today = local_today(mailing.schedule.timezone, (clock or SystemClock()).now())
+            now = (clock or SystemClock()).now()
+            today = local_today(mailing.schedule.timezone, now)
+            release = await release_of(uow_factory, mailing, now)
             await queue.snapshot(
-                run.id, mailing.list_ids, kinds, mailing.targeting, today, split=_split(run)
+                run.id, mailing.list_ids, kinds, mailing.targeting, today, release, _split(run)
             )
         mended.append(await start_run(uow_factory, run.id))
         log.info("Run %s had been left unstarted by a crash: started", run.id)

@@ -5,14 +5,14 @@ is left alone. And runs remember their progress message until the summary is sho
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ab_test import AB_TEST, ABTest, Metric, Part, Split, Variant, placement
-from domain.local_time import Release
+from domain.local_time import LOCAL_TIME, LocalTime, Release
 from domain.mailings import Channel, Mailing, MailingStatus
 from domain.ports import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
@@ -22,6 +22,7 @@ from domain.usecases import launch, progress, roles
 from domain.usecases.launch import Launcher
 from domain.usecases.recovery import UNSTARTED, finish_interrupted_launches
 from domain.users import Role
+from infrastructure.db.models import DeliveryRow
 from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.rendering import JinjaRenderer
 
@@ -170,15 +171,7 @@ async def test_an_ab_launch_cut_by_a_crash_keeps_its_split(
 ) -> None:
     mailing_id = await a_mailing(uow_factory, people=40)
     test = ABTest(Part.text, (Variant(None, "Hello"),), percent=50, metric=Metric.delivered)
-    async with uow_factory() as uow:
-        mailing = await uow.mailings.get(mailing_id)
-        assert mailing is not None
-        mailing.options = {AB_TEST: test.to_json()}
-        await uow.mailings.update(mailing)
-        await uow.commit()
-    order = launch.LaunchOrder(mailing_id, launch.LaunchKind.now, actor_id=MANAGER)
-    with pytest.raises(Crash):
-        await launch.start(uow_factory, launcher(CrashingQueue(db_engine, after)), order)
+    await crash_with_options(uow_factory, db_engine, mailing_id, {AB_TEST: test.to_json()}, after)
     [mended] = await finish_interrupted_launches(uow_factory, SqlDeliveryQueue(db_engine))
     assert mended.status is RunStatus.running and mended.totals.pending == 40
     async with db_engine.connect() as conn:
@@ -193,3 +186,51 @@ async def test_an_ab_launch_cut_by_a_crash_keeps_its_split(
         a: placement(split.seed, a, split.percent, split.variants) for a, _ in rows
     }
     assert {v for _, v in rows} == {None, 0, 1}  # the rest still held for the winner
+
+
+async def test_a_local_time_launch_cut_by_a_crash_keeps_its_release(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    mailing_id = await a_mailing(uow_factory)
+    local = LocalTime(default_zone="Asia/Tokyo", at=time(10, 0))
+    await crash_with_options(uow_factory, db_engine, mailing_id, {LOCAL_TIME: local.to_json()})
+    clock = FixedClock(datetime(2026, 12, 7, 12, 0, tzinfo=UTC))  # 21:00 in Tokyo
+    [mended] = await finish_interrupted_launches(uow_factory, SqlDeliveryQueue(db_engine), clock)
+    async with db_engine.connect() as conn:
+        due = (
+            (
+                await conn.execute(
+                    select(DeliveryRow.next_attempt_at).where(DeliveryRow.run_id == mended.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert due == [datetime(2026, 12, 8, 1, 0, tzinfo=UTC)] * len(CHATS)  # Tokyo's next 10:00
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.moment = now
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+async def crash_with_options(
+    uow_factory: UnitOfWorkFactory,
+    engine: AsyncEngine,
+    mailing_id: int,
+    options: dict[str, object],
+    after: bool = False,
+) -> None:
+    """The mailing gets ``options``, then its launch dies around the snapshot."""
+    async with uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        assert mailing is not None
+        mailing.options = options
+        await uow.mailings.update(mailing)
+        await uow.commit()
+    order = launch.LaunchOrder(mailing_id, launch.LaunchKind.now, actor_id=MANAGER)
+    with pytest.raises(Crash):
+        await launch.start(uow_factory, launcher(CrashingQueue(engine, after)), order)
