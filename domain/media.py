@@ -35,6 +35,7 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from domain.answers import ANSWERS
 from domain.errors import InvalidInput
 
 
@@ -210,3 +211,10 @@ def toggle_exact_copy(
         kept = post.get("media")
         return dict(kept) if kept else None
     return copy_of(int(post["chat_id"]), list(post["message_ids"]), str(post.get("kind")))
+
+
+def check_album_buttons(media: Mapping[str, Any] | None, options: Mapping[str, Any]) -> None:
+    """An album goes without buttons (``sendMediaGroup`` and ``copyMessages`` take no
+    ``reply_markup``): refused when a mailing would have both."""
+    if is_album(media) and (options.get("buttons") or options.get(ANSWERS)):
+        raise InvalidInput("media-album-buttons-refused")

@@ -13,6 +13,7 @@ from typing import Any
 from domain.clock import SystemClock
 from domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
+from domain.media import check_album_buttons
 from domain.pagination import Page
 from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from domain.runs import MailingRun
@@ -116,6 +117,8 @@ async def update(
         media = changes.get("media", mailing.media)
         if "body" in changes and not str(changes["body"]).strip() and not media:
             raise InvalidInput("mailings-body-empty")  # a photo alone is a message, though
+        if "media" in changes or "options" in changes:
+            check_album_buttons(media, changes.get("options", mailing.options))
         if "list_ids" in changes:
             changes["list_ids"] = await _existing_lists(uow, changes["list_ids"])
         if changes.get("template_id") is not None and (

@@ -184,3 +184,31 @@ async def test_a_caption_too_long_is_refused_at_the_step(staff: BotHarness) -> N
     assert "1025 of 1024" in refused.text and "Nothing was saved" in refused.text
     mailing = await stored(bot, "Wordy")
     assert mailing.media is None and mailing.body == ""
+
+
+async def test_an_album_and_buttons_are_refused_together_at_either_step(
+    staff: BotHarness,
+) -> None:
+    bot = staff
+    await content_step(bot, "Buttoned")
+    mailing = await stored(bot, "Buttoned")
+    assert mailing.id is not None
+    buttons = [[{"text": "Site", "url": "https://example.com"}]]
+    await mailings.update(bot.app.db.uow_factory, M, mailing.id, options={"buttons": buttons})
+    mark = bot.api.mark(M)
+    bot.api.send_album(M, ["photo", "photo"], caption="Look")
+    refused = await bot.api.wait_for_message(M, since=mark, contains="⛔️", timeout=15)
+    assert "An album cannot carry buttons" in refused.text and "Nothing was saved" in refused.text
+    assert (await stored(bot, "Buttoned")).media is None
+
+    # Without the buttons the album is taken; buttons added to it then are refused.
+    await mailings.update(bot.app.db.uow_factory, M, mailing.id, options={})
+    mark = bot.api.mark(M)
+    bot.api.send_album(M, ["photo", "photo"], caption="Look")
+    await bot.api.wait_for_message(M, since=mark, contains="Telegram message options")
+    await bot.press(M, "🔗 URL buttons (0)")
+    refused = await bot.say(M, "Shop - https://shop.example.com")
+    assert "An album cannot carry buttons" in refused.text
+    kept = await stored(bot, "Buttoned")
+    assert kept.media is not None and kept.media["type"] == "album"
+    assert not kept.options.get("buttons")

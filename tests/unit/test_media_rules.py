@@ -12,6 +12,7 @@ from domain.media import (
     album,
     caption_refused,
     check_album,
+    check_album_buttons,
     copy_of,
     delivered_caption,
     is_album,
@@ -107,3 +108,15 @@ def test_send_exactly_this_switches_between_the_copy_and_the_post_built_again() 
     with pytest.raises(InvalidInput) as refused:
         toggle_exact_copy(None, {})
     assert refused.value.key == "media-copy-no-post"
+
+
+def test_an_album_never_carries_buttons() -> None:
+    pictures = album([{"type": "photo", "file_id": "a"}, {"type": "photo", "file_id": "b"}])
+    check_album_buttons(pictures, {"buttons": [], "answers": []})
+    check_album_buttons({"type": "photo", "file_id": "a"}, {"answers": ["Yes", "No"]})
+    check_album_buttons(copy_of(1, [2], "photo"), {"buttons": [[{"text": "a", "url": "u"}]]})
+    for options in ({"buttons": [[{"text": "a", "url": "u"}]]}, {"answers": ["Yes", "No"]}):
+        for media in (pictures, copy_of(1, [2, 3], "photo")):
+            with pytest.raises(InvalidInput) as refused:
+                check_album_buttons(media, options)
+            assert refused.value.key == "media-album-buttons-refused"
