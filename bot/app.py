@@ -188,7 +188,7 @@ def build(settings: Settings, db: Database | None = None) -> App:
     ab_store = SqlABTests(db.engine)
     scheduler = ScheduleRunner(
         db.uow_factory,
-        Launcher(delivery.queue, renderer, available_channels(settings), stars),
+        Launcher(delivery.queue, renderer, settings.channels, stars),
         calculator,
         tick_seconds=settings.scheduler_tick_seconds,
         grace=timedelta(minutes=settings.schedule_grace_minutes),
@@ -209,7 +209,7 @@ def build(settings: Settings, db: Database | None = None) -> App:
         uow_factory=db.uow_factory,
         clock=SystemClock(),
         tz=ZoneInfo(settings.timezone),
-        available_channels=available_channels(settings),
+        available_channels=settings.channels,
         access_notifier=TelegramAccessNotifier(bot, i18n),
         address_parser=TextAddressParser(),
         renderer=renderer,
@@ -291,20 +291,8 @@ def build_api_server(
     return ApiServer(api, settings.api_host, port)
 
 
-def available_channels(settings: Settings) -> frozenset[Channel]:
-    """Channels whose settings are present; others are shown as not configured."""
-    found = {Channel.telegram}
-    if settings.smtp_host and settings.smtp_from:
-        found.add(Channel.email)
-    if settings.webhook_url:
-        found.add(Channel.webhook)
-    if settings.sendsay_configured:
-        found.add(Channel.sendsay)
-    return frozenset(found)
-
-
 def build_sendsay(settings: Settings) -> SendsayClient | None:
-    return build_sendsay_client(settings) if settings.sendsay_configured else None
+    return build_sendsay_client(settings) if settings.configured(Channel.sendsay) else None
 
 
 async def prepare(app: App) -> None:

@@ -92,12 +92,14 @@ def build_channels(
             on_retry_after=on_retry_after,
         ),
     }
-    if settings.webhook_url:
+    if settings.configured(Channel.webhook):
+        assert settings.webhook_url is not None
         headers = settings.webhook_headers
         channels[Channel.webhook] = WebhookChannel(
             settings.webhook_url, json.loads(headers.get_secret_value()) if headers else {}
         )
-    if settings.smtp_host and settings.smtp_from:
+    if settings.configured(Channel.email):
+        assert settings.smtp_host and settings.smtp_from
         key = settings.unsubscribe_key()
         base = settings.public_base_url
         channels[Channel.email] = SmtpChannel(
@@ -111,7 +113,7 @@ def build_channels(
             unsubscribe=lambda address_id: unsubscribe_url(base, key, address_id),
             verp=verp(settings),
         )
-    if settings.sendsay_configured:
+    if settings.configured(Channel.sendsay):
         # The channel owns this client (closed with the channel). The sender (required by
         # the settings) must be confirmed in the Sendsay account: it has no default sender.
         client = build_sendsay_client(settings)
@@ -138,7 +140,7 @@ def build_sendsay_client(settings: Settings) -> SendsayClient:
 def bulk_thresholds(settings: Settings) -> dict[Channel, int]:
     """From how many recipients a run goes out as one mass send, per configured channel
     that can mass-send (the others never do)."""
-    if settings.sendsay_configured:
+    if settings.configured(Channel.sendsay):
         return {Channel.sendsay: settings.sendsay_bulk_threshold}
     return {}
 

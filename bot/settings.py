@@ -13,7 +13,7 @@ import ssl
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, assert_never
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.mailings import Channel
 from domain.workers import Liveness
 
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
@@ -365,6 +366,27 @@ class Settings(BaseSettings):
     @property
     def sendsay_configured(self) -> bool:
         return bool(self.sendsay_account) and self.sendsay_api_key is not None
+
+    def configured(self, channel: Channel) -> bool:
+        """Whether ``channel``'s settings are present: the one place that says so. The
+        dialog offers, launches accept (``channels``) and the workers build
+        (``bot/delivery.py``) exactly these channels."""
+        match channel:
+            case Channel.telegram:  # the bot's own token
+                return True
+            case Channel.email:
+                return bool(self.smtp_host and self.smtp_from)
+            case Channel.webhook:
+                return bool(self.webhook_url)
+            case Channel.sendsay:
+                return self.sendsay_configured
+            case _:
+                assert_never(channel)
+
+    @property
+    def channels(self) -> frozenset[Channel]:
+        """The configured channels; the others are shown as not configured."""
+        return frozenset(channel for channel in Channel if self.configured(channel))
 
     @property
     def sendsay_sender(self) -> str:
