@@ -61,7 +61,7 @@ async def on_show(
     winners = 0
     if standing is not None:
         text += "\n" + standing_text(standing, services.tz)
-        winners = len(standing.results) if standing.undecided else 0
+        winners = len(standing.results) if standing.undecided and not report.run.ended else 0
     await message.answer(text, reply_markup=report_keyboard(report, found, winners))
 
 

@@ -209,6 +209,8 @@ async def pick_winner(
         if run is None:
             raise NotFound("ab-no-test")
         await load_own(uow, actor_id, run.mailing_id)
+        if run.ended:  # cancelled: nothing more goes out
+            raise IllegalTransition("ab-run-ended")
     done = await _decide(uow_factory, store, run_id, variant, actor_id, now)
     if done is None:
         raise IllegalTransition("ab-already-decided")

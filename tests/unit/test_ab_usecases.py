@@ -263,3 +263,14 @@ async def test_the_launch_checks_the_test_again(db: MemoryDatabase) -> None:
         await launched(db, queue, mailing_id)  # 20 % of 30 cannot give two variants 10
     assert refused(caught) == "ab-sample-too-small"
     assert queue.rows == {} and HELD.year == 9999
+
+
+async def test_a_cancelled_runs_winner_is_not_picked(db: MemoryDatabase) -> None:
+    queue, store, run_id = await started(db)
+    await launch.cancel(db.uow_factory, actor_id=OWNER, mailing_id=db.runs[run_id].mailing_id)
+    with pytest.raises(DomainError) as caught:
+        await ab_tests.pick_winner(db.uow_factory, store, actor_id=OWNER, run_id=run_id, variant=1)
+    assert refused(caught) == "ab-run-ended"
+    late = Clock(NOW + timedelta(days=1))
+    assert await ab_tests.decide_due(db.uow_factory, store, late) == []  # nor by the timer
+    assert None in queue.variants.values()  # the rest never goes out
