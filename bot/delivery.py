@@ -244,7 +244,7 @@ class Delivery:
         engine = create_engine(settings.database_url.get_secret_value())
         bot = self._bot_factory()
         channels: dict[Channel, DeliveryChannel] = {}
-        heartbeat = build_heartbeat(settings, engine)
+        heartbeat = build_heartbeat(settings, engine, self.clock)
         # PostgreSQL wakes idle workers when work arrives; on SQLite they poll.
         pg = engine.dialect.name == "postgresql"
         signal = PgWorkSignal(settings.database_url.get_secret_value()) if pg else None
@@ -281,8 +281,11 @@ class Delivery:
             await engine.dispose()
 
 
-def build_heartbeat(settings: Settings, engine: AsyncEngine) -> Heartbeat:
-    """This process's row among the workers, named after the host and the pid."""
+def build_heartbeat(
+    settings: Settings, engine: AsyncEngine, clock: Clock | None = None
+) -> Heartbeat:
+    """This process's row among the workers, named after the host and the pid; on the
+    workers' clock, so that a lease is measured on the time its claim was stamped with."""
     return Heartbeat(
         registry=SqlWorkerRegistry(engine),
         queue=SqlDeliveryQueue(engine),
@@ -290,6 +293,7 @@ def build_heartbeat(settings: Settings, engine: AsyncEngine) -> Heartbeat:
         liveness=settings.liveness,
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
+        clock=clock or SystemClock(),
     )
 
 
