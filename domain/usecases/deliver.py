@@ -56,6 +56,7 @@ from domain.recipients import Address
 from domain.runs import RunKind
 from domain.tracking import TrackingUrls
 from domain.tracking_plan import TrackingPlan
+from domain.unsubscribe import with_unsubscribe_link
 from domain.usecases.bulk_send import BulkSender
 from domain.usecases.channel_guard import ChannelGuard
 from domain.usecases.heartbeat import Heartbeat
@@ -250,6 +251,7 @@ class Worker:
 
     def _render(self, content: RunContent, outbound: Outbound) -> Message:
         values = content.sample if content.sample is not None else recipient_values_of(outbound)
+        values = with_unsubscribe_link(content.channel, values)  # the channel fills it in
         variant = content.variant(outbound.variant)  # an A/B test's, else the content's
         body = self.renderer.render(variant.body, values) if variant.body.strip() else ""
         # A subject is plain text on one line (a header), whatever the values hold.

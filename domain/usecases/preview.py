@@ -31,6 +31,8 @@ from domain.ports import MessageRenderer, PaidBroadcasts, UnitOfWork, UnitOfWork
 from domain.recipients import Address, AddressKind, Audience
 from domain.segments import TAGS, local_today
 from domain.targeting import Targeting
+from domain.unsubscribe import PLACEHOLDER as UNSUBSCRIBE
+from domain.unsubscribe import with_unsubscribe_link
 from domain.usecases.mailings import load_own, needs_subject
 
 # A template over a render's hard limit (``MessageRenderer``): its own notice.
@@ -49,6 +51,7 @@ BLOCKING = TEMPLATE_LIMITS | frozenset(
         "preview-template-error",
         "preview-channel-unavailable",
         "preview-sendsay-code",
+        "preview-unsubscribe-email-only",
         "preview-link-placeholder-encoded",
         "preview-stars-short",
         "preview-stars-unknown",
@@ -141,9 +144,11 @@ async def inspect(
     audience = await uow.lists.audience(mailing.list_ids, kinds, target, today)
     used = _placeholders(renderer, mailing.body + (mailing.subject or ""))
     missing = await uow.lists.missing_attributes(
-        mailing.list_ids, kinds, sorted(used - {"address", "email"}), target, today
+        mailing.list_ids, kinds, sorted(used - {"address", "email", UNSUBSCRIBE}), target, today
     )
     warnings = _static_warnings(mailing, audience, available)
+    if UNSUBSCRIBE in used and mailing.channel is not Channel.email:
+        warnings.append(Notice("preview-unsubscribe-email-only"))
     unknown = sorted(target.fields - {TAGS} - set(await uow.lists.fields(mailing.list_ids)))
     if unknown and mailing.list_ids:  # a list with the field was taken out since
         warnings.append(Notice("preview-segment-unknown-field", {"field": unknown[0]}))
@@ -182,6 +187,7 @@ def content_notices(
     (all blocking)."""
     notices: list[Notice] = []
     body, subject = mailing.body, mailing.subject
+    values = with_unsubscribe_link(mailing.channel, values)
     if is_copy(mailing.media):  # sent as it is: nothing is rendered
         return body, subject, notices
     if caption_refused(mailing.media) and visible_text(body).strip():

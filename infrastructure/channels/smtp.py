@@ -22,6 +22,8 @@ A relay whose certificate a private CA signed (or a self-signed one) is trusted 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import html
 import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -37,6 +39,7 @@ from aiosmtplib import (
 
 from domain.bounces import Verp
 from domain.delivery import Message, Outcome, RunContent, SendResult
+from domain.unsubscribe import MARK as UNSUBSCRIBE_MARK
 from infrastructure.channels.smtp_message import LetterWriter
 
 Security = Literal["starttls", "tls", "none"]
@@ -141,6 +144,9 @@ class SmtpChannel:
         rcpt = message.outbound.value
         try:
             url = self._unsubscribe(message.outbound.address_id) if self._unsubscribe else None
+            if url and UNSUBSCRIBE_MARK in message.body:  # {{ unsubscribe_url }} in the text
+                body = message.body.replace(UNSUBSCRIBE_MARK, html.escape(url, quote=True))
+                message = dataclasses.replace(message, body=body)
             raw, message_id = self._writer.write(content, message, url)
             if "@" not in rcpt:
                 raise ValueError("not an email address")

@@ -17,6 +17,7 @@ from domain.recipients import Address, AddressKind, RecipientList
 from domain.usecases import roles
 from domain.users import Role
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
+from tests.fakes.smtp import FakeSmtp
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 ADMIN = 1001
@@ -118,3 +119,20 @@ async def readers_list(bot: BotHarness, owner_id: int, chats: list[int]) -> int:
             await uow.lists.add_members(rlist.id, [address.id])
         await uow.commit()
     return rlist.id
+
+
+@asynccontextmanager
+async def email_bot(api: FakeBotAPI, url: str) -> AsyncIterator[tuple[BotHarness, FakeSmtp]]:
+    """A bot whose Email channel sends to a fake relay (plain SMTP on 127.0.0.1)."""
+    async with (
+        FakeSmtp() as smtp,
+        running_bot(
+            api,
+            url,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            smtp_security="none",
+            smtp_from="News <news@example.com>",
+        ) as bot,
+    ):
+        yield bot, smtp
