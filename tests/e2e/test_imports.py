@@ -313,6 +313,25 @@ async def test_update_from_source_offers_to_remove_who_left_it(
     assert sorted(a.value for a in page.items) == ["ann@example.com", "dan@example.com"]
 
 
+async def test_a_list_from_a_file_is_updated_by_its_new_version(manager: BotHarness) -> None:
+    """Re-import of a file's list asks for the new file; that one is compared with the
+    list like a link's source, and only the offer's button removes who left it."""
+    bot = manager
+    first = b"email\nann@example.com\nbob@example.com\n"
+    assert "Added: 2" in (await upload_to_new_list(bot, "team.csv", first)).text
+    index = await bot.say(M, "/lists", language_code="en")
+    await bot.press(M, "📋 team", message_id=index.message_id)
+    ask = await bot.press(M, "🔄 Re-import")
+    assert "send the new version of the file" in ask.text
+    mark = bot.api.mark(M)
+    bot.api.send_document(M, "team.csv", b"email\nann@example.com\n", language_code="en")
+    offer = await bot.api.wait_for_message(M, since=mark, contains="no longer in the source")
+    assert offer.text.startswith("1 address of the list is no longer in the source")
+    done = await bot.press(M, "🗑 Remove 1 address", message_id=offer.message_id)
+    assert done.text == "🗑 1 address removed from the list."
+    assert await stored_counts(bot) == (1, 1)
+
+
 async def test_a_link_in_capitals_is_offered_and_imported(
     fake_api: FakeBotAPI, migrated_pg_url: str
 ) -> None:
