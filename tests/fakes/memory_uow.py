@@ -9,8 +9,8 @@ it the data; leaving without a commit rolls back).
 What it implements follows the SQL repositories' documented contracts
 (``domain/ports.py``): ids from 1, case-insensitive names, unique (kind, value)
 addresses, unique (mailing, slot) runs, pages by id, audiences deduplicated across lists.
-The read models that only SQL can answer honestly (segments and exclusions, statistics,
-bounces, tracking, tokens) are not here: a use case that needs them is tested in
+The read models that only SQL can answer honestly (segment matching and exclusions, statistics,
+bounces, tracking) are not here: a use case that needs them is tested in
 ``tests/integration``; a targeting other than everyone raises ``NotImplementedError``,
 and a missing repository ``AttributeError``.
 """
@@ -20,16 +20,20 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from domain.ab_test import Decision, Metric, Split, VariantResult, placement
+from domain.api_tokens import ApiToken
 from domain.audit import AuditEntry
+from domain.errors import Conflict
+from domain.idempotency import IdempotencyRecord
 from domain.mailings import Mailing, MailingStatus
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.runs import MailingRun, ProgressMessage, RunStatus
+from domain.saved_segments import SavedSegment
 from domain.targeting import Targeting
 from domain.templates import Template
 from domain.users import Role, User
@@ -57,6 +61,9 @@ class _State:
     mailings: dict[int, Mailing] = field(default_factory=dict)
     runs: dict[int, MailingRun] = field(default_factory=dict)
     endpoints: dict[int, Endpoint] = field(default_factory=dict)
+    api_tokens: dict[int, ApiToken] = field(default_factory=dict)
+    segments: dict[int, SavedSegment] = field(default_factory=dict)
+    idempotency: dict[tuple[int, str], IdempotencyRecord] = field(default_factory=dict)
     outbox: dict[int, OutboxItem] = field(default_factory=dict)
     last_id: int = 0
 
@@ -107,6 +114,18 @@ class MemoryDatabase:
     @property
     def templates(self) -> dict[int, Template]:
         return self.state.templates
+
+    @property
+    def api_tokens(self) -> dict[int, ApiToken]:
+        return self.state.api_tokens
+
+    @property
+    def segments(self) -> dict[int, SavedSegment]:
+        return self.state.segments
+
+    @property
+    def idempotency(self) -> dict[tuple[int, str], IdempotencyRecord]:
+        return self.state.idempotency
 
     @property
     def outbox(self) -> dict[int, OutboxItem]:
@@ -225,6 +244,9 @@ class MemoryLists(_Repo):
         members.remove(address_id)
         self._s.gone.get(list_id, set()).discard(address_id)
         return True
+
+    async def has_member(self, list_id: int, address_id: int) -> bool:
+        return address_id in self._s.members.get(list_id, [])
 
     async def remove_gone(self, list_id: int) -> int:
         gone = self._s.gone.pop(list_id, set())
@@ -399,6 +421,90 @@ class MemoryWebhooks(_Repo):
         return EndpointHealth(endpoint, pending, failed[:failures])
 
 
+class MemoryApiTokens(_Repo):
+    """``domain.api_tokens.ApiTokenStore`` on a dict: unique hashes, ``created_at`` set
+    by the store (the SQL default ``now()``; here the moment of ``add``)."""
+
+    async def add(self, token: ApiToken) -> ApiToken:
+        assert await self.by_hash(token.token_hash) is None, "unique token_hash"
+        token = replace(token, id=self._s.next_id(), created_at=datetime.now(UTC))
+        self._s.api_tokens[token.id or 0] = replace(token)
+        return token
+
+    async def by_hash(self, token_hash: str) -> ApiToken | None:
+        for token in self._s.api_tokens.values():
+            if token.token_hash == token_hash:
+                return replace(token)
+        return None
+
+    async def get(self, token_id: int) -> ApiToken | None:
+        found = self._s.api_tokens.get(token_id)
+        return replace(found) if found else None
+
+    async def for_owner(self, owner_id: int) -> list[ApiToken]:
+        mine = [t for t in self._s.api_tokens.values() if t.owner_id == owner_id]
+        return [replace(t) for t in sorted(mine, key=lambda t: -(t.id or 0))]
+
+    async def revoke(self, token_id: int, now: datetime) -> bool:
+        token = self._s.api_tokens.get(token_id)
+        if token is None or token.revoked_at is not None:
+            return False
+        token.revoked_at = now
+        return True
+
+    async def touch(self, token_id: int, now: datetime) -> None:
+        if token_id in self._s.api_tokens:
+            self._s.api_tokens[token_id].last_used_at = now
+
+
+class MemorySegments(_Repo):
+    """``domain.saved_segments.SegmentStore``: names unique per owner, ignoring case."""
+
+    async def add(self, saved: SavedSegment) -> SavedSegment:
+        if await self.find(saved.owner_id, saved.name) is not None:
+            raise Conflict("segments-name-taken", name=saved.name)
+        saved = replace(saved, id=self._s.next_id())
+        self._s.segments[saved.id or 0] = replace(saved)
+        return saved
+
+    async def get(self, segment_id: int) -> SavedSegment | None:
+        found = self._s.segments.get(segment_id)
+        return replace(found) if found else None
+
+    async def of_owner(self, owner_id: int) -> list[SavedSegment]:
+        mine = [s for s in self._s.segments.values() if s.owner_id == owner_id]
+        return [replace(s) for s in sorted(mine, key=lambda s: (s.name, s.id or 0))]
+
+    async def find(self, owner_id: int, name: str) -> SavedSegment | None:
+        for saved in self._s.segments.values():
+            if saved.owner_id == owner_id and saved.name.lower() == name.lower():
+                return replace(saved)
+        return None
+
+    async def delete(self, segment_id: int) -> bool:
+        return self._s.segments.pop(segment_id, None) is not None
+
+
+class MemoryIdempotency(_Repo):
+    """``domain.idempotency.IdempotencyStore``: one record per (actor, key)."""
+
+    async def reserve(
+        self, actor_id: int, key: str, request_hash: str
+    ) -> IdempotencyRecord | None:
+        held = self._s.idempotency.get((actor_id, key))
+        if held is not None:
+            return held
+        self._s.idempotency[(actor_id, key)] = IdempotencyRecord(actor_id, key, request_hash, None)
+        return None
+
+    async def complete(self, actor_id: int, key: str, run_id: int) -> None:
+        held = self._s.idempotency[(actor_id, key)]
+        self._s.idempotency[(actor_id, key)] = replace(held, run_id=run_id)
+
+    async def release(self, actor_id: int, key: str) -> None:
+        self._s.idempotency.pop((actor_id, key), None)
+
+
 class MemoryMailings(_Repo):
     async def get(self, mailing_id: int) -> Mailing | None:
         found = self._s.mailings.get(mailing_id)
@@ -523,6 +629,9 @@ class MemoryUnitOfWork:
         self.mailings = MemoryMailings(self)
         self.runs = MemoryRuns(self)
         self.webhooks = MemoryWebhooks(self)
+        self.api_tokens = MemoryApiTokens(self)
+        self.segments = MemorySegments(self)
+        self.idempotency = MemoryIdempotency(self)
 
     async def __aenter__(self) -> Self:
         self.state = copy.deepcopy(self._db.state)
