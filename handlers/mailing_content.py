@@ -53,6 +53,11 @@ def body_of(messages: list[Message]) -> str:
     return ""
 
 
+def captions_dropped(messages: list[Message]) -> int:
+    """How many captions of an album's later items are left out (one caption is sent)."""
+    return max(0, sum(1 for m in messages if m.caption) - 1)
+
+
 def content_of(messages: list[Message]) -> tuple[str, dict[str, Any] | None]:
     """(body, media) of one message or of an album's messages; raises ``InvalidInput``
     for an album Telegram would refuse."""

@@ -22,7 +22,7 @@ from domain.users import User
 from handlers import mailing_schedule
 from handlers.filters import ButtonMessage, IsStaff
 from handlers.i18n import t
-from handlers.mailing_content import Albums, content_of
+from handlers.mailing_content import Albums, captions_dropped, content_of
 from handlers.mailing_flow import (
     STATES,
     AtStep,
@@ -306,6 +306,9 @@ async def got_content(
     await mailings.update(
         uow_factory, uid, mailing_id, body=body, media=media, options=options, template_id=None
     )
+    dropped = captions_dropped(messages)
+    if dropped:  # Telegram shows an album's caption under its first item only
+        await message.answer(t("media-album-one-caption", count=dropped))
     await advance(message, state, user.telegram_id, services, Step.content)
 
 

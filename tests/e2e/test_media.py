@@ -212,3 +212,19 @@ async def test_an_album_and_buttons_are_refused_together_at_either_step(
     kept = await stored(bot, "Buttoned")
     assert kept.media is not None and kept.media["type"] == "album"
     assert not kept.options.get("buttons")
+
+
+async def test_an_album_with_several_captions_keeps_the_first_and_says_so(
+    staff: BotHarness,
+) -> None:
+    bot = staff
+    await content_step(bot, "Captions")
+    mark = bot.api.mark(M)
+    for n, caption in enumerate(["First", None, "Third"]):
+        bot.api.send_media(M, "photo", f"p{n}".encode(), caption=caption, media_group_id="g1")
+    told = await bot.api.wait_for_message(M, since=mark, contains="ℹ️", timeout=15)
+    assert "one caption, the first one: 1 caption of the other items is left out" in told.text
+    await bot.api.wait_for_message(M, since=mark, contains="Telegram message options")
+    mailing = await stored(bot, "Captions")
+    assert mailing.body == "First" and mailing.media is not None
+    assert len(mailing.media["items"]) == 3
