@@ -49,6 +49,8 @@ def test_the_import_benchmark_runs_and_prints_its_figures() -> None:
         assert re.search(r"[\d,]+ rows/s", line), line
         assert re.search(r"peak RSS \d+ MB", line), line
         assert re.search(r"ratio [\d.]+x", line), line
+    resyncs = [line for line in out.splitlines() if "update from source" in line]
+    assert len(resyncs) == 2 and all(re.search(r"marked gone [1-9]", r) for r in resyncs), out
 
 
 def test_the_workbook_benchmark_runs_and_prints_its_figures() -> None:
