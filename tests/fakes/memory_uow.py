@@ -32,7 +32,7 @@ from domain.idempotency import IdempotencyRecord
 from domain.mailings import Mailing, MailingStatus
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
-from domain.runs import MailingRun, ProgressMessage, RunStatus
+from domain.runs import FollowUpStart, MailingRun, ProgressMessage, RunStatus, RunTotals
 from domain.saved_segments import SavedSegment
 from domain.targeting import Targeting
 from domain.templates import Template
@@ -596,6 +596,14 @@ class MemoryRuns(_Repo):
         runs = [r for r in self._s.runs.values() if r.source_run_id == source_run_id]
         return [copy.deepcopy(r) for r in sorted(runs, key=lambda r: r.id or 0)]
 
+    async def due_autodeletes(self, now: datetime) -> list[MailingRun]:
+        due = [
+            r
+            for r in self._s.runs.values()
+            if not r.is_follow_up and r.ended and r.autodelete_at and r.autodelete_at <= now
+        ]
+        return [copy.deepcopy(r) for r in sorted(due, key=lambda r: r.id or 0)]
+
     async def show_progress(self, run_id: int, message: ProgressMessage | None) -> None:
         self._s.runs[run_id].progress = message
 
@@ -703,6 +711,37 @@ class MemoryQueue:
         run.totals = replace(run.totals, pending=run.totals.pending + len(address_ids))
         await uow.commit()
         self.rows.update(dict.fromkeys(((run_id, i) for i in address_ids), "pending"))
+
+
+class MemoryFollowUps:
+    """``domain.ports.FollowUpQueue``'s ``start`` on a ``MemoryDatabase``: ``copies`` holds
+    when each copy of a send run still in its chat was delivered (source run id ->
+    times); one transaction, as the SQL's. ``targets`` is the engine's business."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+        self.copies: dict[int, list[datetime]] = {}
+
+    async def start(
+        self, run: MailingRun, kept_before: datetime | None, *, auto: bool = False
+    ) -> FollowUpStart | None:
+        source_id = run.source_run_id or 0
+        async with self._db.uow_factory() as uow:
+            source = uow.state.runs[source_id]
+            if auto:
+                if source.autodelete_at is None:
+                    return None
+                source.autodelete_at = None  # claimed, even when no copy is left
+                await uow.commit()
+            copies = self.copies.get(source_id, [])
+            if not copies:
+                return None
+            kept = sum(1 for at in copies if kept_before is not None and at < kept_before)
+            run.totals = RunTotals(pending=len(copies) - kept, failed=kept)
+            added = await MemoryRuns(uow).add(run)
+            assert added is not None and added.id is not None
+            await uow.commit()
+        return FollowUpStart(added.id, len(copies) - kept, kept)
 
 
 class MemoryABTests:
