@@ -251,22 +251,6 @@ async def ask_for_source(bot: BotHarness, name: str) -> None:
     await bot.press(M, "📥 File or link")
 
 
-async def test_import_by_link_and_reimport_from_it(link_bot: BotHarness) -> None:
-    bot = link_bot
-    async with FileServer() as files:
-        await ask_for_source(bot, "From link")
-        bot.api.send_text(M, files.url("/list.csv"), language_code="en")
-        summary = await bot.api.wait_for_message(M, contains="Import finished")
-        assert "Added: 2" in summary.text
-        card_index = await bot.say(M, "/lists", language_code="en")
-        assert "Source: link: " + files.url("/list.csv") in card_index.text
-        await bot.press(M, "📋 From link", message_id=card_index.message_id)
-        mark = bot.api.mark(M)
-        bot.api.press(M, "🔄 Re-import")
-        again = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
-        assert "In the list already: 2" in again.text
-
-
 @asynccontextmanager
 async def patient_link_bot(
     fake_api: FakeBotAPI, url: str
@@ -279,6 +263,25 @@ async def patient_link_bot(
     ):
         await make_manager(bot)
         yield bot, files
+
+
+async def test_import_by_link_and_reimport_from_it(
+    fake_api: FakeBotAPI, migrated_pg_url: str
+) -> None:
+    async with patient_link_bot(fake_api, migrated_pg_url) as (bot, files):
+        await ask_for_source(bot, "From link")
+        bot.api.send_text(M, files.url("/list.csv"), language_code="en")
+        summary = await bot.api.wait_for_message(M, contains="Import finished", timeout=25)
+        assert "Added: 2" in summary.text
+        card_index = await bot.say(M, "/lists", language_code="en")
+        assert "Source: link: " + files.url("/list.csv") in card_index.text
+        await bot.press(M, "📋 From link", message_id=card_index.message_id)
+        mark = bot.api.mark(M)
+        bot.api.press(M, "🔄 Re-import")
+        again = await bot.api.wait_for_message(
+            M, since=mark, contains="Import finished", timeout=25
+        )
+        assert "In the list already: 2" in again.text
 
 
 async def test_update_from_source_offers_to_remove_who_left_it(
