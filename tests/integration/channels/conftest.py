@@ -22,8 +22,9 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 @pytest.fixture
 async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
-    # The app's own session (bot/app.py), as the channel meets it in production.
-    session = TelegramSession(api=TelegramAPIServer.from_base(api.base_url), timeout=0.5)
+    # The app's own session (bot/app.py), as the channel meets it in production; 3 s: a
+    # loaded machine (tests run in parallel) must not turn a slow answer into a failure.
+    session = TelegramSession(api=TelegramAPIServer.from_base(api.base_url), timeout=3)
     bot = Bot(TOKEN, session=session)
     yield bot
     await bot.session.close()
