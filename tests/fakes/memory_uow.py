@@ -9,8 +9,8 @@ it the data; leaving without a commit rolls back).
 What it implements follows the SQL repositories' documented contracts
 (``domain/ports.py``): ids from 1, case-insensitive names, unique (kind, value)
 addresses, unique (mailing, slot) runs, pages by id, audiences deduplicated across lists.
-The read models that only SQL can answer honestly (segment matching and exclusions, statistics,
-bounces, tracking) are not here: a use case that needs them is tested in
+The read models that only SQL can answer honestly (segment matching and exclusions,
+statistics) are not here: a use case that needs them is tested in
 ``tests/integration``; a targeting other than everyone raises ``NotImplementedError``,
 and a missing repository ``AttributeError``.
 """
@@ -18,7 +18,7 @@ and a missing repository ``AttributeError``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -27,12 +27,21 @@ from typing import Any, Self
 from domain.ab_test import Decision, Metric, Split, VariantResult, placement
 from domain.api_tokens import ApiToken
 from domain.audit import AuditEntry
+from domain.bounces import BounceKind, BounceReport, SoftStreak
+from domain.engagement import ClickCount, DeliveryRef, FirstClicks, LinkClicks, RunEngagement
 from domain.errors import Conflict
 from domain.idempotency import IdempotencyRecord
 from domain.mailings import Mailing, MailingStatus
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
-from domain.runs import FollowUpStart, MailingRun, ProgressMessage, RunStatus, RunTotals
+from domain.runs import (
+    DeliveryStatus,
+    FollowUpStart,
+    MailingRun,
+    ProgressMessage,
+    RunStatus,
+    RunTotals,
+)
 from domain.saved_segments import SavedSegment
 from domain.targeting import Targeting
 from domain.templates import Template
@@ -64,6 +73,15 @@ class _State:
     api_tokens: dict[int, ApiToken] = field(default_factory=dict)
     segments: dict[int, SavedSegment] = field(default_factory=dict)
     idempotency: dict[tuple[int, str], IdempotencyRecord] = field(default_factory=dict)
+    # after sending (``MemoryEngagement``): delivery rows as bounces and clicks see them
+    deliveries: dict[int, DeliveryRef] = field(default_factory=dict)
+    delivery_errors: dict[int, str] = field(default_factory=dict)
+    run_tracking: dict[int, dict[str, int]] = field(default_factory=dict)
+    link_tracking: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
+    opens: dict[int, int] = field(default_factory=dict)  # delivery id -> opens
+    link_clicks: dict[tuple[int, int], int] = field(default_factory=dict)  # (delivery, link)
+    bounces: dict[str, BounceReport] = field(default_factory=dict)  # by message key
+    soft_streaks: dict[int, SoftStreak] = field(default_factory=dict)
     outbox: dict[int, OutboxItem] = field(default_factory=dict)
     last_id: int = 0
 
@@ -126,6 +144,10 @@ class MemoryDatabase:
     @property
     def idempotency(self) -> dict[tuple[int, str], IdempotencyRecord]:
         return self.state.idempotency
+
+    @property
+    def deliveries(self) -> dict[int, DeliveryRef]:
+        return self.state.deliveries
 
     @property
     def outbox(self) -> dict[int, OutboxItem]:
@@ -505,6 +527,119 @@ class MemoryIdempotency(_Repo):
         self._s.idempotency.pop((actor_id, key), None)
 
 
+class MemoryEngagement(_Repo):
+    """``domain.engagement.TrackingStore`` and ``BounceStore`` on dicts: the delivery rows
+    a test puts in ``deliveries``, ``run_tracking`` and ``run_links`` as counters."""
+
+    # -- TrackingStore
+    async def delivery(self, delivery_id: int) -> DeliveryRef | None:
+        return self._s.deliveries.get(delivery_id)
+
+    async def deliveries(self, delivery_ids: Collection[int]) -> dict[int, DeliveryRef]:
+        return {i: self._s.deliveries[i] for i in delivery_ids if i in self._s.deliveries}
+
+    async def run_content(self, run_id: int) -> dict[str, object] | None:
+        run = self._s.runs.get(run_id)
+        return copy.deepcopy(run.content) if run is not None else None
+
+    async def first_open(self, run_id: int, delivery_id: int, now: datetime) -> bool:
+        self._s.opens[delivery_id] = self._s.opens.get(delivery_id, 0) + 1
+        return self._s.opens[delivery_id] == 1
+
+    async def add_clicks(self, counts: Sequence[ClickCount]) -> FirstClicks:
+        clicked = {d for d, _ in self._s.link_clicks}
+        first_links = {(c.delivery_id, c.index) for c in counts} - set(self._s.link_clicks)
+        for c in counts:
+            key = (c.delivery_id, c.index)
+            self._s.link_clicks[key] = self._s.link_clicks.get(key, 0) + c.count
+        return FirstClicks(
+            frozenset({c.delivery_id for c in counts} - clicked), frozenset(first_links)
+        )
+
+    async def add_to_link(self, run_id: int, index: int, **counts: int) -> None:
+        _add(self._s.link_tracking.setdefault((run_id, index), {}), counts)
+
+    async def add_to_run(self, run_id: int, **counts: int) -> None:
+        _add(self._s.run_tracking.setdefault(run_id, {}), counts)
+
+    async def reset_soft_bounces(self, address_ids: Collection[int]) -> None:
+        for address_id in address_ids:
+            self._s.soft_streaks.pop(address_id, None)
+
+    async def engagement(self, run_id: int) -> RunEngagement:
+        return RunEngagement(**self._s.run_tracking.get(run_id, {}))
+
+    async def link_clicks(self, run_id: int) -> dict[int, LinkClicks]:
+        return {
+            index: LinkClicks(index, "", **counts)
+            for (run, index), counts in sorted(self._s.link_tracking.items())
+            if run == run_id
+        }
+
+    # -- BounceStore
+    async def record(self, report: BounceReport, target: DeliveryRef | None) -> bool:
+        if report.key in self._s.bounces:
+            return False
+        self._s.bounces[report.key] = report
+        return True
+
+    async def seen(self, delivery_id: int, kinds: tuple[str, ...], key: str) -> bool:
+        return any(
+            k != key and r.delivery_id == delivery_id and r.kind.value in kinds
+            for k, r in self._s.bounces.items()
+        )
+
+    async def refuse(self, target: DeliveryRef, reason: str, now: datetime) -> bool:
+        found = self._s.deliveries.get(target.delivery_id)
+        if found is None or found.status is not DeliveryStatus.delivered:
+            return False
+        self._s.deliveries[found.delivery_id] = replace(
+            found, status=DeliveryStatus.refused, updated_at=now
+        )
+        self._s.delivery_errors[found.delivery_id] = reason
+        run = self._s.runs[found.run_id]
+        run.totals = replace(
+            run.totals, delivered=run.totals.delivered - 1, refused=run.totals.refused + 1
+        )
+        return True
+
+    async def note(self, delivery_id: int, reason: str) -> None:
+        self._s.delivery_errors[delivery_id] = reason
+
+    async def soft_streak(self, address_id: int) -> SoftStreak:
+        return self._s.soft_streaks.get(address_id, SoftStreak())
+
+    async def set_soft_streak(self, address_id: int, streak: SoftStreak) -> None:
+        self._s.soft_streaks[address_id] = streak
+
+    async def got_through(self, address_id: int, after_run: int, before_run: int) -> bool:
+        bounced = {
+            r.delivery_id
+            for r in self._s.bounces.values()
+            if r.kind in (BounceKind.hard, BounceKind.soft)
+        }
+        return any(
+            d.address_id == address_id
+            and after_run < d.run_id < before_run
+            and d.status is DeliveryStatus.delivered
+            and d.delivery_id not in bounced
+            for d in self._s.deliveries.values()
+        )
+
+    async def suppress(self, address_id: int, now: datetime) -> None:
+        address = self._s.addresses[address_id]
+        address.refused_at = address.refused_at or now
+
+    async def unsubscribe(self, address_id: int, now: datetime) -> None:
+        address = self._s.addresses[address_id]
+        address.unsubscribed_at = address.unsubscribed_at or now
+
+
+def _add(counters: dict[str, int], counts: dict[str, int]) -> None:
+    for name, value in counts.items():
+        counters[name] = counters.get(name, 0) + value
+
+
 class MemoryMailings(_Repo):
     async def get(self, mailing_id: int) -> Mailing | None:
         found = self._s.mailings.get(mailing_id)
@@ -640,6 +775,7 @@ class MemoryUnitOfWork:
         self.api_tokens = MemoryApiTokens(self)
         self.segments = MemorySegments(self)
         self.idempotency = MemoryIdempotency(self)
+        self.tracking = self.bounces = MemoryEngagement(self)
 
     async def __aenter__(self) -> Self:
         self.state = copy.deepcopy(self._db.state)
