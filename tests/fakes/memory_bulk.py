@@ -1,0 +1,101 @@
+"""The mass-send side of ``domain.ports.BulkQueue`` in memory, for ``BulkSender`` unit
+tests: one marked run's rows (delivery id -> status), its job and when it falls due.
+Statuses follow the port's contract: claims move pending rows to ``sending``; only rows
+still in ``sending`` take a result; ``fail_bulk`` closes what is still open. A/B variants,
+claims tokens and retries with backoff are the queue's business
+(``tests/integration/db/test_queue.py``)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.bulk import BulkJob
+from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
+from domain.recipients import AddressKind
+
+OPEN = ("pending", "sending")
+
+
+@dataclass
+class BulkRow:
+    value: str
+    attributes: dict[str, object]
+    status: str = "pending"
+    error: str | None = None
+
+
+class MemoryBulkQueue:
+    def __init__(self, job: BulkJob, rows: Sequence[tuple[str, dict[str, object]]]) -> None:
+        self.job = copy.deepcopy(job)
+        self.rows = {i: BulkRow(value, dict(attrs)) for i, (value, attrs) in enumerate(rows, 1)}
+        self.due_at: datetime | None = None  # None at first: due at once
+        self.done = False  # saved with no next time: never taken again
+        self.released = False
+
+    async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
+        if self.done or self.released or (self.due_at is not None and self.due_at > now):
+            return None
+        self.due_at = now + lease
+        return copy.deepcopy(self.job)
+
+    async def save_bulk(self, job: BulkJob, due_at: datetime | None) -> None:
+        self.job.state = copy.deepcopy(job.state)
+        self.due_at, self.done = due_at, due_at is None
+
+    async def release_bulk(self, run_id: int) -> None:
+        self.released = True
+
+    def _move(self, before: tuple[str, ...], after: str, error: str | None = None) -> int:
+        moved = [row for row in self.rows.values() if row.status in before]
+        for row in moved:
+            row.status, row.error = after, error if error is not None else row.error
+        return len(moved)
+
+    async def claim_bulk(self, run_id: int, now: datetime) -> int:
+        return self._move(("pending",), "sending")
+
+    async def unclaim_bulk(self, run_id: int) -> int:
+        return self._move(("sending",), "pending")
+
+    async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
+        found = [
+            Outbound(i, run_id, i, AddressKind.email, row.value, dict(row.attributes), 0)
+            for i, row in sorted(self.rows.items())
+            if i > after_id and row.status == "sending"
+        ]
+        return found[:limit]
+
+    async def bulk_ids(self, run_id: int, values: Sequence[str]) -> dict[str, int]:
+        wanted = set(values)
+        return {
+            row.value.lower(): i
+            for i, row in self.rows.items()
+            if row.status == "sending" and row.value.lower() in wanted
+        }
+
+    async def bulk_open(self, run_id: int) -> int:
+        return sum(row.status in OPEN for row in self.rows.values())
+
+    async def fail_bulk(self, run_id: int, error: str, now: datetime) -> int:
+        return self._move(OPEN, "failed", error)
+
+    async def complete(
+        self,
+        results: Sequence[SendResult],
+        now: datetime,
+        policy: RetryPolicy,
+        claims: Mapping[int, int] | None = None,
+    ) -> datetime | None:
+        for result in results:
+            row = self.rows.get(result.delivery_id)
+            if row is None or row.status != "sending":
+                continue
+            assert result.outcome in (Outcome.delivered, Outcome.failed, Outcome.refused)
+            row.status, row.error = result.outcome.value, result.error
+        return None
+
+    def statuses(self) -> dict[str, str]:
+        return {row.value: row.status for row in self.rows.values()}
