@@ -59,6 +59,7 @@ class LimitedState(FakeState):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.send_times: list[float] = []  # monotonic times of accepted send calls
+        self.edit_times: list[float] = []  # monotonic times of accepted edits
         self.send_arrivals: list[float] = []  # every send call that reached the rate check
         self.throttled: list[tuple[float, float]] = []  # (time, retry_after) of global 429s
         self.per_chat_limit: float | None = None  # a sliding 1-s window per chat, if set
@@ -167,6 +168,7 @@ class LimitedState(FakeState):
         self._accept_edit(chat_id, now)
 
     def _accept_edit(self, chat_id: int | None, now: float) -> None:
+        self.edit_times.append(now)
         if chat_id is None:
             return
         if self.per_chat_limit is not None:

@@ -1,6 +1,7 @@
 """A recall at Telegram's free 30/s keeps the limit and loses nothing when its worker
 process is killed with SIGKILL mid-batch: another worker resumes it, every copy ends up
-deleted and counted once (a copy deleted twice is "already gone", not a failure).
+deleted and counted once (a copy deleted twice is "already gone", not a failure). A fix
+of the text (edits of every copy) does the same: paced at 30/s, every copy edited.
 
 Real processes (``python -m bot worker``), a real PostgreSQL, the fake Bot API enforcing
 30 sends/s (deleteMessage counted like a send) with 429 beyond.
@@ -16,9 +17,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.usecases import follow_ups
+from domain.usecases.follow_ups import EditOrder
 from infrastructure.db import create_engine
 from infrastructure.db.follow_ups import SqlFollowUps
+from infrastructure.rendering.renderer import JinjaRenderer
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.bot_api_limits import busiest_window
 from tests.integration.test_crash_safety import (
     BATCH,
     MANAGER,
@@ -108,4 +112,65 @@ async def test_a_recall_killed_mid_batch_keeps_the_limit_and_loses_nothing(
     print(
         f"\nrecall killed at {at_kill} deletes; done {took:.1f} s later; deleted twice:"
         f" {again}; busiest second {report['busiest_second']}, 429s {report['throttled']}"
+    )
+
+
+def edits(api: FakeBotAPI) -> int:
+    return api.request_count("editMessageText")
+
+
+async def test_a_fix_of_the_text_killed_mid_batch_keeps_the_limit_and_edits_every_copy(
+    tmp_path: Path, database: tuple[AsyncEngine, str]
+) -> None:
+    engine, pg_url = database
+    mailing_id = await prepare_mailing(uow_of(engine), CHATS)
+    async with FakeBotAPI() as api:
+        env = process_env(api, pg_url, WORKER_HEARTBEAT_SECONDS="1", TELEGRAM_RATE="30")
+        log = tmp_path / "worker.log"
+        sender = await spawn("worker", env, tmp_path, log)
+        try:
+            await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
+            source = await wait_completed(engine, await launch_now(engine, mailing_id), 60)
+        finally:
+            await terminated(sender, log)
+        assert source.id is not None and source.totals.delivered == len(CHATS)
+
+        api.edit_times.clear()
+        doomed = await spawn("worker", env, tmp_path, log)
+        try:
+            await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
+            started = await follow_ups.edit(
+                uow_of(engine),
+                SqlFollowUps(engine),
+                JinjaRenderer(),
+                actor_id=MANAGER,
+                order=EditOrder(mailing_id, source.id, "Fixed: the sale ends on <b>Friday</b>"),
+                example={},
+            )
+            await wait_until(
+                lambda: edits(api) >= 100 and edits(api) % BATCH != 0, 30, "mid-batch"
+            )
+        finally:
+            await stopped(doomed)
+        at_kill, killed = edits(api), time.monotonic()
+        survivor = await spawn("worker", env, tmp_path, log)
+        try:
+            fixed = await wait_completed(engine, started.run_id, within=60)
+            took = time.monotonic() - killed
+        finally:
+            await terminated(survivor, log)
+
+    copies = [m for chat in CHATS for m in api.messages(chat)]
+    assert len(copies) == len(CHATS)
+    assert all(m.text == "Fixed: the sale ends on Friday" for m in copies)
+    tot = fixed.totals
+    assert (tot.delivered, tot.failed, tot.refused, tot.pending) == (len(CHATS), 0, 0, 0)
+    assert await delivery_statuses(engine, started.run_id) == {"delivered": len(CHATS)}
+    busiest = busiest_window(sorted(api.edit_times))
+    assert busiest <= 30, busiest
+    again = edits(api) - len(CHATS)
+    assert 0 <= again <= 2 * BATCH
+    print(
+        f"\nfix killed at {at_kill} edits; done {took:.1f} s later; edited twice: {again};"
+        f" busiest second {busiest}"
     )
