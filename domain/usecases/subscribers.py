@@ -143,7 +143,7 @@ async def lift_confirmed(
 async def _require_admin(uow: UnitOfWork, actor_id: int) -> None:
     actor = await uow.users.get(actor_id)
     if actor is None or not actor.is_admin:
-        raise AccessDenied()
+        raise AccessDenied("api-admins-only")  # as every admins' call says
 
 
 async def _lift(uow: UnitOfWork, actor_id: int, address: Address, confirmed: bool) -> Lift:
