@@ -22,6 +22,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.settings import Settings
+from bot.web import LARGE_BODY_PATHS
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def install_webhook(app: web.Application, dp: Dispatcher, bot: Bot, settings: Se
     # Not ``handler.register``: its shutdown hook would close the bot's session while the
     # workers may still be recording their last batch.
     app.router.add_post(path, handler.handle)
+    app[LARGE_BODY_PATHS].add(path)  # updates up to TELEGRAM_UPDATE_MAX_BYTES
 
 
 async def receive_by_webhook(

@@ -15,6 +15,7 @@ import asyncio
 import errno
 import html
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram.utils.i18n import I18n
 from aiohttp import web
@@ -27,6 +28,10 @@ from handlers.i18n import choose_locale, translate
 
 log = logging.getLogger(__name__)
 UNSUBSCRIBE_PATH = "/unsubscribe/{token}"
+PUBLIC_MAX_BYTES = 64 * 1024
+TELEGRAM_UPDATE_MAX_BYTES = 2 * 1024 * 1024
+LARGE_BODY_PATHS = web.AppKey("large_body_paths", set[str])
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
@@ -40,6 +45,19 @@ def unsubscribe_url(base_url: str, secret: bytes, address_id: int) -> str:
     return base_url.rstrip("/") + UNSUBSCRIBE_PATH.format(token=make_token(secret, address_id))
 
 
+@web.middleware
+async def small_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body over ``PUBLIC_MAX_BYTES`` is refused (413) before it is read, but on the
+    paths that take more (Telegram's webhook: ``TELEGRAM_UPDATE_MAX_BYTES``, the
+    application's own cap). A message with hundreds of links and their entities easily
+    passes 64 KB; nothing else here takes a body that size."""
+    declared = request.content_length
+    large = request.path in request.app.get(LARGE_BODY_PATHS, ())
+    if declared is not None and declared > PUBLIC_MAX_BYTES and not large:
+        raise web.HTTPRequestEntityTooLarge(PUBLIC_MAX_BYTES, declared)
+    return await handler(request)
+
+
 class WebApp:
     def __init__(self, uow_factory: UnitOfWorkFactory, i18n: I18n, secret: bytes) -> None:
         self.uow_factory = uow_factory
@@ -47,7 +65,10 @@ class WebApp:
         self.secret = secret
 
     def build(self) -> web.Application:
-        app = web.Application(client_max_size=64 * 1024)
+        app = web.Application(
+            client_max_size=TELEGRAM_UPDATE_MAX_BYTES, middlewares=[small_bodies]
+        )
+        app[LARGE_BODY_PATHS] = set()
         app.router.add_get(UNSUBSCRIBE_PATH, self.confirm_page)
         app.router.add_post(UNSUBSCRIBE_PATH, self.unsubscribe)
         return app

@@ -1,10 +1,12 @@
 """Webhook mode: the fake Bot API POSTs updates to the bot's web server with the secret
-token; a call without the right token gets 401 and is not processed; polling again
-deletes the webhook first."""
+token; a call without the right token gets 401 and is not processed; an update of
+Telegram's own size is taken while the other routes keep a small body limit; polling
+again deletes the webhook first."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.web import PUBLIC_MAX_BYTES, TELEGRAM_UPDATE_MAX_BYTES
 from domain.recipients import AddressKind
 from tests.e2e.conftest import ADMIN, BotHarness, running_bot
 from tests.fakes.bot_api import FakeBotAPI
@@ -123,3 +126,44 @@ async def wait_for_webhook(api: FakeBotAPI, *, registered: bool = True) -> None:
             if (api.webhook is not None) == registered:
                 return
             await asyncio.sleep(0.05)
+
+
+def linked_start(user_id: int, update_id: int, links: int) -> dict[str, Any]:
+    """A /start whose text carries ``links`` links, each with its text_link entity: a
+    real update of Telegram's size (issue 17, point 23: 92 KB got 413 before)."""
+    update = start_update(user_id, update_id)
+    message = update["message"]
+    parts, entities, offset = ["/start"], list(message["entities"]), 7
+    for i in range(links):
+        word = f"offer-{i:03d}"
+        url = f"https://shop.example.com/catalogue/autumn/sale/item-{i:03d}?ref=channel&page={i}&utm=tg"
+        entities.append({"type": "text_link", "offset": offset, "length": len(word), "url": url})
+        parts.append(word)
+        offset += len(word) + 1
+    message["text"] = " ".join(parts)
+    message["entities"] = entities
+    message["reply_to_message"] = {**message, "message_id": 0}  # a quoted copy: twice the size
+    return update
+
+
+async def test_a_big_update_is_taken_and_other_routes_keep_a_small_limit(
+    webhook_bot: BotHarness,
+) -> None:
+    api = webhook_bot.api
+    await wait_for_webhook(api)
+    secret = webhook_bot.app.settings.telegram_webhook_key()
+    base = f"http://127.0.0.1:{webhook_bot.app.web.port}"
+    update = linked_start(STRANGER, 900_010, links=300)
+    assert 90_000 < len(json.dumps(update)) < 1_000_000
+    assert await post(f"{base}{PATH}", update, secret) == 200
+    await api.wait_for_message(STRANGER)  # handled: /start answered
+    async with webhook_bot.app.db.uow_factory() as uow:
+        assert await uow.addresses.find(AddressKind.telegram, str(STRANGER)) is not None
+
+    huge = linked_start(STRANGER + 1, 900_011, links=8000)  # far past any real update
+    assert len(json.dumps(huge)) > TELEGRAM_UPDATE_MAX_BYTES
+    assert await post(f"{base}{PATH}", huge, secret) == 413
+    too_big = {"text": "x" * (PUBLIC_MAX_BYTES + 1)}
+    assert await post(f"{base}/unsubscribe/whatever", too_big, None) == 413
+    async with webhook_bot.app.db.uow_factory() as uow:
+        assert await uow.addresses.find(AddressKind.telegram, str(STRANGER + 1)) is None
