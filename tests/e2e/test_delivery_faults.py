@@ -280,7 +280,12 @@ async def test_an_smtp_outage_mid_run_ends_with_every_fate_recorded(
             assert smtp.received_by(value), value
         else:
             assert error, (value, status)  # a recorded reason
-    assert tot.delivered == 50  # the outage cost nobody their message
+    # The outage cost nobody their message, but a mail whose connection was cut during
+    # DATA may sit in the relay's queue: it is failed as "uncertain", never resent
+    # (test_channel_halts.py shows the same) — at most the batch in flight.
+    lost = {value: error for value, status, _, error in rows if status != "delivered"}
+    assert all((error or "").startswith("uncertain") for error in lost.values()), lost
+    assert len(lost) <= 10 and tot.delivered == 50 - len(lost)
     assert {attempts for _, _, attempts, _ in rows} == {1}  # nor an attempt
     print(f"\nSMTP outage: delivered={tot.delivered} failed={tot.failed} refused={tot.refused}")
 
