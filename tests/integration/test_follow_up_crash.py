@@ -166,7 +166,10 @@ async def test_a_fix_of_the_text_killed_mid_batch_keeps_the_limit_and_edits_ever
     tot = fixed.totals
     assert (tot.delivered, tot.failed, tot.refused, tot.pending) == (len(CHATS), 0, 0, 0)
     assert await delivery_statuses(engine, started.run_id) == {"delivered": len(CHATS)}
-    busiest = busiest_window(sorted(api.edit_times))
+    # Edits are not refused past 30/s (Telegram does not say they count), so the fake only
+    # times them as they arrive: 0.1 s of grace for requests already on the wire, as the
+    # fake's own 429 check gives sends.
+    busiest = busiest_window(sorted(api.edit_times), span=0.9)
     assert busiest <= 30, busiest
     again = edits(api) - len(CHATS)
     assert 0 <= again <= 2 * BATCH
