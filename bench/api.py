@@ -150,16 +150,15 @@ async def main() -> None:
 
         settings = load_settings(
             bot_token=TOKEN, database_url=url, telegram_api_url=f"http://127.0.0.1:{botapi.port}",
-            admin_ids=[ADMIN], web_port=0, api_port=0, api_rate=1000,
+            admin_ids=[ADMIN], web_port=0, api_enabled=True, api_rate=1000,
             smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
             smtp_from="News <news@example.com>",
         )  # fmt: skip
         app = await runner.start(settings)
         serving = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
         try:
-            assert app.api is not None
-            await asyncio.wait_for(app.api.listening.wait(), 60)
-            await journey(app, f"http://127.0.0.1:{app.api.port}/api/v1", total, per_call)
+            await asyncio.wait_for(app.web.listening.wait(), 60)
+            await journey(app, f"http://127.0.0.1:{app.web.port}/api/v1", total, per_call)
         finally:
             await runner.stop(app)
             await serving

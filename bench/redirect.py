@@ -5,11 +5,12 @@
 
 Creates a fresh database on the server of ``--pg-url`` (or ``BENCH_PG_URL``), migrates it,
 fills a delivered run with set-based SQL, then starts the bot's tracking routes
-(``bot.tracking.TrackingWeb`` over ``Tracker``, the same code ``mailforge run`` serves)
-in a process of its own, and clicks signed links of random deliveries from this process
-with 16 connections at once (each a person's click: counted, a unique click the first
-time). The baseline, measured in the same run against the same server process: a bare
-aiohttp handler that answers the same 302 without any work. Target: p95 ≤ 20 ms.
+(``bot.tracking.TrackingWeb`` over ``Tracker`` on ``bot.web.WebServer``, the same code
+``mailforge run`` serves) in a process of its own, and clicks signed links of random
+deliveries from this process with 16 connections at once (each a person's click:
+counted, a unique click the first time). The baselines, measured in the same run against
+the same server process: a bare 302 without any work on the same server, and on a plain
+aiohttp server (the web server before it moved onto uvicorn). Target: p95 ≤ 20 ms.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from sqlalchemy import text
@@ -65,29 +67,42 @@ async def fill(url: str, deliveries: int) -> tuple[int, list[int]]:
 
 
 async def serve(url: str) -> None:
-    """The server process: the tracking routes and the bare baseline on one port."""
+    """The server process: the tracking routes on the bot's one web server (uvicorn, as
+    ``mailforge run`` serves them) with a bare 302 beside them, and the same bare 302 on
+    a plain aiohttp server (the earlier web server) for comparison."""
     import logging
 
     from aiohttp import web
 
     from bot.tracking import TrackingWeb
-    from bot.web import WebServer
+    from bot.web import Site, WebServer
     from domain.usecases.tracking import Tracker
     from infrastructure.db import create_session_factory, make_uow_factory
 
     logging.basicConfig(level=logging.WARNING)
     engine = create_engine(url)
-    app = web.Application()
+    site = Site()
     tracker = Tracker(make_uow_factory(create_session_factory(engine)), urls(""))
-    TrackingWeb(tracker).install(app)
+    TrackingWeb(tracker).install(site)
+
+    async def bare_asgi(token: str, scope: object, receive: object, send: Any) -> None:
+        headers = [(b"location", LINKS[0].encode()), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 302, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    site.fast["/bare/"] = bare_asgi
+    server = WebServer(site, "127.0.0.1", 0)
+    await server.start()
 
     async def bare(request: web.Request) -> web.Response:
         raise web.HTTPFound(LINKS[0])
 
-    app.router.add_get("/bare/{token}", bare)
-    server = WebServer(app, "127.0.0.1", 0)
-    await server.start()
-    print(server.port, flush=True)
+    plain = web.Application()
+    plain.router.add_get("/bare/{token}", bare)
+    runner = web.AppRunner(plain, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print(server.port, runner.addresses[0][1], flush=True)
     await asyncio.Event().wait()
 
 
@@ -142,7 +157,8 @@ async def main() -> None:
             sys.executable, __file__, "--serve", url, stdout=asyncio.subprocess.PIPE
         )
         assert server.stdout is not None
-        base = f"http://127.0.0.1:{int(await server.stdout.readline())}"
+        ports = (await server.stdout.readline()).split()
+        base, plain = (f"http://127.0.0.1:{int(port)}" for port in ports)
         signed = urls(base)
         rng = random.Random(7)
         picks = [(rng.choice(ids), rng.randrange(len(LINKS))) for _ in range(clicks)]
@@ -150,10 +166,12 @@ async def main() -> None:
         await load(targets[: clicks // 10])  # warm-up: connections, plans, caches
         rate, latencies = await load(targets)
         bare_rate, bare_latencies = await load([f"{base}/bare/x"] * clicks)
+        aio_rate, aio_latencies = await load([f"{plain}/bare/x"] * clicks)
         print(
             describe(f"redirect {clicks:,} clicks of {deliveries:,} deliveries", rate, latencies)
         )
-        print(describe("bare aiohttp 302", bare_rate, bare_latencies))
+        print(describe("bare 302 on the web server (uvicorn)", bare_rate, bare_latencies))
+        print(describe("bare 302 on plain aiohttp", aio_rate, aio_latencies))
         print(f"ratio {rate / bare_rate:.2f} of the bare rate; target p95 <= 20 ms")
         total, started = clicks + clicks // 10, time.perf_counter()
         while await counted(url) < total and time.perf_counter() - started < 120:  # noqa: ASYNC110

@@ -19,13 +19,13 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommandScopeAllPrivateChats
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ab_tests import TelegramABNotifier, ab_test_jobs
 from bot.api.app import build_api
 from bot.api.context import ApiContext
 from bot.api.limits import TokenRateLimit
-from bot.api.server import ApiServer
 from bot.autodelete import autodelete_jobs
 from bot.delivery import Delivery, build_sendsay_client
 from bot.hooks import EventHooks, build_poster
@@ -38,7 +38,7 @@ from bot.scheduler import ScheduleRunner
 from bot.settings import Settings
 from bot.tracking import TrackingWeb, bounce_reader, signer
 from bot.updates import install_webhook
-from bot.web import WebApp, WebServer
+from bot.web import Site, WebApp, WebServer
 from domain.clock import SystemClock
 from domain.mailings import Channel
 from domain.ports import UnitOfWorkFactory
@@ -111,7 +111,6 @@ class App:
     metrics: Metrics
     stopping: asyncio.Event = field(default_factory=asyncio.Event)  # stop serving (both modes)
     bounces: ImapBounceReader | None = None  # BOUNCE_IMAP_URL: run by ``serve``
-    api: ApiServer | None = None  # the HTTP API (bot process only)
     hooks: EventHooks | None = None  # sends event webhooks (bot process only)
     poster: HttpWebhookPoster | None = None
 
@@ -155,8 +154,8 @@ def build_bot(settings: Settings) -> Bot:
 
 
 def build(settings: Settings, db: Database | None = None) -> App:
-    """The bot process's app: its web server also serves unsubscribe links, tracking and
-    the webhook. A worker process builds ``bot.worker_app.build_worker`` instead."""
+    """The bot process's app: its one web server serves unsubscribe links, tracking, the
+    webhook and the API. A worker process builds ``bot.worker_app.build_worker`` instead."""
     db = db or build_database(settings)
     bot = build_bot(settings)
     i18n = make_i18n()
@@ -243,25 +242,28 @@ def build(settings: Settings, db: Database | None = None) -> App:
     )
     parts: dict[str, Alive] = {}
     reports: dict[str, Report] = {}
-    api = None
-    web_app = WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).build()
-    install_webhook(web_app, dp, bot, settings)
+    site = Site()
+    extra: list[tuple[str, int]] = []
+    WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).install(site)
+    install_webhook(site, dp, bot, settings)
     # Links of mails already sent keep working when TRACKING is switched off.
     urls = TrackingUrls(signer(settings), settings.public_base_url)
     tracking = TrackingWeb(Tracker(db.uow_factory, urls))
-    tracking.install(web_app)
+    tracking.install(site)
     reports["tracking"] = tracking.status.as_json
     parts["scheduler"] = lambda: scheduler.alive
     hooks = EventHooks(settings, db.uow_factory, poster)
     bounces = bounce_reader(settings, db.uow_factory)
     if bounces is not None:
         reports["bounce_reader"] = bounces.status.as_json
-    if settings.api_port is not None:
-        api = build_api_server(settings, db, i18n, services, settings.api_port)
+    if settings.api_on:
+        site.api = build_api_app(settings, db, i18n, services)
+    if settings.api_port is not None:  # the same server on one more port
+        extra.append((settings.api_host, settings.api_port))
     if settings.workers:
         parts["workers"] = lambda: delivery.alive
-    Probes(figures.ping, metrics, parts, reports).install(web_app)
-    server = WebServer(web_app, settings.web_host, settings.web_port)
+    Probes(figures.ping, metrics, parts, reports).install(site)
+    server = WebServer(site, settings.web_host, settings.web_port, extra)
     return App(
         settings,
         db,
@@ -276,19 +278,15 @@ def build(settings: Settings, db: Database | None = None) -> App:
         scheduler,
         metrics,
         bounces=bounces,
-        api=api,
         hooks=hooks,
         poster=poster,
     )
 
 
-def build_api_server(
-    settings: Settings, db: Database, i18n: PoI18n, services: Services, port: int
-) -> ApiServer:
+def build_api_app(settings: Settings, db: Database, i18n: PoI18n, services: Services) -> FastAPI:
     members = SqlMemberUpserter(db.engine)
     ctx = ApiContext(services, members, TokenRateLimit(settings.api_rate))
-    api = build_api(ctx, i18n, body_max_bytes=settings.api_body_max_bytes)
-    return ApiServer(api, settings.api_host, port)
+    return build_api(ctx, i18n, body_max_bytes=settings.api_body_max_bytes)
 
 
 def build_sendsay(settings: Settings) -> SendsayClient | None:

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from bot.metrics import Metrics
+from bot.web import Site
 
 PING_TIMEOUT = 3.0
 Ping = Callable[[], Awaitable[None]]
@@ -38,23 +40,21 @@ class Probes:
         self.ping, self.metrics, self.parts = ping, metrics, dict(parts)
         self.reports = dict(reports or {})
 
-    def install(self, app: web.Application) -> None:
-        app.router.add_get("/healthz", self.healthz)
-        app.router.add_get("/metrics", self.scrape)
+    def install(self, site: Site) -> None:
+        site.add("/healthz", self.healthz, ["GET"])
+        site.add("/metrics", self.scrape, ["GET"])
 
-    async def healthz(self, request: web.Request) -> web.Response:
+    async def healthz(self, request: Request) -> Response:
         checks = {"database": await self._database()}
         checks.update({name: "ok" if alive() else "down" for name, alive in self.parts.items()})
         healthy = all(state == "ok" for state in checks.values())
         body: dict[str, object] = {"status": "ok" if healthy else "fail", "checks": checks}
         body.update({name: report() for name, report in self.reports.items()})
-        return web.json_response(body, status=200 if healthy else 503)
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
-    async def scrape(self, request: web.Request) -> web.Response:
+    async def scrape(self, request: Request) -> Response:
         body = await self.metrics.render()
-        response = web.Response(body=body)
-        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return response
+        return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _database(self) -> str:
         try:

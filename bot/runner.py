@@ -100,8 +100,6 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     then let the updates in flight finish."""
     dp, bot, settings = app.dispatcher, app.bot, app.settings
     await app.web.start()
-    if app.api is not None:
-        await app.api.start()
     reader = None
     if app.bounces is not None:
         reader = asyncio.create_task(app.bounces.run_forever(settings.bounce_poll_seconds))
@@ -133,8 +131,6 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
         if app.hooks is not None:
             await app.hooks.stop()
         await app.delivery.stop()  # workers finish and record the batch in hand
-        if app.api is not None:
-            await app.api.stop()
         await app.web.stop()
 
 

@@ -75,8 +75,9 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     # The HTTP API (bot process only; off while API_PORT is empty): requests/s per token.
+    api_enabled: bool = False  # the API on the web server (WEB_PORT)
     api_host: str = "127.0.0.1"
-    api_port: int | None = Field(default=None, ge=0, le=65535)
+    api_port: int | None = Field(default=None, ge=0, le=65535)  # …and on this port too
     api_rate: int = Field(default=20, gt=0)
     api_body_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     # Event webhooks (/hooks, /api/v1/webhooks): receivers' addresses, retries.
@@ -405,6 +406,11 @@ class Settings(BaseSettings):
         if self.unsubscribe_secret is not None:
             return self.unsubscribe_secret.get_secret_value().encode()
         return hashlib.sha256(b"mailforge-unsubscribe|" + self.token().encode()).digest()
+
+    @property
+    def api_on(self) -> bool:
+        """The HTTP API is served: ``API_ENABLED``, or an ``API_PORT`` of its own."""
+        return self.api_enabled or self.api_port is not None
 
     def telegram_webhook_key(self) -> str:
         """Secret token Telegram sends with every webhook call: ``TELEGRAM_WEBHOOK_SECRET``,

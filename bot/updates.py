@@ -4,7 +4,7 @@ With ``TELEGRAM_WEBHOOK_URL`` set, the bot registers that URL with ``setWebhook`
 secret token at start, and takes the updates on its own web server at the URL's path.
 Telegram sends the token back in ``X-Telegram-Bot-Api-Secret-Token``
 (https://core.telegram.org/bots/api#setwebhook); a call without the right one gets 401
-and is not processed (aiogram's ``SimpleRequestHandler`` compares in constant time).
+and is not processed (compared in constant time).
 Polling first deletes any webhook left from webhook mode, or ``getUpdates`` would be
 refused with 409 Conflict.
 """
@@ -12,31 +12,66 @@ refused with 409 Conflict.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import secrets
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
-from aiohttp import web
+from aiogram.methods import TelegramMethod
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from bot.settings import Settings
-from bot.web import LARGE_BODY_PATHS
+from bot.web import TELEGRAM_UPDATE_MAX_BYTES, Site
 
 log = logging.getLogger(__name__)
 
 
-def install_webhook(app: web.Application, dp: Dispatcher, bot: Bot, settings: Settings) -> None:
-    """Route ``POST <path of TELEGRAM_WEBHOOK_URL>`` to the dispatcher (webhook mode only)."""
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+
+
+class TelegramWebhook:
+    """``POST <path of TELEGRAM_WEBHOOK_URL>``: the update is answered 200 at once and
+    handled in the background (as aiogram's ``SimpleRequestHandler`` does); a call
+    without the right secret token gets 401 and is not read."""
+
+    def __init__(self, dp: Dispatcher, bot: Bot, secret: str) -> None:
+        self.dp, self.bot, self.secret = dp, bot, secret
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not secrets.compare_digest(given.encode(), self.secret.encode()):
+            return PlainTextResponse("Unauthorized", status_code=401)
+        try:
+            update = json.loads(await request.body())
+        except ValueError:
+            return PlainTextResponse("Not JSON", status_code=400)
+        if not isinstance(update, dict):
+            return PlainTextResponse("Not an update", status_code=400)
+        task = asyncio.create_task(self._feed(update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return JSONResponse({})
+
+    async def _feed(self, update: dict[str, Any]) -> None:
+        result = await self.dp.feed_raw_update(self.bot, update)
+        if isinstance(result, TelegramMethod):
+            await self.dp.silent_call_request(self.bot, result)
+
+
+def install_webhook(site: Site, dp: Dispatcher, bot: Bot, settings: Settings) -> None:
+    """Route the webhook's path to the dispatcher (webhook mode only), with bodies up to
+    ``TELEGRAM_UPDATE_MAX_BYTES``."""
     path = settings.telegram_webhook_path
     if path is None:
         return
-    handler = SimpleRequestHandler(dp, bot, secret_token=settings.telegram_webhook_key())
-    # Not ``handler.register``: its shutdown hook would close the bot's session while the
-    # workers may still be recording their last batch.
-    app.router.add_post(path, handler.handle)
-    app[LARGE_BODY_PATHS].add(path)  # updates up to TELEGRAM_UPDATE_MAX_BYTES
+    hook = TelegramWebhook(dp, bot, settings.telegram_webhook_key())
+    site.add(path, hook.handle, ["POST"], max_body=TELEGRAM_UPDATE_MAX_BYTES)
 
 
 async def receive_by_webhook(

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiohttp import web
 
 from bot.app import Database, build_bot, build_database
 from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.probes import Probes
 from bot.settings import Settings
-from bot.web import WebServer
+from bot.web import Site, WebServer
 from infrastructure.db.figures import SqlFigures
 
 
@@ -43,7 +42,7 @@ def build_worker(settings: Settings, db: Database | None = None) -> WorkerApp:
     delivery = Delivery(
         settings, db.engine, lambda: build_bot(settings), on_retry_after=metrics.on_retry_after
     )
-    web_app = web.Application()
-    Probes(figures.ping, metrics, {"workers": lambda: delivery.alive}).install(web_app)
-    server = WebServer(web_app, settings.web_host, settings.web_port)
+    site = Site()
+    Probes(figures.ping, metrics, {"workers": lambda: delivery.alive}).install(site)
+    server = WebServer(site, settings.web_host, settings.web_port)
     return WorkerApp(settings, db, build_bot(settings), server, delivery, metrics)

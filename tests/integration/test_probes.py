@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.metrics import Metrics
 from bot.probes import Probes
-from bot.web import WebServer
+from bot.web import Site, WebServer
 from domain.mailings import Channel, Mailing
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.usecases import launch
@@ -189,9 +188,9 @@ async def test_a_database_that_does_not_answer_times_out_the_health_check(
 ) -> None:
     engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{silent_port}/none")
     figures = SqlFigures(engine)
-    app = web.Application()
-    Probes(figures.ping, Metrics(figures), {}).install(app)
-    server = WebServer(app, "127.0.0.1", 0)
+    site = Site()
+    Probes(figures.ping, Metrics(figures), {}).install(site)
+    server = WebServer(site, "127.0.0.1", 0)
     await server.start()
     try:
         status, _, body = await get(f"http://127.0.0.1:{server.port}/healthz")

@@ -28,8 +28,10 @@ async def test_a_worker_app_builds_no_dispatcher_nor_routers(migrated_sqlite_url
         assert (alive(Dispatcher), alive(Router)) == (dispatchers, routers)
         built = {part.name for part in fields(WorkerApp)}
         assert built == {"settings", "db", "bot", "web", "delivery", "metrics"}
-        paths = {r.resource.canonical for r in worker.web.app.router.routes() if r.resource}
+        site = worker.web.site
+        paths = {route.path for route in site.routes}
         assert paths == {"/healthz", "/metrics"}  # no unsubscribe, tracking nor webhook
+        assert site.fast == {} and site.api is None
     finally:
         await worker.close()
 

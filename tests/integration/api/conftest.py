@@ -1,4 +1,5 @@
-"""The running bot with its HTTP API on a free port, and an httpx client per token."""
+"""The running bot with its HTTP API on its web server (a free port), and an httpx client
+per token."""
 
 from __future__ import annotations
 
@@ -45,11 +46,10 @@ class ApiHarness:
 async def start_api(database_url: str, **settings: Any) -> AsyncIterator[ApiHarness]:
     async with (
         FakeBotAPI() as telegram,
-        running_bot(telegram, database_url, api_port=0, **settings) as bot,
+        running_bot(telegram, database_url, api_enabled=True, **settings) as bot,
     ):
-        assert bot.app.api is not None
-        await asyncio.wait_for(bot.app.api.listening.wait(), 30)
-        harness = ApiHarness(bot, f"http://127.0.0.1:{bot.app.api.port}/api/v1")
+        await asyncio.wait_for(bot.app.web.listening.wait(), 30)
+        harness = ApiHarness(bot, f"http://127.0.0.1:{bot.app.web.port}/api/v1")
         try:
             yield harness
         finally:

@@ -15,12 +15,11 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.tracking import TrackingWeb
-from bot.web import WebServer
+from bot.web import Site, WebServer
 from domain.delivery import Channel
 from domain.mailings import Mailing
 from domain.ports import DeliveryChannel, UnitOfWorkFactory
@@ -46,11 +45,11 @@ TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 
 @pytest.fixture
 async def site(uow_factory: UnitOfWorkFactory) -> AsyncIterator[tuple[str, Tracker]]:
-    app = web.Application()
-    server = WebServer(app, "127.0.0.1", 0)
+    site = Site()
     # The base URL is known once the server listens: the tracker's URLs are set then.
     tracker = Tracker(uow_factory, TrackingUrls(Signer(SECRET), "http://unused"))
-    TrackingWeb(tracker).install(app)
+    TrackingWeb(tracker).install(site)
+    server = WebServer(site, "127.0.0.1", 0)
     await server.start()
     base = f"http://127.0.0.1:{server.port}"
     tracker.urls = TrackingUrls(Signer(SECRET), base)
