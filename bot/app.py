@@ -10,6 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
@@ -19,13 +20,9 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommandScopeAllPrivateChats
-from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.ab_tests import TelegramABNotifier, ab_test_jobs
-from bot.api.app import build_api
-from bot.api.context import ApiContext
-from bot.api.limits import TokenRateLimit
 from bot.autodelete import autodelete_jobs
 from bot.delivery import Delivery, build_sendsay_client
 from bot.hooks import EventHooks, build_poster
@@ -82,6 +79,9 @@ from infrastructure.reports.link_chart import MatplotlibLinkChart
 from infrastructure.scheduling import CronScheduleCalculator
 from infrastructure.sendsay import SendsayClient, SendsayListSource
 from infrastructure.sendsay.check import SendsayAccountCheck
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +284,12 @@ def build(settings: Settings, db: Database | None = None) -> App:
 
 
 def build_api_app(settings: Settings, db: Database, i18n: PoI18n, services: Services) -> FastAPI:
+    """The HTTP API, imported only when it is on: FastAPI and the API's models weigh about
+    10 MB in every bot process otherwise (``bench/delivery.py --only bot`` RSS)."""
+    from bot.api.app import build_api
+    from bot.api.context import ApiContext
+    from bot.api.limits import TokenRateLimit
+
     members = SqlMemberUpserter(db.engine)
     ctx = ApiContext(services, members, TokenRateLimit(settings.api_rate))
     return build_api(ctx, i18n, body_max_bytes=settings.api_body_max_bytes)

@@ -1,6 +1,7 @@
 """Workers must stay small: loading the application never imports the heavy libraries
 that only a chart, a report or a spreadsheet import needs (matplotlib, openpyxl, and the
-numpy and Pillow they pull in); each is imported where it is used."""
+numpy and Pillow they pull in), nor FastAPI, which only a bot with ``API_ENABLED`` needs
+(``bot.app.build_api_app``); each is imported where it is used."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # imports the app afresh in a process
 
-HEAVY = ("matplotlib", "openpyxl", "numpy", "PIL")
+HEAVY = ("matplotlib", "openpyxl", "numpy", "PIL", "fastapi")
 CHECK = (
     "import sys, bot.app, bot.cli, bot.runner, infrastructure.reports, handlers.stats\n"
     "import infrastructure.importers\n"
