@@ -37,6 +37,10 @@ EVENT_TYPE_HEADER = "X-MailForge-Event"
 TIMESTAMP_HEADER = "X-MailForge-Timestamp"
 URL_MAX = 2000
 ERROR_MAX = 300
+# Sent outbox rows are only kept this long (the retention job deletes the older ones): a
+# sent event is never looked at again, and an event written again that late (its id is
+# derived from the thing it tells) does not happen: re-records come within a lease.
+SENT_KEPT = timedelta(days=7)
 _NAMESPACE = uuid.UUID("5f0c1c52-7b38-4a53-9d0a-8f9c2b3e1d47")  # ids of once-only events
 
 
@@ -266,6 +270,10 @@ class WebhookStore(Protocol):
 
     async def record(self, item: OutboxItem) -> None:
         """Store a claimed row's outcome (status, attempts, next_at, last answer)."""
+
+    async def purge_sent(self, created_before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` sent rows created before ``created_before`` (pending
+        and failed rows stay); how many went."""
 
     async def health(self, endpoint_id: int, failures: int) -> EndpointHealth | None:
         """The endpoint, its pending count and its ``failures`` latest unsent rows with

@@ -1,8 +1,13 @@
-"""Retention: per-recipient delivery rows of old runs are deleted, their totals stay.
+"""Retention: per-recipient delivery rows of old runs are deleted, their totals stay;
+sent webhook events leave the outbox.
 
 ``deliveries`` grows by a whole list per run. Progress, statistics and charts read the
 totals kept on ``mailing_runs``, so the per-recipient rows are only needed for a while
 (exports, questions about one recipient); after ``DELIVERY_RETENTION_DAYS`` they go.
+
+The webhook outbox grows by a row per event and endpoint (a refusal each, on a big run
+many). A sent row is never read again, so it goes after ``domain.webhooks.SENT_KEPT``;
+pending rows are still to send and failed ones are kept for the admin to see.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import datetime, timedelta
 from domain.clock import SystemClock
 from domain.ports import Clock, DeliveryRetention, UnitOfWorkFactory
 from domain.usecases.access import record
+from domain.webhooks import SENT_KEPT
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 10_000  # rows per transaction: short enough that sending never waits long
@@ -60,3 +66,30 @@ async def purge_deliveries(
         extra={"rows": purged.rows, "runs": purged.runs, "retention_days": days},
     )
     return purged
+
+
+async def purge_sent_events(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    kept: timedelta = SENT_KEPT,
+    clock: Clock | None = None,
+    batch_size: int = BATCH_ROWS,
+) -> int:
+    """Delete the webhook outbox rows sent and created more than ``kept`` ago, a batch per
+    transaction (the sender's claims never wait long); how many went."""
+    cutoff = (clock or SystemClock()).now() - kept
+    deleted = 0
+    while True:
+        async with uow_factory() as uow:
+            count = await uow.webhooks.purge_sent(cutoff, batch_size)
+            await uow.commit()
+        deleted += count
+        if count < batch_size:
+            break
+    log.info(
+        "Retention: %d sent webhook events created before %s deleted",
+        deleted,
+        cutoff.isoformat(),
+        extra={"rows": deleted},
+    )
+    return deleted

@@ -428,6 +428,16 @@ class MemoryWebhooks(_Repo):
         stored.status, stored.next_at = item.status, item.next_at
         stored.last_status, stored.last_error = item.last_status, item.last_error
 
+    async def purge_sent(self, created_before: datetime, limit: int) -> int:
+        old = sorted(
+            i
+            for i, o in self._s.outbox.items()
+            if o.status is OutboxStatus.sent and o.created_at < created_before
+        )[:limit]
+        for item_id in old:
+            del self._s.outbox[item_id]
+        return len(old)
+
     async def health(self, endpoint_id: int, failures: int) -> EndpointHealth | None:
         endpoint = await self.get(endpoint_id)
         if endpoint is None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from bot.app import build
-from bot.retention import RETENTION_JOB_ID
+from bot.retention import EVENTS_JOB_ID, RETENTION_JOB_ID
 from bot.settings import load_settings
 from domain.runs import RunStatus
 from infrastructure.db.retention import SqlDeliveryRetention
@@ -66,6 +66,9 @@ async def test_no_purge_is_scheduled_when_retention_is_off(migrated_sqlite_url: 
         # other periodic jobs (auto-delete) run; the purge is not among them
         assert RETENTION_JOB_ID not in [j.id for j in app.scheduler.jobs]
         assert app.scheduler.next_run(RETENTION_JOB_ID) is None
+        # sent webhook events are purged all the same (they are no delivery rows)
+        [events] = [j for j in app.scheduler.jobs if j.id == EVENTS_JOB_ID]
+        assert events.every == timedelta(days=1)
     finally:
         app.scheduler.stop()
         await app.close()

@@ -15,7 +15,7 @@ from domain import webhooks
 from domain.errors import AccessDenied, DomainError, InvalidInput, NotFound
 from domain.recipients import Address, AddressKind
 from domain.runs import MailingRun, RunStatus, RunTotals
-from domain.usecases import launch, subscribers
+from domain.usecases import launch, retention, subscribers
 from domain.usecases import webhooks as hooks
 from domain.users import Role, User
 from domain.webhooks import (
@@ -314,3 +314,33 @@ async def test_a_sender_that_died_mid_send_sends_again_after_the_lease(
     clock.at += timedelta(minutes=2)
     assert await sender.run_once() == 1
     assert next(iter(db.outbox.values())).status is OutboxStatus.sent
+
+
+async def test_sent_events_leave_the_outbox_after_a_week_the_others_stay(
+    db: MemoryDatabase,
+) -> None:
+    clock = Clock()
+    await hooks.add_endpoint(db.uow_factory, Receiver(), ADMIN, "https://a.example")
+    await hooks.add_endpoint(db.uow_factory, Receiver(), ADMIN, "https://b.example")
+    once = RetrySchedule(max_attempts=1)  # a failure is given up at once: kept as failed
+    poster = Receiver(200, 200, 200, 200, 500, 500)
+    sender = hooks.HookSender(db.uow_factory, poster, clock, once)
+    old = [Event(f"old-{i}", EventType.run_started, T0, {}) for i in range(3)]
+    await hooks.emit_now(db.uow_factory, old)  # 6 rows: 4 sent, 2 failed
+    assert await sender.run_once() == 6
+    clock.at += timedelta(days=2)
+    await hooks.emit_now(db.uow_factory, [Event("new", EventType.run_started, clock.at, {})])
+    assert await sender.run_once() == 2  # sent, but only two days old
+    clock.at = T0 + webhooks.SENT_KEPT + timedelta(seconds=1)
+
+    purged = await retention.purge_sent_events(db.uow_factory, clock=clock, batch_size=3)
+
+    assert purged == 4  # in two transactions of at most three rows
+    left = sorted((o.event_id, o.status) for o in db.outbox.values())
+    assert left == [
+        ("new", OutboxStatus.sent),
+        ("new", OutboxStatus.sent),
+        ("old-2", OutboxStatus.failed),
+        ("old-2", OutboxStatus.failed),
+    ]
+    assert await retention.purge_sent_events(db.uow_factory, clock=clock) == 0

@@ -145,6 +145,23 @@ class SqlWebhookStore:
         )
         await execute_dml(self._session, stmt)
 
+    async def purge_sent(self, created_before: datetime, limit: int) -> int:
+        old = (
+            select(WebhookOutboxRow.id)
+            .where(
+                WebhookOutboxRow.status == OutboxStatus.sent.value,
+                WebhookOutboxRow.created_at < created_before,
+            )
+            .order_by(WebhookOutboxRow.id)
+            .limit(limit)
+        )
+        stmt = (
+            delete(WebhookOutboxRow)
+            .where(WebhookOutboxRow.id.in_(old.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
+        return await execute_dml(self._session, stmt)
+
     async def health(self, endpoint_id: int, failures: int) -> EndpointHealth | None:
         endpoint = await self.get(endpoint_id)
         if endpoint is None:

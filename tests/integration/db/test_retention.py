@@ -11,7 +11,8 @@ from domain.delivery import Outcome, RetryPolicy, SendResult
 from domain.ports import UnitOfWorkFactory
 from domain.runs import RunStatus, RunTotals
 from domain.usecases.access import record
-from domain.usecases.retention import purge_deliveries
+from domain.usecases.retention import purge_deliveries, purge_sent_events
+from domain.webhooks import SENT_KEPT, Endpoint, EventType, OutboxItem, OutboxStatus
 from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.db.retention import SqlDeliveryRetention
 from tests.integration.db.test_queue import T0, add_bulk_list, add_run, totals
@@ -166,3 +167,38 @@ async def test_zero_days_keeps_every_row(
     assert await row_counts(db_engine) == {run: 5}
     async with uow_factory() as uow:
         assert await uow.audit.recent() == []
+
+
+async def test_sent_webhook_events_go_after_their_week_in_batches(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        endpoint = await uow.webhooks.add(
+            Endpoint("https://a.example", "whsec_x", frozenset(EventType), None)
+        )
+        assert endpoint.id is not None
+        created = {"sent-old": OLD, "sent-old-2": OLD, "sent-new": NOW, "failed-old": OLD}
+        items = [
+            OutboxItem(endpoint.id, event_id, EventType.run_started, "{}", at, at)
+            for event_id, at in [*created.items(), ("pending-old", OLD)]
+        ]
+        await uow.webhooks.enqueue(items)
+        claimed = await uow.webhooks.claim(NOW, timedelta(minutes=2), 10)
+        for one in claimed:
+            if one.item.event_id != "pending-old":
+                failed = one.item.event_id.startswith("failed")
+                one.item.status = OutboxStatus.failed if failed else OutboxStatus.sent
+                await uow.webhooks.record(one.item)
+        await uow.commit()
+
+    purged = await purge_sent_events(uow_factory, clock=FixedClock(), batch_size=1)
+
+    assert purged == 2
+    async with uow_factory() as uow:
+        health = await uow.webhooks.health(endpoint.id, 10)
+    assert health is not None and health.pending == 1  # pending and failed rows stay
+    async with uow_factory() as uow:
+        # what is left: the new sent row (a purge a week later takes it), the other two
+        later = NOW + SENT_KEPT + timedelta(days=1)
+        assert await uow.webhooks.purge_sent(later, 10) == 1
+        assert await uow.webhooks.purge_sent(later, 10) == 0
