@@ -60,7 +60,8 @@ from bench.delivery_fakes import BULK_CHAT_BASE, FakeProcess
 from bench.memory import RssSampler
 from domain.delivery import Message, Outbound, RunContent
 from domain.mailings import Channel, Mailing
-from domain.ports import DeliveryChannel, UnitOfWorkFactory
+from domain.ports.channels import DeliveryChannel
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind, RecipientList
 from domain.usecases import roles
 from domain.usecases.deliver import Worker, recipient_values_of

@@ -35,7 +35,7 @@ from bench.args import bench_args
 from domain.delivery import Message, Outbound, Outcome, RunContent, SendResult
 from domain.imports import ImportSource
 from domain.mailings import Channel, Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import RecipientList
 from domain.usecases import launch, lists, roles
 from domain.usecases import preview as previews

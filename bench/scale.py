@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.args import bench_args
 from domain.delivery import Outcome, RetryPolicy, SendResult
 from domain.mailings import Channel, Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind, RecipientList
 from domain.runs import MailingRun, RunStatus, RunTotals
 from domain.usecases import roles, stats

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.args import bench_args
 from domain.mailings import Channel, Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.runs import MailingRun, RunStatus
 from domain.segments import TAGS, Condition, Op, Segment

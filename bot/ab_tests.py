@@ -18,7 +18,8 @@ from aiogram.utils.i18n import I18n
 from bot.scheduler import PeriodicJob
 from bot.settings import Settings
 from domain.ab_test import ABTestStore
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.clock import Clock
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.ab_tests import Decided, decide_due
 from handlers.i18n import choose_locale
 from handlers.mailing_ab_kb import decision_text

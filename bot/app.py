@@ -38,7 +38,7 @@ from bot.updates import install_webhook
 from bot.web import Site, WebApp, WebServer
 from domain.clock import SystemClock
 from domain.mailings import Channel
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.tracking import TrackingUrls
 from domain.usecases import roles
 from domain.usecases.launch import Launcher

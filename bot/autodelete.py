@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.scheduler import PeriodicJob
 from bot.settings import Settings
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.follow_ups import auto_delete_due
 from infrastructure.db.follow_ups import SqlFollowUps
 

@@ -13,7 +13,8 @@ from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.settings import ConfigError, Settings
-from domain.ports import AccessNotifier, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
+from domain.ports.users import AccessNotifier
 from domain.usecases import api_tokens, roles
 from domain.users import Role, User
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory

@@ -27,7 +27,9 @@ from domain.backoff import short_error
 from domain.clock import Clock, SystemClock
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel
-from domain.ports import DeliveryChannel, MassSendChannel, WorkSignal
+from domain.ports.bulk import MassSendChannel
+from domain.ports.channels import DeliveryChannel
+from domain.ports.workers import WorkSignal
 from domain.usecases.bulk_send import BulkSender
 from domain.usecases.deliver import Worker
 from domain.usecases.heartbeat import Heartbeat

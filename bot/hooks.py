@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from bot.settings import Settings
 from domain.clock import SystemClock
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.webhooks import HookSender
 from domain.webhooks import RetrySchedule
 from infrastructure.fetch.hooks import HttpWebhookPoster

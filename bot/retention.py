@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.scheduler import PeriodicJob
 from bot.settings import Settings
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.retention import purge_deliveries, purge_sent_events
 from infrastructure.db.retention import SqlDeliveryRetention
 

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from domain.clock import SystemClock
-from domain.ports import Clock, ScheduleCalculator, ScheduleNotifier, UnitOfWorkFactory
+from domain.clock import Clock, SystemClock
+from domain.ports.schedules import ScheduleCalculator, ScheduleNotifier
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases import schedules
 from domain.usecases.launch import Launcher
 

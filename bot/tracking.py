@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from bot.settings import Settings
 from bot.web import Site
 from domain.bounces import BounceKind, Verp
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.signing import Signer
 from domain.tracking import CLICK_PATH, OPEN_PATH, TrackingUrls
 from domain.usecases.bounces import apply_bounce

@@ -37,7 +37,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.settings import ConfigError
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.unsubscribe import make_token, read_token
 from domain.usecases import subscribers
 from handlers.i18n import choose_locale, translate

@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.errors import DomainError
 from domain.pagination import Page
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases import roles, subscribers
 from domain.users import Role, User
 from handlers.callbacks import GrantChoice, UnsuppressCD, UsersPage

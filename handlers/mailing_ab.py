@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 
 from domain.ab_test import Part
 from domain.mailings import Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases import ab_tests, mailings, segments
 from domain.users import User
 from handlers.filters import ButtonMessage, IsStaff

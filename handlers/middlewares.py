@@ -14,7 +14,7 @@ from aiogram.types import User as TgUser
 from aiogram.types.update import UpdateTypeLookupError
 from aiogram.utils.i18n import I18nMiddleware
 
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.roles import SeenUser, touch_user
 from handlers.i18n import choose_locale
 

@@ -32,7 +32,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.outage import UNREACHABLE
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import MailingRun, ProgressMessage, RunStatus
 from domain.usecases import launch, progress, stats
 from domain.usecases.engagement_stats import run_engagement

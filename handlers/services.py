@@ -15,23 +15,17 @@ from domain.account_check import AccountChecker
 from domain.clock import Clock
 from domain.engagement import EngagementChart
 from domain.mailings import Channel
-from domain.ports import (
-    AccessNotifier,
-    AddressParser,
-    AnswerBook,
-    AnswerChart,
-    ChartDrawer,
-    DeliveryQueue,
-    ExternalListSource,
-    FollowUpQueue,
-    MessageRenderer,
-    PaidBroadcasts,
-    RecipientImporter,
-    RemoteFileFetcher,
-    ReportWriterFactory,
-    ScheduleCalculator,
-    UnitOfWorkFactory,
-)
+from domain.ports.answers import AnswerBook, AnswerChart
+from domain.ports.channels import PaidBroadcasts
+from domain.ports.follow_ups import FollowUpQueue
+from domain.ports.imports import ExternalListSource, RecipientImporter, RemoteFileFetcher
+from domain.ports.queue import DeliveryQueue
+from domain.ports.recipients import AddressParser
+from domain.ports.rendering import MessageRenderer
+from domain.ports.schedules import ScheduleCalculator
+from domain.ports.stats import ChartDrawer, ReportWriterFactory
+from domain.ports.uow import UnitOfWorkFactory
+from domain.ports.users import AccessNotifier
 from domain.saved_segments import FieldIndexes
 from domain.segment_results import SegmentResults
 from domain.webhooks import WebhookPoster

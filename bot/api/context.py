@@ -13,7 +13,7 @@ from domain.api_tokens import hash_secret
 from domain.clock import Clock
 from domain.errors import Unauthenticated
 from domain.members import MemberUpserter
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.api_tokens import authenticate
 from domain.users import User
 from handlers.services import Services

@@ -32,11 +32,12 @@ from domain.ab_test import (
     parts_for,
 )
 from domain.answers import answer_labels
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.errors import IllegalTransition, InvalidInput, NotFound
 from domain.local_time import LOCAL_TIME
 from domain.mailings import Mailing
-from domain.ports import Clock, MessageRenderer, UnitOfWork, UnitOfWorkFactory
+from domain.ports.rendering import MessageRenderer
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import MailingRun
 from domain.tracking_plan import tracking_on
 from domain.usecases import preview as previews

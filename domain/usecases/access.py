@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from domain.audit import AuditEntry
 from domain.errors import AccessDenied
-from domain.ports import UnitOfWork
+from domain.ports.uow import UnitOfWork
 from domain.users import User
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.account_check import AccountCheck, AccountChecker
 from domain.errors import AccessDenied
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 
 
 async def check_account(

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.answers import OptionCount, answer_labels
-from domain.clock import SystemClock
-from domain.ports import AnswerBook, Clock, UnitOfWorkFactory
+from domain.clock import Clock, SystemClock
+from domain.ports.answers import AnswerBook
+from domain.ports.uow import UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from domain.api_tokens import SHOWN_CHARS, ApiToken, clean_token_name, hash_secret, new_secret
 from domain.errors import AccessDenied, NotFound, Unauthenticated
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.access import record, require_staff
 from domain.users import User
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from domain import webhooks
 from domain.bounces import ACTIONABLE, BounceKind, BounceReport, next_soft_streak
 from domain.engagement import DeliveryRef
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.usecases.webhooks import emit
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,11 @@ from domain.bulk import (
     BulkStatus,
     close_excluded,
 )
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.delivery import Outcome, RetryPolicy, SendResult
 from domain.mailings import Channel
-from domain.ports import BulkQueue, Clock, MassSendChannel, MessageRenderer
+from domain.ports.bulk import BulkQueue, MassSendChannel
+from domain.ports.rendering import MessageRenderer
 from domain.recipients import Address
 from domain.usecases.preview import recipient_values
 

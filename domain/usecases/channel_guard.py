@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.delivery import Message, Outcome, RunContent, SendResult
 from domain.mailings import Channel
 from domain.outage import GAVE_UP, UNREACHABLE, Outage
-from domain.ports import Clock, DeliveryChannel, UnitOfWorkFactory
+from domain.ports.channels import DeliveryChannel
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.halt import clear_unreachable, halt_run, note_unreachable
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from domain import webhooks
 from domain.backoff import Backoff, short_error
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.content import one_line
 from domain.delivery import (
     BatchSizer,
@@ -43,15 +43,12 @@ from domain.delivery import (
 )
 from domain.errors import InvalidInput
 from domain.mailings import Channel
-from domain.ports import (
-    Clock,
-    DeliveryChannel,
-    DeliveryQueue,
-    FollowUpQueue,
-    MessageRenderer,
-    UnitOfWorkFactory,
-    WorkSignal,
-)
+from domain.ports.channels import DeliveryChannel
+from domain.ports.follow_ups import FollowUpQueue
+from domain.ports.queue import DeliveryQueue
+from domain.ports.rendering import MessageRenderer
+from domain.ports.uow import UnitOfWorkFactory
+from domain.ports.workers import WorkSignal
 from domain.recipients import Address
 from domain.runs import RunKind
 from domain.tracking import TrackingUrls

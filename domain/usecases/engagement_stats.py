@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from domain.engagement import EngagementReport, RunEngagement
 from domain.mailings import Channel
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.stats import _run_of
 from domain.usecases.tracking import run_tracking
 

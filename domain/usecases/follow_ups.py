@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.delivery import RunContent
 from domain.errors import InvalidInput, NotFound
 from domain.failures import failure_kind
@@ -27,7 +27,9 @@ from domain.follow_ups import (
     is_caption,
     kept_before,
 )
-from domain.ports import Clock, FollowUpQueue, MessageRenderer, UnitOfWorkFactory
+from domain.ports.follow_ups import FollowUpQueue
+from domain.ports.rendering import MessageRenderer
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import FollowUpStart, MailingRun, RunKind, RunStatus
 from domain.usecases.access import record
 from domain.usecases.mailings import load_own

@@ -13,7 +13,7 @@ import logging
 
 from domain.mailings import MailingStatus
 from domain.outage import UNREACHABLE
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import RunStatus
 from domain.usecases.access import record
 

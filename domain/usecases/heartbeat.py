@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.backoff import Backoff, short_error
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.delivery import RetryPolicy
-from domain.ports import Clock, DeliveryQueue, WorkerRegistry
+from domain.ports.queue import DeliveryQueue
+from domain.ports.workers import WorkerRegistry
 from domain.workers import Liveness
 
 log = logging.getLogger(__name__)

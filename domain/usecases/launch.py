@@ -15,20 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain import webhooks
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.delivery import RunContent
 from domain.errors import IllegalTransition, InvalidInput, NotFound
 from domain.follow_ups import autodelete_at
 from domain.local_time import LOCAL_TIME, MAX_ZONE_VALUES, LocalTime, Release, releases
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing, MailingStatus
-from domain.ports import (
-    Clock,
-    DeliveryQueue,
-    MessageRenderer,
-    PaidBroadcasts,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from domain.ports.channels import PaidBroadcasts
+from domain.ports.queue import DeliveryQueue
+from domain.ports.rendering import MessageRenderer
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
 from domain.runs import MailingRun, RunStatus
 from domain.segments import local_today

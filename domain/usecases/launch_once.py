@@ -3,9 +3,10 @@ the same run, never a second one."""
 
 from __future__ import annotations
 
+from domain.clock import Clock
 from domain.errors import Conflict, InvalidInput
 from domain.idempotency import KEY_MAX
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import MailingRun
 from domain.usecases.launch import Launcher, LaunchKind, LaunchOrder, start
 from domain.usecases.mailings import load_own

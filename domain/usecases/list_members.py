@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from domain.errors import InvalidInput, NotFound
 from domain.members import MAX_MEMBERS_PER_CALL, MemberInput, MembersReport, MemberUpserter
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.access import record, require_staff
 
 

@@ -11,7 +11,9 @@ from domain.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import MailingStatus
 from domain.pagination import Page
-from domain.ports import AddressParser, RecipientImporter, UnitOfWork, UnitOfWorkFactory
+from domain.ports.imports import RecipientImporter
+from domain.ports.recipients import AddressParser
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, ListSize, ListSourceKind, RecipientList
 from domain.usecases.access import record, require_staff
 from domain.users import User

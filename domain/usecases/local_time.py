@@ -7,7 +7,7 @@ from domain.ab_test import AB_TEST
 from domain.errors import InvalidInput
 from domain.local_time import LOCAL_TIME, LocalTime
 from domain.mailings import Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.segments import TAGS
 from domain.usecases.mailings import ensure_editable, load_own
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.mailings import Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.tracking_plan import Switch, clean_utm_content, switched, with_utm_content
 from domain.usecases import mailings
 

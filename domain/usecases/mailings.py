@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
 from domain.media import check_album_buttons
 from domain.pagination import Page
-from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import MailingRun
 from domain.usecases.access import record, require_staff
 from domain.users import User

@@ -27,7 +27,9 @@ from domain.errors import InvalidInput
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing
 from domain.media import caption_refused, is_album, is_copy, takes_caption
 from domain.paid import PaidEstimate, sent_paid
-from domain.ports import MessageRenderer, PaidBroadcasts, UnitOfWork, UnitOfWorkFactory
+from domain.ports.channels import PaidBroadcasts
+from domain.ports.rendering import MessageRenderer
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, Audience
 from domain.segments import TAGS, local_today
 from domain.targeting import Targeting

@@ -3,7 +3,7 @@ restarted bot goes on editing the same message (``handlers.run_progress``)."""
 
 from __future__ import annotations
 
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import MailingRun, ProgressMessage
 
 

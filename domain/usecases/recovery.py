@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 
 from domain.ab_test import AB_TEST, ABTest, Split
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.delivery import RunContent
 from domain.mailings import CHANNEL_KINDS, Mailing, MailingStatus
-from domain.ports import Clock, DeliveryQueue, UnitOfWorkFactory
+from domain.ports.queue import DeliveryQueue
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.runs import MailingRun, RunStatus
 from domain.segments import local_today

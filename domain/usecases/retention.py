@@ -16,8 +16,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.clock import SystemClock
-from domain.ports import Clock, DeliveryRetention, UnitOfWorkFactory
+from domain.clock import Clock, SystemClock
+from domain.ports.retention import DeliveryRetention
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.access import record
 from domain.webhooks import SENT_KEPT
 

@@ -10,10 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.audit import AuditEntry
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.errors import AccessDenied, InvalidInput, LastAdminError, NotFound
 from domain.pagination import Page
-from domain.ports import AccessNotifier, Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
+from domain.ports.users import AccessNotifier
 from domain.users import Role, User
 
 

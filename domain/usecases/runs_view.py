@@ -4,7 +4,7 @@ mailing (someone else's run looks like a missing one)."""
 from __future__ import annotations
 
 from domain.errors import InvalidInput, NotFound
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import DeliveryStatus, MailingRun
 from domain.stats import ExportRow
 from domain.usecases.mailings import load_own

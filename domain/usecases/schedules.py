@@ -29,13 +29,9 @@ from typing import Any
 
 from domain.errors import IllegalTransition, InvalidInput
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
-from domain.ports import (
-    MessageRenderer,
-    ScheduleCalculator,
-    ScheduleNotifier,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from domain.ports.rendering import MessageRenderer
+from domain.ports.schedules import ScheduleCalculator, ScheduleNotifier
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import MailingRun, RunStatus, SkippedSlot
 from domain.usecases import preview as previews
 from domain.usecases.access import record

@@ -3,9 +3,9 @@ had one) and the caller's saved segments, on its statistics card."""
 
 from __future__ import annotations
 
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.errors import NotFound
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.segment_results import MAX_SEGMENTS, SegmentResult, SegmentResults
 from domain.segments import Segment, local_today
 from domain.usecases.mailings import load_own

@@ -12,7 +12,7 @@ from datetime import date
 from domain.clock import SystemClock
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.mailings import CHANNEL_KINDS, Mailing
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import AddressKind, Audience
 from domain.saved_segments import FieldIndexes, SavedSegment, indexed_fields
 from domain.segments import TAGS, Op, check_fields, local_today, parse_condition

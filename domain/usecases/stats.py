@@ -18,7 +18,8 @@ from domain.answers import answer_labels
 from domain.errors import AccessDenied, InvalidInput, NotFound
 from domain.mailings import Mailing
 from domain.pagination import Page
-from domain.ports import ReportWriterFactory, UnitOfWork, UnitOfWorkFactory
+from domain.ports.stats import ReportWriterFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import NOT_SENT, DeliveryStatus, MailingRun
 from domain.stats import (
     PERIODS,

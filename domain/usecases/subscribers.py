@@ -12,9 +12,9 @@ from datetime import datetime
 
 from domain import webhooks
 from domain.audit import AuditEntry
-from domain.clock import SystemClock
+from domain.clock import Clock, SystemClock
 from domain.errors import AccessDenied, NotFound
-from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
 from domain.usecases.roles import SeenUser
 from domain.usecases.webhooks import emit

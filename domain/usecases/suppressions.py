@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.errors import AccessDenied
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
 from domain.usecases.access import record, require_staff
 

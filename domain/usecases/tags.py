@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.errors import DomainError, InvalidInput, NotFound
-from domain.ports import AddressParser, UnitOfWork, UnitOfWorkFactory
+from domain.ports.recipients import AddressParser
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import RecipientList
 from domain.segments import TAGS, parse_tag, retagged
 from domain.usecases.access import require_staff

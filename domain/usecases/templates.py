@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from domain.content import TEXT_LIMIT, check_html, visible_length, visible_text
 from domain.errors import AccessDenied, Conflict, InvalidInput, NotFound
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.templates import Template
 from domain.usecases.access import record, require_staff
 from domain.users import User

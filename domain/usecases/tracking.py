@@ -15,7 +15,7 @@ from datetime import datetime
 
 from domain.delivery import RunContent
 from domain.engagement import ClickCount, DeliveryRef, LinkClicks, RunEngagement
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import DeliveryStatus
 from domain.tracking import ClickRef, TrackingUrls, link_targets, probable_bot
 from domain.tracking_plan import tracking_on, utm_tags

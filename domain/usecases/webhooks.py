@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain.backoff import short_error
+from domain.clock import Clock
 from domain.errors import AccessDenied, DomainError, InvalidInput, NotFound
-from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.usecases.access import record, require_staff
 from domain.webhooks import (
     SUBSCRIBABLE,

@@ -1,4 +1,4 @@
-"""Delivery channels: adapters of ``domain.ports.DeliveryChannel``."""
+"""Delivery channels: adapters of ``domain.ports.channels.DeliveryChannel``."""
 
 from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
 from infrastructure.channels.smtp import SmtpChannel

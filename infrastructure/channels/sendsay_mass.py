@@ -1,6 +1,6 @@
 """Sendsay mass sends: one issue to a per-run group, per-recipient results from statistics.
 
-Implements ``domain.ports.MassSendChannel`` for ``domain/usecases/bulk_send.py``. What each
+Implements ``domain.ports.bulk.MassSendChannel`` for ``domain/usecases/bulk_send.py``. What each
 step relies on, confirmed or assumed, with its source (``/work/shared/SENDSAY.md`` collects
 them: Sendsay's docs repository sendsay-ru/sendsay-docs, the official clients
 sendsay-api-python and sendsay-api-js, production PHP clients). The fake in

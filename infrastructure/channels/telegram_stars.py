@@ -1,4 +1,4 @@
-"""The bot's Telegram Stars, which pay for paid broadcasts (``domain.ports.PaidBroadcasts``).
+"""The bot's Telegram Stars, which pay for paid broadcasts (``PaidBroadcasts``).
 
 ``getMyStarBalance`` answers a ``StarAmount``: whole Stars plus nanostars
 (https://core.telegram.org/bots/api#getmystarbalance, Bot API 9.1).

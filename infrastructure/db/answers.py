@@ -33,7 +33,7 @@ _UPSERT = text(
 
 
 class SqlAnswers:
-    """Implements ``domain.ports.AnswerBook``."""
+    """Implements ``domain.ports.answers.AnswerBook``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

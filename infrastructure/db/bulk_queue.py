@@ -38,7 +38,7 @@ FAIL_CHUNK = 5000
 
 
 class SqlBulkQueue(SqlDeliveryQueue):
-    """Implements ``domain.ports.BulkQueue``; ``thresholds``: from how many recipients a
+    """Implements ``domain.ports.bulk.BulkQueue``; ``thresholds``: from how many recipients a
     run on that channel goes out as one mass send (channels absent: never)."""
 
     def __init__(self, engine: AsyncEngine, thresholds: Mapping[Channel, int] | None = None):

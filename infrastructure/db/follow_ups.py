@@ -53,7 +53,7 @@ _FAR_PAST = datetime(1970, 1, 2, tzinfo=UTC)
 
 
 class SqlFollowUps:
-    """Implements ``domain.ports.FollowUpQueue`` on PostgreSQL and SQLite."""
+    """Implements ``domain.ports.follow_ups.FollowUpQueue`` on PostgreSQL and SQLite."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

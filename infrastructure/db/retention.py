@@ -76,7 +76,7 @@ DELETE = {table: _delete(table) for table in PER_DELIVERY}
 
 
 class SqlDeliveryRetention:
-    """Implements ``domain.ports.DeliveryRetention`` on PostgreSQL and SQLite."""
+    """Implements ``domain.ports.retention.DeliveryRetention`` on PostgreSQL and SQLite."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

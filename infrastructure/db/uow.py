@@ -10,18 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.api_tokens import ApiTokenStore
 from domain.engagement import BounceStore, TrackingStore
 from domain.idempotency import IdempotencyStore
-from domain.ports import (
-    AddressRepository,
-    AuditLog,
-    MailingRepository,
-    RecipientListRepository,
-    RunRepository,
-    StatsRepository,
-    TemplateRepository,
-    UnitOfWork,
-    UnitOfWorkFactory,
-    UserRepository,
-)
+from domain.ports.audit import AuditLog
+from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
+from domain.ports.recipients import AddressRepository, RecipientListRepository
+from domain.ports.stats import StatsRepository
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
+from domain.ports.users import UserRepository
 from domain.saved_segments import SegmentStore
 from domain.webhooks import WebhookStore
 from infrastructure.db.repositories import (

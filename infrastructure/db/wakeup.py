@@ -34,7 +34,7 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class PgWorkSignal:
-    """Implements ``domain.ports.WorkSignal`` on one listening connection."""
+    """Implements ``domain.ports.workers.WorkSignal`` on one listening connection."""
 
     def __init__(
         self, url: str, safety_poll: float = SAFETY_POLL, fallback_poll: float = FALLBACK_POLL

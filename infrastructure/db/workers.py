@@ -14,7 +14,7 @@ WORKERS = cast(Table, WorkerRow.__table__)
 
 
 class SqlWorkerRegistry:
-    """Implements ``domain.ports.WorkerRegistry``; each call is one short transaction."""
+    """Implements ``domain.ports.workers.WorkerRegistry``; each call is one short transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -2,7 +2,7 @@
 
 Wiring::
 
-    importer = SqlRecipientImporter(engine)   # implements domain.ports.RecipientImporter
+    importer = SqlRecipientImporter(engine)   # implements domain.ports.imports.RecipientImporter
     names = sheet_names(path)                 # XLSX: ask the manager which sheet to read
 """
 

@@ -27,7 +27,7 @@ BATCH_ROWS = 10_000  # rows per staging batch, and how often progress is reporte
 
 
 class SqlRecipientImporter:
-    """``domain.ports.RecipientImporter`` on PostgreSQL (``COPY``) and SQLite.
+    """``domain.ports.imports.RecipientImporter`` on PostgreSQL (``COPY``) and SQLite.
 
     Runs its own transaction on its own connection of ``engine``. Rejected rows go to
     ``<rejected_dir or the file's folder>/<file stem>.rejected.csv``; the caller removes it.

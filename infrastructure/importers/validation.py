@@ -123,7 +123,7 @@ def classify(text: str) -> tuple[AddressKind, str] | str:
 
 
 class TextAddressParser:
-    """``domain.ports.AddressParser``: one address typed by a manager in the chat."""
+    """``domain.ports.recipients.AddressParser``: one address typed by a manager in the chat."""
 
     def parse(self, text: str) -> tuple[AddressKind, str]:
         result = classify(text.strip())

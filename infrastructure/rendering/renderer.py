@@ -24,7 +24,7 @@ _LOADING_TAGS = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)
 
 
 class JinjaRenderer:
-    """``domain.ports.MessageRenderer`` on a Jinja2 sandbox (see ``sandbox``)."""
+    """``domain.ports.rendering.MessageRenderer`` on a Jinja2 sandbox (see ``sandbox``)."""
 
     def __init__(self, cache_size: int = CACHE_SIZE, seconds: float = limits.MAX_SECONDS) -> None:
         self._seconds = seconds  # the time limit of one render (``limits``)

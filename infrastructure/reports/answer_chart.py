@@ -1,4 +1,4 @@
-"""Answers per option of a run as a PNG (``domain.ports.AnswerChart``): horizontal bars,
+"""Answers per option of a run as a PNG (``domain.ports.answers.AnswerChart``): horizontal bars,
 one per answer button in the buttons' order. Drawn like the other charts: matplotlib
 imported lazily, in a thread, one drawing at a time."""
 
@@ -15,7 +15,7 @@ LABEL_MAX = 40
 
 
 class MatplotlibAnswerChart:
-    """Implements ``domain.ports.AnswerChart``."""
+    """Implements ``domain.ports.answers.AnswerChart``."""
 
     async def answer_chart(self, counts: Sequence[OptionCount], title: str, empty: str) -> bytes:
         return await asyncio.to_thread(_locked, draw_answers, list(counts), title, empty)

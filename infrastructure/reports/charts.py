@@ -33,7 +33,7 @@ CHANNEL_COLORS = {
 
 
 class MatplotlibChartDrawer:
-    """Implements ``domain.ports.ChartDrawer``."""
+    """Implements ``domain.ports.stats.ChartDrawer``."""
 
     async def run_chart(
         self, report: RunReport, labels: Mapping[str, str], tz: tzinfo, locale: str

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from domain.ports import ReportWriter
+from domain.ports.stats import ReportWriter
 from domain.stats import EXPORT_COLUMNS, ExportFormat, ExportRow
 from infrastructure.reports.cells import clean_cell, escape_cell
 

@@ -35,7 +35,7 @@ _EXAMPLE_FORMAT = "%d.%m.%Y %H:%M"
 
 
 class CronScheduleCalculator:
-    """``domain.ports.ScheduleCalculator`` on APScheduler 3's cron field matching.
+    """``domain.ports.schedules.ScheduleCalculator`` on APScheduler 3's cron field matching.
 
     Naive datetimes (SQLite hands them back) are taken as UTC. ``ends_at`` is inclusive.
     """

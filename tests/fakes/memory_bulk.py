@@ -1,4 +1,4 @@
-"""The mass-send side of ``domain.ports.BulkQueue`` in memory, for ``BulkSender`` unit
+"""The mass-send side of ``domain.ports.bulk.BulkQueue`` in memory, for ``BulkSender`` unit
 tests: one marked run's rows (delivery id -> status), its job and when it falls due.
 Statuses follow the port's contract: claims move pending rows to ``sending``; only rows
 still in ``sending`` take a result; ``fail_bulk`` closes what is still open. A/B variants,

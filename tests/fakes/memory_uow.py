@@ -1,4 +1,4 @@
-"""An in-memory unit of work for use-case unit tests: ``domain.ports.UnitOfWork`` over
+"""An in-memory unit of work for use-case unit tests: ``domain.ports.uow.UnitOfWork`` over
 plain dicts, with its transaction semantics (a copy is worked on; only ``commit`` makes
 it the data; leaving without a commit rolls back).
 
@@ -7,7 +7,7 @@ it the data; leaving without a commit rolls back).
     assert db.committed == 1 and db.mailings[1].name == "News"
 
 What it implements follows the SQL repositories' documented contracts
-(``domain/ports.py``): ids from 1, case-insensitive names, unique (kind, value)
+(``domain/ports/``): ids from 1, case-insensitive names, unique (kind, value)
 addresses, unique (mailing, slot) runs, pages by id, audiences deduplicated across lists.
 The read models that only SQL can answer honestly (segment matching and exclusions,
 statistics) are not here: a use case that needs them is tested in
@@ -860,9 +860,9 @@ class MemoryQueue:
 
 
 class MemoryFollowUps:
-    """``domain.ports.FollowUpQueue``'s ``start`` on a ``MemoryDatabase``: ``copies`` holds
-    when each copy of a send run still in its chat was delivered (source run id ->
-    times); one transaction, as the SQL's. ``targets`` is the engine's business."""
+    """``domain.ports.follow_ups.FollowUpQueue``'s ``start`` on a ``MemoryDatabase``:
+    ``copies`` holds when each copy of a send run still in its chat was delivered (source
+    run id -> times); one transaction, as the SQL's. ``targets`` is the engine's business."""
 
     def __init__(self, db: MemoryDatabase) -> None:
         self._db = db

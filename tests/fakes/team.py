@@ -27,7 +27,7 @@ def team_database() -> MemoryDatabase:
 
 
 class StillClock:
-    """``domain.ports.Clock`` at ``at``, which the test moves."""
+    """``domain.clock.Clock`` at ``at``, which the test moves."""
 
     def __init__(self, at: datetime = NOW) -> None:
         self.at = at

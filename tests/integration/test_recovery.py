@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.ab_test import AB_TEST, ABTest, Metric, Part, Split, Variant, placement
 from domain.local_time import LOCAL_TIME, LocalTime, Release
 from domain.mailings import Channel, Mailing, MailingStatus
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import MailingRun, ProgressMessage, RunStatus
 from domain.targeting import Targeting

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.delivery import Outcome, RetryPolicy, SendResult
 from domain.mailings import Channel, Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.usecases import roles
 from domain.usecases.launch import cancel, finish_drained_runs, launch

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import MailingRun, RunStatus, SkippedSlot
 from domain.usecases import launch, schedules

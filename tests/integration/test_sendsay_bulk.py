@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.bulk import BulkPhase
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel, Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.usecases import launch, roles
 from domain.usecases.bulk_send import UNCERTAIN, BulkSender

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.bounces import Verp
 from domain.delivery import Outcome, SendResult
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.signing import Signer
 from infrastructure.db.queue import SqlDeliveryQueue

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.bounces import BounceKind
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import RunTotals
 from domain.usecases.bounces import apply_bounce
 from infrastructure.bounces import BounceClassifier

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.bounces import BounceKind, BounceReport
 from domain.engagement import ClickCount
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import RunStatus
 from domain.usecases.retention import purge_deliveries
 from infrastructure.db.retention import SqlDeliveryRetention

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.bounces import BounceKind
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.signing import Signer
 from domain.tracking import TrackingUrls
 from domain.usecases.bounces import apply_bounce

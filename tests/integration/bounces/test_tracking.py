@@ -22,7 +22,8 @@ from bot.tracking import TrackingWeb
 from bot.web import Site, WebServer
 from domain.delivery import Channel
 from domain.mailings import Mailing
-from domain.ports import DeliveryChannel, UnitOfWorkFactory
+from domain.ports.channels import DeliveryChannel
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.signing import Signer
 from domain.tracking import TrackingUrls

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ab_test import HELD, Decision, Metric, Split, VariantResult, placement
 from domain.delivery import Outcome, RetryPolicy, SendResult
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from infrastructure.db.ab_tests import SqlABTests
 from infrastructure.db.models import DeliveryRow

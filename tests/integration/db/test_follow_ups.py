@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.delivery import Outcome, RetryPolicy, SendResult
 from domain.follow_ups import KEPT, follow_up_content, kept_before
 from domain.mailings import Channel, Mailing
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
 from domain.runs import MailingRun, RunKind, RunStatus, RunTotals
 from infrastructure.db.follow_ups import SqlFollowUps

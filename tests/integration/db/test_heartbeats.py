@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.delivery import Outcome, RetryPolicy, SendResult
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.runs import RunStatus, RunTotals
 from domain.usecases.heartbeat import Heartbeat

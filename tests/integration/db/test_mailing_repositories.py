@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import RecipientList
 from domain.runs import MailingRun, RunStatus, RunTotals
 from domain.templates import Template

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.delivery import Outcome, SendResult
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from infrastructure.db.queue import SqlDeliveryQueue
 from tests.integration.db.test_queue import POLICY, T0, add_bulk_list, add_run

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.runs import RunTotals
 from domain.usecases.launch import finish_drained_runs

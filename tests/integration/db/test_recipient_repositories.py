@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, ListSize, ListSourceKind, RecipientList
 
 ATTRIBUTES = {"name": "Иван Петров", "город": "Москва", "tags": ["vip", "новый"], "age": 42}

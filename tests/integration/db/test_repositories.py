@@ -10,7 +10,7 @@ from sqlalchemy.exc import StatementError
 
 from domain.audit import AuditEntry
 from domain.errors import NotFound
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.templates import Template
 from domain.users import Role, User
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.delivery import Outcome, RetryPolicy, SendResult
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import RunStatus, RunTotals
 from domain.usecases.access import record
 from domain.usecases.retention import purge_deliveries, purge_sent_events

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.delivery import Outcome, RetryPolicy, SendResult
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.segment_results import SegmentResult
 from domain.segments import TAGS, Condition, Op, Segment

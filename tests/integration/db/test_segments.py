@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.segments import TAGS, Condition, Match, Op, Segment, parse_condition
 from domain.targeting import Targeting

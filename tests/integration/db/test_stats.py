@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.delivery import Outcome, SendResult
 from domain.mailings import Channel
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.stats import FailureReason, Sends
 from infrastructure.db.queue import SqlDeliveryQueue

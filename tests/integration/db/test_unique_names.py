@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import Conflict
 from domain.mailings import Channel, Mailing
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import RecipientList
 from domain.templates import Template
 from domain.usecases import lists, mailings, roles, templates

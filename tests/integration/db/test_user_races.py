@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from domain.errors import AccessDenied, LastAdminError
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases import roles
 from domain.usecases.roles import SeenUser
 from domain.users import Role, User

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.models import AddressRow

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import DomainError, NotFound
 from domain.imports import ImportReport, ImportSource
-from domain.ports import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from infrastructure.db.models import AddressRow, ListMemberRow, RecipientListRow
 from infrastructure.importers import SqlRecipientImporter

@@ -1,0 +1,55 @@
+"""The unit of work: one transaction over the write-side repositories (every use case that
+changes stored data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.api_tokens import ApiTokenStore
+from domain.engagement import BounceStore, TrackingStore
+from domain.idempotency import IdempotencyStore
+from domain.ports.audit import AuditLog
+from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
+from domain.ports.recipients import AddressRepository, RecipientListRepository
+from domain.ports.stats import StatsRepository
+from domain.ports.users import UserRepository
+from domain.saved_segments import SegmentStore
+from domain.webhooks import WebhookStore
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository. Rolls back on exit unless committed."""
+
+    users: UserRepository
+    audit: AuditLog
+    addresses: AddressRepository
+    lists: RecipientListRepository
+    templates: TemplateRepository
+    mailings: MailingRepository
+    runs: RunRepository
+    stats: StatsRepository
+    bounces: BounceStore
+    tracking: TrackingStore
+    api_tokens: ApiTokenStore
+    segments: SegmentStore
+    idempotency: IdempotencyStore
+    webhooks: WebhookStore
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
