@@ -121,7 +121,7 @@ class Outbound:
     @property
     def claim(self) -> int:
         """The claim token: this claim's attempt number. Every claim of a row raises it, so
-        a result under an older token is late (``DeliveryQueue.complete``)."""
+        a result under an older token is late (``DeliveryResults.complete``)."""
         return self.attempts + 1
 
 

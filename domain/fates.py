@@ -1,10 +1,10 @@
 """What a send result does to its delivery row: the rules the queue applies.
 
 A worker hands each recipient's ``SendResult`` back to the queue
-(``DeliveryQueue.complete``); ``decide`` says what becomes of the row: its new status,
+(``DeliveryResults.complete``); ``decide`` says what becomes of the row: its new status,
 when it is tried again, whether its attempt is given back, whether its address is
 suppressed, whether it may have reached the recipient already. ``lost_claim`` says what
-becomes of a row whose worker died or stalled (``DeliveryQueue.requeue_expired``). The
+becomes of a row whose worker died or stalled (``ExpiredClaims.requeue_expired``). The
 SQL adapter (``infrastructure/db/queue.py``) only writes what these decide.
 
 ``attempts`` counts claims, so it includes the attempt that just ended (1 after a first

@@ -19,7 +19,7 @@ from domain.ports.answers import AnswerBook, AnswerChart
 from domain.ports.channels import PaidBroadcasts
 from domain.ports.follow_ups import FollowUpQueue
 from domain.ports.imports import ExternalListSource, RecipientImporter, RemoteFileFetcher
-from domain.ports.queue import DeliveryQueue
+from domain.ports.queue import RunSnapshots
 from domain.ports.recipients import AddressParser
 from domain.ports.rendering import MessageRenderer
 from domain.ports.schedules import ScheduleCalculator
@@ -42,7 +42,7 @@ class Services:
     address_parser: AddressParser
     renderer: MessageRenderer
     schedule_calculator: ScheduleCalculator
-    delivery_queue: DeliveryQueue
+    delivery_queue: RunSnapshots
     run_watcher: RunWatcher
     importer: RecipientImporter
     fetcher: RemoteFileFetcher

@@ -21,7 +21,7 @@ from domain.ports.channels import DeliveryChannel, PaidBroadcasts
 from domain.ports.follow_ups import FollowUpQueue
 from domain.ports.imports import ExternalListSource, RecipientImporter, RemoteFileFetcher
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
-from domain.ports.queue import DeliveryQueue
+from domain.ports.queue import DeliveryResults, ExpiredClaims, RunSnapshots, WorkQueue
 from domain.ports.recipients import AddressParser, AddressRepository, RecipientListRepository
 from domain.ports.rendering import MessageRenderer
 from domain.ports.retention import DeliveryRetention
@@ -41,8 +41,9 @@ __all__ = [
     "BulkQueue",
     "ChartDrawer",
     "DeliveryChannel",
-    "DeliveryQueue",
+    "DeliveryResults",
     "DeliveryRetention",
+    "ExpiredClaims",
     "ExternalListSource",
     "FollowUpQueue",
     "MailingRepository",
@@ -55,6 +56,7 @@ __all__ = [
     "ReportWriter",
     "ReportWriterFactory",
     "RunRepository",
+    "RunSnapshots",
     "ScheduleCalculator",
     "ScheduleNotifier",
     "StatsRepository",
@@ -62,6 +64,7 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UserRepository",
+    "WorkQueue",
     "WorkSignal",
     "WorkerRegistry",
 ]

@@ -8,15 +8,17 @@ from typing import Any, Protocol
 
 from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkStatus
 from domain.delivery import Outbound, RunContent
-from domain.ports.queue import DeliveryQueue
+from domain.ports.queue import DeliveryResults
 
 
-class BulkQueue(DeliveryQueue, Protocol):
+class BulkQueue(DeliveryResults, Protocol):
     """The ``deliveries`` of runs marked for a mass send (see ``domain.bulk``).
 
-    ``DeliveryQueue.snapshot`` marks a run (phase ``queued``) when its channel has a bulk
-    threshold and the run reaches it; ``claim`` and ``requeue_expired`` leave such runs
-    alone. Every method is one short transaction of its own.
+    ``RunSnapshots.snapshot`` marks a run (phase ``queued``) when its channel has a bulk
+    threshold and the run reaches it; ``WorkQueue.claim`` and ``ExpiredClaims.requeue_expired``
+    leave such runs alone. The results of a mass send are recorded like a worker's batch
+    (``DeliveryResults.complete``), so run totals stay exact and refusals suppress. Every
+    method is one short transaction of its own.
     """
 
     async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:

@@ -1,5 +1,15 @@
-"""The ``deliveries`` work queue (``usecases.launch``, ``recovery``, ``deliver``,
-``heartbeat``).
+"""The ``deliveries`` table as a work queue, split by who uses what.
+
+``RunSnapshots`` fills it when a run starts (``usecases.launch``, ``recovery``);
+``WorkQueue`` is what a ``Worker`` claims from and records into (``usecases.deliver``);
+``ExpiredClaims`` hands back the rows of dead or stalled workers (``usecases.heartbeat``);
+``DeliveryResults`` is the recording a mass send shares with the workers
+(``domain.ports.bulk.BulkQueue``). One adapter implements them all
+(``infrastructure.db.queue.SqlDeliveryQueue``).
+
+Every method is one short transaction of its own. Run totals (``mailing_runs``
+pending/sending/delivered/failed/refused) change in the same transaction as the rows they
+count, so progress and statistics never count delivery rows.
 """
 
 from __future__ import annotations
@@ -15,13 +25,8 @@ from domain.recipients import AddressKind
 from domain.targeting import Targeting
 
 
-class DeliveryQueue(Protocol):
-    """The ``deliveries`` table as a work queue, shared by any number of workers.
-
-    Every method is one short transaction of its own. Run totals (``mailing_runs``
-    pending/sending/delivered/failed/refused) change in the same transaction as the rows
-    they count, so progress and statistics never count delivery rows.
-    """
+class RunSnapshots(Protocol):
+    """A started run's recipients into the queue: one pending row each."""
 
     async def snapshot(
         self,
@@ -45,13 +50,9 @@ class DeliveryQueue(Protocol):
         """A test send: one delivery to one address (suppression ignored: it is staff)."""
         ...
 
-    async def claim(self, limit: int, now: datetime, worker: int | None = None) -> list[Outbound]:
-        """Up to ``limit`` pending deliveries of running runs that are due, moved to
-        ``sending`` with ``claimed_at=now`` and ``claimed_by=worker`` (the claiming
-        process's row in the worker registry), each under a new claim token
-        (``Outbound.claim``); on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so concurrent
-        workers never get the same row."""
-        ...
+
+class DeliveryResults(Protocol):
+    """Recording what became of claimed rows (a worker's batch, a mass send's reports)."""
 
     async def complete(
         self,
@@ -70,6 +71,10 @@ class DeliveryQueue(Protocol):
         no retry)."""
         ...
 
+
+class ExpiredClaims(Protocol):
+    """Handing back the rows of workers that died or stalled."""
+
     async def requeue_expired(
         self,
         lease: timedelta,
@@ -81,4 +86,17 @@ class DeliveryQueue(Protocol):
         ``dead_before``, or its registry row gone) or that were claimed longer than
         ``lease`` ago go back to pending, or to failed once ``policy`` is exhausted;
         returns how many moved."""
+        ...
+
+
+class WorkQueue(DeliveryResults, ExpiredClaims, Protocol):
+    """What a ``Worker`` needs: claim a batch, record its results, hand back expired
+    claims when no heartbeat does it for the process."""
+
+    async def claim(self, limit: int, now: datetime, worker: int | None = None) -> list[Outbound]:
+        """Up to ``limit`` pending deliveries of running runs that are due, moved to
+        ``sending`` with ``claimed_at=now`` and ``claimed_by=worker`` (the claiming
+        process's row in the worker registry), each under a new claim token
+        (``Outbound.claim``); on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so concurrent
+        workers never get the same row."""
         ...

@@ -45,7 +45,7 @@ from domain.errors import InvalidInput
 from domain.mailings import Channel
 from domain.ports.channels import DeliveryChannel
 from domain.ports.follow_ups import FollowUpQueue
-from domain.ports.queue import DeliveryQueue
+from domain.ports.queue import WorkQueue
 from domain.ports.rendering import MessageRenderer
 from domain.ports.uow import UnitOfWorkFactory
 from domain.ports.workers import WorkSignal
@@ -67,7 +67,7 @@ RunsFinished = Callable[[list[int]], Awaitable[None]]
 
 @dataclass
 class Worker:
-    queue: DeliveryQueue
+    queue: WorkQueue
     channels: Mapping[Channel, DeliveryChannel]
     renderer: MessageRenderer
     uow_factory: UnitOfWorkFactory

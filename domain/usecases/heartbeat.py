@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from domain.backoff import Backoff, short_error
 from domain.clock import Clock, SystemClock
 from domain.delivery import RetryPolicy
-from domain.ports.queue import DeliveryQueue
+from domain.ports.queue import ExpiredClaims
 from domain.ports.workers import WorkerRegistry
 from domain.workers import Liveness
 
@@ -24,7 +24,7 @@ class Heartbeat:
     """One per process; ``worker_id`` names this process on the rows its workers claim."""
 
     registry: WorkerRegistry
-    queue: DeliveryQueue
+    queue: ExpiredClaims
     name: str  # host:pid, for people reading the workers table
     liveness: Liveness = field(default_factory=Liveness)
     lease: timedelta = timedelta(minutes=5)

@@ -22,7 +22,7 @@ from domain.follow_ups import autodelete_at
 from domain.local_time import LOCAL_TIME, MAX_ZONE_VALUES, LocalTime, Release, releases
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing, MailingStatus
 from domain.ports.channels import PaidBroadcasts
-from domain.ports.queue import DeliveryQueue
+from domain.ports.queue import RunSnapshots
 from domain.ports.rendering import MessageRenderer
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import Address, AddressKind
@@ -40,7 +40,7 @@ from domain.usecases.webhooks import emit
 class Launcher:
     """What starting a run needs besides the mailing."""
 
-    queue: DeliveryQueue
+    queue: RunSnapshots
     renderer: MessageRenderer
     available: frozenset[Channel]  # the configured channels
     # Telegram's paid broadcasts: a fast launch the bot's Stars cannot pay for is refused.
@@ -175,7 +175,7 @@ async def _audit(uow: UnitOfWork, order: LaunchOrder, run_id: int) -> None:
 
 async def launch(
     uow_factory: UnitOfWorkFactory,
-    queue: DeliveryQueue,
+    queue: RunSnapshots,
     renderer: MessageRenderer,
     *,
     actor_id: int,
@@ -192,7 +192,7 @@ async def launch(
 
 async def send_test(
     uow_factory: UnitOfWorkFactory,
-    queue: DeliveryQueue,
+    queue: RunSnapshots,
     renderer: MessageRenderer,
     *,
     actor_id: int,

@@ -17,7 +17,7 @@ from domain.ab_test import AB_TEST, ABTest, Split
 from domain.clock import Clock, SystemClock
 from domain.delivery import RunContent
 from domain.mailings import CHANNEL_KINDS, Mailing, MailingStatus
-from domain.ports.queue import DeliveryQueue
+from domain.ports.queue import RunSnapshots
 from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.runs import MailingRun, RunStatus
@@ -38,7 +38,7 @@ def interrupted(run: MailingRun, mailing: Mailing | None) -> bool:
 
 
 async def finish_interrupted_launches(
-    uow_factory: UnitOfWorkFactory, queue: DeliveryQueue, clock: Clock | None = None
+    uow_factory: UnitOfWorkFactory, queue: RunSnapshots, clock: Clock | None = None
 ) -> list[MailingRun]:
     """Start (or close) every run a crash left between its creation and its start;
     returns them as they are now."""

@@ -68,7 +68,7 @@ def _deltas() -> Deltas:
 
 
 class SqlDeliveryQueue:
-    """Implements ``domain.ports.queue.DeliveryQueue`` on PostgreSQL and SQLite."""
+    """Implements the ports of ``domain.ports.queue`` on PostgreSQL and SQLite."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         name = engine.dialect.name

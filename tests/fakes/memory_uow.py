@@ -808,7 +808,7 @@ class MemoryUnitOfWork:
 
 
 class MemoryQueue:
-    """The launch side of ``DeliveryQueue`` on a ``MemoryDatabase``: the snapshots, each a
+    """``domain.ports.queue.RunSnapshots`` on a ``MemoryDatabase``: the snapshots, each a
     committed transaction of its own, as ``SqlDeliveryQueue``'s are. ``rows`` holds
     (run id, address id) -> status. Claiming and recording are the engine's business and
     are tested on the real queue (``tests/integration/db/test_queue.py``)."""
