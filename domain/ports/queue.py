@@ -23,6 +23,7 @@ from domain.delivery import Outbound, RetryPolicy, SendResult
 from domain.local_time import Release
 from domain.recipients import AddressKind
 from domain.targeting import Targeting
+from domain.webhooks import Event
 
 
 class RunSnapshots(Protocol):
@@ -60,6 +61,7 @@ class DeliveryResults(Protocol):
         now: datetime,
         policy: RetryPolicy,
         claims: Mapping[int, int] | None = None,
+        events: Mapping[int, Event] | None = None,
     ) -> datetime | None:
         """Write a batch's results in bulk: delivered/failed/refused are final (refused also
         suppresses the address); retry goes back to pending with backoff, or to failed
@@ -67,8 +69,10 @@ class DeliveryResults(Protocol):
         the run's minute in ``run_minutes`` (one more statement), in the same transaction.
         Only rows still in ``sending`` change, and with ``claims`` (delivery id: claim
         token) only those still under that claim: a late result never lands on a row
-        claimed again since. Returns when the earliest retry written falls due (None:
-        no retry)."""
+        claimed again since. ``events`` (delivery id: webhook event) go into the outbox
+        of the endpoints that want them in the same transaction, each only when its
+        delivery's result is written now: results and events are stored together or not
+        at all. Returns when the earliest retry written falls due (None: no retry)."""
         ...
 
 

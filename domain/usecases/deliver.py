@@ -59,7 +59,6 @@ from domain.usecases.channel_guard import ChannelGuard
 from domain.usecases.heartbeat import Heartbeat
 from domain.usecases.launch import finish_drained_runs
 from domain.usecases.preview import recipient_values
-from domain.usecases.webhooks import emit_now
 
 log = logging.getLogger(__name__)
 RunsFinished = Callable[[list[int]], Awaitable[None]]
@@ -134,10 +133,12 @@ class Worker:
         lease, or until ``stop`` and one more try: the messages went out, and recording
         them when the database is back beats sending them again after the lease."""
         claims = {outbound.delivery_id: outbound.claim for outbound in batch}
+        events = self._refusal_events(batch, results)
         started, backoff = self.clock.now(), Backoff()
         while True:
             try:
-                due = await self.queue.complete(results, self.clock.now(), self.policy, claims)
+                now = self.clock.now()
+                due = await self.queue.complete(results, now, self.policy, claims, events)
                 break
             except Exception as exc:
                 late = self.clock.now() - started >= self.lease
@@ -153,23 +154,22 @@ class Worker:
                 await _woken(stop or asyncio.Event(), None, wait)
         if backoff.succeeded():
             log.info("Recorded %d results after the database came back", len(results))
-        await self._tell_refusals(batch, results)
         if due is not None and (self._next_retry is None or due < self._next_retry):
             self._next_retry = due
 
-    async def _tell_refusals(
+    def _refusal_events(
         self, batch: Sequence[Outbound], results: Sequence[SendResult]
-    ) -> None:
-        """``delivery.refused`` events of the batch's refusals, in one transaction (none
-        at all when nothing was refused). Their ids come from the deliveries, so a batch
-        recorded twice still tells each refusal once. A failure here is logged: the
-        results are recorded already and must not be sent again for an event."""
+    ) -> dict[int, webhooks.Event]:
+        """``delivery.refused`` events of the batch's refusals by delivery id, written with
+        the results in their transaction (a crash cannot keep one without the other).
+        Their ids come from the deliveries, so a batch recorded twice still tells each
+        refusal once. Test sends, recalls and edits tell nothing."""
         refused = {r.delivery_id: r for r in results if r.outcome is Outcome.refused}
         if not refused:
-            return
+            return {}
         now = self.clock.now()
-        events = [
-            webhooks.delivery_refused(
+        return {
+            o.delivery_id: webhooks.delivery_refused(
                 webhooks.Refusal(
                     o.run_id, o.delivery_id, o.kind.value, o.value, refused[o.delivery_id].error
                 ),
@@ -177,11 +177,7 @@ class Worker:
             )
             for o in batch
             if o.delivery_id in refused and self._tells(o.run_id)
-        ]
-        try:
-            await emit_now(self.uow_factory, events)
-        except Exception as exc:
-            log.warning("%d refusal events not stored: %s", len(events), short_error(exc))
+        }
 
     def _tells(self, run_id: int) -> bool:
         content = self._contents.get(run_id)

@@ -46,10 +46,12 @@ from domain.local_time import Release
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus
 from domain.targeting import Targeting
+from domain.webhooks import Event
 from domain.workers import NEVER
 from infrastructure.db import queue_sql as sql
 from infrastructure.db import statistics
 from infrastructure.db.base import UTCDateTime
+from infrastructure.db.repositories.webhooks import emit_on
 from infrastructure.db.segments import Compiler
 from infrastructure.db.wakeup import NOTIFY
 
@@ -187,9 +189,12 @@ class SqlDeliveryQueue:
         now: datetime,
         policy: RetryPolicy,
         claims: Mapping[int, int] | None = None,
+        events: Mapping[int, Event] | None = None,
     ) -> datetime | None:
         """Only rows still in ``sending`` (under the claim of ``claims``, when given)
-        change; the last result for an id wins. Returns the earliest retry's due time."""
+        change; the last result for an id wins; the ``events`` of the rows that change
+        are written to the webhook outbox in the same transaction. Returns the earliest
+        retry's due time."""
         by_id = {result.delivery_id: result for result in results}
         if not by_id:
             return None
@@ -226,6 +231,8 @@ class SqlDeliveryQueue:
                 await conn.execute(self._sql.suppress, {"now": now, **self._ids(refused)})
             await self._move_totals(conn, deltas)
             await self._add_minutes(conn, deltas, now)
+            if events:
+                await emit_on(conn, [events[row[0]] for row in updates if row[0] in events])
         return min((row[4] for row in updates if row[4] is not None), default=None)
 
     async def requeue_expired(

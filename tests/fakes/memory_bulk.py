@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from domain.bulk import BulkJob
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.recipients import AddressKind
+from domain.webhooks import Event
 
 OPEN = ("pending", "sending")
 
@@ -88,7 +89,9 @@ class MemoryBulkQueue:
         now: datetime,
         policy: RetryPolicy,
         claims: Mapping[int, int] | None = None,
+        events: Mapping[int, Event] | None = None,
     ) -> datetime | None:
+        assert not events, "mass sends tell no webhook events (not kept here)"
         for result in results:
             row = self.rows.get(result.delivery_id)
             if row is None or row.status != "sending":

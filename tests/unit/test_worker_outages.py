@@ -16,6 +16,7 @@ from domain.delivery import Message, Outbound, RetryPolicy, RunContent, SendResu
 from domain.mailings import Channel
 from domain.usecases.deliver import Worker
 from domain.usecases.heartbeat import Heartbeat
+from domain.webhooks import Event
 from domain.workers import Liveness
 from tests.unit.test_heartbeat import Clock, Registry
 from tests.unit.test_heartbeat import Queue as RequeueLog
@@ -51,9 +52,10 @@ class FlakyQueue(Queue):
         now: datetime,
         policy: RetryPolicy,
         claims: Mapping[int, int] | None = None,
+        events: Mapping[int, Event] | None = None,
     ) -> datetime | None:
         self._check("complete")
-        return await super().complete(results, now, policy, claims)
+        return await super().complete(results, now, policy, claims, events)
 
     async def requeue_expired(
         self,

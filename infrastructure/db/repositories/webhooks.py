@@ -6,15 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from domain.webhooks import (
     Claimed,
     Endpoint,
     EndpointHealth,
+    Event,
     EventType,
     OutboxItem,
     OutboxStatus,
+    fan_out,
 )
 from infrastructure.db.models import WebhookEndpointRow, WebhookOutboxRow
 from infrastructure.db.repositories._sql import dialect_name, execute_dml, upsert_insert
@@ -185,3 +187,19 @@ class SqlWebhookStore:
             .limit(failures)
         )
         return EndpointHealth(endpoint, pending or 0, [to_item(row) for row in failed])
+
+
+async def emit_on(conn: AsyncConnection, events: Sequence[Event]) -> int:
+    """``domain.usecases.webhooks.emit`` inside the transaction of ``conn`` (adapters that
+    write with a connection, not a unit of work: the delivery queue's results). The
+    session joins that transaction and never commits it: the caller's commit stores the
+    events with its own rows, its rollback drops both."""
+    if not events:
+        return 0
+    session = AsyncSession(bind=conn)
+    try:
+        store = SqlWebhookStore(session)
+        endpoints = await store.subscribed(frozenset(e.type for e in events))
+        return await store.enqueue(fan_out(events, endpoints)) if endpoints else 0
+    finally:
+        await session.close()

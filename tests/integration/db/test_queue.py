@@ -6,15 +6,17 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import bindparam, column, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.delivery import Outcome, RetryPolicy, SendResult
+from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.mailings import Channel, Mailing
 from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import MailingRun, RunStatus, RunTotals
 from domain.usecases.launch import finish_drained_runs
+from domain.webhooks import Endpoint, Event, EventType, Refusal, delivery_refused
 from infrastructure.db.base import UTCDateTime
 from infrastructure.db.queue import SqlDeliveryQueue
 
@@ -392,6 +394,66 @@ async def test_a_stale_result_changes_nothing(
     assert await assert_totals_match_rows(uow_factory, db_engine, run) == RunTotals(
         pending=1, delivered=1
     )
+
+
+async def test_refusal_events_are_stored_with_the_results_or_not_at_all(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    """Issue 22: a batch's ``delivery.refused`` events go into the webhook outbox in the
+    transaction of its results, so no crash can keep the results and lose the events."""
+    listed = await add_bulk_list(db_engine, 3, "w")
+    run = await add_run(uow_factory)
+    queue = SqlDeliveryQueue(db_engine)
+    await queue.snapshot(run, [listed], [AddressKind.email])
+    async with uow_factory() as uow:
+        await uow.webhooks.add(Endpoint("https://a.example", "whsec_a", frozenset(EventType), 1))
+        await uow.commit()
+    first, second, third = await queue.claim(3, T0)
+
+    def told(outbound: Outbound, reason: str | None = "550") -> Event:
+        refusal = Refusal(run, outbound.delivery_id, "email", outbound.value, reason)
+        return delivery_refused(refusal, T0)
+
+    # An event that cannot be written (its body is no JSON) undoes the results with it.
+    broken = told(first)
+    broken = Event(broken.id, broken.type, T0, {"reason": object()})
+    results = [
+        SendResult(first.delivery_id, Outcome.refused, "550"),
+        SendResult(second.delivery_id, Outcome.delivered),
+    ]
+    with pytest.raises(TypeError):
+        await queue.complete(results, T0, POLICY, events={first.delivery_id: broken})
+    assert {row["status"] for row in (await rows(db_engine, run)).values()} == {"sending"}
+    assert await outbox(uow_factory) == []
+
+    # Written again (the worker tries again): both land, one outbox row per event.
+    events = {first.delivery_id: told(first)}
+    await queue.complete(results, T0, POLICY, events=events)
+    assert await outbox(uow_factory) == [told(first).id]
+    got = {row["value"]: row["status"] for row in (await rows(db_engine, run)).values()}
+    assert sorted(got.values()) == ["delivered", "refused", "sending"]
+
+    # Only the events of rows written now: a late result (the row is final already)
+    # tells nothing, the third row's refusal is told.
+    late = {first.delivery_id: told(first, "late"), third.delivery_id: told(third)}
+    await queue.complete(
+        [
+            SendResult(first.delivery_id, Outcome.refused, "late"),
+            SendResult(third.delivery_id, Outcome.refused, "550"),
+        ],
+        T0,
+        POLICY,
+        events=late,
+    )
+    assert await outbox(uow_factory) == [told(first).id, told(third).id]
+
+
+async def outbox(uow_factory: UnitOfWorkFactory) -> list[str]:
+    """The event ids waiting in the outbox, oldest first."""
+    async with uow_factory() as uow:
+        claimed = await uow.webhooks.claim(T0 + timedelta(days=1), timedelta(0), 100)
+        # a claim is only a way to read them here: nothing is committed
+    return [c.item.event_id for c in claimed]
 
 
 # -- leases and the end of a run ---------------------------------------------------------
