@@ -71,5 +71,5 @@ def ab_test_jobs(
             )
             await notifier.decided(decided)
 
-    every = timedelta(seconds=settings.scheduler_tick_seconds)
+    every = timedelta(seconds=settings.schedule.tick_seconds)
     return [PeriodicJob(AB_TEST_JOB_ID, decide, every, timedelta(seconds=1))]

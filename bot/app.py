@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -127,27 +126,27 @@ class App:
 
 
 def build_database(settings: Settings) -> Database:
-    engine = create_engine(settings.database_url.get_secret_value())
+    engine = create_engine(settings.database.url.get_secret_value())
     return Database(engine, make_uow_factory(create_session_factory(engine)))
 
 
 def build_storage(settings: Settings) -> BaseStorage:
     """FSM state survives restarts in Redis when ``REDIS_URL`` is set."""
-    if settings.redis_url is None:
+    if settings.redis.url is None:
         return MemoryStorage()
     from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.redis import RedisStorage
 
     return RedisStorage.from_url(
-        settings.redis_url.get_secret_value(),
-        key_builder=DefaultKeyBuilder(prefix=settings.redis_key_prefix),
+        settings.redis.url.get_secret_value(),
+        key_builder=DefaultKeyBuilder(prefix=settings.redis.key_prefix),
     )
 
 
 def build_bot(settings: Settings) -> Bot:
-    api = TelegramAPIServer.from_base(settings.telegram_api_url)
+    api = TelegramAPIServer.from_base(settings.telegram.api_url)
     return Bot(
-        settings.token(),
+        settings.telegram.token(),
         session=TelegramSession(api=api),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
@@ -181,16 +180,16 @@ def build(settings: Settings, db: Database | None = None) -> App:
     bot.session.middleware(FloodWaitMiddleware(note=delivery.note_reply))
     watcher = RunWatcher(bot, i18n, db.uow_factory)
     calculator = CronScheduleCalculator(
-        min_interval=timedelta(minutes=settings.schedule_min_interval_minutes)
+        min_interval=timedelta(minutes=settings.schedule.min_interval_minutes)
     )
-    stars = TelegramStars(bot, settings.telegram_rate)  # pays for fast mailings
+    stars = TelegramStars(bot, settings.telegram.rate)  # pays for fast mailings
     ab_store = SqlABTests(db.engine)
     scheduler = ScheduleRunner(
         db.uow_factory,
         Launcher(delivery.queue, renderer, settings.channels, stars),
         calculator,
-        tick_seconds=settings.scheduler_tick_seconds,
-        grace=timedelta(minutes=settings.schedule_grace_minutes),
+        tick_seconds=settings.schedule.tick_seconds,
+        grace=timedelta(minutes=settings.schedule.grace_minutes),
         jobs=[
             *retention_jobs(settings, db.engine, db.uow_factory),
             *autodelete_jobs(settings, db.engine, db.uow_factory),
@@ -202,12 +201,12 @@ def build(settings: Settings, db: Database | None = None) -> App:
                 lambda: delivery.clock,
             ),
         ],
-        notifier=TelegramScheduleNotifier(bot, i18n, ZoneInfo(settings.timezone), watcher),
+        notifier=TelegramScheduleNotifier(bot, i18n, settings.timezone, watcher),
     )
     services = dp.workflow_data["services"] = Services(
         uow_factory=db.uow_factory,
         clock=SystemClock(),
-        tz=ZoneInfo(settings.timezone),
+        tz=settings.timezone,
         available_channels=settings.channels,
         access_notifier=TelegramAccessNotifier(bot, i18n),
         address_parser=TextAddressParser(),
@@ -217,9 +216,9 @@ def build(settings: Settings, db: Database | None = None) -> App:
         run_watcher=watcher,
         importer=SqlRecipientImporter(db.engine),
         fetcher=HttpFileFetcher(
-            max_bytes=settings.import_max_bytes,
-            timeout=settings.import_fetch_timeout,
-            allow_private=settings.import_allow_private_urls,
+            max_bytes=settings.imports.max_bytes,
+            timeout=settings.imports.fetch_timeout,
+            allow_private=settings.imports.allow_private_urls,
         ),
         sendsay_source=SendsayListSource(sendsay),
         sendsay_check=(
@@ -231,7 +230,7 @@ def build(settings: Settings, db: Database | None = None) -> App:
         chart_drawer=MatplotlibChartDrawer(),
         report_writer=open_report_writer,
         link_chart=MatplotlibLinkChart(),
-        tracking=settings.tracking,
+        tracking=settings.feedback.tracking,
         follow_ups=SqlFollowUps(db.engine),
         answers=SqlAnswers(db.engine),
         answer_chart=MatplotlibAnswerChart(),
@@ -247,7 +246,7 @@ def build(settings: Settings, db: Database | None = None) -> App:
     WebApp(db.uow_factory, i18n, settings.unsubscribe_key()).install(site)
     install_webhook(site, dp, bot, settings)
     # Links of mails already sent keep working when TRACKING is switched off.
-    urls = TrackingUrls(signer(settings), settings.public_base_url)
+    urls = TrackingUrls(signer(settings), settings.web.public_base_url)
     tracking = TrackingWeb(Tracker(db.uow_factory, urls))
     tracking.install(site)
     reports["tracking"] = tracking.status.as_json
@@ -256,14 +255,14 @@ def build(settings: Settings, db: Database | None = None) -> App:
     bounces = bounce_reader(settings, db.uow_factory)
     if bounces is not None:
         reports["bounce_reader"] = bounces.status.as_json
-    if settings.api_on:
+    if settings.api.on:
         site.api = build_api_app(settings, db, i18n, services)
-    if settings.api_port is not None:  # the same server on one more port
-        extra.append((settings.api_host, settings.api_port))
-    if settings.workers:
+    if settings.api.port is not None:  # the same server on one more port
+        extra.append((settings.api.host, settings.api.port))
+    if settings.delivery.workers:
         parts["workers"] = lambda: delivery.alive
     Probes(figures.ping, metrics, parts, reports).install(site)
-    server = WebServer(site, settings.web_host, settings.web_port, extra)
+    server = WebServer(site, settings.web.host, settings.web.port, extra)
     return App(
         settings,
         db,
@@ -291,8 +290,8 @@ def build_api_app(settings: Settings, db: Database, i18n: PoI18n, services: Serv
     from bot.api.limits import TokenRateLimit
 
     members = SqlMemberUpserter(db.engine)
-    ctx = ApiContext(services, members, TokenRateLimit(settings.api_rate))
-    return build_api(ctx, i18n, body_max_bytes=settings.api_body_max_bytes)
+    ctx = ApiContext(services, members, TokenRateLimit(settings.api.rate))
+    return build_api(ctx, i18n, body_max_bytes=settings.api.body_max_bytes)
 
 
 def build_sendsay(settings: Settings) -> SendsayClient | None:

@@ -25,5 +25,5 @@ def autodelete_jobs(
     async def start_due() -> None:
         await auto_delete_due(uow_factory, follow_ups)
 
-    every = timedelta(seconds=settings.scheduler_tick_seconds)
+    every = timedelta(seconds=settings.schedule.tick_seconds)
     return [PeriodicJob(AUTODELETE_JOB_ID, start_due, every, timedelta(seconds=1))]

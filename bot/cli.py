@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         secrets = secrets_of(settings) + derived_secrets(settings)
-        setup_logging(settings.log_level, secrets, settings.log_format)
+        setup_logging(settings.log.level, secrets, settings.log.format)
         return asyncio.run(dispatch(args, settings))
     except ConfigError as exc:
         print(f"mailforge: configuration error: {exc}", file=sys.stderr)
@@ -62,20 +62,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def derived_secrets(settings: Settings) -> list[str]:
     """Secrets computed from others (not settings of their own) are redacted too."""
-    if settings.telegram_webhook_url is None or settings.bot_token is None:
+    if settings.telegram.webhook_url is None or settings.telegram.bot_token is None:
         return []
-    return [settings.telegram_webhook_key()]
+    return [settings.telegram.webhook_key()]
 
 
 async def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        settings.token()  # fail fast, before touching the database
+        settings.telegram.token()  # fail fast, before touching the database
         from bot import runner  # aiogram is slow to import; only the bot needs it
 
         await runner.run_bot(settings)
         return 0
     if args.command == "worker":
-        settings.token()  # the Telegram channel sends through the Bot API
+        settings.telegram.token()  # the Telegram channel sends through the Bot API
         from bot import runner
 
         await runner.run_workers(settings)

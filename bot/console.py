@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 
 
 async def migrate(settings: Settings) -> None:
-    await check_database(settings.database_url.get_secret_value())
-    await upgrade(settings.database_url.get_secret_value())
+    await check_database(settings.database.url.get_secret_value())
+    await upgrade(settings.database.url.get_secret_value())
 
 
 async def check_database(url: str) -> None:
@@ -54,7 +54,7 @@ async def admin(
     settings: Settings, action: str, user_id: int | None, args: argparse.Namespace
 ) -> None:
     await migrate(settings)
-    engine = create_engine(settings.database_url.get_secret_value())
+    engine = create_engine(settings.database.url.get_secret_value())
     uow_factory = make_uow_factory(create_session_factory(engine))
     notifier, close_bot = _notifier(settings)
     try:
@@ -76,7 +76,7 @@ async def admin(
 async def create_token(settings: Settings, user_id: int, name: str | None) -> None:
     """Print a new API token for ``user_id`` (who must hold a role): its only showing."""
     await migrate(settings)
-    engine = create_engine(settings.database_url.get_secret_value())
+    engine = create_engine(settings.database.url.get_secret_value())
     try:
         uow_factory = make_uow_factory(create_session_factory(engine))
         token, secret = await api_tokens.create_token(uow_factory, None, user_id, name)
@@ -101,7 +101,7 @@ async def _print_staff(uow_factory: UnitOfWorkFactory) -> None:
 
 def _notifier(settings: Settings) -> tuple[AccessNotifier, Callable[[], Awaitable[None]]]:
     """Tell people through the bot when a token is configured; otherwise only store."""
-    if settings.bot_token is None:
+    if settings.telegram.bot_token is None:
         return SilentAccessNotifier(), _nothing
     from bot.app import build_bot
     from bot.notifier import TelegramAccessNotifier

@@ -8,7 +8,6 @@ PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -56,7 +55,7 @@ IMPORT_TRACK_POLL = 2.0  # seconds between polls of a Sendsay member.import's tr
 def telegram_limiters(settings: Settings, bot_id: int) -> tuple[RateLimiter, RateLimiter | None]:
     """The free lane (at most Telegram's free 30/s) and, when ``TELEGRAM_RATE`` is above
     that, the lane of fast (paid) runs."""
-    rate = settings.telegram_rate
+    rate = settings.telegram.rate
     free = lane_limiter(settings, bot_id, min(rate, FREE_RATE), paid=False)
     return free, (lane_limiter(settings, bot_id, rate, paid=True) if rate > FREE_RATE else None)
 
@@ -64,13 +63,13 @@ def telegram_limiters(settings: Settings, bot_id: int) -> tuple[RateLimiter, Rat
 def lane_limiter(settings: Settings, bot_id: int, rate: float, *, paid: bool) -> RateLimiter:
     """With ``REDIS_URL`` every worker process of this bot shares the lane's budget in
     Redis; otherwise the budget is this process's own."""
-    if settings.redis_url is None:
+    if settings.redis.url is None:
         return MemoryRateLimiter(rate, TELEGRAM_PER_CHAT_INTERVAL)
     from infrastructure.channels.ratelimit_redis import RedisRateLimiter  # only with Redis
 
-    prefix = f"{settings.redis_key_prefix}:tg:{bot_id}" + (":paid" if paid else "")
+    prefix = f"{settings.redis.key_prefix}:tg:{bot_id}" + (":paid" if paid else "")
     return RedisRateLimiter.from_url(
-        settings.redis_url.get_secret_value(), prefix, rate, TELEGRAM_PER_CHAT_INTERVAL
+        settings.redis.url.get_secret_value(), prefix, rate, TELEGRAM_PER_CHAT_INTERVAL
     )
 
 
@@ -88,30 +87,31 @@ def build_channels(
     channels: dict[Channel, DeliveryChannel] = {
         Channel.telegram: TelegramChannel(
             bot,
-            rate=settings.telegram_rate,
+            rate=settings.telegram.rate,
             limiter=free,
             paid_limiter=paid,
             on_retry_after=on_retry_after,
         ),
     }
     if settings.configured(Channel.webhook):
-        assert settings.webhook_url is not None
-        headers = settings.webhook_headers
+        assert settings.webhook.url is not None
+        headers = settings.webhook.headers or {}
         channels[Channel.webhook] = WebhookChannel(
-            settings.webhook_url, json.loads(headers.get_secret_value()) if headers else {}
+            settings.webhook.url,
+            {name: value.get_secret_value() for name, value in headers.items()},
         )
     if settings.configured(Channel.email):
-        assert settings.smtp_host and settings.smtp_from
+        assert settings.smtp.host and settings.smtp.sender
         key = settings.unsubscribe_key()
-        base = settings.public_base_url
+        base = settings.web.public_base_url
         channels[Channel.email] = SmtpChannel(
-            settings.smtp_host,
-            settings.smtp_port,
-            security=settings.smtp_security,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            sender=settings.smtp_from,
-            ca_file=settings.smtp_ca_file,
+            settings.smtp.host,
+            settings.smtp.port,
+            security=settings.smtp.security,
+            username=settings.smtp.username,
+            password=settings.smtp.password.get_secret_value() if settings.smtp.password else None,
+            sender=settings.smtp.sender,
+            ca_file=settings.smtp.ca_file,
             unsubscribe=lambda address_id: unsubscribe_url(base, key, address_id),
             verp=verp(settings),
         )
@@ -119,23 +119,23 @@ def build_channels(
         # The channel owns this client (closed with the channel). The sender (required by
         # the settings) must be confirmed in the Sendsay account: it has no default sender.
         client = build_sendsay_client(settings)
-        sender, relink = settings.sendsay_sender, settings.sendsay_relink
+        sender, relink = settings.sendsay_sender, settings.sendsay.relink
         channels[Channel.sendsay] = SendsayChannel(client, sender=sender, relink=relink)
         mass[Channel.sendsay] = SendsayMassSender(
             client,
             sender=sender,
             relink=relink,
-            track_poll=min(IMPORT_TRACK_POLL, settings.sendsay_poll_seconds),
+            track_poll=min(IMPORT_TRACK_POLL, settings.sendsay.poll_seconds),
         )
     return channels, mass
 
 
 def build_sendsay_client(settings: Settings) -> SendsayClient:
-    assert settings.sendsay_account and settings.sendsay_api_key is not None
+    assert settings.sendsay.account and settings.sendsay.api_key is not None
     return SendsayClient(
-        settings.sendsay_account,
-        settings.sendsay_api_key.get_secret_value(),
-        base_url=settings.sendsay_api_url,
+        settings.sendsay.account,
+        settings.sendsay.api_key.get_secret_value(),
+        base_url=settings.sendsay.api_url,
     )
 
 
@@ -143,7 +143,7 @@ def bulk_thresholds(settings: Settings) -> dict[Channel, int]:
     """From how many recipients a run goes out as one mass send, per configured channel
     that can mass-send (the others never do)."""
     if settings.configured(Channel.sendsay):
-        return {Channel.sendsay: settings.sendsay_bulk_threshold}
+        return {Channel.sendsay: settings.sendsay.bulk_threshold}
     return {}
 
 
@@ -171,7 +171,7 @@ class Delivery:
         self._on_retry_after = on_retry_after
         # In memory, the lanes are made here so that the bot's replies (on the caller's
         # loop) can be noted in the free lane the workers send through (``note_reply``).
-        self._lanes = telegram_limiters(settings, 0) if settings.redis_url is None else None
+        self._lanes = telegram_limiters(settings, 0) if settings.redis.url is None else None
         self._reply_limiter: RateLimiter | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -201,8 +201,8 @@ class Delivery:
                 self._reply_limiter = self._lanes[0]
             else:  # a client of the caller's loop, on the free lane's keys
                 settings = self._settings
-                bot_id = int(settings.token().partition(":")[0])
-                free = min(settings.telegram_rate, FREE_RATE)
+                bot_id = int(settings.telegram.token().partition(":")[0])
+                free = min(settings.telegram.rate, FREE_RATE)
                 self._reply_limiter = lane_limiter(settings, bot_id, free, paid=False)
         await self._reply_limiter.note()
 
@@ -243,13 +243,13 @@ class Delivery:
     async def _serve(self, workers: int) -> None:
         """The delivery thread: its own engine, bot session and channels, closed at the end."""
         settings = self._settings
-        engine = create_engine(settings.database_url.get_secret_value())
+        engine = create_engine(settings.database.url.get_secret_value())
         bot = self._bot_factory()
         channels: dict[Channel, DeliveryChannel] = {}
         heartbeat = build_heartbeat(settings, engine, self.clock)
         # PostgreSQL wakes idle workers when work arrives; on SQLite they poll.
         pg = engine.dialect.name == "postgresql"
-        signal = PgWorkSignal(settings.database_url.get_secret_value()) if pg else None
+        signal = PgWorkSignal(settings.database.url.get_secret_value()) if pg else None
         try:
             if signal is not None:
                 await signal.start()
@@ -292,9 +292,9 @@ def build_heartbeat(
         registry=SqlWorkerRegistry(engine),
         queue=SqlDeliveryQueue(engine),
         name=f"{socket.gethostname()}:{os.getpid()}",
-        liveness=settings.liveness,
-        lease=timedelta(seconds=settings.delivery_lease_seconds),
-        policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
+        liveness=settings.delivery.liveness,
+        lease=timedelta(seconds=settings.delivery.lease_seconds),
+        policy=RetryPolicy(max_attempts=settings.delivery.max_attempts),
         clock=clock or SystemClock(),
     )
 
@@ -311,16 +311,16 @@ def build_worker(
     """One ``Worker`` (it may run many times concurrently) on ``engine``."""
     uow_factory = make_uow_factory(create_session_factory(engine))
     renderer = JinjaRenderer()
-    lease = timedelta(seconds=settings.delivery_lease_seconds)
-    policy = RetryPolicy(max_attempts=settings.delivery_max_attempts)
+    lease = timedelta(seconds=settings.delivery.lease_seconds)
+    policy = RetryPolicy(max_attempts=settings.delivery.max_attempts)
     queue = SqlBulkQueue(engine, bulk_thresholds(settings))
     bulk = BulkSender(
         queue=queue,
         channels=mass,
         renderer=renderer,
         lease=lease,
-        poll_every=timedelta(seconds=settings.sendsay_poll_seconds),
-        report_wait=timedelta(seconds=settings.sendsay_report_wait_seconds),
+        poll_every=timedelta(seconds=settings.sendsay.poll_seconds),
+        report_wait=timedelta(seconds=settings.sendsay.report_wait_seconds),
         policy=policy,
     )
 
@@ -329,15 +329,15 @@ def build_worker(
         channels=channels,
         renderer=renderer,
         uow_factory=uow_factory,
-        batch_size=settings.delivery_batch_size,
-        batch_seconds=settings.delivery_batch_seconds,
+        batch_size=settings.delivery.batch_size,
+        batch_seconds=settings.delivery.batch_seconds,
         lease=lease,
         policy=policy,
         bulk=bulk,
         heartbeat=heartbeat,
         signal=signal,
-        outage_budget=timedelta(seconds=settings.channel_outage_budget_seconds),
-        outage_notice=timedelta(seconds=settings.channel_outage_notice_seconds),
+        outage_budget=timedelta(seconds=settings.delivery.outage_budget_seconds),
+        outage_notice=timedelta(seconds=settings.delivery.outage_notice_seconds),
         tracking=tracking_urls(settings),
         follow_ups=SqlFollowUps(engine),
         clock=clock or SystemClock(),

@@ -17,7 +17,7 @@ from infrastructure.fetch.hooks import HttpWebhookPoster
 
 def build_poster(settings: Settings) -> HttpWebhookPoster:
     return HttpWebhookPoster(
-        timeout=settings.hooks_timeout, allow_private=settings.hooks_allow_private_urls
+        timeout=settings.hooks.timeout, allow_private=settings.hooks.allow_private_urls
     )
 
 
@@ -25,11 +25,11 @@ class EventHooks:
     def __init__(
         self, settings: Settings, uow_factory: UnitOfWorkFactory, poster: HttpWebhookPoster
     ) -> None:
-        first = timedelta(seconds=settings.hooks_retry_seconds)
+        first = timedelta(seconds=settings.hooks.retry_seconds)
         schedule = RetrySchedule(
             first=first,
             cap=max(first, timedelta(hours=1)),
-            max_attempts=settings.hooks_max_attempts,
+            max_attempts=settings.hooks.max_attempts,
         )
         self.sender = HookSender(uow_factory, poster, SystemClock(), schedule)
         self._stop = asyncio.Event()

@@ -118,24 +118,20 @@ def setup_logging(
     return handler
 
 
-def secrets_of(settings: BaseModel) -> list[str]:
-    """Every ``SecretStr`` value of a settings object, to be redacted from logs."""
-    values = [getattr(settings, name) for name in type(settings).model_fields]
-    found: list[str] = []
-    for value in values:
-        if isinstance(value, SecretStr):
-            secret = value.get_secret_value()
-            found.append(secret)
-            found += _json_values(secret)  # WEBHOOK_HEADERS: each header value on its own
-    return found
-
-
-def _json_values(text: str) -> list[str]:
-    try:
-        parsed = json.loads(text)
-    except ValueError:
+def secrets_of(settings: object) -> list[str]:
+    """Every ``SecretStr`` value of a settings object, its sections and their mappings
+    (``WEBHOOK_HEADERS``: each header value), to be redacted from logs."""
+    if isinstance(settings, SecretStr):
+        return [settings.get_secret_value()]
+    if isinstance(settings, BaseModel):
+        values: Iterable[object] = [
+            getattr(settings, name) for name in type(settings).model_fields
+        ]
+    elif isinstance(settings, dict):
+        values = settings.values()
+    else:
         return []
-    return [v for v in parsed.values() if isinstance(v, str)] if isinstance(parsed, dict) else []
+    return [secret for value in values for secret in secrets_of(value)]
 
 
 def _text(value: object) -> str:

@@ -29,7 +29,7 @@ def retention_jobs(
         await purge_sent_events(uow_factory)
 
     jobs = [PeriodicJob(EVENTS_JOB_ID, purge_events, EVERY, FIRST_RUN_AFTER)]
-    days = settings.delivery_retention_days
+    days = settings.retention.delivery_days
     if days <= 0:
         return jobs
     retention = SqlDeliveryRetention(engine)

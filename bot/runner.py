@@ -78,7 +78,7 @@ async def check_telegram(app: App | WorkerApp) -> None:
         raise ConfigError("BOT_TOKEN: Telegram rejected this token (401 Unauthorized)") from None
     except TelegramNetworkError as exc:
         raise ConfigError(
-            f"TELEGRAM_API_URL: cannot reach {app.settings.telegram_api_url} ({exc.message})"
+            f"TELEGRAM_API_URL: cannot reach {app.settings.telegram.api_url} ({exc.message})"
         ) from None
     log.info("Connected to Telegram as @%s", me.username)
 
@@ -87,7 +87,7 @@ async def run_bot(settings: Settings) -> None:
     app = await start(settings)
     settle_heap()
     try:
-        mode = "webhook" if settings.telegram_webhook_url else "polling"
+        mode = "webhook" if settings.telegram.webhook_url else "polling"
         log.info("MailForge bot starts (%s)", mode)
         await serve(app)
     finally:
@@ -102,14 +102,16 @@ async def serve(app: App, *, handle_signals: bool = True, polling_timeout: int =
     await app.web.start()
     reader = None
     if app.bounces is not None:
-        reader = asyncio.create_task(app.bounces.run_forever(settings.bounce_poll_seconds))
+        reader = asyncio.create_task(
+            app.bounces.run_forever(settings.feedback.bounce_poll_seconds)
+        )
     try:
-        app.delivery.start(settings.workers)
+        app.delivery.start(settings.delivery.workers)
         app.scheduler.start()
         if app.hooks is not None:
             app.hooks.start()
         await app.watcher.resume()  # progress messages of runs a restart interrupted
-        if settings.telegram_webhook_url:
+        if settings.telegram.webhook_url:
             stopping = app.stopping
             await receive_by_webhook(bot, dp, settings, stopping, handle_signals=handle_signals)
         else:
@@ -147,7 +149,7 @@ async def run_workers(settings: Settings) -> None:
     app = await start_worker(settings)
     settle_heap()
     stopping = asyncio.Event()
-    count = max(settings.workers, 1)
+    count = max(settings.delivery.workers, 1)
     try:
         with on_signals(stopping.set):  # before the "runs" line: a signal may follow it at once
             await app.web.start()

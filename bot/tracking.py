@@ -46,15 +46,15 @@ def signer(settings: Settings) -> Signer:
 
 def tracking_urls(settings: Settings) -> TrackingUrls | None:
     """``None`` when ``TRACKING=false``: no pixel, links lead straight to their targets."""
-    if not settings.tracking:
+    if not settings.feedback.tracking:
         return None
-    return TrackingUrls(signer(settings), settings.public_base_url)
+    return TrackingUrls(signer(settings), settings.web.public_base_url)
 
 
 def verp(settings: Settings) -> Verp | None:
-    if settings.bounce_address is None:
+    if settings.feedback.bounce_address is None:
         return None
-    return Verp(signer(settings), settings.bounce_address)
+    return Verp(signer(settings), settings.feedback.bounce_address)
 
 
 @dataclass
@@ -157,15 +157,15 @@ async def _answer(
 def bounce_reader(settings: Settings, uow_factory: UnitOfWorkFactory) -> ImapBounceReader | None:
     """The mailbox reader when ``BOUNCE_IMAP_URL`` is set (settings require the address)."""
     envelope = verp(settings)
-    if settings.bounce_imap_url is None or envelope is None:
+    if settings.feedback.bounce_imap_url is None or envelope is None:
         return None
     classifier = BounceClassifier(envelope)
-    limit = settings.soft_bounce_limit
+    limit = settings.feedback.soft_bounce_limit
 
     async def handle(raw: bytes) -> BounceKind:
         report = classifier.classify(raw)
         outcome = await apply_bounce(uow_factory, report, datetime.now(UTC), soft_limit=limit)
         return outcome.kind
 
-    mailbox = Mailbox.from_url(settings.bounce_imap_url.get_secret_value())
+    mailbox = Mailbox.from_url(settings.feedback.bounce_imap_url.get_secret_value())
     return ImapBounceReader(mailbox, handle)

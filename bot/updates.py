@@ -67,10 +67,10 @@ class TelegramWebhook:
 def install_webhook(site: Site, dp: Dispatcher, bot: Bot, settings: Settings) -> None:
     """Route the webhook's path to the dispatcher (webhook mode only), with bodies up to
     ``TELEGRAM_UPDATE_MAX_BYTES``."""
-    path = settings.telegram_webhook_path
+    path = settings.telegram.webhook_path
     if path is None:
         return
-    hook = TelegramWebhook(dp, bot, settings.telegram_webhook_key())
+    hook = TelegramWebhook(dp, bot, settings.telegram.webhook_key())
     site.add(path, hook.handle, ["POST"], max_body=TELEGRAM_UPDATE_MAX_BYTES)
 
 
@@ -78,14 +78,14 @@ async def receive_by_webhook(
     bot: Bot, dp: Dispatcher, settings: Settings, stop: asyncio.Event, *, handle_signals: bool
 ) -> None:
     """Register the webhook, then serve until ``stop`` is set (or SIGINT/SIGTERM)."""
-    url = settings.telegram_webhook_url
+    url = settings.telegram.webhook_url
     assert url is not None
     await bot.set_webhook(
         url,
-        secret_token=settings.telegram_webhook_key(),
+        secret_token=settings.telegram.webhook_key(),
         allowed_updates=dp.resolve_used_update_types(),
     )
-    log.info("Telegram updates arrive by webhook at %s", settings.telegram_webhook_path)
+    log.info("Telegram updates arrive by webhook at %s", settings.telegram.webhook_path)
     with on_signals(stop.set, enabled=handle_signals):
         await stop.wait()
 

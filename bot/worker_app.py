@@ -44,5 +44,5 @@ def build_worker(settings: Settings, db: Database | None = None) -> WorkerApp:
     )
     site = Site()
     Probes(figures.ping, metrics, {"workers": lambda: delivery.alive}).install(site)
-    server = WebServer(site, settings.web_host, settings.web_port)
+    server = WebServer(site, settings.web.host, settings.web.port)
     return WorkerApp(settings, db, build_bot(settings), server, delivery, metrics)

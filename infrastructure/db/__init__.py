@@ -2,7 +2,7 @@
 
 Wiring in production code::
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database.url)
     uow_factory = make_uow_factory(create_session_factory(engine))
     ...
     await engine.dispose()

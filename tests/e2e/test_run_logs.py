@@ -55,7 +55,7 @@ async def test_a_run_logs_its_start_and_end_and_nothing_secret(
         }
         # As `mailforge run` does it (bot.cli.main), into a buffer instead of stderr.
         settings = load_settings(database_url=migrated_pg_url, admin_ids=[ADMIN], **overrides)
-        setup_logging(settings.log_level, secrets_of(settings), settings.log_format, log_output)
+        setup_logging(settings.log.level, secrets_of(settings), settings.log.format, log_output)
         smtp.reject("gone@readers.test", "550 5.1.1 No such user")
         async with running_bot(fake_api, migrated_pg_url, **overrides) as bot:
             await grant(bot, M)

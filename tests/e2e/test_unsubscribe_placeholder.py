@@ -44,7 +44,7 @@ async def test_each_email_carries_its_recipients_own_unsubscribe_link(
         settings = bot.app.settings
         key = settings.unsubscribe_key()
         for reader in readers:
-            link = unsubscribe_url(settings.public_base_url, key, reader.id or 0)
+            link = unsubscribe_url(settings.web.public_base_url, key, reader.id or 0)
             (mail,) = smtp.received_by(reader.value)
             letter = mail.message
             html = letter.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -53,7 +53,7 @@ async def test_each_email_carries_its_recipients_own_unsubscribe_link(
             assert link in text and MARK not in text
             assert letter["List-Unsubscribe"] == f"<{link}>"
         ann = readers[0]
-        token = unsubscribe_url(settings.public_base_url, key, ann.id or 0).rsplit("/", 1)[1]
+        token = unsubscribe_url(settings.web.public_base_url, key, ann.id or 0).rsplit("/", 1)[1]
         local = f"http://127.0.0.1:{bot.app.web.port}/unsubscribe/{token}"
         async with (
             aiohttp.ClientSession() as http,

@@ -72,8 +72,8 @@ async def test_updates_arrive_by_post_and_start_is_answered(webhook_bot: BotHarn
     api, settings = webhook_bot.api, webhook_bot.app.settings
     await wait_for_webhook(api)
     assert api.webhook is not None
-    assert api.webhook["url"] == settings.telegram_webhook_url
-    assert api.webhook["secret_token"] == settings.telegram_webhook_key()
+    assert api.webhook["url"] == settings.telegram.webhook_url
+    assert api.webhook["secret_token"] == settings.telegram.webhook_key()
     reply = await webhook_bot.say(ADMIN, "/start", language_code="en")
     assert "You are a MailForge <b>admin</b>" in reply.raw_text
     assert [call.status for call in await api.webhook_pusher.wait_for_calls(1)] == [200]
@@ -93,7 +93,7 @@ async def test_a_call_without_the_right_secret_gets_401_and_is_not_processed(
     api.send_text(STRANGER, "/start")
     assert [c.status for c in await api.webhook_pusher.wait_for_calls(1)] == [401]
     # A rightful update afterwards is answered; the refused ones never were.
-    api.webhook["secret_token"] = webhook_bot.app.settings.telegram_webhook_key()
+    api.webhook["secret_token"] = webhook_bot.app.settings.telegram.webhook_key()
     await webhook_bot.say(ADMIN, "/start", language_code="en")
     assert [c.status for c in await api.webhook_pusher.wait_for_calls(2)] == [401, 200]
     assert api.messages(STRANGER) == []
@@ -151,7 +151,7 @@ async def test_a_big_update_is_taken_and_other_routes_keep_a_small_limit(
 ) -> None:
     api = webhook_bot.api
     await wait_for_webhook(api)
-    secret = webhook_bot.app.settings.telegram_webhook_key()
+    secret = webhook_bot.app.settings.telegram.webhook_key()
     base = f"http://127.0.0.1:{webhook_bot.app.web.port}"
     update = linked_start(STRANGER, 900_010, links=300)
     assert 90_000 < len(json.dumps(update)) < 1_000_000

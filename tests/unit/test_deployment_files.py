@@ -11,7 +11,7 @@ import pytest
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = {name.upper() for name in Settings.model_fields}
+SETTINGS = set(Settings.env_names())
 COMPOSE_ONLY = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
 
 

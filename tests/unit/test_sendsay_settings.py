@@ -7,6 +7,7 @@ import pytest
 
 from bot.cli import main
 from bot.settings import ConfigError, load_settings
+from domain.mailings import Channel
 from tests.unit.test_settings import TOKEN, clean_env
 
 __all__ = ["clean_env"]  # autouse: no SENDSAY_* or .env from the machine
@@ -38,12 +39,12 @@ def test_the_sender_is_sendsay_from_else_smtp_from() -> None:
     )
     assert both.sendsay_sender == "News <news@acme.example>"
     assert smtp_only.sendsay_sender == "mail@acme.example"
-    assert both.sendsay_relink is True
-    assert load_settings(sendsay_relink="false").sendsay_relink is False
+    assert both.sendsay.relink is True
+    assert load_settings(sendsay_relink="false").sendsay.relink is False
 
 
 def test_without_sendsay_no_sender_is_needed() -> None:
-    assert not load_settings(sendsay_api_key="k").sendsay_configured
+    assert not load_settings(sendsay_api_key="k").configured(Channel.sendsay)
 
 
 def test_mailforge_run_stops_with_one_line_naming_the_setting(
