@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from email.utils import parseaddr
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, assert_never
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -84,7 +86,8 @@ class Settings(BaseSettings):
     @classmethod
     def env_names(cls) -> list[str]:
         """Every variable users may set, upper-case as documented."""
-        return [name.upper() for name in _sections_of_names()] + ["ADMIN_IDS", "TIMEZONE"]
+        own = [name for name, field in cls.model_fields.items() if _section(field) is None]
+        return [name.upper() for name in [*_sections_of_names(), *own]]
 
     @classmethod
     def settings_customise_sources(
@@ -193,12 +196,17 @@ def _aliases(section: type[BaseModel]) -> list[str]:
     return names
 
 
+def _section(field: FieldInfo) -> type[BaseModel] | None:
+    kind = field.annotation
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+@cache
 def _sections_of_names() -> dict[str, str]:
-    """Each variable's name (lower-case) → the section that holds it."""
+    """Each section's variable (lower-case) → the section that holds it."""
     found: dict[str, str] = {}
     for name, field in Settings.model_fields.items():
-        section = field.annotation
-        if isinstance(section, type) and issubclass(section, BaseModel):
+        if (section := _section(field)) is not None:
             found.update(dict.fromkeys(_aliases(section), name))
     return found
 
