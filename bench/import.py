@@ -122,8 +122,8 @@ async def dialog_count(url: str, list_id: int) -> tuple[float, float, int]:
         for _ in range(3):
             started = time.perf_counter()
             async with uow_factory() as uow:
-                await uow.lists.size(list_id)
-                audience = await uow.lists.audience([list_id], [AddressKind.email])
+                await uow.members.size(list_id)
+                audience = await uow.audiences.audience([list_id], [AddressKind.email])
             spent.append(time.perf_counter() - started)
             reachable = audience.reachable
         return spent[0], min(spent), reachable

@@ -105,7 +105,7 @@ async def fill(engine: AsyncEngine, size: int) -> int:
 
 async def count(uow_factory: UnitOfWorkFactory, list_id: int, targeting: Targeting | None) -> int:
     async with uow_factory() as uow:
-        return (await uow.lists.audience([list_id], EMAIL, targeting, TODAY)).reachable
+        return (await uow.audiences.audience([list_id], EMAIL, targeting, TODAY)).reachable
 
 
 async def counts(uow_factory: UnitOfWorkFactory, engine: AsyncEngine, list_id: int) -> None:

@@ -22,7 +22,13 @@ from domain.ports.follow_ups import FollowUpQueue
 from domain.ports.imports import ExternalListSource, RecipientImporter, RemoteFileFetcher
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
 from domain.ports.queue import DeliveryResults, ExpiredClaims, RunSnapshots, WorkQueue
-from domain.ports.recipients import AddressParser, AddressRepository, RecipientListRepository
+from domain.ports.recipients import (
+    AddressParser,
+    AddressRepository,
+    Audiences,
+    ListCatalogue,
+    ListMembers,
+)
 from domain.ports.rendering import MessageRenderer
 from domain.ports.retention import DeliveryRetention
 from domain.ports.schedules import ScheduleCalculator, ScheduleNotifier
@@ -37,6 +43,7 @@ __all__ = [
     "AddressRepository",
     "AnswerBook",
     "AnswerChart",
+    "Audiences",
     "AuditLog",
     "BulkQueue",
     "ChartDrawer",
@@ -46,12 +53,13 @@ __all__ = [
     "ExpiredClaims",
     "ExternalListSource",
     "FollowUpQueue",
+    "ListCatalogue",
+    "ListMembers",
     "MailingRepository",
     "MassSendChannel",
     "MessageRenderer",
     "PaidBroadcasts",
     "RecipientImporter",
-    "RecipientListRepository",
     "RemoteFileFetcher",
     "ReportWriter",
     "ReportWriterFactory",

@@ -1,5 +1,8 @@
-"""Addresses and recipient lists (``usecases.lists``, ``list_members``, ``tags``, ``preview``,
-``segments``).
+"""Addresses and recipient lists, split by who uses what: the list catalogue
+(``usecases.lists``, ``mailings``, ``segments``, ``tags``), its members (``usecases.lists``,
+``list_members``, ``tags``) and the audiences the lists reach (``usecases.preview``,
+``segments``, ``launch``, ``local_time``). One SQL class implements all three
+(``infrastructure.db.repositories.lists``).
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ class AddressRepository(Protocol):
     async def update(self, address: Address) -> None: ...
 
 
-class RecipientListRepository(Protocol):
-    """Named lists of addresses, shared by the team."""
+class ListCatalogue(Protocol):
+    """Named lists of addresses, shared by the team (``uow.lists``): the lists themselves,
+    not who is in them."""
 
     async def get(self, list_id: int) -> RecipientList | None: ...
 
@@ -39,6 +43,14 @@ class RecipientListRepository(Protocol):
     async def delete(self, list_id: int) -> None: ...
 
     async def all(self) -> list[RecipientList]: ...
+
+    async def find_by_name(self, name: str) -> RecipientList | None:
+        """Case-insensitive."""
+        ...
+
+
+class ListMembers(Protocol):
+    """Who is in a list (``uow.members``): adding, removing and paging members."""
 
     async def add_members(self, list_id: int, address_ids: Sequence[int]) -> int:
         """Add addresses to a list, skipping ones already there; returns how many were new."""
@@ -65,9 +77,10 @@ class RecipientListRepository(Protocol):
         """Add every bot subscriber that is not suppressed; returns how many were new."""
         ...
 
-    async def find_by_name(self, name: str) -> RecipientList | None:
-        """Case-insensitive."""
-        ...
+
+class Audiences(Protocol):
+    """What a mailing's lists reach (``uow.audiences``): counts, missing attributes and
+    the fields its members carry, for the preview, the segments and the launch."""
 
     async def audience(
         self,

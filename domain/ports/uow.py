@@ -13,7 +13,7 @@ from domain.engagement import BounceStore, TrackingStore
 from domain.idempotency import IdempotencyStore
 from domain.ports.audit import AuditLog
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
-from domain.ports.recipients import AddressRepository, RecipientListRepository
+from domain.ports.recipients import AddressRepository, Audiences, ListCatalogue, ListMembers
 from domain.ports.stats import StatsRepository
 from domain.ports.users import UserRepository
 from domain.saved_segments import SegmentStore
@@ -26,7 +26,9 @@ class UnitOfWork(Protocol):
     users: UserRepository
     audit: AuditLog
     addresses: AddressRepository
-    lists: RecipientListRepository
+    lists: ListCatalogue
+    members: ListMembers
+    audiences: Audiences
     templates: TemplateRepository
     mailings: MailingRepository
     runs: RunRepository

@@ -137,7 +137,9 @@ async def release_of(
     values: list[str] = []
     if local.field is not None:
         async with uow_factory() as uow:
-            values = await uow.lists.field_values(mailing.list_ids, local.field, MAX_ZONE_VALUES)
+            values = await uow.audiences.field_values(
+                mailing.list_ids, local.field, MAX_ZONE_VALUES
+            )
     return releases(local, values, now)
 
 

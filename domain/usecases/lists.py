@@ -59,14 +59,14 @@ async def overview(uow_factory: UnitOfWorkFactory, actor_id: int) -> list[ListVi
     async with uow_factory() as uow:
         await require_staff(uow, actor_id)
         lists = await uow.lists.all()
-        return [ListView(r, await uow.lists.size(r.id)) for r in lists if r.id is not None]
+        return [ListView(r, await uow.members.size(r.id)) for r in lists if r.id is not None]
 
 
 async def view(uow_factory: UnitOfWorkFactory, actor_id: int, list_id: int) -> ListView:
     async with uow_factory() as uow:
         await require_staff(uow, actor_id)
         rlist = await _list(uow, list_id)
-        return ListView(rlist, await uow.lists.size(list_id))
+        return ListView(rlist, await uow.members.size(list_id))
 
 
 async def create(
@@ -138,7 +138,7 @@ async def members(
     async with uow_factory() as uow:
         await require_staff(uow, actor_id)
         await _list(uow, list_id)
-        return await uow.lists.members(list_id, max(page, 0), MEMBERS_PAGE, query)
+        return await uow.members.members(list_id, max(page, 0), MEMBERS_PAGE, query)
 
 
 async def add_address(
@@ -155,7 +155,7 @@ async def add_address(
         rlist = await _list(uow, list_id)
         address = await uow.addresses.upsert(Address(kind=kind, value=value))
         assert address.id is not None
-        added = await uow.lists.add_members(list_id, [address.id]) > 0
+        added = await uow.members.add_members(list_id, [address.id]) > 0
         await uow.lists.update(rlist)  # bumps updated_at
         await uow.commit()
     return address, added
@@ -176,7 +176,7 @@ async def remove_address(
         address = await uow.addresses.find(kind, value)
         removed = False
         if address is not None and address.id is not None:
-            removed = await uow.lists.remove_member(list_id, address.id)
+            removed = await uow.members.remove_member(list_id, address.id)
         if removed:
             await uow.lists.update(rlist)
             await uow.commit()
@@ -243,7 +243,7 @@ async def import_into_new_list(
         await _drop_new(uow_factory, rlist.id)
         raise
     async with uow_factory() as uow:
-        empty = (await uow.lists.size(rlist.id)).total == 0
+        empty = (await uow.members.size(rlist.id)).total == 0
     if empty:
         await _drop_new(uow_factory, rlist.id)
         return None, report
@@ -263,7 +263,7 @@ async def remove_gone(uow_factory: UnitOfWorkFactory, actor_id: int, list_id: in
     async with uow_factory() as uow:
         await require_staff(uow, actor_id)
         rlist = await _list(uow, list_id)
-        removed = await uow.lists.remove_gone(list_id)
+        removed = await uow.members.remove_gone(list_id)
         if removed:
             await uow.lists.update(rlist)  # bumps updated_at
             details = {"removed": removed}
@@ -276,7 +276,7 @@ async def import_subscribers(uow_factory: UnitOfWorkFactory, actor_id: int, list
     async with uow_factory() as uow:
         await require_staff(uow, actor_id)
         rlist = await _list(uow, list_id)
-        added = await uow.lists.add_subscribers(list_id)
+        added = await uow.members.add_subscribers(list_id)
         rlist.source_kind, rlist.source_ref = ListSourceKind.subscribers, None
         await uow.lists.update(rlist)
         await record(

@@ -23,7 +23,7 @@ async def set_local_time(
         if local is not None and AB_TEST in mailing.options:
             raise InvalidInput("ab-not-with-local-time")
         if local is not None and local.field is not None:
-            known = await uow.lists.fields(mailing.list_ids)
+            known = await uow.audiences.fields(mailing.list_ids)
             if local.field == TAGS or local.field not in known:
                 raise InvalidInput("segment-unknown-field", field=local.field[:60])
         options = {k: v for k, v in mailing.options.items() if k != LOCAL_TIME}

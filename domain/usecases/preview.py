@@ -143,15 +143,15 @@ async def inspect(
     the bot's Stars (a launch the balance cannot cover is blocked); without it (the
     dialog's steps, a test send) not."""
     kinds, target, today = _audience_keys(mailing)
-    audience = await uow.lists.audience(mailing.list_ids, kinds, target, today)
+    audience = await uow.audiences.audience(mailing.list_ids, kinds, target, today)
     used = _placeholders(renderer, mailing.body + (mailing.subject or ""))
-    missing = await uow.lists.missing_attributes(
+    missing = await uow.audiences.missing_attributes(
         mailing.list_ids, kinds, sorted(used - {"address", "email", UNSUBSCRIBE}), target, today
     )
     warnings = _static_warnings(mailing, audience, available)
     if UNSUBSCRIBE in used and mailing.channel is not Channel.email:
         warnings.append(Notice("preview-unsubscribe-email-only"))
-    unknown = sorted(target.fields - {TAGS} - set(await uow.lists.fields(mailing.list_ids)))
+    unknown = sorted(target.fields - {TAGS} - set(await uow.audiences.fields(mailing.list_ids)))
     if unknown and mailing.list_ids:  # a list with the field was taken out since
         warnings.append(Notice("preview-segment-unknown-field", {"field": unknown[0]}))
     values = recipient_values(audience.first) if audience.first else {}
@@ -223,7 +223,7 @@ async def check_content(
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
         candidate = replace(mailing, body=body, media=media, template_id=None)
-        audience = await uow.lists.audience(mailing.list_ids, *_audience_keys(mailing))
+        audience = await uow.audiences.audience(mailing.list_ids, *_audience_keys(mailing))
     values = recipient_values(audience.first) if audience.first else {}
     _, _, problems = await asyncio.to_thread(content_notices, renderer, candidate, values)
     return next(iter(problems), None)

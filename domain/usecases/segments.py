@@ -27,7 +27,7 @@ async def fields(uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int)
     """The fields a condition may use: those of the mailing's lists, then ``tags``."""
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
-        found = await uow.lists.fields(mailing.list_ids)
+        found = await uow.audiences.fields(mailing.list_ids)
     return [*(f for f in found if f != TAGS), TAGS]
 
 
@@ -45,7 +45,7 @@ async def add_condition(
     async with uow_factory() as uow:
         mailing = await _editable(uow, actor_id, mailing_id)
         segment = mailing.targeting.segment.adding(condition)
-        check_fields(segment, await uow.lists.fields(mailing.list_ids))
+        check_fields(segment, await uow.audiences.fields(mailing.list_ids))
         return await _store(uow, mailing, mailing.targeting.with_segment(segment))
 
 
@@ -119,7 +119,7 @@ async def reachable(
 async def audience_of(uow: UnitOfWork, mailing: Mailing, today: date | None = None) -> Audience:
     kinds = [AddressKind(k) for k in CHANNEL_KINDS[mailing.channel]]
     day = today or local_today(mailing.schedule.timezone, SystemClock().now())
-    return await uow.lists.audience(mailing.list_ids, kinds, mailing.targeting, day)
+    return await uow.audiences.audience(mailing.list_ids, kinds, mailing.targeting, day)
 
 
 # -- saved segments ------------------------------------------------------------------------
@@ -160,7 +160,7 @@ async def use_saved(
     async with uow_factory() as uow:
         mailing = await _editable(uow, actor_id, mailing_id)
         saved = await _own_saved(uow, actor_id, segment_id)
-        check_fields(saved.segment, await uow.lists.fields(mailing.list_ids))
+        check_fields(saved.segment, await uow.audiences.fields(mailing.list_ids))
         if exclude:
             targeting = Targeting(
                 segment=mailing.targeting.segment,

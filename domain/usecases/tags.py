@@ -53,7 +53,7 @@ async def tag_members(
             if address is None or address.id is None:
                 result.not_members.append(line)
                 continue
-            if not await uow.lists.has_member(list_id, address.id):
+            if not await uow.members.has_member(list_id, address.id):
                 result.not_members.append(line)
                 continue
             tags = retagged(address.attributes.get(TAGS), result.tag, add=add)

@@ -12,7 +12,7 @@ from domain.engagement import BounceStore, TrackingStore
 from domain.idempotency import IdempotencyStore
 from domain.ports.audit import AuditLog
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
-from domain.ports.recipients import AddressRepository, RecipientListRepository
+from domain.ports.recipients import AddressRepository, Audiences, ListCatalogue, ListMembers
 from domain.ports.stats import StatsRepository
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.ports.users import UserRepository
@@ -40,7 +40,9 @@ class SqlAlchemyUnitOfWork:
     users: UserRepository
     audit: AuditLog
     addresses: AddressRepository
-    lists: RecipientListRepository
+    lists: ListCatalogue
+    members: ListMembers
+    audiences: Audiences
     templates: TemplateRepository
     mailings: MailingRepository
     runs: RunRepository
@@ -68,7 +70,8 @@ class SqlAlchemyUnitOfWork:
         self.users = SqlUserRepository(session)
         self.audit = SqlAuditLog(session)
         self.addresses = SqlAddressRepository(session)
-        self.lists = SqlRecipientListRepository(session)
+        # One class answers the three list ports (catalogue, members, audiences).
+        self.lists = self.members = self.audiences = SqlRecipientListRepository(session)
         self.templates = SqlTemplateRepository(session)
         self.mailings = SqlMailingRepository(session)
         self.runs = SqlRunRepository(session)

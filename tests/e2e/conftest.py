@@ -116,7 +116,7 @@ async def readers_list(bot: BotHarness, owner_id: int, chats: list[int]) -> int:
         for chat in chats:
             address = await uow.addresses.upsert(Address(AddressKind.telegram, str(chat)))
             assert address.id is not None
-            await uow.lists.add_members(rlist.id, [address.id])
+            await uow.members.add_members(rlist.id, [address.id])
         await uow.commit()
     return rlist.id
 

@@ -30,7 +30,7 @@ async def ready(bot: BotHarness) -> tuple[BotHarness, int]:
             )
             ids.append(address.id)
         assert rlist.id is not None
-        await uow.lists.add_members(rlist.id, [i for i in ids if i is not None])
+        await uow.members.add_members(rlist.id, [i for i in ids if i is not None])
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=M,
@@ -132,7 +132,7 @@ async def test_a_scheduled_mailing_is_delivered_at_its_time(
             rlist = await uow.lists.add(RecipientList("One", M))
             reader = await uow.addresses.upsert(Address(AddressKind.telegram, "7101"))
             assert rlist.id is not None and reader.id is not None
-            await uow.lists.add_members(rlist.id, [reader.id])
+            await uow.members.add_members(rlist.id, [reader.id])
             at = datetime.now(UTC) + timedelta(seconds=4)
             mailing = await uow.mailings.add(
                 Mailing(
@@ -202,7 +202,7 @@ async def test_the_embedded_default_sqlite_sends_too(
                 for c in (7301, 7302, 7303)
             ]
             assert rlist.id is not None
-            await uow.lists.add_members(rlist.id, [i for i in ids if i is not None])
+            await uow.members.add_members(rlist.id, [i for i in ids if i is not None])
             mailing = await uow.mailings.add(
                 Mailing(
                     owner_id=M,
@@ -248,7 +248,7 @@ async def test_an_email_test_asks_where_and_reaches_only_that_address(
                 Address(AddressKind.email, "reader@example.com", {"name": "Anna"})
             )
             assert rlist.id is not None and reader.id is not None
-            await uow.lists.add_members(rlist.id, [reader.id])
+            await uow.members.add_members(rlist.id, [reader.id])
             mailing = await uow.mailings.add(
                 Mailing(
                     owner_id=M,

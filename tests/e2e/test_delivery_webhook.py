@@ -34,7 +34,7 @@ async def test_a_webhook_mailing_posts_every_recipient_and_records_the_answers(
                     address = await uow.addresses.upsert(Address(kind, value, {"name": value}))
                     ids.append(address.id)
                 assert rlist.id is not None
-                await uow.lists.add_members(rlist.id, [i for i in ids if i is not None])
+                await uow.members.add_members(rlist.id, [i for i in ids if i is not None])
                 mailing = await uow.mailings.add(
                     Mailing(
                         owner_id=M,

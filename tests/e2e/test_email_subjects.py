@@ -33,7 +33,7 @@ async def test_a_subject_is_sent_unescaped_on_one_line_and_the_preview_warns(
                 Address(AddressKind.email, "reader@example.com", {"company": COMPANY})
             )
             assert rlist.id is not None and reader.id is not None
-            await uow.lists.add_members(rlist.id, [reader.id])
+            await uow.members.add_members(rlist.id, [reader.id])
             mailing = await uow.mailings.add(
                 Mailing(
                     owner_id=M,

@@ -80,7 +80,7 @@ async def add_mailing(
         rlist = await uow.lists.add(RecipientList(f"{mailing.name} readers", M))
         assert rlist.id is not None
         ids = [(await uow.addresses.upsert(Address(kind, v))).id or 0 for v in values]
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         mailing.list_ids = [rlist.id]
         await uow.mailings.add(mailing)
         await uow.commit()
@@ -268,7 +268,7 @@ async def test_the_dialog_switches_tracking_and_utm_for_an_email_mailing(world: 
         rlist = await uow.lists.add(RecipientList("Mail readers", M))
         ann = await uow.addresses.upsert(Address(AddressKind.email, ANN))
         assert rlist.id is not None and ann.id is not None
-        await uow.lists.add_members(rlist.id, [ann.id])
+        await uow.members.add_members(rlist.id, [ann.id])
         await uow.commit()
     await bot.say(M, "/new", language_code="en")
     await bot.say(M, "Осенняя распродажа", language_code="en")

@@ -39,7 +39,7 @@ async def sent(bot: BotHarness) -> tuple[BotHarness, int]:
             for chat in READERS
         ]
         assert rlist.id is not None
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=M,

@@ -60,7 +60,7 @@ async def stored_counts(bot: BotHarness) -> tuple[int, int]:
     """(addresses, list members) in the whole database."""
     async with bot.app.db.uow_factory() as uow:
         lists = await uow.lists.all()
-        members = sum([(await uow.lists.size(r.id)).total for r in lists if r.id])
+        members = sum([(await uow.members.size(r.id)).total for r in lists if r.id])
         first = await uow.addresses.get(1)
     return (0 if first is None else 1), members
 
@@ -107,7 +107,7 @@ async def test_csv_upload_reports_added_duplicates_and_invalid_rows(manager: Bot
     async with bot.app.db.uow_factory() as uow:
         rlist = await uow.lists.find_by_name("clients")
         assert rlist is not None and rlist.id is not None
-        page = await uow.lists.members(rlist.id, 0, 10)
+        page = await uow.members.members(rlist.id, 0, 10)
     assert [a.value for a in page.items] == ["ann@example.com", "carl@example.org"]
     assert page.items[1].attributes["город"] == "Berlin"
 
@@ -312,7 +312,7 @@ async def test_update_from_source_offers_to_remove_who_left_it(
         assert done.text == "🗑 2 addresses removed from the list."
         async with bot.app.db.uow_factory() as uow:
             synced = next(r for r in await uow.lists.all() if r.name == "Synced")
-            page = await uow.lists.members(synced.id or 0, 0, 10)
+            page = await uow.members.members(synced.id or 0, 0, 10)
     assert sorted(a.value for a in page.items) == ["ann@example.com", "dan@example.com"]
 
 

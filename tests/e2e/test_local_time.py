@@ -63,7 +63,7 @@ async def staff(
                     Address(AddressKind.telegram, str(chat), attributes)
                 )
                 assert address.id is not None
-                await uow.lists.add_members(rlist.id, [address.id])
+                await uow.members.add_members(rlist.id, [address.id])
             await uow.commit()
         yield bot
 

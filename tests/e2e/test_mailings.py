@@ -34,7 +34,7 @@ async def make_list(bot: BotHarness, name: str, chats: list[int], emails: list[s
             a = await uow.addresses.upsert(Address(AddressKind.email, email, {"name": email[0]}))
             ids.append(a.id)
         assert rlist.id is not None
-        await uow.lists.add_members(rlist.id, [i for i in ids if i is not None])
+        await uow.members.add_members(rlist.id, [i for i in ids if i is not None])
         await uow.commit()
         return rlist.id
 

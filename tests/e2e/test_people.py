@@ -29,7 +29,7 @@ async def test_staff_who_pressed_start_before_their_role_are_not_bot_subscribers
     done = await bot.press(ADMIN, "🤖 Bot subscribers")
     assert done.text == "Bot subscribers added: 1."
     async with bot.app.db.uow_factory() as uow:
-        members = await uow.lists.members(rlist.id, 0, 10, None)
+        members = await uow.members.members(rlist.id, 0, 10, None)
     assert [a.value for a in members.items] == [str(READER)]
 
 

@@ -65,7 +65,7 @@ async def test_a_run_logs_its_start_and_end_and_nothing_secret(
                     (await uow.addresses.upsert(Address(AddressKind.email, email))).id or 0
                     for email in READERS
                 ]
-                await uow.lists.add_members(rlist.id or 0, ids)
+                await uow.members.add_members(rlist.id or 0, ids)
                 mailing = await uow.mailings.add(
                     Mailing(
                         owner_id=M,

@@ -31,7 +31,7 @@ async def make_list(bot: BotHarness, name: str, chats: list[int], fields: list[s
                 Address(AddressKind.telegram, str(chat), PEOPLE[chat])
             )
             assert address.id is not None
-            await uow.lists.add_members(rlist.id, [address.id])
+            await uow.members.add_members(rlist.id, [address.id])
         await uow.commit()
         return rlist.id
 

@@ -45,7 +45,7 @@ async def sent(bot: BotHarness) -> tuple[BotHarness, int]:
             for chat in READERS
         ]
         assert rlist.id is not None
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=M,
@@ -231,7 +231,7 @@ async def test_a_cancelled_runs_rest_reads_not_sent_everywhere(bot: BotHarness) 
             for c in chats
         ]
         assert rlist.id is not None
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=M, name="Weekly", channel=Channel.telegram, body="Hi", list_ids=[rlist.id]

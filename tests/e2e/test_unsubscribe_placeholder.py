@@ -28,7 +28,7 @@ async def test_each_email_carries_its_recipients_own_unsubscribe_link(
                 for n in ("ann", "bob")
             ]
             assert rlist.id is not None
-            await uow.lists.add_members(rlist.id, [r.id or 0 for r in readers])
+            await uow.members.add_members(rlist.id, [r.id or 0 for r in readers])
             mailing = await uow.mailings.add(
                 Mailing(M, "Letter", Channel.email, subject="News", body=BODY, list_ids=[rlist.id])
             )

@@ -228,7 +228,7 @@ class MemoryAddresses(_Repo):
         self._s.addresses[address.id] = replace(address)
 
 
-class MemoryLists(_Repo):
+class MemoryListCatalogue(_Repo):
     async def get(self, list_id: int) -> RecipientList | None:
         found = self._s.lists.get(list_id)
         return copy.deepcopy(found) if found else None
@@ -253,6 +253,14 @@ class MemoryLists(_Repo):
     async def all(self) -> list[RecipientList]:
         return [copy.deepcopy(r) for _, r in sorted(self._s.lists.items())]
 
+    async def find_by_name(self, name: str) -> RecipientList | None:
+        for rlist in self._s.lists.values():
+            if rlist.name.lower() == name.lower():
+                return copy.deepcopy(rlist)
+        return None
+
+
+class MemoryListMembers(_Repo):
     async def add_members(self, list_id: int, address_ids: Sequence[int]) -> int:
         members = self._s.members[list_id]
         new = [i for i in dict.fromkeys(address_ids) if i not in members]
@@ -306,12 +314,8 @@ class MemoryLists(_Repo):
         ]
         return await self.add_members(list_id, subscribers)
 
-    async def find_by_name(self, name: str) -> RecipientList | None:
-        for rlist in self._s.lists.values():
-            if rlist.name.lower() == name.lower():
-                return copy.deepcopy(rlist)
-        return None
 
+class MemoryAudiences(_Repo):
     def _audience(self, list_ids: Sequence[int], targeting: Targeting | None) -> list[Address]:
         if targeting is not None and not targeting.is_everyone:
             raise NotImplementedError("segments are SQL: test them in tests/integration")
@@ -777,7 +781,9 @@ class MemoryUnitOfWork:
         self.users = MemoryUsers(self)
         self.audit = MemoryAudit(self)
         self.addresses = MemoryAddresses(self)
-        self.lists = MemoryLists(self)
+        self.lists = MemoryListCatalogue(self)
+        self.members = MemoryListMembers(self)
+        self.audiences = MemoryAudiences(self)
         self.templates = MemoryTemplates(self)
         self.mailings = MemoryMailings(self)
         self.runs = MemoryRuns(self)
@@ -834,8 +840,8 @@ class MemoryQueue:
         if release is not None:
             raise NotImplementedError("local-time release is SQL: test it in tests/integration")
         async with self._db.uow_factory() as uow:
-            lists = MemoryLists(uow)
-            members = [a for a in lists._audience(list_ids, targeting) if a.kind in kinds]
+            audiences = MemoryAudiences(uow)
+            members = [a for a in audiences._audience(list_ids, targeting) if a.kind in kinds]
             added = [a.id or 0 for a in members if not a.is_suppressed]
             added = [i for i in added if (run_id, i) not in self.rows]
             await self._add(uow, run_id, added)

@@ -87,7 +87,7 @@ async def prepare_mailing(uow_factory: UnitOfWorkFactory, chats: Sequence[int]) 
             address = await uow.addresses.upsert(Address(AddressKind.telegram, str(chat)))
             assert address.id is not None
             ids.append(address.id)
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=MANAGER,

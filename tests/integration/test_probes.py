@@ -70,7 +70,7 @@ async def launch_to_readers(bot: BotHarness) -> int:
             )
             assert address.id is not None
             ids.append(address.id)
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=MANAGER,

@@ -76,7 +76,7 @@ async def a_mailing(uow_factory: UnitOfWorkFactory, people: int = 0) -> int:
         for chat in CHATS if not people else [str(9100 + i) for i in range(people)]:
             address = await uow.addresses.upsert(Address(AddressKind.telegram, chat))
             assert address.id is not None
-            await uow.lists.add_members(rlist.id, [address.id])
+            await uow.members.add_members(rlist.id, [address.id])
         mailing = await uow.mailings.add(
             Mailing(MANAGER, "News", Channel.telegram, body="Hi", list_ids=[rlist.id])
         )

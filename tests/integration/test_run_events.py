@@ -29,7 +29,7 @@ async def a_mailing(uow_factory: UnitOfWorkFactory, name: str) -> int:
             (await uow.addresses.upsert(Address(AddressKind.telegram, str(chat)))).id or 0
             for chat in (7001, 7002)
         ]
-        await uow.lists.add_members(rlist.id or 0, ids)
+        await uow.members.add_members(rlist.id or 0, ids)
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=ADMIN,

@@ -52,7 +52,7 @@ async def scheduled_mailing(uow_factory: UnitOfWorkFactory, schedule: Schedule) 
         rlist = await uow.lists.add(RecipientList(f"L {n}", 1))
         address = await uow.addresses.upsert(Address(AddressKind.telegram, "501"))
         assert rlist.id is not None and address.id is not None
-        await uow.lists.add_members(rlist.id, [address.id])
+        await uow.members.add_members(rlist.id, [address.id])
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=1,
@@ -251,8 +251,8 @@ async def test_a_slot_that_cannot_launch_is_skipped_with_its_reason_and_the_owne
     async with uow_factory() as uow:  # the list lost its only member since
         rlist = (await uow.lists.all())[-1]
         assert rlist.id is not None
-        await uow.lists.remove_member(
-            rlist.id, (await uow.lists.members(rlist.id, 0, 1)).items[0].id or 0
+        await uow.members.remove_member(
+            rlist.id, (await uow.members.members(rlist.id, 0, 1)).items[0].id or 0
         )
         await uow.commit()
     told = Told()

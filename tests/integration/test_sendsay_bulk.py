@@ -74,7 +74,7 @@ async def prepare(
             stored = await uow.addresses.upsert(Address(AddressKind.email, email, attributes))
             assert stored.id is not None
             ids.append(stored.id)
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=owner,

@@ -48,7 +48,7 @@ async def email_mailing(db: MemoryDatabase, people: int = 200) -> int:
             (await uow.addresses.upsert(Address(AddressKind.email, f"r{i}@example.org"))).id or 0
             for i in range(people)
         ]
-        await uow.lists.add_members(rlist.id or 0, ids)
+        await uow.members.add_members(rlist.id or 0, ids)
         mailing = Mailing(
             OWNER,
             "Sale",

@@ -38,7 +38,7 @@ async def a_list(db: MemoryDatabase, *values: str, owner: int = OTHER) -> int:
     async with db.uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList("Clients", owner))
         ids = [(await uow.addresses.upsert(Address(AddressKind.email, v))).id or 0 for v in values]
-        await uow.lists.add_members(rlist.id or 0, ids)
+        await uow.members.add_members(rlist.id or 0, ids)
         await uow.commit()
     return rlist.id or 0
 
@@ -200,7 +200,7 @@ class Upserter:
                     report.rejected.append(RejectedMember(index, "import-invalid-email"))
                     continue
                 address = await uow.addresses.upsert(Address(AddressKind.email, member.email))
-                report.added += await uow.lists.add_members(list_id, [address.id or 0])
+                report.added += await uow.members.add_members(list_id, [address.id or 0])
             await uow.commit()
         return report
 

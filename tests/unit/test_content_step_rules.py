@@ -27,7 +27,7 @@ async def a_mailing(db: MemoryDatabase, channel: Channel = Channel.telegram) -> 
         reader = await uow.addresses.upsert(
             Address(AddressKind.telegram, "7001", {"name": "N" * 900})
         )
-        await uow.lists.add_members(rlist.id or 0, [reader.id or 0])
+        await uow.members.add_members(rlist.id or 0, [reader.id or 0])
         made = await uow.mailings.add(Mailing(OWNER, "News", channel, list_ids=[rlist.id or 0]))
         await uow.commit()
     return made.id or 0

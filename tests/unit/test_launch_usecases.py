@@ -38,7 +38,7 @@ async def mailing_to(db: MemoryDatabase, *addresses: Address, **fields: object) 
     async with db.uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList(f"L{len(db.lists)}", OWNER))
         ids = [(await uow.addresses.upsert(a)).id or 0 for a in addresses]
-        await uow.lists.add_members(rlist.id or 0, ids)
+        await uow.members.add_members(rlist.id or 0, ids)
         values: dict[str, object] = {"channel": Channel.telegram, "body": "Hello {{ address }}"}
         values |= fields
         mailing = Mailing(OWNER, f"M{len(db.mailings)}", list_ids=[rlist.id or 0], **values)

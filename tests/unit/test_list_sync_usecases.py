@@ -25,7 +25,7 @@ async def a_list(db: MemoryDatabase, name: str, *values: str) -> tuple[int, list
     async with db.uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList(name, MANAGER))
         ids = [(await uow.addresses.upsert(Address(AddressKind.email, v))).id or 0 for v in values]
-        await uow.lists.add_members(rlist.id or 0, ids)
+        await uow.members.add_members(rlist.id or 0, ids)
         await uow.commit()
     return rlist.id or 0, ids
 

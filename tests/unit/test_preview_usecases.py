@@ -45,7 +45,7 @@ async def a_list(db: MemoryDatabase, *addresses: Address) -> int:
     async with db.uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList(f"L{len(db.lists)}", OWNER, fields=["name"]))
         ids = [(await uow.addresses.upsert(a)).id or 0 for a in addresses]
-        await uow.lists.add_members(rlist.id or 0, ids)
+        await uow.members.add_members(rlist.id or 0, ids)
         await uow.commit()
     return rlist.id or 0
 

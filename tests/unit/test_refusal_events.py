@@ -1,5 +1,5 @@
 """The worker's ``delivery.refused`` events travel with the batch's results: one
-``DeliveryQueue.complete`` stores both in one transaction (issue 22). Before, they were
+``DeliveryResults.complete`` stores both in one transaction (issue 22). Before, they were
 written in a transaction of their own after the results, and a crash in between lost
 them. The SQL side (both stored or neither) is in ``tests/integration/db/test_queue.py``."""
 

@@ -37,7 +37,7 @@ async def a_mailing(db: MemoryDatabase, *, with_list: bool = True, body: str = "
     async with db.uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList(f"L{len(db.lists)}", OWNER))
         reader = await uow.addresses.upsert(Address(AddressKind.telegram, "5005"))
-        await uow.lists.add_members(rlist.id or 0, [reader.id or 0])
+        await uow.members.add_members(rlist.id or 0, [reader.id or 0])
         lists = [rlist.id or 0] if with_list else []
         made = await uow.mailings.add(
             Mailing(OWNER, f"M{len(db.mailings)}", Channel.telegram, body=body, list_ids=lists)

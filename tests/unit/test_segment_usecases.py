@@ -151,7 +151,7 @@ async def test_the_reachable_count_of_a_mailing_without_a_segment(db: MemoryData
                 Address(AddressKind.email, "a@x.io"),
             )
         ]
-        await uow.lists.add_members(list_id, ids)
+        await uow.members.add_members(list_id, ids)
         await uow.commit()
     audience = await segments.reachable(db.uow_factory, MANAGER, mailing_id, date(2026, 12, 7))
     assert (audience.reachable, audience.suppressed, audience.other_kinds) == (1, 1, 1)
@@ -337,7 +337,7 @@ async def launchable(db: MemoryDatabase, owner: int = MANAGER) -> int:
         chat = await uow.addresses.upsert(
             Address(AddressKind.telegram, f"{100 + len(db.mailings)}")
         )
-        await uow.lists.add_members(db.mailings[mailing_id].list_ids[0], [chat.id or 0])
+        await uow.members.add_members(db.mailings[mailing_id].list_ids[0], [chat.id or 0])
         await uow.commit()
     return mailing_id
 

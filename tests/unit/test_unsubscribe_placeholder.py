@@ -23,7 +23,7 @@ async def shown(channel: Channel, kind: AddressKind, value: str) -> preview.Prev
     async with db.uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList("L", OWNER))
         address = await uow.addresses.upsert(Address(kind, value))
-        await uow.lists.add_members(rlist.id or 0, [address.id or 0])
+        await uow.members.add_members(rlist.id or 0, [address.id or 0])
         subject = "Hi" if channel is Channel.email else None
         mailing = await uow.mailings.add(
             Mailing(OWNER, "M", channel, body=LINK, subject=subject, list_ids=[rlist.id or 0])

@@ -12,7 +12,7 @@ from tests.integration.api.conftest import MANAGER, OTHER, ApiHarness, assert_pr
 
 async def _members(api: ApiHarness, list_id: int) -> dict[str, dict[str, object]]:
     async with api.bot.app.db.uow_factory() as uow:
-        page = await uow.lists.members(list_id, 0, 100, None)
+        page = await uow.members.members(list_id, 0, 100, None)
     return {a.value: a.attributes for a in page.items}
 
 

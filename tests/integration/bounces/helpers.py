@@ -46,7 +46,7 @@ async def delivered_run(
             address = await uow.addresses.upsert(Address(AddressKind.email, value, {}))
             assert address.id is not None
             ids.append(address.id)
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         await uow.commit()
     run_id = await add_run(uow_factory, slot=slot)
     queue = SqlDeliveryQueue(engine)

@@ -71,7 +71,7 @@ async def launched(
             address = await uow.addresses.upsert(Address(kind, value, {"own": SALE + "&me=1"}))
             assert address.id is not None
             ids.append(address.id)
-        await uow.lists.add_members(rlist.id, ids)
+        await uow.members.add_members(rlist.id, ids)
         mailing.list_ids = [rlist.id]
         await uow.mailings.add(mailing)
         await uow.commit()

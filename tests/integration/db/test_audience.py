@@ -30,8 +30,8 @@ async def seed(uow_factory: UnitOfWorkFactory) -> tuple[int, int]:
         ]
         ids = [(await uow.addresses.upsert(p)).id for p in people]
         assert a.id is not None and b.id is not None
-        await uow.lists.add_members(a.id, [i for i in ids[:4] if i is not None])
-        await uow.lists.add_members(b.id, [i for i in (ids[0], ids[4]) if i is not None])
+        await uow.members.add_members(a.id, [i for i in ids[:4] if i is not None])
+        await uow.members.add_members(b.id, [i for i in (ids[0], ids[4]) if i is not None])
         await uow.commit()
         return a.id, b.id
 
@@ -41,9 +41,9 @@ async def test_audience_is_distinct_and_leaves_out_suppressed(
 ) -> None:
     a, b = await seed(uow_factory)
     async with uow_factory() as uow:
-        email = await uow.lists.audience([a, b], [AddressKind.email])
-        telegram = await uow.lists.audience([a, b], [AddressKind.telegram])
-        nothing = await uow.lists.audience([], [AddressKind.email])
+        email = await uow.audiences.audience([a, b], [AddressKind.email])
+        telegram = await uow.audiences.audience([a, b], [AddressKind.telegram])
+        nothing = await uow.audiences.audience([], [AddressKind.email])
     assert (email.reachable, email.suppressed, email.other_kinds) == (2, 2, 1)
     assert email.first is not None and email.first.value == "ann@example.com"
     assert (telegram.reachable, telegram.suppressed, telegram.other_kinds) == (1, 0, 4)
@@ -55,7 +55,7 @@ async def test_missing_attributes_counts_reachable_recipients_without_a_value(
 ) -> None:
     a, b = await seed(uow_factory)
     async with uow_factory() as uow:
-        missing = await uow.lists.missing_attributes(
+        missing = await uow.audiences.missing_attributes(
             [a, b], [AddressKind.email], ["name", "город", "city"]
         )
     assert missing == {"name": 1, "город": 1, "city": 2}
@@ -77,10 +77,10 @@ async def test_one_whole_list_is_counted_from_its_kept_counts_and_they_stay_exac
 
     async def figures(list_id: int) -> tuple[int, int, int, int, int]:
         async with uow_factory() as uow:
-            counted = await uow.lists.audience([list_id], [AddressKind.email])
+            counted = await uow.audiences.audience([list_id], [AddressKind.email])
             # The same list twice takes the live path (several lists): the truth.
-            live = await uow.lists.audience([list_id, list_id], [AddressKind.email])
-            size = await uow.lists.size(list_id)
+            live = await uow.audiences.audience([list_id, list_id], [AddressKind.email])
+            size = await uow.members.size(list_id)
         assert (counted.reachable, counted.suppressed, counted.other_kinds) == (
             live.reachable,
             live.suppressed,
@@ -100,7 +100,7 @@ async def test_one_whole_list_is_counted_from_its_kept_counts_and_they_stay_exac
         bob = await uow.addresses.find(AddressKind.email, "bob@example.com")
         ann = await uow.addresses.find(AddressKind.email, "ann@example.com")
         assert bob is not None and bob.id is not None and ann is not None
-        assert await uow.lists.remove_member(a, bob.id)
+        assert await uow.members.remove_member(a, bob.id)
         await uow.addresses.update(replace(ann, unsubscribed_at=NOW))
         await uow.commit()
     assert await figures(a) == (0, 2, 1, 2, 1)
@@ -129,7 +129,7 @@ async def test_a_member_of_a_missing_list_or_address_is_refused(
     for list_id, address_id in ((a, 10**9), (10**9, ann.id)):
         with pytest.raises(IntegrityError):
             async with uow_factory() as uow:
-                await uow.lists.add_members(list_id, [address_id])
+                await uow.members.add_members(list_id, [address_id])
                 await uow.commit()
     async with uow_factory() as uow:
-        assert (await uow.lists.size(a)).total == 4
+        assert (await uow.members.size(a)).total == 4

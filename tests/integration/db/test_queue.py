@@ -152,8 +152,8 @@ async def seed_small(uow_factory: UnitOfWorkFactory) -> tuple[int, int, list[int
         ]
         ids = [(await uow.addresses.upsert(p)).id or 0 for p in people]
         assert a.id is not None and b.id is not None
-        await uow.lists.add_members(a.id, ids[:4])
-        await uow.lists.add_members(b.id, [ids[0], ids[1], ids[4]])
+        await uow.members.add_members(a.id, ids[:4])
+        await uow.members.add_members(b.id, [ids[0], ids[1], ids[4]])
         await uow.commit()
         return a.id, b.id, ids
 

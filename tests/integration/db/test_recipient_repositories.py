@@ -78,12 +78,12 @@ async def test_add_members_skips_duplicates_and_counts_new_rows(
         a, b, c, d = await add_addresses(
             uow, AddressKind.email, "a@x.ru", "b@x.ru", "c@x.ru", "d@x.ru"
         )
-        assert await uow.lists.add_members(list_id, [a, b, b, c]) == 3
-        assert await uow.lists.add_members(list_id, [a, c, d]) == 1
-        assert await uow.lists.add_members(list_id, []) == 0
+        assert await uow.members.add_members(list_id, [a, b, b, c]) == 3
+        assert await uow.members.add_members(list_id, [a, c, d]) == 1
+        assert await uow.members.add_members(list_id, []) == 0
         await uow.commit()
     async with uow_factory() as uow:
-        assert (await uow.lists.size(list_id)).total == 4
+        assert (await uow.members.size(list_id)).total == 4
 
 
 async def test_add_members_takes_thousands_of_ids_in_one_statement(
@@ -93,7 +93,7 @@ async def test_add_members_takes_thousands_of_ids_in_one_statement(
         list_id = await add_list(uow)
         ids = await add_addresses(uow, AddressKind.email, "a@x.ru", "b@x.ru", "c@x.ru")
         # More ids than either backend accepts as separate bound parameters (32767).
-        assert await uow.lists.add_members(list_id, ids * 20_000) == 3
+        assert await uow.members.add_members(list_id, ids * 20_000) == 3
 
 
 async def test_size_counts_members_per_kind_and_suppressed_ones(
@@ -109,23 +109,23 @@ async def test_size_counts_members_per_kind_and_suppressed_ones(
             assert address is not None
             address.refused_at = T0
             await uow.addresses.update(address)
-        await uow.lists.add_members(list_id, emails + chats)
-        await uow.lists.add_members(other, emails[:1])
+        await uow.members.add_members(list_id, emails + chats)
+        await uow.members.add_members(other, emails[:1])
         await uow.commit()
 
     async with uow_factory() as uow:
-        assert await uow.lists.size(list_id) == ListSize(email=3, telegram=2, suppressed=2)
-        assert await uow.lists.size(other) == ListSize(email=1, suppressed=1)
-        assert await uow.lists.size(list_id + other) == ListSize()
+        assert await uow.members.size(list_id) == ListSize(email=3, telegram=2, suppressed=2)
+        assert await uow.members.size(other) == ListSize(email=1, suppressed=1)
+        assert await uow.members.size(list_id + other) == ListSize()
 
 
 async def test_members_are_paged_in_address_order(uow_factory: UnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         list_id = await add_list(uow)
         ids = await add_addresses(uow, AddressKind.email, *(f"{n}@x.ru" for n in range(5)))
-        await uow.lists.add_members(list_id, list(reversed(ids)))
-        first = await uow.lists.members(list_id, page=0, size=2)
-        last = await uow.lists.members(list_id, page=2, size=2)
+        await uow.members.add_members(list_id, list(reversed(ids)))
+        first = await uow.members.members(list_id, page=0, size=2)
+        last = await uow.members.members(list_id, page=2, size=2)
 
     assert [a.id for a in first.items] == ids[:2]
     assert [a.value for a in last.items] == ["4@x.ru"]
@@ -145,7 +145,7 @@ async def test_lists_round_trip_update_remove_and_delete(uow_factory: UnitOfWork
         keep = await add_list(uow, "Keep")
         a, b = await add_addresses(uow, AddressKind.email, "a@x.ru", "b@x.ru")
         assert rlist.id is not None
-        await uow.lists.add_members(rlist.id, [a, b])
+        await uow.members.add_members(rlist.id, [a, b])
         await uow.commit()
     assert rlist.created_at is not None and rlist.updated_at is not None
 
@@ -153,19 +153,19 @@ async def test_lists_round_trip_update_remove_and_delete(uow_factory: UnitOfWork
         assert await uow.lists.get(rlist.id) == rlist
         rlist.name, rlist.source_kind, rlist.source_ref = "Renamed", ListSourceKind.file, None
         await uow.lists.update(rlist)
-        assert await uow.lists.remove_member(rlist.id, a) is True
-        assert await uow.lists.remove_member(rlist.id, a) is False
+        assert await uow.members.remove_member(rlist.id, a) is True
+        assert await uow.members.remove_member(rlist.id, a) is False
         await uow.commit()
 
     async with uow_factory() as uow:
         loaded = await uow.lists.get(rlist.id)
         assert loaded is not None
         assert (loaded.name, loaded.source_kind, loaded.source_ref) == ("Renamed", "file", None)
-        assert (await uow.lists.size(rlist.id)).total == 1
+        assert (await uow.members.size(rlist.id)).total == 1
         await uow.lists.delete(rlist.id)
         await uow.commit()
 
     async with uow_factory() as uow:
         assert [x.id for x in await uow.lists.all()] == [keep]
-        assert (await uow.lists.members(rlist.id, 0, 10)).total == 0
+        assert (await uow.members.members(rlist.id, 0, 10)).total == 0
         assert await uow.addresses.get(a) is not None  # addresses outlive their lists

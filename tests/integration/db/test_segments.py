@@ -64,8 +64,8 @@ async def seed(uow_factory: UnitOfWorkFactory) -> tuple[int, int, dict[str, int]
             assert address.id is not None
             ids[name] = address.id
         assert everyone.id is not None and staff.id is not None
-        await uow.lists.add_members(everyone.id, list(ids.values()))
-        await uow.lists.add_members(staff.id, [ids["ann"], ids["dan"]])
+        await uow.members.add_members(everyone.id, list(ids.values()))
+        await uow.members.add_members(staff.id, [ids["ann"], ids["dan"]])
         await uow.commit()
     return everyone.id, staff.id, ids
 
@@ -191,10 +191,10 @@ async def test_the_count_and_the_snapshot_agree(
         exclude_lists=(staff,),
     )
     async with uow_factory() as uow:
-        audience = await uow.lists.audience(
+        audience = await uow.audiences.audience(
             [everyone, staff], [AddressKind.email], targeting, TODAY
         )
-        one = await uow.lists.audience([everyone], [AddressKind.email], targeting, TODAY)
+        one = await uow.audiences.audience([everyone], [AddressKind.email], targeting, TODAY)
     assert audience.reachable == one.reachable == 1
     assert audience.first is not None and audience.first.value == "bob@example.com"
     run = await add_run(uow_factory)

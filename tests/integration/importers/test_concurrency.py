@@ -65,7 +65,7 @@ async def test_a_new_address_inserted_meanwhile_by_someone_else_is_merged(
     assert report.added == 2
     assert await attributes_of(pg_engine, "racer@x.ru") == {"source": "bot", "name": "R"}
     async with uow_factory() as uow:
-        assert (await uow.lists.size(list_id)).email == 2
+        assert (await uow.members.size(list_id)).email == 2
     async with pg_engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(AddressRow)) == 2
 
@@ -82,13 +82,13 @@ async def test_a_member_added_by_hand_during_an_import_waits_for_it(
         known = await uow.addresses.upsert(Address(AddressKind.email, "both@x.ru"))
         old = await uow.addresses.upsert(Address(AddressKind.email, "old@x.ru"))
         assert known.id is not None and old.id is not None
-        await uow.lists.add_members(list_id, [old.id])  # the list's counts row exists
+        await uow.members.add_members(list_id, [old.id])  # the list's counts row exists
         await uow.commit()
     added: list[asyncio.Task[int]] = []
 
     async def add_by_hand() -> int:
         async with uow_factory() as uow:
-            count = await uow.lists.add_members(list_id, [known.id])
+            count = await uow.members.add_members(list_id, [known.id])
             await uow.commit()
             return count
 
@@ -118,7 +118,7 @@ async def test_a_member_added_by_hand_during_an_import_waits_for_it(
     assert report.added == 2
     assert await added[0] == 0  # the import made it a member first
     async with uow_factory() as uow:
-        assert (await uow.lists.size(list_id)).email == 3
+        assert (await uow.members.size(list_id)).email == 3
 
 
 async def test_on_sqlite_reading_the_file_does_not_lock_the_database(

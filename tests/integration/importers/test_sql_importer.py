@@ -86,7 +86,7 @@ async def test_a_file_is_stored_with_counts_dedupe_and_attributes(
     assert await attributes_of(db_engine, "ann@example.com") == {"name": "Анна К."}
     assert await attributes_of(db_engine, "-1001234567890") == {"name": "Дэн"}
     async with uow_factory() as uow:
-        size = await uow.lists.size(list_id)
+        size = await uow.members.size(list_id)
         rlist = await uow.lists.get(list_id)
     assert (size.email, size.telegram, size.suppressed) == (2, 2, 0)
     assert rlist is not None and rlist.updated_at is not None and rlist.created_at is not None
@@ -125,8 +125,8 @@ async def test_suppressed_addresses_become_members_but_are_counted_apart(
         blocked = await uow.addresses.upsert(Address(AddressKind.telegram, "42", refused_at=T0))
         known = await uow.addresses.upsert(Address(AddressKind.email, "known@x.ru"))
         assert blocked.id is not None and known.id is not None and gone.id is not None
-        await uow.lists.add_members(list_id, [blocked.id, known.id])
-        await uow.lists.add_members(other_list, [gone.id])
+        await uow.members.add_members(list_id, [blocked.id, known.id])
+        await uow.members.add_members(other_list, [gone.id])
         await uow.commit()
     text = "email,telegram\ngone@x.ru,\n,42\nknown@x.ru,\nnew@x.ru,\n"
     report = await SqlRecipientImporter(db_engine).import_file(list_id, csv_file(tmp_path, text))
