@@ -2,8 +2,8 @@
 
 Instead of one request per recipient, the recipients are pushed to the provider first,
 then one mass send goes out, and each recipient's fate is read back from the provider's
-statistics into ``deliveries``. A run is marked for it at launch (its channel has a bulk
-threshold and the run reaches it); the normal workers never claim its rows.
+statistics into ``deliveries``. A run is marked for it at launch, when its recipients are
+snapshotted (``goes_as_mass_send``); the normal workers never claim its rows.
 
 The job's progress lives on the run (``BulkJob.state``, JSON) so that any worker can take
 it over after a crash: the phase, the provider's ids, the attempts made. The phases:
@@ -24,10 +24,12 @@ it over after a crash: the phase, the provider's ids, the attempts made. The pha
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from domain.delivery import Outcome, RunContent
+from domain.mailings import Channel
 
 
 class BulkPhase(enum.StrEnum):
@@ -36,6 +38,23 @@ class BulkPhase(enum.StrEnum):
     sending = "sending"
     sent = "sent"
     done = "done"
+
+
+def goes_as_mass_send(
+    thresholds: Mapping[Channel, int], channel: Channel, recipients: int, *, ab_test: bool
+) -> bool:
+    """Whether a run of ``recipients`` on ``channel`` becomes one mass send, decided once
+    at its snapshot. ``thresholds``: from how many recipients a run on that channel does
+    (a channel absent never does: it cannot, or it is not configured). An A/B test's
+    variants go one by one (each recipient's variant is its own letter); an empty run
+    has nothing to send."""
+    threshold = thresholds.get(channel)
+    return not ab_test and recipients > 0 and threshold is not None and recipients >= threshold
+
+
+def queued() -> dict[str, Any]:
+    """The job state of a run just marked for a mass send: nothing done yet."""
+    return {"phase": BulkPhase.queued.value}
 
 
 @dataclass(slots=True)

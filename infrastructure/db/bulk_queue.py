@@ -1,11 +1,11 @@
 """``SqlBulkQueue``: the delivery queue plus the mass sends of big runs (``domain.bulk``).
 
-A run is marked for a mass send by ``snapshot`` (its channel has a threshold and the run
-reaches it) while it is still paused, so no normal worker ever claims one of its rows.
-Its job state lives on the run (``mailing_runs.bulk_state``, JSON), and
-``mailing_runs.bulk_due_at`` is both the lease of the worker holding it and the time of
-its next poll. Results go through ``complete``, like any batch's, so run totals stay
-exact and refusals suppress their addresses.
+A run is marked for a mass send by ``snapshot`` (``domain.bulk.goes_as_mass_send``: its
+channel has a threshold and the run reaches it) while it is still paused, so no normal
+worker ever claims one of its rows. Its job state lives on the run
+(``mailing_runs.bulk_state``, JSON), and ``mailing_runs.bulk_due_at`` is both the lease
+of the worker holding it and the time of its next poll. Results go through ``complete``,
+like any batch's, so run totals stay exact and refusals suppress their addresses.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ab_test import Split
-from domain.bulk import BulkJob, BulkPhase
+from domain.bulk import BulkJob, BulkPhase, goes_as_mass_send, queued
 from domain.delivery import Outbound, Outcome, RetryPolicy, RunContent, SendResult
 from domain.local_time import Release
 from domain.mailings import Channel
@@ -58,17 +58,17 @@ class SqlBulkQueue(SqlDeliveryQueue):
         inserted = await super().snapshot(
             run_id, list_ids, kinds, targeting, today, release, split
         )
-        if inserted and self._thresholds and split is None:  # a test's variants go one by one
-            async with self._engine.begin() as conn:
-                content = (
-                    await conn.execute(select(RUNS.c.content).where(RUNS.c.id == run_id))
-                ).scalar_one()
-                threshold = self._thresholds.get(RunContent.from_json(content).channel)
-                if threshold is not None and inserted >= threshold:
-                    state = {"phase": BulkPhase.queued.value}
-                    await conn.execute(
-                        update(RUNS).where(RUNS.c.id == run_id).values(bulk_state=state)
-                    )
+        if not inserted or not self._thresholds:  # no run can go as a mass send: no read
+            return inserted
+        async with self._engine.begin() as conn:
+            content = (
+                await conn.execute(select(RUNS.c.content).where(RUNS.c.id == run_id))
+            ).scalar_one()
+            channel = RunContent.from_json(content).channel
+            if goes_as_mass_send(self._thresholds, channel, inserted, ab_test=split is not None):
+                await conn.execute(
+                    update(RUNS).where(RUNS.c.id == run_id).values(bulk_state=queued())
+                )
         return inserted
 
     async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
