@@ -33,6 +33,8 @@ WEBHOOK_SECRET_SHAPE = secret_matching(
     "must be 1-256 characters A-Z, a-z, 0-9, _ and - (Telegram's rule)",
 )
 RESERVED_PATHS = frozenset({"/healthz", "/metrics"})
+# infrastructure.channels.smtp.Security, not imported: commands that send no email (migrate,
+# admin) need not load aiosmtplib.
 SmtpSecurity = Literal["starttls", "tls", "none"]
 
 

@@ -53,20 +53,8 @@ def explained(problem: str) -> WrapValidator:
     return WrapValidator(check)
 
 
-def parses_as(kind: Any, problem: str, *, trailing_slash: bool = True) -> AfterValidator:
-    """Text that pydantic's ``kind`` accepts, kept as typed; ``problem`` is the message."""
-    adapter: TypeAdapter[Any] = TypeAdapter(kind)
-
-    def check(value: str | None) -> str | None:
-        if value is None:  # an optional setting left unset
-            return None
-        try:
-            adapter.validate_python(value)
-        except ValidationError:
-            raise ValueError(problem) from None
-        return value if trailing_slash else value.rstrip("/")
-
-    return AfterValidator(check)
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+_REDIS_URL: TypeAdapter[RedisDsn] = TypeAdapter(RedisDsn)
 
 
 def http_url(
@@ -74,7 +62,17 @@ def http_url(
 ) -> AfterValidator:
     """Text that pydantic's ``HttpUrl`` accepts (http or https, a host), kept as typed minus a
     trailing slash: callers join paths to it (``{PUBLIC_BASE_URL}/unsubscribe/…``)."""
-    return parses_as(HttpUrl, problem, trailing_slash=False)
+
+    def check(value: str | None) -> str | None:
+        if value is None:  # an optional setting left unset
+            return None
+        try:
+            _HTTP_URL.validate_python(value)
+        except ValidationError:
+            raise ValueError(problem) from None
+        return value.rstrip("/")
+
+    return AfterValidator(check)
 
 
 def _strip_secret(value: SecretStr) -> SecretStr:
@@ -83,7 +81,7 @@ def _strip_secret(value: SecretStr) -> SecretStr:
 
 def _redis_dsn(value: SecretStr) -> SecretStr:
     try:
-        TypeAdapter(RedisDsn).validate_python(value.get_secret_value())
+        _REDIS_URL.validate_python(value.get_secret_value())
     except ValidationError:  # its message would repeat the URL and its password
         raise ValueError("must be redis://host:6379/0 (or rediss://, unix://)") from None
     return value
