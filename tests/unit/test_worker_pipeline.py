@@ -152,3 +152,41 @@ async def test_a_slow_channel_gets_batches_of_about_batch_seconds() -> None:
     assert steady, queue.limits
     assert all(20 <= limit <= 40 for limit in steady), queue.limits  # never 1,000
     assert sorted(queue.recorded) == list(range(1, 401))
+
+
+async def test_rendering_a_batch_lets_the_event_loop_turn_every_render_slice() -> None:
+    """A batch is rendered in slices with a turn of the loop between them: the sends in
+    flight on the same loop (another worker's batch) get their answers meanwhile."""
+    turns = 0
+    seen_at_send: list[int] = []
+
+    class Counting(Channel_):
+        async def send(self, content: RunContent, messages: Sequence[Message]) -> list[SendResult]:
+            seen_at_send.append(turns)
+            return await super().send(content, messages)
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    queue = Queue(100)
+    worker = Worker(
+        queue=queue,  # type: ignore[arg-type]
+        channels={Channel.telegram: Counting()},
+        renderer=Renderer(),  # type: ignore[arg-type]
+        uow_factory=lambda: Uow(queue),  # type: ignore[arg-type,return-value]
+        batch_size=100,
+        render_slice=10,
+    )
+    worker._contents[1] = RunContent(1, "m", Channel.telegram, "hi")
+    ticker = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    started = turns
+    try:
+        assert await worker.run_once() == 100
+    finally:
+        ticker.cancel()
+    assert seen_at_send[0] - started >= 9  # a turn after each slice of 10 but the last
+    assert sorted(queue.recorded) == list(range(1, 101))
