@@ -13,11 +13,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.content import CAPTION_LIMIT, TEXT_LIMIT
 from domain.follow_ups import is_caption
+from domain.personal import recipient_values
 from domain.recipients import Address, AddressKind
 from domain.runs import MailingRun
 from domain.usecases import follow_ups, launch
 from domain.usecases.follow_ups import EditOrder
-from domain.usecases.preview import recipient_values
 from domain.users import User
 from handlers.callbacks import FollowAct, FollowCD, StatsAct, StatsCD
 from handlers.filters import ButtonMessage, IsStaff

@@ -36,6 +36,7 @@ from domain.clock import Clock, SystemClock
 from domain.errors import IllegalTransition, InvalidInput, NotFound
 from domain.local_time import LOCAL_TIME
 from domain.mailings import Mailing
+from domain.personal import recipient_values
 from domain.ports.rendering import MessageRenderer
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import MailingRun
@@ -76,7 +77,7 @@ async def add_variant(
         added = test.variants(mailing.subject, mailing.body)[-1]
         audience = await audience_of(uow, mailing)
     candidate = replace(mailing, subject=added.subject, body=added.body, template_id=None)
-    values = previews.recipient_values(audience.first) if audience.first else {}
+    values = recipient_values(audience.first) if audience.first else {}
     _, _, problems = await asyncio.to_thread(previews.content_notices, renderer, candidate, values)
     if problems:
         raise InvalidInput(problems[0].key, **problems[0].params)

@@ -28,10 +28,10 @@ from domain.bulk import (
 from domain.clock import Clock, SystemClock
 from domain.delivery import Outcome, RetryPolicy, SendResult
 from domain.mailings import Channel
+from domain.personal import member_values, template_keys
 from domain.ports.bulk import BulkQueue, MassSendChannel
 from domain.ports.rendering import MessageRenderer
 from domain.recipients import Address
-from domain.usecases.preview import recipient_values
 
 log = logging.getLogger(__name__)
 UNCERTAIN = "uncertain: the worker stopped while the mass send was being accepted"
@@ -96,18 +96,14 @@ class BulkSender:
             await self._collect(job, channel)
 
     async def _push(self, job: BulkJob, channel: MassSendChannel) -> None:
-        keys = self.renderer.placeholders(job.content.body)
-        if job.content.subject:
-            keys |= self.renderer.placeholders(job.content.subject)
+        keys = template_keys(self.renderer, job.content.body, job.content.subject)
         await channel.open_audience(job.run_id, job.content)  # a push always starts afresh
         after = 0
         while batch := await self.queue.bulk_recipients(job.run_id, after, self.page_size):
             members = []
             for outbound in batch:
                 address = Address(outbound.kind, outbound.value, dict(outbound.attributes))
-                values = recipient_values(address)
-                row = {key: _text(values.get(key)) for key in sorted(keys)}
-                members.append(BulkMember(outbound.value, row))
+                members.append(BulkMember(outbound.value, member_values(address, keys)))
             await channel.push_members(job.run_id, job.content, members)
             after = batch[-1].delivery_id
             await self._save(job, job.phase, self.clock.now() + self.lease)  # keep the lease
@@ -228,7 +224,3 @@ class BulkSender:
 
 def _sent_at(job: BulkJob) -> datetime:
     return datetime.fromisoformat(str(job.state["sent_at"]))
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)

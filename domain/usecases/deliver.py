@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from domain import webhooks
 from domain.backoff import Backoff, short_error
 from domain.clock import Clock, SystemClock
-from domain.content import one_line
 from domain.delivery import (
     BatchSizer,
     Message,
@@ -43,6 +42,7 @@ from domain.delivery import (
 )
 from domain.errors import InvalidInput
 from domain.mailings import Channel
+from domain.personal import recipient_values, render_personal
 from domain.ports.channels import DeliveryChannel
 from domain.ports.follow_ups import FollowUpQueue
 from domain.ports.queue import WorkQueue
@@ -53,12 +53,10 @@ from domain.recipients import Address
 from domain.runs import RunKind
 from domain.tracking import TrackingUrls
 from domain.tracking_plan import TrackingPlan
-from domain.unsubscribe import with_unsubscribe_link
 from domain.usecases.bulk_send import BulkSender
 from domain.usecases.channel_guard import ChannelGuard
 from domain.usecases.heartbeat import Heartbeat
 from domain.usecases.launch import finish_drained_runs
-from domain.usecases.preview import recipient_values
 
 log = logging.getLogger(__name__)
 RunsFinished = Callable[[list[int]], Awaitable[None]]
@@ -249,17 +247,13 @@ class Worker:
         return results
 
     def _render(self, content: RunContent, outbound: Outbound) -> Message:
+        """The recipient's copy (a test send's: the preview's sample recipient's)."""
         values = content.sample if content.sample is not None else recipient_values_of(outbound)
-        values = with_unsubscribe_link(content.channel, values)  # the channel fills it in
         variant = content.variant(outbound.variant)  # an A/B test's, else the content's
-        body = self.renderer.render(variant.body, values) if variant.body.strip() else ""
-        # A subject is plain text on one line (a header), whatever the values hold.
-        subject = (
-            one_line(self.renderer.render_text(variant.subject, values))
-            if variant.subject
-            else None
+        personal = render_personal(
+            self.renderer, content.channel, variant.body, variant.subject, values
         )
-        return Message(outbound, subject, body)
+        return Message(outbound, personal.subject_line, personal.body)
 
     async def _content(self, run_id: int) -> RunContent | None:
         if run_id not in self._contents:

@@ -21,6 +21,7 @@ from domain.errors import IllegalTransition, InvalidInput, NotFound
 from domain.follow_ups import autodelete_at
 from domain.local_time import LOCAL_TIME, MAX_ZONE_VALUES, LocalTime, Release, releases
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing, MailingStatus
+from domain.personal import recipient_values
 from domain.ports.channels import PaidBroadcasts
 from domain.ports.queue import RunSnapshots
 from domain.ports.rendering import MessageRenderer
@@ -123,7 +124,7 @@ async def start(
 def _sample(check: previews.Preview) -> dict[str, object] | None:
     """The recipient the preview rendered for (a test send shows the same)."""
     first = check.audience.first
-    return previews.recipient_values(first) if first is not None else None
+    return recipient_values(first) if first is not None else None
 
 
 async def release_of(

@@ -27,14 +27,14 @@ from domain.errors import InvalidInput
 from domain.mailings import CHANNEL_KINDS, Channel, Mailing
 from domain.media import caption_refused, is_album, is_copy, takes_caption
 from domain.paid import PaidEstimate, sent_paid
+from domain.personal import recipient_values, render_personal
 from domain.ports.channels import PaidBroadcasts
 from domain.ports.rendering import MessageRenderer
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
-from domain.recipients import Address, AddressKind, Audience
+from domain.recipients import AddressKind, Audience
 from domain.segments import TAGS, local_today
 from domain.targeting import Targeting
 from domain.unsubscribe import PLACEHOLDER as UNSUBSCRIBE
-from domain.unsubscribe import with_unsubscribe_link
 from domain.usecases.mailings import load_own, needs_subject
 
 # A template over a render's hard limit (``MessageRenderer``): its own notice.
@@ -91,15 +91,6 @@ class Preview:
     @property
     def can_launch(self) -> bool:
         return not any(w.blocking for w in self.warnings)
-
-
-def recipient_values(address: Address) -> dict[str, Any]:
-    """What a template may read: the address's attributes plus the address itself."""
-    values: dict[str, Any] = dict(address.attributes)
-    values.setdefault("address", address.value)
-    if address.kind is AddressKind.email:
-        values.setdefault("email", address.value)
-    return values
 
 
 # What only the recipients in the lists are concerned by: a test goes to its sender.
@@ -189,14 +180,13 @@ def content_notices(
     (all blocking)."""
     notices: list[Notice] = []
     body, subject = mailing.body, mailing.subject
-    values = with_unsubscribe_link(mailing.channel, values)
     if is_copy(mailing.media):  # sent as it is: nothing is rendered
         return body, subject, notices
     if caption_refused(mailing.media) and visible_text(body).strip():
         notices.append(Notice("media-caption-refused"))
     try:
-        body = renderer.render(mailing.body, values)
-        subject = renderer.render_text(mailing.subject, values) if mailing.subject else None
+        personal = render_personal(renderer, mailing.channel, body, subject, values)
+        body, subject = personal.body, personal.subject
     except InvalidInput as exc:
         key = exc.key if exc.key in TEMPLATE_LIMITS else "preview-template-error"
         notices.append(Notice(key, dict(exc.params)))
