@@ -38,6 +38,7 @@ from domain.usecases import stats
 from domain.users import Role, User
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.migrate import upgrade
+from infrastructure.db.repositories import SqlStatsReader
 from infrastructure.reports import open_report_writer
 from tests.support.db import drop_database, fresh_pg_database
 
@@ -104,9 +105,10 @@ async def open_stats(url: str, mailing_id: int, run_id: int) -> float:
     engine = create_engine(url)
     try:
         uow_factory = make_uow_factory(create_session_factory(engine))
-        await stats.run_report(uow_factory, ADMIN, mailing_id, run_id)  # warm the caches
+        reader = SqlStatsReader(engine)
+        await stats.run_report(uow_factory, reader, ADMIN, mailing_id, run_id)  # warm the caches
         started = time.perf_counter()
-        report = await stats.run_report(uow_factory, ADMIN, mailing_id, run_id)
+        report = await stats.run_report(uow_factory, reader, ADMIN, mailing_id, run_id)
         elapsed = time.perf_counter() - started
         assert report.reasons and not report.details_removed
         return elapsed
@@ -121,6 +123,7 @@ async def export(
     engine = create_engine(url)
     try:
         uow_factory = make_uow_factory(create_session_factory(engine))
+        reader = SqlStatsReader(engine)
         before = sampler.sample()
         lag = LoopLag()
         ticker = asyncio.create_task(lag.run())
@@ -129,6 +132,7 @@ async def export(
                 started = time.perf_counter()
                 rows = await stats.export_run(
                     uow_factory,
+                    reader,
                     open_report_writer,
                     actor_id=ADMIN,
                     mailing_id=ids[0],

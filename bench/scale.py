@@ -52,6 +52,7 @@ from domain.usecases.retention import purge_deliveries
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
 from infrastructure.db.migrate import upgrade
 from infrastructure.db.queue import SqlDeliveryQueue
+from infrastructure.db.repositories import SqlStatsReader
 from infrastructure.db.retention import SqlDeliveryRetention
 from tests.support.db import drop_database, fresh_pg_database
 
@@ -81,6 +82,7 @@ class Bench:
     engine: AsyncEngine
     uow_factory: UnitOfWorkFactory
     queue: SqlDeliveryQueue
+    stats: SqlStatsReader
     mailing_id: int
     list_id: int
     slots: int = 0
@@ -123,7 +125,9 @@ async def prepare(engine: AsyncEngine, sizes: Sizes) -> Bench:
             {"n": sizes.active, "list_id": rlist.id},
         )
     assert mailing.id is not None
-    return Bench(engine, uow_factory, SqlDeliveryQueue(engine), mailing.id, rlist.id)
+    return Bench(
+        engine, uow_factory, SqlDeliveryQueue(engine), SqlStatsReader(engine), mailing.id, rlist.id
+    )
 
 
 async def add_run(bench: Bench, status: RunStatus, finished_at: datetime | None) -> int:
@@ -224,9 +228,11 @@ async def table_rows(engine: AsyncEngine) -> int:
 async def open_stats(bench: Bench, run_id: int) -> None:
     """What the bot reads when a manager opens a run's statistics: the report (totals,
     rate per minute, top failure reasons) and the first page of the run history."""
-    report = await stats.run_report(bench.uow_factory, ADMIN, bench.mailing_id, run_id)
+    report = await stats.run_report(
+        bench.uow_factory, bench.stats, ADMIN, bench.mailing_id, run_id
+    )
     assert report.run.id == run_id
-    await stats.run_history(bench.uow_factory, ADMIN, bench.mailing_id)
+    await stats.run_history(bench.uow_factory, bench.stats, ADMIN, bench.mailing_id)
 
 
 @dataclass

@@ -63,6 +63,7 @@ from infrastructure.db.answers import SqlAnswers
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.follow_ups import SqlFollowUps
+from infrastructure.db.repositories import SqlStatsReader
 from infrastructure.db.segment_index import SqlFieldIndexes
 from infrastructure.db.segment_results import SqlSegmentResults
 from infrastructure.db.uow import make_uow_factory
@@ -178,7 +179,8 @@ def build(settings: Settings, db: Database | None = None) -> App:
     )
     # Replies to people wait out flood control; the engine's own bot handles its 429s.
     bot.session.middleware(FloodWaitMiddleware(note=delivery.note_reply))
-    watcher = RunWatcher(bot, i18n, db.uow_factory)
+    stats = SqlStatsReader(db.engine)
+    watcher = RunWatcher(bot, i18n, db.uow_factory, stats)
     calculator = CronScheduleCalculator(
         min_interval=timedelta(minutes=settings.schedule.min_interval_minutes)
     )
@@ -205,6 +207,7 @@ def build(settings: Settings, db: Database | None = None) -> App:
     )
     services = dp.workflow_data["services"] = Services(
         uow_factory=db.uow_factory,
+        stats=stats,
         clock=SystemClock(),
         tz=settings.timezone,
         available_channels=settings.channels,

@@ -32,6 +32,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.outage import UNREACHABLE
+from domain.ports.stats import StatsReader
 from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import MailingRun, ProgressMessage, RunStatus
 from domain.usecases import launch, progress, stats
@@ -63,9 +64,14 @@ class Watch:
 
 class RunWatcher:
     def __init__(
-        self, bot: Bot, i18n: I18n, uow_factory: UnitOfWorkFactory, interval: float = 3.0
+        self,
+        bot: Bot,
+        i18n: I18n,
+        uow_factory: UnitOfWorkFactory,
+        stats: StatsReader,
+        interval: float = 3.0,
     ) -> None:
-        self.bot, self.i18n, self.uow_factory = bot, i18n, uow_factory
+        self.bot, self.i18n, self.uow_factory, self.stats = bot, i18n, uow_factory, stats
         self.interval = interval
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -183,7 +189,7 @@ class RunWatcher:
         """Why most of a finished run's recipients were not reached (a sender Sendsay has
         not confirmed, a wrong key…): the manager sees it without opening statistics."""
         assert run.id is not None
-        reason = await stats.main_failure(self.uow_factory, run.id)
+        reason = await stats.main_failure(self.stats, run.id)
         if reason is None or not reason.error:
             return ""
         why = escape(translate_reason(self.i18n, reason.error, locale))

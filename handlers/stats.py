@@ -40,7 +40,7 @@ async def on_show(
     """The chart first, then the figures with the buttons under them."""
     cd = callback_data
     report = await stats.run_report(
-        services.uow_factory, user.telegram_id, cd.mailing_id, cd.run_id or None
+        services.uow_factory, services.stats, user.telegram_id, cd.mailing_id, cd.run_id or None
     )
     await query.answer()
     png = await services.chart_drawer.run_chart(
@@ -49,7 +49,7 @@ async def on_show(
     name = f"mailing-{cd.mailing_id}-run-{report.run.id}.png"
     await message.answer_photo(BufferedInputFile(png, name))
     text = await with_bounces(report_text(report, services.tz), services, report.run.id)
-    found = await follow_ups.summaries(services.uow_factory, report.run.id or 0)
+    found = await follow_ups.summaries(services.uow_factory, services.stats, report.run.id or 0)
     if found:
         text += "\n\n" + "\n".join(follow_up_lines(found))
     text += await answers_part(message, services, report.run.id or 0)
@@ -74,7 +74,7 @@ async def on_history(
 ) -> None:
     cd = callback_data
     mailing, page = await stats.run_history(
-        services.uow_factory, user.telegram_id, cd.mailing_id, cd.page
+        services.uow_factory, services.stats, user.telegram_id, cd.mailing_id, cd.page
     )
     await query.answer()
     markup = history_keyboard(cd.mailing_id, page, services.tz)
@@ -99,6 +99,7 @@ async def on_export(
         path = folder / f"mailing-{cd.mailing_id}-run-{cd.run_id}.{fmt.value}"
         count = await stats.export_run(
             services.uow_factory,
+            services.stats,
             services.report_writer,
             actor_id=user.telegram_id,
             mailing_id=cd.mailing_id,
@@ -147,6 +148,7 @@ async def stats_command(
     with_tests = (command.args or "").strip().lower() in WITH_TESTS
     summary = await stats.channel_summary(
         services.uow_factory,
+        services.stats,
         user.telegram_id,
         services.clock.now(),
         services.tz,

@@ -32,7 +32,7 @@ from domain.ports.recipients import (
 from domain.ports.rendering import MessageRenderer
 from domain.ports.retention import DeliveryRetention
 from domain.ports.schedules import ScheduleCalculator, ScheduleNotifier
-from domain.ports.stats import ChartDrawer, ReportWriter, ReportWriterFactory, StatsRepository
+from domain.ports.stats import ChartDrawer, ReportWriter, ReportWriterFactory, StatsReader
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.ports.users import AccessNotifier, UserRepository
 from domain.ports.workers import WorkerRegistry, WorkSignal
@@ -67,7 +67,7 @@ __all__ = [
     "RunSnapshots",
     "ScheduleCalculator",
     "ScheduleNotifier",
-    "StatsRepository",
+    "StatsReader",
     "TemplateRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",

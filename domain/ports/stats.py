@@ -1,5 +1,10 @@
 """Statistics as they are shown and exported (``usecases.stats``, ``runs_view``,
-``follow_ups``).
+``follow_ups``): the read side, outside the unit of work.
+
+A use case checks who may see a run in a unit of work, then reads the figures through
+``StatsReader``, each call a short read of its own: a chart or a million-row export never
+holds the transaction that checked the rights, and the write side's ``UnitOfWork`` carries
+no display queries.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from domain.stats import (
 )
 
 
-class StatsRepository(Protocol):
-    """The read side of statistics. Counts, rates and run history come from the run totals
-    and ``run_minutes`` only; just ``failure_reasons``, ``has_deliveries`` and
-    ``export_rows`` read the per-recipient deliveries (which retention may remove)."""
+class StatsReader(Protocol):
+    """The read side of statistics; every call is a short read-only transaction of its
+    own. Counts, rates and run history come from the run totals and ``run_minutes`` only;
+    just ``failure_reasons``, ``has_deliveries``, ``possibly_twice`` and ``export_rows``
+    read the per-recipient deliveries (which retention may remove)."""
 
     async def runs_page(self, mailing_id: int, page: int, size: int) -> Page[MailingRun]:
         """0-based page of a mailing's runs, newest slot first."""

@@ -14,14 +14,14 @@ from domain.idempotency import IdempotencyStore
 from domain.ports.audit import AuditLog
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
 from domain.ports.recipients import AddressRepository, Audiences, ListCatalogue, ListMembers
-from domain.ports.stats import StatsRepository
 from domain.ports.users import UserRepository
 from domain.saved_segments import SegmentStore
 from domain.webhooks import WebhookStore
 
 
 class UnitOfWork(Protocol):
-    """One transaction over every repository. Rolls back on exit unless committed."""
+    """One transaction over the repositories a change needs; rolls back on exit unless
+    committed. Statistics are read outside it (``domain.ports.stats.StatsReader``)."""
 
     users: UserRepository
     audit: AuditLog
@@ -32,7 +32,6 @@ class UnitOfWork(Protocol):
     templates: TemplateRepository
     mailings: MailingRepository
     runs: RunRepository
-    stats: StatsRepository
     bounces: BounceStore
     tracking: TrackingStore
     api_tokens: ApiTokenStore

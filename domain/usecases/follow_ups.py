@@ -29,6 +29,7 @@ from domain.follow_ups import (
 )
 from domain.ports.follow_ups import FollowUpQueue
 from domain.ports.rendering import MessageRenderer
+from domain.ports.stats import StatsReader
 from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import FollowUpStart, MailingRun, RunKind, RunStatus
 from domain.usecases.access import record
@@ -178,16 +179,18 @@ async def _begin(
     return started
 
 
-async def summaries(uow_factory: UnitOfWorkFactory, run_id: int) -> list[FollowUpSummary]:
+async def summaries(
+    uow_factory: UnitOfWorkFactory, stats: StatsReader, run_id: int
+) -> list[FollowUpSummary]:
     """The follow-ups of a send run (the caller checked the rights), oldest first."""
     async with uow_factory() as uow:
         found = await uow.runs.follow_ups(run_id)
-        result = []
-        for run in found:
-            assert run.id is not None
-            reasons = await uow.stats.failure_reasons(run.id, 10) if run.totals.failed else []
-            kept = sum(r.count for r in reasons if r.error == failure_kind(KEPT)[1])
-            result.append(FollowUpSummary(run, kept))
+    result = []
+    for run in found:
+        assert run.id is not None
+        reasons = await stats.failure_reasons(run.id, 10) if run.totals.failed else []
+        kept = sum(r.count for r in reasons if r.error == failure_kind(KEPT)[1])
+        result.append(FollowUpSummary(run, kept))
     return result
 
 

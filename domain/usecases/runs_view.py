@@ -4,6 +4,7 @@ mailing (someone else's run looks like a missing one)."""
 from __future__ import annotations
 
 from domain.errors import InvalidInput, NotFound
+from domain.ports.stats import StatsReader
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import DeliveryStatus, MailingRun
 from domain.stats import ExportRow
@@ -31,6 +32,7 @@ async def run_of(uow_factory: UnitOfWorkFactory, actor_id: int, run_id: int) -> 
 
 async def deliveries_of(
     uow_factory: UnitOfWorkFactory,
+    stats: StatsReader,
     actor_id: int,
     run_id: int,
     *,
@@ -44,7 +46,7 @@ async def deliveries_of(
         raise InvalidInput("api-limit-invalid", max=DELIVERIES_LIMIT)
     async with uow_factory() as uow:
         await _visible_run(uow, actor_id, run_id)
-        return await uow.stats.export_rows(run_id, max(after_id, 0), limit, status)
+    return await stats.export_rows(run_id, max(after_id, 0), limit, status)
 
 
 async def runs_of(

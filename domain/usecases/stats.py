@@ -18,7 +18,7 @@ from domain.answers import answer_labels
 from domain.errors import AccessDenied, InvalidInput, NotFound
 from domain.mailings import Mailing
 from domain.pagination import Page
-from domain.ports.stats import ReportWriterFactory
+from domain.ports.stats import ReportWriterFactory, StatsReader
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import NOT_SENT, DeliveryStatus, MailingRun
 from domain.stats import (
@@ -54,16 +54,20 @@ async def _run_of(
 
 
 async def run_report(
-    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, run_id: int | None = None
+    uow_factory: UnitOfWorkFactory,
+    stats: StatsReader,
+    actor_id: int,
+    mailing_id: int,
+    run_id: int | None = None,
 ) -> RunReport:
     """A run's statistics; ``run_id=None`` means the latest run of the mailing."""
     async with uow_factory() as uow:
         mailing, run = await _run_of(uow, actor_id, mailing_id, run_id)
-        assert run.id is not None
-        rate = await uow.stats.rate(run.id)
-        kept = await uow.stats.has_deliveries(run.id)
-        reasons = await uow.stats.failure_reasons(run.id, TOP_REASONS) if kept else []
-        twice = await uow.stats.possibly_twice(run.id) if kept else 0
+    assert run.id is not None
+    rate = await stats.rate(run.id)
+    kept = await stats.has_deliveries(run.id)
+    reasons = await stats.failure_reasons(run.id, TOP_REASONS) if kept else []
+    twice = await stats.possibly_twice(run.id) if kept else 0
     return RunReport(
         mailing,
         run,
@@ -74,24 +78,28 @@ async def run_report(
     )
 
 
-async def main_failure(uow_factory: UnitOfWorkFactory, run_id: int) -> FailureReason | None:
+async def main_failure(stats: StatsReader, run_id: int) -> FailureReason | None:
     """The most common reason a run's recipients were not reached (for the run's summary;
     the watcher already checked rights)."""
-    async with uow_factory() as uow:
-        reasons = await uow.stats.failure_reasons(run_id, 1)
+    reasons = await stats.failure_reasons(run_id, 1)
     return reasons[0] if reasons else None
 
 
 async def run_history(
-    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, page: int = 0
+    uow_factory: UnitOfWorkFactory,
+    stats: StatsReader,
+    actor_id: int,
+    mailing_id: int,
+    page: int = 0,
 ) -> tuple[Mailing, Page[MailingRun]]:
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
-        return mailing, await uow.stats.runs_page(mailing_id, page, HISTORY_PAGE)
+    return mailing, await stats.runs_page(mailing_id, page, HISTORY_PAGE)
 
 
 async def channel_summary(
     uow_factory: UnitOfWorkFactory,
+    stats: StatsReader,
     actor_id: int,
     now: datetime,
     tz: tzinfo = UTC,
@@ -102,19 +110,20 @@ async def channel_summary(
     ``tz``; test sends are left out unless ``with_tests``."""
     async with uow_factory() as uow:
         actor = await require_staff(uow, actor_id)
-        if not actor.is_admin:
-            raise AccessDenied()
-        periods = {
-            p: await uow.stats.channel_sends(now - span, with_tests=with_tests)
-            for p, span in PERIODS.items()
-        }
-        since = now - PERIODS[Period.month]
-        daily = await uow.stats.daily_sends(since, tz, with_tests=with_tests)
+    if not actor.is_admin:
+        raise AccessDenied()
+    periods = {
+        p: await stats.channel_sends(now - span, with_tests=with_tests)
+        for p, span in PERIODS.items()
+    }
+    since = now - PERIODS[Period.month]
+    daily = await stats.daily_sends(since, tz, with_tests=with_tests)
     return ChannelSummary(until=now, periods=periods, daily=daily, with_tests=with_tests)
 
 
 async def export_run(
     uow_factory: UnitOfWorkFactory,
+    stats: StatsReader,
     open_writer: ReportWriterFactory,
     *,
     actor_id: int,
@@ -125,21 +134,21 @@ async def export_run(
 ) -> int:
     """Write a run's per-recipient report to ``dest`` in chunks; returns the row count.
 
-    Each chunk is read in a short transaction of its own, so a million-row report never
-    sits in memory at once nor holds the database for the whole write.
+    Each chunk is read in a short transaction of its own (``StatsReader``), so a
+    million-row report never sits in memory at once nor holds the database for the whole
+    write.
     """
     async with uow_factory() as uow:
         _, run = await _run_of(uow, actor_id, mailing_id, run_id)
-        if not await uow.stats.has_deliveries(run_id):
-            key = "stats-export-removed" if run.totals.total else "stats-export-empty"
-            raise InvalidInput(key)
+    if not await stats.has_deliveries(run_id):
+        key = "stats-export-removed" if run.totals.total else "stats-export-empty"
+        raise InvalidInput(key)
     labels = answer_labels(dict((run.content or {}).get("options") or {}))
     writer = open_writer(dest, fmt)
     written, after = 0, 0
     try:
         while True:
-            async with uow_factory() as uow:
-                rows = await uow.stats.export_rows(run_id, after, EXPORT_CHUNK)
+            rows = await stats.export_rows(run_id, after, EXPORT_CHUNK)
             if not rows:
                 break
             if run.ended:  # a cancelled run's rest: never sent, not waiting

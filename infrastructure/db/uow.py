@@ -13,7 +13,6 @@ from domain.idempotency import IdempotencyStore
 from domain.ports.audit import AuditLog
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
 from domain.ports.recipients import AddressRepository, Audiences, ListCatalogue, ListMembers
-from domain.ports.stats import StatsRepository
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.ports.users import UserRepository
 from domain.saved_segments import SegmentStore
@@ -24,7 +23,6 @@ from infrastructure.db.repositories import (
     SqlMailingRepository,
     SqlRecipientListRepository,
     SqlRunRepository,
-    SqlStatsRepository,
     SqlTemplateRepository,
     SqlUserRepository,
 )
@@ -46,7 +44,6 @@ class SqlAlchemyUnitOfWork:
     templates: TemplateRepository
     mailings: MailingRepository
     runs: RunRepository
-    stats: StatsRepository
     bounces: BounceStore
     tracking: TrackingStore
     api_tokens: ApiTokenStore
@@ -75,7 +72,6 @@ class SqlAlchemyUnitOfWork:
         self.templates = SqlTemplateRepository(session)
         self.mailings = SqlMailingRepository(session)
         self.runs = SqlRunRepository(session)
-        self.stats = SqlStatsRepository(session)
         self.bounces = SqlBounceStore(session)
         self.tracking = SqlTrackingStore(session)
         self.api_tokens = SqlApiTokenStore(session)

@@ -939,3 +939,12 @@ class MemoryABTests:
         ]
         self._queue.variants.update(dict.fromkeys(held, decision.winner))
         return len(held)
+
+
+class StatsUnread:
+    """A ``domain.ports.stats.StatsReader`` that must not be read: statistics are SQL
+    (``tests/integration/db/test_stats.py``). Passing it shows a use case refuses, or has
+    nothing to count, before it reads any figure."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"StatsReader.{name} read: test statistics on the SQL reader")

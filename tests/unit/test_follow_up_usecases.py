@@ -16,7 +16,7 @@ from domain.runs import MailingRun, RunKind, RunStatus, RunTotals
 from domain.usecases import follow_ups
 from domain.usecases.follow_ups import EditOrder
 from infrastructure.rendering import JinjaRenderer
-from tests.fakes.memory_uow import MemoryDatabase, MemoryFollowUps
+from tests.fakes.memory_uow import MemoryDatabase, MemoryFollowUps, StatsUnread
 from tests.fakes.team import ADMIN, MANAGER, NOW, OTHER, StillClock, team_database
 
 SENT = NOW - timedelta(hours=3)
@@ -186,10 +186,12 @@ async def test_an_edit_carries_the_new_text_and_keeps_or_drops_the_buttons(
     assert "buttons" not in options and ANSWERS not in options
     assert options[ANSWER_RUN] == run_id  # answers still go to the send run
     assert db.audit[-1].action == "mailing.edit"
-    summaries = await follow_ups.summaries(db.uow_factory, run_id)  # the send run's card
+    summaries = await follow_ups.summaries(
+        db.uow_factory, StatsUnread(), run_id
+    )  # the send run's card
     assert [(s.run.id, s.kept, s.done) for s in summaries] == [(started.run_id, 0, False)]
     db.runs[started.run_id].status = RunStatus.completed
-    assert (await follow_ups.summaries(db.uow_factory, run_id))[0].done
+    assert (await follow_ups.summaries(db.uow_factory, StatsUnread(), run_id))[0].done
 
 
 async def test_an_edit_telegram_would_refuse_is_refused_first(db: MemoryDatabase) -> None:

@@ -30,7 +30,7 @@ from domain.usecases import (
     retention,
     runs_view,
 )
-from tests.fakes.memory_uow import MemoryDatabase
+from tests.fakes.memory_uow import MemoryDatabase, StatsUnread
 from tests.fakes.team import (
     ADMIN,
     MANAGER,
@@ -300,11 +300,13 @@ async def test_a_deliveries_page_is_checked_before_it_is_read(db: MemoryDatabase
     for limit in (0, runs_view.DELIVERIES_LIMIT + 1):
         with pytest.raises(InvalidInput) as refused:
             await runs_view.deliveries_of(
-                db.uow_factory, MANAGER, their_run, after_id=0, limit=limit
+                db.uow_factory, StatsUnread(), MANAGER, their_run, after_id=0, limit=limit
             )
         assert refused.value.key == "api-limit-invalid"
     with pytest.raises(NotFound) as missing:  # someone else's run: refused before any read
-        await runs_view.deliveries_of(db.uow_factory, MANAGER, their_run, after_id=0, limit=10)
+        await runs_view.deliveries_of(
+            db.uow_factory, StatsUnread(), MANAGER, their_run, after_id=0, limit=10
+        )
     assert missing.value.key == "stats-run-not-found"
 
 

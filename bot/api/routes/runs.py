@@ -97,7 +97,7 @@ async def run_deliveries(
     limit: Annotated[int, Query(ge=1, le=DELIVERIES_LIMIT)] = 100,
 ) -> DeliveryPage:
     rows = await deliveries_of(
-        ctx.uow_factory, user.telegram_id, run_id,
+        ctx.uow_factory, ctx.services.stats, user.telegram_id, run_id,
         after_id=int(cursor or 0), limit=limit, status=status,
     )  # fmt: skip
     items = [

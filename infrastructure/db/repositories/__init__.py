@@ -5,7 +5,7 @@ from infrastructure.db.repositories.audit import SqlAuditLog
 from infrastructure.db.repositories.lists import SqlRecipientListRepository
 from infrastructure.db.repositories.mailings import SqlMailingRepository
 from infrastructure.db.repositories.runs import SqlRunRepository
-from infrastructure.db.repositories.stats import SqlStatsRepository
+from infrastructure.db.repositories.stats import SqlStatsReader
 from infrastructure.db.repositories.templates import SqlTemplateRepository
 from infrastructure.db.repositories.users import SqlUserRepository
 
@@ -15,7 +15,7 @@ __all__ = [
     "SqlMailingRepository",
     "SqlRecipientListRepository",
     "SqlRunRepository",
-    "SqlStatsRepository",
+    "SqlStatsReader",
     "SqlTemplateRepository",
     "SqlUserRepository",
 ]

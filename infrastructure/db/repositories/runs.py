@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
@@ -36,6 +36,18 @@ def to_run(row: MailingRunRow) -> MailingRun:
         autodelete_at=row.autodelete_at,
         ab_due_at=row.ab_due_at,
         ab_result=dict(row.ab_result) if row.ab_result else None,
+    )
+
+
+def send_runs(mailing_id: int) -> Select[MailingRunRow]:
+    """A mailing's send runs (follow-ups left out), newest slot first."""
+    return (
+        select(MailingRunRow)
+        .where(
+            MailingRunRow.mailing_id == mailing_id,
+            MailingRunRow.kind == RunKind.send.value,
+        )
+        .order_by(MailingRunRow.scheduled_for.desc(), MailingRunRow.id.desc())
     )
 
 
@@ -119,15 +131,7 @@ class SqlRunRepository:
 
     async def for_mailing(self, mailing_id: int, limit: int = 20) -> list[MailingRun]:
         """Send runs (follow-ups are found by ``follow_ups``), newest slot first."""
-        stmt = (
-            select(MailingRunRow)
-            .where(
-                MailingRunRow.mailing_id == mailing_id,
-                MailingRunRow.kind == RunKind.send.value,
-            )
-            .order_by(MailingRunRow.scheduled_for.desc(), MailingRunRow.id.desc())
-            .limit(limit)
-        )
+        stmt = send_runs(mailing_id).limit(limit)
         return [to_run(row) for row in await self._session.scalars(stmt)]
 
     async def complete_drained(self, now: datetime) -> list[MailingRun]:

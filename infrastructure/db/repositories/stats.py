@@ -1,4 +1,5 @@
-"""The read side of statistics: runs, ``run_minutes`` and, for details only, deliveries."""
+"""The read side of statistics: runs, ``run_minutes`` and, for details only, deliveries;
+read outside the unit of work (``domain.ports.stats``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, exists, func, null, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain.bounces import ACTIONABLE, BounceKind
@@ -17,6 +18,7 @@ from domain.mailings import Channel
 from domain.pagination import Page
 from domain.runs import DeliveryStatus, MailingRun, RunKind
 from domain.stats import DaySends, ExportRow, FailureReason, MinuteSends, Sends, local_days
+from infrastructure.db.engine import create_session_factory
 from infrastructure.db.models import (
     AddressRow,
     BounceRow,
@@ -27,8 +29,8 @@ from infrastructure.db.models import (
     RunAnswerRow,
     RunMinuteRow,
 )
-from infrastructure.db.repositories._sql import dialect_name, fetch_page
-from infrastructure.db.repositories.runs import to_run
+from infrastructure.db.repositories._sql import fetch_page
+from infrastructure.db.repositories.runs import send_runs, to_run
 
 M = RunMinuteRow
 SUMS = (func.sum(M.delivered), func.sum(M.failed), func.sum(M.refused))
@@ -39,62 +41,67 @@ def _sends(row: Any) -> Sends:
     return Sends(int(delivered or 0), int(failed or 0), int(refused or 0))
 
 
-class SqlStatsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class SqlStatsReader:
+    """Implements ``domain.ports.stats.StatsReader``: each call reads in a short session of
+    its own, outside any unit of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = create_session_factory(engine)
+        self._dialect = engine.dialect.name
 
     async def runs_page(self, mailing_id: int, page: int, size: int) -> Page[MailingRun]:
-        stmt = (
-            select(MailingRunRow)
-            .where(
-                MailingRunRow.mailing_id == mailing_id,
-                MailingRunRow.kind == RunKind.send.value,
-            )
-            .order_by(MailingRunRow.scheduled_for.desc(), MailingRunRow.id.desc())
-        )
-        return await fetch_page(self._session, stmt, page, size, to_run)
+        async with self._sessions() as session:
+            return await fetch_page(session, send_runs(mailing_id), page, size, to_run)
 
     async def rate(self, run_id: int) -> list[MinuteSends]:
-        stmt = (
-            select(M.minute, *SUMS).where(M.run_id == run_id).group_by(M.minute).order_by(M.minute)
-        )
-        rows = await self._session.execute(stmt)
-        return [MinuteSends(minute, _sends(sums)) for minute, *sums in rows]
+        async with self._sessions() as session:
+            stmt = (
+                select(M.minute, *SUMS)
+                .where(M.run_id == run_id)
+                .group_by(M.minute)
+                .order_by(M.minute)
+            )
+            rows = await session.execute(stmt)
+            return [MinuteSends(minute, _sends(sums)) for minute, *sums in rows]
 
     async def failure_reasons(self, run_id: int, limit: int) -> list[FailureReason]:
         """Grouped by kind (``domain.failures``): the database counts each distinct text,
         which, when servers name the address, is one per recipient; they are streamed
         and folded here, never held at once."""
-        d = DeliveryRow
-        error = func.coalesce(d.last_error, "")
-        stmt = (
-            select(d.status, error, func.count())
-            .where(d.run_id == run_id, d.status.in_(("failed", "refused")))
-            .group_by(d.status, error)
-            .execution_options(yield_per=1000)
-        )
-        tally = ReasonTally()
-        async for status, text, n in await self._session.stream(stmt):
-            tally.add(status, text, int(n))
-        return tally.top(limit)
+        async with self._sessions() as session:
+            d = DeliveryRow
+            error = func.coalesce(d.last_error, "")
+            stmt = (
+                select(d.status, error, func.count())
+                .where(d.run_id == run_id, d.status.in_(("failed", "refused")))
+                .group_by(d.status, error)
+                .execution_options(yield_per=1000)
+            )
+            tally = ReasonTally()
+            async for status, text, n in await session.stream(stmt):
+                tally.add(status, text, int(n))
+            return tally.top(limit)
 
     async def has_deliveries(self, run_id: int) -> bool:
-        stmt = select(exists().where(DeliveryRow.run_id == run_id))
-        return bool((await self._session.execute(stmt)).scalar_one())
+        async with self._sessions() as session:
+            stmt = select(exists().where(DeliveryRow.run_id == run_id))
+            return bool((await session.execute(stmt)).scalar_one())
 
     async def possibly_twice(self, run_id: int) -> int:
-        d = DeliveryRow  # the partial index ix_deliveries_run_id_answer_lost finds them
-        stmt = select(func.count()).where(
-            d.run_id == run_id, d.answer_lost, d.status == DeliveryStatus.delivered.value
-        )
-        return int((await self._session.execute(stmt)).scalar_one())
+        async with self._sessions() as session:
+            d = DeliveryRow  # the partial index ix_deliveries_run_id_answer_lost finds them
+            stmt = select(func.count()).where(
+                d.run_id == run_id, d.answer_lost, d.status == DeliveryStatus.delivered.value
+            )
+            return int((await session.execute(stmt)).scalar_one())
 
     async def channel_sends(
         self, since: datetime, *, with_tests: bool = False
     ) -> dict[Channel, Sends]:
-        stmt = select(M.channel, *SUMS).where(M.minute >= since, *_counted(with_tests))
-        rows = await self._session.execute(stmt.group_by(M.channel))
-        return {Channel(channel): _sends(sums) for channel, *sums in rows}
+        async with self._sessions() as session:
+            stmt = select(M.channel, *SUMS).where(M.minute >= since, *_counted(with_tests))
+            rows = await session.execute(stmt.group_by(M.channel))
+            return {Channel(channel): _sends(sums) for channel, *sums in rows}
 
     async def daily_sends(
         self, since: datetime, tz: tzinfo, *, with_tests: bool = False
@@ -102,62 +109,65 @@ class SqlStatsRepository:
         """Summed per UTC hour here, then into days in ``tz`` (``domain.stats.local_days``):
         an hour is the finest step of every time zone's offset that matters here, and the
         database needs no time zone data (SQLite has none)."""
-        hour = self._hour(M.minute).label("hour")
-        stmt = select(hour, M.channel, *SUMS).where(M.minute >= since, *_counted(with_tests))
-        rows = await self._session.execute(stmt.group_by(hour, M.channel))
-        hours = [DaySends(_hour_start(h), Channel(ch), _sends(sums)) for h, ch, *sums in rows]
-        return local_days(hours, tz)
+        async with self._sessions() as session:
+            hour = self._hour(M.minute).label("hour")
+            stmt = select(hour, M.channel, *SUMS).where(M.minute >= since, *_counted(with_tests))
+            rows = await session.execute(stmt.group_by(hour, M.channel))
+            hours = [DaySends(_hour_start(h), Channel(ch), _sends(sums)) for h, ch, *sums in rows]
+            return local_days(hours, tz)
 
     def _hour(self, minute: Any) -> ColumnElement[Any]:
-        if dialect_name(self._session) == "postgresql":
+        if self._dialect == "postgresql":
             return func.date_trunc("hour", func.timezone("UTC", minute))
         return func.substr(minute, 1, 13)  # SQLite keeps naive UTC text: 'YYYY-MM-DD HH…'
 
-    async def _follow_ups_of(self, run_id: int) -> tuple[bool, bool]:
+    @staticmethod
+    async def _follow_ups_of(session: AsyncSession, run_id: int) -> tuple[bool, bool]:
         """Whether the run has a recall, and answers."""
         r, a = MailingRunRow, RunAnswerRow
         recall = exists().where(r.source_run_id == run_id, r.kind == RunKind.recall.value)
         answer = exists().where(a.run_id == run_id)
-        row = (await self._session.execute(select(recall, answer))).one()
+        row = (await session.execute(select(recall, answer))).one()
         return bool(row[0]), bool(row[1])
 
     async def export_rows(
         self, run_id: int, after_id: int, limit: int, status: DeliveryStatus | None = None
     ) -> list[ExportRow]:
-        d, tracked = DeliveryRow, DeliveryTrackingRow
-        # Most runs were never recalled nor answered: their report skips both lookups
-        # (two per row would halve its speed, bench/export.py).
-        recalled, answered = await self._follow_ups_of(run_id)
-        stmt = (
-            select(
-                d.id,
-                AddressRow.value,
-                MailingRow.channel,
-                d.status,
-                d.attempts,
-                d.last_error,
-                d.updated_at,
-                _telling_bounce(BounceRow.kind),
-                _telling_bounce(BounceRow.reason),
-                tracked.opened_at,
-                func.coalesce(tracked.clicks, 0),
-                d.variant,
-                _recall_state() if recalled else null(),
-                _answer_option() if answered else null(),
-                d.answer_lost & (d.status == DeliveryStatus.delivered.value),  # 0/1 on SQLite
+        async with self._sessions() as session:
+            d, tracked = DeliveryRow, DeliveryTrackingRow
+            # Most runs were never recalled nor answered: their report skips both lookups
+            # (two per row would halve its speed, bench/export.py).
+            recalled, answered = await self._follow_ups_of(session, run_id)
+            stmt = (
+                select(
+                    d.id,
+                    AddressRow.value,
+                    MailingRow.channel,
+                    d.status,
+                    d.attempts,
+                    d.last_error,
+                    d.updated_at,
+                    _telling_bounce(BounceRow.kind),
+                    _telling_bounce(BounceRow.reason),
+                    tracked.opened_at,
+                    func.coalesce(tracked.clicks, 0),
+                    d.variant,
+                    _recall_state() if recalled else null(),
+                    _answer_option() if answered else null(),
+                    d.answer_lost & (d.status == DeliveryStatus.delivered.value),  # 0/1 on SQLite
+                )
+                .join(AddressRow, AddressRow.id == d.address_id)
+                .join(MailingRunRow, MailingRunRow.id == d.run_id)
+                .join(MailingRow, MailingRow.id == MailingRunRow.mailing_id)
+                .outerjoin(tracked, tracked.delivery_id == d.id)
+                .where(d.run_id == run_id, d.id > after_id)
+                .order_by(d.id)
+                .limit(limit)
             )
-            .join(AddressRow, AddressRow.id == d.address_id)
-            .join(MailingRunRow, MailingRunRow.id == d.run_id)
-            .join(MailingRow, MailingRow.id == MailingRunRow.mailing_id)
-            .outerjoin(tracked, tracked.delivery_id == d.id)
-            .where(d.run_id == run_id, d.id > after_id)
-            .order_by(d.id)
-            .limit(limit)
-        )
-        if status is not None:
-            stmt = stmt.where(d.status == status.value)
-        rows = await self._session.execute(stmt)
-        return [_export_row(*row) for row in rows]
+            if status is not None:
+                stmt = stmt.where(d.status == status.value)
+            rows = await session.execute(stmt)
+            return [_export_row(*row) for row in rows]
 
 
 def _export_row(*columns: Any) -> ExportRow:

@@ -16,6 +16,7 @@ from domain.usecases.bounces import apply_bounce
 from handlers.i18n import make_i18n
 from handlers.run_progress import RunWatcher, Watch
 from infrastructure.bounces import BounceClassifier
+from infrastructure.db.repositories import SqlStatsReader
 from tests.fakes.bot_api import FakeBotAPI
 from tests.integration.bounces.helpers import VERP, delivered_run, sample
 from tests.integration.db.test_queue import T0
@@ -44,7 +45,9 @@ async def test_the_summary_says_how_many_of_the_refused_bounced_later(
         bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
         try:
             shown = await bot.send_message(MANAGER, "Launching…")
-            watcher = RunWatcher(bot, make_i18n(), uow_factory, interval=0.05)
+            watcher = RunWatcher(
+                bot, make_i18n(), uow_factory, SqlStatsReader(db_engine), interval=0.05
+            )
             watcher.watch(Watch(run_id, run.mailing_id, MANAGER, shown.message_id, "en"))
             summary = await api.wait_for_message(MANAGER, contains="Summary", timeout=10)
             await watcher.close()

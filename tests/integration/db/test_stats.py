@@ -15,6 +15,7 @@ from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import AddressKind
 from domain.stats import FailureReason, Sends
 from infrastructure.db.queue import SqlDeliveryQueue
+from infrastructure.db.repositories import SqlStatsReader
 from tests.integration.db.test_queue import (
     POLICY,
     T0,
@@ -29,7 +30,7 @@ async def test_each_batch_adds_its_final_results_to_its_minute_in_one_statement(
 ) -> None:
     lst = await add_bulk_list(db_engine, 6, "s")
     run = await add_run(uow_factory)
-    queue = SqlDeliveryQueue(db_engine)
+    queue, stats = SqlDeliveryQueue(db_engine), SqlStatsReader(db_engine)
     await queue.snapshot(run, [lst], [AddressKind.email])
     batch = await queue.claim(6, T0)
     first, second = batch[:3], batch[3:]
@@ -56,11 +57,10 @@ async def test_each_batch_adds_its_final_results_to_its_minute_in_one_statement(
         at + timedelta(minutes=1),
         POLICY,
     )
-    async with uow_factory() as uow:
-        rate = await uow.stats.rate(run)
-        by_channel = await uow.stats.channel_sends(T0 - timedelta(days=1))
-        daily = await uow.stats.daily_sends(T0 - timedelta(days=1), UTC)
-        reasons = await uow.stats.failure_reasons(run, 5)
+    rate = await stats.rate(run)
+    by_channel = await stats.channel_sends(T0 - timedelta(days=1))
+    daily = await stats.daily_sends(T0 - timedelta(days=1), UTC)
+    reasons = await stats.failure_reasons(run, 5)
     assert [(p.minute, p.sends) for p in rate] == [
         (T0, Sends(delivered=1, failed=1, refused=1)),
         (T0 + timedelta(minutes=1), Sends(delivered=2)),
@@ -80,13 +80,12 @@ async def test_counts_and_rate_stay_when_retention_removes_the_delivery_rows(
 ) -> None:
     lst = await add_bulk_list(db_engine, 3, "r")
     run = await add_run(uow_factory)
-    queue = SqlDeliveryQueue(db_engine)
+    queue, stats = SqlDeliveryQueue(db_engine), SqlStatsReader(db_engine)
     await queue.snapshot(run, [lst], [AddressKind.email])
     batch = await queue.claim(3, T0)
     await queue.complete([SendResult(o.delivery_id, Outcome.delivered) for o in batch], T0, POLICY)
-    async with uow_factory() as uow:
-        exported = await uow.stats.export_rows(run, 0, 2)
-        rest = await uow.stats.export_rows(run, exported[-1].delivery_id, 2)
+    exported = await stats.export_rows(run, 0, 2)
+    rest = await stats.export_rows(run, exported[-1].delivery_id, 2)
     assert len(exported) == 2 and len(rest) == 1
     assert {r.address for r in exported + rest} == {f"r{i}@example.com" for i in (1, 2, 3)}
     assert {(r.channel, r.status, r.attempts) for r in exported + rest} == {
@@ -94,12 +93,12 @@ async def test_counts_and_rate_stay_when_retention_removes_the_delivery_rows(
     }
     async with db_engine.begin() as conn:
         await conn.execute(text("DELETE FROM deliveries WHERE run_id = :r"), {"r": run})
+    assert not await stats.has_deliveries(run)
+    assert [p.sends for p in await stats.rate(run)] == [Sends(delivered=3)]
     async with uow_factory() as uow:
-        assert not await uow.stats.has_deliveries(run)
-        assert [p.sends for p in await uow.stats.rate(run)] == [Sends(delivered=3)]
         kept = await uow.runs.get(run)
-        assert kept is not None
-        page = await uow.stats.runs_page(kept.mailing_id, 0, 8)
+    assert kept is not None
+    page = await stats.runs_page(kept.mailing_id, 0, 8)
     assert [r.totals.delivered for r in page.items] == [3] and page.total == 1
 
 
@@ -108,7 +107,7 @@ async def test_failure_reasons_are_grouped_by_kind_not_listed_per_address(
 ) -> None:
     lst = await add_bulk_list(db_engine, 14, "k")
     run = await add_run(uow_factory)
-    queue = SqlDeliveryQueue(db_engine)
+    queue, stats = SqlDeliveryQueue(db_engine), SqlStatsReader(db_engine)
     await queue.snapshot(run, [lst], [AddressKind.email])
     batch = await queue.claim(14, T0)
     results = [
@@ -116,8 +115,7 @@ async def test_failure_reasons_are_grouped_by_kind_not_listed_per_address(
         for o in batch[:11]
     ] + [SendResult(o.delivery_id, Outcome.failed, "554 5.7.1 Spam") for o in batch[11:]]
     await queue.complete(results, T0, POLICY)
-    async with uow_factory() as uow:
-        reasons = await uow.stats.failure_reasons(run, 5)
+    reasons = await stats.failure_reasons(run, 5)
     assert reasons == [
         FailureReason("refused", "550 5.1.1 Recipient rejected", 11),
         FailureReason("failed", "554 5.7.1 Spam", 3),
@@ -133,7 +131,7 @@ async def test_per_channel_sends_leave_test_sends_out_and_count_days_in_the_zone
         await conn.execute(
             text("UPDATE mailing_runs SET is_test = true WHERE id = :r"), {"r": test}
         )
-    queue = SqlDeliveryQueue(db_engine)
+    queue, stats = SqlDeliveryQueue(db_engine), SqlStatsReader(db_engine)
     for run, at, size in ((real, T0, 2), (real, late, 1), (test, late, 1)):
         lst = await add_bulk_list(db_engine, size, f"z{run}-{at.hour}-")
         await queue.snapshot(run, [lst], [AddressKind.email])
@@ -142,11 +140,10 @@ async def test_per_channel_sends_leave_test_sends_out_and_count_days_in_the_zone
             [SendResult(o.delivery_id, Outcome.delivered) for o in batch], at, POLICY
         )
     since, moscow = T0 - timedelta(days=1), ZoneInfo("Europe/Moscow")
-    async with uow_factory() as uow:
-        real_only = await uow.stats.channel_sends(since)
-        everything = await uow.stats.channel_sends(since, with_tests=True)
-        days = await uow.stats.daily_sends(since, moscow)
-        days_all = await uow.stats.daily_sends(since, moscow, with_tests=True)
+    real_only = await stats.channel_sends(since)
+    everything = await stats.channel_sends(since, with_tests=True)
+    days = await stats.daily_sends(since, moscow)
+    days_all = await stats.daily_sends(since, moscow, with_tests=True)
     assert real_only == {Channel.email: Sends(delivered=3)}
     assert everything == {Channel.email: Sends(delivered=4)}
     assert [(d.day.isoformat(), d.sends.delivered) for d in days] == [
