@@ -1,14 +1,19 @@
 """Recipient-list use cases (``domain.usecases.lists``) on the in-memory unit of work:
 lists are shared by the team, only their owner or an admin renames or deletes them, a
-list some active mailing targets stays, and members change one address at a time."""
+list some active mailing targets stays, members change one address at a time, and a new
+list made for an import is removed again when the import brings nobody in."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from domain.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from domain.imports import ImportReport, ImportSource, ProgressCallback
 from domain.mailings import Channel, Mailing, MailingStatus
 from domain.recipients import Address, AddressKind, ListSourceKind
 from domain.usecases import lists
@@ -174,3 +179,112 @@ async def test_the_overview_counts_each_list_by_kind(db: MemoryDatabase) -> None
     await lists.add_address(db.uow_factory, parser, OWNER, first.id or 0, "a@example.com")
     views = await lists.overview(db.uow_factory, COLLEAGUE)
     assert [(v.rlist.name, v.size.total) for v in views] == [("A", 1), ("B", 0)]
+
+
+# -- a new list made for an import: kept only with members (create, then compensate) ----
+
+
+class Importer:
+    """``RecipientImporter`` from a script: each call adds ``adds`` addresses to the list
+    (all or nothing, as the port says), or raises ``error``."""
+
+    def __init__(self, db: MemoryDatabase, adds: int = 0, error: Exception | None = None):
+        self.db, self.adds, self.error = db, adds, error
+        self.lists: list[int] = []
+
+    async def import_file(
+        self, list_id: int, source: ImportSource, progress: ProgressCallback | None = None
+    ) -> ImportReport:
+        self.lists.append(list_id)
+        if self.error is not None:
+            raise self.error
+        async with self.db.uow_factory() as uow:
+            ids = []
+            for i in range(self.adds):
+                address = Address(AddressKind.email, f"p{i}@example.com", {"city": "Riga"})
+                ids.append((await uow.addresses.upsert(address)).id or 0)
+            await uow.members.add_members(list_id, ids)
+            await uow.commit()
+        return ImportReport(rows=self.adds, added=self.adds, attributes=["city"])
+
+    async def sheet_names(self, source: ImportSource) -> list[str]:
+        return []
+
+
+SOURCE = ImportSource(Path("people.csv"), "people.csv")
+
+
+async def into_new(db: MemoryDatabase, importer: Importer, name: str = "People") -> Any:
+    return await lists.import_into_new_list(
+        db.uow_factory,
+        importer,
+        OWNER,
+        name,
+        SOURCE,
+        source_kind=ListSourceKind.url,
+        source_ref="https://x.example/people.csv",
+    )
+
+
+async def test_an_import_into_a_new_list_keeps_the_list_with_its_source(
+    db: MemoryDatabase,
+) -> None:
+    await lists.create(db.uow_factory, OWNER, "People")
+    made, report = await into_new(db, Importer(db, adds=3))
+    assert made is not None and made.name == "People (2)"  # the name was taken
+    assert report.added == 3
+    kept = db.lists[made.id or 0]
+    assert (kept.source_kind, kept.source_ref) == (
+        ListSourceKind.url,
+        "https://x.example/people.csv",
+    )
+    assert kept.fields == ["city"]  # segments offer the imported columns
+    assert [e.action for e in db.audit] == ["list.create", "list.create", "list.import"]
+
+
+async def test_a_failed_import_removes_the_list_it_made_and_says_why(db: MemoryDatabase) -> None:
+    importer = Importer(db, error=InvalidInput("import-no-address-column"))
+    with pytest.raises(InvalidInput) as refused:
+        await into_new(db, importer)
+    assert refused.value.key == "import-no-address-column"
+    assert importer.lists and importer.lists[0] not in db.lists  # made, then removed
+    assert db.lists == {}
+
+
+async def test_an_import_that_adds_nobody_leaves_no_empty_list(db: MemoryDatabase) -> None:
+    made, report = await into_new(db, Importer(db, adds=0))
+    assert made is None and report.added == 0
+    assert db.lists == {}
+
+
+async def test_an_interrupted_import_removes_its_new_list_too(db: MemoryDatabase) -> None:
+    with pytest.raises(asyncio.CancelledError):  # the bot stops mid-import
+        await into_new(db, Importer(db, error=asyncio.CancelledError()))
+    assert db.lists == {}
+
+
+async def test_an_import_into_a_list_that_exists_never_removes_it(db: MemoryDatabase) -> None:
+    rlist = await lists.create(db.uow_factory, OWNER, "Clients")
+    importer = Importer(db, error=InvalidInput("import-empty-file"))
+    with pytest.raises(InvalidInput):
+        await lists.import_file(
+            db.uow_factory,
+            importer,
+            COLLEAGUE,
+            rlist.id or 0,
+            SOURCE,
+            source_kind=ListSourceKind.file,
+            source_ref="people.csv",
+        )
+    assert db.lists[rlist.id or 0].source_kind is ListSourceKind.manual  # as it was
+    with pytest.raises(AccessDenied):  # not staff: refused before anything is made
+        await lists.import_into_new_list(
+            db.uow_factory,
+            Importer(db, adds=1),
+            STRANGER,
+            "Mine",
+            SOURCE,
+            source_kind=ListSourceKind.file,
+            source_ref=None,
+        )
+    assert [r.name for r in db.lists.values()] == ["Clients"]
