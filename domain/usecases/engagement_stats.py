@@ -10,7 +10,7 @@ from __future__ import annotations
 from domain.engagement import EngagementReport, RunEngagement
 from domain.mailings import Channel
 from domain.ports.uow import UnitOfWorkFactory
-from domain.usecases.stats import _run_of
+from domain.usecases.stats import load_own_run
 from domain.usecases.tracking import run_tracking
 
 
@@ -19,7 +19,7 @@ async def engagement_report(
 ) -> EngagementReport:
     """``run_id=None``: the mailing's latest run."""
     async with uow_factory() as uow:
-        mailing, run = await _run_of(uow, actor_id, mailing_id, run_id)
+        mailing, run = await load_own_run(uow, actor_id, mailing_id, run_id)
     assert run.id is not None
     tracking = await run_tracking(uow_factory, run.id)
     return EngagementReport(

@@ -38,9 +38,11 @@ TOP_REASONS = 5
 EXPORT_CHUNK = 1000
 
 
-async def _run_of(
+async def load_own_run(
     uow: UnitOfWork, actor_id: int, mailing_id: int, run_id: int | None
 ) -> tuple[Mailing, MailingRun]:
+    """A mailing and one of its runs (``run_id=None``: the latest) as ``actor_id`` may
+    see them: someone else's mailing, or a run of another mailing, looks missing."""
     _, mailing = await load_own(uow, actor_id, mailing_id)
     if run_id is None:
         run = await uow.runs.last_for_mailing(mailing_id)
@@ -62,7 +64,7 @@ async def run_report(
 ) -> RunReport:
     """A run's statistics; ``run_id=None`` means the latest run of the mailing."""
     async with uow_factory() as uow:
-        mailing, run = await _run_of(uow, actor_id, mailing_id, run_id)
+        mailing, run = await load_own_run(uow, actor_id, mailing_id, run_id)
     assert run.id is not None
     rate = await stats.rate(run.id)
     kept = await stats.has_deliveries(run.id)
@@ -139,7 +141,7 @@ async def export_run(
     write.
     """
     async with uow_factory() as uow:
-        _, run = await _run_of(uow, actor_id, mailing_id, run_id)
+        _, run = await load_own_run(uow, actor_id, mailing_id, run_id)
     if not await stats.has_deliveries(run_id):
         key = "stats-export-removed" if run.totals.total else "stats-export-empty"
         raise InvalidInput(key)
