@@ -51,6 +51,7 @@ https://core.telegram.org/bots/api#making-requests):
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
@@ -111,6 +112,7 @@ from domain.media import (
 from domain.runs import RunKind
 from infrastructure.channels.fanout import send_each
 from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
+from infrastructure.channels.telegram_wire import send_for_id
 
 log = logging.getLogger(__name__)
 FREE_RATE = 30.0  # Telegram's free broadcast limit, messages/s
@@ -170,11 +172,6 @@ def _album_media(items: Sequence[dict[str, Any]], caption: str) -> list[Any]:
     for item in items:
         add(type=str(item["type"]), media=str(item["file_id"]), parse_mode="HTML")
     return album.build()
-
-
-async def _message_id(bot: Bot, method: TelegramMethod[Any]) -> int:
-    sent = await bot(method)
-    return cast(SentId, sent).message_id  # the method answers SentId, not aiogram's Message
 
 
 class TelegramSession(AiohttpSession):
@@ -343,36 +340,63 @@ class TelegramChannel:
             return self._pinned(content, album)
         if kind is MediaKind.copy:
             return self._pinned(content, self._copy(media, common, markup))
+        # The hot path of a broadcast: a single message's request fields are written
+        # directly (``telegram_wire``); aiogram's method is built only to read an error.
+        flags = {k: "true" for k, v in common.items() if v}
+        shared: dict[int, str | None] = {}  # run id -> the keyboard of messages with none
+
+        def keyboard(message: Message) -> str | None:
+            run = answer_run or message.outbound.run_id
+            if message.buttons:
+                return _markup_json(message.buttons, answers, run)
+            if run not in shared:
+                shared[run] = _markup_json(buttons, answers, run)
+            return shared[run]
+
         if kind in SINGLE:
             assert kind is not None
-            method = _SINGLE_METHODS[kind]
-            file = {kind.value: media["file_id"]}
+            method_type = _SINGLE_METHODS[kind]
+            file = {kind.value: str(media["file_id"])}
             caption = kind not in CAPTIONLESS
 
             async def with_media(chat_id: int, message: Message) -> int:
                 text = {"caption": message.body, "parse_mode": "HTML"} if caption else {}
-                return await _message_id(
-                    bot,
-                    method(
-                        chat_id=chat_id, reply_markup=markup(message), **file, **text, **common
-                    ),
-                )
+
+                def method() -> TelegramMethod[Any]:
+                    keys = markup(message)
+                    return method_type(
+                        chat_id=chat_id, reply_markup=keys, **file, **text, **common
+                    )
+
+                fields: dict[str, str | None] = {"chat_id": str(chat_id), **file, **text}
+                fields.update(flags, reply_markup=keyboard(message))
+                return await send_for_id(bot, method_type.__api_method__, fields, method)
 
             return self._pinned(content, with_media)
 
+        preview_field = '{"is_disabled": true}' if no_preview else None
+
         async def text(chat_id: int, message: Message) -> int:
-            preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
-            return await _message_id(
-                bot,
-                SendMessageForId(
+            def method() -> SendMessageForId:
+                preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
+                return SendMessageForId(
                     chat_id=chat_id,
                     text=message.body,
                     parse_mode="HTML",
                     link_preview_options=preview,
                     reply_markup=markup(message),
                     **common,
-                ),
-            )
+                )
+
+            fields = {
+                "chat_id": str(chat_id),
+                "text": message.body,
+                "parse_mode": "HTML",
+                "link_preview_options": preview_field,
+                "reply_markup": keyboard(message),
+                **flags,
+            }
+            return await send_for_id(bot, "sendMessage", fields, method)
 
         return self._pinned(content, text)
 
@@ -524,6 +548,14 @@ def _keyboard(
     ]
     keyboard += [pressed[i : i + 2] for i in range(0, len(pressed), 2)]
     return InlineKeyboardMarkup(inline_keyboard=keyboard)
+
+
+def _markup_json(rows: Any, answers: Sequence[str], run_id: int) -> str | None:
+    """``_keyboard`` as the request field aiogram would write for it."""
+    keyboard = _keyboard(rows, answers, run_id)
+    if keyboard is None:
+        return None
+    return json.dumps(keyboard.model_dump(exclude_none=True, warnings=False))
 
 
 def _classify(delivery_id: int, exc: Exception) -> SendResult:

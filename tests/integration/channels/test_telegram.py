@@ -15,7 +15,7 @@ from aiogram.types import BufferedInputFile
 from aiohttp import web
 from redis.asyncio import Redis
 
-from domain.delivery import Outcome
+from domain.delivery import Outcome, SendResult
 from domain.mailings import Channel
 from domain.recipients import AddressKind
 from infrastructure.channels.ratelimit_redis import RedisRateLimiter
@@ -143,15 +143,14 @@ async def test_a_server_error_with_retry_after_waits_for_the_engines_backoff(
     assert api.sent_count("sendMessage", 42) == 0
 
 
-async def test_a_proxys_error_page_is_a_server_error_not_an_unreadable_answer() -> None:
-    """A front proxy's HTML 502 (no JSON at all) is a 5xx like any other: retried later,
-    not failed for good as an unreadable answer."""
+async def send_to_server(answer: web.Response) -> list[SendResult]:
+    """One message sent to a server that answers every request with ``answer``."""
 
-    async def gateway(request: web.Request) -> web.Response:
-        return web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
+    async def serve(request: web.Request) -> web.Response:
+        return answer
 
     app = web.Application()
-    app.router.add_post("/{path:.*}", gateway)
+    app.router.add_post("/{path:.*}", serve)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -159,14 +158,39 @@ async def test_a_proxys_error_page_is_a_server_error_not_an_unreadable_answer() 
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     session = TelegramSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}"))
     try:
-        results = await channel(Bot(TOKEN, session=session)).send(
+        return await channel(Bot(TOKEN, session=session)).send(
             content(Channel.telegram), messages(TG, ["44"])
         )
     finally:
         await session.close()
         await runner.cleanup()
+
+
+async def test_a_proxys_error_page_is_a_server_error_not_an_unreadable_answer() -> None:
+    """A front proxy's HTML 502 (no JSON at all) is a 5xx like any other: retried later,
+    not failed for good as an unreadable answer."""
+    page = web.Response(status=502, text="<html>Bad Gateway</html>", content_type="text/html")
+    results = await send_to_server(page)
     assert outcomes(results) == {1: Outcome.retry} and results[0].answer_lost
     assert (results[0].error or "").startswith("HTTP 502")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"ok": true, "result": {"chat": {"id": 44}}}',  # a Message without its id
+        '{"ok": true, "result": {"message_id": 7.5}}',  # an id that is no integer
+        "<html>OK</html>",  # a 200 that is no JSON at all
+    ],
+)
+async def test_a_success_that_is_not_a_sent_message_is_unreadable_never_resent(
+    body: str,
+) -> None:
+    """A 200 whose body is not the ``Message`` Telegram documents may still mean the
+    message went out: failed as uncertain, never sent again."""
+    results = await send_to_server(web.Response(status=200, text=body))
+    assert outcomes(results) == {1: Outcome.failed} and not results[0].answer_lost
+    assert (results[0].error or "").startswith("uncertain: unreadable answer")
 
 
 async def test_a_message_whose_answer_is_lost_is_sent_again_and_marked(
