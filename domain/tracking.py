@@ -13,12 +13,13 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from domain.buttons import button_urls
 from domain.signing import Signer
 
 OPEN_PATH = "/o/{token}"
@@ -46,15 +47,10 @@ def body_links(body: str) -> list[str]:
     return [html.unescape(m.group(2)) for m in _HREF_RE.finditer(body)]
 
 
-def button_links(options: dict[str, Any]) -> list[str]:
-    rows = options.get("buttons") or []
-    return [str(b.get("url", "")) for row in rows for b in row if isinstance(b, dict)]
-
-
 def run_links(body: str, options: dict[str, Any]) -> tuple[str, ...]:
     """The trackable links a run sends, each once, in order of first appearance."""
     seen: dict[str, None] = {}
-    for url in [*body_links(body), *button_links(options)]:
+    for url in [*body_links(body), *button_urls(options)]:
         if is_trackable(url):
             seen.setdefault(url, None)
     return tuple(seen)
@@ -91,14 +87,6 @@ def replace_links(body: str, replace: Callable[[str], str | None]) -> str:
         return f"{match.group(1)}{html.escape(new, quote=True)}{match.group(3)}"
 
     return _HREF_RE.sub(swap, body)
-
-
-def replace_buttons(
-    rows: Sequence[Sequence[dict[str, Any]]], replace: Callable[[str], str | None]
-) -> list[list[dict[str, Any]]]:
-    return [
-        [{**b, "url": replace(str(b.get("url", ""))) or b.get("url")} for b in row] for row in rows
-    ]
 
 
 def probable_bot(clicked_at: datetime, delivered_at: datetime | None) -> bool:

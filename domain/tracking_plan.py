@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from domain.buttons import rewrite_buttons
 from domain.delivery import Message, RunContent
 from domain.errors import InvalidInput
 from domain.mailings import Channel
@@ -21,7 +22,6 @@ from domain.tracking import (
     TrackingUrls,
     UtmTags,
     link_targets,
-    replace_buttons,
     replace_links,
     slug,
 )
@@ -121,6 +121,6 @@ class TrackingPlan:
         return dataclasses.replace(
             message,
             body=replace_links(message.body, swap),
-            buttons=replace_buttons(rows, swap) if rows else None,
+            buttons=rewrite_buttons(rows, swap) if rows else None,
             open_url=self.urls.open_url(self.run_id, delivery_id) if pixel and self.urls else None,
         )

@@ -7,6 +7,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from domain.buttons import url_buttons
 from domain.follow_ups import ACTED_ON
 from domain.mailings import Channel
 from domain.runs import MailingRun
@@ -62,6 +63,6 @@ def url_keyboard(rows: Any) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
     kb = InlineKeyboardBuilder()
-    for row in rows:
-        kb.row(*[InlineKeyboardButton(text=str(b["text"]), url=str(b["url"])) for b in row])
+    for row in url_buttons(rows):
+        kb.row(*[InlineKeyboardButton(text=b.text, url=b.url) for b in row])
     return kb.as_markup()

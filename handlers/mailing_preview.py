@@ -6,11 +6,12 @@ from __future__ import annotations
 import html
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.mailings import Channel, Mailing
 from domain.usecases import preview as previews
+from handlers.follow_ups_kb import url_keyboard
 from handlers.i18n import t
 from handlers.mailings_kb import MailingAct, MailingCD
 from handlers.mailings_text import preview_report
@@ -19,17 +20,7 @@ from handlers.services import Services
 
 
 def url_buttons(mailing: Mailing) -> InlineKeyboardMarkup | None:
-    rows = mailing.options.get("buttons") or []
-    if not rows:
-        return None
-    kb = InlineKeyboardBuilder()
-    for row in rows:
-        kb.row(*[_url_button(b["text"], b["url"]) for b in row])
-    return kb.as_markup()
-
-
-def _url_button(text: str, url: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, url=url)
+    return url_keyboard(mailing.options.get("buttons"))
 
 
 async def send_sample(message: Message, p: previews.Preview) -> None:

@@ -12,6 +12,7 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
+from domain.buttons import parse_buttons
 from domain.errors import InvalidInput
 from domain.follow_ups import AUTODELETE, PIN, next_autodelete
 from domain.mailings import Channel, Mailing
@@ -335,39 +336,6 @@ async def wants_a_button(
     raw = await state.get_state()
     step = next((s for s in STATES if raw in step_states(s)), Step.name)
     await show(step, message, state, user.telegram_id, services)
-
-
-def _lower_scheme(url: str) -> str:
-    """``HTTP://Shop.example`` is a link too: schemes are case-insensitive (RFC 3986 §3.1)."""
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme.lower()}{sep}{rest}" if sep else url
-
-
-def parse_buttons(text: str) -> list[list[dict[str, str]]]:
-    """One row per line, buttons in a row split by ``|``, each ``Label - https://link``.
-
-    A single ``-`` removes every button.
-    """
-
-    if text.strip() == "-":
-        return []
-    rows: list[list[dict[str, str]]] = []
-    for number, line in enumerate(text.strip().splitlines(), start=1):
-        row = []
-        for part in line.split("|"):
-            label, sep, url = part.strip().rpartition(" - ")
-            url = _lower_scheme(url.strip())
-            if (
-                not sep
-                or not label.strip()
-                or not url.startswith(("https://", "http://", "tg://"))
-            ):
-                raise InvalidInput("dialog-buttons-invalid", line=number)
-            row.append({"text": label.strip()[:64], "url": url})
-        rows.append(row)
-    if len(rows) > 8 or any(len(r) > 4 for r in rows):
-        raise InvalidInput("dialog-buttons-too-many")
-    return rows
 
 
 def create_router() -> Router:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from domain.buttons import check_buttons
 from domain.clock import Clock, SystemClock
 from domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Schedule
@@ -119,6 +120,8 @@ async def update(
             raise InvalidInput("mailings-body-empty")  # a photo alone is a message, though
         if "media" in changes or "options" in changes:
             check_album_buttons(media, changes.get("options", mailing.options))
+        if "options" in changes:
+            changes["options"] = _checked_buttons(changes["options"], mailing.options)
         if "list_ids" in changes:
             changes["list_ids"] = await _existing_lists(uow, changes["list_ids"])
         if changes.get("template_id") is not None and (
@@ -130,6 +133,15 @@ async def update(
         await uow.mailings.update(mailing)
         await uow.commit()
     return mailing
+
+
+def _checked_buttons(options: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """New URL buttons pass ``domain.buttons``' rules, stored as the dialog stores them
+    (buttons kept as they were are left alone)."""
+    rows = options.get("buttons")
+    if rows is None or rows == before.get("buttons"):
+        return options
+    return {**options, "buttons": check_buttons(rows)}
 
 
 async def _existing_lists(uow: UnitOfWork, list_ids: list[int]) -> list[int]:

@@ -97,6 +97,7 @@ from aiogram.utils.media_group import MediaGroupBuilder
 from pydantic import BaseModel, ConfigDict
 
 from domain.answers import ANSWER_RUN, answer_labels, callback_data
+from domain.buttons import url_buttons
 from domain.delivery import Message, Outcome, RunContent, SendResult
 from domain.follow_ups import KEPT, PIN
 from domain.media import (
@@ -539,8 +540,7 @@ def _keyboard(
     if not rows and not answers:
         return None
     keyboard = [
-        [InlineKeyboardButton(text=str(b["text"]), url=str(b["url"])) for b in row]
-        for row in rows or ()
+        [InlineKeyboardButton(text=b.text, url=b.url) for b in row] for row in url_buttons(rows)
     ]
     pressed = [
         InlineKeyboardButton(text=label, callback_data=callback_data(run_id, i))

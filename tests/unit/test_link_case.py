@@ -8,8 +8,8 @@ import re
 
 import pytest
 
+from domain.buttons import parse_buttons
 from handlers.lists_import import LINK
-from handlers.mailing_steps import parse_buttons
 from infrastructure.fetch.urls import parse_link
 
 
