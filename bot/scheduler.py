@@ -7,6 +7,7 @@ mailings and fires their due slots (``domain.usecases.schedules``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -55,6 +56,7 @@ class ScheduleRunner:
         self.clock = clock or SystemClock()
         self._scheduler: AsyncIOScheduler | None = None
         self._last_tick = 0.0  # monotonic time the last tick ended (or the scheduler started)
+        self._stopping = False
 
     async def tick(self) -> list[schedules.Fired]:
         fired = await schedules.tick(
@@ -81,10 +83,22 @@ class ScheduleRunner:
             await self.tick()
         except Exception:
             log.exception("Scheduler tick failed; the next one retries")
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            self._ended_by_stop("mailforge-schedules")
         finally:
             self._last_tick = time.monotonic()
 
+    @staticmethod
+    def _ended_by_stop(job_id: str) -> None:
+        """A job cut short by ``stop`` (a cancellation from anywhere else propagates): its
+        transaction rolls back and the next start runs it again, so it ends quietly instead
+        of as APScheduler's "Error running job" traceback."""
+        log.info("Job %s was stopped with the bot; it runs again after the next start", job_id)
+
     def start(self) -> None:
+        self._stopping = False
         self._last_tick = time.monotonic()
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._scheduler.add_job(
@@ -98,7 +112,7 @@ class ScheduleRunner:
         )
         for job in self.jobs:
             self._scheduler.add_job(
-                _logged(job),
+                self._logged(job),
                 "interval",
                 seconds=job.every.total_seconds(),
                 id=job.id,
@@ -123,15 +137,20 @@ class ScheduleRunner:
         return job.next_run_time if job is not None else None
 
     def stop(self) -> None:
+        """Shuts the scheduler down; a job still running is cancelled and ends quietly."""
         if self._scheduler is not None and self._scheduler.running:
+            self._stopping = True
             self._scheduler.shutdown(wait=False)
 
+    def _logged(self, job: PeriodicJob) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            try:
+                await job.run()
+            except Exception:
+                log.exception("Job %s failed; it runs again in %s", job.id, job.every)
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                self._ended_by_stop(job.id)
 
-def _logged(job: PeriodicJob) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        try:
-            await job.run()
-        except Exception:
-            log.exception("Job %s failed; it runs again in %s", job.id, job.every)
-
-    return run
+        return run
