@@ -9,6 +9,7 @@ also shows the mailbox works, so it resets the address's soft bounces in a row.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,7 @@ class Tracker:
     urls: TrackingUrls
     _targets: OrderedDict[int, tuple[str, ...]] = field(default_factory=OrderedDict)
     _clicks: list[_Click] = field(default_factory=list)
+    _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def open(self, token: str, now: datetime) -> bool:
         """Whether the token is genuine (the pixel is served either way)."""
@@ -77,16 +79,20 @@ class Tracker:
 
     async def flush(self) -> int:
         """Count the clicks answered since the last flush; how many. If the database
-        fails, they wait for the next flush (the latest ``MAX_PENDING`` of them)."""
-        clicks, self._clicks = self._clicks, []
-        if not clicks:
-            return 0
-        try:
-            await self._count(clicks)
-        except BaseException:
-            self._clicks = [*clicks, *self._clicks][-MAX_PENDING:]
-            raise
-        return len(clicks)
+        fails, they wait for the next flush (the latest ``MAX_PENDING`` of them).
+
+        Flushes take turns: when one returns, every click answered before it was called is
+        counted, even those another flush (the web server's) had taken and was counting."""
+        async with self._flushing:
+            clicks, self._clicks = self._clicks, []
+            if not clicks:
+                return 0
+            try:
+                await self._count(clicks)
+            except BaseException:
+                self._clicks = [*clicks, *self._clicks][-MAX_PENDING:]
+                raise
+            return len(clicks)
 
     async def _count(self, clicks: list[_Click]) -> None:
         """A few statements for the whole batch (``TrackingStore.add_clicks``)."""

@@ -4,6 +4,7 @@ what a classified bounce does (``bounces``)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from domain.signing import Signer
 from domain.tracking import TrackingUrls
 from domain.usecases import bounces, engagement_stats, tracking
 from domain.webhooks import Endpoint, EventType
-from tests.fakes.memory_uow import MemoryDatabase
+from tests.fakes.memory_uow import MemoryDatabase, MemoryUnitOfWork
 from tests.fakes.team import MANAGER, NOW, OTHER, team_database
 
 LINKS = ["https://shop.example/a", "https://shop.example/b"]
@@ -125,6 +126,45 @@ async def test_a_click_leads_to_the_runs_own_link_and_is_counted_at_the_flush(
     assert await tracker.click("forged", later) is None
     assert await tracker.click(click_token(999, first, 0), later) is None  # no such run
     assert await tracker.flush() == 0
+
+
+class HeldCommits:
+    """A unit-of-work factory whose commits wait until ``release`` (a slow database)."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self.db, self.committing, self.release = db, asyncio.Event(), asyncio.Event()
+
+    def __call__(self) -> MemoryUnitOfWork:
+        uow = self.db.uow_factory()
+        commit = uow.commit
+
+        async def held() -> None:
+            self.committing.set()
+            await self.release.wait()
+            await commit()
+
+        uow.commit = held  # type: ignore[method-assign]
+        return uow
+
+
+async def test_a_flush_returns_only_when_clicks_another_flush_took_are_counted(
+    db: MemoryDatabase,
+) -> None:
+    """The web server flushes every 0.2 s; a flush called meanwhile (a shutdown, a test)
+    must not return while the clicks the other took are still being counted."""
+    _, run_id, (first, _) = await a_sent_run(db)
+    slow = HeldCommits(db)
+    tracker = tracking.Tracker(slow, URLS)
+    await tracker.click(click_token(run_id, first, 0), SENT + timedelta(minutes=5))
+    background = asyncio.create_task(tracker.flush())
+    await asyncio.wait_for(slow.committing.wait(), 5)
+    mine = asyncio.create_task(tracker.flush())
+    for _ in range(5):  # turns of the loop: without turns, it returned 0 in its first
+        await asyncio.sleep(0)
+    assert not mine.done()  # it waits for the background flush's count
+    slow.release.set()
+    assert await mine == 0 and await background == 1
+    assert db.state.run_tracking[run_id] == {"clicks": 1, "clicked": 1}
 
 
 async def test_a_click_right_after_the_delivery_is_a_scanners(db: MemoryDatabase) -> None:
