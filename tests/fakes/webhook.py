@@ -12,6 +12,7 @@ Unscripted requests get ``200 {"id": "msg-<n>"}``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections import deque
@@ -46,11 +47,24 @@ class FakeWebhook:
         self.port: int | None = None
         self.requests: list[WebhookRequest] = []
         self.delay = 0.0  # seconds before every answer
+        # answer once this many requests are in flight together (or after 5 s): shows a
+        # client's concurrency whatever the machine's load, where a delay only makes it likely
+        self.answer_in_groups_of = 0
+        self._in_flight_changed = asyncio.Condition()
         self.in_flight = 0  # requests being answered right now
         self.max_in_flight = 0
         self._script: deque[_Reply] = deque()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+
+    async def _wait_for_group(self) -> None:
+        async with self._in_flight_changed:
+            self._in_flight_changed.notify_all()
+            group = self.answer_in_groups_of
+            with contextlib.suppress(TimeoutError):  # fewer came: max_in_flight tells
+                await asyncio.wait_for(
+                    self._in_flight_changed.wait_for(lambda: self.max_in_flight >= group), 5
+                )
 
     @property
     def url(self) -> str:
@@ -117,6 +131,8 @@ class FakeWebhook:
         try:
             if self.delay:
                 await asyncio.sleep(self.delay)
+            if self.answer_in_groups_of:
+                await self._wait_for_group()
         finally:
             self.in_flight -= 1
         if reply is None:
