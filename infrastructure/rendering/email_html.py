@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
-from html.parser import HTMLParser
+
+from infrastructure.rendering.html_events import Attrs, Events, replay
 
 _PLAIN_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code"})
 _BLOCKS = ("blockquote", "pre")
@@ -32,16 +33,15 @@ def is_web_link(href: str) -> bool:
     return href.lower().startswith(_LINK_SCHEMES)
 
 
-class _EmailWriter(HTMLParser):
+class _EmailWriter:
     def __init__(self, link_ok: Callable[[str], bool] = is_web_link) -> None:
-        super().__init__(convert_charrefs=True)
         self._link_ok = link_ok
         self.parts: list[str] = []
         self._closers: list[tuple[str, str]] = []  # (tag, what closes it in the output)
         self._pre_depth = 0
         self._after_block = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str, attrs: Attrs) -> None:
         if tag == "br":
             self.handle_data("\n")
             return
@@ -83,13 +83,15 @@ class _EmailWriter(HTMLParser):
         self.parts.append(text if self._pre_depth else text.replace("\n", _BR))
 
     def finish(self) -> str:
-        self.close()
         return "".join(self.parts + [closing for _, closing in reversed(self._closers)])
 
 
-def telegram_html_to_email_html(html: str, link_ok: Callable[[str], bool] = is_web_link) -> str:
-    """``link_ok`` says which ``href`` stays a link (a template's placeholder may, for a
+def telegram_html_to_email_html(
+    html: str | Events, link_ok: Callable[[str], bool] = is_web_link
+) -> str:
+    """``html``, or its ``html_events`` (a letter reads its body once for both parts);
+    ``link_ok`` says which ``href`` stays a link (a template's placeholder may, for a
     provider that fills it in later)."""
     writer = _EmailWriter(link_ok)
-    writer.feed(html)
+    replay(html, writer)
     return _DOCUMENT.format(body=writer.finish())

@@ -7,22 +7,21 @@ Entities are decoded.
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
+from infrastructure.rendering.html_events import Attrs, Events, replay
 
 # Links whose target means nothing outside Telegram (a user mention) keep only their text.
 _HIDDEN_SCHEMES = ("tg:",)
 _BLOCKS = ("blockquote", "pre")
 
 
-class _TextWriter(HTMLParser):
+class _TextWriter:
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         # For every open <a> or <blockquote>: where its text starts, and the link target.
         self._open: list[tuple[str, int, str]] = []
         self._after_block = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def handle_starttag(self, tag: str, attrs: Attrs) -> None:
         if tag == "br":
             self.handle_data("\n")
             return
@@ -58,8 +57,8 @@ class _TextWriter(HTMLParser):
             self.parts.append("\n")
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str | Events) -> str:
+    """``html``, or its ``html_events`` (a letter reads its body once for both parts)."""
     writer = _TextWriter()
-    writer.feed(html)
-    writer.close()
+    replay(html, writer)
     return "".join(writer.parts).strip()

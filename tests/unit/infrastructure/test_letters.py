@@ -3,6 +3,7 @@ library's parser (the modern policy a mail client behaves like)."""
 
 from __future__ import annotations
 
+import time
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -90,3 +91,14 @@ def test_a_quoted_display_name_keeps_its_punctuation() -> None:
 def test_a_non_ascii_mailbox_name_is_refused() -> None:
     with pytest.raises(ValueError, match="SMTPUTF8"):
         letter("Hi", to="иван@example.org")
+
+
+def test_every_letter_has_its_own_message_id_naming_run_and_delivery_and_a_date() -> None:
+    first, first_id = letter("Hi")
+    second, second_id = letter("Hi")  # the same delivery written again (a retry)
+
+    assert first_id != second_id
+    assert first_id.startswith("<3.11.") and second_id.startswith("<3.11.")
+    assert first["Message-ID"] == first_id and second["Message-ID"] == second_id
+    assert first["Date"].datetime.tzinfo is not None
+    assert abs(first["Date"].datetime.timestamp() - time.time()) < 5
