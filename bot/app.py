@@ -179,8 +179,8 @@ def build(settings: Settings, db: Database | None = None) -> App:
     )
     # Replies to people wait out flood control; the engine's own bot handles its 429s.
     bot.session.middleware(FloodWaitMiddleware(note=delivery.note_reply))
-    stats = SqlStatsReader(db.engine)
-    watcher = RunWatcher(bot, i18n, db.uow_factory, stats)
+    stats = SqlStatsReader(db.engine)  # also the engagement reader
+    watcher = RunWatcher(bot, i18n, db.uow_factory, stats, stats)
     calculator = CronScheduleCalculator(
         min_interval=timedelta(minutes=settings.schedule.min_interval_minutes)
     )
@@ -208,6 +208,7 @@ def build(settings: Settings, db: Database | None = None) -> App:
     services = dp.workflow_data["services"] = Services(
         uow_factory=db.uow_factory,
         stats=stats,
+        engagement=stats,
         clock=SystemClock(),
         tz=settings.timezone,
         available_channels=settings.channels,

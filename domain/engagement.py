@@ -188,9 +188,3 @@ class TrackingStore(Protocol):
     async def reset_soft_bounces(self, address_ids: Collection[int]) -> None:
         """An open or a click showed the mailboxes work: their soft bounce streaks end."""
         ...
-
-    async def engagement(self, run_id: int) -> RunEngagement: ...
-
-    async def link_clicks(self, run_id: int) -> dict[int, LinkClicks]:
-        """Per-link totals by index (``url`` left empty: it lives in the run's content)."""
-        ...

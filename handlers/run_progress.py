@@ -32,7 +32,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.outage import UNREACHABLE
-from domain.ports.stats import StatsReader
+from domain.ports.stats import EngagementReader, StatsReader
 from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import MailingRun, ProgressMessage, RunStatus
 from domain.usecases import launch, progress, stats
@@ -69,9 +69,11 @@ class RunWatcher:
         i18n: I18n,
         uow_factory: UnitOfWorkFactory,
         stats: StatsReader,
+        engagement: EngagementReader,
         interval: float = 3.0,
     ) -> None:
-        self.bot, self.i18n, self.uow_factory, self.stats = bot, i18n, uow_factory, stats
+        self.bot, self.i18n, self.uow_factory = bot, i18n, uow_factory
+        self.stats, self.engagement = stats, engagement
         self.interval = interval
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -177,7 +179,7 @@ class RunWatcher:
         if not run.totals.refused or run.id is None:
             return ""
         try:
-            bounced = (await run_engagement(self.uow_factory, run.id)).bounced
+            bounced = (await run_engagement(self.engagement, run.id)).bounced
         except Exception:  # the database away for a moment: the line comes next time
             log.warning("Bounces of run %s not read", run.id, exc_info=True)
             return ""

@@ -23,7 +23,7 @@ from domain.ports.queue import RunSnapshots
 from domain.ports.recipients import AddressParser
 from domain.ports.rendering import MessageRenderer
 from domain.ports.schedules import ScheduleCalculator
-from domain.ports.stats import ChartDrawer, ReportWriterFactory, StatsReader
+from domain.ports.stats import ChartDrawer, EngagementReader, ReportWriterFactory, StatsReader
 from domain.ports.uow import UnitOfWorkFactory
 from domain.ports.users import AccessNotifier
 from domain.saved_segments import FieldIndexes
@@ -35,7 +35,10 @@ from handlers.run_progress import RunWatcher
 @dataclass(frozen=True, slots=True)
 class Services:
     uow_factory: UnitOfWorkFactory
-    stats: StatsReader  # statistics and exports: the read side, outside the unit of work
+    # The read side of statistics, outside the unit of work: figures and exports, and
+    # a run's opens, clicks and bounces.
+    stats: StatsReader
+    engagement: EngagementReader
     clock: Clock
     tz: ZoneInfo  # times are typed and shown in it (``TIMEZONE``)
     available_channels: frozenset[Channel]  # channels whose settings are present

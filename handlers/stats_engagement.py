@@ -62,7 +62,7 @@ def engagement_button(report: RunReport) -> tuple[str, EngagementCD] | None:
 
 async def with_bounces(text: str, services: Services, run_id: int | None) -> str:
     """The statistics screen's text with its line on bounces (the caller checked rights)."""
-    line = bounce_line(await run_engagement(services.uow_factory, run_id or 0))
+    line = bounce_line(await run_engagement(services.engagement, run_id or 0))
     return f"{text}\n\n{line}" if line else text
 
 
@@ -157,7 +157,11 @@ async def on_show(
     """The chart of clicks per link (once anyone clicked), then the figures."""
     cd = callback_data
     report = await engagement_report(
-        services.uow_factory, user.telegram_id, cd.mailing_id, cd.run_id or None
+        services.uow_factory,
+        services.engagement,
+        user.telegram_id,
+        cd.mailing_id,
+        cd.run_id or None,
     )
     await query.answer()
     if any(link.clicks for link in report.links):

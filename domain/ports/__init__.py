@@ -32,7 +32,13 @@ from domain.ports.recipients import (
 from domain.ports.rendering import MessageRenderer
 from domain.ports.retention import DeliveryRetention
 from domain.ports.schedules import ScheduleCalculator, ScheduleNotifier
-from domain.ports.stats import ChartDrawer, ReportWriter, ReportWriterFactory, StatsReader
+from domain.ports.stats import (
+    ChartDrawer,
+    EngagementReader,
+    ReportWriter,
+    ReportWriterFactory,
+    StatsReader,
+)
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.ports.users import AccessNotifier, UserRepository
 from domain.ports.workers import WorkerRegistry, WorkSignal
@@ -50,6 +56,7 @@ __all__ = [
     "DeliveryChannel",
     "DeliveryResults",
     "DeliveryRetention",
+    "EngagementReader",
     "ExpiredClaims",
     "ExternalListSource",
     "FollowUpQueue",

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Protocol
 
+from domain.engagement import LinkClicks, RunEngagement
 from domain.mailings import Channel
 from domain.pagination import Page
 from domain.runs import (
@@ -77,6 +78,22 @@ class StatsReader(Protocol):
         """Up to ``limit`` deliveries of the run with ids above ``after_id``, by id: a
         report is read in chunks, never all at once (``status``: only those in it). Ids
         never change, so paging by them is stable while the run sends."""
+        ...
+
+
+class EngagementReader(Protocol):
+    """A run's opens, clicks and bounces as the statistics screens and the progress
+    summary show them, from the run's totals (``run_tracking``, ``run_links``: they stay
+    after retention); every call a short read-only transaction of its own."""
+
+    async def run_content(self, run_id: int) -> dict[str, object] | None:
+        """The run's frozen content (``RunContent.to_json``), ``None`` if the run is gone."""
+        ...
+
+    async def engagement(self, run_id: int) -> RunEngagement: ...
+
+    async def link_clicks(self, run_id: int) -> dict[int, LinkClicks]:
+        """Per-link totals by index (``url`` left empty: it lives in the run's content)."""
         ...
 
 

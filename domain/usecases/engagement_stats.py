@@ -9,19 +9,24 @@ from __future__ import annotations
 
 from domain.engagement import EngagementReport, RunEngagement
 from domain.mailings import Channel
+from domain.ports.stats import EngagementReader
 from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.stats import load_own_run
 from domain.usecases.tracking import run_tracking
 
 
 async def engagement_report(
-    uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, run_id: int | None = None
+    uow_factory: UnitOfWorkFactory,
+    reader: EngagementReader,
+    actor_id: int,
+    mailing_id: int,
+    run_id: int | None = None,
 ) -> EngagementReport:
     """``run_id=None``: the mailing's latest run."""
     async with uow_factory() as uow:
         mailing, run = await load_own_run(uow, actor_id, mailing_id, run_id)
     assert run.id is not None
-    tracking = await run_tracking(uow_factory, run.id)
+    tracking = await run_tracking(reader, run.id)
     return EngagementReport(
         mailing=mailing,
         run=run,
@@ -32,8 +37,7 @@ async def engagement_report(
     )
 
 
-async def run_engagement(uow_factory: UnitOfWorkFactory, run_id: int) -> RunEngagement:
+async def run_engagement(reader: EngagementReader, run_id: int) -> RunEngagement:
     """A run's counts after sending, bounces among them (for the run's own progress
     message and the statistics screen that already checked the caller's rights)."""
-    async with uow_factory() as uow:
-        return await uow.tracking.engagement(run_id)
+    return await reader.engagement(run_id)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from domain.delivery import RunContent
 from domain.engagement import ClickCount, DeliveryRef, LinkClicks, RunEngagement
+from domain.ports.stats import EngagementReader
 from domain.ports.uow import UnitOfWorkFactory
 from domain.runs import DeliveryStatus
 from domain.tracking import ClickRef, TrackingUrls, link_targets, probable_bot
@@ -168,13 +169,13 @@ class RunTracking:
     tracked: bool  # the run was sent with tracking on (else opens and clicks are unknown)
 
 
-async def run_tracking(uow_factory: UnitOfWorkFactory, run_id: int) -> RunTracking | None:
-    async with uow_factory() as uow:
-        data = await uow.tracking.run_content(run_id)
-        if not data:  # the run is gone (or older than frozen contents)
-            return None
-        engagement = await uow.tracking.engagement(run_id)
-        counted = await uow.tracking.link_clicks(run_id)
+async def run_tracking(reader: EngagementReader, run_id: int) -> RunTracking | None:
+    """The caller checked the rights (``engagement_stats``)."""
+    data = await reader.run_content(run_id)
+    if not data:  # the run is gone (or older than frozen contents)
+        return None
+    engagement = await reader.engagement(run_id)
+    counted = await reader.link_clicks(run_id)
     content = RunContent.from_json(dict(data))
     links = [LinkClicks(i, url, *_counts(counted.get(i))) for i, url in enumerate(content.links)]
     return RunTracking(engagement, links, tracking_on(content.options))

@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 
 from domain.mailings import Channel, Mailing
 from domain.recipients import Address, AddressKind, RecipientList
+from infrastructure.db.repositories import SqlStatsReader
 from tests.e2e.conftest import BotHarness, grant, running_bot
 from tests.e2e.test_stats import assert_real_png
 from tests.e2e.test_webhook_mode import free_port
@@ -374,8 +375,7 @@ async def test_bad_input_is_logged_shown_in_healthz_and_counts_nothing(
     assert "not a readable message; nothing counted" in logged
     assert "VERP token is missing, forged or names no delivery; nothing counted" in logged
     assert "Open pixel: unknown or altered token" in logged
-    async with bot.app.db.uow_factory() as uow:
-        assert (await uow.tracking.engagement(1)).opened == 0
+    assert (await SqlStatsReader(bot.app.db.engine).engagement(1)).opened == 0
 
     # A mailbox that refuses the login, then one nobody answers at.
     for url, state in (

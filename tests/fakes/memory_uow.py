@@ -580,16 +580,6 @@ class MemoryEngagement(_Repo):
         for address_id in address_ids:
             self._s.soft_streaks.pop(address_id, None)
 
-    async def engagement(self, run_id: int) -> RunEngagement:
-        return RunEngagement(**self._s.run_tracking.get(run_id, {}))
-
-    async def link_clicks(self, run_id: int) -> dict[int, LinkClicks]:
-        return {
-            index: LinkClicks(index, "", **counts)
-            for (run, index), counts in sorted(self._s.link_tracking.items())
-            if run == run_id
-        }
-
     # -- BounceStore
     async def record(self, report: BounceReport, target: DeliveryRef | None) -> bool:
         if report.key in self._s.bounces:
@@ -939,6 +929,28 @@ class MemoryABTests:
         ]
         self._queue.variants.update(dict.fromkeys(held, decision.winner))
         return len(held)
+
+
+class MemoryEngagementReader:
+    """``domain.ports.stats.EngagementReader`` on a ``MemoryDatabase``'s committed data, as
+    the SQL reader reads outside any unit of work."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    async def run_content(self, run_id: int) -> dict[str, object] | None:
+        run = self._db.state.runs.get(run_id)
+        return copy.deepcopy(run.content) if run is not None else None
+
+    async def engagement(self, run_id: int) -> RunEngagement:
+        return RunEngagement(**self._db.state.run_tracking.get(run_id, {}))
+
+    async def link_clicks(self, run_id: int) -> dict[int, LinkClicks]:
+        return {
+            index: LinkClicks(index, "", **counts)
+            for (run, index), counts in sorted(self._db.state.link_tracking.items())
+            if run == run_id
+        }
 
 
 class StatsUnread:

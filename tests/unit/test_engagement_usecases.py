@@ -19,7 +19,7 @@ from domain.signing import Signer
 from domain.tracking import TrackingUrls
 from domain.usecases import bounces, engagement_stats, tracking
 from domain.webhooks import Endpoint, EventType
-from tests.fakes.memory_uow import MemoryDatabase, MemoryUnitOfWork
+from tests.fakes.memory_uow import MemoryDatabase, MemoryEngagementReader, MemoryUnitOfWork
 from tests.fakes.team import MANAGER, NOW, OTHER, team_database
 
 LINKS = ["https://shop.example/a", "https://shop.example/b"]
@@ -189,11 +189,11 @@ async def test_a_runs_tracking_lists_every_link_with_its_counts(db: MemoryDataba
     tracker = tracking.Tracker(db.uow_factory, URLS)
     await tracker.click(click_token(run_id, first, 1), NOW)
     await tracker.flush()
-    found = await tracking.run_tracking(db.uow_factory, run_id)
+    found = await tracking.run_tracking(MemoryEngagementReader(db), run_id)
     assert found is not None and found.tracked is False
     assert found.links == [LinkClicks(0, LINKS[0]), LinkClicks(1, LINKS[1], 1, 1, 0)]
     assert found.engagement == RunEngagement(clicked=1, clicks=1)
-    assert await tracking.run_tracking(db.uow_factory, 999) is None
+    assert await tracking.run_tracking(MemoryEngagementReader(db), 999) is None
 
 
 # -- the engagement report ---------------------------------------------------------------
@@ -203,17 +203,26 @@ async def test_the_engagement_report_is_the_owners(db: MemoryDatabase) -> None:
     mailing_id, run_id, (first, _) = await a_sent_run(db)
     tracker = tracking.Tracker(db.uow_factory, URLS)
     await tracker.open(open_token(run_id, first), NOW)
-    report = await engagement_stats.engagement_report(db.uow_factory, MANAGER, mailing_id)
+    report = await engagement_stats.engagement_report(
+        db.uow_factory, MemoryEngagementReader(db), MANAGER, mailing_id
+    )
     assert (report.run.id, report.channel, report.tracked) == (run_id, Channel.email, True)
     assert report.engagement == RunEngagement(opened=1) and report.open_rate == 50.0
     assert [link.url for link in report.links] == LINKS
-    assert await engagement_stats.run_engagement(db.uow_factory, run_id) == report.engagement
+    assert (
+        await engagement_stats.run_engagement(MemoryEngagementReader(db), run_id)
+        == report.engagement
+    )
     with pytest.raises(NotFound) as missing:
-        await engagement_stats.engagement_report(db.uow_factory, OTHER, mailing_id)
+        await engagement_stats.engagement_report(
+            db.uow_factory, MemoryEngagementReader(db), OTHER, mailing_id
+        )
     assert missing.value.key == "mailings-not-found"
     other_mailing, _, _ = await a_sent_run(db)
     with pytest.raises(NotFound) as missing:  # a run of another mailing
-        await engagement_stats.engagement_report(db.uow_factory, MANAGER, other_mailing, run_id)
+        await engagement_stats.engagement_report(
+            db.uow_factory, MemoryEngagementReader(db), MANAGER, other_mailing, run_id
+        )
     assert missing.value.key == "stats-run-not-found"
 
 

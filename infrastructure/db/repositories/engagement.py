@@ -16,7 +16,7 @@ from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.bounces import BounceKind, BounceReport, SoftStreak
-from domain.engagement import ClickCount, DeliveryRef, FirstClicks, LinkClicks, RunEngagement
+from domain.engagement import ClickCount, DeliveryRef, FirstClicks
 from domain.runs import DeliveryStatus
 from infrastructure.db.models import (
     AddressRow,
@@ -295,23 +295,6 @@ class SqlTrackingStore(SqlDeliveries):
                 .where(and_(AddressRow.id.in_(part), AddressRow.soft_bounces != 0))
                 .values(soft_bounces=0, soft_bounce_run_id=None)
             )
-
-    async def engagement(self, run_id: int) -> RunEngagement:
-        row = await self._session.get(RunTrackingRow, run_id, populate_existing=True)
-        if row is None:
-            return RunEngagement()
-        return RunEngagement(
-            **{name: getattr(row, name) for name in RunEngagement.__dataclass_fields__}
-        )
-
-    async def link_clicks(self, run_id: int) -> dict[int, LinkClicks]:
-        rows = await self._session.scalars(select(RunLinkRow).where(RunLinkRow.run_id == run_id))
-        return {
-            row.link_index: LinkClicks(
-                row.link_index, "", row.clicks, row.unique_clicks, row.bot_clicks
-            )
-            for row in rows
-        }
 
 
 def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from domain.bounces import ACTIONABLE, BounceKind
+from domain.engagement import LinkClicks, RunEngagement
 from domain.failures import ReasonTally
 from domain.follow_ups import KEPT
 from domain.mailings import Channel
@@ -27,9 +28,12 @@ from infrastructure.db.models import (
     MailingRow,
     MailingRunRow,
     RunAnswerRow,
+    RunLinkRow,
     RunMinuteRow,
+    RunTrackingRow,
 )
 from infrastructure.db.repositories._sql import fetch_page
+from infrastructure.db.repositories.engagement import SqlTrackingStore
 from infrastructure.db.repositories.runs import send_runs, to_run
 
 M = RunMinuteRow
@@ -42,8 +46,8 @@ def _sends(row: Any) -> Sends:
 
 
 class SqlStatsReader:
-    """Implements ``domain.ports.stats.StatsReader``: each call reads in a short session of
-    its own, outside any unit of work."""
+    """Implements ``domain.ports.stats.StatsReader`` and ``EngagementReader``: each call
+    reads in a short session of its own, outside any unit of work."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = create_session_factory(engine)
@@ -168,6 +172,31 @@ class SqlStatsReader:
                 stmt = stmt.where(d.status == status.value)
             rows = await session.execute(stmt)
             return [_export_row(*row) for row in rows]
+
+    # -- EngagementReader
+
+    async def run_content(self, run_id: int) -> dict[str, object] | None:
+        async with self._sessions() as session:
+            return await SqlTrackingStore(session).run_content(run_id)
+
+    async def engagement(self, run_id: int) -> RunEngagement:
+        async with self._sessions() as session:
+            row = await session.get(RunTrackingRow, run_id)
+        if row is None:
+            return RunEngagement()
+        return RunEngagement(
+            **{name: getattr(row, name) for name in RunEngagement.__dataclass_fields__}
+        )
+
+    async def link_clicks(self, run_id: int) -> dict[int, LinkClicks]:
+        async with self._sessions() as session:
+            rows = await session.scalars(select(RunLinkRow).where(RunLinkRow.run_id == run_id))
+            return {
+                row.link_index: LinkClicks(
+                    row.link_index, "", row.clicks, row.unique_clicks, row.bot_clicks
+                )
+                for row in rows
+            }
 
 
 def _export_row(*columns: Any) -> ExportRow:

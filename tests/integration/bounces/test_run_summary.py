@@ -46,7 +46,12 @@ async def test_the_summary_says_how_many_of_the_refused_bounced_later(
         try:
             shown = await bot.send_message(MANAGER, "Launching…")
             watcher = RunWatcher(
-                bot, make_i18n(), uow_factory, SqlStatsReader(db_engine), interval=0.05
+                bot,
+                make_i18n(),
+                uow_factory,
+                SqlStatsReader(db_engine),
+                SqlStatsReader(db_engine),
+                interval=0.05,
             )
             watcher.watch(Watch(run_id, run.mailing_id, MANAGER, shown.message_id, "en"))
             summary = await api.wait_for_message(MANAGER, contains="Summary", timeout=10)

@@ -33,6 +33,7 @@ from domain.usecases.tracking import Tracker, run_tracking
 from domain.users import Role
 from infrastructure.channels import SmtpChannel, TelegramChannel
 from infrastructure.db.queue import SqlDeliveryQueue
+from infrastructure.db.repositories import SqlStatsReader
 from infrastructure.rendering import JinjaRenderer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.smtp import FakeSmtp
@@ -158,7 +159,7 @@ async def test_email_opens_and_clicks_are_counted_through_the_pixel_and_the_redi
         async with http.get(other, allow_redirects=False) as missing:
             assert missing.status == 404
     await tracker.flush()  # the web server does it every 0.2 s
-    tracking = await run_tracking(uow_factory, run_id)
+    tracking = await run_tracking(SqlStatsReader(db_engine), run_id)
     assert tracking is not None
     found = tracking.engagement
     assert (found.opened, found.clicked, found.clicks, found.bot_clicks) == (1, 1, 2, 1)
@@ -197,7 +198,7 @@ async def test_telegram_url_buttons_go_through_the_redirect(
             "&utm_campaign=buttons"
         )
     await tracker.flush()  # the web server does it every 0.2 s
-    tracking = await run_tracking(uow_factory, run_id)
+    tracking = await run_tracking(SqlStatsReader(db_engine), run_id)
     assert tracking is not None and tracking.engagement.clicked == 1
     assert tracking.engagement.opened == 0  # Telegram tells nothing about opens
 
@@ -234,7 +235,7 @@ async def test_a_batch_of_clicks_counts_each_person_once_per_link_and_in_all(
         await click(value, 1)
     assert await tracker.flush() == 15
 
-    tracking = await run_tracking(uow_factory, run_id)
+    tracking = await run_tracking(SqlStatsReader(db_engine), run_id)
     assert tracking is not None
     e = tracking.engagement
     assert (e.clicked, e.clicks, e.bot_clicks) == (30, 85, 0)
