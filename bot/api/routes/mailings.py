@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from bot.api.context import ApiContext, Caller, Context
 from bot.api.problems import text_of
 from bot.api.routes.runs import RunOut, run_out
+from domain.buttons import url_buttons
 from domain.idempotency import request_hash
 from domain.mailings import Channel, Mailing, MailingStatus
 from domain.usecases import launch as launches
@@ -24,6 +25,17 @@ from domain.usecases.launch_once import launch_once
 router = APIRouter(tags=["mailings"])
 
 
+class Button(BaseModel):
+    text: str = Field(description="The label (cut to 64 characters)")
+    url: str = Field(description="http(s):// or tg:// link")
+
+
+BUTTONS = (
+    "Telegram: URL buttons under the message, rows of at most 4, at most 8 rows"
+    " (the bot's rules); [] removes them"
+)
+
+
 class MailingIn(BaseModel):
     name: str = Field(min_length=1, max_length=mailings.NAME_MAX)
     channel: Channel
@@ -33,6 +45,7 @@ class MailingIn(BaseModel):
     )
     list_ids: list[int] = Field(default_factory=list, max_length=100)
     fast: bool = Field(default=False, description="Telegram: paid broadcasts (0.1 Star each)")
+    buttons: list[list[Button]] | None = Field(default=None, description=BUTTONS)
 
 
 class MailingPatch(BaseModel):
@@ -42,6 +55,7 @@ class MailingPatch(BaseModel):
     text: str | None = Field(default=None, min_length=1)
     list_ids: list[int] | None = Field(default=None, max_length=100)
     fast: bool | None = None
+    buttons: list[list[Button]] | None = Field(default=None, description=BUTTONS)
 
 
 class MailingOut(BaseModel):
@@ -54,6 +68,7 @@ class MailingOut(BaseModel):
     text: str
     list_ids: list[int]
     fast: bool
+    buttons: list[list[Button]]
     created_at: datetime | None
     updated_at: datetime | None
 
@@ -97,15 +112,24 @@ def mailing_out(m: Mailing) -> MailingOut:
         text=m.body,
         list_ids=list(m.list_ids),
         fast=m.fast,
+        buttons=[
+            [Button(text=b.text, url=b.url) for b in row]
+            for row in url_buttons(m.options.get("buttons"))
+        ],
         created_at=m.created_at,
         updated_at=m.updated_at,
     )
 
 
-def _changes(body: BaseModel) -> dict[str, Any]:
+def _changes(body: BaseModel, options: dict[str, Any]) -> dict[str, Any]:
+    """The use case's changes; ``options``: the mailing's, which buttons are part of
+    (checked by ``mailings.update`` with the bot's rules)."""
     changes = body.model_dump(exclude_unset=True)
     if "text" in changes:
         changes["body"] = changes.pop("text")
+    if changes.get("buttons") is not None:
+        changes["options"] = {**options, "buttons": changes["buttons"]}
+    changes.pop("buttons", None)
     return {k: v for k, v in changes.items() if v is not None or k == "subject"}
 
 
@@ -128,7 +152,7 @@ async def create_mailing(body: MailingIn, user: Caller, ctx: Context) -> Mailing
     draft = await mailings.create_draft(services.uow_factory, uid, body.name, services.timezone)
     assert draft.id is not None
     try:
-        changes = _changes(body)
+        changes = _changes(body, draft.options)
         changes.pop("name")
         made = await mailings.update(services.uow_factory, uid, draft.id, **changes)
     except BaseException:
@@ -146,8 +170,10 @@ async def one_mailing(mailing_id: int, user: Caller, ctx: Context) -> MailingOut
 async def edit_mailing(
     mailing_id: int, body: MailingPatch, user: Caller, ctx: Context
 ) -> MailingOut:
+    uid = user.telegram_id
+    current = await mailings.get(ctx.uow_factory, uid, mailing_id)
     changed = await mailings.update(
-        ctx.uow_factory, user.telegram_id, mailing_id, **_changes(body)
+        ctx.uow_factory, uid, mailing_id, **_changes(body, current.options)
     )
     return mailing_out(changed)
 

@@ -119,6 +119,49 @@ async def test_bad_mailing_input_stores_nothing(api: ApiHarness) -> None:
     assert shared.status_code == 201
 
 
+async def test_url_buttons_follow_the_bots_rules_and_reach_the_message(api: ApiHarness) -> None:
+    http = await api.as_user(MANAGER)
+    mailing_id = await _mailing(http, READERS[:1], "Buttons")
+    shop = {"text": "Shop", "url": "https://shop.example/sale"}
+    set_ = await http.patch(
+        f"/mailings/{mailing_id}",
+        json={"buttons": [[{"text": " Shop ", "url": "HTTPS://shop.example/sale"}]]},
+    )
+    assert set_.status_code == 200, set_.text
+    assert set_.json()["buttons"] == [[shop]]  # stored as the dialog stores typed ones
+    assert set_.json()["text"].startswith("Hello")  # the rest as it was
+
+    bad = await http.patch(
+        f"/mailings/{mailing_id}",
+        json={"buttons": [[shop], [{"text": "Run", "url": "javascript:alert(1)"}]]},
+    )
+    assert "2" in assert_problem(bad, 422, "dialog-buttons-invalid")["detail"]
+    too_many = await http.patch(f"/mailings/{mailing_id}", json={"buttons": [[shop] * 5]})
+    assert_problem(too_many, 422, "dialog-buttons-too-many")
+    wrong_type = await http.patch(f"/mailings/{mailing_id}", json={"buttons": [shop]})
+    assert assert_problem(wrong_type, 422)["errors"][0]["field"].startswith("body.buttons")
+    assert (await http.get(f"/mailings/{mailing_id}")).json()["buttons"] == [[shop]]
+
+    launched = await http.post(f"/mailings/{mailing_id}/launch")
+    assert (await _finished(http, launched.json()["id"]))["status"] == "completed"
+    [message] = api.bot.api.messages(READERS[0])
+    assert message.reply_markup is not None
+    [[sent]] = message.reply_markup["inline_keyboard"]
+    assert sent["text"] == "Shop"
+    assert "/c/" in sent["url"]  # tracking is on here: the button goes through the redirect
+
+    made = await http.post(
+        "/mailings",
+        json={"name": "Z", "channel": "telegram", "text": "Hi", "buttons": [[shop] * 5]},
+    )
+    assert_problem(made, 422, "dialog-buttons-too-many")
+    assert [m["name"] for m in (await http.get("/mailings")).json()["items"]] == ["Buttons"]
+    cleared = await http.post(
+        "/mailings", json={"name": "Z", "channel": "telegram", "text": "Hi", "buttons": []}
+    )
+    assert cleared.status_code == 201 and cleared.json()["buttons"] == []
+
+
 async def test_pause_resume_cancel_and_test_send(api: ApiHarness) -> None:
     http = await api.as_user(MANAGER)
     mailing_id = await _mailing(http, READERS)
