@@ -73,8 +73,10 @@ class RateLimiter(Protocol):
         """The rate it runs at now: the configured one, or lower as learned from 429s."""
         ...
 
-    async def acquire(self, key: str) -> Departure:
-        """Wait until one more send to ``key`` fits both limits, and take that slot."""
+    async def acquire(self, key: str, max_pause: float = math.inf) -> Departure:
+        """Wait until one more send to ``key`` fits both limits, and take that slot; raise
+        ``Paused`` instead of waiting out a pause longer than ``max_pause`` that began
+        while this send waited for its slot (another send's 429)."""
         ...
 
     async def throttled(self, departure: Departure, retry_after: float) -> None:
@@ -102,6 +104,14 @@ class RateLimiter(Protocol):
 
 class LimiterUnavailable(Exception):
     """The shared limiter could not be reached for too long; nothing was sent."""
+
+
+class Paused(Exception):
+    """A pause longer than the caller would wait holds the limiter; nothing was sent."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"paused for {seconds:.1f} s")
+        self.seconds = seconds
 
 
 @dataclass(frozen=True)
@@ -143,11 +153,21 @@ class TwoStepLimiter(ABC):
     def rate(self) -> float:
         return self.learned.rate
 
-    async def acquire(self, key: str) -> Departure:
+    async def acquire(self, key: str, max_pause: float = math.inf) -> Departure:
         if self.learned.probe(self._clock()):
             self.budget = Budget.of(self.learned.rate, self.budget.per_key)
+        again = False  # the caller looked at the pause just before: no second look
         while True:
+            if again and max_pause < math.inf:  # a 429 may have paused us meanwhile
+                paused = await self.paused_for()
+                if paused > max_pause:
+                    raise Paused(paused)
+            again = True
             wait, reserved = await self._reserve(key)
+            if wait > max_pause:  # a pause began since the caller looked (Redis only)
+                paused = await self.paused_for()
+                if paused > max_pause:
+                    raise Paused(paused)  # the slot after it is left unused
             if wait > _MIN_SLEEP or (wait > 0 and not reserved):
                 await asyncio.sleep(wait)
             while reserved:

@@ -112,7 +112,12 @@ from domain.media import (
 )
 from domain.runs import RunKind
 from infrastructure.channels.fanout import send_each
-from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
+from infrastructure.channels.ratelimit import (
+    LimiterUnavailable,
+    MemoryRateLimiter,
+    Paused,
+    RateLimiter,
+)
 from infrastructure.channels.telegram_wire import send_for_id
 
 log = logging.getLogger(__name__)
@@ -288,7 +293,10 @@ class TelegramChannel:
             paused = await limiter.paused_for()
             if paused > self._max_wait:
                 return SendResult(delivery_id, Outcome.retry, "flood wait", None, paused)
-            departure = await limiter.acquire(str(chat_id))
+            try:
+                departure = await limiter.acquire(str(chat_id), self._max_wait)
+            except Paused as exc:  # another send's 429 paused the lane meanwhile
+                return SendResult(delivery_id, Outcome.retry, "flood wait", None, exc.seconds)
             try:
                 sent = await call(chat_id, message)
             except TelegramRetryAfter as exc:

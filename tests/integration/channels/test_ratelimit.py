@@ -16,7 +16,12 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from infrastructure.channels.ratelimit import LimiterUnavailable, MemoryRateLimiter, RateLimiter
+from infrastructure.channels.ratelimit import (
+    LimiterUnavailable,
+    MemoryRateLimiter,
+    Paused,
+    RateLimiter,
+)
 from infrastructure.channels.ratelimit_redis import RedisRateLimiter
 from tests.fakes.bot_api_limits import busiest_window
 from tests.support.redis import REDIS_URL, new_prefix
@@ -84,6 +89,40 @@ async def test_pause_holds_every_sender_including_those_already_waiting(
     assert 0.25 < await limiter.paused_for() <= 0.3
     await asyncio.gather(*waiting)
     assert min(times) - start >= 0.29
+    assert await limiter.paused_for() == 0.0
+
+
+async def test_a_pause_longer_than_the_caller_waits_is_raised_not_slept_through(
+    make_limiter: MakeLimiter,
+) -> None:
+    """A sender already waiting for its slot when another send's 429 pauses the limiter
+    for longer than it may wait is told so, and takes no slot."""
+    limiter = make_limiter(20.0, 0.0)
+    await limiter.acquire("first")  # the next slots are now in the future
+    waiting = [asyncio.create_task(limiter.acquire(str(n), max_pause=1.0)) for n in range(3)]
+    await asyncio.sleep(0)
+    await limiter.pause(30)
+
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+
+    assert all(isinstance(result, Paused) for result in results), results
+    assert all(29 <= result.seconds <= 30 for result in results if isinstance(result, Paused))
+    assert 29 <= await limiter.paused_for() <= 30  # the pause itself stands
+
+
+async def test_a_pause_shorter_than_the_caller_waits_is_waited_out(
+    make_limiter: MakeLimiter,
+) -> None:
+    limiter = make_limiter(20.0, 0.0)
+    await limiter.acquire("first")
+    start = time.monotonic()
+    waiting = asyncio.create_task(limiter.acquire("second", max_pause=1.0))
+    await asyncio.sleep(0)
+    await limiter.pause(0.3)
+
+    await waiting
+
+    assert time.monotonic() - start >= 0.29
     assert await limiter.paused_for() == 0.0
 
 
