@@ -71,6 +71,8 @@ class _Handler:
                 else:
                     self.fake._rejections[address.lower()] = (reply, times - 1)
             return reply
+        if self.fake.rcpt_delay:
+            await asyncio.sleep(self.fake.rcpt_delay)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -109,6 +111,7 @@ class FakeSmtp:
         self.messages: list[ReceivedMail] = []
         self.connections = 0
         self.delay = 0.0  # seconds before answering DATA (a slow relay)
+        self.rcpt_delay = 0.0  # seconds before accepting a RCPT TO (a tarpit)
         self.in_flight = 0  # DATA commands being answered right now
         self.max_in_flight = 0
         self._rejections: dict[str, tuple[str, int | None]] = {}

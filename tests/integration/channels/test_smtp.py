@@ -25,12 +25,12 @@ async def relay() -> AsyncIterator[FakeSmtp]:
 
 
 def smtp_channel(relay: FakeSmtp, **kwargs: object) -> SmtpChannel:
+    kwargs.setdefault("timeout", 2.0)
     return SmtpChannel(
         relay.host,
         relay.port,
         security="none",
         sender=SENDER,
-        timeout=2.0,
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -162,3 +162,40 @@ async def test_an_address_that_could_break_the_command_line_fails_alone(relay: F
     assert results[2].outcome is Outcome.failed and "cannot send to" in (results[2].error or "")
     assert results[1].outcome is results[3].outcome is Outcome.delivered
     assert sorted(m.rcpt_tos[0] for m in relay.messages) == ["ann@x.test", "bob@x.test"]
+
+
+async def test_a_relay_that_stops_answering_during_data_fails_the_letter_as_uncertain(
+    relay: FakeSmtp,
+) -> None:
+    """MAIL, RCPT, DATA and the letter are timed per pair (twice the timeout for both):
+    a relay that never answers the letter costs at most that, and the letter may have
+    been queued, so it is failed as uncertain, never sent again."""
+    relay.delay = 5.0
+    channel = smtp_channel(relay, timeout=0.5)
+    started = time.monotonic()
+    try:
+        [result] = await channel.send(content(Channel.email), messages(EMAIL, ["ann@x.test"]))
+    finally:
+        await channel.close()
+    assert time.monotonic() - started < 3.0
+    assert result.outcome is Outcome.failed
+    assert result.error is not None and result.error.startswith("uncertain")
+
+
+async def test_a_relay_that_stops_answering_rcpt_is_unreachable_after_one_reconnect(
+    relay: FakeSmtp,
+) -> None:
+    """Nothing was sent yet: the envelope's timeout is a link error, the channel connects
+    once more, and when that also hangs the letters wait for the relay (no attempt)."""
+    relay.rcpt_delay = 5.0
+    channel = smtp_channel(relay, timeout=0.5)
+    started = time.monotonic()
+    try:
+        results = await channel.send(
+            content(Channel.email), messages(EMAIL, ["ann@x.test", "bob@x.test"])
+        )
+    finally:
+        await channel.close()
+    assert time.monotonic() - started < 6.0
+    assert set(outcomes(results).values()) == {Outcome.unreachable}
+    assert relay.messages == []
