@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,9 +22,16 @@ from aiogram.types import CallbackQuery, FSInputFile, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from domain.errors import DomainError
-from domain.imports import BOT_DOWNLOAD_LIMIT, REJECTED_DELIMITER, ImportReport, ImportSource
-from domain.recipients import ListSourceKind
+from domain.imports import (
+    BOT_DOWNLOAD_LIMIT,
+    REJECTED_DELIMITER,
+    ImportReport,
+    ImportSource,
+    ProgressCallback,
+)
+from domain.recipients import ListSourceKind, RecipientList
 from domain.usecases import lists
+from domain.usecases import reimport as reimports
 from domain.users import User
 from handlers.errors import error_text
 from handlers.filters import ButtonMessage, IsStaff
@@ -72,25 +80,34 @@ async def run_import(
 ) -> bool:
     """Imports and reports; ``False`` when nothing was imported (every row rejected, or a
     new list that stayed empty and is gone)."""
+    args = (services.uow_factory, services.importer, user.telegram_id)
+    source = replace(source, labels=rejected_labels(), sync=target.sync)
+
+    async def importing(progress: ProgressCallback) -> tuple[RecipientList | None, ImportReport]:
+        options: dict[str, Any] = {"source_kind": kind, "source_ref": ref, "progress": progress}
+        if target.list_id is None:
+            return await lists.import_into_new_list(*args, target.name, source, **options)
+        return None, await lists.import_file(*args, target.list_id, source, **options)
+
+    return await show_import(message, services, target, importing)
+
+
+Importing = Callable[[ProgressCallback], Awaitable[tuple[RecipientList | None, ImportReport]]]
+
+
+async def show_import(
+    message: Message, services: Services, target: Target, importing: Importing
+) -> bool:
+    """``importing`` with a progress message, then its report (the rejected rows' file,
+    the offer to remove who left the source); ``False`` when nothing was imported."""
     progress = ProgressMessage(
         message,
         "import-progress",
         delay=services.import_progress_delay,
         interval=services.import_progress_interval,
     )
-    args = (services.uow_factory, services.importer, user.telegram_id)
-    options: dict[str, Any] = {"source_kind": kind, "source_ref": ref, "progress": progress}
-    source = replace(source, labels=rejected_labels(), sync=target.sync)
     try:
-        if target.list_id is None:
-            created, report = await lists.import_into_new_list(
-                *args, target.name, source, **options
-            )
-        else:
-            created, report = (
-                None,
-                await lists.import_file(*args, target.list_id, source, **options),
-            )
+        created, report = await importing(progress)
     except DomainError as error:
         failed = error.params.get("report")
         if error.key != "import-all-invalid" or not isinstance(failed, ImportReport):
@@ -438,22 +455,58 @@ async def on_reimport(
     user: User,
     services: Services,
 ) -> None:
-    """Fetches the list again from where it came from (a file must be sent again): new
-    members are added, known ones updated, and those gone from the source are offered
-    for removal."""
+    """Fetches the list again from where it came from (``usecases.reimport``; a file
+    must be sent again): new members are added, known ones updated, and those gone from
+    the source are offered for removal. A link that fails keeps the step open for a
+    file or another link, as a first import from a link does."""
     uow_factory, uid, list_id = services.uow_factory, user.telegram_id, callback_data.list_id
     rlist = (await lists.view(uow_factory, uid, list_id)).rlist
     await query.answer()
     again = Target(list_id, sync=True)
-    if rlist.source_kind is ListSourceKind.url and rlist.source_ref:
-        await import_url(message, state, user, services, again, rlist.source_ref)
-    elif rlist.source_kind is ListSourceKind.sendsay and rlist.source_ref:
-        await import_sendsay(message, user, services, again, rlist.source_ref)
-    elif rlist.source_kind is ListSourceKind.subscribers:
-        added = await lists.import_subscribers(uow_factory, uid, list_id)
-        await message.answer(t("import-subscribers-done", added=added))
-    else:
-        await ask_for_source(message, state, list_id, "import-reimport-needs-file", sync=True)
+    sources = reimports.Sources(services.fetcher, services.sendsay_source)
+    with tempfile.TemporaryDirectory(prefix="mailforge-reimport-") as tmp:
+
+        async def downloading() -> None:
+            await message.answer(t("import-downloading"))
+
+        async def importing(
+            progress: ProgressCallback,
+        ) -> tuple[RecipientList | None, ImportReport]:
+            done = await reimports.reimport(
+                *(uow_factory, services.importer, sources, uid, list_id, Path(tmp)),
+                labels=rejected_labels(),
+                progress=progress,
+                downloading=downloading,
+            )
+            if done.report is None:
+                raise _NotImported(done)
+            return None, done.report
+
+        try:
+            imported = await show_import(message, services, again, importing)
+        except _NotImported as nothing:
+            if nothing.done.needs_file:
+                await ask_for_source(
+                    message, state, list_id, "import-reimport-needs-file", sync=True
+                )
+            else:
+                await message.answer(t("import-subscribers-done", added=nothing.done.added))
+            return
+        except DomainError as error:
+            if rlist.source_kind is not ListSourceKind.url:
+                raise
+            await keep_open(message, state, again, error_text(error))
+            return
+    if rlist.source_kind is ListSourceKind.url:
+        await (state.clear() if imported else keep_open(message, state, again))
+
+
+class _NotImported(Exception):
+    """A re-import that fetched nothing to import (subscribers, or a file is needed)."""
+
+    def __init__(self, done: reimports.Reimported) -> None:
+        super().__init__(done.kind.value)
+        self.done = done
 
 
 async def on_remove_gone(

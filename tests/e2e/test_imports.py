@@ -413,10 +413,19 @@ async def test_import_from_sendsay(fake_api: FakeBotAPI, migrated_pg_url: str) -
             assert "Added: 2" in summary.text
             async with bot.app.db.uow_factory() as uow:
                 ann = await uow.addresses.find(AddressKind.email, "s1@example.com")
+
+            # Re-import: the same Sendsay list exported again, nobody new.
+            card_index = await bot.say(M, "/lists", language_code="en")
+            await bot.press(M, "📋 From Sendsay", message_id=card_index.message_id)
+            mark = bot.api.mark(M)
+            bot.api.press(M, "🔄 Re-import")
+            again = await bot.api.wait_for_message(M, since=mark, contains="Import finished")
+            assert "In the list already: 2" in again.text
     assert ann is not None and ann.attributes.get("first_name") == "Анна"
     assert ann.attributes.get("city") == "Омск"
-    (asked,) = sendsay.bodies("member.list")
-    assert asked["datakey"] == ["member.email", "mailforge", "base"]
+    asked = sendsay.bodies("member.list")
+    assert len(asked) == 2  # the import, then the re-import
+    assert asked[0]["datakey"] == ["member.email", "mailforge", "base"]
 
 
 async def test_sendsay_not_configured_is_said_plainly(manager: BotHarness) -> None:
