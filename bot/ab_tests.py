@@ -17,8 +17,8 @@ from aiogram.utils.i18n import I18n
 
 from bot.scheduler import PeriodicJob
 from bot.settings import Settings
-from domain.ab_test import ABTestStore
 from domain.clock import Clock
+from domain.ports.ab_tests import ABTestStore
 from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.ab_tests import Decided, decide_due
 from handlers.i18n import choose_locale

@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from domain.errors import InvalidInput
 from domain.mailings import Channel
@@ -348,26 +348,3 @@ class Decision:
             within_chance=bool(data.get("within_chance")),
             margin=float(data.get("margin", 0.0)),
         )
-
-
-class ABTestStore(Protocol):
-    """A/B test runs in the delivery queue: the sample's results, and the winner sent to
-    the rest. Each method is one transaction of its own."""
-
-    async def due(self, now: datetime) -> list[int]:
-        """Runs (not cancelled) whose winner is not picked yet and whose waiting time
-        (``ab_due_at``) is at or before ``now``, oldest first."""
-        ...
-
-    async def results(self, run_id: int, metric: Metric, variants: int) -> list[VariantResult]:
-        """Per variant (0 … ``variants`` - 1) of the sample: ``sent`` is what the metric
-        is a share of (delivered copies; for ``delivered``, every recipient of the
-        variant), ``hits`` who opened, clicked, answered or was delivered."""
-        ...
-
-    async def release(self, run_id: int, decision: Decision, now: datetime) -> int | None:
-        """Only if the run's winner was not picked yet, in one transaction: stores
-        ``decision``, clears ``ab_due_at``, and gives the held rest the winner, due at
-        once (idle workers are woken). Returns how many were released; None when the
-        winner had been picked already (another instance, a press meanwhile)."""
-        ...

@@ -4,7 +4,6 @@ what the provider tells about the account, and what only a live account can conf
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +17,3 @@ class AccountCheck:
     sender: str = ""
     sender_confirmed: bool | None = None  # None: the API does not tell
     assumptions: tuple[str, ...] = ()  # locale keys: what the adapter assumes
-
-
-class AccountChecker(Protocol):
-    async def check(self) -> AccountCheck:
-        """Check the account with read-only calls only; never raises for the provider's
-        answers (a refused key is ``key_works=False`` with its ``problem``)."""
-        ...

@@ -12,7 +12,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 SECRET_PREFIX = "mf_"  # noqa: S105 (a marker that makes leaked tokens easy to find)
 NAME_MAX = 64
@@ -47,23 +46,3 @@ def clean_token_name(name: str | None) -> str:
     """Names are for people: whitespace folded, cut to ``NAME_MAX``; empty → "token"."""
     folded = " ".join((name or "").split())
     return folded[:NAME_MAX] or "token"
-
-
-class ApiTokenStore(Protocol):
-    """Tokens by owner; writes join the unit of work's transaction."""
-
-    async def add(self, token: ApiToken) -> ApiToken:
-        """Store a new token; returns it with ``id`` and ``created_at`` set."""
-
-    async def by_hash(self, token_hash: str) -> ApiToken | None: ...
-
-    async def get(self, token_id: int) -> ApiToken | None: ...
-
-    async def for_owner(self, owner_id: int) -> list[ApiToken]:
-        """The owner's tokens, revoked ones included, newest first."""
-
-    async def revoke(self, token_id: int, now: datetime) -> bool:
-        """Mark it revoked; ``False`` when it was already revoked or is unknown."""
-
-    async def touch(self, token_id: int, now: datetime) -> None:
-        """Remember the last use (best effort, at most once a minute is enough)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 KEY_MAX = 200
 
@@ -26,15 +25,3 @@ class IdempotencyRecord:
 
 def request_hash(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(b"\n".join((method.encode(), path.encode(), body))).hexdigest()
-
-
-class IdempotencyStore(Protocol):
-    async def reserve(
-        self, actor_id: int, key: str, request_hash: str
-    ) -> IdempotencyRecord | None:
-        """Take the key (``None``), or return the record that holds it already; of two
-        concurrent reservations of one key, exactly one takes it."""
-
-    async def complete(self, actor_id: int, key: str, run_id: int) -> None: ...
-
-    async def release(self, actor_id: int, key: str) -> None: ...

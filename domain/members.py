@@ -8,9 +8,8 @@ A call in which no member is valid stores nothing and is refused as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 MAX_MEMBERS_PER_CALL = 10_000
 
@@ -35,9 +34,3 @@ class MembersReport:
     updated: int = 0  # were members already (their attributes merged)
     suppressed: int = 0  # stored, but unsubscribed or refused: they get nothing
     rejected: list[RejectedMember] = field(default_factory=list)
-
-
-class MemberUpserter(Protocol):
-    async def upsert(self, list_id: int, members: Sequence[MemberInput]) -> MembersReport:
-        """Store the valid members in one transaction; raises ``InvalidInput``
-        (``members-all-invalid``, with ``report``) and stores nothing when none is."""

@@ -10,24 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from domain.ab_test import ABTestStore
-from domain.account_check import AccountChecker
 from domain.clock import Clock
 from domain.engagement import EngagementChart
 from domain.mailings import Channel
+from domain.ports.ab_tests import ABTestStore
 from domain.ports.answers import AnswerBook, AnswerChart
-from domain.ports.channels import PaidBroadcasts
+from domain.ports.channels import AccountChecker, PaidBroadcasts
 from domain.ports.follow_ups import FollowUpQueue
 from domain.ports.imports import ExternalListSource, RecipientImporter, RemoteFileFetcher
 from domain.ports.queue import RunSnapshots
 from domain.ports.recipients import AddressParser
 from domain.ports.rendering import MessageRenderer
 from domain.ports.schedules import ScheduleCalculator
+from domain.ports.segments import FieldIndexes, SegmentResults
 from domain.ports.stats import ChartDrawer, EngagementReader, ReportWriterFactory, StatsReader
 from domain.ports.uow import UnitOfWorkFactory
 from domain.ports.users import AccessNotifier
-from domain.saved_segments import FieldIndexes
-from domain.segment_results import SegmentResults
 from domain.webhooks import WebhookPoster
 from handlers.run_progress import RunWatcher
 

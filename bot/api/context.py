@@ -12,7 +12,7 @@ from bot.api.limits import TokenRateLimit
 from domain.api_tokens import hash_secret
 from domain.clock import Clock
 from domain.errors import Unauthenticated
-from domain.members import MemberUpserter
+from domain.ports.recipients import MemberUpserter
 from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.api_tokens import authenticate
 from domain.users import User

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
+from domain.account_check import AccountCheck
 from domain.delivery import Message, RunContent, SendResult
 
 
@@ -36,4 +37,13 @@ class PaidBroadcasts(Protocol):
     async def balance(self) -> Decimal | None:
         """The bot's Telegram Star balance (getMyStarBalance); None if Telegram could not
         be asked just now."""
+        ...
+
+
+class AccountChecker(Protocol):
+    """A provider account's health, for the admin (Sendsay: ``usecases.account_check``)."""
+
+    async def check(self) -> AccountCheck:
+        """Check the account with read-only calls only; never raises for the provider's
+        answers (a refused key is ``key_works=False`` with its ``problem``)."""
         ...

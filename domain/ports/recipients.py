@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
+from domain.members import MemberInput, MembersReport
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.targeting import Targeting
@@ -121,3 +122,9 @@ class AddressParser(Protocol):
     """
 
     def parse(self, text: str) -> tuple[AddressKind, str]: ...
+
+
+class MemberUpserter(Protocol):
+    async def upsert(self, list_id: int, members: Sequence[MemberInput]) -> MembersReport:
+        """Store the valid members in one transaction; raises ``InvalidInput``
+        (``members-all-invalid``, with ``report``) and stores nothing when none is."""

@@ -8,14 +8,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.api_tokens import ApiTokenStore
 from domain.engagement import BounceStore, TrackingStore
-from domain.idempotency import IdempotencyStore
+from domain.ports.api import ApiTokenStore, IdempotencyStore
 from domain.ports.audit import AuditLog
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
 from domain.ports.recipients import AddressRepository, Audiences, ListCatalogue, ListMembers
+from domain.ports.segments import SegmentStore
 from domain.ports.users import UserRepository
-from domain.saved_segments import SegmentStore
 from domain.webhooks import WebhookStore
 
 

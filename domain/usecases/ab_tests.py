@@ -17,7 +17,6 @@ from datetime import datetime
 from domain.ab_test import (
     AB_TEST,
     ABTest,
-    ABTestStore,
     Decision,
     Metric,
     Part,
@@ -37,6 +36,7 @@ from domain.errors import IllegalTransition, InvalidInput, NotFound
 from domain.local_time import LOCAL_TIME
 from domain.mailings import Mailing
 from domain.personal import recipient_values
+from domain.ports.ab_tests import ABTestStore
 from domain.ports.rendering import MessageRenderer
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import MailingRun

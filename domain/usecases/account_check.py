@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from domain.account_check import AccountCheck, AccountChecker
+from domain.account_check import AccountCheck
 from domain.errors import AccessDenied
+from domain.ports.channels import AccountChecker
 from domain.ports.uow import UnitOfWorkFactory
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.errors import InvalidInput, NotFound
-from domain.members import MAX_MEMBERS_PER_CALL, MemberInput, MembersReport, MemberUpserter
+from domain.members import MAX_MEMBERS_PER_CALL, MemberInput, MembersReport
+from domain.ports.recipients import MemberUpserter
 from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.access import record, require_staff
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from domain.clock import Clock, SystemClock
 from domain.errors import NotFound
+from domain.ports.segments import SegmentResults
 from domain.ports.uow import UnitOfWorkFactory
-from domain.segment_results import MAX_SEGMENTS, SegmentResult, SegmentResults
+from domain.segment_results import MAX_SEGMENTS, SegmentResult
 from domain.segments import Segment, local_today
 from domain.usecases.mailings import load_own
 

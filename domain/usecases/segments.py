@@ -12,9 +12,10 @@ from datetime import date
 from domain.clock import SystemClock
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.mailings import CHANNEL_KINDS, Mailing
+from domain.ports.segments import FieldIndexes
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import AddressKind, Audience
-from domain.saved_segments import FieldIndexes, SavedSegment, indexed_fields
+from domain.saved_segments import SavedSegment, indexed_fields
 from domain.segments import TAGS, Op, check_fields, local_today, parse_condition
 from domain.targeting import Targeting
 from domain.usecases.access import record, require_staff

@@ -1,5 +1,5 @@
 """``SqlABTests``: an A/B test run's sample results and the release of its rest
-(``domain.ab_test.ABTestStore``), each one transaction of its own.
+(``domain.ports.ab_tests.ABTestStore``), each one transaction of its own.
 
 The release updates the held rows first and the run last (the queue's lock order:
 deliveries, then runs), and only while the run has no verdict: two instances (or a press

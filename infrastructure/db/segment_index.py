@@ -26,7 +26,7 @@ def index_name(field: str) -> str:
 
 
 class SqlFieldIndexes:
-    """Implements ``domain.saved_segments.FieldIndexes``."""
+    """Implements ``domain.ports.segments.FieldIndexes``."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

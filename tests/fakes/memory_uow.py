@@ -458,7 +458,7 @@ class MemoryWebhooks(_Repo):
 
 
 class MemoryApiTokens(_Repo):
-    """``domain.api_tokens.ApiTokenStore`` on a dict: unique hashes, ``created_at`` set
+    """``domain.ports.api.ApiTokenStore`` on a dict: unique hashes, ``created_at`` set
     by the store (the SQL default ``now()``; here the moment of ``add``)."""
 
     async def add(self, token: ApiToken) -> ApiToken:
@@ -494,7 +494,7 @@ class MemoryApiTokens(_Repo):
 
 
 class MemorySegments(_Repo):
-    """``domain.saved_segments.SegmentStore``: names unique per owner, ignoring case."""
+    """``domain.ports.segments.SegmentStore``: names unique per owner, ignoring case."""
 
     async def add(self, saved: SavedSegment) -> SavedSegment:
         if await self.find(saved.owner_id, saved.name) is not None:
@@ -522,7 +522,7 @@ class MemorySegments(_Repo):
 
 
 class MemoryIdempotency(_Repo):
-    """``domain.idempotency.IdempotencyStore``: one record per (actor, key)."""
+    """``domain.ports.api.IdempotencyStore``: one record per (actor, key)."""
 
     async def reserve(
         self, actor_id: int, key: str, request_hash: str
@@ -887,7 +887,7 @@ class MemoryFollowUps:
 
 
 class MemoryABTests:
-    """``domain.ab_test.ABTestStore`` over a ``MemoryQueue``'s rows. Only the
+    """``domain.ports.ab_tests.ABTestStore`` over a ``MemoryQueue``'s rows. Only the
     ``delivered`` metric is modelled (opens, clicks and answers are SQL read models:
     ``tests/integration/db/test_ab_tests.py``)."""
 

@@ -75,7 +75,7 @@ class SqlApiTokenStore:
 
 
 class SqlIdempotencyStore:
-    """Idempotency keys of API launches (``domain.idempotency.IdempotencyStore``)."""
+    """Idempotency keys of API launches (``domain.ports.api.IdempotencyStore``)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session

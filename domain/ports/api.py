@@ -1,0 +1,42 @@
+"""What the HTTP API keeps: its tokens and the idempotency keys of its launches
+(``usecases.api_tokens``, ``launch_once``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from domain.api_tokens import ApiToken
+from domain.idempotency import IdempotencyRecord
+
+
+class ApiTokenStore(Protocol):
+    """Tokens by owner; writes join the unit of work's transaction."""
+
+    async def add(self, token: ApiToken) -> ApiToken:
+        """Store a new token; returns it with ``id`` and ``created_at`` set."""
+
+    async def by_hash(self, token_hash: str) -> ApiToken | None: ...
+
+    async def get(self, token_id: int) -> ApiToken | None: ...
+
+    async def for_owner(self, owner_id: int) -> list[ApiToken]:
+        """The owner's tokens, revoked ones included, newest first."""
+
+    async def revoke(self, token_id: int, now: datetime) -> bool:
+        """Mark it revoked; ``False`` when it was already revoked or is unknown."""
+
+    async def touch(self, token_id: int, now: datetime) -> None:
+        """Remember the last use (best effort, at most once a minute is enough)."""
+
+
+class IdempotencyStore(Protocol):
+    async def reserve(
+        self, actor_id: int, key: str, request_hash: str
+    ) -> IdempotencyRecord | None:
+        """Take the key (``None``), or return the record that holds it already; of two
+        concurrent reservations of one key, exactly one takes it."""
+
+    async def complete(self, actor_id: int, key: str, run_id: int) -> None: ...
+
+    async def release(self, actor_id: int, key: str) -> None: ...
