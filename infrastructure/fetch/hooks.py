@@ -37,12 +37,20 @@ class HttpWebhookPoster:
         self.allow_private = allow_private
         self.deny_networks = tuple(deny_networks)
         self._resolve = resolver or system_resolver
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(timeout),
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None  # made for the first webhook sent
+
+    def _http(self) -> httpx.AsyncClient:
+        """The client, made at first use: most bots send no webhooks, and each client
+        builds its own TLS context (~50 ms of CPU at every start, in every test too)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                follow_redirects=False,
+                trust_env=False,
+                timeout=httpx.Timeout(self._timeout),
+                headers={"User-Agent": USER_AGENT},
+            )
+        return self._client
 
     async def check(self, url: str) -> str:
         parsed = parse_link(url)
@@ -56,7 +64,7 @@ class HttpWebhookPoster:
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         try:
             request = await pinned_request(
-                self._client,
+                self._http(),
                 "POST",
                 parse_link(url),
                 self._resolve,
@@ -68,7 +76,7 @@ class HttpWebhookPoster:
         except DomainError as error:
             return Answer(None, f"{error.key} ({error.params.get('host', url)})")
         try:
-            response = await self._client.send(request)
+            response = await self._http().send(request)
         except httpx.TimeoutException:
             return Answer(None, "timed out")
         except httpx.HTTPError as exc:
@@ -76,7 +84,8 @@ class HttpWebhookPoster:
         return Answer(response.status_code, None if response.is_success else _said(response))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 def _said(response: httpx.Response) -> str:
