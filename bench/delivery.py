@@ -675,7 +675,9 @@ def main() -> None:
         from bench.delivery_e2e import E2E_FULL, E2E_PARTS, E2E_QUICK, bench_e2e
 
         e2e_parts = frozenset(args.e2e_only or E2E_PARTS)
-        asyncio.run(bench_e2e(E2E_QUICK if args.quick else E2E_FULL, args.pg_url, e2e_parts))
+        e2e_sizes = E2E_QUICK if args.quick else E2E_FULL
+        e2e_sizes = dataclasses.replace(e2e_sizes, rounds=args.rounds or e2e_sizes.rounds)
+        asyncio.run(bench_e2e(e2e_sizes, args.pg_url, e2e_parts))
         return
     sizes = QUICK if args.quick else FULL
     if args.limited:
@@ -720,8 +722,8 @@ def parts_args(parser: argparse.ArgumentParser) -> None:
         "--rounds",
         type=int,
         metavar="N",
-        help="alternating bare/engine rounds of the email and Telegram ratios; the median "
-        f"counts ({FULL.rounds}; quick: {QUICK.rounds})",
+        help="alternating bare/engine rounds of the email and Telegram ratios (with --e2e: "
+        f"of the email ratio); the median counts ({FULL.rounds}; quick: {QUICK.rounds})",
     )
 
 
