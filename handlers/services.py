@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from domain.clock import Clock
-from domain.engagement import EngagementChart
 from domain.mailings import Channel
 from domain.ports.ab_tests import ABTestStore
 from domain.ports.answers import AnswerBook, AnswerChart
 from domain.ports.channels import AccountChecker, PaidBroadcasts
+from domain.ports.engagement import EngagementChart
 from domain.ports.follow_ups import FollowUpQueue
 from domain.ports.imports import ExternalListSource, RecipientImporter, RemoteFileFetcher
 from domain.ports.queue import RunSnapshots
@@ -26,7 +26,7 @@ from domain.ports.segments import FieldIndexes, SegmentResults
 from domain.ports.stats import ChartDrawer, EngagementReader, ReportWriterFactory, StatsReader
 from domain.ports.uow import UnitOfWorkFactory
 from domain.ports.users import AccessNotifier
-from domain.webhooks import WebhookPoster
+from domain.ports.webhooks import WebhookPoster
 from handlers.run_progress import RunWatcher
 
 

@@ -12,9 +12,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from domain.ports.webhooks import WebhookPoster
 from domain.usecases import webhooks as hooks
 from domain.users import User
-from domain.webhooks import SUBSCRIBABLE, EndpointHealth, OutboxItem, OutboxStatus, WebhookPoster
+from domain.webhooks import SUBSCRIBABLE, EndpointHealth, OutboxItem, OutboxStatus
 from handlers.callbacks import HookAct, HookCD
 from handlers.filters import ButtonMessage, IsAdmin
 from handlers.i18n import t

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.engagement import BounceStore, TrackingStore
 from domain.ports.api import ApiTokenStore, IdempotencyStore
 from domain.ports.audit import AuditLog
+from domain.ports.engagement import BounceStore, TrackingStore
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
 from domain.ports.recipients import AddressRepository, Audiences, ListCatalogue, ListMembers
 from domain.ports.segments import SegmentStore
 from domain.ports.users import UserRepository
-from domain.webhooks import WebhookStore
+from domain.ports.webhooks import WebhookStore
 
 
 class UnitOfWork(Protocol):

@@ -17,6 +17,7 @@ from domain.backoff import short_error
 from domain.clock import Clock
 from domain.errors import AccessDenied, DomainError, InvalidInput, NotFound
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
+from domain.ports.webhooks import WebhookPoster
 from domain.usecases.access import record, require_staff
 from domain.webhooks import (
     SUBSCRIBABLE,
@@ -27,7 +28,6 @@ from domain.webhooks import (
     EndpointHealth,
     Event,
     RetrySchedule,
-    WebhookPoster,
     fan_out,
     headers,
     new_secret,

@@ -7,15 +7,15 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.engagement import BounceStore, TrackingStore
 from domain.ports.api import ApiTokenStore, IdempotencyStore
 from domain.ports.audit import AuditLog
+from domain.ports.engagement import BounceStore, TrackingStore
 from domain.ports.mailings import MailingRepository, RunRepository, TemplateRepository
 from domain.ports.recipients import AddressRepository, Audiences, ListCatalogue, ListMembers
 from domain.ports.segments import SegmentStore
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.ports.users import UserRepository
-from domain.webhooks import WebhookStore
+from domain.ports.webhooks import WebhookStore
 from infrastructure.db.repositories import (
     SqlAddressRepository,
     SqlAuditLog,

@@ -1,4 +1,4 @@
-"""``HttpWebhookPoster``: POSTs event webhooks (``domain.webhooks.WebhookPoster``) with the
+"""``HttpWebhookPoster``: POSTs event webhooks (``domain.ports.webhooks.WebhookPoster``) with the
 same guard as list links: http(s) only, no credentials in the URL, and the address
 checked at every send (``pinned``), so a receiver's name that later resolves to the
 local network, the server itself or a metadata endpoint is refused, not contacted.

@@ -1,4 +1,4 @@
-"""Clicks per link of a run as a PNG (``domain.engagement.EngagementChart``).
+"""Clicks per link of a run as a PNG (``domain.ports.engagement.EngagementChart``).
 
 Horizontal bars, one row per link (the most clicked first, at most ``MAX_LINKS``): the
 people who clicked it and all its clicks. Drawn like the other charts: matplotlib
@@ -21,7 +21,7 @@ CLICKS_COLOR = "#90caf9"
 
 
 class MatplotlibLinkChart:
-    """Implements ``domain.engagement.EngagementChart``."""
+    """Implements ``domain.ports.engagement.EngagementChart``."""
 
     async def link_chart(self, links: Sequence[LinkClicks], labels: Mapping[str, str]) -> bytes:
         return await asyncio.to_thread(_locked, draw_links, list(links), labels)

@@ -542,7 +542,7 @@ class MemoryIdempotency(_Repo):
 
 
 class MemoryEngagement(_Repo):
-    """``domain.engagement.TrackingStore`` and ``BounceStore`` on dicts: the delivery rows
+    """``domain.ports.engagement.TrackingStore`` and ``BounceStore`` on dicts: the delivery rows
     a test puts in ``deliveries``, ``run_tracking`` and ``run_links`` as counters."""
 
     # -- TrackingStore

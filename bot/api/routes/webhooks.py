@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from bot.api.context import Caller, Context
 from bot.api.problems import Problem
+from domain.ports.webhooks import WebhookPoster
 from domain.usecases import webhooks as hooks
-from domain.webhooks import URL_MAX, EndpointHealth, EventType, OutboxItem, WebhookPoster
+from domain.webhooks import URL_MAX, EndpointHealth, EventType, OutboxItem
 
 router = APIRouter(tags=["webhooks"])
 

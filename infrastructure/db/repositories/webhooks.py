@@ -1,4 +1,4 @@
-"""Event webhook endpoints and their outbox (``domain.webhooks.WebhookStore``)."""
+"""Event webhook endpoints and their outbox (``domain.ports.webhooks.WebhookStore``)."""
 
 from __future__ import annotations
 
