@@ -62,9 +62,10 @@ def telegram_limiters(settings: Settings, bot_id: int) -> tuple[RateLimiter, Rat
 
 def lane_limiter(settings: Settings, bot_id: int, rate: float, *, paid: bool) -> RateLimiter:
     """With ``REDIS_URL`` every worker process of this bot shares the lane's budget in
-    Redis; otherwise the budget is this process's own."""
+    Redis, across restarts too; otherwise the budget is this process's own, and it starts
+    as if its predecessor had just used the last second to the full (``busy_start``)."""
     if settings.redis.url is None:
-        return MemoryRateLimiter(rate, TELEGRAM_PER_CHAT_INTERVAL)
+        return MemoryRateLimiter(rate, TELEGRAM_PER_CHAT_INTERVAL, busy_start=True)
     from infrastructure.channels.ratelimit_redis import RedisRateLimiter  # only with Redis
 
     prefix = f"{settings.redis.key_prefix}:tg:{bot_id}" + (":paid" if paid else "")

@@ -51,6 +51,7 @@ https://core.telegram.org/bots/api#making-requests):
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -118,7 +119,7 @@ from infrastructure.channels.ratelimit import (
     Paused,
     RateLimiter,
 )
-from infrastructure.channels.telegram_wire import send_for_id
+from infrastructure.channels.telegram_wire import Prepared, send_for_id
 
 log = logging.getLogger(__name__)
 FREE_RATE = 30.0  # Telegram's free broadcast limit, messages/s
@@ -130,8 +131,11 @@ NOT_MODIFIED = "unchanged: it already read so"
 NOT_IN_CHAT = "not edited: the copy is no longer in the chat"
 # aiohttp raises these only while connecting, i.e. before a byte of the request left.
 _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-# (chat id, the rendered message) -> the sent (or acted on) message's id (an album's ids)
-_Call = Callable[[int, Message], Awaitable[int | list[int]]]
+# Sends one prepared request: the sent (or acted on) message's id (an album's ids).
+_Send = Callable[[], Awaitable[int | list[int]]]
+# (chat id, the rendered message) -> its request, built before the rate limiter's slot is
+# taken (the slot's time is what the limiter counts: nothing slow may come after it).
+_Call = Callable[[int, Message], _Send]
 
 
 class SentId(BaseModel):
@@ -289,6 +293,10 @@ class TelegramChannel:
         self, limiter: RateLimiter, call: _Call, message: Message, chat_id: int
     ) -> SendResult:
         delivery_id = message.outbound.delivery_id
+        try:
+            send = call(chat_id, message)
+        except Exception as exc:  # one recipient never fails the batch
+            return _classify(delivery_id, exc)
         for _ in range(self._max_flood_waits + 1):
             paused = await limiter.paused_for()
             if paused > self._max_wait:
@@ -298,7 +306,7 @@ class TelegramChannel:
             except Paused as exc:  # another send's 429 paused the lane meanwhile
                 return SendResult(delivery_id, Outcome.retry, "flood wait", None, exc.seconds)
             try:
-                sent = await call(chat_id, message)
+                sent = await send()
             except TelegramRetryAfter as exc:
                 if self._on_retry_after is not None:
                     self._on_retry_after(float(exc.retry_after))
@@ -338,13 +346,15 @@ class TelegramChannel:
         if kind is MediaKind.album:
             items = list(media["items"])
 
-            async def album(chat_id: int, message: Message) -> list[int]:
-                sent = await bot(
-                    SendMediaGroupForIds(
-                        chat_id=chat_id, media=_album_media(items, message.body), **common
-                    )
-                )
-                return [one.message_id for one in cast(list[SentId], sent)]
+            def album(chat_id: int, message: Message) -> _Send:
+                media = _album_media(items, message.body)
+                method = SendMediaGroupForIds(chat_id=chat_id, media=media, **common)
+
+                async def send() -> list[int]:
+                    sent = await bot(method)
+                    return [one.message_id for one in cast(list[SentId], sent)]
+
+                return send
 
             return self._pinned(content, album)
         if kind is MediaKind.copy:
@@ -368,7 +378,7 @@ class TelegramChannel:
             file = {kind.value: str(media["file_id"])}
             caption = kind not in CAPTIONLESS
 
-            async def with_media(chat_id: int, message: Message) -> int:
+            def with_media(chat_id: int, message: Message) -> _Send:
                 text = {"caption": message.body, "parse_mode": "HTML"} if caption else {}
 
                 def method() -> TelegramMethod[Any]:
@@ -379,13 +389,14 @@ class TelegramChannel:
 
                 fields: dict[str, str | None] = {"chat_id": str(chat_id), **file, **text}
                 fields.update(flags, reply_markup=keyboard(message))
-                return await send_for_id(bot, method_type.__api_method__, fields, method)
+                request = Prepared.of(method_type.__api_method__, fields, method)
+                return functools.partial(send_for_id, bot, request)
 
             return self._pinned(content, with_media)
 
         preview_field = '{"is_disabled": true}' if no_preview else None
 
-        async def text(chat_id: int, message: Message) -> int:
+        def text(chat_id: int, message: Message) -> _Send:
             def method() -> SendMessageForId:
                 preview = LinkPreviewOptions(is_disabled=True) if no_preview else None
                 return SendMessageForId(
@@ -405,7 +416,7 @@ class TelegramChannel:
                 "reply_markup": keyboard(message),
                 **flags,
             }
-            return await send_for_id(bot, "sendMessage", fields, method)
+            return functools.partial(send_for_id, bot, Prepared.of("sendMessage", fields, method))
 
         return self._pinned(content, text)
 
@@ -423,27 +434,34 @@ class TelegramChannel:
         if len(ids) > 1:
             flags = {k: v for k, v in common.items() if k != "allow_paid_broadcast"}
 
-            async def copies(chat_id: int, message: Message) -> list[int]:
-                sent = await bot(
-                    CopyMessages(chat_id=chat_id, from_chat_id=source, message_ids=ids, **flags)
+            def copies(chat_id: int, message: Message) -> _Send:
+                method = CopyMessages(
+                    chat_id=chat_id, from_chat_id=source, message_ids=ids, **flags
                 )
-                if not sent:  # copyMessages skips what it can't find: here, everything
-                    raise LookupError("message to copy not found")
-                return [one.message_id for one in sent]
+
+                async def send() -> list[int]:
+                    sent = await bot(method)
+                    if not sent:  # copyMessages skips what it can't find: here, everything
+                        raise LookupError("message to copy not found")
+                    return [one.message_id for one in sent]
+
+                return send
 
             return copies
 
-        async def copy(chat_id: int, message: Message) -> int:
-            sent = await bot(
-                CopyMessage(
-                    chat_id=chat_id,
-                    from_chat_id=source,
-                    message_id=ids[0],
-                    reply_markup=markup(message),
-                    **common,
-                )
+        def copy(chat_id: int, message: Message) -> _Send:
+            method = CopyMessage(
+                chat_id=chat_id,
+                from_chat_id=source,
+                message_id=ids[0],
+                reply_markup=markup(message),
+                **common,
             )
-            return sent.message_id
+
+            async def send() -> int:
+                return (await bot(method)).message_id
+
+            return send
 
         return copy
 
@@ -455,16 +473,23 @@ class TelegramChannel:
             return call
         bot = self._bot
 
-        async def pinned(chat_id: int, message: Message) -> int | list[int]:
-            sent = await call(chat_id, message)
-            first = sent[0] if isinstance(sent, list) else sent  # an album: its first item
-            try:
-                await bot(
-                    PinChatMessage(chat_id=chat_id, message_id=first, disable_notification=True)
-                )
-            except Exception as exc:
-                log.warning("Copy %s in chat %s not pinned: %s", first, chat_id, exc)
-            return sent
+        def pinned(chat_id: int, message: Message) -> _Send:
+            send = call(chat_id, message)
+
+            async def send_and_pin() -> int | list[int]:
+                sent = await send()
+                first = sent[0] if isinstance(sent, list) else sent  # an album: its first
+                try:
+                    await bot(
+                        PinChatMessage(
+                            chat_id=chat_id, message_id=first, disable_notification=True
+                        )
+                    )
+                except Exception as exc:
+                    log.warning("Copy %s in chat %s not pinned: %s", first, chat_id, exc)
+                return sent
+
+            return send_and_pin
 
         return pinned
 
@@ -472,14 +497,21 @@ class TelegramChannel:
         """The Bot API call acting on each chat's delivered copy (``Message.target_id``)."""
         bot = self._bot
 
-        async def delete(chat_id: int, message: Message) -> int:
+        def acting(method: TelegramMethod[Any], target: int) -> _Send:
+            async def send() -> int:
+                await bot(method)
+                return target
+
+            return send
+
+        def delete(chat_id: int, message: Message) -> _Send:
             assert message.target_id is not None
+            method: DeleteMessages | DeleteMessage
             if len(message.target_ids) > 1:  # an album: all its messages at once
-                ids = list(message.target_ids)
-                await bot(DeleteMessages(chat_id=chat_id, message_ids=ids))
+                method = DeleteMessages(chat_id=chat_id, message_ids=list(message.target_ids))
             else:
-                await bot(DeleteMessage(chat_id=chat_id, message_id=message.target_id))
-            return message.target_id
+                method = DeleteMessage(chat_id=chat_id, message_id=message.target_id)
+            return acting(method, message.target_id)
 
         if content.kind is RunKind.recall:
             return delete
@@ -489,7 +521,7 @@ class TelegramChannel:
         album = is_album(content.media)  # no buttons: sendMediaGroup sent none
         no_preview = content.options.get("link_preview") is False
 
-        async def edit(chat_id: int, message: Message) -> int:
+        def edit(chat_id: int, message: Message) -> _Send:
             assert message.target_id is not None
             markup = _keyboard(buttons, answers, answer_run or message.outbound.run_id)
             method: EditMessageCaption | EditMessageText
@@ -512,8 +544,7 @@ class TelegramChannel:
                     else None,
                     reply_markup=markup,
                 )
-            await bot(method)
-            return message.target_id
+            return acting(method, message.target_id)
 
         return edit
 

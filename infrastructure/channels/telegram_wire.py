@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -46,34 +47,47 @@ def form(fields: Mapping[str, str | None]) -> bytes:
     return urlencode({k: v for k, v in fields.items() if v is not None}).encode()
 
 
-async def send_for_id(
-    bot: Bot, name: str, fields: Mapping[str, str | None], method: MethodOf
-) -> int:
-    """Call the Bot API method ``name`` (one that answers the sent ``Message``) with
-    ``fields``; the sent message's id. Any answer but a plain success is read by aiogram
-    as the answer to ``method()`` (a method answered with ``SentId``): the same value, or
-    the same exception, as ``bot(method())``."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One request, encoded before its rate-limiter slot is taken: once the slot is
+    granted, nothing but the write stands between it and the server (the slot's time is
+    what the limiter counts)."""
+
+    name: str  # the Bot API method
+    body: bytes
+    method: MethodOf  # the aiogram method, built only to read an error
+
+    @classmethod
+    def of(cls, name: str, fields: Mapping[str, str | None], method: MethodOf) -> Prepared:
+        return cls(name, form(fields), method)
+
+
+async def send_for_id(bot: Bot, request: Prepared) -> int:
+    """Send ``request`` (a method that answers the sent ``Message``); the sent message's
+    id. Any answer but a plain success is read by aiogram as the answer to
+    ``request.method()`` (a method answered with ``SentId``): the same value, or the same
+    exception, as ``bot(request.method())``."""
     session = bot.session
     assert isinstance(session, AiohttpSession)
     client = await session.create_session()
-    url = session.api.api_url(token=bot.token, method=name)
+    url = session.api.api_url(token=bot.token, method=request.name)
     timeout = _timeout(session.timeout)
     try:
-        async with client.post(url, data=form(fields), headers=_FORM, timeout=timeout) as resp:
+        async with client.post(url, data=request.body, headers=_FORM, timeout=timeout) as resp:
             raw = await resp.read()
             status = resp.status
     except TimeoutError as exc:  # asyncio's, as aiogram catches it (before ClientError)
-        raise TelegramNetworkError(method=method(), message="Request timeout error") from exc
+        message = "Request timeout error"
+        raise TelegramNetworkError(method=request.method(), message=message) from exc
     except ClientError as exc:
-        raise TelegramNetworkError(
-            method=method(), message=f"{type(exc).__name__}: {exc}"
-        ) from exc
+        message = f"{type(exc).__name__}: {exc}"
+        raise TelegramNetworkError(method=request.method(), message=message) from exc
     if status == 200:
         found = _sent_id(raw)
         if found is not None:
             return found
     text = raw.decode("utf-8", errors="replace")
-    sent: Any = session.check_response(bot, method(), status, text).result  # a SentId
+    sent: Any = session.check_response(bot, request.method(), status, text).result  # a SentId
     return int(sent.message_id)
 
 
