@@ -23,11 +23,12 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain.delivery import Outbound, Outcome, SendResult
 from domain.runs import MailingRun
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a marker, like the API tokens' mf_)
@@ -292,6 +293,30 @@ def delivery_refused(refusal: Refusal, now: datetime) -> Event:
             "reason": refusal.reason,
         },
     )
+
+
+def refusal_events(
+    rows: Iterable[Outbound], results: Iterable[SendResult], now: datetime
+) -> dict[int, Event]:
+    """The ``delivery.refused`` events of ``results``' refusals, by delivery id, for those
+    of ``rows`` (the recipients whose refusals are told: a worker leaves out its test
+    sends, recalls and edits), to be written with the results in their transaction
+    (``DeliveryResults.complete``: a crash cannot keep one without the other). Their ids
+    come from the deliveries, so results recorded twice still tell each refusal once.
+    The same for a worker's batch and a mass send's reports."""
+    refused = {r.delivery_id: r.error for r in results if r.outcome is Outcome.refused}
+    if not refused:
+        return {}
+    return {
+        row.delivery_id: delivery_refused(
+            Refusal(
+                row.run_id, row.delivery_id, row.kind.value, row.value, refused[row.delivery_id]
+            ),
+            now,
+        )
+        for row in rows
+        if row.delivery_id in refused
+    }
 
 
 def delivery_bounced(

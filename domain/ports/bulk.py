@@ -17,8 +17,9 @@ class BulkQueue(DeliveryResults, Protocol):
     ``RunSnapshots.snapshot`` marks a run (phase ``queued``) when its channel has a bulk
     threshold and the run reaches it; ``WorkQueue.claim`` and ``ExpiredClaims.requeue_expired``
     leave such runs alone. The results of a mass send are recorded like a worker's batch
-    (``DeliveryResults.complete``), so run totals stay exact and refusals suppress. Every
-    method is one short transaction of its own.
+    (``DeliveryResults.complete``), so run totals stay exact, refusals suppress and their
+    ``delivery.refused`` events are written with them. Every method is one short
+    transaction of its own.
     """
 
     async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
@@ -48,8 +49,9 @@ class BulkQueue(DeliveryResults, Protocol):
         """Up to ``limit`` rows of the run in ``sending`` with an id above ``after_id``."""
         ...
 
-    async def bulk_ids(self, run_id: int, values: Sequence[str]) -> dict[str, int]:
-        """Delivery ids of the run's rows in ``sending``, by address value (lower case)."""
+    async def bulk_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
+        """The run's rows in ``sending`` whose address value is one of ``values`` (lower
+        case), by that value: a report page's rows, with what their events tell."""
         ...
 
     async def bulk_open(self, run_id: int) -> int:

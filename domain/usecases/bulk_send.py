@@ -13,10 +13,11 @@ again is harmless, and the only step that must not be repeated (the send) is bra
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from domain import webhooks
 from domain.bulk import (
     BulkJob,
     BulkMember,
@@ -26,7 +27,7 @@ from domain.bulk import (
     close_excluded,
 )
 from domain.clock import Clock, SystemClock
-from domain.delivery import Outcome, RetryPolicy, SendResult
+from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.mailings import Channel
 from domain.personal import member_values, template_keys
 from domain.ports.bulk import BulkQueue, MassSendChannel
@@ -158,7 +159,7 @@ class BulkSender:
         after = 0
         while batch := await self.queue.bulk_recipients(job.run_id, after, self.page_size):
             results = [SendResult(row.delivery_id, outcome, reason) for row in batch]
-            await self.queue.complete(results, self.clock.now(), self.policy)
+            await self._complete(batch, results)
             after = batch[-1].delivery_id
 
     def _waited(self) -> int:
@@ -172,15 +173,23 @@ class BulkSender:
         final = [status for status in page if status.outcome is not None]
         if not final:
             return
-        ids = await self.queue.bulk_ids(job.run_id, [s.address.lower() for s in final])
+        rows = await self.queue.bulk_rows(job.run_id, [s.address.lower() for s in final])
         results = []
         for status in final:
-            delivery_id = ids.get(status.address.lower())
-            if delivery_id is None or status.outcome is None:
+            row = rows.get(status.address.lower())
+            if row is None or status.outcome is None:
                 continue  # already recorded, or not ours
             outcome = Outcome.failed if status.outcome is Outcome.retry else status.outcome
-            results.append(SendResult(delivery_id, outcome, status.error))
-        await self.queue.complete(results, self.clock.now(), self.policy)
+            results.append(SendResult(row.delivery_id, outcome, status.error))
+        await self._complete(rows.values(), results)
+
+    async def _complete(self, rows: Iterable[Outbound], results: Sequence[SendResult]) -> None:
+        """Record ``results`` of ``rows``, their refusals told (``delivery.refused``) in
+        the same transaction, as a worker's batch is. A mass send is always a real send
+        (a test send is one row, a recall or an edit is Telegram's): every refusal tells."""
+        now = self.clock.now()
+        events = webhooks.refusal_events(rows, results, now)
+        await self.queue.complete(results, now, self.policy, events=events)
 
     async def _step_failed(self, job: BulkJob, exc: BulkSendError) -> None:
         attempts = int(job.state.get("attempts", 0)) + 1

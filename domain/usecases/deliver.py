@@ -162,24 +162,10 @@ class Worker:
     def _refusal_events(
         self, batch: Sequence[Outbound], results: Sequence[SendResult]
     ) -> dict[int, webhooks.Event]:
-        """``delivery.refused`` events of the batch's refusals by delivery id, written with
-        the results in their transaction (a crash cannot keep one without the other).
-        Their ids come from the deliveries, so a batch recorded twice still tells each
-        refusal once. Test sends, recalls and edits tell nothing."""
-        refused = {r.delivery_id: r for r in results if r.outcome is Outcome.refused}
-        if not refused:
-            return {}
-        now = self.clock.now()
-        return {
-            o.delivery_id: webhooks.delivery_refused(
-                webhooks.Refusal(
-                    o.run_id, o.delivery_id, o.kind.value, o.value, refused[o.delivery_id].error
-                ),
-                now,
-            )
-            for o in batch
-            if o.delivery_id in refused and self._tells(o.run_id)
-        }
+        """The batch's ``delivery.refused`` events (``webhooks.refusal_events``); test
+        sends, recalls and edits tell nothing."""
+        told = (o for o in batch if self._tells(o.run_id))
+        return webhooks.refusal_events(told, results, self.clock.now())
 
     def _tells(self, run_id: int) -> bool:
         content = self._contents.get(run_id)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Select, Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ab_test import Split
@@ -142,24 +142,16 @@ class SqlBulkQueue(SqlDeliveryQueue):
         return int(moved)
 
     async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
-        query = (
-            select(
-                DELIVERIES.c.id,
-                DELIVERIES.c.address_id,
-                DELIVERIES.c.attempts,
-                ADDRESSES.c.kind,
-                ADDRESSES.c.value,
-                ADDRESSES.c.attributes,
-            )
-            .join(ADDRESSES, ADDRESSES.c.id == DELIVERIES.c.address_id)
-            .where(
-                DELIVERIES.c.run_id == run_id,
-                DELIVERIES.c.status == _SENDING,
-                DELIVERIES.c.id > after_id,
-            )
-            .order_by(DELIVERIES.c.id)
-            .limit(limit)
-        )
+        query = _sending(run_id).where(DELIVERIES.c.id > after_id).order_by(DELIVERIES.c.id)
+        return await self._outbounds(run_id, query.limit(limit))
+
+    async def bulk_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
+        if not values:
+            return {}
+        query = _sending(run_id).where(ADDRESSES.c.value.in_(sorted({v.lower() for v in values})))
+        return {row.value.lower(): row for row in await self._outbounds(run_id, query)}
+
+    async def _outbounds(self, run_id: int, query: Select[Any]) -> list[Outbound]:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [
@@ -174,22 +166,6 @@ class SqlBulkQueue(SqlDeliveryQueue):
             )
             for row in rows
         ]
-
-    async def bulk_ids(self, run_id: int, values: Sequence[str]) -> dict[str, int]:
-        if not values:
-            return {}
-        query = (
-            select(DELIVERIES.c.id, ADDRESSES.c.value)
-            .join(ADDRESSES, ADDRESSES.c.id == DELIVERIES.c.address_id)
-            .where(
-                DELIVERIES.c.run_id == run_id,
-                DELIVERIES.c.status == _SENDING,
-                ADDRESSES.c.value.in_(bindparam("values", expanding=True)),
-            )
-        )
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(query, {"values": sorted({v.lower() for v in values})})
-            return {row.value.lower(): row.id for row in rows}
 
     async def bulk_open(self, run_id: int) -> int:
         query = select(RUNS.c.pending + RUNS.c.sending).where(RUNS.c.id == run_id)
@@ -207,3 +183,19 @@ class SqlBulkQueue(SqlDeliveryQueue):
             results = [SendResult(i, Outcome.failed, error) for i in ids]
             await self.complete(results, now, RetryPolicy())  # no retry results here
             failed, after = failed + len(ids), ids[-1]
+
+
+def _sending(run_id: int) -> Select[Any]:
+    """The run's rows in ``sending`` with their addresses, as ``Outbound`` reads them."""
+    return (
+        select(
+            DELIVERIES.c.id,
+            DELIVERIES.c.address_id,
+            DELIVERIES.c.attempts,
+            ADDRESSES.c.kind,
+            ADDRESSES.c.value,
+            ADDRESSES.c.attributes,
+        )
+        .join(ADDRESSES, ADDRESSES.c.id == DELIVERIES.c.address_id)
+        .where(DELIVERIES.c.run_id == run_id, DELIVERIES.c.status == _SENDING)
+    )

@@ -1,8 +1,9 @@
 """The mass-send side of ``domain.ports.bulk.BulkQueue`` in memory, for ``BulkSender`` unit
 tests: one marked run's rows (delivery id -> status), its job and when it falls due.
 Statuses follow the port's contract: claims move pending rows to ``sending``; only rows
-still in ``sending`` take a result; ``fail_bulk`` closes what is still open. A/B variants,
-claims tokens and retries with backoff are the queue's business
+still in ``sending`` take a result; ``fail_bulk`` closes what is still open. The events given
+with results are kept (``told``) for the rows they change. A/B variants, claims tokens,
+retries with backoff and the outbox itself are the queue's business
 (``tests/integration/db/test_queue.py``)."""
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ class MemoryBulkQueue:
         self.due_at: datetime | None = None  # None at first: due at once
         self.done = False  # saved with no next time: never taken again
         self.released = False
+        # The webhook events stored with their rows' results (delivery id: event), as
+        # ``complete`` writes them into the outbox in the same transaction.
+        self.told: dict[int, Event] = {}
 
     async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
         if self.done or self.released or (self.due_at is not None and self.due_at > now):
@@ -62,20 +66,23 @@ class MemoryBulkQueue:
         return self._move(("sending",), "pending")
 
     async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
-        found = [
-            Outbound(i, run_id, i, AddressKind.email, row.value, dict(row.attributes), 0)
-            for i, row in sorted(self.rows.items())
-            if i > after_id and row.status == "sending"
-        ]
-        return found[:limit]
+        found = [self._outbound(run_id, i) for i in sorted(self.rows) if i > after_id]
+        return [o for o in found if o is not None][:limit]
 
-    async def bulk_ids(self, run_id: int, values: Sequence[str]) -> dict[str, int]:
+    async def bulk_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
         wanted = set(values)
-        return {
-            row.value.lower(): i
-            for i, row in self.rows.items()
-            if row.status == "sending" and row.value.lower() in wanted
-        }
+        found = [self._outbound(run_id, i) for i in sorted(self.rows)]
+        return {o.value.lower(): o for o in found if o is not None and o.value.lower() in wanted}
+
+    def _outbound(self, run_id: int, delivery_id: int) -> Outbound | None:
+        """Row ``delivery_id`` (its own address id too) when it is in ``sending``."""
+        row = self.rows[delivery_id]
+        if row.status != "sending":
+            return None
+        attributes = dict(row.attributes)
+        return Outbound(
+            delivery_id, run_id, delivery_id, AddressKind.email, row.value, attributes, 0
+        )
 
     async def bulk_open(self, run_id: int) -> int:
         return sum(row.status in OPEN for row in self.rows.values())
@@ -91,13 +98,14 @@ class MemoryBulkQueue:
         claims: Mapping[int, int] | None = None,
         events: Mapping[int, Event] | None = None,
     ) -> datetime | None:
-        assert not events, "mass sends tell no webhook events (not kept here)"
         for result in results:
             row = self.rows.get(result.delivery_id)
             if row is None or row.status != "sending":
                 continue
             assert result.outcome in (Outcome.delivered, Outcome.failed, Outcome.refused)
             row.status, row.error = result.outcome.value, result.error
+            if events and result.delivery_id in events:  # told with the row written now
+                self.told[result.delivery_id] = events[result.delivery_id]
         return None
 
     def statuses(self) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import signal
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -25,6 +26,7 @@ from domain.recipients import Address, AddressKind, RecipientList
 from domain.usecases import launch, roles
 from domain.usecases.bulk_send import UNCERTAIN, BulkSender
 from domain.users import Role
+from domain.webhooks import Endpoint, EventType
 from infrastructure.channels.sendsay_mass import SendsayMassSender
 from infrastructure.db import create_engine
 from infrastructure.db.bulk_queue import RUNS, SqlBulkQueue
@@ -350,6 +352,48 @@ async def test_recipients_sendsay_left_out_are_closed_from_its_counts_without_wa
     async with uow_of(db_engine)() as uow:
         stopped = await uow.addresses.find(AddressKind.email, EMAILS[1])
     assert stopped is not None and stopped.refused_at is not None  # suppressed here too
+
+
+async def test_refusals_of_a_mass_send_reach_the_webhook_outbox_with_their_results(
+    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+) -> None:
+    """Issue 22: a mass send's refusals are told (``delivery.refused``) like a worker's,
+    written with the results they tell of (``DeliveryResults.complete``)."""
+    uow_factory = uow_of(db_engine)
+    async with uow_factory() as uow:
+        endpoint = Endpoint("https://hooks.example", "whsec_a", frozenset(EventType), MANAGER)
+        await uow.webhooks.add(endpoint)
+        await uow.commit()
+    sendsay.stop_list(EMAILS[1])
+    sendsay.stop_list(EMAILS[3])
+    mailing_id = await prepare(uow_factory, EMAILS, "Hello")
+    run_id = await launch_bulk(db_engine, mailing_id)
+
+    await run_until_idle(sender)
+
+    rows = await errors_of(db_engine, run_id)
+    async with uow_factory() as uow:  # a claim only reads them here: nothing is committed
+        claimed = await uow.webhooks.claim(
+            sender.clock.now() + timedelta(days=1), timedelta(0), 50
+        )
+    refused = [
+        json.loads(c.item.body)["data"]
+        for c in claimed
+        if c.item.event_type is EventType.delivery_refused
+    ]
+    assert sorted((d["recipient"]["address"], d["reason"]) for d in refused) == [
+        (EMAILS[1], "sendsay-reason-stoplist"),
+        (EMAILS[3], "sendsay-reason-stoplist"),
+    ]
+    assert {d["run_id"] for d in refused} == {run_id}
+    assert {rows[e][0] for e in (EMAILS[1], EMAILS[3])} == {"refused"}
+    query = text(
+        "SELECT a.value, d.id FROM deliveries AS d"
+        " JOIN addresses AS a ON a.id = d.address_id WHERE d.run_id = :r"
+    )
+    async with db_engine.connect() as conn:
+        ids = {str(value): int(i) for value, i in await conn.execute(query, {"r": run_id})}
+    assert sorted(d["delivery_id"] for d in refused) == sorted([ids[EMAILS[1]], ids[EMAILS[3]]])
 
 
 async def test_mixed_reasons_close_the_left_out_with_each_count(

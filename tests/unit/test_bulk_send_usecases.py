@@ -5,16 +5,19 @@ transient and permanent errors, reports that never come)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from domain import webhooks
 from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkPhase, BulkSendError, BulkStatus
 from domain.delivery import Outcome, RunContent
 from domain.mailings import Channel
 from domain.usecases.bulk_send import NO_REPORT, NOT_CONFIGURED, UNCERTAIN, BulkSender
+from domain.webhooks import EventType
 from infrastructure.rendering import JinjaRenderer
 from tests.fakes.memory_bulk import MemoryBulkQueue
 from tests.fakes.team import StillClock
@@ -199,3 +202,73 @@ async def test_rows_the_finished_send_left_out_are_closed_with_the_providers_rea
         "cy@x.io": "refused",
     }
     assert queue.rows[3].error == "unsubscribed at the provider" and queue.done
+
+
+# -- delivery.refused events (issue 22): told with the results, as a worker's batch -------
+
+
+def told(queue: MemoryBulkQueue) -> dict[int, dict[str, Any]]:
+    """The ``delivery.refused`` events stored with their rows, by delivery id: their data."""
+    assert {e.type for e in queue.told.values()} <= {EventType.delivery_refused}
+    return {i: json.loads(e.body())["data"] for i, e in queue.told.items()}
+
+
+async def test_refusals_in_the_report_are_told_with_their_results() -> None:
+    clock, queue, provider = await sent_job()
+    provider.report_rows += [
+        BulkStatus("BOB@x.io", Outcome.refused, "no such user"),  # the provider's case
+        BulkStatus("cy@x.io", Outcome.failed, "mailbox full"),  # failed: nothing to tell
+    ]
+    await sender(queue, provider, clock).run_once()
+
+    assert queue.statuses() == {
+        "ann@x.io": "delivered",
+        "Bob@X.io": "refused",
+        "cy@x.io": "failed",
+    }
+    assert told(queue) == {
+        2: {
+            "run_id": RUN,
+            "delivery_id": 2,
+            "recipient": {"kind": "email", "address": "Bob@X.io"},  # as stored
+            "reason": "no such user",
+        }
+    }
+    # The id a worker's batch would give it: one per delivery, whoever records it.
+    assert queue.told[2].id == webhooks.once_id(EventType.delivery_refused, 2)
+
+
+async def test_a_refusal_read_again_at_the_next_poll_is_not_told_again() -> None:
+    clock, queue, provider = await sent_job()
+    provider.report_rows += [
+        BulkStatus("bob@x.io", Outcome.refused, "blocked"),
+        BulkStatus("cy@x.io", None),  # not final yet: the job polls again
+    ]
+    bulk = sender(queue, provider, clock)
+    await bulk.run_once()
+    assert list(told(queue)) == [2] and not queue.done
+    queue.told.clear()
+
+    # Every poll reads the whole report: Bob's row is final already, so it is neither
+    # recorded nor told again.
+    provider.report_rows[2] = BulkStatus("cy@x.io", Outcome.delivered)
+    clock.at += bulk.poll_every
+    await bulk.run_once()
+    assert queue.done and queue.statuses()["Bob@X.io"] == "refused"
+    assert queue.told == {}
+
+
+async def test_rows_left_out_as_refused_are_each_told_and_failed_ones_are_not() -> None:
+    clock, queue, provider = await sent_job()
+    provider.left_out = [BulkExclusion("stop-list", 2, Outcome.refused)]
+    await sender(queue, provider, clock).run_once()
+    assert {i: data["recipient"]["address"] for i, data in told(queue).items()} == {
+        2: "Bob@X.io",
+        3: "cy@x.io",
+    }
+    assert {data["reason"] for data in told(queue).values()} == {"stop-list"}
+
+    clock, queue, provider = await sent_job()
+    provider.left_out = [BulkExclusion("unconfirmed", 2, Outcome.failed)]
+    await sender(queue, provider, clock).run_once()
+    assert set(queue.statuses().values()) == {"delivered", "failed"} and queue.told == {}
