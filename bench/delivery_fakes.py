@@ -53,6 +53,13 @@ class FakeProcess:
             raise RuntimeError(f"fake {command} failed: {value}")
         return value
 
+    def cpu(self) -> float:
+        """CPU seconds the fake's process has used."""
+        import psutil
+
+        times = psutil.Process(self._process.pid).cpu_times()
+        return float(times.user + times.system)
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._conn.send(("stop", ()))

@@ -83,10 +83,12 @@ def test_the_end_to_end_delivery_benchmark_runs_and_prints_its_figures() -> None
     for label in ("telegram free (30/s)", "telegram fast (paid, 1000/s)"):
         assert re.search(
             rf"^e2e {re.escape(label)}: steady [\d.,]+ msg/s = [\d.]+ of the configured rate · "
-            r"bare paced loop [\d.,]+ msg/s · first delivery [\d.]+ s after Launch",
+            r"bare paced loop [\d.,]+ msg/s = [\d.]+ · first delivery [\d.]+ s after Launch",
             out,
             re.M,
         ), out
+    cpu = r"^  CPU per message: the bot process \d+ µs, the fake Bot API \d+ µs · the bare loop"
+    assert len(re.findall(cpu, out, re.M)) == 2, out
     assert re.search(r"^  paid sends [\d,]+, charged [\d.]+ Stars", out, re.M), out
     assert re.search(
         r"^e2e email: steady [\d,]+ msg/s · bare aiosmtplib pool of 8 [\d,]+ msg/s · "
