@@ -75,9 +75,12 @@ async def _ensure_name_free(
 
 
 async def create_draft(
-    uow_factory: UnitOfWorkFactory, actor_id: int, name: str, timezone: str
+    uow_factory: UnitOfWorkFactory, actor_id: int, name: str, timezone: str, **changes: Any
 ) -> Mailing:
-    """The first dialog step already stores a draft, so nothing typed is ever lost."""
+    """A new mailing of ``actor_id``. The bot's first dialog step stores it with its name
+    alone, so nothing typed is ever lost; the API gives every field at once: ``changes``
+    (``update``'s fields but the name) are checked as ``update`` checks them, in the same
+    transaction, so a refused one leaves nothing behind (no draft, no audit row)."""
     name = clean_name(name)
     async with uow_factory() as uow:
         await require_staff(uow, actor_id)
@@ -90,6 +93,8 @@ async def create_draft(
                 schedule=Schedule(timezone=timezone),
             )
         )
+        if changes:
+            await _apply(uow, mailing, _editable(changes, EDITABLE_FIELDS - {"name"}))
         await record(uow, actor_id, "mailing.create", ("mailing", mailing.id), {"name": name})
         await uow.commit()
     return mailing
@@ -104,35 +109,45 @@ async def update(
     uow_factory: UnitOfWorkFactory, actor_id: int, mailing_id: int, **changes: Any
 ) -> Mailing:
     """Change some fields of an editable mailing; each value is validated on its own."""
-    unknown = set(changes) - EDITABLE_FIELDS
-    if unknown:
-        raise ValueError(f"not editable: {sorted(unknown)}")
+    changes = _editable(changes, EDITABLE_FIELDS)
     async with uow_factory() as uow:
         _, mailing = await load_own(uow, actor_id, mailing_id)
         ensure_editable(mailing)
-        if "name" in changes:
-            changes["name"] = clean_name(changes["name"])
-            await _ensure_name_free(uow, mailing.owner_id, changes["name"], mailing_id)
-        if changes.get("subject") is not None:
-            changes["subject"] = clean_subject(changes["subject"])
-        media = changes.get("media", mailing.media)
-        if "body" in changes and not str(changes["body"]).strip() and not media:
-            raise InvalidInput("mailings-body-empty")  # a photo alone is a message, though
-        if "media" in changes or "options" in changes:
-            check_album_buttons(media, changes.get("options", mailing.options))
-        if "options" in changes:
-            changes["options"] = _checked_buttons(changes["options"], mailing.options)
-        if "list_ids" in changes:
-            changes["list_ids"] = await _existing_lists(uow, changes["list_ids"])
-        if changes.get("template_id") is not None and (
-            await uow.templates.get(changes["template_id"]) is None
-        ):
-            raise NotFound("templates-not-found")
-        for field, value in changes.items():
-            setattr(mailing, field, value)
-        await uow.mailings.update(mailing)
+        await _apply(uow, mailing, changes)
         await uow.commit()
     return mailing
+
+
+def _editable(changes: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    unknown = set(changes) - fields
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    return changes
+
+
+async def _apply(uow: UnitOfWork, mailing: Mailing, changes: dict[str, Any]) -> None:
+    """``changes`` checked, then made to ``mailing`` and stored in ``uow`` (not committed)."""
+    if "name" in changes:
+        changes["name"] = clean_name(changes["name"])
+        await _ensure_name_free(uow, mailing.owner_id, changes["name"], mailing.id)
+    if changes.get("subject") is not None:
+        changes["subject"] = clean_subject(changes["subject"])
+    media = changes.get("media", mailing.media)
+    if "body" in changes and not str(changes["body"]).strip() and not media:
+        raise InvalidInput("mailings-body-empty")  # a photo alone is a message, though
+    if "media" in changes or "options" in changes:
+        check_album_buttons(media, changes.get("options", mailing.options))
+    if "options" in changes:
+        changes["options"] = _checked_buttons(changes["options"], mailing.options)
+    if "list_ids" in changes:
+        changes["list_ids"] = await _existing_lists(uow, changes["list_ids"])
+    if changes.get("template_id") is not None and (
+        await uow.templates.get(changes["template_id"]) is None
+    ):
+        raise NotFound("templates-not-found")
+    for field, value in changes.items():
+        setattr(mailing, field, value)
+    await uow.mailings.update(mailing)
 
 
 def _checked_buttons(options: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:

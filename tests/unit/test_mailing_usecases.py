@@ -137,6 +137,75 @@ async def test_an_edit_stores_cleaned_values_and_keeps_list_order_without_repeat
     assert db.mailings[mailing_id].media == {"photo": "x"}
 
 
+async def test_a_mailing_made_whole_is_stored_with_its_fields_in_one_go(
+    db: MemoryDatabase,
+) -> None:
+    """The API's ``POST /mailings``: the draft and its fields in one transaction."""
+    async with db.uow_factory() as uow:
+        a = await uow.lists.add(RecipientList("A", OWNER))
+        await uow.commit()
+    committed = db.committed
+    made = await mailings.create_draft(
+        db.uow_factory,
+        OWNER,
+        " Big  news ",
+        "UTC",
+        channel=Channel.email,
+        subject="  Hello  there ",
+        body="Hi {{ name }}",
+        list_ids=[a.id, a.id],
+        options={"buttons": [[{"text": "Shop", "url": "HTTPS://shop.example"}]]},
+    )
+    stored = db.mailings[made.id or 0]
+    assert (stored.name, stored.channel, stored.subject, stored.body, stored.list_ids) == (
+        "Big news",
+        Channel.email,
+        "Hello there",
+        "Hi {{ name }}",
+        [a.id],
+    )
+    assert stored.options["buttons"] == [[{"text": "Shop", "url": "https://shop.example"}]]
+    assert db.committed == committed + 1  # one transaction, nothing to undo
+    assert [e.action for e in db.audit] == ["mailing.create"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({"list_ids": [42]}, NotFound),  # lists-not-found
+        ({"body": "  "}, InvalidInput),  # mailings-body-empty
+        ({"subject": " "}, InvalidInput),
+        ({"template_id": 42}, NotFound),
+        ({"options": {"buttons": [[{"text": "x", "url": "ftp://x"}]]}}, InvalidInput),
+        ({"status": MailingStatus.running}, ValueError),  # not a field one may set
+    ],
+)
+async def test_a_mailing_made_whole_with_a_refused_field_leaves_nothing(
+    db: MemoryDatabase, changes: dict[str, object], refusal: type[Exception]
+) -> None:
+    """Nothing half-made: no draft, no audit row (the route used to make the draft, then
+    delete it again when a field was refused)."""
+    committed = db.committed
+    with pytest.raises(refusal):
+        fields = {"body": "Hi", **changes}
+        await mailings.create_draft(db.uow_factory, OWNER, "News", "UTC", **fields)
+    assert db.mailings == {} and db.audit == [] and db.committed == committed
+    # The name is still free: the same mailing with good fields is made.
+    made = await mailings.create_draft(db.uow_factory, OWNER, "News", "UTC", body="Hi")
+    assert db.mailings[made.id or 0].body == "Hi"
+
+
+async def test_a_mailing_made_whole_checks_the_caller_and_the_name_first(
+    db: MemoryDatabase,
+) -> None:
+    await draft(db, "News")
+    with pytest.raises(Conflict):
+        await mailings.create_draft(db.uow_factory, OWNER, "news", "UTC", body="Hi")
+    with pytest.raises(AccessDenied):
+        await mailings.create_draft(db.uow_factory, STRANGER, "Mine", "UTC", body="Hi")
+    assert len(db.mailings) == 1 and len(db.audit) == 1
+
+
 async def test_a_running_mailing_is_not_editable(db: MemoryDatabase) -> None:
     mailing = await draft(db)
     stored = db.mailings[mailing.id or 0]

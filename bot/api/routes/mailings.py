@@ -148,16 +148,11 @@ async def all_mailings(
 @router.post("/mailings", status_code=201, summary="Make a mailing (a draft)")
 async def create_mailing(body: MailingIn, user: Caller, ctx: Context) -> MailingOut:
     services = ctx.services
-    uid = user.telegram_id
-    draft = await mailings.create_draft(services.uow_factory, uid, body.name, services.timezone)
-    assert draft.id is not None
-    try:
-        changes = _changes(body, draft.options)
-        changes.pop("name")
-        made = await mailings.update(services.uow_factory, uid, draft.id, **changes)
-    except BaseException:
-        await mailings.delete(services.uow_factory, uid, draft.id)  # nothing half-made
-        raise
+    changes = _changes(body, {})  # a new mailing has no options yet
+    name = changes.pop("name")
+    made = await mailings.create_draft(
+        services.uow_factory, user.telegram_id, name, services.timezone, **changes
+    )
     return mailing_out(made)
 
 
