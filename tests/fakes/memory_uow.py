@@ -9,10 +9,12 @@ it the data; leaving without a commit rolls back).
 What it implements follows the SQL repositories' documented contracts
 (``domain/ports/``): ids from 1, case-insensitive names, unique (kind, value)
 addresses, unique (mailing, slot) runs, pages by id, audiences deduplicated across lists.
-The read models that only SQL can answer honestly (segment matching and exclusions,
-statistics) are not here: a use case that needs them is tested in
-``tests/integration``; a targeting other than everyone raises ``NotImplementedError``,
-and a missing repository ``AttributeError``.
+The unit of work's repositories follow the ports' split (``uow.lists``, ``uow.members``,
+``uow.audiences``…); the read side outside it has ``MemoryEngagementReader``. The read
+models that only SQL can answer honestly (segment matching and exclusions, statistics)
+are not here: a use case that needs them is tested in ``tests/integration`` (unit tests
+pass ``StatsUnread``, which fails on any read); a targeting other than everyone raises
+``NotImplementedError``, and a missing repository ``AttributeError``.
 """
 
 from __future__ import annotations
