@@ -26,20 +26,20 @@ from domain.backoff import short_error
 from domain.clock import Clock, SystemClock
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel
-from domain.ports.bulk import MassSendChannel
 from domain.ports.channels import DeliveryChannel
+from domain.ports.mass_send import MassSendChannel
 from domain.ports.workers import WorkSignal
-from domain.usecases.bulk_send import BulkSender
 from domain.usecases.deliver import Worker
 from domain.usecases.heartbeat import Heartbeat
+from domain.usecases.mass_send import MassSendRunner
 from infrastructure.channels import SmtpChannel, TelegramChannel, WebhookChannel
 from infrastructure.channels.ratelimit import MemoryRateLimiter, RateLimiter
 from infrastructure.channels.sendsay import SendsayChannel
 from infrastructure.channels.sendsay_mass import SendsayMassSender
 from infrastructure.channels.telegram import FREE_RATE
-from infrastructure.db.bulk_queue import SqlBulkQueue
 from infrastructure.db.engine import create_engine, create_session_factory
 from infrastructure.db.follow_ups import SqlFollowUps
+from infrastructure.db.mass_send_queue import SqlMassSendQueue
 from infrastructure.db.queue import SqlDeliveryQueue
 from infrastructure.db.uow import make_uow_factory
 from infrastructure.db.wakeup import PgWorkSignal
@@ -140,11 +140,11 @@ def build_sendsay_client(settings: Settings) -> SendsayClient:
     )
 
 
-def bulk_thresholds(settings: Settings) -> dict[Channel, int]:
+def mass_send_thresholds(settings: Settings) -> dict[Channel, int]:
     """From how many recipients a run goes out as one mass send, per configured channel
     that can mass-send (the others never do)."""
     if settings.configured(Channel.sendsay):
-        return {Channel.sendsay: settings.sendsay.bulk_threshold}
+        return {Channel.sendsay: settings.sendsay.mass_send_threshold}
     return {}
 
 
@@ -167,7 +167,7 @@ class Delivery:
         on_retry_after: Callable[[float], None] | None = None,
     ) -> None:
         self._settings = settings
-        self.queue = SqlBulkQueue(engine, bulk_thresholds(settings))
+        self.queue = SqlMassSendQueue(engine, mass_send_thresholds(settings))
         self._bot_factory = bot_factory
         self._on_retry_after = on_retry_after
         # In memory, the lanes are made here so that the bot's replies (on the caller's
@@ -314,8 +314,8 @@ def build_worker(
     renderer = JinjaRenderer()
     lease = timedelta(seconds=settings.delivery.lease_seconds)
     policy = RetryPolicy(max_attempts=settings.delivery.max_attempts)
-    queue = SqlBulkQueue(engine, bulk_thresholds(settings))
-    bulk = BulkSender(
+    queue = SqlMassSendQueue(engine, mass_send_thresholds(settings))
+    mass_sends = MassSendRunner(
         queue=queue,
         channels=mass,
         renderer=renderer,
@@ -334,7 +334,7 @@ def build_worker(
         batch_seconds=settings.delivery.batch_seconds,
         lease=lease,
         policy=policy,
-        bulk=bulk,
+        mass_sends=mass_sends,
         heartbeat=heartbeat,
         signal=signal,
         outage_budget=timedelta(seconds=settings.delivery.outage_budget_seconds),

@@ -3,7 +3,7 @@
 The one place that says how a message is personalised, used wherever a recipient's copy
 is made: the preview and the content checks (``usecases.preview``, ``ab_tests``), a test
 send (its sample recipient's values, ``usecases.launch``), each personal send and edit
-(``usecases.deliver``) and the members pushed for a mass send (``usecases.bulk_send``:
+(``usecases.deliver``) and the members pushed for a mass send (``usecases.mass_send``:
 the provider fills the same values in). How a provider escapes a value inside a link is
 the adapter's business (``infrastructure/channels/sendsay_mass.py``).
 """

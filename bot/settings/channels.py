@@ -106,7 +106,7 @@ class SendsaySettings(Section):
     relink: bool = env("sendsay_relink", True)  # Sendsay's click tracking in its letters
     # Runs of at least this many recipients go out as one Sendsay mass send; its statuses
     # are polled every poll_seconds and waited for report_wait_seconds.
-    bulk_threshold: int = env("sendsay_bulk_threshold", 1000, ge=1)
+    mass_send_threshold: int = env("sendsay_bulk_threshold", 1000, ge=1)
     poll_seconds: float = env("sendsay_poll_seconds", 30.0, gt=0)
     report_wait_seconds: int = env("sendsay_report_wait_seconds", 6 * 3600, ge=1)
 

@@ -4,7 +4,7 @@
 ``WorkQueue`` is what a ``Worker`` claims from and records into (``usecases.deliver``);
 ``ExpiredClaims`` hands back the rows of dead or stalled workers (``usecases.heartbeat``);
 ``DeliveryResults`` is the recording a mass send shares with the workers
-(``domain.ports.bulk.BulkQueue``). One adapter implements them all
+(``domain.ports.mass_send.MassSendQueue``). One adapter implements them all
 (``infrastructure.db.queue.SqlDeliveryQueue``).
 
 Every method is one short transaction of its own. Run totals (``mailing_runs``

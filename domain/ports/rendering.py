@@ -1,4 +1,4 @@
-"""Filling a message for one recipient (``usecases.preview``, ``deliver``, ``bulk_send``,
+"""Filling a message for one recipient (``usecases.preview``, ``deliver``, ``mass_send``,
 ``follow_ups``, ``ab_tests``).
 """
 

@@ -53,10 +53,10 @@ from domain.recipients import Address
 from domain.runs import RunKind
 from domain.tracking import TrackingUrls
 from domain.tracking_plan import TrackingPlan
-from domain.usecases.bulk_send import BulkSender
 from domain.usecases.channel_guard import ChannelGuard
 from domain.usecases.heartbeat import Heartbeat
 from domain.usecases.launch import finish_drained_runs
+from domain.usecases.mass_send import MassSendRunner
 
 log = logging.getLogger(__name__)
 RunsFinished = Callable[[list[int]], Awaitable[None]]
@@ -74,7 +74,7 @@ class Worker:
     lease: timedelta = timedelta(minutes=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=SystemClock)
-    bulk: BulkSender | None = None  # mass sends of big runs (Sendsay), between batches
+    mass_sends: MassSendRunner | None = None  # mass sends of big runs (Sendsay), between batches
     heartbeat: Heartbeat | None = None  # this process's registry row: claims name it
     signal: WorkSignal | None = None  # wakes idle workers (PostgreSQL); None: they poll
     tracking: TrackingUrls | None = None  # opens and clicks on (TRACKING), per mailing too
@@ -100,8 +100,8 @@ class Worker:
     async def run_once(self) -> int:
         """One batch, recorded before this returns; how many deliveries it handled (0:
         nothing to do). ``run_forever`` does the same with one batch of overlap."""
-        if self.bulk is not None:
-            await self.bulk.run_once()
+        if self.mass_sends is not None:
+            await self.mass_sends.run_once()
         batch = await self._claim(self.batch_size)
         if batch:
             await self._record(batch, await self._send(batch))
@@ -283,7 +283,9 @@ class Worker:
                 look = handled < limit or self._batches % 10 == 0
                 handled, moved, limit = 0, False, sizer.size
                 try:
-                    moved = look and self.bulk is not None and await self.bulk.run_once()
+                    moved = (
+                        look and self.mass_sends is not None and await self.mass_sends.run_once()
+                    )
                     batch = await self._claim(limit)
                     handled = len(batch)
                     if batch:
@@ -319,11 +321,11 @@ class Worker:
                 self._next_retry = None
             else:
                 wait = min(wait, (self._next_retry - now).total_seconds())
-        if self.bulk is not None and self.bulk.next_due is not None:
-            if self.bulk.next_due <= now:
-                self.bulk.next_due = None
+        if self.mass_sends is not None and self.mass_sends.next_due is not None:
+            if self.mass_sends.next_due <= now:
+                self.mass_sends.next_due = None
             else:
-                wait = min(wait, (self.bulk.next_due - now).total_seconds())
+                wait = min(wait, (self.mass_sends.next_due - now).total_seconds())
         return wait
 
 

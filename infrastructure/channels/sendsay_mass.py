@@ -1,10 +1,11 @@
 """Sendsay mass sends: one issue to a per-run group, per-recipient results from statistics.
 
-Implements ``domain.ports.bulk.MassSendChannel`` for ``domain/usecases/bulk_send.py``. What each
-step relies on, confirmed or assumed, with its source (``/work/shared/SENDSAY.md`` collects
-them: Sendsay's docs repository sendsay-ru/sendsay-docs, the official clients
-sendsay-api-python and sendsay-api-js, production PHP clients). The fake in
-``tests/fakes/sendsay.py`` implements the same document and refuses what it rules out.
+Implements ``domain.ports.mass_send.MassSendChannel`` for ``domain/usecases/mass_send.py``.
+What each step relies on, confirmed or assumed, with its source
+(``/work/shared/SENDSAY.md`` collects them: Sendsay's docs repository
+sendsay-ru/sendsay-docs, the official clients sendsay-api-python and sendsay-api-js,
+production PHP clients). The fake in ``tests/fakes/sendsay.py`` implements the same
+document and refuses what it rules out.
 
 Confirmed:
 
@@ -53,8 +54,8 @@ from collections.abc import Awaitable, Mapping, Sequence
 from email.utils import parseaddr
 from typing import Any, TypeVar
 
-from domain.bulk import BulkExclusion, BulkMember, BulkSendError, BulkStatus
 from domain.delivery import Outcome, RunContent
+from domain.mass_send import MassSendError, MassSendExclusion, MassSendMember, MassSendStatus
 from infrastructure.channels.sendsay import sent_uncertain
 from infrastructure.sendsay import reasons
 from infrastructure.sendsay.audience import SendsayAudience
@@ -117,7 +118,7 @@ class SendsayMassSender:
         )
 
     async def push_members(
-        self, run_id: int, content: RunContent, members: Sequence[BulkMember]
+        self, run_id: int, content: RunContent, members: Sequence[MassSendMember]
     ) -> None:
         keys = sorted({key for member in members for key in member.values})
         links = link_keys(content.body)
@@ -155,22 +156,24 @@ class SendsayMassSender:
             ref["issue"] = ref.get("issue") or _issue_id_in(obj)
             return True
         if status in reasons.TRACK_ENDS:
-            raise BulkSendError(reasons.reason(reasons.TRACK_ENDS[status], status), retry=False)
+            raise MassSendError(reasons.reason(reasons.TRACK_ENDS[status], status), retry=False)
         if status not in TRACK_WAITING:
             log.warning(
                 "sendsay: track %s has an unknown status %r", ref["track"], obj.get("status")
             )
         return False
 
-    async def report(self, ref: dict[str, Any], offset: int, limit: int) -> list[BulkStatus]:
+    async def report(self, ref: dict[str, Any], offset: int, limit: int) -> list[MassSendStatus]:
         issue = await self._issue_of(ref)
         return await self._step("stat.uni", self._stats.deliveries(issue, offset, limit))
 
-    async def exclusions(self, ref: dict[str, Any]) -> list[BulkExclusion]:
+    async def exclusions(self, ref: dict[str, Any]) -> list[MassSendExclusion]:
         issue = await self._issue_of(ref)
         counts = await self._step("stat.uni", self._stats.exclusions(issue))
         return [
-            BulkExclusion(key, counts.get(name, 0), Outcome.refused if refused else Outcome.failed)
+            MassSendExclusion(
+                key, counts.get(name, 0), Outcome.refused if refused else Outcome.failed
+            )
             for name, (key, refused) in reasons.EXCLUSIONS.items()
             if counts.get(name, 0) > 0
         ]
@@ -184,36 +187,36 @@ class SendsayMassSender:
         if ref.get("issue") in (None, "") and ref.get("name"):
             ref["issue"] = await self._step("stat.uni", self._stats.issue_named(str(ref["name"])))
         if ref.get("issue") in (None, ""):
-            raise BulkSendError(reasons.reason(reasons.NO_ISSUE, ref.get("track")), retry=True)
+            raise MassSendError(reasons.reason(reasons.NO_ISSUE, ref.get("track")), retry=True)
         return str(ref["issue"])
 
     async def _call(self, action: str, /, **params: Any) -> dict[str, Any]:
         return await self._step(action, self._client.request(action, **params))
 
     async def _step(self, action: str, step: Awaitable[T]) -> T:
-        """Await ``step`` (Sendsay calls for ``action``); errors become ``BulkSendError``."""
+        """Await ``step`` (Sendsay calls for ``action``); errors become ``MassSendError``."""
         try:
             return await step
         except SendsayError as exc:
-            raise bulk_error(exc, action) from exc
-        except BulkSendError:
+            raise mass_send_error(exc, action) from exc
+        except MassSendError:
             raise
         except Exception as exc:  # anything else is a bug or a surprise: stop, say what
-            raise BulkSendError(f"{action}: {type(exc).__name__}: {exc}", retry=False) from exc
+            raise MassSendError(f"{action}: {type(exc).__name__}: {exc}", retry=False) from exc
 
 
-def bulk_error(exc: SendsayError, action: str) -> BulkSendError:
+def mass_send_error(exc: SendsayError, action: str) -> MassSendError:
     if isinstance(exc, SendsayTransientError):
         uncertain = sent_uncertain(exc) if action == "issue.send" else None
         if uncertain is not None:  # it may have reached Sendsay: never send it a second time
-            return BulkSendError(uncertain, retry=False)
-        return BulkSendError(reasons.reason_of(exc), retry=True, retry_after=exc.retry_after)
-    return BulkSendError(reasons.reason_of(exc), retry=False)
+            return MassSendError(uncertain, retry=False)
+        return MassSendError(reasons.reason_of(exc), retry=True, retry_after=exc.retry_after)
+    return MassSendError(reasons.reason_of(exc), retry=False)
 
 
 def _refuse_code(content: RunContent) -> None:
     if has_code(*_texts(content)):
-        raise BulkSendError(reasons.PROSCRIPT, retry=False)
+        raise MassSendError(reasons.PROSCRIPT, retry=False)
 
 
 def _texts(content: RunContent) -> tuple[str, str]:

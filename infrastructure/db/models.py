@@ -259,7 +259,9 @@ class MailingRunRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A Sendsay mass send (migration 0004): its phase and ids, NULL for a run sent one
-    # recipient at a time; ``bulk_due_at`` is the holder's lease and the next poll.
+    # recipient at a time; ``bulk_due_at`` is the holder's lease and the next poll. The
+    # columns keep the name they were made with ("bulk" is "mass send" everywhere else):
+    # renaming them needs a migration.
     bulk_state: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     bulk_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The live progress message in the launching chat, until its summary is shown (0009).

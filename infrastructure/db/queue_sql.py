@@ -5,7 +5,7 @@ document (SQLite: ``json_each``), never as one placeholder per row: the SQL text
 same whatever the batch size, so prepared statements are reused and no driver's limit on
 placeholders is ever reached.
 
-Runs marked for a mass send (``mailing_runs.bulk_state``, see ``bulk_queue.py``) are
+Runs marked for a mass send (``mailing_runs.bulk_state``, see ``mass_send_queue.py``) are
 never claimed nor requeued here: their rows belong to the worker holding the mass send.
 
 Locks are always taken in the same order, so two transactions never wait on each other in

@@ -21,8 +21,8 @@ import logging
 import re
 from typing import Any
 
-from domain.bulk import BulkStatus
 from domain.delivery import Outcome
+from domain.mass_send import MassSendStatus
 from infrastructure.sendsay.client import SendsayClient
 from infrastructure.sendsay.errors import SendsayAuthError, SendsayError, SendsayTransientError
 from infrastructure.sendsay.reasons import EXCLUSIONS, NOT_DELIVERED, UNKNOWN_RESULT, reason
@@ -51,7 +51,7 @@ class SendsayStats:
         rows = await self._rows(list(EXCLUSIONS), "issue.id", issue)
         return {name: _count(rows[0].get(name)) for name in EXCLUSIONS} if rows else {}
 
-    async def deliveries(self, issue: str, offset: int, limit: int) -> list[BulkStatus]:
+    async def deliveries(self, issue: str, offset: int, limit: int) -> list[MassSendStatus]:
         """A page of the issue's ``deliv`` rows, ordered by address."""
         page = {"order": ["deliv.member.email"], "first": limit, "skip": offset}
         while True:
@@ -83,20 +83,20 @@ class SendsayStats:
         return [dict(zip(select, row, strict=False)) for row in rows if isinstance(row, list)]
 
 
-def status_of(row: dict[str, Any]) -> BulkStatus:
+def status_of(row: dict[str, Any]) -> MassSendStatus:
     """One ``deliv`` row as a recipient's status (None: not final yet)."""
     email = str(row.get("deliv.member.email") or "")
     code = "" if row.get("deliv.result") is None else str(row["deliv.result"]).strip()
     if code in ("", "0"):
-        return BulkStatus(email, None)
+        return MassSendStatus(email, None)
     if code == "1":
-        return BulkStatus(email, Outcome.delivered)
+        return MassSendStatus(email, Outcome.delivered)
     error = row.get("deliv.error")
     detail = None if error in (None, "") else str(error)
     if code == "-1":
-        return BulkStatus(email, Outcome.failed, reason(NOT_DELIVERED, detail))
+        return MassSendStatus(email, Outcome.failed, reason(NOT_DELIVERED, detail))
     raw = code if detail is None else f"{code} ({detail})"
-    return BulkStatus(email, Outcome.failed, reason(UNKNOWN_RESULT, raw))
+    return MassSendStatus(email, Outcome.failed, reason(UNKNOWN_RESULT, raw))
 
 
 def masked(row: dict[str, Any]) -> dict[str, Any]:

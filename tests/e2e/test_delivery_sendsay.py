@@ -12,7 +12,7 @@ from domain.runs import RunStatus
 from tests.e2e.conftest import BotHarness, running_bot
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.sendsay import FakeSendsay
-from tests.integration.test_sendsay_bulk import prepare
+from tests.integration.test_sendsay_mass_send import prepare
 
 M = 2002
 EMAILS = ["ann@example.ru", "bob@example.ru", "eve@example.ru", "bad@example.ru"]

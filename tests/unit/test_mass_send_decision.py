@@ -1,13 +1,13 @@
-"""Which runs become one mass send (``domain.bulk.goes_as_mass_send``), decided at the
+"""Which runs become one mass send (``domain.mass_send.goes_as_mass_send``), decided at the
 snapshot: the channel's threshold reached, and no A/B test. The SQL queue that marks the
-run is in ``tests/integration/test_sendsay_bulk.py``."""
+run is in ``tests/integration/test_sendsay_mass_send.py``."""
 
 from __future__ import annotations
 
 import pytest
 
-from domain.bulk import BulkPhase, goes_as_mass_send, queued
 from domain.mailings import Channel
+from domain.mass_send import MassSendPhase, goes_as_mass_send, queued
 
 SENDSAY_AT_1000 = {Channel.sendsay: 1000}
 
@@ -40,4 +40,4 @@ def test_an_empty_run_has_nothing_to_mass_send_even_at_a_threshold_of_one() -> N
 
 
 def test_a_marked_run_starts_queued() -> None:
-    assert BulkPhase(queued()["phase"]) is BulkPhase.queued
+    assert MassSendPhase(queued()["phase"]) is MassSendPhase.queued

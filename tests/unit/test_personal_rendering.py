@@ -1,7 +1,7 @@
 """One recipient's message (``domain.personal``): the values a template reads and what it
 renders to, the same for the preview, a test send, each personal send and a mass send's
 members. The callers are specified in their own tests (``test_preview_usecases``,
-``test_bulk_send_usecases``, ``tests/integration/test_workers.py``); here the rule."""
+``test_mass_send_usecases``, ``tests/integration/test_workers.py``); here the rule."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ VARIABLES: list[tuple[str, str, str, object]] = [
     ("SENDSAY_API_URL", "http://ss.local/json", "sendsay.api_url", "http://ss.local/json"),
     ("SENDSAY_FROM", "S <s@acme.example>", "sendsay.sender", "S <s@acme.example>"),
     ("SENDSAY_RELINK", "false", "sendsay.relink", False),
-    ("SENDSAY_BULK_THRESHOLD", "50", "sendsay.bulk_threshold", 50),
+    ("SENDSAY_BULK_THRESHOLD", "50", "sendsay.mass_send_threshold", 50),
     ("SENDSAY_POLL_SECONDS", "3", "sendsay.poll_seconds", 3.0),
     ("SENDSAY_REPORT_WAIT_SECONDS", "600", "sendsay.report_wait_seconds", 600),
     ("SMTP_HOST", " smtp.example ", "smtp.host", "smtp.example"),

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from domain.bulk import BulkMember, BulkSendError
 from domain.delivery import Outcome, RunContent
 from domain.mailings import Channel
+from domain.mass_send import MassSendError, MassSendMember
 from infrastructure.channels.sendsay_mass import SendsayMassSender, group_id
 from infrastructure.sendsay import SendsayClient
 from tests.fakes.sendsay import DONE, MODERATION, TAKEN, FakeSendsay, Variants
@@ -33,8 +33,8 @@ def content(body: str = BODY, subject: str | None = SUBJECT) -> RunContent:
     return RunContent(1, "Digest", Channel.sendsay, body, subject)
 
 
-def member(email: str, first_name: str, city: str = "Omsk") -> BulkMember:
-    return BulkMember(email, {"city": city, "first_name": first_name})
+def member(email: str, first_name: str, city: str = "Omsk") -> MassSendMember:
+    return MassSendMember(email, {"city": city, "first_name": first_name})
 
 
 def mass_sender(client: SendsayClient, *, relink: bool = True) -> SendsayMassSender:
@@ -43,7 +43,7 @@ def mass_sender(client: SendsayClient, *, relink: bool = True) -> SendsayMassSen
 
 async def send(
     sender: SendsayMassSender,
-    members: list[BulkMember],
+    members: list[MassSendMember],
     run_id: int = 1,
     what: RunContent | None = None,
 ) -> dict[str, Any]:
@@ -131,7 +131,7 @@ async def test_a_thing_made_meanwhile_by_another_worker_is_found_again(
 
     assert set(fake.anketas["mailforge"]["quests"]) == {"city", "first_name"}
     fake.handlers["group.create"] = lambda body: {"errors": [{"id": "error/group/limit"}]}
-    with pytest.raises(BulkSendError, match="error/group/limit") as refused:
+    with pytest.raises(MassSendError, match="error/group/limit") as refused:
         await sender.open_audience(2, content())  # not there after all: a real refusal
     assert refused.value.retry is False
 
@@ -176,8 +176,8 @@ async def test_a_link_whose_address_is_a_placeholder_reaches_each_member(
 ) -> None:
     body = '<a href="{{ url }}">your page</a>, {{ first_name }}'
     members = [
-        BulkMember("a@x.ru", {"first_name": "Ann", "url": "https://x.ru/a?b=1&c=2"}),
-        BulkMember("b@x.ru", {"first_name": "Bob", "url": "javascript:alert(1)"}),
+        MassSendMember("a@x.ru", {"first_name": "Ann", "url": "https://x.ru/a?b=1&c=2"}),
+        MassSendMember("b@x.ru", {"first_name": "Bob", "url": "javascript:alert(1)"}),
     ]
 
     await send(mass_sender(client), members, what=content(body, "Hi"))
@@ -217,7 +217,7 @@ async def test_an_issue_statistics_do_not_show_yet_is_a_retry_not_a_failure(
     ref = await send(sender, [member("a@x.ru", "Ann")])
 
     for _ in range(2):
-        with pytest.raises(BulkSendError) as missing:
+        with pytest.raises(MassSendError) as missing:
             await sender.report(ref, 0, 10)
         assert missing.value.retry is True
         assert str(missing.value).startswith("sendsay-reason-no-issue")
@@ -257,7 +257,7 @@ async def test_an_error_cancel_or_rejection_by_moderation_ends_the_send_for_good
     assert await sender.settled(ref) is False
     assert await sender.settled(ref) is False
 
-    with pytest.raises(BulkSendError) as ended:
+    with pytest.raises(MassSendError) as ended:
         await sender.settled(ref)
 
     assert (str(ended.value), ended.value.retry) == (reason, False)
@@ -358,7 +358,7 @@ async def test_a_text_sendsay_would_run_as_code_is_refused_before_anything_is_ma
     sender = mass_sender(client)
     for what in (content("Hi [% anketa.base.x %]"), content("Hi", "50%] off")):
         for step in (sender.open_audience(1, what), sender.mass_send(1, what)):
-            with pytest.raises(BulkSendError) as refused:
+            with pytest.raises(MassSendError) as refused:
                 await step
             assert (str(refused.value), refused.value.retry) == ("sendsay-reason-proscript", False)
     assert fake.requests == []
@@ -395,7 +395,7 @@ async def test_bad_answers_to_the_send_end_in_a_reason_or_a_retry(
     await sender.open_audience(1, content())
     setup(fake)
 
-    with pytest.raises(BulkSendError) as failed:
+    with pytest.raises(MassSendError) as failed:
         await sender.mass_send(1, content())
 
     assert str(failed.value).startswith(reason) and failed.value.retry is retry

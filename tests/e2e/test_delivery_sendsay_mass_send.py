@@ -27,7 +27,7 @@ from tests.e2e.conftest import BotHarness, running_bot
 from tests.e2e.test_delivery_faults import M, current_run, deliveries, launch_and_wait
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.sendsay import DONE, MODERATION, NOT_MODERATED, FakeSendsay
-from tests.integration.test_sendsay_bulk import prepare as prepare_mailing
+from tests.integration.test_sendsay_mass_send import prepare as prepare_mailing
 
 NAMES = ["ann", "bob", "eve", "late", "bounced", "stopped", "gone"]
 EMAILS = [f"{name}@example.ru" for name in NAMES]

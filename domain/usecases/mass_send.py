@@ -1,6 +1,6 @@
-"""The mass send of a big run, step by step, resumable by any worker (see ``domain.bulk``).
+"""The mass send of a big run, step by step, resumable by any worker (see ``domain.mass_send``).
 
-``BulkSender.run_once`` takes one due job and moves it as far as it can without waiting:
+``MassSendRunner.run_once`` takes one due job and moves it as far as it can without waiting:
 claim the rows and push the recipients, send once, then poll. While the provider is still
 handing the send out or reports are missing, the job is put back with the time of its next
 poll, so a worker never sleeps on it and a restarted worker simply takes it up again.
@@ -18,19 +18,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from domain import webhooks
-from domain.bulk import (
-    BulkJob,
-    BulkMember,
-    BulkPhase,
-    BulkSendError,
-    BulkStatus,
-    close_excluded,
-)
 from domain.clock import Clock, SystemClock
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
 from domain.mailings import Channel
+from domain.mass_send import (
+    MassSendError,
+    MassSendJob,
+    MassSendMember,
+    MassSendPhase,
+    MassSendStatus,
+    close_excluded,
+)
 from domain.personal import member_values, template_keys
-from domain.ports.bulk import BulkQueue, MassSendChannel
+from domain.ports.mass_send import MassSendChannel, MassSendQueue
 from domain.ports.rendering import MessageRenderer
 from domain.recipients import Address
 
@@ -43,8 +43,8 @@ NOT_FINISHED = "run-reason-not-finished"
 
 
 @dataclass
-class BulkSender:
-    queue: BulkQueue
+class MassSendRunner:
+    queue: MassSendQueue
     channels: Mapping[Channel, MassSendChannel]
     renderer: MessageRenderer
     lease: timedelta = timedelta(minutes=5)
@@ -59,69 +59,69 @@ class BulkSender:
 
     async def run_once(self) -> bool:
         """Advance one due job; False when there was none."""
-        job = await self.queue.take_bulk(self.clock.now(), self.lease)
+        job = await self.queue.take_mass_send(self.clock.now(), self.lease)
         if job is None:
             return False
         try:
             await self._advance(job)
-        except BulkSendError as exc:
+        except MassSendError as exc:
             await self._step_failed(job, exc)
         return True
 
-    async def _advance(self, job: BulkJob) -> None:
+    async def _advance(self, job: MassSendJob) -> None:
         channel = self.channels.get(job.content.channel)
         if channel is None:
             await self._give_up(job, NOT_CONFIGURED)
             return
-        if job.cancelled and job.phase in (BulkPhase.queued, BulkPhase.pushed):
-            await self.queue.unclaim_bulk(job.run_id)  # unsent, like any cancelled run's rows
+        if job.cancelled and job.phase in (MassSendPhase.queued, MassSendPhase.pushed):
+            await self.queue.unclaim_mass_send(job.run_id)  # unsent, like any cancelled run's rows
             await self._finish(job, channel)
             return
-        if job.phase is BulkPhase.queued:
+        if job.phase is MassSendPhase.queued:
             if not channel.can_mass_send(job.content):
                 log.info("Run %s: content not fit for a mass send, sent one by one", job.run_id)
-                await self.queue.release_bulk(job.run_id)
+                await self.queue.release_mass_send(job.run_id)
                 return
-            await self.queue.claim_bulk(job.run_id, self.clock.now())
+            await self.queue.claim_mass_send(job.run_id, self.clock.now())
             await self._push(job, channel)
             # The send goes at the next take: a pause or cancel meanwhile still holds.
             job.state["attempts"] = 0
-            await self._save(job, BulkPhase.pushed, self.clock.now())
+            await self._save(job, MassSendPhase.pushed, self.clock.now())
             return
-        if job.phase is BulkPhase.pushed:
+        if job.phase is MassSendPhase.pushed:
             await self._send(job, channel)
-        if job.phase is BulkPhase.sending:
+        if job.phase is MassSendPhase.sending:
             await self._give_up(job, UNCERTAIN, channel)
             return
-        if job.phase is BulkPhase.sent:
+        if job.phase is MassSendPhase.sent:
             await self._collect(job, channel)
 
-    async def _push(self, job: BulkJob, channel: MassSendChannel) -> None:
+    async def _push(self, job: MassSendJob, channel: MassSendChannel) -> None:
         keys = template_keys(self.renderer, job.content.body, job.content.subject)
         await channel.open_audience(job.run_id, job.content)  # a push always starts afresh
         after = 0
-        while batch := await self.queue.bulk_recipients(job.run_id, after, self.page_size):
+        while batch := await self.queue.mass_send_recipients(job.run_id, after, self.page_size):
             members = []
             for outbound in batch:
                 address = Address(outbound.kind, outbound.value, dict(outbound.attributes))
-                members.append(BulkMember(outbound.value, member_values(address, keys)))
+                members.append(MassSendMember(outbound.value, member_values(address, keys)))
             await channel.push_members(job.run_id, job.content, members)
             after = batch[-1].delivery_id
             await self._save(job, job.phase, self.clock.now() + self.lease)  # keep the lease
 
-    async def _send(self, job: BulkJob, channel: MassSendChannel) -> None:
-        await self._save(job, BulkPhase.sending, self.clock.now() + self.lease)
+    async def _send(self, job: MassSendJob, channel: MassSendChannel) -> None:
+        await self._save(job, MassSendPhase.sending, self.clock.now() + self.lease)
         try:
             ref = await channel.mass_send(job.run_id, job.content)
-        except BulkSendError as exc:
+        except MassSendError as exc:
             if exc.retry:  # not accepted: the send may go again
-                job.state["phase"] = BulkPhase.pushed.value
+                job.state["phase"] = MassSendPhase.pushed.value
             raise
         now = self.clock.now()
         job.state.update(ref=ref, sent_at=now.isoformat(), attempts=0)
-        await self._save(job, BulkPhase.sent, now)
+        await self._save(job, MassSendPhase.sent, now)
 
-    async def _collect(self, job: BulkJob, channel: MassSendChannel) -> None:
+    async def _collect(self, job: MassSendJob, channel: MassSendChannel) -> None:
         ref = job.state.setdefault("ref", {})
         if not job.state.get("settled"):
             if not await channel.settled(ref):
@@ -141,12 +141,12 @@ class BulkSender:
             offset += len(page)
             await self._save(job, job.phase, self.clock.now() + self.lease)
         job.state["attempts"] = 0  # a full read: earlier transient errors are forgiven
-        open_rows = await self.queue.bulk_open(job.run_id)
+        open_rows = await self.queue.mass_send_open(job.run_id)
         if open_rows and not unsettled:  # every report is final: the rest were left out
             closing = close_excluded(await channel.exclusions(ref), open_rows)
             if closing is not None:
                 await self._close_open_rows(job, *closing)
-                open_rows = await self.queue.bulk_open(job.run_id)
+                open_rows = await self.queue.mass_send_open(job.run_id)
         if not open_rows:
             await self._finish(job, channel)
         elif self._late(job):
@@ -154,10 +154,10 @@ class BulkSender:
         else:
             await self._save(job, job.phase, self.clock.now() + self.poll_every)
 
-    async def _close_open_rows(self, job: BulkJob, outcome: Outcome, reason: str) -> None:
+    async def _close_open_rows(self, job: MassSendJob, outcome: Outcome, reason: str) -> None:
         """The run's rows still in ``sending`` get ``outcome`` with ``reason``, page by page."""
         after = 0
-        while batch := await self.queue.bulk_recipients(job.run_id, after, self.page_size):
+        while batch := await self.queue.mass_send_recipients(job.run_id, after, self.page_size):
             results = [SendResult(row.delivery_id, outcome, reason) for row in batch]
             await self._complete(batch, results)
             after = batch[-1].delivery_id
@@ -165,15 +165,15 @@ class BulkSender:
     def _waited(self) -> int:
         return int(self.report_wait.total_seconds())
 
-    def _late(self, job: BulkJob) -> bool:
+    def _late(self, job: MassSendJob) -> bool:
         """Whether the wait for the reports of a sent job is over."""
         return self.clock.now() >= _sent_at(job) + self.report_wait
 
-    async def _record(self, job: BulkJob, page: list[BulkStatus]) -> None:
+    async def _record(self, job: MassSendJob, page: list[MassSendStatus]) -> None:
         final = [status for status in page if status.outcome is not None]
         if not final:
             return
-        rows = await self.queue.bulk_rows(job.run_id, [s.address.lower() for s in final])
+        rows = await self.queue.mass_send_rows(job.run_id, [s.address.lower() for s in final])
         results = []
         for status in final:
             row = rows.get(status.address.lower())
@@ -191,12 +191,12 @@ class BulkSender:
         events = webhooks.refusal_events(rows, results, now)
         await self.queue.complete(results, now, self.policy, events=events)
 
-    async def _step_failed(self, job: BulkJob, exc: BulkSendError) -> None:
+    async def _step_failed(self, job: MassSendJob, exc: MassSendError) -> None:
         attempts = int(job.state.get("attempts", 0)) + 1
         job.state.update(attempts=attempts, last_error=str(exc))
         # Once sent, the recipients got their letters: transient errors only delay reading
         # the report, up to the report wait, instead of failing rows that went out.
-        sent = job.phase is BulkPhase.sent
+        sent = job.phase is MassSendPhase.sent
         if exc.retry and (not self.policy.exhausted(attempts) or (sent and not self._late(job))):
             delay = self.policy.delay(attempts, exc.retry_after)
             if sent and exc.retry_after is None:  # keep the polling pace, not a long backoff
@@ -208,28 +208,28 @@ class BulkSender:
         await self._give_up(job, str(exc), self.channels.get(job.content.channel))
 
     async def _give_up(
-        self, job: BulkJob, reason: str, channel: MassSendChannel | None = None
+        self, job: MassSendJob, reason: str, channel: MassSendChannel | None = None
     ) -> None:
         now = self.clock.now()
-        await self.queue.claim_bulk(job.run_id, now)
-        await self.queue.fail_bulk(job.run_id, reason, now)
+        await self.queue.claim_mass_send(job.run_id, now)
+        await self.queue.fail_mass_send(job.run_id, reason, now)
         job.state["problem"] = reason
         await self._finish(job, channel)
 
-    async def _finish(self, job: BulkJob, channel: MassSendChannel | None) -> None:
-        await self._save(job, BulkPhase.done, None)
+    async def _finish(self, job: MassSendJob, channel: MassSendChannel | None) -> None:
+        await self._save(job, MassSendPhase.done, None)
         if channel is not None:
             try:
                 await channel.forget(job.run_id)
-            except BulkSendError as exc:
+            except MassSendError as exc:
                 log.warning("Run %s: could not remove its audience: %s", job.run_id, exc)
 
-    async def _save(self, job: BulkJob, phase: BulkPhase, due_at: datetime | None) -> None:
+    async def _save(self, job: MassSendJob, phase: MassSendPhase, due_at: datetime | None) -> None:
         job.state["phase"] = phase.value
-        await self.queue.save_bulk(job, due_at)
+        await self.queue.save_mass_send(job, due_at)
         if due_at is not None and (self.next_due is None or due_at < self.next_due):
             self.next_due = due_at
 
 
-def _sent_at(job: BulkJob) -> datetime:
+def _sent_at(job: MassSendJob) -> datetime:
     return datetime.fromisoformat(str(job.state["sent_at"]))

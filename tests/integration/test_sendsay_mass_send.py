@@ -18,18 +18,18 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.bulk import BulkPhase
 from domain.delivery import RetryPolicy
 from domain.mailings import Channel, Mailing
+from domain.mass_send import MassSendPhase
 from domain.ports.uow import UnitOfWorkFactory
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.usecases import launch, roles
-from domain.usecases.bulk_send import UNCERTAIN, BulkSender
+from domain.usecases.mass_send import UNCERTAIN, MassSendRunner
 from domain.users import Role
 from domain.webhooks import Endpoint, EventType
 from infrastructure.channels.sendsay_mass import SendsayMassSender
 from infrastructure.db import create_engine
-from infrastructure.db.bulk_queue import RUNS, SqlBulkQueue
+from infrastructure.db.mass_send_queue import RUNS, SqlMassSendQueue
 from infrastructure.rendering.renderer import JinjaRenderer
 from infrastructure.sendsay import SendsayClient
 from tests.fakes.bot_api import FakeBotAPI
@@ -92,10 +92,10 @@ async def prepare(
     return mailing.id
 
 
-async def launch_bulk(engine: AsyncEngine, mailing_id: int) -> int:
+async def launch_mass_send(engine: AsyncEngine, mailing_id: int) -> int:
     run = await launch.launch(
         uow_of(engine),
-        SqlBulkQueue(engine, {Channel.sendsay: 3}),
+        SqlMassSendQueue(engine, {Channel.sendsay: 3}),
         JinjaRenderer(),
         actor_id=MANAGER,
         mailing_id=mailing_id,
@@ -113,15 +113,15 @@ async def sendsay() -> AsyncIterator[FakeSendsay]:
 
 
 @asynccontextmanager
-async def bulk_sender(
+async def mass_send_runner(
     engine: AsyncEngine,
     sendsay: FakeSendsay,
     report_wait: timedelta = timedelta(hours=6),
     poll_every: timedelta = timedelta(0),
-) -> AsyncIterator[BulkSender]:
+) -> AsyncIterator[MassSendRunner]:
     client = SendsayClient("acme", "k", base_url=sendsay.base_url)
-    yield BulkSender(
-        queue=SqlBulkQueue(engine, {Channel.sendsay: 3}),
+    yield MassSendRunner(
+        queue=SqlMassSendQueue(engine, {Channel.sendsay: 3}),
         channels={
             Channel.sendsay: SendsayMassSender(client, sender="n@acme.example", track_poll=0.01)
         },
@@ -135,12 +135,12 @@ async def bulk_sender(
 
 
 @pytest.fixture
-async def sender(db_engine: AsyncEngine, sendsay: FakeSendsay) -> AsyncIterator[BulkSender]:
-    async with bulk_sender(db_engine, sendsay) as made:
+async def sender(db_engine: AsyncEngine, sendsay: FakeSendsay) -> AsyncIterator[MassSendRunner]:
+    async with mass_send_runner(db_engine, sendsay) as made:
         yield made
 
 
-async def run_until_idle(sender: BulkSender, limit: int = 50) -> int:
+async def run_until_idle(sender: MassSendRunner, limit: int = 50) -> int:
     steps = 0
     while await sender.run_once():
         steps += 1
@@ -154,11 +154,11 @@ async def bulk_state(engine: AsyncEngine, run_id: int) -> object:
 
 
 async def test_a_big_run_is_mass_sent_and_recorded_on_both_backends(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     sendsay.deliv_result(EMAILS[0], "-1", "550 unknown user")
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hi {{ email }}")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
     # Normal workers never see the marked run's rows.
     assert await sender.queue.claim(100, sender.clock.now()) == []
 
@@ -174,21 +174,21 @@ async def test_a_big_run_is_mass_sent_and_recorded_on_both_backends(
     letters = sendsay.mass_issues[0].letters
     assert f"Hi {EMAILS[1]}" in letters[EMAILS[1]]["html"]
     state = await bulk_state(db_engine, run_id)
-    assert isinstance(state, dict) and state["phase"] == BulkPhase.done
+    assert isinstance(state, dict) and state["phase"] == MassSendPhase.done
 
 
 async def test_a_job_found_in_sending_fails_as_uncertain_and_is_never_sent_again(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
     queue = sender.queue
-    assert isinstance(queue, SqlBulkQueue)
-    job = await queue.take_bulk(sender.clock.now(), timedelta(minutes=5))
+    assert isinstance(queue, SqlMassSendQueue)
+    job = await queue.take_mass_send(sender.clock.now(), timedelta(minutes=5))
     assert job is not None and job.run_id == run_id
-    await queue.claim_bulk(run_id, sender.clock.now())
-    job.state["phase"] = BulkPhase.sending.value  # as a worker killed during issue.send
-    await queue.save_bulk(job, None)
+    await queue.claim_mass_send(run_id, sender.clock.now())
+    job.state["phase"] = MassSendPhase.sending.value  # as a worker killed during issue.send
+    await queue.save_mass_send(job, None)
 
     await run_until_idle(sender)
 
@@ -200,11 +200,11 @@ async def test_a_job_found_in_sending_fails_as_uncertain_and_is_never_sent_again
 
 
 async def test_a_template_with_logic_is_sent_one_by_one_instead(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     body = "{% if email %}Hi {{ email | upper }}{% endif %}"
     mailing_id = await prepare(uow_of(db_engine), EMAILS, body)
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
 
     await run_until_idle(sender)
 
@@ -240,7 +240,7 @@ async def test_a_worker_killed_mid_poll_is_resumed_without_a_second_mass_send(
                     SENDSAY_POLL_SECONDS="0.05",
                 )
                 first = await spawn("worker", env, tmp_path, tmp_path / "first.log")
-                run_id = await launch_bulk(engine, mailing_id)
+                run_id = await launch_mass_send(engine, mailing_id)
                 await wait_until(lambda: polling_the_send(sendsay), 60, "the send polled")
                 first.send_signal(signal.SIGKILL)
                 await asyncio.wait_for(first.wait(), 30)
@@ -260,10 +260,10 @@ async def test_a_worker_killed_mid_poll_is_resumed_without_a_second_mass_send(
 
 
 async def test_a_pause_between_the_push_and_the_send_holds_until_resumed(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
     assert await sender.run_once()  # claims the rows and pushes the members
     assert "member.import" in sendsay.actions() and "issue.send" not in sendsay.actions()
     uow_factory = uow_of(db_engine)
@@ -279,10 +279,10 @@ async def test_a_pause_between_the_push_and_the_send_holds_until_resumed(
 
 
 async def test_a_cancel_before_the_send_leaves_the_rows_unsent(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
     assert await sender.run_once()  # pushed, not sent
     await launch.cancel(uow_of(db_engine), actor_id=MANAGER, mailing_id=mailing_id)
 
@@ -296,10 +296,10 @@ async def test_a_cancel_before_the_send_leaves_the_rows_unsent(
 
 
 async def test_once_sent_transient_errors_only_delay_the_report(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
     # More 503s than the policy's 3 attempts: a sent issue is never failed for them.
     sendsay.fail_next("stat.uni", status=503, retry_after=0.01, times=5)
 
@@ -316,7 +316,7 @@ async def test_once_sent_transient_errors_only_delay_the_report(
 async def run_until_all_failed(engine: AsyncEngine, sendsay: FakeSendsay, run_id: int) -> None:
     """Poll every 50 ms with a report deadline of 1 s until every row of the run failed."""
     wait, pace = timedelta(seconds=1), timedelta(seconds=0.05)
-    async with bulk_sender(engine, sendsay, report_wait=wait, poll_every=pace) as sender:
+    async with mass_send_runner(engine, sendsay, report_wait=wait, poll_every=pace) as sender:
         for _ in range(100):
             await run_until_idle(sender)
             if await delivery_statuses(engine, run_id) == {"failed": len(EMAILS)}:
@@ -337,12 +337,12 @@ async def errors_of(engine: AsyncEngine, run_id: int) -> dict[str, tuple[str, st
 
 
 async def test_recipients_sendsay_left_out_are_closed_from_its_counts_without_waiting(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     sendsay.stop_list(EMAILS[1])
     sendsay.stop_list(EMAILS[2])
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
 
     await run_until_idle(sender)  # the report wait is 6 h: nothing waits it out
 
@@ -355,7 +355,7 @@ async def test_recipients_sendsay_left_out_are_closed_from_its_counts_without_wa
 
 
 async def test_refusals_of_a_mass_send_reach_the_webhook_outbox_with_their_results(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     """Issue 22: a mass send's refusals are told (``delivery.refused``) like a worker's,
     written with the results they tell of (``DeliveryResults.complete``)."""
@@ -367,7 +367,7 @@ async def test_refusals_of_a_mass_send_reach_the_webhook_outbox_with_their_resul
     sendsay.stop_list(EMAILS[1])
     sendsay.stop_list(EMAILS[3])
     mailing_id = await prepare(uow_factory, EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
 
     await run_until_idle(sender)
 
@@ -397,12 +397,12 @@ async def test_refusals_of_a_mass_send_reach_the_webhook_outbox_with_their_resul
 
 
 async def test_mixed_reasons_close_the_left_out_with_each_count(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     sendsay.unsubscribe(EMAILS[0])
     sendsay.exclude(EMAILS[1], "issue.lockconfirm")
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
 
     await run_until_idle(sender)
 
@@ -412,11 +412,11 @@ async def test_mixed_reasons_close_the_left_out_with_each_count(
 
 
 async def test_a_send_rejected_by_moderation_fails_the_run_with_that_reason(
-    db_engine: AsyncEngine, sender: BulkSender, sendsay: FakeSendsay
+    db_engine: AsyncEngine, sender: MassSendRunner, sendsay: FakeSendsay
 ) -> None:
     sendsay.mass_track = ["1", "-5", NOT_MODERATED]
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
 
     await run_until_idle(sender)
 
@@ -431,7 +431,7 @@ async def test_a_missing_issue_id_is_retried_until_the_report_deadline(
 ) -> None:
     sendsay.variants = Variants(issue_listed_after=1_000)  # statistics never show it
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
 
     await run_until_all_failed(db_engine, sendsay, run_id)
 
@@ -449,7 +449,7 @@ async def test_a_send_that_never_finishes_fails_at_the_report_deadline(
 ) -> None:
     sendsay.mass_track = ["-5"]  # on moderation for ever
     mailing_id = await prepare(uow_of(db_engine), EMAILS, "Hello")
-    run_id = await launch_bulk(db_engine, mailing_id)
+    run_id = await launch_mass_send(db_engine, mailing_id)
 
     await run_until_all_failed(db_engine, sendsay, run_id)
 

@@ -1,4 +1,4 @@
-"""Mass sends: one issue to many recipients at a provider (``usecases.bulk_send``)."""
+"""Mass sends: one issue to many recipients at a provider (``usecases.mass_send``)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from domain.bulk import BulkExclusion, BulkJob, BulkMember, BulkStatus
 from domain.delivery import Outbound, RunContent
+from domain.mass_send import MassSendExclusion, MassSendJob, MassSendMember, MassSendStatus
 from domain.ports.queue import DeliveryResults
 
 
-class BulkQueue(DeliveryResults, Protocol):
-    """The ``deliveries`` of runs marked for a mass send (see ``domain.bulk``).
+class MassSendQueue(DeliveryResults, Protocol):
+    """The ``deliveries`` of runs marked for a mass send (see ``domain.mass_send``).
 
-    ``RunSnapshots.snapshot`` marks a run (phase ``queued``) when its channel has a bulk
+    ``RunSnapshots.snapshot`` marks a run (phase ``queued``) when its channel has a mass send
     threshold and the run reaches it; ``WorkQueue.claim`` and ``ExpiredClaims.requeue_expired``
     leave such runs alone. The results of a mass send are recorded like a worker's batch
     (``DeliveryResults.complete``), so run totals stay exact, refusals suppress and their
@@ -22,43 +22,43 @@ class BulkQueue(DeliveryResults, Protocol):
     transaction of its own.
     """
 
-    async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
+    async def take_mass_send(self, now: datetime, lease: timedelta) -> MassSendJob | None:
         """A marked run that is due (never taken, its holder's lease ended, or its next poll
-        is due) and running, cancelled (``BulkJob.cancelled``) or paused after its send, now
+        is due) and running, cancelled (``MassSendJob.cancelled``) or paused after its send, now
         held until ``now + lease``; on PostgreSQL with ``SKIP LOCKED`` so two workers never
         hold the same run."""
         ...
 
-    async def save_bulk(self, job: BulkJob, due_at: datetime | None) -> None:
+    async def save_mass_send(self, job: MassSendJob, due_at: datetime | None) -> None:
         """Store the job's state; ``due_at`` is when it may be taken next (None: never)."""
         ...
 
-    async def release_bulk(self, run_id: int) -> None:
+    async def release_mass_send(self, run_id: int) -> None:
         """Unmark the run: its rows go out one by one through the normal workers."""
         ...
 
-    async def claim_bulk(self, run_id: int, now: datetime) -> int:
+    async def claim_mass_send(self, run_id: int, now: datetime) -> int:
         """Move every pending row of the run to ``sending`` (one attempt); how many moved."""
         ...
 
-    async def unclaim_bulk(self, run_id: int) -> int:
+    async def unclaim_mass_send(self, run_id: int) -> int:
         """Move the run's rows in ``sending`` back to pending (a cancel before the send)."""
         ...
 
-    async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
+    async def mass_send_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
         """Up to ``limit`` rows of the run in ``sending`` with an id above ``after_id``."""
         ...
 
-    async def bulk_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
+    async def mass_send_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
         """The run's rows in ``sending`` whose address value is one of ``values`` (lower
         case), by that value: a report page's rows, with what their events tell."""
         ...
 
-    async def bulk_open(self, run_id: int) -> int:
+    async def mass_send_open(self, run_id: int) -> int:
         """How many of the run's rows are still pending or sending."""
         ...
 
-    async def fail_bulk(self, run_id: int, error: str, now: datetime) -> int:
+    async def fail_mass_send(self, run_id: int, error: str, now: datetime) -> int:
         """Every row of the run still pending or sending becomes failed with ``error``."""
         ...
 
@@ -66,7 +66,7 @@ class BulkQueue(DeliveryResults, Protocol):
 class MassSendChannel(Protocol):
     """A channel that can send one issue to many recipients and report on each (Sendsay).
 
-    Every method raises ``BulkSendError`` for a failed step and nothing else: ``retry``
+    Every method raises ``MassSendError`` for a failed step and nothing else: ``retry``
     for transient failures, permanent otherwise. ``ref`` is what ``mass_send`` returned
     (JSON-serialisable; kept on the run across restarts); the channel may add to it what it
     learns later (the provider's id of the send), and the engine saves it with the job.
@@ -83,7 +83,7 @@ class MassSendChannel(Protocol):
         ...
 
     async def push_members(
-        self, run_id: int, content: RunContent, members: Sequence[BulkMember]
+        self, run_id: int, content: RunContent, members: Sequence[MassSendMember]
     ) -> None:
         """Add a page of recipients (with their values) to the run's audience at the provider;
         pushing the same page again is harmless."""
@@ -99,11 +99,11 @@ class MassSendChannel(Protocol):
         """Whether the provider has finished handing the send out (reports can be read)."""
         ...
 
-    async def report(self, ref: dict[str, Any], offset: int, limit: int) -> list[BulkStatus]:
+    async def report(self, ref: dict[str, Any], offset: int, limit: int) -> list[MassSendStatus]:
         """A page of the send's per-recipient report; a short page is the last one."""
         ...
 
-    async def exclusions(self, ref: dict[str, Any]) -> list[BulkExclusion]:
+    async def exclusions(self, ref: dict[str, Any]) -> list[MassSendExclusion]:
         """Recipients the finished send left out (no report rows), counted by reason."""
         ...
 

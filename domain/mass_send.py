@@ -5,7 +5,7 @@ then one mass send goes out, and each recipient's fate is read back from the pro
 statistics into ``deliveries``. A run is marked for it at launch, when its recipients are
 snapshotted (``goes_as_mass_send``); the normal workers never claim its rows.
 
-The job's progress lives on the run (``BulkJob.state``, JSON) so that any worker can take
+The job's progress lives on the run (``MassSendJob.state``, JSON) so that any worker can take
 it over after a crash: the phase, the provider's ids, the attempts made. The phases:
 
 - ``queued``: nothing done yet; the rows are claimed and the recipients pushed;
@@ -32,7 +32,7 @@ from domain.delivery import Outcome, RunContent
 from domain.mailings import Channel
 
 
-class BulkPhase(enum.StrEnum):
+class MassSendPhase(enum.StrEnum):
     queued = "queued"
     pushed = "pushed"
     sending = "sending"
@@ -54,12 +54,13 @@ def goes_as_mass_send(
 
 def queued() -> dict[str, Any]:
     """The job state of a run just marked for a mass send: nothing done yet."""
-    return {"phase": BulkPhase.queued.value}
+    return {"phase": MassSendPhase.queued.value}
 
 
 @dataclass(slots=True)
-class BulkJob:
-    """A run being mass-sent, held by one worker until ``BulkQueue.take_bulk``'s lease ends."""
+class MassSendJob:
+    """A run being mass-sent, held by one worker until ``MassSendQueue.take_mass_send``'s
+    lease ends."""
 
     run_id: int
     content: RunContent
@@ -67,12 +68,12 @@ class BulkJob:
     cancelled: bool = False  # the run was cancelled: nothing more may go out
 
     @property
-    def phase(self) -> BulkPhase:
-        return BulkPhase(self.state.get("phase", BulkPhase.queued))
+    def phase(self) -> MassSendPhase:
+        return MassSendPhase(self.state.get("phase", MassSendPhase.queued))
 
 
 @dataclass(frozen=True, slots=True)
-class BulkMember:
+class MassSendMember:
     """One recipient pushed to the provider, with the values its letter reads."""
 
     address: str
@@ -80,7 +81,7 @@ class BulkMember:
 
 
 @dataclass(frozen=True, slots=True)
-class BulkStatus:
+class MassSendStatus:
     """One row of the provider's report; ``outcome`` None: not final yet. Never ``retry``:
     a soft bounce of a mass send is ``failed`` with its reason."""
 
@@ -90,7 +91,7 @@ class BulkStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class BulkExclusion:
+class MassSendExclusion:
     """Recipients the provider left out of a finished send, counted by ``reason`` (it names
     no address). ``outcome``: refused (for good: suppressed) or failed (this time only)."""
 
@@ -99,7 +100,9 @@ class BulkExclusion:
     outcome: Outcome
 
 
-def close_excluded(exclusions: list[BulkExclusion], open_rows: int) -> tuple[Outcome, str] | None:
+def close_excluded(
+    exclusions: list[MassSendExclusion], open_rows: int
+) -> tuple[Outcome, str] | None:
     """How the ``open_rows`` a finished send never reported are closed, or None to keep
     waiting (the provider's counts do not cover them all: some reports may still come).
 
@@ -115,7 +118,7 @@ def close_excluded(exclusions: list[BulkExclusion], open_rows: int) -> tuple[Out
     return (Outcome.refused if refused else Outcome.failed), reason
 
 
-class BulkSendError(Exception):
+class MassSendError(Exception):
     """A step of a mass send failed. ``retry``: transient (5xx, 429, a connection refused),
     try the step again later; otherwise permanent (auth, configuration, an uncertain send),
     and the run's remaining rows fail with this message."""

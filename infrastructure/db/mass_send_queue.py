@@ -1,6 +1,6 @@
-"""``SqlBulkQueue``: the delivery queue plus the mass sends of big runs (``domain.bulk``).
+"""``SqlMassSendQueue``: the delivery queue plus the mass sends of big runs (``domain.mass_send``).
 
-A run is marked for a mass send by ``snapshot`` (``domain.bulk.goes_as_mass_send``: its
+A run is marked for a mass send by ``snapshot`` (``domain.mass_send.goes_as_mass_send``: its
 channel has a threshold and the run reaches it) while it is still paused, so no normal
 worker ever claims one of its rows. Its job state lives on the run
 (``mailing_runs.bulk_state``, JSON), and ``mailing_runs.bulk_due_at`` is both the lease
@@ -18,10 +18,10 @@ from sqlalchemy import Select, Table, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ab_test import Split
-from domain.bulk import BulkJob, BulkPhase, goes_as_mass_send, queued
 from domain.delivery import Outbound, Outcome, RetryPolicy, RunContent, SendResult
 from domain.local_time import Release
 from domain.mailings import Channel
+from domain.mass_send import MassSendJob, MassSendPhase, goes_as_mass_send, queued
 from domain.recipients import AddressKind
 from domain.runs import DeliveryStatus, RunStatus
 from domain.targeting import Targeting
@@ -37,9 +37,9 @@ _PENDING = DeliveryStatus.pending.value
 FAIL_CHUNK = 5000
 
 
-class SqlBulkQueue(SqlDeliveryQueue):
-    """Implements ``domain.ports.bulk.BulkQueue``; ``thresholds``: from how many recipients a
-    run on that channel goes out as one mass send (channels absent: never)."""
+class SqlMassSendQueue(SqlDeliveryQueue):
+    """Implements ``domain.ports.mass_send.MassSendQueue``; ``thresholds``: from how many
+    recipients a run on that channel goes out as one mass send (channels absent: never)."""
 
     def __init__(self, engine: AsyncEngine, thresholds: Mapping[Channel, int] | None = None):
         super().__init__(engine)
@@ -71,7 +71,7 @@ class SqlBulkQueue(SqlDeliveryQueue):
                 )
         return inserted
 
-    async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
+    async def take_mass_send(self, now: datetime, lease: timedelta) -> MassSendJob | None:
         due = (
             select(RUNS.c.id)
             .where(
@@ -79,9 +79,9 @@ class SqlBulkQueue(SqlDeliveryQueue):
                 or_(RUNS.c.bulk_due_at.is_(None), RUNS.c.bulk_due_at <= now),
                 or_(
                     RUNS.c.status.in_(("running", "cancelled")),
-                    and_(RUNS.c.status == "paused", BulkPhase.sent.value == _PHASE),
+                    and_(RUNS.c.status == "paused", MassSendPhase.sent.value == _PHASE),
                 ),
-                func.coalesce(_PHASE, "") != BulkPhase.done.value,
+                func.coalesce(_PHASE, "") != MassSendPhase.done.value,
             )
             .order_by(RUNS.c.id)
             .limit(1)
@@ -99,9 +99,9 @@ class SqlBulkQueue(SqlDeliveryQueue):
         if row is None:
             return None
         content, state = RunContent.from_json(row.content), dict(row.bulk_state or {})
-        return BulkJob(row.id, content, state, cancelled=row.status == RunStatus.cancelled)
+        return MassSendJob(row.id, content, state, cancelled=row.status == RunStatus.cancelled)
 
-    async def save_bulk(self, job: BulkJob, due_at: datetime | None) -> None:
+    async def save_mass_send(self, job: MassSendJob, due_at: datetime | None) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(RUNS)
@@ -109,13 +109,13 @@ class SqlBulkQueue(SqlDeliveryQueue):
                 .values(bulk_state=dict(job.state), bulk_due_at=due_at)
             )
 
-    async def release_bulk(self, run_id: int) -> None:
+    async def release_mass_send(self, run_id: int) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
                 update(RUNS).where(RUNS.c.id == run_id).values(bulk_state=None, bulk_due_at=None)
             )
 
-    async def claim_bulk(self, run_id: int, now: datetime) -> int:
+    async def claim_mass_send(self, run_id: int, now: datetime) -> int:
         claim = (
             update(DELIVERIES)
             .where(DELIVERIES.c.run_id == run_id, DELIVERIES.c.status == _PENDING)
@@ -131,7 +131,7 @@ class SqlBulkQueue(SqlDeliveryQueue):
             moved = (await conn.execute(claim)).rowcount
         return int(moved)
 
-    async def unclaim_bulk(self, run_id: int) -> int:
+    async def unclaim_mass_send(self, run_id: int) -> int:
         back = (
             update(DELIVERIES)
             .where(DELIVERIES.c.run_id == run_id, DELIVERIES.c.status == _SENDING)
@@ -141,11 +141,11 @@ class SqlBulkQueue(SqlDeliveryQueue):
             moved = (await conn.execute(back)).rowcount
         return int(moved)
 
-    async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
+    async def mass_send_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
         query = _sending(run_id).where(DELIVERIES.c.id > after_id).order_by(DELIVERIES.c.id)
         return await self._outbounds(run_id, query.limit(limit))
 
-    async def bulk_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
+    async def mass_send_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
         if not values:
             return {}
         query = _sending(run_id).where(ADDRESSES.c.value.in_(sorted({v.lower() for v in values})))
@@ -167,17 +167,19 @@ class SqlBulkQueue(SqlDeliveryQueue):
             for row in rows
         ]
 
-    async def bulk_open(self, run_id: int) -> int:
+    async def mass_send_open(self, run_id: int) -> int:
         query = select(RUNS.c.pending + RUNS.c.sending).where(RUNS.c.id == run_id)
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one_or_none() or 0)
 
-    async def fail_bulk(self, run_id: int, error: str, now: datetime) -> int:
+    async def fail_mass_send(self, run_id: int, error: str, now: datetime) -> int:
         """Pending rows are claimed first; then the sending ones fail, a chunk at a time."""
-        await self.claim_bulk(run_id, now)
+        await self.claim_mass_send(run_id, now)
         failed, after = 0, 0
         while True:
-            ids = [o.delivery_id for o in await self.bulk_recipients(run_id, after, FAIL_CHUNK)]
+            ids = [
+                o.delivery_id for o in await self.mass_send_recipients(run_id, after, FAIL_CHUNK)
+            ]
             if not ids:
                 return failed
             results = [SendResult(i, Outcome.failed, error) for i in ids]

@@ -3,12 +3,12 @@ report row, only a count per reason: how the engine closes them (``close_exclude
 
 from __future__ import annotations
 
-from domain.bulk import BulkExclusion, close_excluded
 from domain.delivery import Outcome
+from domain.mass_send import MassSendExclusion, close_excluded
 
-STOP = BulkExclusion("stop-list", 2, Outcome.refused)
-UNSUB = BulkExclusion("unsubscribed", 1, Outcome.refused)
-DOUBLE = BulkExclusion("duplicate", 1, Outcome.failed)
+STOP = MassSendExclusion("stop-list", 2, Outcome.refused)
+UNSUB = MassSendExclusion("unsubscribed", 1, Outcome.refused)
+DOUBLE = MassSendExclusion("duplicate", 1, Outcome.failed)
 
 
 def test_one_reason_closes_every_open_row_with_that_reason() -> None:
@@ -30,7 +30,7 @@ def test_a_mix_with_a_passing_reason_is_failed_not_suppressed() -> None:
 def test_counts_that_do_not_cover_the_open_rows_mean_keep_waiting() -> None:
     assert close_excluded([STOP], 3) is None
     assert close_excluded([], 1) is None
-    assert close_excluded([BulkExclusion("stop-list", 0, Outcome.refused)], 1) is None
+    assert close_excluded([MassSendExclusion("stop-list", 0, Outcome.refused)], 1) is None
 
 
 def test_nothing_open_is_nothing_to_close() -> None:

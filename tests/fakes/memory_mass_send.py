@@ -1,10 +1,10 @@
-"""The mass-send side of ``domain.ports.bulk.BulkQueue`` in memory, for ``BulkSender`` unit
-tests: one marked run's rows (delivery id -> status), its job and when it falls due.
-Statuses follow the port's contract: claims move pending rows to ``sending``; only rows
-still in ``sending`` take a result; ``fail_bulk`` closes what is still open. The events given
-with results are kept (``told``) for the rows they change. A/B variants, claims tokens,
-retries with backoff and the outbox itself are the queue's business
-(``tests/integration/db/test_queue.py``)."""
+"""The mass-send side of ``domain.ports.mass_send.MassSendQueue`` in memory, for
+``MassSendRunner`` unit tests: one marked run's rows (delivery id -> status), its job and
+when it falls due. Statuses follow the port's contract: claims move pending rows to
+``sending``; only rows still in ``sending`` take a result; ``fail_mass_send`` closes what
+is still open. The events given with results are kept (``told``) for the rows they change.
+A/B variants, claims tokens, retries with backoff and the outbox itself are the queue's
+business (``tests/integration/db/test_queue.py``)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.bulk import BulkJob
 from domain.delivery import Outbound, Outcome, RetryPolicy, SendResult
+from domain.mass_send import MassSendJob
 from domain.recipients import AddressKind
 from domain.webhooks import Event
 
@@ -22,17 +22,19 @@ OPEN = ("pending", "sending")
 
 
 @dataclass
-class BulkRow:
+class MassSendRow:
     value: str
     attributes: dict[str, object]
     status: str = "pending"
     error: str | None = None
 
 
-class MemoryBulkQueue:
-    def __init__(self, job: BulkJob, rows: Sequence[tuple[str, dict[str, object]]]) -> None:
+class MemoryMassSendQueue:
+    def __init__(self, job: MassSendJob, rows: Sequence[tuple[str, dict[str, object]]]) -> None:
         self.job = copy.deepcopy(job)
-        self.rows = {i: BulkRow(value, dict(attrs)) for i, (value, attrs) in enumerate(rows, 1)}
+        self.rows = {
+            i: MassSendRow(value, dict(attrs)) for i, (value, attrs) in enumerate(rows, 1)
+        }
         self.due_at: datetime | None = None  # None at first: due at once
         self.done = False  # saved with no next time: never taken again
         self.released = False
@@ -40,17 +42,17 @@ class MemoryBulkQueue:
         # ``complete`` writes them into the outbox in the same transaction.
         self.told: dict[int, Event] = {}
 
-    async def take_bulk(self, now: datetime, lease: timedelta) -> BulkJob | None:
+    async def take_mass_send(self, now: datetime, lease: timedelta) -> MassSendJob | None:
         if self.done or self.released or (self.due_at is not None and self.due_at > now):
             return None
         self.due_at = now + lease
         return copy.deepcopy(self.job)
 
-    async def save_bulk(self, job: BulkJob, due_at: datetime | None) -> None:
+    async def save_mass_send(self, job: MassSendJob, due_at: datetime | None) -> None:
         self.job.state = copy.deepcopy(job.state)
         self.due_at, self.done = due_at, due_at is None
 
-    async def release_bulk(self, run_id: int) -> None:
+    async def release_mass_send(self, run_id: int) -> None:
         self.released = True
 
     def _move(self, before: tuple[str, ...], after: str, error: str | None = None) -> int:
@@ -59,17 +61,17 @@ class MemoryBulkQueue:
             row.status, row.error = after, error if error is not None else row.error
         return len(moved)
 
-    async def claim_bulk(self, run_id: int, now: datetime) -> int:
+    async def claim_mass_send(self, run_id: int, now: datetime) -> int:
         return self._move(("pending",), "sending")
 
-    async def unclaim_bulk(self, run_id: int) -> int:
+    async def unclaim_mass_send(self, run_id: int) -> int:
         return self._move(("sending",), "pending")
 
-    async def bulk_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
+    async def mass_send_recipients(self, run_id: int, after_id: int, limit: int) -> list[Outbound]:
         found = [self._outbound(run_id, i) for i in sorted(self.rows) if i > after_id]
         return [o for o in found if o is not None][:limit]
 
-    async def bulk_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
+    async def mass_send_rows(self, run_id: int, values: Sequence[str]) -> dict[str, Outbound]:
         wanted = set(values)
         found = [self._outbound(run_id, i) for i in sorted(self.rows)]
         return {o.value.lower(): o for o in found if o is not None and o.value.lower() in wanted}
@@ -84,10 +86,10 @@ class MemoryBulkQueue:
             delivery_id, run_id, delivery_id, AddressKind.email, row.value, attributes, 0
         )
 
-    async def bulk_open(self, run_id: int) -> int:
+    async def mass_send_open(self, run_id: int) -> int:
         return sum(row.status in OPEN for row in self.rows.values())
 
-    async def fail_bulk(self, run_id: int, error: str, now: datetime) -> int:
+    async def fail_mass_send(self, run_id: int, error: str, now: datetime) -> int:
         return self._move(OPEN, "failed", error)
 
     async def complete(
