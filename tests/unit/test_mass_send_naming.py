@@ -1,5 +1,5 @@
-""" "Mass send" is the one name for a big run sent as one provider issue (issue 18, point 7):
-no name in the code calls it "bulk" again. Kept: the names databases hold
+"""A big run sent as one provider issue has one name, "mass send" (issue 18, point 7): no
+name in the code calls it "bulk" again. Kept: the names databases hold
 (``mailing_runs.bulk_state`` and ``bulk_due_at``, mapped as they are); the variable
 ``SENDSAY_BULK_THRESHOLD`` is a string, not a name."""
 
