@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack, aclosing
-from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,8 +13,7 @@ from domain.errors import DomainError
 from domain.imports import REPORT_SAMPLE_SIZE, ImportReport, ImportSource, ProgressCallback
 from domain.recipients import AddressKind
 from infrastructure.db import statistics
-from infrastructure.importers.batch import unique_batch
-from infrastructure.importers.postgres import ATTEMPTS, AddressRace, store_postgres
+from infrastructure.importers.postgres import store_postgres
 from infrastructure.importers.rejected import RejectedLog
 from infrastructure.importers.rows import RecipientReader, Record
 from infrastructure.importers.sniff import FileKind, sniff
@@ -26,11 +23,7 @@ from infrastructure.importers.tables import open_table
 from infrastructure.importers.workbook import PACKAGE_LIMITS
 from infrastructure.importers.xlsx import sheet_names
 
-T = TypeVar("T")
-# Rows per batch, and how often progress is reported. About 2 MB of the process's memory
-# per 1,000 (a batch being read, one being stored, asyncpg's buffers): a million-row
-# import peaked 9 MB higher with 10,000 (bench/import.py: 99 MB beside a 100 MB bound).
-BATCH_ROWS = 5_000
+BATCH_ROWS = 10_000  # rows per staging batch, and how often progress is reported
 
 
 class SqlRecipientImporter:
@@ -57,22 +50,16 @@ class SqlRecipientImporter:
         self, list_id: int, source: ImportSource, progress: ProgressCallback | None = None
     ) -> ImportReport:
         path = self._rejected_path(source)
-        for attempt in range(1, ATTEMPTS + 1):
-            rejected = RejectedLog(path, REPORT_SAMPLE_SIZE, source.labels)
-            try:
-                return await self._import(list_id, source, progress, rejected)
-            except AddressRace:  # nothing was stored: read the file again
+        rejected = RejectedLog(path, REPORT_SAMPLE_SIZE, source.labels)
+        try:
+            return await self._import(list_id, source, progress, rejected)
+        except DomainError as error:
+            if error.key != "import-all-invalid":
                 rejected.discard()
-                if attempt == ATTEMPTS:
-                    raise
-            except DomainError as error:
-                if error.key != "import-all-invalid":
-                    rejected.discard()
-                raise
-            except BaseException:
-                rejected.discard()
-                raise
-        raise AssertionError("unreachable")
+            raise
+        except BaseException:
+            rejected.discard()
+            raise
 
     async def sheet_names(self, source: ImportSource) -> list[str]:
         """The worksheets of an XLSX file; ``[]`` for other files, and for broken ones
@@ -105,27 +92,18 @@ class SqlRecipientImporter:
             reader = await asyncio.to_thread(
                 RecipientReader, table.rows, table.delimiter, rejected
             )
+            batches = await files.enter_async_context(
+                aclosing(self._batches(reader, rejected, progress))
+            )
             async with self._engine.connect() as conn:
                 if conn.dialect.name == "postgresql":
-                    # Each batch leaves the worker thread as PostgreSQL stores it.
-                    keys = reader.attributes
-                    batches = await files.enter_async_context(
-                        aclosing(
-                            self._batches(
-                                reader, rejected, progress, partial(unique_batch, keys=keys)
-                            )
-                        )
-                    )
                     async with conn.begin():
                         counts = await store_postgres(
-                            conn, list_id, keys, batches, sync=source.sync
+                            conn, list_id, reader.attributes, batches, sync=source.sync
                         )
                 else:
-                    staged = await files.enter_async_context(
-                        aclosing(self._batches(reader, rejected, progress, _as_read))
-                    )
                     counts = await store_sqlite(
-                        conn, list_id, reader.attributes, staged, sync=source.sync
+                        conn, list_id, reader.attributes, batches, sync=source.sync
                     )
         # Before anyone counts or launches to the list (statistics.py explains).
         written = counts.unique - counts.already_there
@@ -135,24 +113,18 @@ class SqlRecipientImporter:
         return self._report(reader, rejected, counts)
 
     async def _batches(
-        self,
-        reader: RecipientReader,
-        rejected: RejectedLog,
-        progress: ProgressCallback | None,
-        prepare: Callable[[list[Record]], T],
-    ) -> AsyncGenerator[T, None]:
-        """The staged records, each batch as ``prepare`` makes it; raising here (progress
-        included) aborts the whole import.
+        self, reader: RecipientReader, rejected: RejectedLog, progress: ProgressCallback | None
+    ) -> AsyncGenerator[list[Record], None]:
+        """The staged records; raising here (progress included) aborts the whole import.
 
-        The next batch is read, checked and prepared in the worker thread while the
-        database takes the current one (read ahead by one batch). The caller closes this
-        generator (``aclosing``) before the file: closing waits for the batch being read.
+        The next batch is read and checked in the worker thread while the database takes
+        the current one (read ahead by one batch). The caller closes this generator
+        (``aclosing``) before the file: closing waits for the batch being read.
         """
         produce = reader.batches(self._batch_rows)
 
-        def step() -> tuple[T | None, int]:
-            records = next(produce, None)
-            return (None if records is None else prepare(records)), reader.rows
+        def step() -> tuple[list[Record] | None, int]:
+            return next(produce, None), reader.rows
 
         pending = asyncio.ensure_future(asyncio.to_thread(step))
         try:
@@ -195,7 +167,3 @@ class SqlRecipientImporter:
         folder = self._rejected_dir or source.path.parent
         path = folder / f"{Path(source.filename).stem or 'import'}.rejected.csv"
         return path.with_name(f"{path.stem}-2.csv") if path == source.path else path
-
-
-def _as_read(records: list[Record]) -> list[Record]:
-    return records

@@ -11,9 +11,8 @@ from domain.errors import InvalidInput
 from domain.imports import INVALID_EMAIL, NO_ADDRESS
 from domain.members import MemberInput, MembersReport, RejectedMember
 from infrastructure.db import statistics
-from infrastructure.importers.batch import Batch, unique_batch
 from infrastructure.importers.headers import attribute_key, unique_keys
-from infrastructure.importers.postgres import ATTEMPTS, AddressRace, store_postgres
+from infrastructure.importers.postgres import store_postgres
 from infrastructure.importers.rows import EMAIL, TELEGRAM, Record
 from infrastructure.importers.sql import Counts
 from infrastructure.importers.sqlite import store_sqlite
@@ -47,31 +46,20 @@ class SqlMemberUpserter:
         return report
 
     async def _store(self, list_id: int, keys: list[str], records: list[Record]) -> Counts:
-        counts = await self._store_once(list_id, keys, records)
+        async def one_batch() -> AsyncIterator[list[Record]]:
+            yield records
+
+        async with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                async with conn.begin():
+                    counts = await store_postgres(conn, list_id, keys, one_batch())
+            else:
+                counts = await store_sqlite(conn, list_id, keys, one_batch())
         written = counts.unique - counts.already_there
         await statistics.refresh_after(
             self._engine, {"addresses": written, "list_members": written}
         )
         return counts
-
-    async def _store_once(self, list_id: int, keys: list[str], records: list[Record]) -> Counts:
-        async def as_read() -> AsyncIterator[list[Record]]:
-            yield records
-
-        async def one_batch() -> AsyncIterator[Batch]:
-            yield unique_batch(records, keys)
-
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                async with self._engine.connect() as conn:
-                    if conn.dialect.name != "postgresql":
-                        return await store_sqlite(conn, list_id, keys, as_read())
-                    async with conn.begin():
-                        return await store_postgres(conn, list_id, keys, one_batch())
-            except AddressRace:  # nothing was stored: again
-                if attempt == ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
 
 
 def _keys(members: Sequence[MemberInput]) -> tuple[list[str], dict[str, str]]:

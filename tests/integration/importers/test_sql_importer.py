@@ -198,7 +198,7 @@ async def test_a_failure_half_way_through_leaves_the_list_as_it_was(
     db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, tmp_path: Path
 ) -> None:
     list_id = await new_list(uow_factory)
-    importer = SqlRecipientImporter(db_engine, batch_rows=10_000)
+    importer = SqlRecipientImporter(db_engine)
     await importer.import_file(list_id, csv_file(tmp_path, "email,city\nu7@x.ru,Old\n"))
     async with uow_factory() as uow:
         touched_before = await uow.lists.get(list_id)
@@ -252,37 +252,3 @@ async def test_the_list_timestamp_moves_on_import(
     async with uow_factory() as uow:
         rlist = await uow.lists.get(list_id)
     assert rlist is not None and rlist.updated_at is not None and rlist.updated_at > T0
-
-
-@pytest.mark.parametrize("batch_rows", [1, 10_000])
-async def test_an_address_repeated_across_batches_counts_once_and_its_last_row_wins(
-    db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, tmp_path: Path, batch_rows: int
-) -> None:
-    """PostgreSQL stores batch by batch (one row each after the first 20 here): the
-    counts and attributes are those of the whole file, whatever the batch size."""
-    list_id = await new_list(uow_factory)
-    async with uow_factory() as uow:
-        old = await uow.addresses.upsert(
-            Address(AddressKind.email, "old@x.ru", {"name": "Old", "city": "Paris"})
-        )
-        await uow.addresses.upsert(Address(AddressKind.email, "known@x.ru", {"name": "K"}))
-        assert old.id is not None
-        await uow.members.add_members(list_id, [old.id])
-        await uow.commit()
-    fillers = "".join(f"f{i}@x.ru,,\n" for i in range(17))
-    text = (
-        "email,name,city\n"
-        "old@x.ru,,Rome\nnew@x.ru,N1,C1\nknown@x.ru,K2,\n"
-        f"{fillers}"
-        "old@x.ru,O3,\nnew@x.ru,,C2\nknown@x.ru,,\nnew@x.ru,,C2\n"
-    )
-    importer = SqlRecipientImporter(db_engine, batch_rows=batch_rows)
-    report = await importer.import_file(list_id, csv_file(tmp_path, text))
-
-    assert (report.added, report.already_there, report.duplicates) == (19, 1, 4)
-    # The last row of each address merged into what it had before the import.
-    assert await attributes_of(db_engine, "old@x.ru") == {"name": "O3", "city": "Paris"}
-    assert await attributes_of(db_engine, "new@x.ru") == {"city": "C2"}
-    assert await attributes_of(db_engine, "known@x.ru") == {"name": "K"}
-    async with uow_factory() as uow:
-        assert (await uow.members.size(list_id)).email == 20
