@@ -15,6 +15,7 @@ from openpyxl import Workbook
 
 from domain.recipients import AddressKind
 from handlers import uploads
+from infrastructure.importers.importer import BATCH_ROWS
 from tests.e2e.conftest import BotHarness, grant, running_bot
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.http_files import FileServer
@@ -465,4 +466,4 @@ async def test_a_long_import_shows_a_progress_message_that_updates(
     assert len(progress) == 1, "exactly one progress message, edited in place"
     assert progress[0].edits >= 2 and progress[0].deleted  # it goes when the summary comes
     counts = [int("".join(filter(str.isdigit, text))) for text in progress[0].history]
-    assert counts == sorted(counts) and counts[0] >= 10_000
+    assert counts == sorted(counts) and counts[0] >= BATCH_ROWS  # after each batch

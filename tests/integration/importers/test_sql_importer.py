@@ -198,7 +198,7 @@ async def test_a_failure_half_way_through_leaves_the_list_as_it_was(
     db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, tmp_path: Path
 ) -> None:
     list_id = await new_list(uow_factory)
-    importer = SqlRecipientImporter(db_engine)
+    importer = SqlRecipientImporter(db_engine, batch_rows=10_000)
     await importer.import_file(list_id, csv_file(tmp_path, "email,city\nu7@x.ru,Old\n"))
     async with uow_factory() as uow:
         touched_before = await uow.lists.get(list_id)
