@@ -245,8 +245,9 @@ async def test_a_small_sendsay_run_still_uses_the_personal_send(
     assert sorted(issue["email"] for issue in sendsay.issues) == EMAILS[:2]
     assert all(issue["group"] == "personal" for issue in sendsay.issues)
     assert sendsay.mass_issues == [] and "member.import" not in sendsay.actions()
-    ann = sendsay.personal_letters[0]
-    assert 'href="https://acme.example/u/ann?a=1&amp;b=2"' in ann["html"]
+    letters = {letter["email"]: letter["html"] for letter in sendsay.personal_letters}
+    assert 'href="https://acme.example/u/ann?a=1&amp;b=2"' in letters[EMAILS[0]]
+    assert 'href="https://acme.example/u/bob?a=1&amp;b=2"' in letters[EMAILS[1]]
 
 
 @pytest.mark.parametrize(
