@@ -9,8 +9,10 @@ its in-process workers) against the fake Bot API and an SMTP relay, each in a pr
 its own, then, over HTTP with a token:
 
 1. pushes the members into a list through ``POST /lists/{id}/members`` (emails with a name
-   and two fields each). Baseline in the same run: the same members stored by the same
-   upserter called directly (no HTTP, no JSON), into another list. Target ≥ 20,000/s.
+   and two fields each), from a client in a process of its own (``bench/api_poller.py``,
+   bodies encoded before the clock starts). Baseline in the same run: the same members
+   stored by the same upserter called directly (no HTTP, no JSON), into another list.
+   Target ≥ 20,000/s.
 2. launches an email mailing to that list and reads ``GET /runs/{id}`` in a loop while the
    workers send at full speed, from a client in a process of its own
    (``bench/api_poller.py``); latency p50/p95 beside the same call on an idle bot.
@@ -33,6 +35,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.api_poller import members
 from bench.args import bench_args
 from bench.delivery_fakes import FakeProcess
 from domain.members import MemberInput
@@ -45,13 +48,6 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # noqa: S105 (the fake a
 ADMIN = 1001
 
 
-def members(start: int, count: int) -> list[dict[str, Any]]:
-    return [
-        {"email": f"u{i}@example.com", "name": f"User {i}", "fields": {"city": "Omsk", "n": i}}
-        for i in range(start, start + count)
-    ]
-
-
 def describe(label: str, latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p50 = ordered[len(ordered) // 2] * 1000
@@ -59,17 +55,29 @@ def describe(label: str, latencies: list[float]) -> str:
     return f"{label}: {len(ordered):,} calls · p50 {p50:.1f} ms · p95 {p95:.1f} ms"
 
 
+async def in_own_process(base: str, secret: str, *args: str) -> Any:
+    """Runs ``bench/api_poller.py`` (the client in a process of its own, as a user's system
+    is: in this process it shared the bot's event loop and GIL); its JSON answer."""
+    poller = Path(__file__).with_name("api_poller.py")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(poller), base, *args,
+        env={**os.environ, "MAILFORGE_BENCH_TOKEN": secret},
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench/api_poller.py failed ({proc.returncode})")
+    return json.loads(out)
+
+
 async def push(
-    http: httpx.AsyncClient, list_id: int, first: int, total: int, per_call: int
+    base: str, secret: str, list_id: int, first: int, total: int, per_call: int
 ) -> float:
-    started = time.perf_counter()
-    for start in range(first, first + total, per_call):
-        answer = await http.post(
-            f"/lists/{list_id}/members", json={"members": members(start, per_call)}
-        )
-        assert answer.status_code == 200, answer.text
-        assert answer.json()["added"] == per_call, answer.text
-    return total / (time.perf_counter() - started)
+    rate: float = await in_own_process(
+        base, secret, str(list_id), "--push", str(total), "--per-call", str(per_call),
+        "--first", str(first),
+    )  # fmt: skip
+    return rate
 
 
 async def bare_push(app: Any, list_id: int, total: int, per_call: int) -> float:
@@ -89,19 +97,9 @@ async def bare_push(app: Any, list_id: int, total: int, per_call: int) -> float:
 
 
 async def poll(base: str, secret: str, run_id: int, *, until_done: bool) -> list[float]:
-    """``GET /runs/{id}`` from a client in another process (``bench/api_poller.py``), as a
-    user's system calls it: in this process it shared the bot's loop and GIL."""
-    poller = Path(__file__).with_name("api_poller.py")
+    """``GET /runs/{id}`` from the client in its own process."""
     mode = ["--until-done"] if until_done else ["--count", "200"]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(poller), base, str(run_id), *mode,
-        env={**os.environ, "MAILFORGE_BENCH_TOKEN": secret},
-        stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, _ = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench/api_poller.py failed ({proc.returncode})")
-    latencies: list[float] = json.loads(out)
+    latencies: list[float] = await in_own_process(base, secret, str(run_id), *mode)
     return latencies
 
 
@@ -112,8 +110,8 @@ async def journey(app: Any, base: str, total: int, per_call: int) -> None:
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
         list_id = (await http.post("/lists", json={"name": "Bench"})).json()["id"]
         other_id = (await http.post("/lists", json={"name": "Bare"})).json()["id"]
-        await push(http, list_id, 0, per_call, per_call)  # warm-up: plans, caches, pools
-        rate = await push(http, list_id, per_call, total - per_call, per_call)
+        await push(base, secret, list_id, 0, per_call, per_call)  # warm-up: plans, caches
+        rate = await push(base, secret, list_id, per_call, total - per_call, per_call)
         bare = await bare_push(app, other_id, total - per_call, per_call)
         print(
             f"members via API: {rate:,.0f} members/s ({total:,} in calls of {per_call:,}) · "
