@@ -10,12 +10,14 @@ Real processes (``python -m bot worker``), a real PostgreSQL, the fake Bot API e
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.runs import FollowUpStart, MailingRun
 from domain.usecases import follow_ups
 from domain.usecases.follow_ups import EditOrder
 from infrastructure.db import create_engine
@@ -53,6 +55,58 @@ async def database() -> AsyncIterator[tuple[AsyncEngine, str]]:
         await eng.dispose()
 
 
+@dataclass
+class Killed:
+    """A follow-up whose worker was killed mid-batch and which a second worker finished."""
+
+    started: FollowUpStart
+    done: MailingRun
+    at_kill: int  # requests of the follow-up's kind the fake had seen at the kill
+    took: float  # seconds from the kill to the run's end
+
+
+async def kill_mid_follow_up(
+    tmp_path: Path,
+    database: tuple[AsyncEngine, str],
+    api: FakeBotAPI,
+    start: Callable[[AsyncEngine, int, int], Awaitable[FollowUpStart]],
+    sent: Callable[[], int],
+    *,
+    before: Callable[[], None],
+) -> Killed:
+    """Sends a mailing to ``CHATS``, then ``start``s a follow-up of that run (``before`` it,
+    the fake is set up), kills its worker with SIGKILL once ``sent()`` is past 100 and
+    mid-batch, and lets a new worker finish it."""
+    engine, pg_url = database
+    mailing_id = await prepare_mailing(uow_of(engine), CHATS)
+    env = process_env(api, pg_url, WORKER_HEARTBEAT_SECONDS="1", TELEGRAM_RATE="30")
+    log = tmp_path / "worker.log"
+    sender = await spawn("worker", env, tmp_path, log)
+    try:
+        await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
+        source = await wait_completed(engine, await launch_now(engine, mailing_id), 60)
+    finally:
+        await terminated(sender, log)
+    assert source.id is not None and source.totals.delivered == len(CHATS)
+
+    before()
+    doomed = await spawn("worker", env, tmp_path, log)
+    try:
+        await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
+        started = await start(engine, mailing_id, source.id)
+        await wait_until(lambda: sent() >= 100 and sent() % BATCH != 0, 30, "mid-batch")
+    finally:
+        await stopped(doomed)
+    at_kill, killed = sent(), time.monotonic()
+    survivor = await spawn("worker", env, tmp_path, log)
+    try:
+        done = await wait_completed(engine, started.run_id, within=60)
+        took = time.monotonic() - killed
+    finally:
+        await terminated(survivor, log)
+    return Killed(started, done, at_kill, took)
+
+
 def deletes(api: FakeBotAPI) -> int:
     return api.request_count("deleteMessage")
 
@@ -60,44 +114,25 @@ def deletes(api: FakeBotAPI) -> int:
 async def test_a_recall_killed_mid_batch_keeps_the_limit_and_loses_nothing(
     tmp_path: Path, database: tuple[AsyncEngine, str]
 ) -> None:
-    engine, pg_url = database
-    mailing_id = await prepare_mailing(uow_of(engine), CHATS)
-    async with FakeBotAPI() as api:
-        env = process_env(api, pg_url, WORKER_HEARTBEAT_SECONDS="1", TELEGRAM_RATE="30")
-        log = tmp_path / "worker.log"
-        sender = await spawn("worker", env, tmp_path, log)
-        try:
-            await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
-            source = await wait_completed(engine, await launch_now(engine, mailing_id), 60)
-        finally:
-            await terminated(sender, log)
-        assert source.id is not None and source.totals.delivered == len(CHATS)
+    async def recall_it(engine: AsyncEngine, mailing_id: int, run_id: int) -> FollowUpStart:
+        return await follow_ups.recall(
+            uow_of(engine), SqlFollowUps(engine), actor_id=MANAGER, mailing_id=mailing_id,
+            run_id=run_id,
+        )  # fmt: skip
 
-        api.set_rate_limit(30)  # from here on Telegram answers 429 past 30/s
-        api.send_times.clear()
-        api.send_arrivals.clear()
-        doomed = await spawn("worker", env, tmp_path, log)
-        try:
-            await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
-            started = await follow_ups.recall(
-                uow_of(engine),
-                SqlFollowUps(engine),
-                actor_id=MANAGER,
-                mailing_id=mailing_id,
-                run_id=source.id,
-            )
-            await wait_until(
-                lambda: deletes(api) >= 100 and deletes(api) % BATCH != 0, 30, "mid-batch"
-            )
-        finally:
-            await stopped(doomed)
-        at_kill, killed = deletes(api), time.monotonic()
-        survivor = await spawn("worker", env, tmp_path, log)
-        try:
-            recall = await wait_completed(engine, started.run_id, within=60)
-            took = time.monotonic() - killed
-        finally:
-            await terminated(survivor, log)
+    async with FakeBotAPI() as api:
+
+        def from_here_on_429_past_30() -> None:
+            api.set_rate_limit(30)  # from here on Telegram answers 429 past 30/s
+            api.send_times.clear()
+            api.send_arrivals.clear()
+
+        run = await kill_mid_follow_up(
+            tmp_path, database, api, recall_it, lambda: deletes(api),
+            before=from_here_on_429_past_30,
+        )  # fmt: skip
+    engine, _ = database
+    started, recall, at_kill, took = run.started, run.done, run.at_kill, run.took
 
     copies = [m for chat in CHATS for m in api.messages(chat)]
     assert len(copies) == len(CHATS) and all(m.deleted for m in copies)
@@ -122,43 +157,22 @@ def edits(api: FakeBotAPI) -> int:
 async def test_a_fix_of_the_text_killed_mid_batch_keeps_the_limit_and_edits_every_copy(
     tmp_path: Path, database: tuple[AsyncEngine, str]
 ) -> None:
-    engine, pg_url = database
-    mailing_id = await prepare_mailing(uow_of(engine), CHATS)
-    async with FakeBotAPI() as api:
-        env = process_env(api, pg_url, WORKER_HEARTBEAT_SECONDS="1", TELEGRAM_RATE="30")
-        log = tmp_path / "worker.log"
-        sender = await spawn("worker", env, tmp_path, log)
-        try:
-            await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
-            source = await wait_completed(engine, await launch_now(engine, mailing_id), 60)
-        finally:
-            await terminated(sender, log)
-        assert source.id is not None and source.totals.delivered == len(CHATS)
+    async def fix_it(engine: AsyncEngine, mailing_id: int, run_id: int) -> FollowUpStart:
+        return await follow_ups.edit(
+            uow_of(engine),
+            SqlFollowUps(engine),
+            JinjaRenderer(),
+            actor_id=MANAGER,
+            order=EditOrder(mailing_id, run_id, "Fixed: the sale ends on <b>Friday</b>"),
+            example={},
+        )
 
-        api.edit_times.clear()
-        doomed = await spawn("worker", env, tmp_path, log)
-        try:
-            await wait_until(lambda: "worker runs" in tail(log), 30, "the worker")
-            started = await follow_ups.edit(
-                uow_of(engine),
-                SqlFollowUps(engine),
-                JinjaRenderer(),
-                actor_id=MANAGER,
-                order=EditOrder(mailing_id, source.id, "Fixed: the sale ends on <b>Friday</b>"),
-                example={},
-            )
-            await wait_until(
-                lambda: edits(api) >= 100 and edits(api) % BATCH != 0, 30, "mid-batch"
-            )
-        finally:
-            await stopped(doomed)
-        at_kill, killed = edits(api), time.monotonic()
-        survivor = await spawn("worker", env, tmp_path, log)
-        try:
-            fixed = await wait_completed(engine, started.run_id, within=60)
-            took = time.monotonic() - killed
-        finally:
-            await terminated(survivor, log)
+    async with FakeBotAPI() as api:
+        run = await kill_mid_follow_up(
+            tmp_path, database, api, fix_it, lambda: edits(api), before=api.edit_times.clear
+        )
+    engine, _ = database
+    started, fixed, at_kill, took = run.started, run.done, run.at_kill, run.took
 
     copies = [m for chat in CHATS for m in api.messages(chat)]
     assert len(copies) == len(CHATS)
