@@ -104,5 +104,7 @@ async def test_a_worker_resumes_by_itself_after_postgresql_was_stopped_mid_run(
     assert run.totals.delivered == len(CHATS)
     assert statuses == {"delivered": len(CHATS)}
     assert "A delivery worker crashed" not in text
-    assert "database answers again" in text
+    # The outage is met by the main loop (a claim fails) or, when the loop was waiting on
+    # a batch's record at that moment, by the record's own retry; either says it is back.
+    assert "database answers again" in text or "after the database came back" in text
     assert code == 0
