@@ -185,9 +185,16 @@ class MemoryUsers(_Repo):
         assert user.telegram_id not in self._s.users, "unique telegram_id"
         self._s.users[user.telegram_id] = replace(user)
 
+    async def add_or_get(self, user: User) -> User:
+        stored = self._s.users.setdefault(user.telegram_id, replace(user))
+        return replace(stored)
+
     async def update(self, user: User) -> None:
         assert user.telegram_id in self._s.users
         self._s.users[user.telegram_id] = replace(user)
+
+    async def lock_admins(self) -> None:
+        return None  # one unit of work at a time here: nothing to take turns with
 
     async def count_active(self, role: Role) -> int:
         return sum(1 for u in self._s.users.values() if u.is_active and u.role is role)
