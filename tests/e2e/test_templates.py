@@ -62,7 +62,7 @@ async def new_template(
     return found[0]
 
 
-async def test_a_formatted_body_is_stored_as_exact_html_and_shown_formatted(
+async def test_a_manager_creates_edits_and_deletes_a_formatted_template(
     staff: BotHarness,
 ) -> None:
     bot = staff
@@ -106,19 +106,87 @@ async def test_a_formatted_body_is_stored_as_exact_html_and_shown_formatted(
         entries = await uow.audit.recent()
     assert (entries[0].action, entries[0].target_id) == ("template.create", str(template.id))
 
+    # the author edits body, name and subject
+    template_id = template.id
+    assert template_id is not None
+    await bot.press(MANAGER, "📝 Spring sale")
+    await bot.press(MANAGER, "✏️ Edit body")
+    card = await bot.say(MANAGER, TEXT, entities=ENTITIES[:1], language_code="en")
+    assert "✅ Saved." in (card.text or "")
+    await bot.press(MANAGER, "✏️ Edit name")
+    await say(bot, MANAGER, "Monthly news")
+    await bot.press(MANAGER, "✏️ Edit subject")
+    card = await bot.press(MANAGER, "🚫 No subject")
+    assert "Subject: none" in (card.text or "")
+    async with bot.app.db.uow_factory() as uow:
+        changed = await uow.templates.get(template_id)
+        entries = await uow.audit.recent()
+    assert changed is not None
+    assert (changed.name, changed.subject) == ("Monthly news", None)
+    assert changed.body == (
+        "<b>Hello</b> {{ name }}! Prices &lt; 100 &amp; falling. See our sale\nSecret code inside"
+    )
+    updates = [e.details for e in entries if e.action == "template.update"]
+    assert updates == [
+        {"fields": ["subject"]},
+        {"fields": ["name"], "from": "Spring sale", "to": "Monthly news"},
+        {"fields": ["body"]},
+    ]
 
-async def test_the_subject_can_be_skipped(staff: BotHarness) -> None:
+    # deleting asks first, and mailings made from the template keep their text
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.add(
+            Mailing(
+                owner_id=MANAGER,
+                name="Offer run",
+                channel=Channel.telegram,
+                body="Offer",
+                template_id=template_id,
+            )
+        )
+        await uow.commit()
+    confirm = await bot.press(MANAGER, "🗑 Delete")
+    assert "Delete the template “Monthly news”?" in (confirm.text or "")
+    assert "keep their own copy of the text" in (confirm.text or "")
+    card = await bot.press(MANAGER, "Cancel")
+    assert "📝 Monthly news" in (card.text or "")
+    await bot.press(MANAGER, "🗑 Delete")
+    answers = len(bot.api.callback_answers)
+    index = await bot.press(MANAGER, "🗑 Yes, delete")
+    assert "There are no templates yet" in (index.text or "")
+    answer = await bot.api.wait_for_callback_answer(
+        predicate=lambda a: bool(a.get("text")), since=answers
+    )
+    assert answer["text"] == "The template “Monthly news” is deleted."
+    async with bot.app.db.uow_factory() as uow:
+        kept = await uow.mailings.get(mailing.id or 0)
+        entries = await uow.audit.recent()
+    assert kept is not None and (kept.template_id, kept.body) == (None, "Offer")
+    assert (entries[0].action, entries[0].details) == ("template.delete", {"name": "Monthly news"})
+    assert await stored(bot) == []
+
+
+async def test_every_step_validates_back_and_cancel_and_long_bodies_stand_alone(
+    staff: BotHarness,
+) -> None:
     bot = staff
-    await new_template(bot, MANAGER, "Telegram only", body="Plain text")
+    await say(bot, MANAGER, "/templates")
+    await bot.press(MANAGER, "➕ New template")
+    await say(bot, MANAGER, "Draft")
+    index = await bot.press(MANAGER, "Cancel")
+    assert "There are no templates yet" in (index.text or "")
+    await bot.press(MANAGER, "➕ New template")
+    await say(bot, MANAGER, "Draft")
+    assert await say(bot, MANAGER, "/cancel") == "Cancelled."
+    assert await stored(bot) == []
+
+    # the subject can be skipped
+    await new_template(bot, MANAGER, "Welcome", body="Plain text")
     [template] = await stored(bot)
     assert (template.subject, template.body) == (None, "Plain text")
     card = bot.api.last_message(MANAGER)
     assert card is not None and "Subject: none" in (card.text or "")
 
-
-async def test_every_step_validates_and_back_returns_one_step(staff: BotHarness) -> None:
-    bot = staff
-    await new_template(bot, MANAGER, "Welcome")
     await say(bot, MANAGER, "/templates")
     await bot.press(MANAGER, "➕ New template")
     assert "There is a template “WELCOME” already" in await say(bot, MANAGER, "WELCOME")
@@ -140,83 +208,9 @@ async def test_every_step_validates_and_back_returns_one_step(staff: BotHarness)
     await bot.press(MANAGER, "⏭ Skip")
     await say(bot, MANAGER, "x" * 4096)
     names = {t.name: (t.subject, len(t.body)) for t in await stored(bot)}
-    assert names == {"Welcome": (None, 2), "Promo 2": (None, 4096)}
+    assert names == {"Welcome": (None, 10), "Promo 2": (None, 4096)}
 
-
-async def test_cancel_leaves_the_dialog_without_saving(staff: BotHarness) -> None:
-    bot = staff
-    await say(bot, MANAGER, "/templates")
-    await bot.press(MANAGER, "➕ New template")
-    await say(bot, MANAGER, "Draft")
-    index = await bot.press(MANAGER, "Cancel")
-    assert "There are no templates yet" in (index.text or "")
-    await bot.press(MANAGER, "➕ New template")
-    await say(bot, MANAGER, "Draft")
-    assert await say(bot, MANAGER, "/cancel") == "Cancelled."
-    assert await stored(bot) == []
-
-
-async def test_the_author_edits_name_subject_and_body(staff: BotHarness) -> None:
-    bot = staff
-    template_id = await new_template(bot, MANAGER, "News", subject="Weekly news")
-    await bot.press(MANAGER, "✏️ Edit body")
-    card = await bot.say(MANAGER, TEXT, entities=ENTITIES[:1], language_code="en")
-    assert "✅ Saved." in (card.text or "")
-    await bot.press(MANAGER, "✏️ Edit name")
-    await say(bot, MANAGER, "Monthly news")
-    await bot.press(MANAGER, "✏️ Edit subject")
-    card = await bot.press(MANAGER, "🚫 No subject")
-    assert "Subject: none" in (card.text or "")
-    async with bot.app.db.uow_factory() as uow:
-        template = await uow.templates.get(template_id)
-        entries = await uow.audit.recent()
-    assert template is not None
-    assert (template.name, template.subject) == ("Monthly news", None)
-    assert template.body == (
-        "<b>Hello</b> {{ name }}! Prices &lt; 100 &amp; falling. See our sale\nSecret code inside"
-    )
-    updates = [e.details for e in entries if e.action == "template.update"]
-    assert updates == [
-        {"fields": ["subject"]},
-        {"fields": ["name"], "from": "News", "to": "Monthly news"},
-        {"fields": ["body"]},
-    ]
-
-
-async def test_deleting_asks_first_and_mailings_keep_their_text(staff: BotHarness) -> None:
-    bot = staff
-    template_id = await new_template(bot, MANAGER, "Old offer", body="Offer")
-    async with bot.app.db.uow_factory() as uow:
-        mailing = await uow.mailings.add(
-            Mailing(
-                owner_id=MANAGER,
-                name="Offer run",
-                channel=Channel.telegram,
-                body="Offer",
-                template_id=template_id,
-            )
-        )
-        await uow.commit()
-    confirm = await bot.press(MANAGER, "🗑 Delete")
-    assert "Delete the template “Old offer”?" in (confirm.text or "")
-    assert "keep their own copy of the text" in (confirm.text or "")
-    card = await bot.press(MANAGER, "Cancel")
-    assert "📝 Old offer" in (card.text or "")
-    await bot.press(MANAGER, "🗑 Delete")
-    index = await bot.press(MANAGER, "🗑 Yes, delete")
-    assert "There are no templates yet" in (index.text or "")
-    answer = await bot.api.wait_for_callback_answer(predicate=lambda a: bool(a.get("text")))
-    assert answer["text"] == "The template “Old offer” is deleted."
-    async with bot.app.db.uow_factory() as uow:
-        kept = await uow.mailings.get(mailing.id or 0)
-        entries = await uow.audit.recent()
-    assert kept is not None and (kept.template_id, kept.body) == (None, "Offer")
-    assert (entries[0].action, entries[0].details) == ("template.delete", {"name": "Old offer"})
-    assert await stored(bot) == []
-
-
-async def test_a_body_near_the_limit_goes_under_its_heading_separately(staff: BotHarness) -> None:
-    bot = staff
+    # a body near the limit goes under its heading separately
     await new_template(bot, MANAGER, "Long read", body="y" * 4090)
     body = await bot.api.wait_for_message(MANAGER, predicate=lambda m: m.text == "y" * 4090)
     messages = bot.api.messages(MANAGER)
@@ -225,7 +219,9 @@ async def test_a_body_near_the_limit_goes_under_its_heading_separately(staff: Bo
     assert body.raw_text == "y" * 4090 and "✏️ Edit body" in body.buttons
 
 
-async def test_only_the_author_or_an_admin_changes_a_template(staff: BotHarness) -> None:
+async def test_only_the_author_or_an_admin_changes_a_template_and_the_index_pages_by_ten(
+    staff: BotHarness,
+) -> None:
     bot = staff
     template_id = await new_template(bot, MANAGER, "Mine", body="Original")
     index = await bot.say(OTHER, "/templates", language_code="en")
@@ -252,9 +248,7 @@ async def test_only_the_author_or_an_admin_changes_a_template(staff: BotHarness)
     await bot.press(ADMIN, "🗑 Yes, delete")
     assert await stored(bot) == []
 
-
-async def test_the_index_pages_by_ten(staff: BotHarness) -> None:
-    bot = staff
+    # the index pages by ten
     async with bot.app.db.uow_factory() as uow:
         for n in range(1, 12):
             await uow.templates.add(Template(name=f"T{n:02d}", owner_id=MANAGER, body=f"Body {n}"))

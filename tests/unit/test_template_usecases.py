@@ -112,3 +112,12 @@ async def test_strangers_and_missing_templates_are_refused(
     assert caught.value.key == key
     with pytest.raises(error):
         await templates.delete(db.uow_factory, actor, 42)
+
+
+def test_a_subject_is_one_line_of_at_most_250_characters_and_may_be_none() -> None:
+    assert templates.clean_subject("  Prices \n are  falling ") == "Prices are falling"
+    assert templates.clean_subject("s" * 250) == "s" * 250
+    assert templates.clean_subject("   ") is None and templates.clean_subject(None) is None
+    with pytest.raises(InvalidInput) as caught:
+        templates.clean_subject("s" * 251)
+    assert (caught.value.key, caught.value.params) == ("templates-subject-invalid", {"max": 250})
