@@ -32,7 +32,7 @@ async def new_list(bot: BotHarness, user_id: int, name: str) -> int:
     return found.id
 
 
-async def test_a_manager_creates_a_list_and_sees_it_in_lists(staff: BotHarness) -> None:
+async def test_a_manager_creates_fills_searches_and_empties_lists(staff: BotHarness) -> None:
     bot = staff
     empty = await bot.say(MANAGER, "/lists", language_code="en")
     assert "There are no lists yet" in empty.text
@@ -43,9 +43,7 @@ async def test_a_manager_creates_a_list_and_sees_it_in_lists(staff: BotHarness) 
     assert "Source: typed in" in index.text
     assert index.buttons == ["📋 Clients 2026", "➕ New list", "🎯 Saved segments"]
 
-
-async def test_list_names_are_validated_at_the_step(staff: BotHarness) -> None:
-    bot = staff
+    # list names are validated at the step
     await new_list(bot, MANAGER, "Team")
     await bot.say(MANAGER, "/lists", language_code="en")
     await bot.press(MANAGER, "➕ New list")
@@ -56,9 +54,7 @@ async def test_list_names_are_validated_at_the_step(staff: BotHarness) -> None:
     created = await bot.say(MANAGER, "Partners", language_code="en")
     assert "📋 Partners" in created.text
 
-
-async def test_add_search_page_and_remove_members(staff: BotHarness) -> None:
-    bot = staff
+    # add search page and remove members
     await new_list(bot, MANAGER, "VIP")
     await bot.press(MANAGER, "➕ Add address")
     for i in range(12):
@@ -89,7 +85,9 @@ async def test_add_search_page_and_remove_members(staff: BotHarness) -> None:
     assert "is not in this list" in missing.text
 
 
-async def test_only_the_owner_or_an_admin_renames_or_deletes(staff: BotHarness) -> None:
+async def test_only_the_owner_or_an_admin_renames_or_deletes_and_never_a_list_in_use(
+    staff: BotHarness,
+) -> None:
     bot = staff
     list_id = await new_list(bot, MANAGER, "Mine")
     other_card = await bot.say(OTHER, "/lists", language_code="en")
@@ -109,9 +107,7 @@ async def test_only_the_owner_or_an_admin_renames_or_deletes(staff: BotHarness) 
         stored = await uow.lists.get(list_id)
     assert stored is not None and stored.name == "Mine (renamed)"
 
-
-async def test_a_list_in_use_cannot_be_deleted_and_a_free_one_can(staff: BotHarness) -> None:
-    bot = staff
+    # a list in use cannot be deleted and a free one can
     list_id = await new_list(bot, MANAGER, "Busy")
     async with bot.app.db.uow_factory() as uow:
         await uow.mailings.add(
@@ -125,8 +121,11 @@ async def test_a_list_in_use_cannot_be_deleted_and_a_free_one_can(staff: BotHarn
         )
         await uow.commit()
     await bot.press(MANAGER, "🗑 Delete")
+    answers = len(bot.api.callback_answers)
     bot.api.press(MANAGER, "🗑 Yes, delete")
-    answer = await bot.api.wait_for_callback_answer(predicate=lambda a: bool(a.get("text")))
+    answer = await bot.api.wait_for_callback_answer(
+        predicate=lambda a: bool(a.get("text")), since=answers
+    )
     assert "scheduled or running mailings use it: «Black Friday»" in answer["text"]
     free_id = await new_list(bot, MANAGER, "Free")
     await bot.press(MANAGER, "🗑 Delete")
@@ -139,7 +138,9 @@ async def test_a_list_in_use_cannot_be_deleted_and_a_free_one_can(staff: BotHarn
         assert await uow.lists.get(list_id) is not None
 
 
-async def test_bot_subscribers_fill_a_list_without_the_ones_who_left(staff: BotHarness) -> None:
+async def test_bot_subscribers_fill_a_list_and_an_admin_lifts_a_suppression(
+    staff: BotHarness,
+) -> None:
     bot = staff
     for reader in (7001, 7002, 7003):
         await bot.say(reader, "/start")
@@ -153,9 +154,7 @@ async def test_bot_subscribers_fill_a_list_without_the_ones_who_left(staff: BotH
     again = await bot.press(MANAGER, "🔄 Re-import")
     assert again.text == "Bot subscribers added: 1."
 
-
-async def test_an_admin_lifts_a_suppression(staff: BotHarness) -> None:
-    bot = staff
+    # an admin lifts a suppression
     await bot.say(7001, "/start")
     async with bot.app.db.uow_factory() as uow:  # refused (blocked the bot), not unsubscribed
         blocked = await uow.addresses.find(AddressKind.telegram, "7001")
