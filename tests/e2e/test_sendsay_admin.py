@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.e2e.conftest import ADMIN, BotHarness, grant, running_bot
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.sendsay import FakeSendsay
@@ -28,16 +26,27 @@ async def check(bot: BotHarness, user_id: int = ADMIN, language: str = "en") -> 
     return reply.text or ""
 
 
-async def test_a_working_key_shows_the_account_its_lists_and_what_is_assumed(
+async def test_an_admin_checks_the_account_as_its_key_works_expires_and_sendsay_goes_down(
     fake_api: FakeBotAPI, migrated_pg_url: str
 ) -> None:
     async with FakeSendsay(account="acme", api_key="s3cret") as sendsay:
         sendsay.add_group("vip", "VIP")
         sendsay.add_group("all", "Everyone")
         async with running_bot(fake_api, migrated_pg_url, **settings_for(sendsay)) as bot:
+            await grant(bot, MANAGER)
+            manager = await check(bot, MANAGER)
+            stranger = await check(bot, STRANGER)
+            assert sendsay.requests == []  # refused before anything is asked
             english = await check(bot)
             russian = await check(bot, language="ru")
+            sendsay.expired = True
+            expired = await check(bot)
+            sendsay.expired = False
+            sendsay.fail_next("group.list", status=200, body="<html>Maintenance</html>")
+            down = await check(bot)
 
+    assert "administrators only" in manager
+    assert str(STRANGER) in stranger and "no access" in stranger
     assert "account acme" in english and "/general/api/v100/json/acme" in english
     assert "✅ The API key works." in english
     assert "Lists in the account: 2" in english
@@ -46,52 +55,11 @@ async def test_a_working_key_shows_the_account_its_lists_and_what_is_assumed(
     assert "where a mass send's issue id shows up" in english
     assert "API-ключ работает" in russian and "Списков в аккаунте: 2" in russian
     assert set(sendsay.actions()) == {"group.list"}  # read-only
-
-
-@pytest.mark.parametrize(
-    ("key", "expired", "told"),
-    [
-        ("wrong", False, "check SENDSAY_ACCOUNT and SENDSAY_API_KEY"),
-        ("s3cret", True, "API key has expired"),
-    ],
-)
-async def test_a_wrong_or_expired_key_is_reported_with_what_to_do(
-    fake_api: FakeBotAPI, migrated_pg_url: str, key: str, expired: bool, told: str
-) -> None:
-    async with FakeSendsay(account="acme", api_key="s3cret") as sendsay:
-        sendsay.expired = expired
-        async with running_bot(fake_api, migrated_pg_url, **settings_for(sendsay, key)) as bot:
-            text = await check(bot)
-
-    assert "❌ The API key does not work" in text and told in text
-    assert "Lists in the account" not in text
-    assert "s3cret" not in text  # the key itself is never shown
-
-
-async def test_an_unreachable_sendsay_is_not_called_a_bad_key(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    async with FakeSendsay(account="acme", api_key="s3cret") as sendsay:
-        sendsay.fail_next("group.list", status=200, body="<html>Maintenance</html>")
-        async with running_bot(fake_api, migrated_pg_url, **settings_for(sendsay)) as bot:
-            text = await check(bot)
-    assert "Sendsay did not answer" in text and "does not work" not in text
-
-
-async def test_managers_and_strangers_are_refused_and_nothing_is_asked(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    async with (
-        FakeSendsay(account="acme", api_key="s3cret") as sendsay,
-        running_bot(fake_api, migrated_pg_url, **settings_for(sendsay)) as bot,
-    ):
-        await grant(bot, MANAGER)
-        manager = await check(bot, MANAGER)
-        stranger = await check(bot, STRANGER)
-
-    assert "administrators only" in manager
-    assert str(STRANGER) in stranger and "no access" in stranger
-    assert sendsay.requests == []
+    # a wrong key's sentence: tests/unit/test_sendsay_check_text.py
+    assert "❌ The API key does not work" in expired and "API key has expired" in expired
+    assert "Lists in the account" not in expired
+    assert "s3cret" not in expired  # the key itself is never shown
+    assert "Sendsay did not answer" in down and "does not work" not in down
 
 
 async def test_without_sendsay_settings_the_admin_is_told_what_to_set(bot: BotHarness) -> None:
