@@ -2,30 +2,41 @@
 
 Telegram allows about 30 messages/s in total and about 1 message/s per chat
 (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this) and
-answers 429 ``retry_after`` past that. A 429 costs a whole second of sending (30
-messages at the free rate), so the limiter must not trip the server's window at all.
-Measured against the fake Bot API (a sliding 1-second window), a limiter that spaced
-sends exactly 1/rate apart got about half the rate: network and event-loop jitter put 31
-arrivals into some 1-second window every couple of seconds. So a send goes in two steps:
+answers 429 ``retry_after`` past that. A 429 costs a whole ``retry_after`` of the lane's
+sending, so the limiter must not trip the server's window at all. The server counts a
+request when it *arrives*, which is later than the moment a limiter grants its slot, by
+an amount nobody controls (the event loop, a late waker, the write, the server's own
+loop): departures stamped when granted let some 1-second window at the server hold more
+than the rate (measured at 1000/s paid: one to five 429s a run, each a 5 s pause, 0.61 of
+the rate). So a send goes in three steps:
 
 1. **reserve** a slot: slots are spaced evenly (a GCRA / leaky bucket without burst) at
    ``margin(rate)`` below the configured rate, after any pause, and only for a chat whose own
    interval has passed; the task sleeps until its slot;
-2. **confirm** at the slot, against what really left: not paused meanwhile (a 429 that
-   arrived while we slept: take a new slot after it), the chat's 1 message/s still free
-   (two tasks may have reserved slots for one chat: the later one takes a new slot), and
-   fewer than ``rate`` departures in the last ``1 s / (1 - guard)`` (``Budget``): a late waker
-   does not bunch up with the on-time ones into one window, it waits until the window
-   has room (keeping its turn, so a loaded machine does not waste slots). Only then is
-   the departure recorded.
+2. **confirm** at the slot: not paused meanwhile (a 429 that arrived while we slept: take
+   a new slot after it), the chat's 1 message/s still free (two tasks may have reserved
+   slots for one chat: the later one takes a new slot), and fewer than ``rate`` sends
+   counted (``Budget``): those **in flight** (granted, not yet answered) plus those
+   answered in the last second. A late waker waits until there is room (keeping its
+   turn, so a loaded machine does not waste slots). The send is now in flight;
+3. **sent**: once its answer is in (or it failed), the send counts as departed *now*.
 
-A 429 gives its departure back (it did not count at the server) and teaches the limiter
-the server's real limit (``ratelimit_learning``); sends made elsewhere (the bot's replies
-to people) are ``note``d so broadcasts leave them room in the same window.
+Why this holds whatever the delays: the answer comes after the server counted the
+request, so a send's recorded time is never before its arrival there. Take any 1-second
+window at the server and the send of it granted last, at ``g``: every other one was
+granted before ``g`` and either was still in flight then (counted) or had been answered
+before ``g`` but after the window began, which is after ``g - 1`` (counted too). So the
+window holds at most ``rate`` (``tests/integration/channels/test_ratelimit.py`` checks it
+with slow, jittered requests and a late waker). A send never marked ``sent`` (its task
+was cancelled, a process died) counts as departed ``IN_FLIGHT_FOR`` after its grant.
+
+A 429 gives its send back (it did not count at the server) and teaches the limiter the
+server's real limit (``ratelimit_learning``); sends made elsewhere (the bot's replies to
+people) are ``note``d so broadcasts leave them room in the same window.
 
 ``MemoryRateLimiter`` holds within one process; ``RedisRateLimiter``
-(``ratelimit_redis``) runs the same two steps as Lua scripts in Redis so that every
-worker process of a bot shares one budget.
+(``ratelimit_redis``) runs the same steps as Lua scripts in Redis so that every worker
+process of a bot shares one budget.
 """
 
 from __future__ import annotations
@@ -56,10 +67,17 @@ def margin(rate: float) -> float:
 
 _PRUNE_AT = 10_000  # per-key entries kept before expired ones are dropped
 # A slot less than this far off is taken at once: at high rates (1000/s and more) a timer
-# per send cost more than the spacing gives (bench/delivery.py), and the departures
-# window of step 2 still holds every second to the rate.
+# per send cost more than the spacing gives (bench/delivery.py), and the count of step 2
+# still holds every second to the rate.
 _MIN_SLEEP = 0.001
+# When the sends in flight fill the budget, when one of them is answered is not known:
+# look again this often (at most; the slot interval when that is shorter).
+_IN_FLIGHT_POLL = 0.005
 SERVER_WINDOW = 1.0  # Telegram counts its broadcast limit per second
+# A send not marked ``sent`` this long after its grant (its task was cancelled, its
+# process died, its answer never came) counts as departed then. Longer than any answer
+# takes; a process that dies with sends in flight holds their budget this long.
+IN_FLIGHT_FOR = 5.0
 
 # One recorded send: an id and its time on the limiter's clock (Redis's, for Redis).
 Departure = tuple[str, float]
@@ -74,9 +92,16 @@ class RateLimiter(Protocol):
         ...
 
     async def acquire(self, key: str, max_pause: float = math.inf) -> Departure:
-        """Wait until one more send to ``key`` fits both limits, and take that slot; raise
-        ``Paused`` instead of waiting out a pause longer than ``max_pause`` that began
-        while this send waited for its slot (another send's 429)."""
+        """Wait until one more send to ``key`` fits both limits, and take that slot: the
+        send is in flight until ``sent`` or ``throttled``. Raise ``Paused`` instead of
+        waiting out a pause longer than ``max_pause`` that began while this send waited
+        for its slot (another send's 429)."""
+        ...
+
+    async def sent(self, departure: Departure) -> None:
+        """The send of ``departure`` was answered (or failed once it may have left): it
+        counts in the window from now. Never raises: if the record is lost, the send
+        counts from ``IN_FLIGHT_FOR`` after its grant."""
         ...
 
     async def throttled(self, departure: Departure, retry_after: float) -> None:
@@ -119,8 +144,8 @@ class Budget:
     """The numbers both limiters work with, derived from the configured rate."""
 
     interval: float  # seconds between reserved slots
-    window: float  # span of the departures check
-    allowed: int  # departures allowed inside ``window``
+    window: float  # span of the count of step 2: the server's
+    allowed: int  # sends allowed inside ``window``, in flight included
     per_key: float  # seconds between two sends to one key
 
     @classmethod
@@ -128,22 +153,20 @@ class Budget:
         if rate <= 0:
             raise ValueError("rate must be positive")
         span = max(1.0, 1.0 / rate)  # the server counts per second (one per 1/x s if x < 1)
-        slack = margin(rate)
-        interval = 1.0 / (rate * (1 - slack))
-        # The departures check spans a little more than the server's second: a send
-        # stamped here arrives there a little later, by more when the machine is loaded.
-        # Half the slack guards the transit while the other half still leaves a late
-        # waker room to catch up by a message or more (at 1000/s: 5); where it leaves less
-        # than one, it bought nothing, and all of it guards (at 30/s: 31 ms instead of
-        # 15 ms, which a loaded machine exceeded: 31-35 edits in a second at the fake,
-        # tests/integration/test_follow_up_crash.py). Steady pacing fits either way.
-        guard = slack / 2 if rate * span * slack / 2 >= 1 else slack
+        # No guard on the window: a send counts from its answer, which is never before
+        # the server counted it (module doc). The margin of the spacing leaves room for
+        # the time a send is in flight and for the bot's replies.
         return cls(
-            interval=interval,
-            window=span / (1 - guard),
+            interval=1.0 / (rate * (1 - margin(rate))),
+            window=span,
             allowed=max(1, math.floor(rate * span)),
             per_key=max(per_key_interval, 0.0),
         )
+
+    @property
+    def poll(self) -> float:
+        """How long to wait when the sends in flight fill the budget."""
+        return min(self.interval, _IN_FLIGHT_POLL)
 
 
 class TwoStepLimiter(ABC):
@@ -211,7 +234,7 @@ class TwoStepLimiter(ABC):
 
     @abstractmethod
     async def _confirm(self, key: str) -> tuple[float, Departure]:
-        """At the slot: 0 and the departure when it is recorded (every check passed, see
+        """At the slot: 0 and the departure when it is in flight (every check passed, see
         the module doc); else seconds until the window has room, or -1 to take a new slot."""
 
 
@@ -237,7 +260,10 @@ class MemoryRateLimiter(TwoStepLimiter):
         # earliest time of the next global slot
         self._next = clock() + self.budget.window if busy_start else 0.0
         self._paused_until = 0.0
-        self._departures: deque[float] = deque()
+        self._departures: deque[float] = deque()  # answered sends (sorted), and expired ones
+        # Sends in flight: id -> time granted, in the order granted.
+        self._flying: dict[str, float] = {}
+        self._granted = 0  # ids of departures
         # ``note`` may be called from another thread (the bot's replies while the workers
         # send on theirs): its departures wait here until this limiter's own thread looks.
         self._noted: deque[float] = deque()
@@ -254,16 +280,33 @@ class MemoryRateLimiter(TwoStepLimiter):
         return slot - now, True
 
     def _departures_allow(self, now: float) -> float:
-        """Earliest time the recent departures allow another one."""
+        """Earliest time the sends in flight and the recent departures allow another one."""
         b = self.budget
-        gone = self._departures
+        gone, flying = self._departures, self._flying
         while self._noted:
-            bisect.insort(gone, self._noted.popleft())
+            self._depart(self._noted.popleft())
+        while flying:  # the oldest in flight first: never answered, it counts from then
+            oldest = next(iter(flying))
+            expired = flying[oldest] + IN_FLIGHT_FOR
+            if expired > now:
+                break
+            del flying[oldest]
+            self._depart(expired)
         while gone and gone[0] <= now - b.window:
             gone.popleft()
-        if len(gone) >= b.allowed:
-            return gone[len(gone) - b.allowed] + b.window
-        return now
+        over = len(gone) + len(flying) - b.allowed  # room once over + 1 have left
+        if over < 0:
+            return now
+        if over < len(gone):
+            return gone[over] + b.window
+        return now + b.poll  # in flight: answered some time soon
+
+    def _depart(self, at: float) -> None:
+        gone = self._departures
+        if not gone or gone[-1] <= at:
+            gone.append(at)
+        else:
+            bisect.insort(gone, at)
 
     async def _confirm(self, key: str) -> tuple[float, Departure]:
         now = self._clock()
@@ -273,7 +316,9 @@ class MemoryRateLimiter(TwoStepLimiter):
         if room_at > now:
             return room_at - now, ("", now)
         b = self.budget
-        self._departures.append(now)
+        self._granted += 1
+        departure = (str(self._granted), now)
+        self._flying[departure[0]] = now
         if b.per_key > 0:
             if len(self._keys) >= self._prune_at:
                 self._keys = {k: t for k, t in self._keys.items() if t > now}
@@ -281,16 +326,21 @@ class MemoryRateLimiter(TwoStepLimiter):
                 # once they have doubled, or every message would walk them all.
                 self._prune_at = max(_PRUNE_AT, 2 * len(self._keys))
             self._keys[key] = now + b.per_key
-        return 0.0, ("", now)
+        return 0.0, departure
+
+    async def sent(self, departure: Departure) -> None:
+        # Also when it expired already (counted from then): now is when it surely arrived.
+        self._flying.pop(departure[0], None)
+        self._depart(self._clock())
 
     async def note(self) -> None:
         self._noted.append(self._clock())  # deque.append is atomic: safe from any thread
 
     async def _give_back(self, departure: Departure) -> int:
-        gone, at = self._departures, departure[1]
-        if at in gone:
-            gone.remove(at)
-        return bisect.bisect_left(gone, at) - bisect.bisect_right(gone, at - SERVER_WINDOW)
+        gone, (key, at) = self._departures, departure
+        if self._flying.pop(key, None) is None and at + IN_FLIGHT_FOR in gone:
+            gone.remove(at + IN_FLIGHT_FOR)  # it had expired: its place is given back
+        return bisect.bisect_right(gone, at) - bisect.bisect_right(gone, at - SERVER_WINDOW)
 
     async def pause(self, seconds: float) -> None:
         until = self._clock() + max(seconds, 0.0)

@@ -1,12 +1,15 @@
 """The rate limiter of ``ratelimit`` kept in Redis, shared by every worker process of a bot.
 
-Each step (reserve, confirm, pause) is one Lua script, so it runs atomically in Redis
-and reads Redis's own clock (``TIME``): workers on different machines need no clock
+Each step (reserve, confirm, sent, pause) is one Lua script, so it runs atomically in
+Redis and reads Redis's own clock (``TIME``): workers on different machines need no clock
 agreement. Keys (``<prefix>`` is ``<REDIS_KEY_PREFIX>:tg:<bot id>``):
 
 * ``<prefix>:next``: the earliest time of the next global slot;
 * ``<prefix>:pause``: the end of the pause after a 429;
 * ``<prefix>:sent``: a sorted set of recent departures (score = time), pruned to the window;
+  a send in flight is in it already, scored ``IN_FLIGHT_FOR`` after its grant (in the
+  future: it counts, and if its process dies it counts as departed then), and ``sent``
+  moves it to the time of its answer;
 * ``<prefix>:chat:<chat id>``: when that chat may receive again.
 
 Every key expires on its own, so an idle bot leaves nothing behind.
@@ -30,6 +33,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from infrastructure.channels.ratelimit import (
+    IN_FLIGHT_FOR,
     SERVER_WINDOW,
     Departure,
     LimiterUnavailable,
@@ -44,19 +48,24 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local function num(key)
   return tonumber(redis.call('GET', key) or '0') or 0
 end
--- earliest time the departures in the window allow another one (KEYS[3] the set)
-local function departures_allow(window, allowed)
+-- earliest time the sends in flight and the departures in the window allow another one
+-- (KEYS[3] the set; those in flight are scored in the future, they leave when answered)
+local function departures_allow(window, allowed, poll)
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%.6f', now - window))
   local n = redis.call('ZCARD', KEYS[3])
   if n >= allowed then
     local e = redis.call('ZRANGE', KEYS[3], n - allowed, n - allowed, 'WITHSCORES')
-    return tonumber(e[2]) + window
+    local at = tonumber(e[2])
+    if at > now then
+      return now + poll
+    end
+    return at + window
   end
   return now
 end
 """
 
-# KEYS: next, pause, sent, chat. ARGV: interval, window, allowed, ttl ms.
+# KEYS: next, pause, sent, chat. ARGV: interval, window, allowed, ttl ms, poll.
 # Returns {seconds to sleep, 1 if a slot was taken else 0, seconds left of the pause}.
 _RESERVE = (
     _NOW
@@ -64,7 +73,8 @@ _RESERVE = (
 local interval, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local allowed, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
 local pause = num(KEYS[2])
-local slot = math.max(now, num(KEYS[1]), pause, departures_allow(window, allowed))
+local room_at = departures_allow(window, allowed, tonumber(ARGV[5]))
+local slot = math.max(now, num(KEYS[1]), pause, room_at)
 local paused = string.format('%.6f', math.max(0, pause - now))
 local free_at = num(KEYS[4])
 if free_at > slot then
@@ -75,9 +85,10 @@ return {string.format('%.6f', slot - now), 1, paused}
 """
 )
 
-# KEYS: next, pause, sent, chat. ARGV: window, allowed, per_key, member, ttl ms.
-# Returns {'0', now} when the departure is recorded, {'-1', now} when the caller must take a
-# new slot (paused, or the chat is not free), else {seconds until the window has room, now}.
+# KEYS: next, pause, sent, chat. ARGV: window, allowed, per_key, member, ttl ms, poll,
+# in flight for. Returns {'0', now} when the send is in flight, {'-1', now} when the caller
+# must take a new slot (paused, or the chat is not free), else {seconds until the window
+# has room, now}.
 _CONFIRM = (
     _NOW
     + """
@@ -87,11 +98,11 @@ local at = string.format('%.6f', now)
 if num(KEYS[2]) > now or num(KEYS[4]) > now then
   return {'-1', at}
 end
-local room_at = departures_allow(window, allowed)
+local room_at = departures_allow(window, allowed, tonumber(ARGV[6]))
 if room_at > now then
   return {string.format('%.6f', room_at - now), at}
 end
-redis.call('ZADD', KEYS[3], at, ARGV[4])
+redis.call('ZADD', KEYS[3], string.format('%.6f', now + tonumber(ARGV[7])), ARGV[4])
 redis.call('PEXPIRE', KEYS[3], ttl)
 if per_key > 0 then
   redis.call('SET', KEYS[4], string.format('%.6f', now + per_key), 'PX',
@@ -101,7 +112,8 @@ return {'0', at}
 """
 )
 
-# KEYS: sent. ARGV: member, ttl ms. A send made outside the limiter counts from now.
+# KEYS: sent. ARGV: member, ttl ms. A send made outside the limiter, or one in flight that
+# was answered (the same member: it moves), counts from now.
 _NOTE = (
     _NOW
     + """
@@ -117,7 +129,7 @@ _GIVE_BACK = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 local at = tonumber(ARGV[2])
 return redis.call('ZCOUNT', KEYS[1], string.format('(%.6f', at - tonumber(ARGV[3])),
-  string.format('(%.6f', at))
+  string.format('%.6f', at))
 """
 
 # KEYS: pause. ARGV: seconds. Returns the seconds left of the pause.
@@ -180,7 +192,7 @@ class RedisRateLimiter(TwoStepLimiter):
         if local > 0:
             return local, False
         b = self.budget
-        args = [b.interval, b.window, b.allowed, self._ttl_ms]
+        args = [b.interval, b.window, b.allowed, self._ttl_ms, b.poll]
         wait, taken, paused = await self._run(self._reserve_script, self._keys(key), args)
         self._seen_pause_until = time.monotonic() + float(paused)
         return max(0.0, float(wait)), bool(int(taken))
@@ -188,9 +200,19 @@ class RedisRateLimiter(TwoStepLimiter):
     async def _confirm(self, key: str) -> tuple[float, Departure]:
         b = self.budget
         member = uuid.uuid4().hex
-        args = [b.window, b.allowed, b.per_key, member, self._ttl_ms]
+        args = [b.window, b.allowed, b.per_key, member, self._ttl_ms, b.poll, IN_FLIGHT_FOR]
         room_in, at = await self._run(self._confirm_script, self._keys(key), args)
         return float(room_in), (member, float(at))
+
+    async def sent(self, departure: Departure) -> None:
+        """One try, no waiting out an outage: the send is made, a lost record only makes
+        it count from ``IN_FLIGHT_FOR`` after its grant (already in the set)."""
+        args: list[str | int] = [departure[0], self._ttl_ms]
+        try:
+            await self._note_script(keys=[f"{self._prefix}:sent"], args=args)
+        except RedisError as exc:
+            kind = type(exc).__name__
+            log.warning("Rate limiter: a send's answer not recorded (%s: %s)", kind, exc)
 
     async def note(self) -> None:
         args = [uuid.uuid4().hex, self._ttl_ms]

@@ -134,7 +134,7 @@ _NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 # Sends one prepared request: the sent (or acted on) message's id (an album's ids).
 _Send = Callable[[], Awaitable[int | list[int]]]
 # (chat id, the rendered message) -> its request, built before the rate limiter's slot is
-# taken (the slot's time is what the limiter counts: nothing slow may come after it).
+# taken (the send holds its place in the budget while in flight: nothing slow after it).
 _Call = Callable[[int, Message], _Send]
 
 
@@ -315,7 +315,10 @@ class TelegramChannel:
                 await limiter.throttled(departure, float(exc.retry_after))
                 continue
             except Exception as exc:  # one recipient never fails the batch
+                await limiter.sent(departure)  # it may have reached the server
                 return _classify(delivery_id, exc)
+            # Counted from its answer, never before the server counted it (ratelimit).
+            await limiter.sent(departure)
             ids = sent if isinstance(sent, list) else [sent]
             return SendResult(delivery_id, Outcome.delivered, provider_id=provider_id(ids))
         paused = await limiter.paused_for()

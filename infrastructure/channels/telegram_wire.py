@@ -50,8 +50,8 @@ def form(fields: Mapping[str, str | None]) -> bytes:
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """One request, encoded before its rate-limiter slot is taken: once the slot is
-    granted, nothing but the write stands between it and the server (the slot's time is
-    what the limiter counts)."""
+    granted, nothing but the write stands between it and the server (a send holds its
+    place in the limiter's budget while it is in flight: the shorter, the better)."""
 
     name: str  # the Bot API method
     body: bytes

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import shutil
 import socket
 import subprocess
@@ -50,8 +51,9 @@ async def make_limiter(
 
 
 async def _stamp(limiter: RateLimiter, key: str, out: list[float]) -> None:
-    await limiter.acquire(key)
+    departure = await limiter.acquire(key)
     out.append(time.monotonic())
+    await limiter.sent(departure)
 
 
 async def test_global_rate_spaces_acquisitions_evenly(make_limiter: MakeLimiter) -> None:
@@ -67,6 +69,30 @@ async def test_no_second_ever_holds_more_than_the_rate(make_limiter: MakeLimiter
     await asyncio.gather(*(_stamp(limiter, str(n), times) for n in range(45)))
     assert len(times) == 45
     assert busiest_window(sorted(times)) <= 20
+
+
+async def test_no_second_at_the_server_holds_more_than_the_rate_whatever_the_delays(
+    make_limiter: MakeLimiter,
+) -> None:
+    """Requests that reach the server some time after their slot (0-60 ms, at random) and
+    are answered some time after that, from runners that wake late: counted where the
+    server counts them, no 1-second window holds more than the rate."""
+    limiter = make_limiter(20.0, 0.0)
+    arrivals: list[float] = []
+    rnd = random.Random(15)
+
+    async def request(n: int) -> None:
+        await asyncio.sleep(rnd.uniform(0, 0.1))  # a late waker, now and then
+        departure = await limiter.acquire(str(n))
+        await asyncio.sleep(rnd.uniform(0, 0.06))  # the loop, the write, the server's loop
+        arrivals.append(time.monotonic())
+        await asyncio.sleep(rnd.uniform(0, 0.03))  # the answer on its way back
+        await limiter.sent(departure)
+
+    await asyncio.gather(*(request(n) for n in range(30)))
+
+    assert len(arrivals) == 30
+    assert busiest_window(sorted(arrivals)) <= 20
 
 
 async def test_one_key_waits_its_interval(make_limiter: MakeLimiter) -> None:
@@ -142,12 +168,14 @@ async def test_a_429_gives_its_send_back_and_teaches_the_rate_the_server_counted
     make_limiter: MakeLimiter,
 ) -> None:
     limiter = make_limiter(100.0, 0.0)
-    departures = [await limiter.acquire(str(n)) for n in range(11)]
+    for n in range(10):
+        await limiter.sent(await limiter.acquire(str(n)))
+    departures = [await limiter.acquire(str(n)) for n in range(10, 12)]
 
-    await limiter.throttled(departures[-1], 0.05)  # the 11th was one too many
+    await limiter.throttled(departures[0], 0.05)  # the 11th was one too many
 
     assert limiter.rate == 10.0  # the ten that counted
-    await limiter.throttled(departures[-2], 0.05)  # a second 429 of the same pause
+    await limiter.throttled(departures[1], 0.05)  # a second 429 of the same pause
     assert limiter.rate == 10.0  # teaches nothing new
 
 
