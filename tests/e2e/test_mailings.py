@@ -64,7 +64,9 @@ async def start_dialog(bot: BotHarness, name: str) -> None:
     assert "Which channel" in channel.text
 
 
-async def test_create_a_telegram_mailing_by_typing_and_pressing(staff: BotHarness) -> None:
+async def test_the_new_mailing_dialog_takes_each_kind_of_content_and_checks_each_step(
+    staff: BotHarness,
+) -> None:
     bot = staff
     await make_list(bot, "Readers", [7001, 7002])
     await start_dialog(bot, "Black Friday")
@@ -118,10 +120,7 @@ async def test_create_a_telegram_mailing_by_typing_and_pressing(staff: BotHarnes
         "<b>Hello</b> R7002! <tg-spoiler>Sale </tg-spoiler>today"
     ]
 
-
-async def test_a_photo_becomes_the_content_with_its_caption(staff: BotHarness) -> None:
-    bot = staff
-    await make_list(bot, "Readers", [7001])
+    # a photo becomes the content with its caption
     await start_dialog(bot, "Photo news")
     await bot.press(M, "✈️ Telegram")
     mark = bot.api.mark(M)
@@ -131,51 +130,13 @@ async def test_a_photo_becomes_the_content_with_its_caption(staff: BotHarness) -
     assert mailing.media is not None and mailing.media["type"] == "photo"
     assert mailing.body == "Look!"
 
-
-async def test_unconfigured_channels_are_refused_at_the_step(staff: BotHarness) -> None:
-    bot = staff
+    # unconfigured channels are refused at the step
     await start_dialog(bot, "Mail")
     reply = await bot.press(M, "✉️ Email (SMTP) (not configured)")
     assert "is not configured" in reply.text
     assert (await stored(bot, "Mail")).channel is Channel.telegram  # unchanged default
 
-
-async def test_sendsay_asks_a_subject_and_uses_a_template(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    async with running_bot(
-        fake_api,
-        migrated_pg_url,
-        sendsay_account="acme",
-        sendsay_api_key="k",
-        sendsay_api_url="http://127.0.0.1:9/x",
-        sendsay_from="news@example.com",  # Sendsay has no default sender: required
-    ) as bot:
-        await make_staff(bot)
-        async with bot.app.db.uow_factory() as uow:
-            await uow.templates.add(
-                Template("Weekly", M, "<i>Digest</i> for {{ name }}", "Digest")
-            )
-            await uow.commit()
-        await make_list(bot, "Mails", [], ["ann@example.com"])
-        await start_dialog(bot, "Digest #1")
-        subject = await bot.press(M, "📨 Sendsay")
-        assert "subject" in subject.text
-        too_long = await bot.say(M, "x" * 300, language_code="en")
-        assert "1 to 250 characters" in too_long.text
-        content = await bot.say(M, "Our weekly digest", language_code="en")
-        assert "Send the message" in content.text
-        pick = await bot.press(M, "📄 Use a template")
-        assert pick.buttons[0] == "📄 Weekly"
-        lists_step = await bot.press(M, "📄 Weekly")
-        assert "Who should get it?" in lists_step.text
-        mailing = await stored(bot, "Digest #1")
-        assert mailing.body == "<i>Digest</i> for {{ name }}"
-        assert mailing.subject == "Our weekly digest" and mailing.template_id is not None
-
-
-async def test_validation_happens_at_each_step(staff: BotHarness) -> None:
-    bot = staff
+    # validation happens at each step
     ask = await bot.say(M, "/new", language_code="en")
     assert "called" in ask.text
     assert "1 to 100 characters" in (await bot.say(M, "y" * 101, language_code="en")).text
@@ -190,6 +151,21 @@ async def test_validation_happens_at_each_step(staff: BotHarness) -> None:
     bad = await bot.say(M, "just a label", language_code="en")
     assert "Line 1: write it as" in bad.text
 
+    # an empty message is asked again
+    await start_dialog(bot, "Empty")
+    await bot.press(M, "✈️ Telegram")
+    again = await bot.say(M, "   ", language_code="en")
+    assert "The message is empty" in again.text
+    assert (await stored(bot, "Empty")).body == ""
+
+    # a button of an earlier step is outdated once the dialog moved on
+    await start_dialog(bot, "Steps")
+    channel_question = bot.api.messages(M)[-1]
+    await bot.press(M, "✈️ Telegram")  # the dialog moves on to the content
+    answer = await bot.alert(M, "md:channel:pick:email", channel_question.message_id)
+    assert OUTDATED in answer["text"]
+    assert (await stored(bot, "Steps")).channel is Channel.telegram
+
 
 async def at_a_set_time(bot: BotHarness, name: str, list_button: str) -> None:
     """A new Telegram mailing "Hi" to one list, at the schedule step's "once" question."""
@@ -203,7 +179,9 @@ async def at_a_set_time(bot: BotHarness, name: str, list_button: str) -> None:
     await bot.press(M, "🕐 Once, at a set time")
 
 
-async def test_schedule_once_and_recurring_are_checked(staff: BotHarness) -> None:
+async def test_schedule_once_and_recurring_are_checked_and_a_failed_check_keeps_a_draft(
+    staff: BotHarness,
+) -> None:
     """A time or a confirmed recurrence schedules the mailing there and then: no second
     press on the card to forget; the card tells the recurrence in words."""
     bot = staff
@@ -256,11 +234,7 @@ async def test_schedule_once_and_recurring_are_checked(staff: BotHarness) -> Non
     assert "launched by hand" in manual.text and "📝 draft" in manual.text
     assert (await stored(bot, "Timed")).status is MailingStatus.draft
 
-
-async def test_a_schedule_that_a_check_stops_says_why_and_stays_a_draft(
-    staff: BotHarness,
-) -> None:
-    bot = staff
+    # a schedule that a check stops says why and stays a draft
     await make_list(bot, "Empty", [])
     await at_a_set_time(bot, "Nobody", "▫️ Empty (0)")
     mark = bot.api.mark(M)
@@ -295,7 +269,9 @@ async def test_cancel_half_way_keeps_the_draft_and_it_can_be_continued(
         assert mailing.body == "Draft text"
 
 
-async def test_edit_duplicate_and_delete_from_the_card(staff: BotHarness) -> None:
+async def test_the_card_edits_duplicates_and_deletes_and_refuses_what_does_not_fit(
+    staff: BotHarness,
+) -> None:
     bot = staff
     list_id = await make_list(bot, "Readers", [7001])
     second = await make_list(bot, "More", [7002, 7003])
@@ -341,9 +317,7 @@ async def test_edit_duplicate_and_delete_from_the_card(staff: BotHarness) -> Non
     await stored(bot, "Weekly (копия)")
     await stored(bot, "Weekly (копия 2)")
 
-
-async def test_a_running_mailing_explains_why_it_cannot_be_edited(staff: BotHarness) -> None:
-    bot = staff
+    # a running mailing explains why it cannot be edited
     async with bot.app.db.uow_factory() as uow:
         m = await uow.mailings.add(
             Mailing(
@@ -359,35 +333,26 @@ async def test_a_running_mailing_explains_why_it_cannot_be_edited(staff: BotHarn
     answer = await bot.alert(M, f"md:content:edit:{m.id}", menu.message_id)
     assert "cannot be edited" in answer["text"]
 
-
-async def test_preview_warns_about_length_placeholders_and_suppression(staff: BotHarness) -> None:
-    bot = staff
-    list_id = await make_list(bot, "Readers", [7001, 7002])
+    # forged and out of step buttons are outdated and change nothing
+    # Callback data no handler accepts (an unknown action, a dialog button from another
+    # step than the one the dialog is at, a value that is not an id) get the outdated alert.
     async with bot.app.db.uow_factory() as uow:
-        gone = await uow.addresses.find(AddressKind.telegram, "7002")
-        assert gone is not None
-        from datetime import UTC, datetime
-
-        gone.unsubscribed_at = datetime.now(UTC)
-        await uow.addresses.update(gone)
-        m = await uow.mailings.add(
-            Mailing(
-                owner_id=M,
-                name="Long",
-                channel=Channel.telegram,
-                body="Hi {{ city }} " + "x" * 5000,
-                list_ids=[list_id],
-            )
-        )
+        m = await uow.mailings.add(Mailing(owner_id=M, name="Kept", channel=Channel.telegram))
         await uow.commit()
     menu = await bot.say(M, "/help", language_code="en")
-    mark = bot.api.mark(M)
-    bot.api.press_data(M, f"m:preview:{m.id}:0:", menu.message_id)
-    report = await bot.api.wait_for_message(M, since=mark, contains="Preview: Long")
-    assert "longer than Telegram allows" in report.text
-    assert "1 recipient has no city" in report.text
-    assert "1 address unsubscribed or refused" in report.text
-    assert "Cannot be launched" in report.text and "🚀 Launch" not in report.buttons
+    forged = [
+        f"m:explode:{m.id}:0:",  # no such action
+        f"m:launch:{m.id}:zero:",  # a field that does not parse
+        "md:schedule:confirm:",  # the dialog is not at the schedule step
+        "md:channel:pick:email",
+        "md:content:edit:abc",  # not a mailing id
+    ]
+    for data in forged:
+        answer = await bot.alert(M, data, menu.message_id)
+        assert OUTDATED in answer["text"] and answer.get("show_alert"), data
+    async with bot.app.db.uow_factory() as uow:
+        still = await uow.mailings.get(m.id or 0)
+    assert still is not None and still.status is MailingStatus.draft and not still.body
 
 
 ACTIONS = {
@@ -451,17 +416,43 @@ async def permission_case(bot: BotHarness, who: str, action: str, owner: int, ad
         assert still is not None and still.body == "x", case
 
 
-async def test_email_and_webhook_mailings_when_their_channels_are_configured(
+async def test_sendsay_email_and_webhook_mailings_when_their_channels_are_configured(
     fake_api: FakeBotAPI, migrated_pg_url: str
 ) -> None:
     async with running_bot(
         fake_api,
         migrated_pg_url,
+        sendsay_account="acme",
+        sendsay_api_key="k",
+        sendsay_api_url="http://127.0.0.1:9/x",
+        sendsay_from="news@example.com",  # Sendsay has no default sender: required
         smtp_host="127.0.0.1",
         smtp_from="News <news@example.com>",
         webhook_url="http://127.0.0.1:9/hook",
     ) as bot:
-        await grant(bot, M)
+        await make_staff(bot)
+        async with bot.app.db.uow_factory() as uow:
+            await uow.templates.add(
+                Template("Weekly", M, "<i>Digest</i> for {{ name }}", "Digest")
+            )
+            await uow.commit()
+        await make_list(bot, "Mails", [], ["ann@example.com"])
+        await start_dialog(bot, "Digest #1")
+        subject = await bot.press(M, "📨 Sendsay")
+        assert "subject" in subject.text
+        too_long = await bot.say(M, "x" * 300, language_code="en")
+        assert "1 to 250 characters" in too_long.text
+        content = await bot.say(M, "Our weekly digest", language_code="en")
+        assert "Send the message" in content.text
+        pick = await bot.press(M, "📄 Use a template")
+        assert pick.buttons[0] == "📄 Weekly"
+        lists_step = await bot.press(M, "📄 Weekly")
+        assert "Who should get it?" in lists_step.text
+        mailing = await stored(bot, "Digest #1")
+        assert mailing.body == "<i>Digest</i> for {{ name }}"
+        assert mailing.subject == "Our weekly digest" and mailing.template_id is not None
+
+        # Email: a subject, Back, a document; Webhook: no subject, every kind
         await make_list(bot, "Everyone", [7001], ["ann@example.com"])
         await start_dialog(bot, "Letter")
         subject = await bot.press(M, "✉️ Email (SMTP)")
@@ -498,18 +489,7 @@ async def test_email_and_webhook_mailings_when_their_channels_are_configured(
         assert (await stored(bot, "Hook")).channel is Channel.webhook
 
 
-async def test_an_empty_message_is_asked_again(staff: BotHarness) -> None:
-    bot = staff
-    await start_dialog(bot, "Empty")
-    await bot.press(M, "✈️ Telegram")
-    again = await bot.say(M, "   ", language_code="en")
-    assert "The message is empty" in again.text
-    assert (await stored(bot, "Empty")).body == ""
-
-
-async def test_browse_filters_by_status_and_archives_mailings_with_runs(
-    staff: BotHarness,
-) -> None:
+async def test_browse_filters_and_archives_and_the_preview_warns(staff: BotHarness) -> None:
     bot = staff
     async with bot.app.db.uow_factory() as uow:
         await uow.mailings.add(Mailing(owner_id=M, name="Draft A", channel=Channel.telegram))
@@ -551,6 +531,34 @@ async def test_browse_filters_by_status_and_archives_mailings_with_runs(
     admin = await bot.say(ADMIN, "/mailings", language_code="en")
     assert "🗄 Sent once · User" in admin.buttons  # with its author
 
+    # preview warns about length placeholders and suppression
+    list_id = await make_list(bot, "Readers", [7001, 7002])
+    async with bot.app.db.uow_factory() as uow:
+        gone = await uow.addresses.find(AddressKind.telegram, "7002")
+        assert gone is not None
+        from datetime import UTC, datetime
+
+        gone.unsubscribed_at = datetime.now(UTC)
+        await uow.addresses.update(gone)
+        m = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Long",
+                channel=Channel.telegram,
+                body="Hi {{ city }} " + "x" * 5000,
+                list_ids=[list_id],
+            )
+        )
+        await uow.commit()
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:preview:{m.id}:0:", menu.message_id)
+    report = await bot.api.wait_for_message(M, since=mark, contains="Preview: Long")
+    assert "longer than Telegram allows" in report.text
+    assert "1 recipient has no city" in report.text
+    assert "1 address unsubscribed or refused" in report.text
+    assert "Cannot be launched" in report.text and "🚀 Launch" not in report.buttons
+
 
 async def test_dialog_state_survives_a_restart_with_redis(
     fake_api: FakeBotAPI, migrated_pg_url: str, redis_prefix: str
@@ -569,40 +577,3 @@ async def test_dialog_state_survives_a_restart_with_redis(
 
 
 OUTDATED = "This button is outdated"
-
-
-async def test_forged_and_out_of_step_buttons_are_outdated_and_change_nothing(
-    staff: BotHarness,
-) -> None:
-    """Callback data no handler accepts (an unknown action, a dialog button from another
-    step than the one the dialog is at, a value that is not an id) get the outdated alert."""
-    bot = staff
-    async with bot.app.db.uow_factory() as uow:
-        m = await uow.mailings.add(Mailing(owner_id=M, name="Kept", channel=Channel.telegram))
-        await uow.commit()
-    menu = await bot.say(M, "/help", language_code="en")
-    forged = [
-        f"m:explode:{m.id}:0:",  # no such action
-        f"m:launch:{m.id}:zero:",  # a field that does not parse
-        "md:schedule:confirm:",  # the dialog is not at the schedule step
-        "md:channel:pick:email",
-        "md:content:edit:abc",  # not a mailing id
-    ]
-    for data in forged:
-        answer = await bot.alert(M, data, menu.message_id)
-        assert OUTDATED in answer["text"] and answer.get("show_alert"), data
-    async with bot.app.db.uow_factory() as uow:
-        still = await uow.mailings.get(m.id or 0)
-    assert still is not None and still.status is MailingStatus.draft and not still.body
-
-
-async def test_a_button_of_an_earlier_step_is_outdated_once_the_dialog_moved_on(
-    staff: BotHarness,
-) -> None:
-    bot = staff
-    await start_dialog(bot, "Steps")
-    channel_question = bot.api.messages(M)[-1]
-    await bot.press(M, "✈️ Telegram")  # the dialog moves on to the content
-    answer = await bot.alert(M, "md:channel:pick:email", channel_question.message_id)
-    assert OUTDATED in answer["text"]
-    assert (await stored(bot, "Steps")).channel is Channel.telegram
