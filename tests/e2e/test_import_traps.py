@@ -37,22 +37,21 @@ async def list_names(bot: BotHarness) -> list[str]:
         return [r.name for r in await uow.lists.all()]
 
 
-@pytest.mark.parametrize(
-    ("filename", "content"),
-    [("allbad.csv", b"email\nnope\nstill-nope\n"), ("empty.csv", b"")],
-)
-async def test_an_import_that_imports_nothing_leaves_no_new_list(
-    manager: BotHarness, filename: str, content: bytes
+async def test_failed_files_leave_no_new_list_and_the_step_open(
+    manager: BotHarness, tmp_path: Path
 ) -> None:
-    reply = await upload_to_new_list(manager, filename, content)
-    assert "Import finished" not in reply.text
-    assert await list_names(manager) == []
-
-
-async def test_a_new_list_for_a_workbook_is_made_only_after_its_sheet_is_chosen(
-    manager: BotHarness,
-) -> None:
+    """One bot for every trap (it started one per trap); each from a manager of their own,
+    as a failed file leaves the import step open."""
     bot = manager
+    for user, (filename, content) in enumerate(
+        [("allbad.csv", b"email\nnope\nstill-nope\n"), ("empty.csv", b"")], start=2700
+    ):
+        await grant(bot, user)
+        reply = await upload_to_new_list(bot, filename, content, user=user)
+        assert "Import finished" not in reply.text, filename
+        assert await list_names(bot) == [], filename
+
+    # a new list for a workbook is made only after its sheet is chosen
     book = xlsx(("Summary", [["total", 2]]), ("People", [["email"], ["a@example.com"]]))
     bot.api.send_document(M, "book.xlsx", book, language_code="en")
     ask = await bot.api.wait_for_message(M, contains="Which list")
@@ -64,24 +63,67 @@ async def test_a_new_list_for_a_workbook_is_made_only_after_its_sheet_is_chosen(
     await bot.api.wait_for_message(M, since=mark, contains="Import finished", timeout=15)
     assert await list_names(bot) == ["book"]
 
-
-async def test_after_a_failed_file_the_import_step_stays_open(manager: BotHarness) -> None:
-    bot = manager
-    await ask_for_source(bot, "Clients")
-    mark = bot.api.mark(M)
-    bot.api.send_document(M, "noaddr.csv", b"name,city\nAnn,Paris\n", language_code="en")
-    failed = await bot.api.wait_for_message(M, since=mark, contains="try again", timeout=15)
+    # after a failed file the import step stays open
+    clients = 2710
+    await grant(bot, clients)
+    await ask_for_source(bot, "Clients", clients)
+    mark = bot.api.mark(clients)
+    bot.api.send_document(clients, "noaddr.csv", b"name,city\nAnn,Paris\n", language_code="en")
+    failed = await bot.api.wait_for_message(clients, since=mark, contains="try again", timeout=15)
     assert "Import finished" not in failed.text and failed.buttons == ["Cancel"]
-    mark = bot.api.mark(M)
-    bot.api.send_document(M, "good.csv", b"email\nann@example.com\n", language_code="en")
-    summary = await bot.api.wait_for_message(M, since=mark, contains="Import finished", timeout=15)
+    mark = bot.api.mark(clients)
+    bot.api.send_document(clients, "good.csv", b"email\nann@example.com\n", language_code="en")
+    summary = await bot.api.wait_for_message(
+        clients, since=mark, contains="Import finished", timeout=15
+    )
     assert "Added: 1" in summary.text
-    assert await list_names(bot) == ["Clients"]
+    assert await list_names(bot) == ["book", "Clients"]
+
+    # a 10000-column CSV and a 10 MB line get exact messages
+    wide_user = 2720
+    await grant(bot, wide_user)
+    header = ";".join(f"c{i}" for i in range(10_000))
+    wide = await upload_to_new_list(
+        bot, "wide.csv", f"{header}\na@example.com\n".encode(), user=wide_user
+    )
+    assert "Row 1 has 10000 columns; at most 1000 are read" in wide.text
+    mark = bot.api.mark(wide_user)  # the import step stays open for the next try
+    bot.api.send_document(wide_user, "line.txt", b"a" * 10_000_000, language_code="ru")
+    line = await bot.api.wait_for_message(wide_user, since=mark, contains="Строка 1", timeout=30)
+    assert "Строка 1 длиннее 131072 символов" in line.text
+    assert "Файл пустой" not in line.text
+    assert await list_names(bot) == ["book", "Clients"]
+
+    # a workbook bomb: 208 KB, 5 million shared strings once unpacked: refused before it
+    # is parsed, and the bot goes on answering
+    bomber = 2730
+    await grant(bot, bomber)
+    bomb = shared_strings_bomb(tmp_path / "bomb.xlsx").read_bytes()
+    reply = await upload_to_new_list(bot, "bomb.xlsx", bomb, user=bomber)
+    assert "“bomb.xlsx” is packed 412 times smaller than it unpacks" in reply.text
+    assert "zip bomb" in reply.text
+    assert await list_names(bot) == ["book", "Clients"]
+    again = await bot.say(bomber, "/lists", language_code="en")
+    assert again.text
 
 
-async def test_after_a_failed_link_the_import_step_stays_open(link_bot: BotHarness) -> None:
+async def test_a_link_alone_is_offered_and_a_failed_link_keeps_the_step_open(
+    link_bot: BotHarness,
+) -> None:
     bot = link_bot
     async with FileServer() as files:
+        offer = await bot.say(M, files.url("/list.csv"), language_code="en")
+        assert "Import the addresses from this link" in offer.text
+        assert offer.buttons == ["➕ New list “list”"]
+        mark = bot.api.mark(M)
+        bot.api.press(M, "➕ New list “list”", message_id=offer.message_id)
+        summary = await bot.api.wait_for_message(
+            M, since=mark, contains="Import finished", timeout=15
+        )
+        assert "Added: 2" in summary.text
+        assert await list_names(bot) == ["list"]
+
+        # after a failed link the import step stays open
         await ask_for_source(bot, "From link")
         mark = bot.api.mark(M)
         bot.api.send_text(M, files.url("/status/404"), language_code="en")
@@ -93,48 +135,3 @@ async def test_after_a_failed_link_the_import_step_stays_open(link_bot: BotHarne
             M, since=mark, contains="Import finished", timeout=15
         )
     assert "Added: 2" in summary.text
-
-
-async def test_a_link_sent_outside_a_dialog_is_offered_for_import(link_bot: BotHarness) -> None:
-    bot = link_bot
-    async with FileServer() as files:
-        offer = await bot.say(M, files.url("/list.csv"), language_code="en")
-        assert "Import the addresses from this link" in offer.text
-        assert offer.buttons == ["➕ New list “list”"]
-        mark = bot.api.mark(M)
-        bot.api.press(M, "➕ New list “list”", message_id=offer.message_id)
-        summary = await bot.api.wait_for_message(
-            M, since=mark, contains="Import finished", timeout=15
-        )
-    assert "Added: 2" in summary.text
-    assert await list_names(bot) == ["list"]
-
-
-async def test_a_10000_column_csv_and_a_10_mb_line_get_exact_messages(
-    manager: BotHarness,
-) -> None:
-    bot = manager
-    header = ";".join(f"c{i}" for i in range(10_000))
-    wide = await upload_to_new_list(bot, "wide.csv", f"{header}\na@example.com\n".encode())
-    assert "Row 1 has 10000 columns; at most 1000 are read" in wide.text
-    mark = bot.api.mark(M)  # the import step stays open for the next try
-    bot.api.send_document(M, "line.txt", b"a" * 10_000_000, language_code="ru")
-    line = await bot.api.wait_for_message(M, since=mark, contains="Строка 1", timeout=30)
-    assert "Строка 1 длиннее 131072 символов" in line.text
-    assert "Файл пустой" not in line.text
-    assert await list_names(bot) == []
-
-
-async def test_a_workbook_bomb_is_refused_with_a_clear_message(
-    manager: BotHarness, tmp_path: Path
-) -> None:
-    """208 KB, 5 million shared strings once unpacked: refused before it is parsed, and
-    the bot goes on answering."""
-    bot = manager
-    bomb = shared_strings_bomb(tmp_path / "bomb.xlsx").read_bytes()
-    reply = await upload_to_new_list(bot, "bomb.xlsx", bomb)
-    assert "“bomb.xlsx” is packed 412 times smaller than it unpacks" in reply.text
-    assert "zip bomb" in reply.text
-    assert await list_names(bot) == []
-    again = await bot.say(M, "/lists", language_code="en")
-    assert again.text
