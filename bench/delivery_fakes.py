@@ -5,7 +5,9 @@ CPU from the client it measures, so ``FakeProcess`` starts the fake in a child p
 and talks to it over a pipe: ``call("sent")``, ``call("probe", user_id)`` and so on.
 
 * ``smtp``: aiosmtpd on 127.0.0.1 that only counts what it accepts (no message kept) and
-  when; ``smtp-auth`` the same, requiring AUTH (``USER`` / ``PASSWORD``) as a relay does.
+  when, and how long each connection waited between a letter's answer and its next
+  MAIL (the client's own time: a pool kept fed waits little); ``smtp-auth`` the same,
+  requiring AUTH (``USER`` / ``PASSWORD``) as a relay does.
 * ``botapi``: ``tests.fakes.bot_api.FakeBotAPI`` that keeps no per-message state for
   bulk chats (ids >= ``BULK_CHAT_BASE``), records the arrival time of every send and of
   every 429 it answers, and measures ``/start`` round trips from its own side. A person
@@ -103,12 +105,26 @@ async def _start_smtp(auth: bool) -> Any:
         def __init__(self) -> None:
             self.accepted = 0
             self.times: list[float] = []
+            self.waits: list[float] = []  # s between a letter's 250 and the next MAIL
+            self.since = 0.0
             self.port = 0
             self.server: asyncio.Server | None = None
 
+        async def handle_MAIL(
+            self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+        ) -> str:
+            answered = getattr(session, "answered", None)  # this connection's last letter
+            if answered is not None and answered >= self.since:
+                self.waits.append(time.monotonic() - answered)
+            envelope.mail_from = address
+            envelope.mail_options.extend(options)
+            return "250 OK"
+
         async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
             self.accepted += len(envelope.rcpt_tos)
-            self.times.append(time.monotonic())
+            now = time.monotonic()
+            self.times.append(now)
+            session.answered = now  # type: ignore[attr-defined]
             return "250 2.0.0 Message accepted for delivery"
 
         def cmd_sent(self) -> int:
@@ -117,9 +133,14 @@ async def _start_smtp(auth: bool) -> Any:
         def cmd_times(self) -> list[float]:
             return self.times
 
+        def cmd_waits(self) -> list[float]:
+            return self.waits
+
         def cmd_reset(self) -> None:
             self.accepted = 0
             self.times = []
+            self.waits = []
+            self.since = time.monotonic()
 
         async def stop(self) -> None:
             if self.server is not None:

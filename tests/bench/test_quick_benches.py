@@ -91,11 +91,13 @@ def test_the_end_to_end_delivery_benchmark_runs_and_prints_its_figures() -> None
     assert len(re.findall(cpu, out, re.M)) == 2, out
     assert re.search(r"^  paid sends [\d,]+, charged [\d.]+ Stars", out, re.M), out
     assert re.search(
-        r"^e2e email: steady [\d,]+ msg/s · bare aiosmtplib pool of 8 [\d,]+ msg/s · "
-        r"ratio [\d.]+",
+        r"^e2e email: steady [\d,]+ msg/s · bare aiosmtplib pool of 8 [\d,]+ msg/s \(the same "
+        r"letters\) · ratio [\d.]+",
         out,
         re.M,
     ), out
+    each = r"^    [\d.]+ \([\d,]+/[\d,]+\) · CPU \d+/\d+ µs, fake \d+/\d+ µs · idle [\d.]+/"
+    assert re.search(each, out, re.M), out
     assert re.search(r"^e2e 429 storm .*: [\d.]+ msg/s over 300/300 recipients", out, re.M), out
     assert re.search(
         r"^e2e kill -9 .*: \d+ were in flight; the last of them reached .* duplicates \d+, "
