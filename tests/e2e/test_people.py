@@ -11,9 +11,17 @@ from tests.e2e.conftest import ADMIN, BotHarness, grant
 MANAGER, READER = 2002, 7001
 
 
-async def test_staff_who_pressed_start_before_their_role_are_not_bot_subscribers(
-    bot: BotHarness,
-) -> None:
+async def test_who_is_who_subscribers_staff_and_authors(bot: BotHarness) -> None:
+    stranger = await bot.say(READER, "hello?", language_code="en")
+    assert "press /start" in stranger.text
+    await bot.say(READER, "/start", language_code="en")
+    reply = await bot.say(READER, "hello?", language_code="en")
+    assert "You are subscribed to our mailings" in reply.text and "/stop" in reply.text
+    assert "/start" not in reply.text and str(READER) in reply.text
+    russian = await bot.say(READER, "привет", language_code="ru")
+    assert "Вы подписаны" in russian.text and "/start" not in russian.text
+
+    # staff who pressed start before their role are not bot subscribers
     await bot.say(MANAGER, "/start", language_code="en")  # to learn their id, as told
     await bot.say(READER, "/start", language_code="en")
     await grant(bot, MANAGER)
@@ -32,21 +40,7 @@ async def test_staff_who_pressed_start_before_their_role_are_not_bot_subscribers
         members = await uow.members.members(rlist.id, 0, 10, None)
     assert [a.value for a in members.items] == [str(READER)]
 
-
-async def test_a_subscriber_who_writes_is_not_told_to_press_start_again(bot: BotHarness) -> None:
-    stranger = await bot.say(READER, "hello?", language_code="en")
-    assert "press /start" in stranger.text
-    await bot.say(READER, "/start", language_code="en")
-    reply = await bot.say(READER, "hello?", language_code="en")
-    assert "You are subscribed to our mailings" in reply.text and "/stop" in reply.text
-    assert "/start" not in reply.text and str(READER) in reply.text
-    russian = await bot.say(READER, "привет", language_code="ru")
-    assert "Вы подписаны" in russian.text and "/start" not in russian.text
-
-
-async def test_unsuppressing_an_address_that_unsubscribed_itself_asks_first(
-    bot: BotHarness,
-) -> None:
+    # unsuppressing an address that unsubscribed itself asks first
     await bot.say(READER, "/start")
     await bot.say(READER, "/stop")
     ask = await bot.say(ADMIN, f"/unsuppress {READER}", language_code="en")
@@ -60,8 +54,7 @@ async def test_unsuppressing_an_address_that_unsubscribed_itself_asks_first(
     assert "Suppression lifted" in lifted.text
     assert not await suppressed(bot)
 
-
-async def test_an_admin_sees_the_author_of_every_mailing(bot: BotHarness) -> None:
+    # an admin sees the author of every mailing
     await bot.say(MANAGER, "/start", language_code="en", username="mona")
     await grant(bot, MANAGER)
     async with bot.app.db.uow_factory() as uow:

@@ -20,7 +20,9 @@ async def telegram_address(bot: BotHarness, chat_id: int) -> Address | None:
         return await uow.addresses.find(AddressKind.telegram, str(chat_id))
 
 
-async def test_start_subscribes_a_stranger_with_their_profile(bot: BotHarness) -> None:
+async def test_recipients_subscribe_leave_block_and_unsubscribe_by_a_signed_link(
+    bot: BotHarness,
+) -> None:
     reply = await bot.say(
         READER, "/start", first_name="Вера", username="vera_k", language_code="ru"
     )
@@ -30,8 +32,7 @@ async def test_start_subscribes_a_stranger_with_their_profile(bot: BotHarness) -
     assert not address.is_suppressed
     assert address.attributes == {"name": "Вера", "username": "vera_k", "language": "ru"}
 
-
-async def test_stop_unsubscribes_and_start_subscribes_again(bot: BotHarness) -> None:
+    # stop unsubscribes and start subscribes again
     await bot.say(READER, "/start", language_code="en")
     reply = await bot.say(READER, "/stop", language_code="en")
     assert reply.text.startswith("You are unsubscribed")
@@ -43,10 +44,7 @@ async def test_stop_unsubscribes_and_start_subscribes_again(bot: BotHarness) -> 
     address = await telegram_address(bot, READER)
     assert address is not None and not address.is_suppressed
 
-
-async def test_blocking_the_bot_suppresses_and_unblocking_does_not_resubscribe(
-    bot: BotHarness,
-) -> None:
+    # blocking the bot suppresses and unblocking does not resubscribe
     await bot.say(READER, "/start")
     bot.api.chat_member_update(READER, new_status="kicked", old_status="member")
     address = await eventually(bot, lambda a: a.refused_at is not None)
@@ -58,10 +56,7 @@ async def test_blocking_the_bot_suppresses_and_unblocking_does_not_resubscribe(
     address = await telegram_address(bot, READER)
     assert address is not None and address.refused_at is None
 
-
-async def test_unsubscribe_link_confirms_on_get_and_unsubscribes_on_one_click_post(
-    bot: BotHarness,
-) -> None:
+    # unsubscribe link confirms on get and unsubscribes on one click post
     async with bot.app.db.uow_factory() as uow:
         address = await uow.addresses.upsert(Address(AddressKind.email, "ann@example.com"))
         await uow.commit()
@@ -83,8 +78,7 @@ async def test_unsubscribe_link_confirms_on_get_and_unsubscribes_on_one_click_po
             assert "is unsubscribed" in await done.text()
         assert (await stored(bot, address.id)).unsubscribed_at is not None
 
-
-async def test_forged_unsubscribe_tokens_get_400_and_change_nothing(bot: BotHarness) -> None:
+    # forged unsubscribe tokens get 400 and change nothing
     async with bot.app.db.uow_factory() as uow:
         victim = await uow.addresses.upsert(Address(AddressKind.email, "bob@example.com"))
         mine = await uow.addresses.upsert(Address(AddressKind.email, "eve@example.com"))
