@@ -72,10 +72,18 @@ async def open_card(bot: BotHarness, mailing_id: int) -> SentMessage:
     return await bot.api.wait_for_message(M, since=mark, contains="Weekly")
 
 
-async def test_statistics_show_counts_reasons_and_a_real_png_chart(
+async def test_a_launched_mailings_statistics_exports_and_admin_stats(
     sent: tuple[BotHarness, int],
 ) -> None:
     bot, mailing_id = sent
+    summary = await bot.api.wait_for_message(M, contains="Summary")
+    assert "📊 Statistics" in summary.buttons
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=summary.message_id)
+    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+    assert "Weekly" in figures.text and "✅ Delivered: 2" in figures.text
+
+    # statistics show counts reasons and a real png chart
     card = await open_card(bot, mailing_id)
     mark = bot.api.mark(M)
     bot.api.press(M, "📊 Statistics", message_id=card.message_id)
@@ -98,44 +106,7 @@ async def test_statistics_show_counts_reasons_and_a_real_png_chart(
     reopened = await bot.api.wait_for_message(M, since=again, contains="Delivered:", timeout=20)
     assert "✅ Delivered: 2" in reopened.text
 
-
-async def test_the_run_summary_opens_the_statistics_of_that_run(
-    sent: tuple[BotHarness, int],
-) -> None:
-    bot, _mailing_id = sent
-    summary = await bot.api.wait_for_message(M, contains="Summary")
-    assert "📊 Statistics" in summary.buttons
-    mark = bot.api.mark(M)
-    bot.api.press(M, "📊 Statistics", message_id=summary.message_id)
-    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
-    assert "Weekly" in figures.text and "✅ Delivered: 2" in figures.text
-
-
-async def test_a_mailing_never_launched_has_no_statistics_button(bot: BotHarness) -> None:
-    await grant(bot, M)
-    async with bot.app.db.uow_factory() as uow:
-        mailing = await uow.mailings.add(
-            Mailing(owner_id=M, name="Weekly", channel=Channel.telegram)
-        )
-        await uow.commit()
-    card = await open_card(bot, mailing.id or 0)
-    assert "📊 Statistics" not in card.buttons
-    answer = await bot.alert(M, f"st:show:{mailing.id}:0:0", card.message_id)
-    assert answer["text"] == "This mailing has not been launched yet: there are no statistics."
-
-
-async def export(bot: BotHarness, button: str, figures: SentMessage, count: int = 4) -> bytes:
-    mark = bot.api.mark(M)
-    bot.api.press(M, button, message_id=figures.message_id)
-    document = await bot.api.wait_for_message(
-        M, since=mark, predicate=lambda m: m.kind == "document", timeout=20
-    )
-    assert document.file is not None and f"{count} rows" in (document.caption or "")
-    return document.file.content
-
-
-async def test_the_exports_parse_back_to_the_same_counts(sent: tuple[BotHarness, int]) -> None:
-    bot, mailing_id = sent
+    # the exports parse back to the same counts
     card = await open_card(bot, mailing_id)
     mark = bot.api.mark(M)
     bot.api.press(M, "📊 Statistics", message_id=card.message_id)
@@ -161,11 +132,7 @@ async def test_the_exports_parse_back_to_the_same_counts(sent: tuple[BotHarness,
     assert Counter(row[2] for row in cells) == EXPECTED
     assert {row[0] for row in cells} == {str(chat) for chat in READERS}
 
-
-async def test_a_forged_button_for_another_managers_mailing_is_refused(
-    sent: tuple[BotHarness, int],
-) -> None:
-    bot, mailing_id = sent
+    # a forged button for another managers mailing is refused
     menu = await bot.say(OTHER, "/help", language_code="en")
     for act in ("show", "hist"):
         answer = await bot.alert(OTHER, f"st:{act}:{mailing_id}:0:0", menu.message_id)
@@ -176,11 +143,7 @@ async def test_a_forged_button_for_another_managers_mailing_is_refused(
     assert refusal.kind == "text"
     assert not any(m.kind in ("photo", "document") for m in bot.api.messages(OTHER))
 
-
-async def test_admin_stats_shows_sends_per_channel_with_a_chart(
-    sent: tuple[BotHarness, int],
-) -> None:
-    bot, _mailing_id = sent
+    # admin stats shows sends per channel with a chart
     mark = bot.api.mark(ADMIN)
     bot.api.send_text(ADMIN, "/stats", language_code="en")
     text = await bot.api.wait_for_message(ADMIN, since=mark, contains="Sends per channel")
@@ -193,19 +156,13 @@ async def test_admin_stats_shows_sends_per_channel_with_a_chart(
     )
     assert_real_png(photo)
 
-
-async def test_managers_have_no_stats_command(sent: tuple[BotHarness, int]) -> None:
-    bot, _mailing_id = sent
+    # managers have no stats command
     await bot.say(M, "/stats", language_code="en")
     assert not any(m.kind == "photo" for m in bot.api.messages(M)[-3:])
     assert "stats" not in bot.api.commands_for(M, "en")
     assert "stats" in bot.api.commands_for(ADMIN, "en")
 
-
-async def test_admin_stats_leave_test_sends_out_unless_asked(
-    sent: tuple[BotHarness, int],
-) -> None:
-    bot, mailing_id = sent
+    # admin stats leave test sends out unless asked
     card = await open_card(bot, mailing_id)
     mark = bot.api.mark(M)
     bot.api.press_data(M, f"m:test:{mailing_id}:0:", card.message_id)  # 🧪 Test to me
@@ -221,8 +178,19 @@ async def test_admin_stats_leave_test_sends_out_unless_asked(
     assert "Test sends are counted too" in full.text
 
 
-async def test_a_cancelled_runs_rest_reads_not_sent_everywhere(bot: BotHarness) -> None:
+async def test_a_mailing_never_launched_and_a_cancelled_run_read_as_such(bot: BotHarness) -> None:
     await grant(bot, M)
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.add(
+            Mailing(owner_id=M, name="Weekly draft", channel=Channel.telegram)
+        )
+        await uow.commit()
+    card = await open_card(bot, mailing.id or 0)
+    assert "📊 Statistics" not in card.buttons
+    answer = await bot.alert(M, f"st:show:{mailing.id}:0:0", card.message_id)
+    assert answer["text"] == "This mailing has not been launched yet: there are no statistics."
+
+    # a cancelled run's rest reads "not sent" everywhere
     chats = list(range(7501, 7561))
     async with bot.app.db.uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList("Many", M))
@@ -269,3 +237,13 @@ async def test_a_cancelled_runs_rest_reads_not_sent_everywhere(bot: BotHarness) 
     assert Counter(row["status"] for row in rows)["not sent"] == left
     assert "pending" not in {row["status"] for row in rows}
     assert "not sent" in summary.text
+
+
+async def export(bot: BotHarness, button: str, figures: SentMessage, count: int = 4) -> bytes:
+    mark = bot.api.mark(M)
+    bot.api.press(M, button, message_id=figures.message_id)
+    document = await bot.api.wait_for_message(
+        M, since=mark, predicate=lambda m: m.kind == "document", timeout=20
+    )
+    assert document.file is not None and f"{count} rows" in (document.caption or "")
+    return document.file.content
