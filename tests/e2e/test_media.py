@@ -148,35 +148,34 @@ async def test_an_album_is_one_answer_previewed_delivered_and_recalled_whole(
     assert bot.api.request_count("deleteMessages") == len(READERS)
 
 
-@pytest.mark.parametrize(
-    ("kinds", "says"),
-    [
-        (["photo"] * 11, "The album has 11 items; Telegram sends at most 10"),
-        (["photo", "document"], "Telegram does not mix these in one album"),
-        (["audio", "video"], "Telegram does not mix these in one album"),
-    ],
-)
-async def test_an_album_telegram_refuses_is_refused_at_the_step(
-    staff: BotHarness, kinds: list[str], says: str
-) -> None:
-    bot = staff
-    await content_step(bot, "Too much")
-    mark = bot.api.mark(M)
-    bot.api.send_album(M, kinds, caption="Look")
-    refused = await bot.api.wait_for_message(M, since=mark, contains="⛔️", timeout=15)
-    assert says in refused.text and "Nothing was saved" in refused.text
-    assert [m for m in bot.api.messages(M) if m.seq > mark] == [refused]  # one answer
-    mailing = await stored(bot, "Too much")
-    assert mailing.media is None and mailing.body == ""
-    # The step is still open: a fixed album is taken.
-    mark = bot.api.mark(M)
-    bot.api.send_album(M, ["photo", "photo"], caption="Look")
-    await bot.api.wait_for_message(M, since=mark, contains="Telegram message options")
-    assert (await stored(bot, "Too much")).media is not None
+REFUSED_ALBUMS = [
+    (["photo"] * 11, "The album has 11 items; Telegram sends at most 10"),
+    (["photo", "document"], "Telegram does not mix these in one album"),
+    (["audio", "video"], "Telegram does not mix these in one album"),
+]
 
 
-async def test_a_caption_too_long_is_refused_at_the_step(staff: BotHarness) -> None:
+async def test_what_telegram_would_refuse_is_refused_at_the_step(staff: BotHarness) -> None:
+    """One bot for every refusal (it started one per case); each case has a mailing of its
+    own. The rules: tests/unit/test_media_rules.py, test_content_step_rules.py."""
     bot = staff
+    for n, (kinds, says) in enumerate(REFUSED_ALBUMS):
+        name = f"Too much {n}"
+        await content_step(bot, name)
+        mark = bot.api.mark(M)
+        bot.api.send_album(M, kinds, caption="Look")
+        refused = await bot.api.wait_for_message(M, since=mark, contains="⛔️", timeout=15)
+        assert says in refused.text and "Nothing was saved" in refused.text, kinds
+        assert [m for m in bot.api.messages(M) if m.seq > mark] == [refused]  # one answer
+        mailing = await stored(bot, name)
+        assert mailing.media is None and mailing.body == ""
+        # The step is still open: a fixed album is taken.
+        mark = bot.api.mark(M)
+        bot.api.send_album(M, ["photo", "photo"], caption="Look")
+        await bot.api.wait_for_message(M, since=mark, contains="Telegram message options")
+        assert (await stored(bot, name)).media is not None
+
+    # a caption too long is refused at the step
     await content_step(bot, "Wordy")
     mark = bot.api.mark(M)
     bot.api.send_media(M, "video", caption="x" * 1025, language_code="en")
@@ -185,11 +184,7 @@ async def test_a_caption_too_long_is_refused_at_the_step(staff: BotHarness) -> N
     mailing = await stored(bot, "Wordy")
     assert mailing.media is None and mailing.body == ""
 
-
-async def test_an_album_and_buttons_are_refused_together_at_either_step(
-    staff: BotHarness,
-) -> None:
-    bot = staff
+    # an album and buttons are refused together at either step
     await content_step(bot, "Buttoned")
     mailing = await stored(bot, "Buttoned")
     assert mailing.id is not None
@@ -213,11 +208,7 @@ async def test_an_album_and_buttons_are_refused_together_at_either_step(
     assert kept.media is not None and kept.media["type"] == "album"
     assert not kept.options.get("buttons")
 
-
-async def test_an_album_with_several_captions_keeps_the_first_and_says_so(
-    staff: BotHarness,
-) -> None:
-    bot = staff
+    # an album with several captions keeps the first and says so
     await content_step(bot, "Captions")
     mark = bot.api.mark(M)
     for n, caption in enumerate(["First", None, "Third"]):
