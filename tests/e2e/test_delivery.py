@@ -50,15 +50,65 @@ async def open_card(bot: BotHarness, mailing_id: int) -> None:
     await open_card_of(bot, mailing_id, "News")
 
 
-async def test_launch_delivers_refuses_and_fails_per_recipient(
+async def change(bot: BotHarness, mailing_id: int, **fields: object) -> None:
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+        assert mailing is not None
+        for name, value in fields.items():
+            setattr(mailing, name, value)
+        await uow.mailings.update(mailing)
+        await uow.commit()
+
+
+async def press_launch(bot: BotHarness, mailing_id: int) -> str:
+    """Press a forged 🚀 Launch of ``mailing_id``; the callback answer's text."""
+    menu = await bot.say(M, "/help", language_code="en")
+    answers = len(bot.api.callback_answers)
+    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
+    answer = await bot.api.wait_for_callback_answer(since=answers)
+    return str(answer["text"])
+
+
+async def test_refused_launches_a_test_send_and_a_launch_with_every_fate(
     ready: tuple[BotHarness, int],
 ) -> None:
     bot, mailing_id = ready
+    # a second launch of a running mailing starts nothing
+    await change(bot, mailing_id, status=MailingStatus.running)
+    assert "already running" in await press_launch(bot, mailing_id)
+    async with bot.app.db.uow_factory() as uow:
+        assert await uow.runs.last_for_mailing(mailing_id) is None
+    await change(bot, mailing_id, status=MailingStatus.draft)
+
+    # a launch without recipients is refused
+    async with bot.app.db.uow_factory() as uow:
+        mailing = await uow.mailings.get(mailing_id)
+    assert mailing is not None
+    await change(bot, mailing_id, list_ids=[])
+    refused = await press_launch(bot, mailing_id)
+    assert refused.startswith("Cannot launch: no recipient lists are chosen.")
+    await change(bot, mailing_id, list_ids=mailing.list_ids)
+
+    # a test send reaches only the manager
+    await open_card(bot, mailing_id)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "🧪 Test to me")
+    await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
+    mine = [m for m in bot.api.messages(M) if m.raw_text.startswith("<b>Hi</b>")]
+    # The preview's sample recipient fills the placeholders, not the tester's empty fields.
+    assert [m.raw_text for m in mine] == ["<b>Hi</b> Reader 7001"]
+    assert all(not bot.api.messages(chat) for chat in READERS)
+    async with bot.app.db.uow_factory() as uow:
+        tested = await uow.mailings.get(mailing_id)
+    assert tested is not None and tested.status is MailingStatus.draft
+
+    # the launch delivers, refuses and fails per recipient
     bot.api.block(7003)  # 403: bot was blocked by the user → refused, suppressed
     bot.api.forget_chat(7004)  # 400: chat not found → failed
     await open_card(bot, mailing_id)
+    mark = bot.api.mark(M)
     bot.api.press(M, "🚀 Launch")
-    summary = await bot.api.wait_for_message(M, contains="Summary", timeout=15)
+    summary = await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
     assert "delivered: 2" in summary.text and "refused: 1" in summary.text
     assert "failed: 1" in summary.text and "4 of 4" in summary.text
     for chat in (7001, 7002):
@@ -66,61 +116,13 @@ async def test_launch_delivers_refuses_and_fails_per_recipient(
         assert len(got) == 1 and got[0].raw_text == f"<b>Hi</b> Reader {chat}"
         assert got[0].buttons == ["Open"]
     async with bot.app.db.uow_factory() as uow:
-        mailing = await uow.mailings.get(mailing_id)
+        launched = await uow.mailings.get(mailing_id)
         blocked = await uow.addresses.find(AddressKind.telegram, "7003")
         run = await uow.runs.last_for_mailing(mailing_id)
-    assert mailing is not None and mailing.status is MailingStatus.completed
+    assert launched is not None and launched.status is MailingStatus.completed
     assert blocked is not None and blocked.refused_at is not None
     assert run is not None and run.status is RunStatus.completed
     assert (run.totals.delivered, run.totals.refused, run.totals.failed) == (2, 1, 1)
-
-
-async def test_a_second_launch_of_a_running_mailing_starts_nothing(
-    ready: tuple[BotHarness, int],
-) -> None:
-    bot, mailing_id = ready
-    async with bot.app.db.uow_factory() as uow:
-        mailing = await uow.mailings.get(mailing_id)
-        assert mailing is not None
-        mailing.status = MailingStatus.running
-        await uow.mailings.update(mailing)
-        await uow.commit()
-    menu = await bot.say(M, "/help", language_code="en")
-    answers = len(bot.api.callback_answers)
-    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
-    answer = await bot.api.wait_for_callback_answer(since=answers)
-    assert "already running" in answer["text"]
-    async with bot.app.db.uow_factory() as uow:
-        assert await uow.runs.last_for_mailing(mailing_id) is None
-
-
-async def test_launch_without_recipients_is_refused(ready: tuple[BotHarness, int]) -> None:
-    bot, mailing_id = ready
-    async with bot.app.db.uow_factory() as uow:
-        mailing = await uow.mailings.get(mailing_id)
-        assert mailing is not None
-        mailing.list_ids = []
-        await uow.mailings.update(mailing)
-        await uow.commit()
-    menu = await bot.say(M, "/help", language_code="en")
-    answers = len(bot.api.callback_answers)
-    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
-    answer = await bot.api.wait_for_callback_answer(since=answers)
-    assert answer["text"].startswith("Cannot launch: no recipient lists are chosen.")
-
-
-async def test_a_test_send_reaches_only_the_manager(ready: tuple[BotHarness, int]) -> None:
-    bot, mailing_id = ready
-    await open_card(bot, mailing_id)
-    bot.api.press(M, "🧪 Test to me")
-    await bot.api.wait_for_message(M, contains="Summary", timeout=15)
-    mine = [m for m in bot.api.messages(M) if m.raw_text.startswith("<b>Hi</b>")]
-    # The preview's sample recipient fills the placeholders, not the tester's empty fields.
-    assert [m.raw_text for m in mine] == ["<b>Hi</b> Reader 7001"]
-    assert all(not bot.api.messages(chat) for chat in READERS)
-    async with bot.app.db.uow_factory() as uow:
-        mailing = await uow.mailings.get(mailing_id)
-    assert mailing is not None and mailing.status is MailingStatus.draft
 
 
 async def test_a_scheduled_mailing_is_delivered_at_its_time(
