@@ -69,7 +69,7 @@ async def add_condition(bot: BotHarness, field: str, op: str, value: str | None)
     return (await bot.say(M, value, language_code="en")).text
 
 
-async def test_a_segment_with_an_exclusion_is_built_counted_saved_and_sent(
+async def test_a_segment_is_built_counted_saved_sent_and_refused_where_its_field_is_missing(
     staff: BotHarness,
 ) -> None:
     bot = staff
@@ -119,9 +119,7 @@ async def test_a_segment_with_an_exclusion_is_built_counted_saved_and_sent(
     received = {chat for chat in PEOPLE if bot.api.messages(chat)}
     assert received == {7001, 7005}
 
-
-async def test_tags_any_of_and_an_empty_segment(staff: BotHarness) -> None:
-    bot = staff
+    # tags any of and an empty segment
     await to_lists_step(bot, "Tagged")
     await bot.press(M, "▫️ Customers (5)")
     await bot.press(M, "🎯 Segment: everyone")
@@ -141,11 +139,7 @@ async def test_tags_any_of_and_an_empty_segment(staff: BotHarness) -> None:
     dropped = await bot.press(M, "❌ 3")
     assert "Will receive: 1" in dropped.text and "age" not in dropped.text
 
-
-async def test_a_saved_segment_on_a_list_without_its_field_is_refused(
-    staff: BotHarness,
-) -> None:
-    bot = staff
+    # a saved segment on a list without its field is refused
     await to_lists_step(bot, "First")
     await bot.press(M, "▫️ Customers (5)")
     await bot.press(M, "🎯 Segment: everyone")
@@ -185,7 +179,9 @@ async def launch_from_lists_step(bot: BotHarness, name: str, delivered: int) -> 
     assert f"delivered: {delivered}" in summary.text
 
 
-async def test_those_who_got_an_earlier_mailing_are_left_out(staff: BotHarness) -> None:
+async def test_earlier_recipients_left_out_tags_by_hand_and_saved_segments_under_lists(
+    staff: BotHarness,
+) -> None:
     bot = staff
     await to_lists_step(bot, "Kazan news")
     await bot.press(M, "▫️ Customers (5)")
@@ -210,36 +206,7 @@ async def test_those_who_got_an_earlier_mailing_are_left_out(staff: BotHarness) 
     again = {chat for chat in PEOPLE if len(bot.api.messages(chat)) > before[chat]}
     assert again == {7001, 7002, 7004}
 
-
-async def test_saved_segments_are_listed_and_deleted_under_lists(staff: BotHarness) -> None:
-    bot = staff
-    await to_lists_step(bot, "Source")
-    await bot.press(M, "▫️ Customers (5)")
-    await bot.press(M, "🎯 Segment: everyone")
-    await add_condition(bot, "age", "> number", "30")
-    await add_condition(bot, TAG_BUTTON, "", "vip")
-    await bot.press(M, "💾 Save this segment")
-    await bot.say(M, "Older VIPs", language_code="en")
-    await bot.press(M, "✅ Done")
-    await bot.press(M, "Cancel")
-
-    index = await bot.say(M, "/lists", language_code="en")
-    assert "🎯 Saved segments" in index.buttons
-    saved = await bot.press(M, "🎯 Saved segments")
-    assert "Saved segments (1)" in saved.text and "Older VIPs" in saved.text
-    assert "1. age > 30" in saved.text and "2. tagged “vip”" in saved.text
-    gone = await bot.press(M, "🗑 Delete “Older VIPs”")
-    assert "Deleted “Older VIPs”" in gone.text and "No saved segments yet" in gone.text
-    # The mailing that used it keeps its own copy.
-    async with bot.app.db.uow_factory() as uow:
-        found = await uow.mailings.search(
-            owner_id=M, status=None, page=0, size=10, include_archived=True
-        )
-    assert len(found.items[0].targeting.segment.conditions) == 2
-
-
-async def test_tags_added_by_hand_select_members(staff: BotHarness) -> None:
-    bot = staff
+    # tags added by hand select members
     await bot.say(M, "/lists", language_code="en")
     await bot.press(M, "📋 Customers")
     asked = await bot.press(M, "🏷 Tag members")
@@ -264,3 +231,29 @@ async def test_tags_added_by_hand_select_members(staff: BotHarness) -> None:
         eve = await uow.addresses.find(AddressKind.telegram, "7005")
     assert cat is not None and cat.attributes["tags"] == "vip, new, gold"
     assert eve is not None and eve.attributes["tags"] == ""
+
+    # saved segments are listed and deleted under lists
+    await to_lists_step(bot, "Source")
+    await bot.press(M, "▫️ Customers (5)")
+    await bot.press(M, "🎯 Segment: everyone")
+    await add_condition(bot, "age", "> number", "30")
+    await add_condition(bot, TAG_BUTTON, "", "vip")
+    await bot.press(M, "💾 Save this segment")
+    await bot.say(M, "Older VIPs", language_code="en")
+    await bot.press(M, "✅ Done")
+    await bot.press(M, "Cancel")
+
+    index = await bot.say(M, "/lists", language_code="en")
+    assert "🎯 Saved segments" in index.buttons
+    saved = await bot.press(M, "🎯 Saved segments")
+    assert "Saved segments (1)" in saved.text and "Older VIPs" in saved.text
+    assert "1. age > 30" in saved.text and "2. tagged “vip”" in saved.text
+    gone = await bot.press(M, "🗑 Delete “Older VIPs”")
+    assert "Deleted “Older VIPs”" in gone.text and "No saved segments yet" in gone.text
+    # The mailing that used it keeps its own copy.
+    async with bot.app.db.uow_factory() as uow:
+        found = await uow.mailings.search(
+            owner_id=M, status=None, page=0, size=10, include_archived=True
+        )
+    [source] = [m for m in found.items if m.name == "Source"]
+    assert len(source.targeting.segment.conditions) == 2
