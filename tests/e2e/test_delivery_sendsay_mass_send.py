@@ -231,92 +231,86 @@ async def test_a_restarted_bot_resumes_polling_without_a_second_mass_send(
     assert len(rows) == 4
 
 
-async def test_a_small_sendsay_run_still_uses_the_personal_send(
+BREAKAGES: list[tuple[Callable[[FakeSendsay], object], Callable[[FakeSendsay], object], str]] = [
+    (
+        lambda f: setattr(f, "api_key", "the-real-key"),
+        lambda f: setattr(f, "api_key", "s3cret"),
+        "check SENDSAY_ACCOUNT and SENDSAY_API_KEY",
+    ),
+    (
+        lambda f: setattr(f, "expired", True),
+        lambda f: setattr(f, "expired", False),
+        "API key has expired",
+    ),
+    (
+        lambda f: f.redirect_forever(),
+        lambda f: setattr(f, "loop_redirects", False),
+        "kept redirecting the request",
+    ),
+]
+
+
+async def test_one_bot_refuses_sendsay_code_sends_a_small_run_fails_and_retries_mass_sends(
     fake_api: FakeBotAPI, migrated_pg_url: str
 ) -> None:
+    """One bot and one fake Sendsay for what each started their own for; what the fake
+    saw is read from where each step began."""
     async with (
         strict_fake() as sendsay,
         running_bot(fake_api, migrated_pg_url, **sendsay_settings(sendsay)) as bot,
     ):
-        mailing_id = await prepare(bot, EMAILS[:2])  # below the threshold of 3
-        summary = await launch_and_wait(bot, mailing_id)
-
-    assert "delivered: 2" in summary
-    assert sorted(issue["email"] for issue in sendsay.issues) == EMAILS[:2]
-    assert all(issue["group"] == "personal" for issue in sendsay.issues)
-    assert sendsay.mass_issues == [] and "member.import" not in sendsay.actions()
-    letters = {letter["email"]: letter["html"] for letter in sendsay.personal_letters}
-    assert 'href="https://acme.example/u/ann?a=1&amp;b=2"' in letters[EMAILS[0]]
-    assert 'href="https://acme.example/u/bob?a=1&amp;b=2"' in letters[EMAILS[1]]
-
-
-@pytest.mark.parametrize(
-    ("break_it", "told"),
-    [
-        (
-            lambda f: setattr(f, "api_key", "the-real-key"),
-            "check SENDSAY_ACCOUNT and SENDSAY_API_KEY",
-        ),
-        (lambda f: setattr(f, "expired", True), "API key has expired"),
-        (lambda f: f.redirect_forever(), "kept redirecting the request"),
-    ],
-)
-async def test_a_wrong_or_expired_key_or_a_redirect_loop_fails_the_run_with_a_reason(
-    fake_api: FakeBotAPI, migrated_pg_url: str, break_it: Any, told: str
-) -> None:
-    async with strict_fake() as sendsay:
-        break_it(sendsay)
-        async with running_bot(fake_api, migrated_pg_url, **sendsay_settings(sendsay)) as bot:
-            mailing_id = await prepare(bot, EMAILS[:4])
-            summary = await launch_and_wait(bot, mailing_id)
-            run = await current_run(bot, mailing_id)
-            assert run.id is not None
-            rows = await deliveries(bot, run.id)
-
-    assert "failed: 4" in summary and "delivered: 0" in summary
-    assert told in summary  # the manager is told what to fix
-    assert {status for _, status, _, _ in rows} == {"failed"}
-    assert "issue.send" not in sendsay.actions()  # nothing went out
-    assert run.status is not RunStatus.running
-
-
-async def test_transient_and_garbled_answers_of_a_mass_send_are_retried(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    async with strict_fake() as sendsay:
-        sendsay.fail_next("member.import", status=502, retry_after=0.05)
-        sendsay.fail_next("issue.send", status=503, retry_after=0.05)
-        sendsay.fail_next("issue.send", status=429, retry_after=0.05)
-        sendsay.fail_next(
-            "track.get", status=200, body="<html>Service unavailable</html>", retry_after=0.05
-        )
-        async with running_bot(fake_api, migrated_pg_url, **sendsay_settings(sendsay)) as bot:
-            mailing_id = await prepare(bot, EMAILS[:3])
-            summary = await launch_and_wait(bot, mailing_id)
-
-    assert "delivered: 3" in summary and "failed: 0" in summary
-    assert sendsay.actions().count("issue.send") == 3  # a 503, a 429, then accepted once
-    assert len(sendsay.mass_issues) == 1
-
-
-async def test_text_sendsay_would_run_as_code_is_refused_before_launch(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    async with (
-        strict_fake() as sendsay,
-        running_bot(fake_api, migrated_pg_url, **sendsay_settings(sendsay)) as bot,
-    ):
+        # text Sendsay would run as code is refused before launch
         mailing_id = await prepare(bot, EMAILS[:3], body="Sale [% 50 %]")
         menu = await bot.say(M, "/help", language_code="en")
         mark = bot.api.mark(M)
         bot.api.press_data(M, f"m:preview:{mailing_id}:0:", menu.message_id)
         preview = await bot.api.wait_for_message(M, since=mark, contains="template code")
         answer = await bot.alert(M, f"m:launch:{mailing_id}:0:", menu.message_id)
-        run = await current_run_or_none(bot, mailing_id)
+        assert "Sendsay would run it as its own template code" in (preview.text or "")
+        assert "Cannot launch" in (answer.get("text") or "")
+        assert await current_run_or_none(bot, mailing_id) is None and sendsay.requests == []
 
-    assert "Sendsay would run it as its own template code" in (preview.text or "")
-    assert "Cannot launch" in (answer.get("text") or "")
-    assert run is None and sendsay.requests == []
+        # a small Sendsay run still uses the personal send
+        mailing_id = await prepare(bot, EMAILS[:2])  # below the threshold of 3
+        summary = await launch_and_wait(bot, mailing_id)
+        assert "delivered: 2" in summary
+        assert sorted(issue["email"] for issue in sendsay.issues) == EMAILS[:2]
+        assert all(issue["group"] == "personal" for issue in sendsay.issues)
+        assert sendsay.mass_issues == [] and "member.import" not in sendsay.actions()
+        letters = {letter["email"]: letter["html"] for letter in sendsay.personal_letters}
+        assert 'href="https://acme.example/u/ann?a=1&amp;b=2"' in letters[EMAILS[0]]
+        assert 'href="https://acme.example/u/bob?a=1&amp;b=2"' in letters[EMAILS[1]]
+
+        # a wrong or expired key or a redirect loop fails the run with a reason
+        for break_it, mend_it, told in BREAKAGES:
+            seen = len(sendsay.requests)
+            break_it(sendsay)
+            mailing_id = await prepare(bot, EMAILS[:4])
+            summary = await launch_and_wait(bot, mailing_id)
+            mend_it(sendsay)
+            run = await current_run(bot, mailing_id)
+            assert run.id is not None
+            rows = await deliveries(bot, run.id)
+            assert "failed: 4" in summary and "delivered: 0" in summary, told
+            assert told in summary  # the manager is told what to fix
+            assert {status for _, status, _, _ in rows} == {"failed"}, told
+            assert "issue.send" not in sendsay.actions()[seen:], told  # nothing went out
+            assert run.status is not RunStatus.running, told
+
+        # transient and garbled answers of a mass send are retried
+        seen = len(sendsay.requests)
+        sendsay.fail_next("member.import", status=502, retry_after=0.05)
+        sendsay.fail_next("issue.send", status=503, retry_after=0.05)
+        sendsay.fail_next("issue.send", status=429, retry_after=0.05)
+        sendsay.fail_next(
+            "track.get", status=200, body="<html>Service unavailable</html>", retry_after=0.05
+        )
+        mailing_id = await prepare(bot, EMAILS[:3])
+        summary = await launch_and_wait(bot, mailing_id)
+    assert "delivered: 3" in summary and "failed: 0" in summary
+    # a 503, a 429, then accepted once
+    assert sendsay.actions()[seen:].count("issue.send") == 3
+    assert len(sendsay.mass_issues) == 1
 
 
 async def current_run_or_none(bot: BotHarness, mailing_id: int) -> object:
