@@ -90,10 +90,39 @@ def copy_in(bot: BotHarness, chat: int) -> SentMessage:
     return found[0]
 
 
-async def test_recall_deletes_fresh_copies_and_reports_old_ones_as_kept(
+async def test_a_second_recall_finds_nothing_left_and_changes_nothing(
     sent: tuple[BotHarness, int],
 ) -> None:
     bot, mailing_id = sent
+    figures = await run_card(bot, mailing_id)
+    confirm = await bot.press(M, "🗑 Delete from recipients' chats", message_id=figures.message_id)
+    mark = bot.api.mark(M)
+    bot.api.press(M, "🗑 Yes, delete them", message_id=confirm.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="deleted from chats", timeout=20)
+    assert bot.api.request_count("deleteMessage") == 4
+
+    answer = await bot.alert(
+        M, f"fu:rcy:{mailing_id}:{await send_run_id(bot, mailing_id)}", confirm.message_id
+    )
+    assert (
+        answer["text"] == "Every copy of this run is gone already (deleted before): nothing to do."
+    )
+    assert bot.api.request_count("deleteMessage") == 4
+
+
+async def test_a_forged_recall_deletes_nothing_and_the_owners_deletes_fresh_copies_keeps_old_ones(
+    sent: tuple[BotHarness, int],
+) -> None:
+    bot, mailing_id = sent
+    menu = await bot.say(OTHER, "/help", language_code="en")
+    run_id = await send_run_id(bot, mailing_id)
+    answer = await bot.alert(OTHER, f"fu:rcy:{mailing_id}:{run_id}", menu.message_id)
+    assert answer["text"] == "There is no such mailing, or it is not yours."
+    assert bot.api.request_count("deleteMessage") == 0
+    async with bot.app.db.uow_factory() as uow:
+        assert await uow.runs.follow_ups(run_id) == []
+
+    # recall deletes fresh copies and reports old ones as kept
     # 7503: MailForge knows it is old (kept without asking); 7504: only Telegram knows
     # (its refusal is recorded as kept as well).
     await sent_long_ago(bot, READERS[2], in_database=True)
@@ -156,39 +185,6 @@ async def test_recall_deletes_fresh_copies_and_reports_old_ones_as_kept(
         "7504": ("delivered", "kept"),
         "7505": ("refused", ""),
     }
-
-
-async def test_a_second_recall_finds_nothing_left_and_changes_nothing(
-    sent: tuple[BotHarness, int],
-) -> None:
-    bot, mailing_id = sent
-    figures = await run_card(bot, mailing_id)
-    confirm = await bot.press(M, "🗑 Delete from recipients' chats", message_id=figures.message_id)
-    mark = bot.api.mark(M)
-    bot.api.press(M, "🗑 Yes, delete them", message_id=confirm.message_id)
-    await bot.api.wait_for_message(M, since=mark, contains="deleted from chats", timeout=20)
-    assert bot.api.request_count("deleteMessage") == 4
-
-    answer = await bot.alert(
-        M, f"fu:rcy:{mailing_id}:{await send_run_id(bot, mailing_id)}", confirm.message_id
-    )
-    assert (
-        answer["text"] == "Every copy of this run is gone already (deleted before): nothing to do."
-    )
-    assert bot.api.request_count("deleteMessage") == 4
-
-
-async def test_another_managers_forged_recall_deletes_nothing(
-    sent: tuple[BotHarness, int],
-) -> None:
-    bot, mailing_id = sent
-    menu = await bot.say(OTHER, "/help", language_code="en")
-    run_id = await send_run_id(bot, mailing_id)
-    answer = await bot.alert(OTHER, f"fu:rcy:{mailing_id}:{run_id}", menu.message_id)
-    assert answer["text"] == "There is no such mailing, or it is not yours."
-    assert bot.api.request_count("deleteMessage") == 0
-    async with bot.app.db.uow_factory() as uow:
-        assert await uow.runs.follow_ups(run_id) == []
 
 
 async def send_run_id(bot: BotHarness, mailing_id: int) -> int:
