@@ -25,8 +25,17 @@ async def fast_bot(fake_api: FakeBotAPI, migrated_pg_url: str) -> AsyncIterator[
         yield harness
 
 
+async def readers(bot: BotHarness) -> int:
+    """The list "Readers" of ``READERS``, made by the first caller."""
+    async with bot.app.db.uow_factory() as uow:
+        found = await uow.lists.find_by_name("Readers")
+    if found is not None and found.id is not None:
+        return found.id
+    return await make_list(bot, "Readers", READERS)
+
+
 async def fast_mailing(bot: BotHarness, name: str = "Flash") -> int:
-    list_id = await make_list(bot, "Readers", READERS)
+    list_id = await readers(bot)
     async with bot.app.db.uow_factory() as uow:
         mailing = await uow.mailings.add(
             Mailing(
@@ -50,12 +59,42 @@ def paid_flags(api: FakeBotAPI, chats: list[int]) -> list[str | None]:
     ]
 
 
-async def test_the_dialog_offers_fast_and_the_card_and_preview_show_its_price(
+async def test_fast_mailings_refused_sent_as_paid_broadcasts_and_offered_in_the_dialog(
     fast_bot: BotHarness,
 ) -> None:
     bot = fast_bot
+    bot.api.set_stars(0.2)  # three recipients may cost 0.3
+    mailing_id = await fast_mailing(bot)
+    menu = await bot.say(M, "/help", language_code="en")
+    answers = len(bot.api.callback_answers)
+
+    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
+
+    answer = await bot.api.wait_for_callback_answer(since=answers)
+    assert "Cannot launch" in answer["text"]
+    assert "Star balance (0.2) cannot pay" in answer["text"]
+    assert all(not bot.api.messages(chat) for chat in READERS)
+    async with bot.app.db.uow_factory() as uow:
+        assert await uow.runs.last_for_mailing(mailing_id) is None
+
+    # a fast launch sends paid broadcasts and nothing else is flagged
     bot.api.set_stars(50)
-    await make_list(bot, "Readers", READERS)
+    mailing_id = await fast_mailing(bot, "Flash 2")
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+
+    bot.api.press_data(M, f"m:test:{mailing_id}:0:", menu.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
+    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="3 of 3", timeout=15)
+
+    assert paid_flags(bot.api, READERS) == ["true"] * 3  # every broadcast, once
+    assert set(paid_flags(bot.api, [M])) == {None}  # the test send and every reply
+    assert bot.api.paid_sends == 3
+
+    # the dialog offers fast and the card and preview show its price
+    bot.api.set_stars(50)
+    await readers(bot)
     await start_dialog(bot, "Flash sale")
     await bot.press(M, "✈️ Telegram")
     mark = bot.api.mark(M)
@@ -83,44 +122,6 @@ async def test_the_dialog_offers_fast_and_the_card_and_preview_show_its_price(
     bot.api.press_data(M, f"m:open:{mailing.id}:0:", menu.message_id)
     card = await bot.api.wait_for_message(M, since=mark, contains="Speed:")
     assert "⚡ fast, up to 1000 messages/s as paid broadcasts" in card.text
-
-
-async def test_a_fast_launch_sends_paid_broadcasts_and_nothing_else_is_flagged(
-    fast_bot: BotHarness,
-) -> None:
-    bot = fast_bot
-    bot.api.set_stars(50)
-    mailing_id = await fast_mailing(bot)
-    menu = await bot.say(M, "/help", language_code="en")
-    mark = bot.api.mark(M)
-
-    bot.api.press_data(M, f"m:test:{mailing_id}:0:", menu.message_id)
-    await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
-    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
-    await bot.api.wait_for_message(M, since=mark, contains="3 of 3", timeout=15)
-
-    assert paid_flags(bot.api, READERS) == ["true"] * 3  # every broadcast, once
-    assert set(paid_flags(bot.api, [M])) == {None}  # the test send and every reply
-    assert bot.api.paid_sends == 3
-
-
-async def test_a_fast_launch_the_stars_cannot_pay_for_is_refused_and_sends_nothing(
-    fast_bot: BotHarness,
-) -> None:
-    bot = fast_bot
-    bot.api.set_stars(0.2)  # three recipients may cost 0.3
-    mailing_id = await fast_mailing(bot)
-    menu = await bot.say(M, "/help", language_code="en")
-    answers = len(bot.api.callback_answers)
-
-    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
-
-    answer = await bot.api.wait_for_callback_answer(since=answers)
-    assert "Cannot launch" in answer["text"]
-    assert "Star balance (0.2) cannot pay" in answer["text"]
-    assert all(not bot.api.messages(chat) for chat in READERS)
-    async with bot.app.db.uow_factory() as uow:
-        assert await uow.runs.last_for_mailing(mailing_id) is None
 
 
 async def test_at_the_free_rate_there_is_no_fast_choice(staff_bot: BotHarness) -> None:
