@@ -34,10 +34,12 @@ async def prepare(
     channel: Channel = Channel.telegram,
     subject: str | None = None,
     fast: bool = False,
+    name: str = "Storm",
 ) -> int:
+    """A mailing ``name`` of the manager to a list of ``addresses`` of its own."""
     await grant(bot, M)
     async with bot.app.db.uow_factory() as uow:
-        rlist = await uow.lists.add(RecipientList("Faulty", M))
+        rlist = await uow.lists.add(RecipientList(f"Faulty {name}", M))
         assert rlist.id is not None
         ids: list[int] = []
         for address in addresses:
@@ -48,7 +50,7 @@ async def prepare(
         mailing = await uow.mailings.add(
             Mailing(
                 owner_id=M,
-                name="Storm",
+                name=name,
                 channel=channel,
                 body="Hello {{ address }}",
                 subject=subject,

@@ -25,7 +25,7 @@ def summaries(api: FakeBotAPI, since_id: int = 0) -> list[int]:
     ]
 
 
-async def test_a_deleted_progress_message_gets_its_summary_as_a_new_message(
+async def test_the_summary_always_reaches_the_manager(
     bot: BotHarness, fake_api: FakeBotAPI
 ) -> None:
     fake_api.delay = 0.05  # a run of a few seconds
@@ -38,12 +38,9 @@ async def test_a_deleted_progress_message_gets_its_summary_as_a_new_message(
     assert summary.message_id > shown.message_id
     assert "30 of 30" in (summary.text or "")
 
-
-async def test_the_card_button_of_a_progress_message_opens_the_card_below_it(
-    bot: BotHarness, fake_api: FakeBotAPI
-) -> None:
+    # the card button of a progress message opens the card below it
     fake_api.delay = 0.05
-    mailing_id = await prepare(bot, telegram(CHATS))
+    mailing_id = await prepare(bot, telegram(CHATS), name="Storm 2")
     mark = fake_api.mark(M)
     await press(bot, "launch", mailing_id)
     shown = await fake_api.wait_for_message(M, since=mark, contains="Sending", timeout=20)
@@ -56,11 +53,9 @@ async def test_the_card_button_of_a_progress_message_opens_the_card_below_it(
     assert card.message_id > shown.message_id  # a new message, the progress stays
     assert progress_now is not None and "30 of 30" in (progress_now.text or "")
 
-
-async def test_after_a_restart_a_finished_runs_summary_is_a_new_message(
-    bot: BotHarness, fake_api: FakeBotAPI
-) -> None:
-    mailing_id = await prepare(bot, telegram(CHATS[:3]))
+    # after a restart a finished runs summary is a new message
+    fake_api.delay = 0
+    mailing_id = await prepare(bot, telegram(CHATS[:3]), name="Storm 3")
     mark = fake_api.mark(M)
     await press(bot, "launch", mailing_id)
     first = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=30)
@@ -77,11 +72,8 @@ async def test_after_a_restart_a_finished_runs_summary_is_a_new_message(
     )  # fmt: skip
     assert "3 of 3" in (again.text or "")
 
-
-async def test_a_scheduled_run_tells_its_owner_when_it_starts_and_when_it_ends(
-    bot: BotHarness, fake_api: FakeBotAPI
-) -> None:
-    mailing_id = await prepare(bot, telegram(CHATS[:3]))
+    # a scheduled run tells its owner when it starts and when it ends
+    mailing_id = await prepare(bot, telegram(CHATS[:3]), name="Storm 4")
     await bot.say(M, "/help", language_code="en")
     async with bot.app.db.uow_factory() as uow:
         mailing = await uow.mailings.get(mailing_id)
@@ -98,7 +90,7 @@ async def test_a_scheduled_run_tells_its_owner_when_it_starts_and_when_it_ends(
         M, predicate=lambda m: m.message_id > started.message_id and "Summary" in (m.text or ""),
         timeout=30,
     )  # fmt: skip
-    assert "The scheduled mailing Storm has started" in (started.text or "")
+    assert "The scheduled mailing Storm 4 has started" in (started.text or "")
     assert "3 of 3" in (summary.text or "")
     assert "has started" not in (summary.text or "")
     kept = fake_api.message(M, started.message_id)
