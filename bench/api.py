@@ -157,6 +157,7 @@ async def main() -> None:
             smtp_from="News <news@example.com>",
         )  # fmt: skip
         app = await runner.start(settings)
+        runner.settle_heap()  # as ``mailforge run`` does: no full collection walks start-up's heap
         serving = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
         try:
             await asyncio.wait_for(app.web.listening.wait(), 60)
