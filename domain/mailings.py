@@ -21,6 +21,7 @@ from typing import Any
 
 from domain.errors import IllegalTransition
 from domain.targeting import Targeting
+from domain.users import User
 
 
 class Channel(enum.StrEnum):
@@ -74,6 +75,20 @@ class Schedule:
     @property
     def is_recurring(self) -> bool:
         return self.kind is ScheduleKind.cron
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    """All that decides who may see a mailing: its owner and whether it is archived."""
+
+    owner_id: int
+    archived: bool
+
+
+def visible_to(ownership: Ownership, actor: User) -> bool:
+    """Admins see every mailing, archived ones too; a manager sees their own unarchived
+    ones (someone else's looks like a missing one). ``actor`` holds a role already."""
+    return actor.is_admin or (ownership.owner_id == actor.telegram_id and not ownership.archived)
 
 
 @dataclass(slots=True)
@@ -148,6 +163,10 @@ class Mailing:
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def ownership(self) -> Ownership:
+        return Ownership(self.owner_id, self.archived_at is not None)
 
 
 class MailingAction(enum.StrEnum):

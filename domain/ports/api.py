@@ -8,6 +8,7 @@ from typing import Protocol
 
 from domain.api_tokens import ApiToken
 from domain.idempotency import IdempotencyRecord
+from domain.users import User
 
 
 class ApiTokenStore(Protocol):
@@ -17,6 +18,10 @@ class ApiTokenStore(Protocol):
         """Store a new token; returns it with ``id`` and ``created_at`` set."""
 
     async def by_hash(self, token_hash: str) -> ApiToken | None: ...
+
+    async def with_owner(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
+        """The token and its owner (``None``: no such user), in one read: every API call
+        checks them."""
 
     async def get(self, token_id: int) -> ApiToken | None: ...
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from domain.mailings import Mailing, MailingStatus
+from domain.mailings import Mailing, MailingStatus, Ownership
 from domain.pagination import Page
 from domain.runs import (
     MailingRun,
@@ -66,6 +66,9 @@ class RunRepository(Protocol):
     """Runs of mailings; unique on (mailing_id, scheduled_for)."""
 
     async def get(self, run_id: int) -> MailingRun | None: ...
+
+    async def get_with_ownership(self, run_id: int) -> tuple[MailingRun, Ownership] | None:
+        """The run and its mailing's ownership, in one read (``GET /runs/{id}``)."""
 
     async def add(self, run: MailingRun) -> MailingRun | None:
         """Insert a run; returns ``None`` if that (mailing, slot) already has one."""

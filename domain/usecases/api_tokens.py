@@ -66,11 +66,11 @@ async def authenticate(uow_factory: UnitOfWorkFactory, secret: str, now: datetim
     """The token's owner with their role now; ``Unauthenticated`` for an unknown or
     revoked token or an owner who no longer holds a role."""
     async with uow_factory() as uow:
-        token = await uow.api_tokens.by_hash(hash_secret(secret))
-        if token is None or not token.is_active or token.id is None:
+        found = await uow.api_tokens.with_owner(hash_secret(secret))
+        if found is None:
             raise Unauthenticated()
-        owner = await uow.users.get(token.owner_id)
-        if owner is None or not owner.is_staff:
+        token, owner = found
+        if not token.is_active or token.id is None or owner is None or not owner.is_staff:
             raise Unauthenticated()
         if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
             await uow.api_tokens.touch(token.id, now)

@@ -13,7 +13,7 @@ from typing import Any
 from domain.buttons import check_buttons
 from domain.clock import Clock, SystemClock
 from domain.errors import Conflict, IllegalTransition, InvalidInput, NotFound
-from domain.mailings import Channel, Mailing, MailingStatus, Schedule
+from domain.mailings import Channel, Mailing, MailingStatus, Schedule, visible_to
 from domain.media import check_album_buttons
 from domain.pagination import Page
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
@@ -46,9 +46,7 @@ async def load_own(uow: UnitOfWork, actor_id: int, mailing_id: int) -> tuple[Use
     """The mailing if the caller may act on it; someone else's looks like a missing one."""
     actor = await require_staff(uow, actor_id)
     mailing = await uow.mailings.get(mailing_id)
-    if mailing is None or (not actor.is_admin and mailing.owner_id != actor_id):
-        raise NotFound("mailings-not-found")
-    if mailing.archived_at is not None and not actor.is_admin:
+    if mailing is None or not visible_to(mailing.ownership, actor):
         raise NotFound("mailings-not-found")
     return actor, mailing
 

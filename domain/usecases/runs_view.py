@@ -4,10 +4,12 @@ mailing (someone else's run looks like a missing one)."""
 from __future__ import annotations
 
 from domain.errors import InvalidInput, NotFound
+from domain.mailings import visible_to
 from domain.ports.stats import StatsReader
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import DeliveryStatus, MailingRun
 from domain.stats import ExportRow
+from domain.usecases.access import require_staff
 from domain.usecases.mailings import load_own
 
 RUNS_LIMIT = 100
@@ -15,14 +17,14 @@ DELIVERIES_LIMIT = 1000
 
 
 async def _visible_run(uow: UnitOfWork, actor_id: int, run_id: int) -> MailingRun:
-    run = await uow.runs.get(run_id)
-    if run is None:
+    """The run if the caller may see its mailing (``load_own``'s rule), read with the
+    mailing's ownership at once: ``GET /runs/{id}`` is what API clients poll while a run
+    sends, and every round trip there waits for the delivery thread's GIL."""
+    actor = await require_staff(uow, actor_id)
+    found = await uow.runs.get_with_ownership(run_id)
+    if found is None or not visible_to(found[1], actor):
         raise NotFound("stats-run-not-found")
-    try:
-        await load_own(uow, actor_id, run.mailing_id)
-    except NotFound:
-        raise NotFound("stats-run-not-found") from None
-    return run
+    return found[0]
 
 
 async def run_of(uow_factory: UnitOfWorkFactory, actor_id: int, run_id: int) -> MailingRun:

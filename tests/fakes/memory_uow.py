@@ -33,7 +33,7 @@ from domain.bounces import BounceKind, BounceReport, SoftStreak
 from domain.engagement import ClickCount, DeliveryRef, FirstClicks, LinkClicks, RunEngagement
 from domain.errors import Conflict
 from domain.idempotency import IdempotencyRecord
-from domain.mailings import Mailing, MailingStatus
+from domain.mailings import Mailing, MailingStatus, Ownership
 from domain.pagination import Page
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.runs import (
@@ -482,6 +482,13 @@ class MemoryApiTokens(_Repo):
                 return replace(token)
         return None
 
+    async def with_owner(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
+        token = await self.by_hash(token_hash)
+        if token is None:
+            return None
+        owner = self._s.users.get(token.owner_id)
+        return token, replace(owner) if owner is not None else None
+
     async def get(self, token_id: int) -> ApiToken | None:
         found = self._s.api_tokens.get(token_id)
         return replace(found) if found else None
@@ -709,6 +716,13 @@ class MemoryRuns(_Repo):
     async def get(self, run_id: int) -> MailingRun | None:
         found = self._s.runs.get(run_id)
         return copy.deepcopy(found) if found else None
+
+    async def get_with_ownership(self, run_id: int) -> tuple[MailingRun, Ownership] | None:
+        run = self._s.runs.get(run_id)
+        mailing = self._s.mailings.get(run.mailing_id) if run is not None else None
+        if run is None or mailing is None:
+            return None
+        return copy.deepcopy(run), mailing.ownership
 
     async def add(self, run: MailingRun) -> MailingRun | None:
         if any(

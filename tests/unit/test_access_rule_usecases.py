@@ -156,6 +156,9 @@ async def test_a_token_stops_when_its_owner_loses_the_role(db: MemoryDatabase) -
         await api_tokens.authenticate(db.uow_factory, secret, NOW)
     db.users[MANAGER].role = Role.admin  # the role now, not the one at creation
     assert (await api_tokens.authenticate(db.uow_factory, secret, NOW)).is_admin
+    del db.users[MANAGER]  # an owner the bot no longer knows at all
+    with pytest.raises(Unauthenticated):
+        await api_tokens.authenticate(db.uow_factory, secret, NOW)
 
 
 async def test_the_last_use_is_noted_at_most_once_a_minute(db: MemoryDatabase) -> None:

@@ -14,9 +14,12 @@ from domain.mailings import (
     Channel,
     Mailing,
     MailingStatus,
+    Ownership,
     Schedule,
     ScheduleKind,
+    visible_to,
 )
+from domain.users import Role, User
 
 S = MailingStatus
 ONCE = Schedule(kind=ScheduleKind.once, run_at=datetime(2030, 1, 1, tzinfo=UTC))
@@ -113,3 +116,20 @@ def test_archived_mailing_is_not_editable() -> None:
     m = mailing(S.draft)
     m.archived_at = datetime(2026, 1, 1, tzinfo=UTC)
     assert not m.is_editable
+
+
+@pytest.mark.parametrize(
+    ("role", "actor", "archived", "visible"),
+    [
+        (Role.manager, 7, False, True),  # their own
+        (Role.manager, 7, True, False),  # their own, archived: only admins see those
+        (Role.manager, 8, False, False),  # someone else's
+        (Role.admin, 8, False, True),
+        (Role.admin, 8, True, True),
+    ],
+)
+def test_who_sees_a_mailing(role: Role, actor: int, archived: bool, visible: bool) -> None:
+    mailing = Mailing(owner_id=7, name="n", channel=Channel.email)
+    mailing.archived_at = datetime(2030, 1, 1, tzinfo=UTC) if archived else None
+    assert mailing.ownership == Ownership(7, archived)
+    assert visible_to(mailing.ownership, User(actor, role=role)) is visible

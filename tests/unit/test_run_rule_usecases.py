@@ -292,6 +292,10 @@ async def test_runs_are_read_by_their_mailings_owner_or_an_admin(db: MemoryDatab
     assert missing.value.key == "mailings-not-found"
     with pytest.raises(AccessDenied):
         await runs_view.run_of(db.uow_factory, STRANGER, first)
+    db.mailings[mine].archived_at = NOW  # archived: only an admin still sees its runs
+    with pytest.raises(NotFound):
+        await runs_view.run_of(db.uow_factory, MANAGER, first)
+    assert (await runs_view.run_of(db.uow_factory, ADMIN, first)).id == first
 
 
 async def test_a_deliveries_page_is_checked_before_it_is_read(db: MemoryDatabase) -> None:

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.api_tokens import ApiToken
 from domain.idempotency import IdempotencyRecord
-from infrastructure.db.models import ApiTokenRow, IdempotencyRow
+from domain.users import User
+from infrastructure.db.models import ApiTokenRow, IdempotencyRow, UserRow
 from infrastructure.db.repositories._sql import execute_dml, upsert_insert
+from infrastructure.db.repositories.users import to_user
 
 
 def to_token(row: ApiTokenRow) -> ApiToken:
@@ -42,6 +44,19 @@ class SqlApiTokenStore:
         stmt = select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)
         row = (await self._session.scalars(stmt)).first()
         return to_token(row) if row is not None else None
+
+    async def with_owner(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
+        stmt = (
+            select(ApiTokenRow, UserRow)
+            .outerjoin(UserRow, UserRow.telegram_id == ApiTokenRow.owner_id)
+            .where(ApiTokenRow.token_hash == token_hash)
+            .execution_options(populate_existing=True)
+        )
+        found = (await self._session.execute(stmt)).first()
+        if found is None:
+            return None
+        token, owner = found
+        return to_token(token), to_user(owner) if owner is not None else None
 
     async def get(self, token_id: int) -> ApiToken | None:
         row = await self._session.get(ApiTokenRow, token_id, populate_existing=True)

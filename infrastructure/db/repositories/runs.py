@@ -9,8 +9,9 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import NotFound
+from domain.mailings import Ownership
 from domain.runs import MailingRun, ProgressMessage, RunKind, RunStatus, RunTotals
-from infrastructure.db.models import MailingRunRow
+from infrastructure.db.models import MailingRow, MailingRunRow
 from infrastructure.db.repositories._sql import execute_dml, upsert_insert
 
 TOTALS = ("pending", "sending", "delivered", "failed", "refused")
@@ -84,6 +85,19 @@ class SqlRunRepository:
     async def get(self, run_id: int) -> MailingRun | None:
         row = await self._session.get(MailingRunRow, run_id, populate_existing=True)
         return to_run(row) if row is not None else None
+
+    async def get_with_ownership(self, run_id: int) -> tuple[MailingRun, Ownership] | None:
+        stmt = (
+            select(MailingRunRow, MailingRow.owner_id, MailingRow.archived_at)
+            .join(MailingRow, MailingRow.id == MailingRunRow.mailing_id)
+            .where(MailingRunRow.id == run_id)
+            .execution_options(populate_existing=True)
+        )
+        found = (await self._session.execute(stmt)).first()
+        if found is None:
+            return None
+        row, owner_id, archived_at = found
+        return to_run(row), Ownership(owner_id, archived_at is not None)
 
     async def add(self, run: MailingRun) -> MailingRun | None:
         totals = {name: getattr(run.totals, name) for name in TOTALS}

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import NotFound
-from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleKind
+from domain.mailings import Channel, Mailing, MailingStatus, Ownership, Schedule, ScheduleKind
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import RecipientList
 from domain.runs import MailingRun, RunStatus, RunTotals
@@ -196,6 +196,11 @@ async def test_a_run_round_trips_and_its_slot_is_taken_once(
     async with uow_factory() as uow:
         assert await uow.runs.get(run.id) == run
         assert await uow.runs.for_mailing(mailing.id or 0) == [run]
+        assert await uow.runs.get_with_ownership(run.id) == (run, Ownership(1, False))
+        assert await uow.runs.get_with_ownership(run.id + 1) is None
+        mailing.archived_at = SLOT
+        await uow.mailings.update(mailing)
+        assert await uow.runs.get_with_ownership(run.id) == (run, Ownership(1, True))
 
 
 async def test_run_update_keeps_totals_that_only_increments_change(

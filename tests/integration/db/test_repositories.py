@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.exc import StatementError
 
+from domain.api_tokens import ApiToken
 from domain.audit import AuditEntry
 from domain.errors import NotFound
 from domain.ports.uow import UnitOfWorkFactory
@@ -203,3 +204,16 @@ async def test_naive_datetimes_are_refused(uow_factory: UnitOfWorkFactory) -> No
             await uow.users.add(User(telegram_id=1, granted_at=naive))
         await uow.rollback()
         await uow.users.add(User(telegram_id=1, granted_at=naive.replace(tzinfo=UTC)))
+
+
+async def test_a_token_is_read_with_its_owner_in_one_go(uow_factory: UnitOfWorkFactory) -> None:
+    owner = User(telegram_id=7, role=Role.manager)
+    await add_users(uow_factory, owner)
+    async with uow_factory() as uow:
+        mine = await uow.api_tokens.add(ApiToken(7, "shop", "h1", "mf_a"))
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.api_tokens.with_owner("h1")
+        assert found is not None and found[0] == mine
+        assert found[1] is not None and (found[1].telegram_id, found[1].role) == (7, Role.manager)
+        assert await uow.api_tokens.with_owner("nope") is None
