@@ -102,6 +102,23 @@ async def test_a_fast_run_goes_past_the_free_limit_and_is_charged_above_it(
     assert balance.amount * 10**9 + (balance.nanostar_amount or 0) == api.stars
 
 
+async def test_a_fast_run_keeps_enough_sends_in_flight_for_its_rate(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    """A send holds its runner for its round trip: with the free lane's 32 runners a slow
+    server would cap 1000/s at 32 a round trip. The paid lane has runners of its own,
+    enough for a tenth of a second of its rate."""
+    api.set_stars(100)
+    api.delay = 0.2  # every answer takes 0.2 s
+    tg = TelegramChannel(bot, rate=1000.0, per_chat_interval=0.0, concurrency=32)
+
+    results = await tg.send(content(Channel.telegram, paid=True), messages(TG, chats(500, 150)))
+
+    assert set(outcomes(results).values()) == {Outcome.delivered}
+    assert api.rate_report()["throttled"] == 0
+    assert len(api.send_ports) > 32  # more sends at once than the free lane's runners
+
+
 async def test_after_a_429_storm_the_channel_goes_on_at_the_servers_real_limit(
     api: FakeBotAPI, bot: Bot
 ) -> None:
