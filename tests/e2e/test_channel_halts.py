@@ -51,11 +51,21 @@ async def refusing_relay(api: FakeBotAPI, url: str) -> AsyncIterator[tuple[BotHa
         yield bot, smtp
 
 
-async def test_a_refused_smtp_login_pauses_the_run_and_tells_the_manager_why(
+async def test_a_refused_smtp_login_says_why_to_a_test_and_pauses_a_run(
     fake_api: FakeBotAPI, migrated_pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
     async with refusing_relay(fake_api, migrated_pg_url) as (bot, smtp):
+        # a test send through a refusing relay says why within seconds
+        tested = await prepare(bot, READERS, channel=Channel.email, subject="Hi", name="Test")
+        mark = fake_api.mark(M)
+        await press(bot, "test", tested)
+        await bot.say(M, "me@example.com", language_code="en")
+        # Before: five attempts with a 30 s-based backoff, minutes before any answer.
+        summary = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
+        assert "the SMTP server refused the login" in (summary.text or "")
+
+        # a launch is paused, and the manager is told why
         mailing_id = await prepare(bot, READERS, channel=Channel.email, subject="Hi")
         mark = fake_api.mark(M)
         await press(bot, "launch", mailing_id)
@@ -80,19 +90,6 @@ async def test_a_refused_smtp_login_pauses_the_run_and_tells_the_manager_why(
     assert smtp.messages == []
     halts = [r for r in caplog.records if r.levelno == logging.WARNING and "cannot send" in r.msg]
     assert halts and "smtp-auth-refused" in halts[0].getMessage()
-
-
-async def test_a_test_send_through_a_refusing_relay_says_why_within_seconds(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    async with refusing_relay(fake_api, migrated_pg_url) as (bot, _):
-        mailing_id = await prepare(bot, READERS, channel=Channel.email, subject="Hi")
-        mark = fake_api.mark(M)
-        await press(bot, "test", mailing_id)
-        await bot.say(M, "me@example.com", language_code="en")
-        # Before: five attempts with a 30 s-based backoff, minutes before any answer.
-        summary = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
-    assert "the SMTP server refused the login" in (summary.text or "")
 
 
 async def test_an_unreachable_relay_holds_the_run_and_the_manager_hears_when_it_is_back(
