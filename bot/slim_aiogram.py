@@ -16,14 +16,16 @@ unresolvable when aiogram changes. If aiogram is already imported, this is skipp
 ``is_slim()`` says so (a unit test checks the test process itself).
 
 It also keeps the ``Response[...]`` models aiogram creates for each answer, which pydantic
-would otherwise let the garbage collector drop and rebuild (``_pin_responses``), and
+would otherwise let the garbage collector drop and rebuild (``_pin_responses``),
 remembers the parameter names aiogram reads from each handler's and filter's signature
-(``_remember_signatures``).
+(``_remember_signatures``) and gives every aiogram HTTP session the same TLS context
+(``_share_tls_context``).
 """
 
 from __future__ import annotations
 
 import inspect
+import ssl
 import sys
 import types
 from collections.abc import Callable
@@ -51,6 +53,7 @@ def install() -> None:
         _slim = True
     _pin_responses()
     _remember_signatures()
+    _share_tls_context()
 
 
 def is_slim() -> bool:
@@ -176,3 +179,34 @@ def _overridden(obj: object) -> bool:
     own attributes)."""
     own = getattr(obj, "__dict__", None)
     return isinstance(own, dict) and any(name in own for name in _OVERRIDES)
+
+
+def _share_tls_context() -> None:
+    """aiogram's ``AiohttpSession`` loads certifi's CA bundle into a new ``SSLContext``
+    for each ``Bot`` it is given: ~25 ms of CPU (``load_verify_locations``) at every bot
+    start and for each delivery worker's bot. The same call now returns the context made
+    the first time: aiohttp shares one context between its connections anyway, and
+    nothing changes a context once it is made. Only aiogram's session module sees this
+    ``ssl``; every other caller gets a context of its own as before."""
+    from aiogram.client.session import aiohttp as session_module
+
+    made: dict[tuple[object, ...], ssl.SSLContext] = {}
+
+    def create_default_context(
+        purpose: ssl.Purpose = ssl.Purpose.SERVER_AUTH,
+        *,
+        cafile: str | None = None,
+        capath: str | None = None,
+        cadata: str | bytes | None = None,
+    ) -> ssl.SSLContext:
+        key = (purpose, cafile, capath, cadata)
+        if key not in made:
+            made[key] = ssl.create_default_context(
+                purpose, cafile=cafile, capath=capath, cadata=cadata
+            )
+        return made[key]
+
+    view = types.ModuleType("ssl", ssl.__doc__)
+    view.__dict__.update(vars(ssl))
+    view.create_default_context = create_default_context  # type: ignore[attr-defined]
+    session_module.ssl = view  # type: ignore[attr-defined]
