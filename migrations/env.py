@@ -15,6 +15,7 @@ from alembic import context
 from sqlalchemy import Connection, make_url
 
 from infrastructure.db.engine import create_engine
+from infrastructure.db.migrate import check_foreign_keys
 from infrastructure.db.models import metadata
 
 config = context.config
@@ -43,12 +44,7 @@ def run_on(connection: Connection) -> None:
     configure(connection.dialect.name, connection=connection)
     with context.begin_transaction():
         context.run_migrations()
-    if connection.dialect.name == "sqlite":
-        # Foreign keys are off while migrating (see create_engine); prove the
-        # table copies of batch mode left every reference intact.
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+    check_foreign_keys(connection)
 
 
 async def run_async() -> None:
