@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.errors import DomainError, NotFound
@@ -139,6 +139,59 @@ async def test_suppressed_addresses_become_members_but_are_counted_apart(
         "known@x.ru",
         "new@x.ru",
     ]
+
+
+async def kept_and_live_counts(engine: AsyncEngine) -> tuple[set[Any], set[Any]]:
+    """``list_counts`` (list, kind, members), and the same counted from the members."""
+    async with engine.connect() as conn:
+        kept = await conn.execute(text("SELECT list_id, kind, members FROM list_counts"))
+        live = await conn.execute(
+            text(
+                "SELECT m.list_id, a.kind, count(*) FROM list_members m"
+                " JOIN addresses a ON a.id = m.address_id GROUP BY m.list_id, a.kind"
+            )
+        )
+        return {tuple(row) for row in kept if row[2]}, {tuple(row) for row in live}
+
+
+async def test_imports_keep_the_member_counts_exact_and_leave_the_trigger_counting(
+    db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    """On PostgreSQL the importer counts the members it adds itself, in place of the
+    count trigger (migration 0027): new and known addresses, members already there,
+    suppressed ones, both kinds, a re-import; then a member added by hand on the same
+    pool is counted by the trigger again."""
+    list_id = await new_list(uow_factory)
+    other_list = await new_list(uow_factory, "Другой")
+    async with uow_factory() as uow:
+        known = await uow.addresses.upsert(Address(AddressKind.email, "known@x.ru"))
+        gone = await uow.addresses.upsert(
+            Address(AddressKind.email, "gone@x.ru", unsubscribed_at=T0)
+        )
+        late = await uow.addresses.upsert(Address(AddressKind.telegram, "77"))
+        assert known.id is not None and gone.id is not None and late.id is not None
+        await uow.members.add_members(other_list, [known.id, gone.id])
+        await uow.commit()
+    importer = SqlRecipientImporter(db_engine)
+    first = "email,telegram\nknown@x.ru,\ngone@x.ru,42\nann@x.ru,43\nANN@x.ru,\n"
+    await importer.import_file(list_id, csv_file(tmp_path, first))
+    second = "email,telegram\nann@x.ru,\nbob@x.ru,44\n"
+    report = await importer.import_file(list_id, csv_file(tmp_path, second))
+    assert (report.added, report.already_there) == (2, 1)
+    async with uow_factory() as uow:
+        await uow.members.add_members(list_id, [late.id])
+        await uow.commit()
+
+    kept, live = await kept_and_live_counts(db_engine)
+    assert (
+        kept
+        == live
+        == {
+            (list_id, "email", 4),
+            (list_id, "telegram", 4),
+            (other_list, "email", 2),
+        }
+    )
 
 
 async def test_the_rejected_file_lists_every_bad_row_with_formulas_escaped(
