@@ -89,6 +89,25 @@ async def test_a_managers_view_of_anothers_mailing_is_a_missing_one(db: MemoryDa
     assert (await mailings.get(db.uow_factory, ADMIN, mine.id or 0)).name == "News"
 
 
+async def test_a_stranger_or_a_revoked_manager_may_do_nothing_with_a_mailing(
+    db: MemoryDatabase,
+) -> None:
+    mine = await draft(db)
+    db.users[COLLEAGUE].is_active = False  # revoked: bites at once
+    for actor in (STRANGER, COLLEAGUE, 999):
+        for act in (
+            mailings.get(db.uow_factory, actor, mine.id or 0),
+            mailings.update(db.uow_factory, actor, mine.id or 0, name="Theirs"),
+            mailings.delete(db.uow_factory, actor, mine.id or 0),
+            mailings.duplicate(db.uow_factory, actor, mine.id or 0),
+            mailings.card(db.uow_factory, actor, mine.id or 0),
+        ):
+            with pytest.raises(AccessDenied):
+                await act
+    assert list(db.mailings) == [mine.id] and db.mailings[mine.id or 0].name == "News"
+    assert [e.action for e in db.audit] == ["mailing.create"]
+
+
 async def test_each_field_is_checked_and_a_refused_change_changes_nothing(
     db: MemoryDatabase,
 ) -> None:
