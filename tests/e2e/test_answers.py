@@ -25,7 +25,28 @@ async def toast(bot: BotHarness, chat: int, data: str, message_id: int) -> Any:
     return (await bot.alert(chat, data, message_id))["text"]
 
 
-async def test_presses_are_recorded_once_per_recipient_and_counted(bot: BotHarness) -> None:
+async def test_answer_buttons_are_set_in_the_dialog_and_presses_counted_once(
+    bot: BotHarness,
+) -> None:
+    await make_staff(bot)
+    await start_dialog(bot, "Vote")
+    await bot.press(M, "✈️ Telegram")
+    options = await bot.say(M, "Vote now", language_code="en")
+    ask = await bot.press(M, "🗳 Answer buttons (0)", message_id=options.message_id)
+    assert "up to 8" in ask.text
+    long = "Я" * 33  # 66 bytes in UTF-8
+    refused = await bot.say(M, f"Да | {long}", language_code="en")
+    assert (
+        refused.text == f"The label “{long}” takes 66 bytes; a button's data holds 64. Shorten it."
+    )
+    many = await bot.say(M, " | ".join(str(i) for i in range(9)), language_code="en")
+    assert many.text.startswith("9 answer buttons")
+    assert ANSWERS not in (await stored(bot, "Vote")).options
+    saved = await bot.say(M, "Sign me up | Not now", language_code="en")
+    assert saved.text == "Answer buttons saved: 2." and "🗳 Answer buttons (2)" in saved.buttons
+    assert (await stored(bot, "Vote")).options[ANSWERS] == ["Sign me up", "Not now"]
+
+    # presses are recorded once per recipient and counted
     await make_staff(bot)
     list_id = await make_list(bot, "Voters", READERS)
     async with bot.app.db.uow_factory() as uow:
@@ -96,23 +117,3 @@ async def test_presses_are_recorded_once_per_recipient_and_counted(bot: BotHarne
         "7802": "👍",
         "7803": "",
     }
-
-
-async def test_the_dialog_takes_answer_buttons_and_refuses_bad_ones(bot: BotHarness) -> None:
-    await make_staff(bot)
-    await start_dialog(bot, "Vote")
-    await bot.press(M, "✈️ Telegram")
-    options = await bot.say(M, "Vote now", language_code="en")
-    ask = await bot.press(M, "🗳 Answer buttons (0)", message_id=options.message_id)
-    assert "up to 8" in ask.text
-    long = "Я" * 33  # 66 bytes in UTF-8
-    refused = await bot.say(M, f"Да | {long}", language_code="en")
-    assert (
-        refused.text == f"The label “{long}” takes 66 bytes; a button's data holds 64. Shorten it."
-    )
-    many = await bot.say(M, " | ".join(str(i) for i in range(9)), language_code="en")
-    assert many.text.startswith("9 answer buttons")
-    assert ANSWERS not in (await stored(bot, "Vote")).options
-    saved = await bot.say(M, "Sign me up | Not now", language_code="en")
-    assert saved.text == "Answer buttons saved: 2." and "🗳 Answer buttons (2)" in saved.buttons
-    assert (await stored(bot, "Vote")).options[ANSWERS] == ["Sign me up", "Not now"]
