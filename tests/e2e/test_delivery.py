@@ -89,6 +89,38 @@ async def test_refused_launches_a_test_send_and_a_launch_with_every_fate(
     assert refused.startswith("Cannot launch: no recipient lists are chosen.")
     await change(bot, mailing_id, list_ids=mailing.list_ids)
 
+    # a schedule can be stopped, resumed and removed with its mailing (a copy of it)
+    async with bot.app.db.uow_factory() as uow:
+        later = await uow.mailings.add(
+            Mailing(
+                owner_id=M,
+                name="Later",
+                channel=Channel.telegram,
+                body="Later",
+                list_ids=mailing.list_ids,
+                schedule=Schedule(ScheduleKind.once, run_at=datetime.now(UTC) + timedelta(days=1)),
+            )
+        )
+        await uow.commit()
+    assert later.id is not None
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+    bot.api.press_data(M, f"m:sched:{later.id}:0:", menu.message_id)
+    card = await bot.api.wait_for_message(M, since=mark, contains="Scheduled.")
+    assert "🕐 Scheduled for" in card.text
+    stopped = await bot.press(M, "⏹ Stop the schedule", message_id=card.message_id)
+    assert "Taken off the schedule" in stopped.text and "📝 draft" in stopped.text
+    again = await bot.press(M, "🕐 Schedule", message_id=stopped.message_id)
+    assert "Scheduled." in again.text
+    await bot.press(M, "🗑 Delete", message_id=again.message_id)
+    gone = await bot.press(M, "🗑 Yes, delete")
+    assert gone.text == "The mailing is deleted."
+    fired = await bot.app.scheduler.tick()  # nothing is left to fire
+    assert fired == []
+    async with bot.app.db.uow_factory() as uow:
+        actions = [e.action for e in await uow.audit.recent(20)]
+    assert {"mailing.schedule", "mailing.unschedule", "mailing.delete"} <= set(actions)
+
     # a test send reaches only the manager
     await open_card(bot, mailing_id)
     mark = bot.api.mark(M)
@@ -159,36 +191,6 @@ async def test_a_scheduled_mailing_is_delivered_at_its_time(
         async with bot.app.db.uow_factory() as uow:
             run = await uow.runs.last_for_mailing(mailing.id)
         assert run is not None and abs((run.scheduled_for - at).total_seconds()) < 0.001
-
-
-async def test_a_schedule_can_be_stopped_resumed_and_removed_with_the_mailing(
-    ready: tuple[BotHarness, int],
-) -> None:
-    bot, mailing_id = ready
-    at = datetime.now(UTC) + timedelta(days=1)
-    async with bot.app.db.uow_factory() as uow:
-        mailing = await uow.mailings.get(mailing_id)
-        assert mailing is not None
-        mailing.schedule = Schedule(ScheduleKind.once, run_at=at)
-        await uow.mailings.update(mailing)
-        await uow.commit()
-    menu = await bot.say(M, "/help", language_code="en")
-    mark = bot.api.mark(M)
-    bot.api.press_data(M, f"m:sched:{mailing_id}:0:", menu.message_id)
-    card = await bot.api.wait_for_message(M, since=mark, contains="Scheduled.")
-    assert "🕐 Scheduled for" in card.text
-    stopped = await bot.press(M, "⏹ Stop the schedule", message_id=card.message_id)
-    assert "Taken off the schedule" in stopped.text and "📝 draft" in stopped.text
-    again = await bot.press(M, "🕐 Schedule", message_id=stopped.message_id)
-    assert "Scheduled." in again.text
-    await bot.press(M, "🗑 Delete", message_id=again.message_id)
-    gone = await bot.press(M, "🗑 Yes, delete")
-    assert gone.text == "The mailing is deleted."
-    fired = await bot.app.scheduler.tick()  # nothing is left to fire
-    assert fired == []
-    async with bot.app.db.uow_factory() as uow:
-        actions = [e.action for e in await uow.audit.recent(20)]
-    assert {"mailing.schedule", "mailing.unschedule", "mailing.delete"} <= set(actions)
 
 
 async def test_the_embedded_default_sqlite_sends_too(
