@@ -59,40 +59,11 @@ def paid_flags(api: FakeBotAPI, chats: list[int]) -> list[str | None]:
     ]
 
 
-async def test_fast_mailings_refused_sent_as_paid_broadcasts_and_offered_in_the_dialog(
+async def test_fast_mailings_offered_in_the_dialog_refused_and_sent_as_paid_broadcasts(
     fast_bot: BotHarness,
 ) -> None:
     bot = fast_bot
-    bot.api.set_stars(0.2)  # three recipients may cost 0.3
-    mailing_id = await fast_mailing(bot)
-    menu = await bot.say(M, "/help", language_code="en")
-    answers = len(bot.api.callback_answers)
-
-    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
-
-    answer = await bot.api.wait_for_callback_answer(since=answers)
-    assert "Cannot launch" in answer["text"]
-    assert "Star balance (0.2) cannot pay" in answer["text"]
-    assert all(not bot.api.messages(chat) for chat in READERS)
-    async with bot.app.db.uow_factory() as uow:
-        assert await uow.runs.last_for_mailing(mailing_id) is None
-
-    # a fast launch sends paid broadcasts and nothing else is flagged
-    bot.api.set_stars(50)
-    mailing_id = await fast_mailing(bot, "Flash 2")
-    menu = await bot.say(M, "/help", language_code="en")
-    mark = bot.api.mark(M)
-
-    bot.api.press_data(M, f"m:test:{mailing_id}:0:", menu.message_id)
-    await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
-    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
-    await bot.api.wait_for_message(M, since=mark, contains="3 of 3", timeout=15)
-
-    assert paid_flags(bot.api, READERS) == ["true"] * 3  # every broadcast, once
-    assert set(paid_flags(bot.api, [M])) == {None}  # the test send and every reply
-    assert bot.api.paid_sends == 3
-
-    # the dialog offers fast and the card and preview show its price
+    # the dialog offers fast, and the card and the preview show its price
     bot.api.set_stars(50)
     await readers(bot)
     await start_dialog(bot, "Flash sale")
@@ -122,6 +93,36 @@ async def test_fast_mailings_refused_sent_as_paid_broadcasts_and_offered_in_the_
     bot.api.press_data(M, f"m:open:{mailing.id}:0:", menu.message_id)
     card = await bot.api.wait_for_message(M, since=mark, contains="Speed:")
     assert "⚡ fast, up to 1000 messages/s as paid broadcasts" in card.text
+
+    # a fast launch the stars cannot pay for is refused and sends nothing
+    bot.api.set_stars(0.2)  # three recipients may cost 0.3
+    mailing_id = await fast_mailing(bot)
+    menu = await bot.say(M, "/help", language_code="en")
+    answers = len(bot.api.callback_answers)
+
+    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
+
+    answer = await bot.api.wait_for_callback_answer(since=answers)
+    assert "Cannot launch" in answer["text"]
+    assert "Star balance (0.2) cannot pay" in answer["text"]
+    assert all(not bot.api.messages(chat) for chat in READERS)
+    async with bot.app.db.uow_factory() as uow:
+        assert await uow.runs.last_for_mailing(mailing_id) is None
+
+    # a fast launch sends paid broadcasts and nothing else is flagged
+    bot.api.set_stars(50)
+    mailing_id = await fast_mailing(bot, "Flash 2")
+    menu = await bot.say(M, "/help", language_code="en")
+    mark = bot.api.mark(M)
+
+    bot.api.press_data(M, f"m:test:{mailing_id}:0:", menu.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="Summary", timeout=15)
+    bot.api.press_data(M, f"m:launch:{mailing_id}:0:", menu.message_id)
+    await bot.api.wait_for_message(M, since=mark, contains="3 of 3", timeout=15)
+
+    assert paid_flags(bot.api, READERS) == ["true"] * 3  # every broadcast, once
+    assert set(paid_flags(bot.api, [M])) == {None}  # the test send and every reply
+    assert bot.api.paid_sends == 3
 
 
 async def test_at_the_free_rate_there_is_no_fast_choice(staff_bot: BotHarness) -> None:
