@@ -45,15 +45,21 @@ Context = Annotated[ApiContext, Depends(context)]
 bearer = HTTPBearer(auto_error=False, description="A token made in the bot with /token")
 
 
-async def caller(
-    ctx: Context,
+def bearer_secret(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> User:
-    """The token's owner with their role now: 401 for a missing, unknown or revoked
-    token or an owner without a role, 429 past the token's rate."""
+) -> str:
+    """The token the call carries (not checked yet): 401 when there is none."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("api-token-missing")
-    secret = credentials.credentials.strip()
+    return credentials.credentials.strip()
+
+
+Secret = Annotated[str, Depends(bearer_secret)]
+
+
+async def caller(ctx: Context, secret: Secret) -> User:
+    """The token's owner with their role now: 401 for a missing, unknown or revoked
+    token or an owner without a role, 429 past the token's rate."""
     user = await authenticate(ctx.uow_factory, secret, ctx.clock.now())
     await ctx.rate_limit.check(hash_secret(secret))
     return user

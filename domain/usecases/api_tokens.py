@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from domain.api_tokens import SHOWN_CHARS, ApiToken, clean_token_name, hash_secret, new_secret
 from domain.errors import AccessDenied, NotFound, Unauthenticated
-from domain.ports.uow import UnitOfWorkFactory
+from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.usecases.access import record, require_staff
 from domain.users import User
 
@@ -66,13 +66,19 @@ async def authenticate(uow_factory: UnitOfWorkFactory, secret: str, now: datetim
     """The token's owner with their role now; ``Unauthenticated`` for an unknown or
     revoked token or an owner who no longer holds a role."""
     async with uow_factory() as uow:
-        found = await uow.api_tokens.with_owner(hash_secret(secret))
-        if found is None:
-            raise Unauthenticated()
-        token, owner = found
-        if not token.is_active or token.id is None or owner is None or not owner.is_staff:
-            raise Unauthenticated()
-        if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-            await uow.api_tokens.touch(token.id, now)
-            await uow.commit()
-        return owner
+        return await authenticate_in(uow, secret, now)
+
+
+async def authenticate_in(uow: UnitOfWork, secret: str, now: datetime) -> User:
+    """``authenticate`` in the caller's unit of work (a read that follows shares it);
+    the last use, when noted, is committed at once."""
+    found = await uow.api_tokens.with_owner(hash_secret(secret))
+    if found is None:
+        raise Unauthenticated()
+    token, owner = found
+    if not token.is_active or token.id is None or owner is None or not owner.is_staff:
+        raise Unauthenticated()
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        await uow.api_tokens.touch(token.id, now)
+        await uow.commit()
+    return owner

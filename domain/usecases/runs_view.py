@@ -3,6 +3,8 @@ mailing (someone else's run looks like a missing one)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.errors import InvalidInput, NotFound
 from domain.mailings import visible_to
 from domain.ports.stats import StatsReader
@@ -10,17 +12,22 @@ from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.runs import DeliveryStatus, MailingRun
 from domain.stats import ExportRow
 from domain.usecases.access import require_staff
+from domain.usecases.api_tokens import authenticate_in
 from domain.usecases.mailings import load_own
+from domain.users import User
 
 RUNS_LIMIT = 100
 DELIVERIES_LIMIT = 1000
 
 
 async def _visible_run(uow: UnitOfWork, actor_id: int, run_id: int) -> MailingRun:
-    """The run if the caller may see its mailing (``load_own``'s rule), read with the
-    mailing's ownership at once: ``GET /runs/{id}`` is what API clients poll while a run
-    sends, and every round trip there waits for the delivery thread's GIL."""
-    actor = await require_staff(uow, actor_id)
+    return await _run_seen_by(uow, await require_staff(uow, actor_id), run_id)
+
+
+async def _run_seen_by(uow: UnitOfWork, actor: User, run_id: int) -> MailingRun:
+    """The run if ``actor`` (staff) may see its mailing (``load_own``'s rule), read with
+    the mailing's ownership at once: ``GET /runs/{id}`` is what API clients poll while a
+    run sends, and every round trip there waits for the delivery thread's GIL."""
     found = await uow.runs.get_with_ownership(run_id)
     if found is None or not visible_to(found[1], actor):
         raise NotFound("stats-run-not-found")
@@ -30,6 +37,16 @@ async def _visible_run(uow: UnitOfWork, actor_id: int, run_id: int) -> MailingRu
 async def run_of(uow_factory: UnitOfWorkFactory, actor_id: int, run_id: int) -> MailingRun:
     async with uow_factory() as uow:
         return await _visible_run(uow, actor_id, run_id)
+
+
+async def run_for_token(
+    uow_factory: UnitOfWorkFactory, secret: str, run_id: int, now: datetime
+) -> MailingRun:
+    """``run_of`` for an API token's owner, the token checked in the same unit of work
+    (``authenticate``'s rules): the call clients poll while a run sends takes one
+    connection and transaction instead of two, 5 round trips to the database instead of 9."""
+    async with uow_factory() as uow:
+        return await _run_seen_by(uow, await authenticate_in(uow, secret, now), run_id)
 
 
 async def deliveries_of(

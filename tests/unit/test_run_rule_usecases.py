@@ -13,7 +13,7 @@ import pytest
 from domain.ab_test import AB_TEST
 from domain.account_check import AccountCheck
 from domain.answers import ANSWERS, OptionCount
-from domain.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound
+from domain.errors import AccessDenied, IllegalTransition, InvalidInput, NotFound, Unauthenticated
 from domain.local_time import LOCAL_TIME, LocalTime
 from domain.mailings import Channel, Mailing, MailingStatus
 from domain.outage import UNREACHABLE
@@ -24,6 +24,7 @@ from domain.tracking_plan import Switch
 from domain.usecases import (
     account_check,
     answers,
+    api_tokens,
     halt,
     local_time,
     mailing_tracking,
@@ -296,6 +297,22 @@ async def test_runs_are_read_by_their_mailings_owner_or_an_admin(db: MemoryDatab
     with pytest.raises(NotFound):
         await runs_view.run_of(db.uow_factory, MANAGER, first)
     assert (await runs_view.run_of(db.uow_factory, ADMIN, first)).id == first
+
+
+async def test_a_token_reads_its_owners_runs_in_one_unit_of_work(db: MemoryDatabase) -> None:
+    mine, theirs = await a_mailing(db, MANAGER), await a_mailing(db, OTHER)
+    first, their_run = await a_run(db, mine), await a_run(db, theirs)
+    token, secret = await api_tokens.create_token(db.uow_factory, MANAGER, MANAGER, "ci")
+    assert (await runs_view.run_for_token(db.uow_factory, secret, first, NOW)).id == first
+    assert db.api_tokens[token.id or 0].last_used_at == NOW  # noted as ``authenticate`` does
+    for run_id in (their_run, 999):
+        with pytest.raises(NotFound) as missing:
+            await runs_view.run_for_token(db.uow_factory, secret, run_id, NOW)
+        assert missing.value.key == "stats-run-not-found"
+    await api_tokens.revoke_token(db.uow_factory, MANAGER, token.id or 0, NOW)
+    for wrong in (secret, secret + "x"):  # revoked, unknown: never a run
+        with pytest.raises(Unauthenticated):
+            await runs_view.run_for_token(db.uow_factory, wrong, first, NOW)
 
 
 async def test_a_deliveries_page_is_checked_before_it_is_read(db: MemoryDatabase) -> None:

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from bot.api.context import Caller, Context
+from bot.api.context import Caller, Context, Secret
+from domain.api_tokens import hash_secret
+from domain.errors import NotFound
 from domain.runs import DeliveryStatus, MailingRun, RunStatus
-from domain.usecases.runs_view import DELIVERIES_LIMIT, deliveries_of, run_of, runs_of
+from domain.usecases.runs_view import DELIVERIES_LIMIT, deliveries_of, run_for_token, runs_of
 
 router = APIRouter(tags=["runs"])
 
@@ -58,8 +60,16 @@ def run_out(run: MailingRun) -> RunOut:
 
 
 @router.get("/runs/{run_id}", summary="A run's status and counts")
-async def one_run(run_id: int, user: Caller, ctx: Context) -> RunOut:
-    return run_out(await run_of(ctx.uow_factory, user.telegram_id, run_id))
+async def one_run(run_id: int, secret: Secret, ctx: Context) -> RunOut:
+    """As ``Caller`` would (401, then 429, then 404), with the token checked in the
+    run's own read (``run_for_token``): clients poll this while a run sends."""
+    try:
+        run = await run_for_token(ctx.uow_factory, secret, run_id, ctx.clock.now())
+    except NotFound:
+        await ctx.rate_limit.check(hash_secret(secret))  # a known token: the call counts
+        raise
+    await ctx.rate_limit.check(hash_secret(secret))
+    return run_out(run)
 
 
 @router.get("/mailings/{mailing_id}/runs", summary="A mailing's runs, newest first")

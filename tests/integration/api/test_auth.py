@@ -81,6 +81,20 @@ async def test_each_token_is_rate_limited_with_retry_after(tight_api: ApiHarness
     assert (await calm.get("/me")).status_code == 200  # another token keeps its own budget
 
 
+async def test_a_runs_status_counts_against_the_rate_and_checks_the_token(
+    tight_api: ApiHarness,
+) -> None:
+    """``GET /runs/{id}`` checks the token in the run's own read: still 401 for a bad
+    token, and every call of a good one counts, a missing run's too."""
+    assert_problem(await tight_api.client("mf_wrong").get("/runs/1"), 401, "error-unauthenticated")
+    poller = await tight_api.as_user(3103)
+    answers = await asyncio.gather(*(poller.get("/runs/999999") for _ in range(12)))
+    codes = {r.status_code for r in answers}
+    assert codes == {404, 429}, codes
+    limited = next(r for r in answers if r.status_code == 429)
+    assert_problem(limited, 429, "api-rate-limited")
+
+
 async def test_a_body_over_the_limit_is_refused_with_413(tight_api: ApiHarness) -> None:
     http = await tight_api.as_user(MANAGER)
     declared = await http.post("/me", content=b"x" * 1001)
