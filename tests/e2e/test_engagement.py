@@ -123,6 +123,21 @@ async def engagement(
     return screen, photos
 
 
+async def clicks_counted(bot: BotHarness, mailing_id: int, clicks: int) -> None:
+    """Wait until the web server has counted ``clicks`` clicks (by people or by link
+    scanners) of the mailing's last run: it stores them every 0.2 s."""
+    async with bot.app.db.uow_factory() as uow:
+        run = await uow.runs.last_for_mailing(mailing_id)
+    assert run is not None and run.id is not None
+    reader = SqlStatsReader(bot.app.db.engine)
+    async with asyncio.timeout(10):
+        while True:
+            counted = await reader.engagement(run.id)
+            if counted.clicks + counted.bot_clicks >= clicks:
+                return
+            await asyncio.sleep(0.05)
+
+
 async def get(url: str) -> aiohttp.ClientResponse:
     async with aiohttp.ClientSession() as http:
         response = await http.get(url, allow_redirects=False)
@@ -176,7 +191,7 @@ async def test_opens_clicks_and_a_bounce_show_in_statistics_export_and_healthz(
     await bounce_back(world.imap, mail[BOB].mail_from)
     assert bot.app.bounces is not None
     assert await bot.app.bounces.poll() == 1  # the reader's loop would, within a minute
-    await asyncio.sleep(0.5)  # clicks are counted every 0.2 s
+    await clicks_counted(bot, mailing_id, 1)
 
     health = json.loads(await (await get(f"{world.base}/healthz")).text())
     assert health["bounce_reader"]["state"] == "ok"
@@ -246,7 +261,7 @@ async def test_a_telegram_buttons_click_is_counted_and_opens_are_not(world: Worl
     await asyncio.sleep(SCANNER_WINDOW)
     followed = await get(url)
     assert followed.status == 302 and followed.headers["Location"] == APP  # UTM is off
-    await asyncio.sleep(0.5)
+    await clicks_counted(bot, mailing_id, 1)
 
     figures = await statistics(bot, mailing_id, "App news")
     screen, _photos = await engagement(bot, figures)

@@ -5,10 +5,13 @@ database says what is due), through the same recall as the button."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
+import pytest
 from sqlalchemy import text
 
+from bot.autodelete import AUTODELETE_JOB_ID
 from domain.follow_ups import AUTODELETE, PIN
 from domain.mailings import Channel, Mailing
 from domain.runs import RunKind, RunStatus
@@ -44,7 +47,7 @@ async def until(predicate: object, within: float, what: str) -> None:
 
 
 async def test_copies_are_pinned_then_deleted_once_after_a_restart(
-    fake_api: FakeBotAPI, migrated_pg_url: str
+    fake_api: FakeBotAPI, migrated_pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running_bot(fake_api, migrated_pg_url) as bot:
         await make_staff(bot)
@@ -101,11 +104,19 @@ async def test_copies_are_pinned_then_deleted_once_after_a_restart(
 
         await until(recall_done, 30, "the recall's end")
 
+    caplog.set_level(logging.INFO, logger="apscheduler.executors.default")
+    caplog.clear()  # from here on, only the third bot's jobs
+
+    async def two_ticks() -> bool:
+        ran = [r for r in caplog.records if f'"{AUTODELETE_JOB_ID} ' in r.getMessage()]
+        return sum("executed successfully" in r.getMessage() for r in ran) >= 2
+
     async with running_bot(fake_api, migrated_pg_url, scheduler_tick_seconds=1) as bot:
-        await asyncio.sleep(3)  # a few ticks: nothing is due any more
+        await until(two_ticks, 30, "two ticks of the auto-delete job")  # nothing is due
         async with bot.app.db.uow_factory() as uow:
             (recall,) = await uow.runs.follow_ups(run.id)
             source = await uow.runs.get(run.id)
     assert recall.kind is RunKind.recall and recall.totals.delivered == len(READERS)
     assert source is not None and source.autodelete_at is None
     assert fake_api.request_count("deleteMessage") == len(READERS)
+    assert not [r for r in caplog.records if f"Job {AUTODELETE_JOB_ID} failed" in r.getMessage()]
