@@ -89,10 +89,68 @@ def xlsx(*sheets: tuple[str, list[list[object]]]) -> bytes:
     return buffer.getvalue()
 
 
-async def test_files_of_each_kind_are_imported_and_a_files_list_takes_its_new_version(
-    manager: BotHarness,
+BAD_FILES = [
+    ("empty.csv", b"", "empty"),
+    ("blank.csv", b"\n\n   \n", "empty"),
+    ("garbage.csv", bytes(range(256)) * 40, None),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, None),
+    ("report.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", None),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500, None),
+    ("noaddr.csv", b"name,city\nAnn,Paris\nBob,Rome\n", None),
+    (
+        "mixed.csv",
+        "email,name\na@example.com,Аня\n".encode() + "b@example.com,Боря\n".encode("cp1251"),
+        None,
+    ),
+    ("allbad.csv", b"email\nnope\nstill-nope\n", None),
+]
+
+
+async def test_bad_files_refused_big_rejects_zipped_and_files_of_each_kind_imported(
+    manager: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """One bot for every file (it started one per file)."""
     bot = manager
+    # Bad files first (nothing may be stored yet): each from a manager of its own, so
+    # what a refused file leaves open is not the next file's dialog.
+    for n, (filename, content, word) in enumerate(BAD_FILES):
+        user = 2400 + n
+        await grant(bot, user)
+        reply = await upload_to_new_list(bot, filename, content, user=user)
+        assert "Import finished" not in reply.text, filename
+        assert reply.text and "Something went wrong" not in reply.text, filename
+        if word:
+            assert word in reply.text.lower(), filename
+        assert await stored_counts(bot) == (0, 0), filename
+
+    # The Bot API takes uploads up to 50 MB (the limit is made small here): a bigger
+    # rejected-rows file goes zipped, or, if even that is too big, cut with a note.
+    monkeypatch.setattr(uploads, "UPLOAD_LIMIT", 8_000)
+    for compressible in (True, False):
+        bad = [
+            f"not-an-email-{n};{'x' * 60 if compressible else os.urandom(40).hex()}"
+            for n in range(300)
+        ]
+        content = ("email;note\nann@example.com;ok\n" + "\n".join(bad) + "\n").encode()
+        mark = bot.api.mark(M)
+        summary = await upload_to_new_list(bot, f"many {compressible}.csv", content)
+        assert "Invalid: 300" in summary.text
+        sent = await bot.api.wait_for_message(
+            M, since=mark, predicate=lambda m: m.kind == "document"
+        )
+        assert sent.file is not None and len(sent.file.content) <= 8_000
+        if compressible:
+            assert sent.filename == "rejected rows.csv.zip"
+            with zipfile.ZipFile(io.BytesIO(sent.file.content)) as archive:
+                (inner,) = archive.namelist()
+                rows = archive.read(inner).decode("utf-8-sig").splitlines()
+            assert len(rows) == 301  # the header and every rejected row
+        else:
+            assert sent.filename == "rejected rows.csv"
+            rows = sent.file.content.decode("utf-8-sig").splitlines()
+            assert "first " + str(len(rows) - 1) + " of 300 rows" in (sent.caption or "")
+
+    # files of each kind are imported, and a file's list takes its new version
     content = (
         "Email;Имя;Город\n"
         "ann@example.com;Ann;Paris\n"
@@ -101,13 +159,16 @@ async def test_files_of_each_kind_are_imported_and_a_files_list_takes_its_new_ve
         "=cmd|' /C calc'!A0;Eve;Nowhere\n"
         "carl@example.org;Carl;Berlin\n"
     ).encode()
+    mark = bot.api.mark(M)
     summary = await upload_to_new_list(bot, "clients.csv", content)
     assert "Import finished" in summary.text
     assert "Rows read: 5" in summary.text and "Added: 2" in summary.text
     assert "Repeated inside the file: 1" in summary.text and "Invalid: 2" in summary.text
     assert "line 3: not-an-email;Bob;Rome" in summary.text
     assert "{{ город }}" in summary.text  # the extra column became a placeholder
-    rejected = await bot.api.wait_for_message(M, predicate=lambda m: m.kind == "document")
+    rejected = await bot.api.wait_for_message(
+        M, since=mark, predicate=lambda m: m.kind == "document"
+    )
     assert rejected.filename == "rejected rows.csv"
     text = rejected.file_bytes.decode("utf-8-sig")  # type: ignore[union-attr]
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
@@ -213,69 +274,6 @@ async def test_files_of_each_kind_are_imported_and_a_files_list_takes_its_new_ve
         M, since=mark, predicate=lambda m: "Downloading" not in m.text
     )
     assert "127.0.0.1" in reply.text
-
-
-async def test_a_rejected_rows_file_over_the_upload_limit_goes_zipped_or_cut(
-    manager: BotHarness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The Bot API takes uploads up to 50 MB (the limit is made small here): a bigger
-    rejected-rows file goes zipped, or, if even that is too big, cut with a note."""
-    monkeypatch.setattr(uploads, "UPLOAD_LIMIT", 8_000)
-    bot = manager
-    for compressible in (True, False):
-        bad = [
-            f"not-an-email-{n};{'x' * 60 if compressible else os.urandom(40).hex()}"
-            for n in range(300)
-        ]
-        content = ("email;note\nann@example.com;ok\n" + "\n".join(bad) + "\n").encode()
-        mark = bot.api.mark(M)
-        summary = await upload_to_new_list(bot, f"many {compressible}.csv", content)
-        assert "Invalid: 300" in summary.text
-        sent = await bot.api.wait_for_message(
-            M, since=mark, predicate=lambda m: m.kind == "document"
-        )
-        assert sent.file is not None and len(sent.file.content) <= 8_000
-        if compressible:
-            assert sent.filename == "rejected rows.csv.zip"
-            with zipfile.ZipFile(io.BytesIO(sent.file.content)) as archive:
-                (inner,) = archive.namelist()
-                rows = archive.read(inner).decode("utf-8-sig").splitlines()
-            assert len(rows) == 301  # the header and every rejected row
-        else:
-            assert sent.filename == "rejected rows.csv"
-            rows = sent.file.content.decode("utf-8-sig").splitlines()
-            assert "first " + str(len(rows) - 1) + " of 300 rows" in (sent.caption or "")
-
-
-BAD_FILES = [
-    ("empty.csv", b"", "empty"),
-    ("blank.csv", b"\n\n   \n", "empty"),
-    ("garbage.csv", bytes(range(256)) * 40, None),
-    ("photo.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, None),
-    ("report.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", None),
-    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500, None),
-    ("noaddr.csv", b"name,city\nAnn,Paris\nBob,Rome\n", None),
-    (
-        "mixed.csv",
-        "email,name\na@example.com,Аня\n".encode() + "b@example.com,Боря\n".encode("cp1251"),
-        None,
-    ),
-    ("allbad.csv", b"email\nnope\nstill-nope\n", None),
-]
-
-
-async def test_bad_files_get_a_clear_message_and_store_nothing(bot: BotHarness) -> None:
-    """One bot for all the files (it started one per file); each file comes from a manager
-    of its own, so what a refused file leaves open is not the next file's dialog."""
-    for n, (filename, content, word) in enumerate(BAD_FILES):
-        user = 2400 + n
-        await grant(bot, user)
-        reply = await upload_to_new_list(bot, filename, content, user=user)
-        assert "Import finished" not in reply.text, filename
-        assert reply.text and "Something went wrong" not in reply.text, filename
-        if word:
-            assert word in reply.text.lower(), filename
-        assert await stored_counts(bot) == (0, 0), filename
 
 
 @pytest.fixture
