@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +17,7 @@ from domain.recipients import RecipientList
 from domain.usecases import lists
 from domain.users import Role, User
 from infrastructure.db.models import AddressRow, ListMemberRow
-from infrastructure.importers import SqlRecipientImporter, postgres
+from infrastructure.importers import SqlRecipientImporter
 
 MANAGER = 1
 
@@ -50,16 +49,9 @@ async def members(engine: AsyncEngine, list_id: int) -> dict[str, bool]:
         return {value: bool(gone) for value, gone in rows}
 
 
-@pytest.mark.parametrize("analyze_from", [postgres.ANALYZE_UNIQUE_FROM, 0])
 async def test_a_resync_marks_what_left_the_source_and_the_confirmation_removes_it(
-    db_engine: AsyncEngine,
-    uow_factory: UnitOfWorkFactory,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    analyze_from: int,
+    db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, tmp_path: Path
 ) -> None:
-    """Also (0) with the statistics a big import gives its staged addresses."""
-    monkeypatch.setattr(postgres, "ANALYZE_UNIQUE_FROM", analyze_from)
     clients, others = await setup(uow_factory)
     importer = SqlRecipientImporter(db_engine)
     await importer.import_file(clients, csv_file(tmp_path, "ann@x.ru", "bob@x.ru", "cid@x.ru"))
