@@ -114,6 +114,12 @@ class RateLimiter(Protocol):
         it counts in the window, so the next sends leave room for it."""
         ...
 
+    async def take(self) -> Departure:
+        """A send that did not wait for this limiter (another lane's, on a server limit
+        both lanes share) is in flight now: it counts as one of ours, even past the rate,
+        until ``sent``."""
+        ...
+
     async def pause(self, seconds: float) -> None:
         """Stop every sender for ``seconds`` (the server answered 429 retry_after)."""
         ...
@@ -335,6 +341,13 @@ class MemoryRateLimiter(TwoStepLimiter):
 
     async def note(self) -> None:
         self._noted.append(self._clock())  # deque.append is atomic: safe from any thread
+
+    async def take(self) -> Departure:
+        now = self._clock()
+        self._granted += 1
+        departure = (str(self._granted), now)
+        self._flying[departure[0]] = now
+        return departure
 
     async def _give_back(self, departure: Departure) -> int:
         gone, (key, at) = self._departures, departure

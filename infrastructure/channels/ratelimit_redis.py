@@ -123,6 +123,17 @@ return 1
 """
 )
 
+# KEYS: sent. ARGV: member, in flight for, ttl ms. Another lane's send is in flight from now;
+# returns now.
+_TAKE = (
+    _NOW
+    + """
+redis.call('ZADD', KEYS[1], string.format('%.6f', now + tonumber(ARGV[2])), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return string.format('%.6f', now)
+"""
+)
+
 # KEYS: sent. ARGV: member, its time, the server's window. The departure is given back;
 # returns how many departures of the window before it are left.
 _GIVE_BACK = """
@@ -170,6 +181,7 @@ class RedisRateLimiter(TwoStepLimiter):
         self._pause_script = redis.register_script(_PAUSE)
         self._note_script = redis.register_script(_NOTE)
         self._give_back_script = redis.register_script(_GIVE_BACK)
+        self._take_script = redis.register_script(_TAKE)
         # A 429 is honoured by this process even while Redis cannot record it.
         self._local_pause_until = 0.0
         self._seen_pause_until = 0.0  # the shared pause as of the last reservation
@@ -213,6 +225,12 @@ class RedisRateLimiter(TwoStepLimiter):
         except RedisError as exc:
             kind = type(exc).__name__
             log.warning("Rate limiter: a send's answer not recorded (%s: %s)", kind, exc)
+
+    async def take(self) -> Departure:
+        member = uuid.uuid4().hex
+        args = [member, IN_FLIGHT_FOR, self._ttl_ms]
+        at = await self._run(self._take_script, [f"{self._prefix}:sent"], args)
+        return member, float(at)
 
     async def note(self) -> None:
         args = [uuid.uuid4().hex, self._ttl_ms]

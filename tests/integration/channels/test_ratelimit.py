@@ -164,6 +164,25 @@ async def test_noted_sends_take_their_place_in_the_window(make_limiter: MakeLimi
     assert time.monotonic() - start >= 0.9  # the window was full of replies
 
 
+async def test_another_lanes_sends_hold_their_place_until_answered(
+    make_limiter: MakeLimiter,
+) -> None:
+    """Free sends counted in the fast lane (``take``): in flight, they fill its window;
+    answered, they count from their answer."""
+    limiter = make_limiter(2.0, 0.0)
+    taken = [await limiter.take(), await limiter.take()]
+    waiting = asyncio.create_task(limiter.acquire("broadcast"))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()  # both places are in flight
+
+    for departure in taken:
+        await limiter.sent(departure)
+    answered = time.monotonic()
+    await waiting
+
+    assert time.monotonic() - answered >= 0.9
+
+
 async def test_a_429_gives_its_send_back_and_teaches_the_rate_the_server_counted(
     make_limiter: MakeLimiter,
 ) -> None:

@@ -6,6 +6,8 @@ fake's own counts show who got what and that nothing was lost or doubled."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiogram import Bot
 from aiogram.types import BufferedInputFile
@@ -117,6 +119,25 @@ async def test_a_fast_run_keeps_enough_sends_in_flight_for_its_rate(
     assert set(outcomes(results).values()) == {Outcome.delivered}
     assert api.rate_report()["throttled"] == 0
     assert len(api.send_ports) > 32  # more sends at once than the free lane's runners
+
+
+async def test_free_sends_beside_a_fast_run_count_in_the_fast_lane(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    """The paid limit counts every send of the bot, the free ones too (``bot_api_limits``):
+    a free run sent beside a fast one takes its share of the fast lane's second."""
+    api.set_rate_limit(30, retry_after=5)
+    api.paid_limit = 60
+    api.set_stars(100)
+    tg = TelegramChannel(bot, rate=60.0, per_chat_interval=0.0)
+
+    fast, free = await asyncio.gather(
+        tg.send(content(Channel.telegram, paid=True), messages(TG, chats(600, 150))),
+        tg.send(content(Channel.telegram), messages(TG, chats(900, 60))),
+    )
+
+    assert set(outcomes(fast).values()) | set(outcomes(free).values()) == {Outcome.delivered}
+    assert api.rate_report()["throttled"] == 0
 
 
 async def test_after_a_429_storm_the_channel_goes_on_at_the_servers_real_limit(
