@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api.py            # 100,000 members in calls of 10,000
     .venv/bin/python bench/api.py --quick    # 1,000 members in calls of 500 (tests)
+    .venv/bin/python bench/api.py --worker-process   # sending left to `mailforge worker`
 
 Creates a fresh database on the server of ``--pg-url`` (or ``BENCH_PG_URL``), starts the
 bot in this process as ``mailforge run`` does (its web server, its HTTP API on uvicorn,
@@ -18,11 +19,16 @@ its own, then, over HTTP with a token:
    (``bench/api_poller.py``); latency p50/p95 beside the same call on an idle bot.
    Target p95 ≤ 20 ms.
 
+``--worker-process``: the bot with ``WORKERS=0`` and the sending done by a
+``python -m bot worker`` process (2 workers, as the bot's default), the deployment that
+keeps the delivery thread off the bot's GIL (README, "HTTP API").
+
 ``API_RATE`` is raised for the bench's token: the poll loop asks more than 20 times a second.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -44,6 +50,7 @@ from domain.usecases.api_tokens import create_token
 from infrastructure.db.migrate import upgrade
 from tests.support.db import drop_database, fresh_pg_database
 
+ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"  # noqa: S105 (the fake accepts it)
 ADMIN = 1001
 
@@ -140,11 +147,32 @@ async def journey(app: Any, base: str, total: int, per_call: int) -> None:
         )
 
 
+async def worker_process(url: str, botapi: int, smtp: int) -> asyncio.subprocess.Process:
+    """``python -m bot worker`` with the bot's settings, its output thrown away."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "ADMIN_"))}
+    env.update(
+        BOT_TOKEN=TOKEN, DATABASE_URL=url, TELEGRAM_API_URL=f"http://127.0.0.1:{botapi}",
+        SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp), SMTP_SECURITY="none",
+        SMTP_FROM="News <news@example.com>", WEB_PORT="0", WORKERS="2",
+    )  # fmt: skip
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "worker", env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def worker_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--worker-process", action="store_true", help="WORKERS=0, sending in `mailforge worker`"
+    )
+
+
 async def main() -> None:
-    args = bench_args(__doc__, "1,000 members in calls of 500 (the test suite)")
+    args = bench_args(__doc__, "1,000 members in calls of 500 (the test suite)", worker_option)
     total, per_call = (1_000, 500) if args.quick else (100_000, 10_000)
     url = await fresh_pg_database(args.pg_url, prefix="mailforge_bench")
     botapi, smtp = FakeProcess("botapi"), FakeProcess("smtp")
+    worker = None
     try:
         await upgrade(url)
         from bot import runner
@@ -155,7 +183,9 @@ async def main() -> None:
             admin_ids=[ADMIN], web_port=0, api_enabled=True, api_rate=1000,
             smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
             smtp_from="News <news@example.com>",
+            **({"workers": 0} if args.worker_process else {}),
         )  # fmt: skip
+        worker = await worker_process(url, botapi.port, smtp.port) if args.worker_process else None
         app = await runner.start(settings)
         runner.settle_heap()  # as ``mailforge run`` does: no full collection walks start-up's heap
         serving = asyncio.create_task(runner.serve(app, handle_signals=False, polling_timeout=1))
@@ -167,6 +197,9 @@ async def main() -> None:
             await serving
             await app.close()
     finally:
+        if worker is not None:
+            worker.terminate()
+            await worker.wait()
         botapi.close()
         smtp.close()
         await drop_database(url, args.pg_url)
