@@ -20,6 +20,7 @@ from sqlalchemy import text
 from domain.mailings import Channel, Mailing, MailingStatus
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import MailingRun, RunStatus
+from infrastructure.db.wakeup import NOTIFY
 from tests.e2e.conftest import BotHarness, grant, running_bot
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.smtp import FakeSmtp
@@ -116,17 +117,21 @@ async def deliveries(bot: BotHarness, run_id: int) -> list[tuple[str, str, int, 
 
 @asynccontextmanager
 async def hurry_retries(bot: BotHarness) -> AsyncIterator[None]:
-    """Make every scheduled retry due now, continuously, while the block runs."""
+    """Make every scheduled retry due now, continuously, while the block runs. Idle
+    workers sleep until the retry they wrote (or their 5 s safety poll), so a retry made
+    due is also signalled (``NOTIFY``), as the queue signals work it hands back."""
 
     async def loop() -> None:
         while True:
             async with bot.app.db.engine.begin() as conn:
-                await conn.execute(
+                moved = await conn.execute(
                     text(
                         "UPDATE deliveries SET next_attempt_at = now() - interval '1 second'"
                         " WHERE status = 'pending' AND next_attempt_at > now()"
                     )
                 )
+                if moved.rowcount:
+                    await conn.execute(text(NOTIFY))
             await asyncio.sleep(0.1)
 
     task = asyncio.create_task(loop())
