@@ -21,9 +21,12 @@ class ScheduleCalculator(Protocol):
 
     def validate(self, schedule: Schedule, now: datetime) -> None: ...
 
-    def next_times(self, schedule: Schedule, after: datetime, count: int) -> list[datetime]:
-        """Up to ``count`` fire times strictly after ``after``, honouring ends and max runs
-        (counting runs is the caller's business: pass the remaining count)."""
+    def next_times(
+        self, schedule: Schedule, after: datetime, count: int, until: datetime | None = None
+    ) -> list[datetime]:
+        """Up to ``count`` fire times strictly after ``after`` and no later than ``until``
+        (when given), honouring ends and max runs (counting runs is the caller's business:
+        pass the remaining count)."""
         ...
 
 

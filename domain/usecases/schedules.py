@@ -264,7 +264,9 @@ async def _fire_due(
     remaining = None
     if mailing.schedule.max_runs is not None:
         remaining = mailing.schedule.max_runs - done_runs
-    due = [s for s in calculator.next_times(mailing.schedule, anchor, 1000) if s <= now]
+    # Only the slots up to now: asking for 1000 and keeping those <= now computed up to
+    # 1000 future occurrences for every scheduled mailing at every tick.
+    due = calculator.next_times(mailing.schedule, anchor, 1000, until=now)
     if remaining is not None:
         due = due[: max(remaining, 0)]
     if not due:

@@ -66,18 +66,26 @@ class CronScheduleCalculator:
             minutes = int(self._min_interval.total_seconds() // 60)
             raise InvalidInput("schedule-too-frequent", minutes=minutes, example="0 10 * * *")
 
-    def next_times(self, schedule: Schedule, after: datetime, count: int) -> list[datetime]:
+    def next_times(
+        self, schedule: Schedule, after: datetime, count: int, until: datetime | None = None
+    ) -> list[datetime]:
         after = _as_utc(after)
+        if until is not None:
+            until = _as_utc(until)
         if schedule.max_runs is not None:
             count = min(count, schedule.max_runs)
         if count < 1:
             return []
         if schedule.kind is ScheduleKind.once:
             run_at = schedule.run_at and _as_utc(schedule.run_at)
-            return [run_at] if run_at is not None and run_at > after else []
+            if run_at is None or run_at <= after or (until is not None and run_at > until):
+                return []
+            return [run_at]
         if schedule.kind is ScheduleKind.none:
             return []
-        until = schedule.ends_at and _as_utc(schedule.ends_at)
+        if schedule.ends_at is not None:
+            ends_at = _as_utc(schedule.ends_at)
+            until = ends_at if until is None else min(until, ends_at)
         return _fire_times(_trigger(schedule.cron), _zone(schedule.timezone), after, count, until)
 
 

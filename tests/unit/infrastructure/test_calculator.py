@@ -124,6 +124,18 @@ def test_ends_at_is_inclusive_and_stops_the_series() -> None:
     assert local(times) == ["Thu 26.03 10:00 CET", "Fri 27.03 10:00 CET", "Sat 28.03 10:00 CET"]
 
 
+def test_until_is_inclusive_and_the_earlier_of_it_and_ends_at_stops_the_series() -> None:
+    until = datetime(2026, 3, 27, 9, tzinfo=UTC)  # Friday 10:00 CET, itself a fire time
+    times = calculator.next_times(cron("0 10 * * *"), NOW, 10, until=until)
+    assert local(times) == ["Thu 26.03 10:00 CET", "Fri 27.03 10:00 CET"]
+    ends = datetime(2026, 3, 26, 9, tzinfo=UTC)
+    assert len(calculator.next_times(cron("0 10 * * *", ends_at=ends), NOW, 10, until=until)) == 1
+    assert calculator.next_times(cron("0 10 * * *"), NOW, 10, until=NOW) == []
+    run_at = NOW + timedelta(hours=1)
+    assert calculator.next_times(once(run_at), NOW, 1, until=run_at) == [run_at]
+    assert calculator.next_times(once(run_at), NOW, 1, until=NOW + timedelta(minutes=59)) == []
+
+
 @pytest.mark.parametrize(("max_runs", "count", "expected"), [(2, 10, 2), (5, 3, 3), (None, 4, 4)])
 def test_max_runs_caps_the_count(max_runs: int | None, count: int, expected: int) -> None:
     assert (
