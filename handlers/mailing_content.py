@@ -2,10 +2,10 @@
 
 Telegram delivers an album as separate messages sharing a ``media_group_id``, each its
 own update (handled concurrently). ``Albums`` gathers them: the first item's handler
-waits until no new item has come for ``quiet`` seconds and answers for the whole album;
-the other items' handlers stop at once. The album is checked as a whole (2–10 items,
-kinds Telegram groups: ``domain.media.check_album``) and stored only if it passes, so a
-refused album leaves the step as it was.
+waits until no new item has come for ``quiet`` seconds (``Services.album_quiet``, 1 s)
+and answers for the whole album; the other items' handlers stop at once. The album is
+checked as a whole (2–10 items, kinds Telegram groups: ``domain.media.check_album``) and
+stored only if it passes, so a refused album leaves the step as it was.
 """
 
 from __future__ import annotations
@@ -70,11 +70,10 @@ def content_of(messages: list[Message]) -> tuple[str, dict[str, Any] | None]:
 class Albums:
     """Gathers the messages of an album (see the module docstring)."""
 
-    def __init__(self, quiet: float = 1.0) -> None:
-        self.quiet = quiet
+    def __init__(self) -> None:
         self._groups: dict[tuple[int, str], list[Message]] = {}
 
-    async def gather(self, message: Message) -> list[Message] | None:
+    async def gather(self, message: Message, quiet: float) -> list[Message] | None:
         """All the messages of ``message``'s album, in order, to its first item's
         handler; ``None`` to the others. A message outside an album is its own list."""
         if message.media_group_id is None:
@@ -89,7 +88,7 @@ class Albums:
             seen = 0
             while seen != len(group):
                 seen = len(group)
-                await asyncio.sleep(self.quiet)
+                await asyncio.sleep(quiet)
         finally:
             del self._groups[key]
         return sorted(group, key=lambda m: m.message_id)

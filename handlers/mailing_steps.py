@@ -283,7 +283,7 @@ async def got_content(
 ) -> None:
     """Text keeps its formatting as Telegram HTML; a media message (any kind) or an album
     becomes media, its caption the text."""
-    messages = await albums.gather(message)
+    messages = await albums.gather(message, services.album_quiet)
     if messages is None:
         return  # an item of an album its first item answers for
     mailing_id = (await state.get_data())["mailing_id"]

@@ -57,6 +57,9 @@ class Services:
     # An import's progress message: shown after ``delay`` s, edited every ``interval`` s.
     import_progress_delay: float = 2.0
     import_progress_interval: float = 3.0
+    # An album's items arrive as separate updates: it is answered once none has come for
+    # this long (``handlers.mailing_content.Albums``).
+    album_quiet: float = 1.0
     tracking: bool = True  # ``TRACKING``: opens and clicks may be counted at all
     follow_ups: FollowUpQueue | None = None  # recalls and edits of delivered Telegram copies
     answers: AnswerBook | None = None  # recipients' answers to answer buttons
