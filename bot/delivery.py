@@ -368,6 +368,7 @@ def build_worker(
         signal=signal,
         outage_budget=timedelta(seconds=settings.delivery.outage_budget_seconds),
         outage_notice=timedelta(seconds=settings.delivery.outage_notice_seconds),
+        outage_probe=settings.delivery.outage_probe_seconds,
         tracking=tracking_urls(settings),
         follow_ups=SqlFollowUps(engine),
         clock=clock or SystemClock(),

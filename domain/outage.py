@@ -5,9 +5,10 @@ When the SMTP relay refuses or drops connections, the channel answers ``unreacha
 outage (five attempts with jittered backoff can go in a minute). Instead the process
 keeps one ``Outage`` per channel: while it lasts, its rows wait for the next probe
 without spending attempts, and only one batch probes the relay at a time (``first`` s,
-doubling up to ``cap``). Past the ``budget`` (``CHANNEL_OUTAGE_BUDGET_SECONDS``, 1 h)
-the recipients fail with the reason; past ``notice`` (1 min) the managers of the runs it
-holds up are told, and told again when it is back.
+``CHANNEL_OUTAGE_PROBE_SECONDS``, doubling up to ``cap``). Past the ``budget``
+(``CHANNEL_OUTAGE_BUDGET_SECONDS``, 1 h) the recipients fail with the reason; past
+``notice`` (1 min) the managers of the runs it holds up are told, and told again when it
+is back.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 
 from domain.backoff import Backoff
 
+PROBE_CAP = 60.0  # seconds between probes at most (unless the first is longer)
 UNREACHABLE = "channel-unreachable"  # locale keys of the reasons, then the detail
 GAVE_UP = "channel-unreachable-too-long"
 
@@ -25,7 +27,7 @@ GAVE_UP = "channel-unreachable-too-long"
 class Outage:
     budget: timedelta = timedelta(hours=1)
     notice: timedelta = timedelta(minutes=1)
-    probes: Backoff = field(default_factory=lambda: Backoff(first=5.0, cap=60.0))
+    probes: Backoff = field(default_factory=lambda: Backoff(first=5.0, cap=PROBE_CAP))
     since: datetime | None = None  # None: reachable
     next_probe: datetime | None = None
     detail: str = ""

@@ -133,6 +133,9 @@ class DeliverySettings(Section):
     # told once it lasts outage_notice_seconds, and again when it is back.
     outage_budget_seconds: int = env("channel_outage_budget_seconds", 3600, ge=0, le=7 * 86400)
     outage_notice_seconds: int = env("channel_outage_notice_seconds", 60, ge=0, le=86400)
+    # The first probe of an unreachable channel comes this long after it failed, then
+    # twice as long each time, at most every 60 s (or this, if longer).
+    outage_probe_seconds: float = env("channel_outage_probe_seconds", 5.0, gt=0, le=3600)
     # Worker processes stamp their row this often; one silent for three beats is dead and
     # its batches go back to the queue at once (domain.workers).
     heartbeat_seconds: float = env("worker_heartbeat_seconds", 5.0, ge=1, le=60)

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from domain.backoff import Backoff
 from domain.clock import Clock, SystemClock
 from domain.delivery import Message, Outcome, RunContent, SendResult
 from domain.mailings import Channel
-from domain.outage import GAVE_UP, UNREACHABLE, Outage
+from domain.outage import GAVE_UP, PROBE_CAP, UNREACHABLE, Outage
 from domain.ports.channels import DeliveryChannel
 from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.halt import clear_unreachable, halt_run, note_unreachable
@@ -32,6 +33,7 @@ class ChannelGuard:
     uow_factory: UnitOfWorkFactory
     budget: timedelta = timedelta(hours=1)
     notice: timedelta = timedelta(minutes=1)
+    probe: float = 5.0  # seconds before the first probe of an unreachable channel
     clock: Clock = field(default_factory=SystemClock)
     outages: dict[Channel, Outage] = field(default_factory=dict)
 
@@ -44,7 +46,10 @@ class ChannelGuard:
         *,
         test: bool,
     ) -> list[SendResult]:
-        outage = self.outages.setdefault(content.channel, Outage(self.budget, self.notice))
+        outage = self.outages.get(content.channel)
+        if outage is None:
+            probes = Backoff(first=self.probe, cap=max(PROBE_CAP, self.probe))
+            outage = self.outages[content.channel] = Outage(self.budget, self.notice, probes)
         if outage.closed(self.clock.now()):
             results = [_unreachable(m, outage.detail) for m in messages]
         else:

@@ -81,6 +81,7 @@ class Worker:
     follow_ups: FollowUpQueue | None = None  # recalls and edits find their targets there
     outage_budget: timedelta = timedelta(hours=1)  # a channel unreachable this long fails
     outage_notice: timedelta = timedelta(minutes=1)  # … and its managers hear of it after
+    outage_probe: float = 5.0  # s before its first probe, then doubling up to 60 s
     # Messages rendered between two turns of the event loop: a batch rendered in one go
     # held the loop for 80-210 ms (1,000 letters), while the connections of the other
     # worker's batch waited with their answers in (bench/delivery.py --e2e, email).
@@ -94,7 +95,11 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.guard = ChannelGuard(
-            self.uow_factory, self.outage_budget, self.outage_notice, clock=self.clock
+            self.uow_factory,
+            self.outage_budget,
+            self.outage_notice,
+            probe=self.outage_probe,
+            clock=self.clock,
         )
 
     async def run_once(self) -> int:

@@ -79,6 +79,7 @@ VARIABLES: list[tuple[str, str, str, object]] = [
     ("DELIVERY_MAX_ATTEMPTS", "9", "delivery.max_attempts", 9),
     ("CHANNEL_OUTAGE_BUDGET_SECONDS", "120", "delivery.outage_budget_seconds", 120),
     ("CHANNEL_OUTAGE_NOTICE_SECONDS", "30", "delivery.outage_notice_seconds", 30),
+    ("CHANNEL_OUTAGE_PROBE_SECONDS", "0.5", "delivery.outage_probe_seconds", 0.5),
     ("WORKER_HEARTBEAT_SECONDS", "4", "delivery.heartbeat_seconds", 4.0),
     ("DELIVERY_LEASE_SECONDS", "400", "delivery.lease_seconds", 400),
     ("DELIVERY_RETENTION_DAYS", "0", "retention.delivery_days", 0),
