@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from domain.mailings import Channel, Mailing
 from domain.recipients import Address, AddressKind, RecipientList
+from domain.runs import RunStatus
 from tests.e2e.conftest import ADMIN, BotHarness, grant
 from tests.fakes.bot_api import SentMessage
 
@@ -206,7 +207,8 @@ async def test_a_mailing_never_launched_and_a_cancelled_run_read_as_such(bot: Bo
             )
         )
         await uow.commit()
-    bot.api.delay = 0.2  # slow enough to cancel half way
+    # one message gets through, the others wait until the cancel is recorded: half way
+    release = bot.api.hold_sends(chats, let_through=1)
     card = await open_card(bot, mailing.id or 0)
     bot.api.press_data(M, f"m:launch:{mailing.id}:0:", card.message_id)
     for _ in range(200):
@@ -214,8 +216,14 @@ async def test_a_mailing_never_launched_and_a_cancelled_run_read_as_such(bot: Bo
             break
         await asyncio.sleep(0.05)
     bot.api.press_data(M, f"m:cancel:{mailing.id}:0:", card.message_id)
+    for _ in range(200):
+        async with bot.app.db.uow_factory() as uow:
+            run = await uow.runs.last_for_mailing(mailing.id or 0)
+        if run is not None and run.status is RunStatus.cancelled:
+            break
+        await asyncio.sleep(0.05)
+    release.set()
     summary = await bot.api.wait_for_message(M, contains="Summary", timeout=20)
-    bot.api.delay = 0
     for _ in range(100):  # until the batch in flight is recorded
         async with bot.app.db.uow_factory() as uow:
             run = await uow.runs.last_for_mailing(mailing.id or 0)

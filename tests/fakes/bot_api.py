@@ -86,6 +86,8 @@ class FakeBotAPI(MediaMethods):
         self._closing = True
         self._updates_event.set()
         self._wake(self._hung)
+        for release in self._held.values():
+            release.set()
         await self.webhook_pusher.stop()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -146,6 +148,7 @@ class FakeBotAPI(MediaMethods):
         if is_send and self.delay > 0:
             await asyncio.sleep(self.delay)
         chat_id = _maybe_int(params.get("chat_id"))
+        await self._wait_if_held(lowered, chat_id)
         self._check_faults(lowered, chat_id)
         self._check_recipient(lowered, chat_id)
         now = time.monotonic()

@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tests.fakes.bot_api_model import (
@@ -83,6 +83,8 @@ class FakeState:
         self._lost_answers: list[FaultRule] = []  # carried out, then answered with an error
         self._hang: collections.Counter[str] = collections.Counter()
         self._hung: list[asyncio.Future[None]] = []
+        self._held: dict[int, asyncio.Event] = {}  # chat -> sends there wait until set
+        self._let_through = 0  # sends to held chats that still pass
         self._closing = False
 
     # ------------------------------------------------------------------ bot identity
@@ -399,6 +401,24 @@ class FakeState:
     def hang_next(self, method: str, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` never get an answer (until ``stop``)."""
         self._hang[method.lower()] += times
+
+    def hold_sends(self, chat_ids: Iterable[int], *, let_through: int = 0) -> asyncio.Event:
+        """Sends to ``chat_ids`` (after the first ``let_through`` of them) get their answer
+        only once the returned event is set: a test holds a run half way on state rather
+        than on a delay it races against."""
+        release = asyncio.Event()
+        self._held.update(dict.fromkeys(chat_ids, release))
+        self._let_through = let_through
+        return release
+
+    async def _wait_if_held(self, method: str, chat_id: int | None) -> None:
+        release = self._held.get(chat_id) if chat_id is not None else None
+        if release is None or release.is_set() or not method.startswith("send"):
+            return
+        if self._let_through > 0:
+            self._let_through -= 1
+            return
+        await release.wait()
 
     def block(self, user_id: int) -> None:
         self.blocked.add(user_id)
