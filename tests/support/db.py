@@ -26,8 +26,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
 
+import asyncpg
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -97,43 +98,79 @@ async def truncate_all(url: str) -> None:
     Only the tables a test wrote to are emptied, small ones by ``DELETE`` with triggers
     and foreign-key checks off (all of them end empty): a ``TRUNCATE`` of all 24 tables
     made new files for each table and index, 0.1 s unloaded and 0.4-0.8 s under the
-    parallel suite before every test; this takes about 0.05 s."""
-    names = [table.name for table in metadata.sorted_tables]  # ours, not input
-    counts = " UNION ALL ".join(
-        f"SELECT '{name}', (SELECT count(*) FROM"  # noqa: S608
-        f' (SELECT 1 FROM "{name}" LIMIT {_TRUNCATE_FROM_ROWS}) AS head)'
-        for name in names
+    parallel suite before every test. All of it is one statement on one bare asyncpg
+    connection without SSL negotiation: through a SQLAlchemy engine, its round trips
+    took 7 ms of the test process's CPU and 33 ms before every test; this 1.5 and 11."""
+    async with _bare_connection(url) as connection:
+        await connection.execute(_EMPTY_TABLES)
+
+
+def _empty_tables_sql() -> str:
+    names = ", ".join(f"'{table.name}'" for table in metadata.sorted_tables)  # ours
+    return f"""
+DO $$
+DECLARE
+    least bigint := CASE WHEN current_setting('is_superuser') = 'on'
+                    THEN {_TRUNCATE_FROM_ROWS} ELSE 1 END;
+    name text;
+    found bigint;
+    big text[] := '{{}}';
+    small text[] := '{{}}';
+BEGIN
+    FOREACH name IN ARRAY ARRAY[{names}] LOOP
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %I LIMIT %s) AS head',
+                       name, {_TRUNCATE_FROM_ROWS}) INTO found;
+        IF found >= least THEN
+            big := big || name;
+        ELSIF found > 0 THEN
+            small := small || name;
+        END IF;
+    END LOOP;
+    IF cardinality(big) > 0 THEN
+        EXECUTE 'TRUNCATE ' || (SELECT string_agg(format('%I', b), ', ') FROM unnest(big) AS b)
+            || ' CASCADE';
+    END IF;
+    IF cardinality(small) > 0 THEN
+        -- Triggers (list counts, NOTIFY) and foreign keys would only re-check or
+        -- re-count rows that are all going (turning them off takes a superuser).
+        SET LOCAL session_replication_role = replica;
+        FOREACH name IN ARRAY small LOOP
+            EXECUTE format('DELETE FROM %I', name);
+        END LOOP;
+    END IF;
+    PERFORM setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false)
+        FROM pg_sequences
+        WHERE schemaname = current_schema() AND last_value IS NOT NULL;
+    FOR name IN
+        SELECT indexname FROM pg_indexes WHERE tablename = 'addresses'
+            AND indexname LIKE 'ix\\_addresses\\_attr\\_%'
+    LOOP
+        EXECUTE format('DROP INDEX IF EXISTS %I', name);
+    END LOOP;
+END
+$$"""  # noqa: S608 - our table names and a constant
+
+
+_EMPTY_TABLES = _empty_tables_sql()
+
+
+@asynccontextmanager
+async def _bare_connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection to ``url`` (a SQLAlchemy URL), SSL off unless it says."""
+    parsed = make_url(url)
+    ssl = parsed.query.get("ssl", parsed.query.get("sslmode"))
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        ssl=ssl if isinstance(ssl, str) else False,
     )
-    engine = create_async_engine(url, poolclass=NullPool)
     try:
-        async with engine.begin() as connection:
-            rows = (await connection.exec_driver_sql(counts)).all()
-            superuser = await connection.scalar(text("SELECT current_setting('is_superuser')"))
-            least = _TRUNCATE_FROM_ROWS if superuser == "on" else 1
-            big = [name for name, count in rows if count >= least]
-            small = [name for name, count in rows if 0 < count < least]
-            if big:
-                listed = ", ".join(f'"{name}"' for name in big)
-                await connection.exec_driver_sql(f"TRUNCATE {listed} CASCADE")
-            if small:
-                # Triggers (list counts, NOTIFY) and foreign keys would only re-check or
-                # re-count rows that are all going (turning them off takes a superuser).
-                await connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-                for name in small:
-                    await connection.exec_driver_sql(f'DELETE FROM "{name}"')  # noqa: S608
-            await connection.exec_driver_sql(
-                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass,"
-                " start_value, false) FROM pg_sequences"
-                " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
-            )
-            made = await connection.exec_driver_sql(
-                "SELECT indexname FROM pg_indexes WHERE tablename = 'addresses'"
-                " AND indexname LIKE 'ix\\_addresses\\_attr\\_%'"
-            )
-            for (name,) in made.all():
-                await connection.exec_driver_sql(f'DROP INDEX IF EXISTS "{name}"')
+        yield connection
     finally:
-        await engine.dispose()
+        await connection.close()
 
 
 @asynccontextmanager
@@ -155,6 +192,13 @@ async def temporary_database(
 
 
 # -- fixtures --------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The test server has SSL off: asyncpg's default (``prefer``) asked for it on every
+    connection first, 0.6 ms of CPU and a round trip per connect. PGSSLMODE set by the
+    caller (a server that wants SSL) wins."""
+    os.environ.setdefault("PGSSLMODE", "disable")
 
 
 @pytest.fixture(scope="session")
