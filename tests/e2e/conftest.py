@@ -29,16 +29,31 @@ class BotHarness:
     app: App
 
     async def say(self, user_id: int, text: str, **profile: Any) -> SentMessage:
-        """Send ``text`` as ``user_id`` and return the bot's next message to them."""
-        mark = self.api.mark(user_id)
+        """Send ``text`` as ``user_id`` and return the bot's next new message to them.
+
+        Edits of earlier messages are not the answer: right after a launch, a late
+        progress edit of a run's card would otherwise be taken for it."""
+        mark, before = self.api.mark(user_id), self._newest_id(user_id)
         self.api.send_text(user_id, text, **profile)
-        return await self.api.wait_for_message(user_id, since=mark)
+        return await self.api.wait_for_message(
+            user_id, since=mark, predicate=lambda msg: msg.message_id > before
+        )
 
     async def press(self, user_id: int, button: str, **kwargs: Any) -> SentMessage:
-        """Press a button and return the message that the bot sends or edits next."""
-        mark = self.api.mark(user_id)
-        self.api.press(user_id, button, **kwargs)
-        return await self.api.wait_for_message(user_id, since=mark)
+        """Press a button and return the bot's next new message, or edit of the message
+        the button belongs to (a button of a reply keyboard: the next new message)."""
+        mark, before = self.api.mark(user_id), self._newest_id(user_id)
+        pressed = self.api.press(user_id, button, **kwargs)
+        own = pressed["message"]["message_id"] if "data" in pressed else None
+
+        def answer(msg: SentMessage) -> bool:
+            return msg.message_id > before or msg.message_id == own
+
+        return await self.api.wait_for_message(user_id, since=mark, predicate=answer)
+
+    def _newest_id(self, user_id: int) -> int:
+        newest = self.api.last_message(user_id)
+        return newest.message_id if newest is not None else 0
 
     async def alert(self, user_id: int, data: str, message_id: int) -> dict[str, Any]:
         """Press a button with arbitrary (forged) data; return the bot's callback answer."""
