@@ -287,6 +287,7 @@ class Worker:
                 # while other runs keep this worker busy (a query each time costs throughput).
                 look = handled < limit or self._batches % 10 == 0
                 handled, moved, limit = 0, False, sizer.size
+                looked = self.clock.now()  # what is due by now is seen by the look below
                 try:
                     moved = (
                         look and self.mass_sends is not None and await self.mass_sends.run_once()
@@ -306,7 +307,7 @@ class Worker:
                     await self._after_batch(handled, limit)
                     if not handled and not moved:  # a mass send that moved is looked at again
                         poll = idle if self.signal is None else self.signal.poll_every
-                        if not await _woken(stop, woken, self._idle_for(poll)):
+                        if not await _woken(stop, woken, self._idle_for(poll, looked)):
                             await self.requeue()
                     if outage.succeeded():
                         log.info("The delivery worker resumes: the database answers again")
@@ -316,21 +317,22 @@ class Worker:
         finally:
             await _settle(recording)
 
-    def _idle_for(self, poll: float) -> float:
+    def _idle_for(self, poll: float, looked: datetime) -> float:
         """How long to wait for work: ``poll``, or less when a retry this worker wrote or
-        a mass send this process holds falls due sooner. A time already past had its
-        chance at the look just made, and is forgotten."""
+        a mass send this process holds falls due sooner. A time not after ``looked`` (when
+        the look just made began) had its chance, and is forgotten; one that fell due
+        during the look (a mass send polled every 0.05 s) is looked at again at once,
+        instead of after ``poll`` (5 s with signals)."""
         now, wait = self.clock.now(), poll
         if self._next_retry is not None:
-            if self._next_retry <= now:
+            if self._next_retry <= looked:
                 self._next_retry = None
             else:
-                wait = min(wait, (self._next_retry - now).total_seconds())
-        if self.mass_sends is not None and self.mass_sends.next_due is not None:
-            if self.mass_sends.next_due <= now:
-                self.mass_sends.next_due = None
-            else:
-                wait = min(wait, (self.mass_sends.next_due - now).total_seconds())
+                wait = min(wait, max((self._next_retry - now).total_seconds(), 0.0))
+        if self.mass_sends is not None:
+            self.mass_sends.forget_due(looked)
+            if self.mass_sends.next_due is not None:
+                wait = min(wait, max((self.mass_sends.next_due - now).total_seconds(), 0.0))
         return wait
 
 

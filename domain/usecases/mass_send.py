@@ -54,8 +54,15 @@ class MassSendRunner:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     clock: Clock = field(default_factory=SystemClock)
     # The earliest time a job this process saved falls due again (its next poll): an idle
-    # worker that is woken only by signals must not sleep past it.
+    # worker that is woken only by signals must not sleep past it. Each job counts with
+    # its last save: a send saved "due now" and then polled is due at its next poll.
     next_due: datetime | None = None
+    _dues: dict[int, datetime] = field(default_factory=dict)
+
+    def forget_due(self, looked: datetime) -> None:
+        """Drop the due times not after ``looked``: the look that began then saw them."""
+        self._dues = {run: due for run, due in self._dues.items() if due > looked}
+        self.next_due = min(self._dues.values(), default=None)
 
     async def run_once(self) -> bool:
         """Advance one due job; False when there was none."""
@@ -227,8 +234,11 @@ class MassSendRunner:
     async def _save(self, job: MassSendJob, phase: MassSendPhase, due_at: datetime | None) -> None:
         job.state["phase"] = phase.value
         await self.queue.save_mass_send(job, due_at)
-        if due_at is not None and (self.next_due is None or due_at < self.next_due):
-            self.next_due = due_at
+        if due_at is None:
+            self._dues.pop(job.run_id, None)
+        else:
+            self._dues[job.run_id] = due_at
+        self.next_due = min(self._dues.values(), default=None)
 
 
 def _sent_at(job: MassSendJob) -> datetime:
