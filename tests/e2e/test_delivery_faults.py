@@ -259,6 +259,7 @@ async def test_an_smtp_outage_mid_run_ends_with_every_fate_recorded(
             smtp_from="News <news@example.test>",
             delivery_max_attempts=20,
             delivery_batch_size=10,
+            channel_outage_probe_seconds=0.5,  # 5 s in production: the relay is back in 1 s
         ) as bot:
             addresses = [Address(AddressKind.email, e) for e in emails]
             mailing_id = await prepare(bot, addresses, channel=Channel.email, subject="Hi")
