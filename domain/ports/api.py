@@ -17,8 +17,6 @@ class ApiTokenStore(Protocol):
     async def add(self, token: ApiToken) -> ApiToken:
         """Store a new token; returns it with ``id`` and ``created_at`` set."""
 
-    async def by_hash(self, token_hash: str) -> ApiToken | None: ...
-
     async def with_owner(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
         """The token and its owner (``None``: no such user), in one read: every API call
         checks them."""

@@ -13,7 +13,7 @@ from domain.recipients import Address, AddressKind, RecipientList
 from domain.templates import Template
 from domain.users import Role
 from tests.e2e.conftest import ADMIN, BotHarness, grant, running_bot
-from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.support.redis import REDIS_URL
 
 M, OTHER = 2002, 2003
@@ -74,6 +74,16 @@ async def at_a_set_time(bot: BotHarness, name: str, list_button: str) -> None:
     await bot.press(M, list_button)
     await bot.press(M, "Next ➡️")
     await bot.press(M, "🕐 Once, at a set time")
+
+
+async def type_the_time(bot: BotHarness, name: str, when: str, answer: str) -> SentMessage:
+    """Type ``when`` at the "once" question: the answer that contains ``answer``, once the
+    preview of ``name`` that follows it has come too."""
+    mark = bot.api.mark(M)
+    bot.api.send_text(M, when, language_code="en")
+    told = await bot.api.wait_for_message(M, since=mark, contains=answer)
+    await bot.api.wait_for_message(M, since=mark, contains=f"Preview: {name}")
+    return told
 
 
 async def test_cancel_half_way_keeps_the_draft_and_it_can_be_continued(
@@ -396,11 +406,8 @@ async def test_a_managers_mailings_browsed_previewed_edited_scheduled_and_made_i
     assert "has passed" in past.text
     nonsense = await bot.say(M, "31.02.2030 10:00", language_code="en")
     assert "31.02" in nonsense.text
-    mark = bot.api.mark(M)
-    bot.api.send_text(M, "01.12.2030 10:00", language_code="en")
-    done = await bot.api.wait_for_message(M, since=mark, contains="Scheduled for")
+    done = await type_the_time(bot, "Timed", "01.12.2030 10:00", "Scheduled for")
     assert "01.12.2030 10:00" in done.text
-    await bot.api.wait_for_message(M, since=mark, contains="Preview: Timed")
     mailing = await stored(bot, "Timed")
     assert mailing.status is MailingStatus.scheduled
     assert mailing.schedule.kind is ScheduleKind.once
@@ -442,11 +449,8 @@ async def test_a_managers_mailings_browsed_previewed_edited_scheduled_and_made_i
     # a schedule that a check stops says why and stays a draft
     await make_list(bot, "Empty", [])
     await at_a_set_time(bot, "Nobody", "▫️ Empty (0)")
-    mark = bot.api.mark(M)
-    bot.api.send_text(M, "01.12.2030 10:00", language_code="en")
-    refused = await bot.api.wait_for_message(M, since=mark, contains="Not scheduled")
+    refused = await type_the_time(bot, "Nobody", "01.12.2030 10:00", "Not scheduled")
     assert "the chosen lists have no recipients for this channel" in refused.text
-    await bot.api.wait_for_message(M, since=mark, contains="Preview: Nobody")
     mailing = await stored(bot, "Nobody")
     assert mailing.status is MailingStatus.draft and mailing.schedule.kind is ScheduleKind.once
 

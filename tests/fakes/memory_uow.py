@@ -471,19 +471,19 @@ class MemoryApiTokens(_Repo):
     by the store (the SQL default ``now()``; here the moment of ``add``)."""
 
     async def add(self, token: ApiToken) -> ApiToken:
-        assert await self.by_hash(token.token_hash) is None, "unique token_hash"
+        assert await self._by_hash(token.token_hash) is None, "unique token_hash"
         token = replace(token, id=self._s.next_id(), created_at=datetime.now(UTC))
         self._s.api_tokens[token.id or 0] = replace(token)
         return token
 
-    async def by_hash(self, token_hash: str) -> ApiToken | None:
+    async def _by_hash(self, token_hash: str) -> ApiToken | None:
         for token in self._s.api_tokens.values():
             if token.token_hash == token_hash:
                 return replace(token)
         return None
 
     async def with_owner(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
-        token = await self.by_hash(token_hash)
+        token = await self._by_hash(token_hash)
         if token is None:
             return None
         owner = self._s.users.get(token.owner_id)

@@ -40,11 +40,6 @@ class SqlApiTokenStore:
         await self._session.flush()
         return to_token(row)
 
-    async def by_hash(self, token_hash: str) -> ApiToken | None:
-        stmt = select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)
-        row = (await self._session.scalars(stmt)).first()
-        return to_token(row) if row is not None else None
-
     async def with_owner(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
         stmt = (
             select(ApiTokenRow, UserRow)
