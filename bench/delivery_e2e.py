@@ -430,9 +430,14 @@ def bot_letter() -> str:
     return text.replace(name, "{name}").replace(user, "{user}").replace(str(delivery), "{i}")
 
 
-async def part_email(smtp: FakeProcess, bot: Mailforge, person: Person, sizes: E2ESizes) -> None:
+async def part_email(
+    smtp: FakeProcess, bot: Mailforge, person: Person, sizes: E2ESizes, pg: PgCpu
+) -> None:
     """Alternating rounds, bare pool then the bot (a new mailing to the same list each
-    round): the machine's speed drifts by ±10 % within a minute, the median ratio counts."""
+    round): the machine's speed drifts by ±10 % within a minute, the median ratio counts.
+    The CPU per letter is counted for each side: the sending process, the fake relay, and
+    the PostgreSQL backends of the bench's database (``pg``); the machine's 2 cores serve
+    all three, so their sum bounds the rate."""
     n = sizes.email
     await person.upload("letters", email_list(1, n), wait=600.0)
     rounds: list[Round] = []
@@ -440,22 +445,24 @@ async def part_email(smtp: FakeProcess, bot: Mailforge, person: Person, sizes: E
     for r in range(sizes.rounds):
         load = os.getloadavg()[0]
         await smtp.call("reset")
-        cpu, fake_cpu = time.process_time(), smtp.cpu()
+        cpu, fake_cpu, db = time.process_time(), smtp.cpu(), pg.take()
         await bare_pool(smtp.port, n, letter)
         bare_cpu, bare_fake = (time.process_time() - cpu) / n, (smtp.cpu() - fake_cpu) / n
+        bare_db = pg.spent(db)
         times = await smtp.call("times")
         bare, bare_idle = steady(times), idle_share(await smtp.call("waits"), times)
         await person.new_mailing(f"letters {r + 1}", "letters", email=True)
         await smtp.call("reset")
-        cpu, fake_cpu = bot.cpu(), smtp.cpu()
+        cpu, fake_cpu, db = bot.cpu(), smtp.cpu(), pg.take()
         await person.tap("🚀 Launch")
         times = await sent_times(lambda: smtp.call("times"), n, limit=n / 20 + 120)
         engine_cpu, engine_fake = (bot.cpu() - cpu) / n, (smtp.cpu() - fake_cpu) / n
+        engine_db = pg.spent(db)
         engine_idle = idle_share(await smtp.call("waits"), times)
         delivered = len(times)
         rounds.append(
             Round(steady(times), bare, engine_cpu, bare_cpu, engine_fake, bare_fake,
-                  engine_idle, bare_idle, load)
+                  engine_idle, bare_idle, load, engine_db, bare_db, n)
         )  # fmt: skip
     ratio = statistics.median(r.engine / r.bare for r in rounds)
     engine, bare = (
@@ -469,14 +476,16 @@ async def part_email(smtp: FakeProcess, bot: Mailforge, person: Person, sizes: E
     )
     print(
         "  rounds: ratio (bot/bare msg/s) · µs of CPU per letter, bot process/bare pool, "
-        "and of the fake relay serving each · share of the pool's time its connections "
+        "of the fake relay serving each, and of PostgreSQL (the backends of the bench's "
+        "database; the bare pool uses none) · share of the pool's time its connections "
         "waited between letters, bot/bare · load when the round began"
     )
     for r in rounds:
         print(
             f"    {r.engine / r.bare:.2f} ({r.engine:,.0f}/{r.bare:,.0f}) · CPU "
             f"{r.engine_cpu * 1e6:.0f}/{r.bare_cpu * 1e6:.0f} µs, fake "
-            f"{r.engine_fake * 1e6:.0f}/{r.bare_fake * 1e6:.0f} µs · idle "
+            f"{r.engine_fake * 1e6:.0f}/{r.bare_fake * 1e6:.0f} µs, PostgreSQL "
+            f"{r.pg()} · idle "
             f"{r.engine_idle:.2f}/{r.bare_idle:.2f} · load {r.load:.2f}"
         )
 
@@ -491,6 +500,19 @@ class Round(NamedTuple):
     engine_idle: float  # share of the pool's time its connections waited between letters
     bare_idle: float
     load: float  # 1-minute load average when the round began
+    engine_pg: tuple[float, int] | None  # PostgreSQL's s of CPU in the bot's round, ended
+    bare_pg: tuple[float, int] | None  # … in the bare pool's; None: /proc not readable
+    letters: int
+
+    def pg(self) -> str:
+        """``bot/bare µs`` per letter; backends that ended during a round are named (their
+        last CPU is not counted)."""
+        if self.engine_pg is None or self.bare_pg is None:
+            return "n/a"
+        ended = self.engine_pg[1] + self.bare_pg[1]
+        bot, bare = (side[0] / self.letters * 1e6 for side in (self.engine_pg, self.bare_pg))
+        per = f"{bot:.0f}/{bare:.0f} µs"
+        return per + (f" ({ended} backends ended, not counted)" if ended else "")
 
 
 def idle_share(waits: list[float], times: list[float]) -> float:
@@ -498,6 +520,57 @@ def idle_share(waits: list[float], times: list[float]) -> float:
     went by between a letter's answer and the next MAIL on the same connection."""
     span = times[-1] - times[0] if len(times) > 1 else 0.0
     return sum(waits) / (SMTP_POOL * span) if span > 0 else float("nan")
+
+
+# -- PostgreSQL's CPU -----------------------------------------------------------------------
+
+
+class PgCpu:
+    """CPU seconds of the local PostgreSQL server's processes that serve one database: its
+    backends, found by the process title PostgreSQL gives them (``postgres: … <user>
+    <database> 127.0.0.1(port) …``), read from ``/proc/<pid>/stat`` (utime + stime). The
+    bare pool uses no database, so what the bot's round adds here is its database cost.
+
+    ``take()`` returns a sample, ``spent(sample)`` the CPU since it and how many backends
+    ended in between (their last CPU is not seen: a pool keeps its connections, so this
+    is 0 in a steady round). ``None`` where ``/proc`` cannot be read (not Linux, another
+    host): the figures then read "n/a"."""
+
+    def __init__(self, database: str) -> None:
+        self._mark = f" {database} "
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def take(self) -> dict[int, float] | None:
+        try:
+            pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+        except OSError:
+            return None
+        found: dict[int, float] = {}
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    title = f.read().replace(b"\0", b" ").decode(errors="replace")
+                if not title.startswith("postgres:") or self._mark not in title + " ":
+                    continue
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rpartition(")")[2].split()
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+            found[pid] = (int(fields[11]) + int(fields[12])) / self._tick  # utime, stime
+        return found or None
+
+    def spent(self, before: dict[int, float] | None) -> tuple[float, int] | None:
+        after = self.take()
+        if before is None or after is None:
+            return None
+        cpu = sum(now - before.get(pid, 0.0) for pid, now in after.items())
+        return cpu, sum(1 for pid in before if pid not in after)
+
+
+def database_of(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).database or ""
 
 
 async def part_storm(api: FakeProcess, person: Person, sizes: E2ESizes) -> None:
@@ -634,7 +707,7 @@ async def _shared_parts(
                 if "paid" in parts:
                     await part_telegram(api, bot, person, sizes, fast=True, first=2_000_000)
                 if "email" in parts:
-                    await part_email(smtp, bot, person, sizes)
+                    await part_email(smtp, bot, person, sizes, PgCpu(database_of(url)))
         if parts & {"storm", "crash"}:
             env = {"TELEGRAM_RATE": "200", "DELIVERY_LEASE_SECONDS": str(sizes.lease)}
             async with mailforge(url, api, **env) as bot:
