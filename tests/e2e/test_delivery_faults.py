@@ -155,27 +155,90 @@ def once_each(api: FakeBotAPI, chats: Sequence[int]) -> dict[int, int]:
     return {c: n for c in chats if (n := api.sent_count("sendMessage", c)) != 1}
 
 
-# -- (a) a 429 storm -------------------------------------------------------------------
+# -- (a) Bot API 5xx, (b) a lost answer, (c) a 429 storm: one bot -----------------------
 
 
-async def test_a_429_storm_delivers_everyone_once_within_the_limit(
+async def test_5xx_and_a_lost_answer_are_sent_again_and_a_429_storm_delivers_everyone_once(
     fake_api: FakeBotAPI, migrated_pg_url: str
 ) -> None:
-    chats = chats_of(71_001, 80)
+    """One bot walks the three Telegram faults (each started a bot of its own): its
+    settings are the storm's (TELEGRAM_RATE 100: the free lane sends at 30/s; 50
+    attempts), which the other two do not depend on; each fault has its own chats."""
     async with running_bot(
         fake_api, migrated_pg_url, telegram_rate=100, delivery_max_attempts=50
     ) as bot:
-        mailing_id = await prepare(bot, telegram(chats))
-        await bot.say(M, "/help", language_code="en")
-        first_send = len(fake_api.send_times)
-        fake_api.set_rate_limit(20, retry_after=1)  # we send at 100/s, Telegram allows 20/s
-        async with hurry_retries(bot):
-            summary = await launch_and_wait(bot, mailing_id, within=40)
-        run = await current_run(bot, mailing_id)
-    assert "delivered: 80" in summary and "80 of 80" in summary
-    assert run.status is RunStatus.completed and run.totals.delivered == 80
+        await bot_api_5xx_are_retried_until_everyone_has_it(bot)
+        await a_lost_answer_is_sent_again_and_reported_as_possibly_twice(bot)
+        await a_429_storm_delivers_everyone_once_within_the_limit(bot)
+
+
+async def bot_api_5xx_are_retried_until_everyone_has_it(bot: BotHarness) -> None:
+    fake_api, chats = bot.api, chats_of(72_001, 40)
+    # Five failing sendMessage calls. They are bound to recipients' chats (fail_next with
+    # chat_id) so that the bot's own messages to the manager (card, progress) never eat
+    # them: three recipients fail once, one fails twice.
+    flaky = {chats[3]: 1, chats[10]: 1, chats[20]: 1, chats[33]: 2}
+    for chat, times in flaky.items():
+        fake_api.fail_next("sendMessage", error_code=502, chat_id=chat, times=times)
+    refused_before = fake_api.request_count("sendMessage") - fake_api.sent_count()
+    mailing_id = await prepare(bot, telegram(chats), name="Flaky")
+    async with hurry_retries(bot):  # the 30 s backoff base would make this test slow
+        summary = await launch_and_wait(bot, mailing_id)
+    run = await current_run(bot, mailing_id)
+    rows = await deliveries(bot, run.id or 0)
+    assert "delivered: 40" in summary and "failed: 0" in summary
+    assert run.totals.delivered == 40 and run.status is RunStatus.completed
     assert once_each(fake_api, chats) == {}
-    rejected = fake_api.request_count("sendMessage") - fake_api.sent_count()
+    refused = fake_api.request_count("sendMessage") - fake_api.sent_count() - refused_before
+    assert refused == 5
+    attempts = {int(value): n for value, _, n, _ in rows}
+    assert {c: attempts[c] for c in flaky} == {c: t + 1 for c, t in flaky.items()}
+    assert all(attempts[c] == 1 for c in chats if c not in flaky)
+
+
+async def a_lost_answer_is_sent_again_and_reported_as_possibly_twice(bot: BotHarness) -> None:
+    """Telegram delivered the message but the answer was a 502: the engine sends it
+    again (at least once), and the run's statistics and export say who may have it twice."""
+    fake_api, chats = bot.api, chats_of(73_001, 3)
+    fake_api.lose_answer_next("sendMessage", chat_id=chats[1])
+    mailing_id = await prepare(bot, telegram(chats), name="Lost")
+    async with hurry_retries(bot):
+        summary = await launch_and_wait(bot, mailing_id)
+    assert "delivered: 3" in summary
+    assert [len(fake_api.messages(chat)) for chat in chats] == [1, 2, 1]
+    finished = await bot.api.wait_for_message(M, contains="Summary")
+    mark = bot.api.mark(M)
+    bot.api.press(M, "📊 Statistics", message_id=finished.message_id)
+    figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
+    assert "Possibly sent twice: 1" in figures.text
+    mark = bot.api.mark(M)
+    bot.api.press(M, "CSV", message_id=figures.message_id)
+    document = await bot.api.wait_for_message(
+        M, since=mark, predicate=lambda m: m.kind == "document", timeout=20
+    )
+    assert document.file is not None
+    rows = csv.DictReader(io.StringIO(document.file.content.decode("utf-8-sig")))
+    twice = {row["address"]: row["possibly_sent_twice"] for row in rows}
+    assert twice == {str(chats[0]): "", str(chats[1]): "yes", str(chats[2]): ""}
+
+
+async def a_429_storm_delivers_everyone_once_within_the_limit(bot: BotHarness) -> None:
+    """40 chats (it was 80, 4 s at the fake's 20/s): the free lane sends at 30/s, so the
+    storm begins in the first second and lasts two."""
+    fake_api, chats = bot.api, chats_of(71_001, 40)
+    mailing_id = await prepare(bot, telegram(chats))
+    await bot.say(M, "/help", language_code="en")
+    first_send = len(fake_api.send_times)
+    refused_before = fake_api.request_count("sendMessage") - fake_api.sent_count()
+    fake_api.set_rate_limit(20, retry_after=1)  # we send at 30/s, Telegram allows 20/s
+    async with hurry_retries(bot):
+        summary = await launch_and_wait(bot, mailing_id, within=40)
+    fake_api.set_rate_limit(None)
+    run = await current_run(bot, mailing_id)
+    assert "delivered: 40" in summary and "40 of 40" in summary
+    assert run.status is RunStatus.completed and run.totals.delivered == 40
+    assert once_each(fake_api, chats) == {}
+    rejected = fake_api.request_count("sendMessage") - fake_api.sent_count() - refused_before
     print(f"\n429 storm: {rejected} sendMessage calls answered 429")
     assert rejected > 0  # the storm did happen
     assert rejected < 5 * len(chats)  # every 429 was waited out, not hammered
@@ -184,64 +247,7 @@ async def test_a_429_storm_delivers_everyone_once_within_the_limit(
     assert busiest <= 21, busiest
 
 
-# -- (b) Bot API 5xx ---------------------------------------------------------------------
-
-
-async def test_bot_api_5xx_are_retried_until_everyone_has_it(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    chats = chats_of(72_001, 40)
-    # Five failing sendMessage calls. They are bound to recipients' chats (fail_next with
-    # chat_id) so that the bot's own messages to the manager (card, progress) never eat
-    # them: three recipients fail once, one fails twice.
-    flaky = {chats[3]: 1, chats[10]: 1, chats[20]: 1, chats[33]: 2}
-    for chat, times in flaky.items():
-        fake_api.fail_next("sendMessage", error_code=502, chat_id=chat, times=times)
-    async with running_bot(fake_api, migrated_pg_url, delivery_max_attempts=10) as bot:
-        mailing_id = await prepare(bot, telegram(chats))
-        async with hurry_retries(bot):  # the 30 s backoff base would make this test slow
-            summary = await launch_and_wait(bot, mailing_id)
-        run = await current_run(bot, mailing_id)
-        rows = await deliveries(bot, run.id or 0)
-    assert "delivered: 40" in summary and "failed: 0" in summary
-    assert run.totals.delivered == 40 and run.status is RunStatus.completed
-    assert once_each(fake_api, chats) == {}
-    assert fake_api.request_count("sendMessage") - fake_api.sent_count() == 5
-    attempts = {int(value): n for value, _, n, _ in rows}
-    assert {c: attempts[c] for c in flaky} == {c: t + 1 for c, t in flaky.items()}
-    assert all(attempts[c] == 1 for c in chats if c not in flaky)
-
-
-async def test_a_lost_answer_is_sent_again_and_reported_as_possibly_twice(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    """Telegram delivered the message but the answer was a 502: the engine sends it
-    again (at least once), and the run's statistics and export say who may have it twice."""
-    chats = chats_of(73_001, 3)
-    fake_api.lose_answer_next("sendMessage", chat_id=chats[1])
-    async with running_bot(fake_api, migrated_pg_url) as bot:
-        mailing_id = await prepare(bot, telegram(chats))
-        async with hurry_retries(bot):
-            summary = await launch_and_wait(bot, mailing_id)
-        assert "delivered: 3" in summary
-        assert [len(fake_api.messages(chat)) for chat in chats] == [1, 2, 1]
-        finished = await bot.api.wait_for_message(M, contains="Summary")
-        mark = bot.api.mark(M)
-        bot.api.press(M, "📊 Statistics", message_id=finished.message_id)
-        figures = await bot.api.wait_for_message(M, since=mark, contains="Delivered:", timeout=20)
-        assert "Possibly sent twice: 1" in figures.text
-        mark = bot.api.mark(M)
-        bot.api.press(M, "CSV", message_id=figures.message_id)
-        document = await bot.api.wait_for_message(
-            M, since=mark, predicate=lambda m: m.kind == "document", timeout=20
-        )
-    assert document.file is not None
-    rows = csv.DictReader(io.StringIO(document.file.content.decode("utf-8-sig")))
-    twice = {row["address"]: row["possibly_sent_twice"] for row in rows}
-    assert twice == {str(chats[0]): "", str(chats[1]): "yes", str(chats[2]): ""}
-
-
-# -- (c) the SMTP relay goes down mid-run ------------------------------------------------
+# -- (d) the SMTP relay goes down mid-run ------------------------------------------------
 
 
 async def test_an_smtp_outage_mid_run_ends_with_every_fate_recorded(
@@ -298,61 +304,62 @@ async def test_an_smtp_outage_mid_run_ends_with_every_fate_recorded(
     print(f"\nSMTP outage: delivered={tot.delivered} failed={tot.failed} refused={tot.refused}")
 
 
-# -- (d) pause and resume, (e) cancel ----------------------------------------------------
+# -- (e) pause and resume, (f) cancel: one bot -------------------------------------------
 
 
-async def test_pause_stops_sending_and_resume_completes_exactly(
+async def test_pause_stops_sending_and_resume_completes_exactly_and_cancel_stops_for_good(
     fake_api: FakeBotAPI, migrated_pg_url: str
 ) -> None:
-    chats = chats_of(73_001, 300)
+    """One bot (each started its own, with the same settings), a mailing and 300 chats
+    of its own for each."""
     async with running_bot(
         fake_api, migrated_pg_url, telegram_rate=1000, delivery_batch_size=20
     ) as bot:
         fake_api.set_stars(100)  # a fast mailing: paid broadcasts at 1000/s
-        mailing_id = await prepare(bot, telegram(chats), fast=True)
-        fake_api.delay = 0.05
-        mark = fake_api.mark(M)
-        await press(bot, "launch", mailing_id)
-        await wait_for(lambda: sent_to(fake_api, chats) >= 60, 20, "60 sends")
-        assert (await press(bot, "pause", mailing_id)).startswith("Paused")
-        await asyncio.sleep(0.5)  # the batch in flight (20 × 50 ms, concurrently) ends
-        held = sent_to(fake_api, chats)
-        await asyncio.sleep(1.0)
-        assert sent_to(fake_api, chats) == held < 300
-        paused = await current_run(bot, mailing_id)
-        assert paused.status is RunStatus.paused
-        assert await mailing_status(bot, mailing_id) is MailingStatus.paused
-        assert paused.totals.delivered == held and paused.totals.sending == 0
-        assert await press(bot, "resume", mailing_id) == "Sending goes on."
-        done = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=30)
-        summary = done.text or ""
-        run = await current_run(bot, mailing_id)
+        await pause_stops_sending_and_resume_completes_exactly(bot)
+        await cancel_mid_run_stops_after_the_batch_in_flight(bot)
+
+
+async def pause_stops_sending_and_resume_completes_exactly(bot: BotHarness) -> None:
+    fake_api, chats = bot.api, chats_of(75_001, 300)
+    mailing_id = await prepare(bot, telegram(chats), fast=True, name="Paused")
+    fake_api.delay = 0.05
+    mark = fake_api.mark(M)
+    await press(bot, "launch", mailing_id)
+    await wait_for(lambda: sent_to(fake_api, chats) >= 60, 20, "60 sends")
+    assert (await press(bot, "pause", mailing_id)).startswith("Paused")
+    await asyncio.sleep(0.5)  # the batch in flight (20 × 50 ms, concurrently) ends
+    held = sent_to(fake_api, chats)
+    await asyncio.sleep(1.0)
+    assert sent_to(fake_api, chats) == held < 300
+    paused = await current_run(bot, mailing_id)
+    assert paused.status is RunStatus.paused
+    assert await mailing_status(bot, mailing_id) is MailingStatus.paused
+    assert paused.totals.delivered == held and paused.totals.sending == 0
+    assert await press(bot, "resume", mailing_id) == "Sending goes on."
+    done = await fake_api.wait_for_message(M, since=mark, contains="Summary", timeout=30)
+    summary = done.text or ""
+    run = await current_run(bot, mailing_id)
     print(f"\npaused after {held} of 300 sends")
     assert "delivered: 300" in summary and "300 of 300" in summary
     assert run.status is RunStatus.completed and run.totals.delivered == 300
     assert once_each(fake_api, chats) == {}
 
 
-async def test_cancel_mid_run_stops_after_the_batch_in_flight(
-    fake_api: FakeBotAPI, migrated_pg_url: str
-) -> None:
-    chats = chats_of(74_001, 300)
-    async with running_bot(
-        fake_api, migrated_pg_url, telegram_rate=1000, delivery_batch_size=20
-    ) as bot:
-        fake_api.set_stars(100)  # a fast mailing: paid broadcasts at 1000/s
-        mailing_id = await prepare(bot, telegram(chats), fast=True)
-        fake_api.delay = 0.05
-        await press(bot, "launch", mailing_id)
-        await wait_for(lambda: sent_to(fake_api, chats) >= 60, 20, "60 sends")
-        assert "is cancelled" in await press(bot, "cancel", mailing_id)
-        await asyncio.sleep(0.5)  # the batch in flight ends and is recorded
-        held = sent_to(fake_api, chats)
-        await asyncio.sleep(1.0)
-        assert sent_to(fake_api, chats) == held < 300
-        run = await current_run(bot, mailing_id)
-        status = await mailing_status(bot, mailing_id)
-        rows = await deliveries(bot, run.id or 0)
+async def cancel_mid_run_stops_after_the_batch_in_flight(bot: BotHarness) -> None:
+    fake_api, chats = bot.api, chats_of(74_001, 300)
+    mailing_id = await prepare(bot, telegram(chats), fast=True, name="Cancelled")
+    fake_api.delay = 0.05
+    await press(bot, "launch", mailing_id)
+    await wait_for(lambda: sent_to(fake_api, chats) >= 60, 20, "60 sends")
+    assert "is cancelled" in await press(bot, "cancel", mailing_id)
+    await asyncio.sleep(0.5)  # the batch in flight ends and is recorded
+    held = sent_to(fake_api, chats)
+    await asyncio.sleep(1.0)
+    assert sent_to(fake_api, chats) == held < 300
+    run = await current_run(bot, mailing_id)
+    status = await mailing_status(bot, mailing_id)
+    rows = await deliveries(bot, run.id or 0)
     print(f"\ncancelled after {held} of 300 sends")
     tot = run.totals
     assert run.status is RunStatus.cancelled and status is MailingStatus.cancelled
