@@ -157,9 +157,25 @@ async def bounce_back(imap: ImapServer, envelope_sender: str) -> None:
     await client.logout()
 
 
-async def test_opens_clicks_and_a_bounce_show_in_statistics_export_and_healthz(
-    world: World,
+async def test_one_bots_mail_and_telegram_engagement_from_bad_input_to_exports(
+    world: World, fake_api: FakeBotAPI, migrated_pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """One bot, its relay and its bounce mailbox for every engagement case (each started
+    all three, six times): bad input first, while nothing is counted yet, then an email
+    mailing's opens, clicks and bounce, the dialog's tracking switches, and a Telegram
+    mailing's button clicks, tracking edit and a forged button. ``/healthz`` counts over
+    the whole life of the bot: its figures after the bad input include that input's."""
+    await bad_input_is_logged_shown_in_healthz_and_counts_nothing(
+        world, fake_api, migrated_pg_url, caplog
+    )
+    await opens_clicks_and_a_bounce_show_in_statistics_export_and_healthz(world)
+    await the_dialog_switches_tracking_and_utm_for_an_email_mailing(world)
+    await the_tracking_step_edits_one_mailing_from_its_card(world)
+    await a_telegram_buttons_click_is_counted_and_opens_are_not(world)
+    await another_managers_forged_button_shows_nothing(world)
+
+
+async def opens_clicks_and_a_bounce_show_in_statistics_export_and_healthz(world: World) -> None:
     bot = world.bot
     body = f'Hello! <a href="{SALE}">Autumn sale</a>'
     mailing_id = await add_mailing(
@@ -195,9 +211,10 @@ async def test_opens_clicks_and_a_bounce_show_in_statistics_export_and_healthz(
 
     health = json.loads(await (await get(f"{world.base}/healthz")).text())
     assert health["bounce_reader"]["state"] == "ok"
-    assert health["bounce_reader"]["by_kind"] == {"hard": 1}
+    # with the malformed and the forged (unknown) DSN and the forged pixel read before
+    assert health["bounce_reader"]["by_kind"] == {"malformed": 1, "unknown": 1, "hard": 1}
     assert health["tracking"]["opens"] == 1 and health["tracking"]["clicks"] == 1
-    assert health["tracking"]["refused_tokens"] == 1
+    assert health["tracking"]["refused_tokens"] == 2
 
     figures = await statistics(bot, mailing_id, "Autumn sale")
     assert "✅ Delivered: 1" in figures.text and "🚫 Refused: 1" in figures.text
@@ -244,7 +261,7 @@ async def test_opens_clicks_and_a_bounce_show_in_statistics_export_and_healthz(
     assert sheet[BOB]["bounce"] == "hard" and sheet[BOB]["clicks"] == 0
 
 
-async def test_a_telegram_buttons_click_is_counted_and_opens_are_not(world: World) -> None:
+async def a_telegram_buttons_click_is_counted_and_opens_are_not(world: World) -> None:
     bot = world.bot
     mailing_id = await add_mailing(
         bot,
@@ -278,7 +295,7 @@ async def stored(bot: BotHarness, name: str) -> Mailing:
     return mailing
 
 
-async def test_the_dialog_switches_tracking_and_utm_for_an_email_mailing(world: World) -> None:
+async def the_dialog_switches_tracking_and_utm_for_an_email_mailing(world: World) -> None:
     bot = world.bot
     async with bot.app.db.uow_factory() as uow:
         rlist = await uow.lists.add(RecipientList("Mail readers", M))
@@ -322,8 +339,10 @@ async def test_the_dialog_switches_tracking_and_utm_for_an_email_mailing(world: 
     assert tracking == {"tracking": False, "utm": True, "utm_content": "hero"}
 
     assert mailing.id is not None
+    earlier = len(world.smtp.messages)  # the autumn sale's
     await launch(bot, mailing.id, "Осенняя распродажа")
-    html = world.smtp.messages[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    [letter] = world.smtp.messages[earlier:]
+    html = letter.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "/o/" not in html and "/c/" not in html  # not tracked: straight to the site
     assert (
         "https://shop.example.com/sale?id=7&amp;utm_source=mailforge&amp;utm_medium=email"
@@ -335,7 +354,7 @@ async def test_the_dialog_switches_tracking_and_utm_for_an_email_mailing(world: 
     assert "Tracking was off for this mailing" in screen.text and not photos
 
 
-async def test_the_tracking_step_edits_one_mailing_from_its_card(world: World) -> None:
+async def the_tracking_step_edits_one_mailing_from_its_card(world: World) -> None:
     bot = world.bot
     mailing_id = await add_mailing(
         bot,
@@ -364,7 +383,7 @@ async def reader_state(bot: BotHarness) -> dict[str, Any]:
     return found
 
 
-async def test_bad_input_is_logged_shown_in_healthz_and_counts_nothing(
+async def bad_input_is_logged_shown_in_healthz_and_counts_nothing(
     world: World, fake_api: FakeBotAPI, migrated_pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -412,7 +431,7 @@ async def test_bad_input_is_logged_shown_in_healthz_and_counts_nothing(
         assert f"Bounce mailbox: {state}" in caplog.text
 
 
-async def test_another_managers_forged_button_shows_nothing(world: World) -> None:
+async def another_managers_forged_button_shows_nothing(world: World) -> None:
     bot = world.bot
     other = M + 1
     await grant(bot, other)
@@ -420,7 +439,7 @@ async def test_another_managers_forged_button_shows_nothing(world: World) -> Non
         bot,
         Mailing(owner_id=M, name="Private", channel=Channel.telegram, body="Hi"),
         AddressKind.telegram,
-        [str(READER)],
+        [str(READER + 1)],
     )
     await launch(bot, mailing_id, "Private")
     menu = await bot.say(other, "/help", language_code="en")
