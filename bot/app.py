@@ -60,7 +60,7 @@ from infrastructure.channels.telegram_replies import FloodWaitMiddleware
 from infrastructure.channels.telegram_stars import TelegramStars
 from infrastructure.db.ab_tests import SqlABTests
 from infrastructure.db.answers import SqlAnswers
-from infrastructure.db.engine import create_engine, create_session_factory
+from infrastructure.db.engine import create_engine, create_poll_engine, create_session_factory
 from infrastructure.db.figures import SqlFigures
 from infrastructure.db.follow_ups import SqlFollowUps
 from infrastructure.db.repositories import SqlStatsReader
@@ -90,8 +90,17 @@ log = logging.getLogger(__name__)
 class Database:
     engine: AsyncEngine
     uow_factory: UnitOfWorkFactory
+    polls: AsyncEngine | None = None  # ``poll_engine``'s, made when first asked for
+
+    def poll_engine(self) -> AsyncEngine:
+        """The engine of reads that clients repeat (``create_poll_engine``)."""
+        if self.polls is None:
+            self.polls = create_poll_engine(self.engine)
+        return self.polls
 
     async def close(self) -> None:
+        if self.polls is not None and self.polls is not self.engine:
+            await self.polls.dispose()
         await self.engine.dispose()
 
 
@@ -322,9 +331,11 @@ def build_api_app(settings: Settings, db: Database, i18n: PoI18n, services: Serv
     from bot.api.app import build_api
     from bot.api.context import ApiContext
     from bot.api.limits import TokenRateLimit
+    from infrastructure.db.repositories.api_tokens import SqlTokenRunReader
 
     members = SqlMemberUpserter(db.engine)
-    ctx = ApiContext(services, members, TokenRateLimit(settings.api.rate))
+    runs = SqlTokenRunReader(db.poll_engine())
+    ctx = ApiContext(services, members, runs, TokenRateLimit(settings.api.rate))
     return build_api(ctx, i18n, body_max_bytes=settings.api.body_max_bytes)
 
 

@@ -12,6 +12,7 @@ from bot.api.limits import TokenRateLimit
 from domain.api_tokens import hash_secret
 from domain.clock import Clock
 from domain.errors import Unauthenticated
+from domain.ports.api import TokenRunReader
 from domain.ports.recipients import MemberUpserter
 from domain.ports.uow import UnitOfWorkFactory
 from domain.usecases.api_tokens import authenticate
@@ -25,6 +26,7 @@ class ApiContext:
 
     services: Services
     members: MemberUpserter
+    runs: TokenRunReader  # ``GET /runs/{id}``'s one read
     rate_limit: TokenRateLimit
 
     @property

@@ -8,7 +8,13 @@ from typing import Protocol
 
 from domain.api_tokens import ApiToken
 from domain.idempotency import IdempotencyRecord
+from domain.mailings import Ownership
+from domain.runs import MailingRun
 from domain.users import User
+
+# A token, its owner (None: no such user) and a run with its mailing's ownership (None:
+# no such run).
+TokenAndRun = tuple[ApiToken, User | None, tuple[MailingRun, Ownership] | None]
 
 
 class ApiTokenStore(Protocol):
@@ -31,6 +37,15 @@ class ApiTokenStore(Protocol):
 
     async def touch(self, token_id: int, now: datetime) -> None:
         """Remember the last use (best effort, at most once a minute is enough)."""
+
+
+class TokenRunReader(Protocol):
+    """The read behind ``GET /runs/{id}``, the call clients poll while a run sends."""
+
+    async def token_and_run(self, token_hash: str, run_id: int) -> TokenAndRun | None:
+        """``ApiTokenStore.with_owner`` (``None``: no such token) and
+        ``RunRepository.get_with_ownership(run_id)`` at one instant, in one read outside
+        any unit of work."""
 
 
 class IdempotencyStore(Protocol):

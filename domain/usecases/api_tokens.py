@@ -76,9 +76,28 @@ async def authenticate_in(uow: UnitOfWork, secret: str, now: datetime) -> User:
     if found is None:
         raise Unauthenticated()
     token, owner = found
-    if not token.is_active or token.id is None or owner is None or not owner.is_staff:
-        raise Unauthenticated()
-    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+    user = token_owner(token, owner)
+    if token.id is not None and _touch_due(token, now):
         await uow.api_tokens.touch(token.id, now)
         await uow.commit()
+    return user
+
+
+def token_owner(token: ApiToken, owner: User | None) -> User:
+    """The owner a found token acts as: ``Unauthenticated`` when the token is revoked or
+    the owner is gone or holds no role."""
+    if not token.is_active or token.id is None or owner is None or not owner.is_staff:
+        raise Unauthenticated()
     return owner
+
+
+async def note_use(uow_factory: UnitOfWorkFactory, token: ApiToken, now: datetime) -> None:
+    """Remember a use of a token read outside a unit of work (at most once a minute)."""
+    if token.id is not None and _touch_due(token, now):
+        async with uow_factory() as uow:
+            await uow.api_tokens.touch(token.id, now)
+            await uow.commit()
+
+
+def _touch_due(token: ApiToken, now: datetime) -> bool:
+    return token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY

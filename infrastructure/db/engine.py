@@ -40,16 +40,29 @@ def create_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, foreign_keys=sqlite_foreign_keys, echo=echo)
+    return _pg_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def create_poll_engine(engine: AsyncEngine) -> AsyncEngine:
+    """For reads of one statement that clients repeat (``GET /runs/{id}`` while a run
+    sends): on PostgreSQL an engine of its own in autocommit, without the pool's ping,
+    so that such a read is one round trip instead of four (ping, BEGIN, the statement,
+    ROLLBACK); its reader retries once on a connection the server dropped
+    (``run_polls.SqlTokenRunReader``). SQLite has no round trips: ``engine`` itself."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return _pg_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8)
+
+
+def _pg_engine(url: URL, *, echo: bool = False, **pool: Any) -> AsyncEngine:
     return _create_async_engine(
-        parsed,
+        url,
         echo=echo,
         json_serializer=json_serializer,
         hide_parameters=True,  # errors must not print addresses or message text
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
         pool_recycle=1800,
         connect_args={"server_settings": dict(PG_SERVER_SETTINGS)},
+        **pool,
     )
 
 

@@ -35,6 +35,7 @@ from domain.errors import Conflict
 from domain.idempotency import IdempotencyRecord
 from domain.mailings import Mailing, MailingStatus, Ownership
 from domain.pagination import Page
+from domain.ports.api import TokenAndRun
 from domain.recipients import Address, AddressKind, Audience, ListSize, RecipientList
 from domain.runs import (
     DeliveryStatus,
@@ -974,6 +975,20 @@ class MemoryEngagementReader:
             for (run, index), counts in sorted(self._db.state.link_tracking.items())
             if run == run_id
         }
+
+
+class MemoryTokenRunReader:
+    """``domain.ports.api.TokenRunReader`` on a ``MemoryDatabase``'s committed data: the
+    token store's and the run repository's own reads, outside any unit of work."""
+
+    def __init__(self, db: MemoryDatabase) -> None:
+        self._db = db
+
+    async def token_and_run(self, token_hash: str, run_id: int) -> TokenAndRun | None:
+        async with self._db.uow_factory() as uow:
+            found = await uow.api_tokens.with_owner(token_hash)
+            run = await uow.runs.get_with_ownership(run_id)
+        return None if found is None else (*found, run)
 
 
 class StatsUnread:

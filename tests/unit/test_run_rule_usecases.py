@@ -31,7 +31,8 @@ from domain.usecases import (
     retention,
     runs_view,
 )
-from tests.fakes.memory_uow import MemoryDatabase, StatsUnread
+from domain.users import Role
+from tests.fakes.memory_uow import MemoryDatabase, MemoryTokenRunReader, StatsUnread
 from tests.fakes.team import (
     ADMIN,
     MANAGER,
@@ -299,20 +300,28 @@ async def test_runs_are_read_by_their_mailings_owner_or_an_admin(db: MemoryDatab
     assert (await runs_view.run_of(db.uow_factory, ADMIN, first)).id == first
 
 
-async def test_a_token_reads_its_owners_runs_in_one_unit_of_work(db: MemoryDatabase) -> None:
+async def test_a_token_reads_its_owners_runs_in_one_read(db: MemoryDatabase) -> None:
     mine, theirs = await a_mailing(db, MANAGER), await a_mailing(db, OTHER)
     first, their_run = await a_run(db, mine), await a_run(db, theirs)
     token, secret = await api_tokens.create_token(db.uow_factory, MANAGER, MANAGER, "ci")
-    assert (await runs_view.run_for_token(db.uow_factory, secret, first, NOW)).id == first
+    reader = MemoryTokenRunReader(db)
+    assert (await runs_view.run_for_token(db.uow_factory, reader, secret, first, NOW)).id == first
     assert db.api_tokens[token.id or 0].last_used_at == NOW  # noted as ``authenticate`` does
     for run_id in (their_run, 999):
         with pytest.raises(NotFound) as missing:
-            await runs_view.run_for_token(db.uow_factory, secret, run_id, NOW)
+            await runs_view.run_for_token(db.uow_factory, reader, secret, run_id, NOW)
         assert missing.value.key == "stats-run-not-found"
+    db.mailings[mine].archived_at = NOW  # archived: only an admin still sees its runs
+    with pytest.raises(NotFound):
+        await runs_view.run_for_token(db.uow_factory, reader, secret, first, NOW)
+    db.users[MANAGER].role = None  # the owner lost the role: the token no longer works
+    with pytest.raises(Unauthenticated):
+        await runs_view.run_for_token(db.uow_factory, reader, secret, first, NOW)
+    db.users[MANAGER].role = Role.manager
     await api_tokens.revoke_token(db.uow_factory, MANAGER, token.id or 0, NOW)
     for wrong in (secret, secret + "x"):  # revoked, unknown: never a run
         with pytest.raises(Unauthenticated):
-            await runs_view.run_for_token(db.uow_factory, wrong, first, NOW)
+            await runs_view.run_for_token(db.uow_factory, reader, wrong, first, NOW)
 
 
 async def test_a_deliveries_page_is_checked_before_it_is_read(db: MemoryDatabase) -> None:

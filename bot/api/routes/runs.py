@@ -64,7 +64,7 @@ async def one_run(run_id: int, secret: Secret, ctx: Context) -> RunOut:
     """As ``Caller`` would (401, then 429, then 404), with the token checked in the
     run's own read (``run_for_token``): clients poll this while a run sends."""
     try:
-        run = await run_for_token(ctx.uow_factory, secret, run_id, ctx.clock.now())
+        run = await run_for_token(ctx.uow_factory, ctx.runs, secret, run_id, ctx.clock.now())
     except NotFound:
         await ctx.rate_limit.check(hash_secret(secret))  # a known token: the call counts
         raise

@@ -5,13 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from domain.api_tokens import ApiToken
 from domain.idempotency import IdempotencyRecord
+from domain.mailings import Ownership
+from domain.ports.api import TokenAndRun
 from domain.users import User
-from infrastructure.db.models import ApiTokenRow, IdempotencyRow, UserRow
+from infrastructure.db.engine import create_session_factory
+from infrastructure.db.models import (
+    ApiTokenRow,
+    IdempotencyRow,
+    MailingRow,
+    MailingRunRow,
+    UserRow,
+)
 from infrastructure.db.repositories._sql import execute_dml, upsert_insert
+from infrastructure.db.repositories.runs import to_run
 from infrastructure.db.repositories.users import to_user
 
 
@@ -26,6 +37,40 @@ def to_token(row: ApiTokenRow) -> ApiToken:
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
     )
+
+
+class SqlTokenRunReader:
+    """Implements ``domain.ports.api.TokenRunReader`` on an engine of
+    ``engine.create_poll_engine``: one statement, no transaction around it (on
+    PostgreSQL), no ping before it; a connection the server dropped meanwhile (a restart)
+    fails that statement, which is then read once more on a new connection."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = create_session_factory(engine)
+
+    async def token_and_run(self, token_hash: str, run_id: int) -> TokenAndRun | None:
+        stmt = (
+            select(
+                ApiTokenRow, UserRow, MailingRunRow, MailingRow.owner_id, MailingRow.archived_at
+            )
+            .outerjoin(UserRow, UserRow.telegram_id == ApiTokenRow.owner_id)
+            .outerjoin(MailingRunRow, MailingRunRow.id == run_id)
+            .outerjoin(MailingRow, MailingRow.id == MailingRunRow.mailing_id)
+            .where(ApiTokenRow.token_hash == token_hash)
+        )
+        for retry in (True, False):
+            try:
+                async with self._sessions() as session:
+                    found = (await session.execute(stmt)).first()
+                break
+            except DBAPIError as error:
+                if not (retry and error.connection_invalidated):
+                    raise
+        if found is None:
+            return None
+        token, owner, run, owner_id, archived_at = found
+        seen = None if run is None else (to_run(run), Ownership(owner_id, archived_at is not None))
+        return to_token(token), to_user(owner) if owner is not None else None, seen
 
 
 class SqlApiTokenStore:

@@ -11,13 +11,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.api_tokens import ApiToken
 from domain.errors import NotFound
 from domain.mailings import Channel, Mailing, MailingStatus, Ownership, Schedule, ScheduleKind
 from domain.ports.uow import UnitOfWork, UnitOfWorkFactory
 from domain.recipients import RecipientList
 from domain.runs import MailingRun, RunStatus, RunTotals
 from domain.templates import Template
+from domain.users import Role, User
+from infrastructure.db.engine import create_poll_engine
 from infrastructure.db.repositories import SqlRunRepository
+from infrastructure.db.repositories.api_tokens import SqlTokenRunReader
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 SLOT = datetime(2025, 7, 1, 10, 0, tzinfo=MOSCOW)
@@ -201,6 +205,42 @@ async def test_a_run_round_trips_and_its_slot_is_taken_once(
         mailing.archived_at = SLOT
         await uow.mailings.update(mailing)
         assert await uow.runs.get_with_ownership(run.id) == (run, Ownership(1, True))
+
+
+async def test_a_token_and_a_run_are_read_in_one_statement(
+    uow_factory: UnitOfWorkFactory, db_engine: AsyncEngine
+) -> None:
+    async with uow_factory() as uow:
+        await uow.users.add(User(telegram_id=1, role=Role.manager))
+        token = await uow.api_tokens.add(ApiToken(1, "shop", "h1", "mf_a"))
+        mailing = await add_mailing(uow)
+        run = await uow.runs.add(MailingRun(mailing_id=mailing.id or 0, scheduled_for=SLOT))
+        assert run is not None and run.id is not None
+        await uow.commit()
+    polls = create_poll_engine(db_engine)
+    reader = SqlTokenRunReader(polls)
+    try:
+        async with uow_factory() as uow:  # what the unit of work's two reads see
+            owner = await uow.users.get(1)
+            seen = await uow.runs.get_with_ownership(run.id)
+        assert seen == (run, Ownership(1, False))
+        assert await reader.token_and_run("h1", run.id) == (token, owner, seen)
+        assert await reader.token_and_run("h1", run.id + 1) == (token, owner, None)
+        assert await reader.token_and_run("nope", run.id) is None
+        if polls.dialect.name == "postgresql":  # the server drops the connection (a restart)
+            async with db_engine.begin() as conn:
+                dropped = await conn.scalars(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+                        " AND query LIKE '%api_tokens%'"
+                    )
+                )
+                assert dropped.all() == [True]  # the reader's one pooled connection
+            assert await reader.token_and_run("h1", run.id) == (token, owner, seen)
+    finally:
+        if polls is not db_engine:
+            await polls.dispose()
 
 
 async def test_run_update_keeps_totals_that_only_increments_change(
