@@ -170,6 +170,11 @@ class Dialect:
 # in id order and stops after ``limit`` rows: it never reads the delivered rows before
 # the pending ones, nor every pending row of a big run to sort them. Empty attributes (most
 # addresses) come back as NULL: decoding '{}' in Python cost a few µs per claimed row.
+# A batch's rows are looked up by primary key whatever the table's size: joined to a
+# batch of 150-1,000 ids, a table of a few thousand rows (a new install) looked cheaper to
+# read whole than to probe, so each record read every delivery row (and each claim every
+# address) again. ``id = ANY(ARRAY(SELECT …))`` is estimated at a few rows, so it is
+# always an index scan; the join to the batch's values then runs on those rows only.
 
 _PG_CLAIM = """
 WITH picked AS (
@@ -194,24 +199,28 @@ WITH picked AS (
 SELECT c.id, c.run_id, c.address_id, c.attempts, c.variant, a.kind, a.value,
        NULLIF(a.attributes, '{}'::jsonb) AS attributes
 FROM claimed AS c JOIN addresses AS a ON a.id = c.address_id
+WHERE a.id = ANY(ARRAY(SELECT address_id FROM claimed))
 """
 
 _PG_LOCK_SENDING = """
 SELECT id, run_id, address_id, attempts, status FROM deliveries
-WHERE id = ANY(CAST(:ids AS BIGINT[]))
+WHERE id = ANY(ARRAY(SELECT unnest(CAST(:ids AS BIGINT[]))))
 ORDER BY id FOR UPDATE
 """
 
 _PG_COMPLETE = """
+WITH v AS (
+  SELECT * FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]),
+                       CAST(:errors AS TEXT[]), CAST(:providers AS TEXT[]),
+                       CAST(:next_ats AS TIMESTAMPTZ[]), CAST(:given_backs AS INTEGER[]),
+                       CAST(:losts AS BOOLEAN[]))
+    AS v(id, status, last_error, provider_id, next_at, given_back, lost)
+)
 UPDATE deliveries AS d
 SET status = v.status, last_error = v.last_error, provider_message_id = v.provider_id,
     next_attempt_at = v.next_at, attempts = d.attempts - v.given_back, updated_at = :now,
     answer_lost = d.answer_lost OR v.lost
-FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]),
-            CAST(:providers AS TEXT[]), CAST(:next_ats AS TIMESTAMPTZ[]),
-            CAST(:given_backs AS INTEGER[]), CAST(:losts AS BOOLEAN[]))
-     AS v(id, status, last_error, provider_id, next_at, given_back, lost)
-WHERE d.id = v.id
+FROM v WHERE d.id = v.id AND d.id = ANY(ARRAY(SELECT id FROM v))
 """
 
 _PG_SUPPRESS = """
@@ -229,12 +238,14 @@ ORDER BY d.id FOR UPDATE OF d SKIP LOCKED
 """
 
 _PG_REQUEUE = """
+WITH v AS (
+  SELECT * FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]),
+                       CAST(:errors AS TEXT[])) AS v(id, status, last_error)
+)
 UPDATE deliveries AS d
 SET status = v.status, last_error = COALESCE(v.last_error, d.last_error), updated_at = :now,
     answer_lost = TRUE
-FROM unnest(CAST(:ids AS BIGINT[]), CAST(:statuses AS TEXT[]), CAST(:errors AS TEXT[]))
-     AS v(id, status, last_error)
-WHERE d.id = v.id
+FROM v WHERE d.id = v.id AND d.id = ANY(ARRAY(SELECT id FROM v))
 """
 
 _PG_MOVE_TOTALS = """
