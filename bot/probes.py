@@ -36,9 +36,11 @@ class Probes:
         metrics: Metrics,
         parts: Mapping[str, Alive],
         reports: Mapping[str, Report] | None = None,
+        ping_timeout: float = PING_TIMEOUT,
     ) -> None:
         self.ping, self.metrics, self.parts = ping, metrics, dict(parts)
         self.reports = dict(reports or {})
+        self.ping_timeout = ping_timeout
 
     def install(self, site: Site) -> None:
         site.add("/healthz", self.healthz, ["GET"])
@@ -58,7 +60,7 @@ class Probes:
 
     async def _database(self) -> str:
         try:
-            await asyncio.wait_for(self.ping(), PING_TIMEOUT)
+            await asyncio.wait_for(self.ping(), self.ping_timeout)
         except TimeoutError:
             return "timeout"
         except Exception:  # the error text may carry host names: say only that it failed
