@@ -257,6 +257,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+# For a test whose subject is not the database (routing, headers, limits kept in memory,
+# a document): it runs on PostgreSQL only, the production database, instead of once per
+# backend. Only where another test already covers its queries on SQLite.
+postgresql_only = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
+
 @pytest.fixture
 async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)

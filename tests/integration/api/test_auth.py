@@ -13,6 +13,7 @@ from openapi_spec_validator import validate
 from domain.usecases import api_tokens, roles
 from tests.e2e.conftest import ADMIN, _Quiet
 from tests.integration.api.conftest import MANAGER, OTHER, ApiHarness, assert_problem, start_api
+from tests.support.db import postgresql_only
 
 
 async def test_me_answers_the_token_owner_and_role(api: ApiHarness) -> None:
@@ -49,6 +50,7 @@ async def test_a_revoked_token_or_a_removed_owner_gets_401_at_once(api: ApiHarne
     assert_problem(await api.client(second).get("/me"), 401, "error-unauthenticated")
 
 
+@postgresql_only
 async def test_problems_speak_the_accept_language(api: ApiHarness) -> None:
     http = api.client(**{"Accept-Language": "ru-RU,ru;q=0.9,en;q=0.5"})
     body = assert_problem(await http.get("/me"), 401, "api-token-missing")
@@ -57,6 +59,7 @@ async def test_problems_speak_the_accept_language(api: ApiHarness) -> None:
     assert "Send an API token" in assert_problem(await fallback.get("/me"), 401)["detail"]
 
 
+@postgresql_only
 async def test_unknown_endpoints_and_methods_are_problems(api: ApiHarness) -> None:
     http = await api.as_user(MANAGER)
     assert_problem(await http.get("/nothing-here"), 404, "api-no-such-endpoint")
@@ -69,6 +72,7 @@ async def tight_api(database_url: str) -> AsyncIterator[ApiHarness]:
         yield harness
 
 
+@postgresql_only
 async def test_each_token_is_rate_limited_with_retry_after(tight_api: ApiHarness) -> None:
     busy = await tight_api.as_user(MANAGER)
     calm = await tight_api.as_user(OTHER)
@@ -95,12 +99,14 @@ async def test_a_runs_status_counts_against_the_rate_and_checks_the_token(
     assert_problem(limited, 429, "api-rate-limited")
 
 
+@postgresql_only
 async def test_a_body_over_the_limit_is_refused_with_413(tight_api: ApiHarness) -> None:
     http = await tight_api.as_user(MANAGER)
     declared = await http.post("/me", content=b"x" * 1001)
     assert_problem(declared, 413, "api-body-too-large")
 
 
+@postgresql_only
 async def test_the_openapi_document_validates_and_docs_are_served(api: ApiHarness) -> None:
     root = api.base_url.removesuffix("/api/v1")
     async with httpx.AsyncClient(base_url=root) as http:
