@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/import.py            # 100,000 then 1,000,000 rows
     .venv/bin/python bench/import.py --quick    # 2,000 then 20,000 rows (the test suite)
+    .venv/bin/python bench/import.py --sizes 1000000 --phases   # and where the time goes
 
 Creates a fresh database on the server of ``--pg-url`` (or ``BENCH_PG_URL``), migrates
 it, imports generated files (email, name, city; about 1 % repeated rows and 0.5 % bad
@@ -15,16 +16,25 @@ and the best of three. Then "Update from source": the same file again with every
 fiftieth row gone, as a re-import (``ImportSource.sync``), which marks the members gone
 from the source in its transaction; its time is printed beside the first import's.
 Drops its database at the end.
+
+"floor" is the least the server must do to store the file's new members in this schema,
+measured in the same run: the unique rows, staged and with their attributes built, written
+into empty copies of ``addresses`` and ``list_members`` (indexes and the count trigger
+included). An import cannot be faster than the bare ``COPY`` plus that; the ratio it
+prints is that bound. ``--phases`` prints each import's time per statement
+(``bench/phases.py``): wall, this process's CPU and the PostgreSQL backend's CPU.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import csv
 import random
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -35,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.args import bench_args
 from bench.loop import LoopLag
 from bench.memory import RssSampler
+from bench.phases import backend_cpu, traced
 from domain.imports import ImportReport, ImportSource
 from domain.recipients import AddressKind, RecipientList
 from infrastructure.db import create_engine, create_session_factory, make_uow_factory
@@ -70,6 +81,7 @@ async def run_import(
     sampler: RssSampler,
     lag: LoopLag,
     list_id: int | None = None,
+    phases: bool = False,
 ) -> tuple[float, ImportReport, int]:
     """Into a new list, or (``list_id``) into that list again from its source (sync)."""
     engine = create_engine(url)
@@ -88,13 +100,15 @@ async def run_import(
         importer = SqlRecipientImporter(engine)
         ticker = asyncio.create_task(lag.run())
         try:
-            with sampler.running():
+            with sampler.running(), traced(engine) if phases else nullcontext() as log:
                 started = time.perf_counter()
                 source = ImportSource(path, path.name, sync=path.stem.endswith("-again"))
                 report = await importer.import_file(list_id, source, progress)
                 elapsed = time.perf_counter() - started
         finally:
             ticker.cancel()
+        if log is not None:
+            print("\n".join(log.lines()))
         return elapsed, report, list_id
     finally:
         await engine.dispose()
@@ -151,7 +165,51 @@ async def bare_copy(url: str, path: Path) -> float:
         await connection.close()
 
 
-async def bench(sizes: list[int], server_url: str) -> None:
+# The minimum of an import's work on the server: its unique rows, already staged and with
+# their attributes built, written into empty copies of the two tables an import fills, with
+# their indexes and list_members' count trigger (which skips, as for the importer).
+FLOOR = [
+    "CREATE TEMP TABLE bench_unique AS SELECT a.kind, a.value, a.attributes"
+    " FROM addresses a JOIN list_members m ON m.address_id = a.id WHERE m.list_id = $1",
+    "CREATE TABLE bench_addresses (LIKE addresses INCLUDING ALL)",
+    "CREATE TABLE bench_members (LIKE list_members INCLUDING ALL)",
+    """CREATE TRIGGER bench_count_added AFTER INSERT ON bench_members
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    WHEN (current_setting('mailforge.members_counted', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION mailforge_count_members_added()""",
+]
+FLOOR_STORE = """
+    WITH new AS (
+        INSERT INTO bench_addresses (kind, value, attributes)
+        SELECT kind, value, attributes FROM bench_unique
+        ORDER BY value COLLATE "C", kind COLLATE "C" RETURNING id
+    )
+    INSERT INTO bench_members (list_id, address_id) SELECT 1, id FROM new
+"""
+
+
+async def schema_floor(url: str, list_id: int) -> tuple[float, float]:
+    """What storing the list's members costs at the least in this schema (``FLOOR``), and
+    the server's CPU for it: seconds, from the start of the statement to the commit."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        for statement in FLOOR:
+            await connection.execute(statement, *([list_id] if "$1" in statement else []))
+        await connection.execute("ANALYZE bench_unique")
+        pid = connection.get_server_pid()
+        cpu, started = backend_cpu(pid), time.perf_counter()
+        async with connection.transaction():
+            await connection.execute("SET LOCAL mailforge.members_counted = 'on'")
+            await connection.execute(FLOOR_STORE)
+        elapsed, cpu = time.perf_counter() - started, backend_cpu(pid) - cpu
+        await connection.execute("DROP TABLE bench_members, bench_addresses, bench_unique")
+        return elapsed, cpu
+    finally:
+        await connection.close()
+
+
+async def bench(sizes: list[int], server_url: str, *, phases: bool = False) -> None:
     sampler = RssSampler(interval=0.01)
     url = await fresh_pg_database(server_url, prefix="mailforge_bench")
     try:
@@ -162,9 +220,10 @@ async def bench(sizes: list[int], server_url: str) -> None:
                 write_csv(path, size, prefix=f"user{size}-")
                 before = sampler.sample()
                 lag = LoopLag()
-                elapsed, report, list_id = await run_import(url, path, sampler, lag)
+                elapsed, report, list_id = await run_import(url, path, sampler, lag, phases=phases)
                 first, best, reachable = await dialog_count(url, list_id)
                 baseline = await bare_copy(url, path)
+                floor, floor_cpu = await schema_floor(url, list_id)
                 print(
                     f"import {size:,} rows: {elapsed:.2f} s, {size / elapsed:,.0f} rows/s; "
                     f"peak RSS {sampler.peak / MB:.0f} MB (before {before / MB:.0f} MB); "
@@ -180,8 +239,16 @@ async def bench(sizes: list[int], server_url: str) -> None:
                     f"  dialog count of the list ({reachable:,} reachable): "
                     f"first {first:.3f} s, best of 3 {best:.3f} s"
                 )
+                print(
+                    f"  floor: the {report.added:,} new members stored into empty copies of "
+                    f"addresses and list_members: {floor:.2f} s (server CPU {floor_cpu:.2f} s); "
+                    f"bare COPY + that = ratio {(baseline + floor) / baseline:.1f}x at best "
+                    "in this schema"
+                )
                 again = thinned(path)
-                resync, report, _ = await run_import(url, again, sampler, LoopLag(), list_id)
+                resync, report, _ = await run_import(
+                    url, again, sampler, LoopLag(), list_id, phases=phases
+                )
                 print(
                     f"  update from source (every 50th row gone): {resync:.2f} s "
                     f"({resync / elapsed:.1f}x the first import); marked gone {report.gone:,}"
@@ -190,10 +257,19 @@ async def bench(sizes: list[int], server_url: str) -> None:
         await drop_database(url, server_url)
 
 
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="print each import's time per statement: wall, this process's CPU, the server's",
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", help="rows of each file")
+
+
 def main() -> None:
-    args = bench_args(__doc__, "about 20,000 rows")
-    sizes = [2_000, 20_000] if args.quick else [100_000, 1_000_000]
-    asyncio.run(bench(sizes, args.pg_url))
+    args = bench_args(__doc__, "about 20,000 rows", _options)
+    sizes = args.sizes or ([2_000, 20_000] if args.quick else [100_000, 1_000_000])
+    asyncio.run(bench(sizes, args.pg_url, phases=args.phases))
 
 
 if __name__ == "__main__":

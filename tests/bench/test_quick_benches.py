@@ -51,6 +51,16 @@ def test_the_import_benchmark_runs_and_prints_its_figures() -> None:
         assert re.search(r"ratio [\d.]+x", line), line
     resyncs = [line for line in out.splitlines() if "update from source" in line]
     assert len(resyncs) == 2 and all(re.search(r"marked gone [1-9]", r) for r in resyncs), out
+    floors = [line for line in out.splitlines() if line.startswith("  floor: ")]
+    assert len(floors) == 2 and all(re.search(r"ratio [\d.]+x at best", f) for f in floors), out
+
+
+def test_the_import_benchmark_prints_where_the_time_goes() -> None:
+    out = run_quick("import.py", 60, "--phases", "--sizes", "2000")
+    phases = [line for line in out.splitlines() if re.search(r"client +[\d.]+ +server", line)]
+    copy = [line for line in phases if "COPY into import_rows" in line]
+    assert copy and any("insert addresses + members" in line for line in phases), out
+    assert sum(line.lstrip().startswith("total ") for line in phases) == 2, out  # and resync
 
 
 def test_the_workbook_benchmark_runs_and_prints_its_figures() -> None:
