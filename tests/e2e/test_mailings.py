@@ -121,11 +121,12 @@ ACTIONS = {
 WHO = ("stranger", "owner", "other", "admin")
 
 
-async def test_permission_matrix(staff: BotHarness) -> None:
+async def permission_matrix(staff: BotHarness) -> None:
     """Each action's button, forged, by each kind of caller: the owner and an admin may,
-    another manager and a stranger are refused and nothing changes. One bot runs the
-    whole matrix (it started one per case, 20 starts); each case has its own mailing,
-    owner and admin, so no dialog state of one case meets the next."""
+    another manager and a stranger are refused and nothing changes. It runs at the end
+    of the manager's journey, on its bot (it had a bot of its own; before that one per
+    case, 20 starts); each case has its own mailing, owner and admin, so no dialog state
+    of one case meets the next, and counts of mailings are taken before and after."""
     for n, (who, action) in enumerate(itertools.product(WHO, ACTIONS)):
         owner, admin = 2100 + n, 2200 + n
         await grant(staff, owner)
@@ -552,6 +553,8 @@ async def test_a_managers_mailings_browsed_previewed_edited_scheduled_and_made_i
     answer = await bot.alert(M, "md:channel:pick:email", channel_question.message_id)
     assert OUTDATED in answer["text"]
     assert (await stored(bot, "Steps")).channel is Channel.telegram
+
+    await permission_matrix(bot)
 
 
 async def test_dialog_state_survives_a_restart_with_redis(

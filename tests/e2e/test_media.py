@@ -18,6 +18,7 @@ from tests.e2e.test_mailings import M, make_list, make_staff, start_dialog, stor
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 
 READERS = [7801, 7802]
+ALBUM_READERS = [7803, 7804]  # each of them gets exactly the album
 CAPTIONED = ["photo", "video", "animation", "audio", "voice", "document"]
 CAPTIONLESS = ["video_note", "sticker"]
 
@@ -78,8 +79,17 @@ async def preview_and_launch(
     return report, sample
 
 
-async def test_each_media_kind_is_taken_previewed_and_delivered(staff: BotHarness) -> None:
-    bot = staff
+async def test_each_kind_and_an_album_go_out_and_what_telegram_would_refuse_is_refused(
+    staff: BotHarness,
+) -> None:
+    """One bot walks the media cases (each started its own, with the same settings):
+    every kind, then an album (to readers of its own), then the refusals."""
+    await each_media_kind_is_taken_previewed_and_delivered(staff)
+    await an_album_is_one_answer_previewed_delivered_and_recalled_whole(staff)
+    await what_telegram_would_refuse_is_refused_at_the_step(staff)
+
+
+async def each_media_kind_is_taken_previewed_and_delivered(bot: BotHarness) -> None:
     list_id = await make_list(bot, "Media readers", READERS)
     for kind in CAPTIONED + CAPTIONLESS:
         name = f"Kind {kind}"
@@ -105,11 +115,8 @@ async def test_each_media_kind_is_taken_previewed_and_delivered(staff: BotHarnes
     assert bot.api.sent_count("sendSticker") == 1 + len(READERS)
 
 
-async def test_an_album_is_one_answer_previewed_delivered_and_recalled_whole(
-    staff: BotHarness,
-) -> None:
-    bot = staff
-    list_id = await make_list(bot, "Album readers", READERS)
+async def an_album_is_one_answer_previewed_delivered_and_recalled_whole(bot: BotHarness) -> None:
+    list_id = await make_list(bot, "Album readers", ALBUM_READERS)
     await content_step(bot, "Trip")
     mark = bot.api.mark(M)
     bot.api.send_album(M, ["photo", "video", "photo"], caption="Our trip, {{ name }}")
@@ -124,12 +131,12 @@ async def test_an_album_is_one_answer_previewed_delivered_and_recalled_whole(
     _, sample = await preview_and_launch(bot, "Trip", list_id)
     assert [m.kind for m in sample] == ["photo", "video", "photo"]
     assert len({m.media_group_id for m in sample}) == 1
-    for chat in READERS:
+    for chat in ALBUM_READERS:
         album = bot.api.messages(chat)
         assert [m.kind for m in album] == ["photo", "video", "photo"]
         assert album[0].caption == f"Our trip, R{chat}" and album[1].caption is None
         assert album[0].media_group_id is not None
-    assert bot.api.sent_count("sendMediaGroup") == 1 + len(READERS)
+    assert bot.api.sent_count("sendMediaGroup") == 1 + len(ALBUM_READERS)
 
     async with bot.app.db.engine.connect() as conn:
         kept = (
@@ -143,14 +150,14 @@ async def test_an_album_is_one_answer_previewed_delivered_and_recalled_whole(
             )
         ).scalars()
         ids = [message_ids(k) for k in kept]
-    assert ids == [tuple(m.message_id for m in bot.api.messages(c)) for c in READERS]
+    assert ids == [tuple(m.message_id for m in bot.api.messages(c)) for c in ALBUM_READERS]
 
     # The recall deletes every message of each album, in one deleteMessages per chat.
     assert mailing.id is not None
     await recall(bot, await statistics(bot, mailing.id, "Trip"))
-    for chat in READERS:
+    for chat in ALBUM_READERS:
         assert all(m.deleted for m in bot.api.messages(chat))
-    assert bot.api.request_count("deleteMessages") == len(READERS)
+    assert bot.api.request_count("deleteMessages") == len(ALBUM_READERS)
 
 
 REFUSED_ALBUMS = [
@@ -160,10 +167,9 @@ REFUSED_ALBUMS = [
 ]
 
 
-async def test_what_telegram_would_refuse_is_refused_at_the_step(staff: BotHarness) -> None:
-    """One bot for every refusal (it started one per case); each case has a mailing of its
-    own. The rules: tests/unit/test_media_rules.py, test_content_step_rules.py."""
-    bot = staff
+async def what_telegram_would_refuse_is_refused_at_the_step(bot: BotHarness) -> None:
+    """Each case has a mailing of its own. The rules: tests/unit/test_media_rules.py,
+    test_content_step_rules.py."""
     for n, (kinds, says) in enumerate(REFUSED_ALBUMS):
         name = f"Too much {n}"
         await content_step(bot, name)

@@ -69,10 +69,18 @@ async def add_condition(bot: BotHarness, field: str, op: str, value: str | None)
     return (await bot.say(M, value, language_code="en")).text
 
 
-async def test_a_segment_is_built_counted_saved_sent_and_refused_where_its_field_is_missing(
+async def test_segments_built_saved_sent_refused_and_left_out_and_tags_by_hand(
     staff: BotHarness,
 ) -> None:
-    bot = staff
+    """One manager's bot walks both journeys (each started its own, with the same lists):
+    the second one's saved segments screen lists the first one's two as well."""
+    await a_segment_is_built_counted_saved_sent_and_refused_where_its_field_is_missing(staff)
+    await earlier_recipients_left_out_tags_by_hand_and_saved_segments_under_lists(staff)
+
+
+async def a_segment_is_built_counted_saved_sent_and_refused_where_its_field_is_missing(
+    bot: BotHarness,
+) -> None:
     await to_lists_step(bot, "Moscow adults")
     ticked = await bot.press(M, "▫️ Customers (5)")
     assert "Will receive: 5" in ticked.text
@@ -179,10 +187,9 @@ async def launch_from_lists_step(bot: BotHarness, name: str, delivered: int) -> 
     assert f"delivered: {delivered}" in summary.text
 
 
-async def test_earlier_recipients_left_out_tags_by_hand_and_saved_segments_under_lists(
-    staff: BotHarness,
+async def earlier_recipients_left_out_tags_by_hand_and_saved_segments_under_lists(
+    bot: BotHarness,
 ) -> None:
-    bot = staff
     await to_lists_step(bot, "Kazan news")
     await bot.press(M, "▫️ Customers (5)")
     await bot.press(M, "🎯 Segment: everyone")
@@ -246,10 +253,15 @@ async def test_earlier_recipients_left_out_tags_by_hand_and_saved_segments_under
     index = await bot.say(M, "/lists", language_code="en")
     assert "🎯 Saved segments" in index.buttons
     saved = await bot.press(M, "🎯 Saved segments")
-    assert "Saved segments (1)" in saved.text and "Older VIPs" in saved.text
+    # the first journey's two, and this one
+    assert "Saved segments (3)" in saved.text and "Older VIPs" in saved.text
     assert "1. age > 30" in saved.text and "2. tagged “vip”" in saved.text
     gone = await bot.press(M, "🗑 Delete “Older VIPs”")
-    assert "Deleted “Older VIPs”" in gone.text and "No saved segments yet" in gone.text
+    assert "Deleted “Older VIPs”" in gone.text and "Saved segments (2)" in gone.text
+    assert "Older VIPs" not in gone.text.replace("Deleted “Older VIPs”", "")
+    await bot.press(M, "🗑 Delete “Adults in Moscow”")
+    gone = await bot.press(M, "🗑 Delete “Kazan”")
+    assert "Deleted “Kazan”" in gone.text and "No saved segments yet" in gone.text
     # The mailing that used it keeps its own copy.
     async with bot.app.db.uow_factory() as uow:
         found = await uow.mailings.search(
