@@ -38,7 +38,13 @@ class ApiContext:
         return self.services.clock
 
 
-def context(request: Request) -> ApiContext:
+# The dependencies are coroutines though they wait for nothing: FastAPI runs a plain
+# function in a thread of its pool, and each such call handed the interpreter to that
+# thread and back (two per call, each a wait for the delivery thread's turn while a run
+# sends in the bot's process).
+
+
+async def context(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
     return ctx
 
@@ -47,7 +53,7 @@ Context = Annotated[ApiContext, Depends(context)]
 bearer = HTTPBearer(auto_error=False, description="A token made in the bot with /token")
 
 
-def bearer_secret(
+async def bearer_secret(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> str:
     """The token the call carries (not checked yet): 401 when there is none."""
