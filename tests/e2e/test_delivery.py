@@ -11,6 +11,7 @@ from domain.mailings import Channel, Mailing, MailingStatus, Schedule, ScheduleK
 from domain.recipients import Address, AddressKind, RecipientList
 from domain.runs import RunStatus
 from tests.e2e.conftest import BotHarness, grant, running_bot
+from tests.e2e.test_local_time import FakeClock
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.smtp import FakeSmtp
 
@@ -160,14 +161,19 @@ async def test_refused_launches_a_test_send_and_a_launch_with_every_fate(
 async def test_a_scheduled_mailing_is_delivered_at_its_time(
     fake_api: FakeBotAPI, migrated_pg_url: str
 ) -> None:
+    """The scheduler reads a fake clock (the rest of the bot the real one), so the test
+    moves it past the mailing's time instead of waiting for it: the time was 4 s ahead,
+    and the test waited them out."""
     async with running_bot(fake_api, migrated_pg_url, scheduler_tick_seconds=1) as bot:
+        clock = FakeClock(datetime.now(UTC))
+        bot.app.scheduler.clock = clock
         await grant(bot, M)
         async with bot.app.db.uow_factory() as uow:
             rlist = await uow.lists.add(RecipientList("One", M))
             reader = await uow.addresses.upsert(Address(AddressKind.telegram, "7101"))
             assert rlist.id is not None and reader.id is not None
             await uow.members.add_members(rlist.id, [reader.id])
-            at = datetime.now(UTC) + timedelta(seconds=4)
+            at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
             mailing = await uow.mailings.add(
                 Mailing(
                     owner_id=M,
@@ -185,7 +191,9 @@ async def test_a_scheduled_mailing_is_delivered_at_its_time(
         bot.api.press_data(M, f"m:sched:{mailing.id}:0:", menu.message_id)
         card = await bot.api.wait_for_message(M, since=mark, contains="Scheduled.")
         assert "🕐 Scheduled for" in card.text and "🕐 scheduled" in card.text
-        assert bot.api.messages(7101) == []  # not before its time
+        assert await bot.app.scheduler.tick() == []  # not before its time
+        assert bot.api.messages(7101) == []
+        clock.set(at + timedelta(seconds=1))  # the scheduler's next tick is after it
         got = await bot.api.wait_for_message(7101, contains="On time", timeout=20)
         assert got.raw_text == "On time"
         async with bot.app.db.uow_factory() as uow:
