@@ -28,7 +28,16 @@ async def role_of(bot: BotHarness, user_id: int) -> Role | None:
     return user.role if user and user.is_staff else None
 
 
-async def test_a_stranger_is_refused_with_their_id_in_their_language(bot: BotHarness) -> None:
+async def test_a_stranger_is_refused_and_an_admin_grants_and_revokes_through_the_chat(
+    bot: BotHarness,
+) -> None:
+    """One bot for both (each started its own): the stranger is refused first, while no
+    role has been given; the admin's journey then makes that stranger an admin."""
+    await a_stranger_is_refused_with_their_id_in_their_language(bot)
+    await an_admin_grants_and_revokes_through_the_chat(bot)
+
+
+async def a_stranger_is_refused_with_their_id_in_their_language(bot: BotHarness) -> None:
     for text in ("/help", "hello", "/users", "/grant 3003 admin", "/new"):
         reply = await bot.say(STRANGER, text, language_code="en")
         assert "no access" in reply.text
@@ -48,7 +57,7 @@ async def test_a_stranger_is_refused_with_their_id_in_their_language(bot: BotHar
     assert await role_of(bot, STRANGER) is None
 
 
-async def test_an_admin_grants_and_revokes_through_the_chat(bot: BotHarness) -> None:
+async def an_admin_grants_and_revokes_through_the_chat(bot: BotHarness) -> None:
     reply = await bot.say(ADMIN, "/start", language_code="en")
     assert "You are a MailForge <b>admin</b>" in reply.raw_text
     assert "/grant" in reply.text and "/users" in reply.text

@@ -32,8 +32,17 @@ async def new_list(bot: BotHarness, user_id: int, name: str) -> int:
     return found.id
 
 
-async def test_a_manager_creates_fills_searches_and_empties_lists(staff: BotHarness) -> None:
-    bot = staff
+async def test_lists_made_filled_guarded_and_filled_from_bot_subscribers(
+    staff: BotHarness,
+) -> None:
+    """One bot for the three journeys (each started its own): the first one begins with
+    no list at all, the others add lists of their own names."""
+    await a_manager_creates_fills_searches_and_empties_lists(staff)
+    await only_the_owner_or_an_admin_renames_or_deletes_and_never_a_list_in_use(staff)
+    await bot_subscribers_fill_a_list_and_an_admin_lifts_a_suppression(staff)
+
+
+async def a_manager_creates_fills_searches_and_empties_lists(bot: BotHarness) -> None:
     empty = await bot.say(MANAGER, "/lists", language_code="en")
     assert "There are no lists yet" in empty.text
     await new_list(bot, MANAGER, "Clients 2026")
@@ -85,10 +94,9 @@ async def test_a_manager_creates_fills_searches_and_empties_lists(staff: BotHarn
     assert "is not in this list" in missing.text
 
 
-async def test_only_the_owner_or_an_admin_renames_or_deletes_and_never_a_list_in_use(
-    staff: BotHarness,
+async def only_the_owner_or_an_admin_renames_or_deletes_and_never_a_list_in_use(
+    bot: BotHarness,
 ) -> None:
-    bot = staff
     list_id = await new_list(bot, MANAGER, "Mine")
     other_card = await bot.say(OTHER, "/lists", language_code="en")
     await bot.press(OTHER, "📋 Mine", message_id=other_card.message_id)
@@ -138,10 +146,7 @@ async def test_only_the_owner_or_an_admin_renames_or_deletes_and_never_a_list_in
         assert await uow.lists.get(list_id) is not None
 
 
-async def test_bot_subscribers_fill_a_list_and_an_admin_lifts_a_suppression(
-    staff: BotHarness,
-) -> None:
-    bot = staff
+async def bot_subscribers_fill_a_list_and_an_admin_lifts_a_suppression(bot: BotHarness) -> None:
     for reader in (7001, 7002, 7003):
         await bot.say(reader, "/start")
     await bot.say(7002, "/stop")

@@ -22,8 +22,7 @@ from tests.fakes.bot_api import FakeBotAPI
 READERS = [7701, 7702, 7703]
 
 
-async def test_the_dialog_offers_pin_and_auto_delete(bot: BotHarness) -> None:
-    await make_staff(bot)
+async def the_dialog_offers_pin_and_auto_delete(bot: BotHarness) -> None:
     await start_dialog(bot, "Flash sale")
     await bot.press(M, "✈️ Telegram")
     options = await bot.say(M, "Only today!", language_code="en")
@@ -46,11 +45,13 @@ async def until(predicate: object, within: float, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_copies_are_pinned_then_deleted_once_after_a_restart(
+async def test_the_dialog_offers_them_and_copies_are_pinned_then_deleted_once_after_a_restart(
     fake_api: FakeBotAPI, migrated_pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with running_bot(fake_api, migrated_pg_url) as bot:
         await make_staff(bot)
+        # the dialog's options first, on the first bot (it had a bot of its own)
+        await the_dialog_offers_pin_and_auto_delete(bot)
         list_id = await make_list(bot, "Flash readers", READERS)
         async with bot.app.db.uow_factory() as uow:
             mailing = await uow.mailings.add(
