@@ -11,7 +11,6 @@ it, so the token is read case-insensitively) and a URL path, with nothing to esc
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 
@@ -32,6 +31,21 @@ def to_base36(number: int) -> str:
             return digits
 
 
+_B32 = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base 32, lower case
+_B32_PAIRS = tuple(first + second for first in _B32 for second in _B32)  # 10 bits each
+
+
+def base32_lower(data: bytes) -> str:
+    """``base64.b32encode(data).decode().lower()`` for whole 5-byte groups (a compact MAC
+    is 10 bytes: no padding), ten bits at a time: the standard library encodes in Python,
+    5 µs a token, one in every letter's open pixel."""
+    if len(data) % 5:
+        return base64.b32encode(data).decode().lower()
+    number = int.from_bytes(data, "big")
+    shifts = range(len(data) * 8 - 10, -1, -10)
+    return "".join([_B32_PAIRS[(number >> shift) & 1023] for shift in shifts])
+
+
 class Signer:
     """Makes and checks MACs of short payloads; one per secret, shared by every token."""
 
@@ -41,14 +55,15 @@ class Signer:
         self._secret = secret
 
     def mac(self, purpose: bytes, payload: str, size: int) -> bytes:
-        digest = hmac.new(self._secret, purpose + payload.encode(), hashlib.sha256).digest()
-        return digest[:size]
+        # hmac.digest: OpenSSL's one-shot HMAC, the same MAC as hmac.new(...).digest()
+        # without a Python object per call (two MACs per letter: pixel and unsubscribe).
+        return hmac.digest(self._secret, purpose + payload.encode(), "sha256")[:size]
 
     def compact(self, purpose: bytes, *numbers: int) -> str:
         """``numbers`` in base 36 and their MAC, e.g. ``1a-2b-abcdefghijklmnop``."""
         payload = "-".join(to_base36(n) for n in numbers)
         signature = self.mac(purpose, payload, COMPACT_MAC_BYTES)
-        return f"{payload}-{base64.b32encode(signature).decode().lower()}"
+        return f"{payload}-{base32_lower(signature)}"
 
     def read_compact(self, purpose: bytes, token: str, count: int) -> tuple[int, ...] | None:
         """The ``count`` numbers of a genuine token; ``None`` for anything else."""

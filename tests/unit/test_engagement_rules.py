@@ -3,6 +3,9 @@ bounce streak, UTM tags, the tracking plan applied to a message, the rates shown
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +17,7 @@ from domain.errors import InvalidInput
 from domain.mailings import Channel, Mailing
 from domain.recipients import AddressKind
 from domain.runs import MailingRun, RunTotals
-from domain.signing import Signer
+from domain.signing import Signer, base32_lower, to_base36
 from domain.tracking import (
     TrackingUrls,
     is_trackable,
@@ -77,6 +80,16 @@ def test_a_compact_token_reads_back_its_numbers_in_any_letter_case() -> None:
     token = SIGNER.compact(b"p:", 7, 123_456_789)
     assert SIGNER.read_compact(b"p:", token, 2) == (7, 123_456_789)
     assert SIGNER.read_compact(b"p:", token.upper(), 2) == (7, 123_456_789)  # relays may shout
+
+
+def test_tokens_are_the_standard_hmac_and_base_32_so_old_links_keep_working() -> None:
+    for numbers in ((7, 42), (1, 987_654_321, 3), (0,)):
+        payload = "-".join(to_base36(n) for n in numbers)
+        mac = hmac.new(b"unit-secret", b"open:" + payload.encode(), hashlib.sha256).digest()
+        expected = f"{payload}-{base64.b32encode(mac[:10]).decode().lower()}"
+        assert SIGNER.compact(b"open:", *numbers) == expected
+    for data in (b"", b"\x00" * 5, bytes(range(10)), b"\xff" * 15, b"abc"):
+        assert base32_lower(data) == base64.b32encode(data).decode().lower()
 
 
 def test_a_token_is_refused_when_altered_for_another_purpose_or_another_secret() -> None:
