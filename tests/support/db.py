@@ -208,8 +208,16 @@ def pg_server_url() -> str:
 
 @pytest.fixture(scope="session")
 async def pg_database_url(pg_server_url: str) -> AsyncIterator[str]:
-    """An empty database for the whole session, dropped at the end."""
+    """An empty database for the whole session, dropped at the end.
+
+    Its commits do not wait for the WAL to reach the disk (``synchronous_commit = off``):
+    what a commit wrote is seen by every session at once all the same, and only a crash of
+    the server itself could lose it, which no test using this database makes (the outage
+    tests run their own cluster). The wait was half of a commit's 13-14 ms under the load
+    of the others' benches (6-7 ms without, 100 commits each way, load 12)."""
     url = await fresh_pg_database(pg_server_url)
+    name = make_url(url).database
+    await _admin(pg_server_url, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     yield url
     await drop_database(url, pg_server_url)
 
