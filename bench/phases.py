@@ -73,8 +73,10 @@ class PhaseLog:
             self._mark = self._now()
             return
         label = _label(statement)
-        if (self._last, label) == ("create import_rows", "ANALYZE import_rows"):
+        if self._last == "create import_rows":
             self._close("COPY into import_rows (the file parsed meanwhile)")
+        elif self._last == "touch list":  # the statistics refresh reuses the connection
+            self._close("commit")
         else:
             self._close(f"between {self._last} and {label}")
 
@@ -83,7 +85,7 @@ class PhaseLog:
         self._close(self._last)
 
     def finish(self) -> None:
-        self._close("commit, report")
+        self._close("commit, report" if self._last == "touch list" else "report")
 
     def lines(self) -> Iterator[str]:
         total = Phase("total")
@@ -104,6 +106,7 @@ _WORDS = re.compile(r"[A-Za-z_]+")
 _KNOWN = [
     ("CREATE TEMP TABLE import_unique", "lookup (DISTINCT ON, joins)"),
     ("CREATE TEMP TABLE import_rows", "create import_rows"),
+    ("CREATE TEMP TABLE import_batch", "create import_batch"),
     ("ANALYZE import_rows", "ANALYZE import_rows"),
     ("ANALYZE import_unique", "ANALYZE import_unique"),
     ("UPDATE list_members SET gone_at = NULL", "mark_gone (clear)"),
@@ -112,6 +115,7 @@ _KNOWN = [
     ("UPDATE addresses a SET attributes", "attribute UPDATE"),
     ("WITH new AS", "insert addresses + members"),
     ("INSERT INTO list_members (list_id, address_id)\n        SELECT", "members of known"),
+    ("WITH per_kind", "counts (the report's, list_counts)"),
     ("INSERT INTO list_counts", "list_counts"),
     ("count(*) FILTER", "counts"),
     ("UPDATE recipient_lists", "touch list"),

@@ -55,7 +55,7 @@ def open_table(source: ImportSource) -> Iterator[Table]:
             yield Table(_lines(lines), "")
         else:
             reader = csv.reader(lines, delimiter=delimiter)
-            yield Table(_narrow(_records(reader, source.filename)), delimiter)
+            yield Table(_records(reader, source.filename), delimiter)
 
 
 def _bounded_lines(file: TextIO) -> Iterator[str]:
@@ -72,10 +72,12 @@ def _bounded_lines(file: TextIO) -> Iterator[str]:
 def _narrow(rows: Iterator[list[str]]) -> Iterator[list[str]]:
     for number, row in enumerate(rows, start=1):
         if len(row) > MAX_COLUMNS:
-            raise DomainError(
-                "import-too-many-columns", line=number, columns=len(row), limit=MAX_COLUMNS
-            )
+            raise _too_wide(number, row)
         yield row
+
+
+def _too_wide(number: int, row: list[str]) -> DomainError:
+    return DomainError("import-too-many-columns", line=number, columns=len(row), limit=MAX_COLUMNS)
 
 
 def _lines(lines: Iterator[str]) -> Iterator[list[str]]:
@@ -88,7 +90,13 @@ def _lines(lines: Iterator[str]) -> Iterator[list[str]]:
 
 
 def _records(reader: Iterator[list[str]], filename: str) -> Iterator[list[str]]:
+    """``_narrow`` in the same loop: a generator less for each row of a million."""
+    number = 0
     try:
-        yield from reader
+        for row in reader:
+            number += 1
+            if len(row) > MAX_COLUMNS:
+                raise _too_wide(number, row)
+            yield row
     except csv.Error as error:  # e.g. a field beyond the size limit: not a table of ours
         raise DomainError("import-not-a-table", filename=filename) from error
