@@ -62,10 +62,20 @@ async def new_template(
     return found[0]
 
 
-async def test_a_manager_creates_edits_and_deletes_a_formatted_template(
-    staff: BotHarness,
-) -> None:
-    bot = staff
+async def test_templates_made_edited_validated_guarded_and_paged(staff: BotHarness) -> None:
+    """One bot for the three journeys (each started its own). Each of them begins with no
+    template at all: the second one leaves three behind, removed in the database before
+    the third (as the fresh database of its own bot had none)."""
+    await a_manager_creates_edits_and_deletes_a_formatted_template(staff)
+    await every_step_validates_back_and_cancel_and_long_bodies_stand_alone(staff)
+    async with staff.app.db.uow_factory() as uow:
+        for template in await uow.templates.all():
+            await uow.templates.delete(template.id or 0)
+        await uow.commit()
+    await only_the_author_or_an_admin_changes_a_template_and_the_index_pages_by_ten(staff)
+
+
+async def a_manager_creates_edits_and_deletes_a_formatted_template(bot: BotHarness) -> None:
     empty = await say(bot, MANAGER, "/templates")
     assert "There are no templates yet" in empty
     await bot.press(MANAGER, "➕ New template")
@@ -166,10 +176,9 @@ async def test_a_manager_creates_edits_and_deletes_a_formatted_template(
     assert await stored(bot) == []
 
 
-async def test_every_step_validates_back_and_cancel_and_long_bodies_stand_alone(
-    staff: BotHarness,
+async def every_step_validates_back_and_cancel_and_long_bodies_stand_alone(
+    bot: BotHarness,
 ) -> None:
-    bot = staff
     await say(bot, MANAGER, "/templates")
     await bot.press(MANAGER, "➕ New template")
     await say(bot, MANAGER, "Draft")
@@ -219,10 +228,9 @@ async def test_every_step_validates_back_and_cancel_and_long_bodies_stand_alone(
     assert body.raw_text == "y" * 4090 and "✏️ Edit body" in body.buttons
 
 
-async def test_only_the_author_or_an_admin_changes_a_template_and_the_index_pages_by_ten(
-    staff: BotHarness,
+async def only_the_author_or_an_admin_changes_a_template_and_the_index_pages_by_ten(
+    bot: BotHarness,
 ) -> None:
-    bot = staff
     template_id = await new_template(bot, MANAGER, "Mine", body="Original")
     index = await bot.say(OTHER, "/templates", language_code="en")
     card = await bot.press(OTHER, "📝 Mine", message_id=index.message_id)
