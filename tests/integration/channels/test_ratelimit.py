@@ -109,10 +109,19 @@ async def test_one_key_waits_its_interval(make_limiter: MakeLimiter) -> None:
     assert max(times) - min(times) >= 0.19
 
 
+# The pause tests' senders wait for slots 0.2 s apart (5 a second), so that the pause
+# surely comes while they wait: at 20 a second the first slot came 50 ms after the
+# first send, and under load (the test processes run at nice 19) the pause's own round
+# trip to Redis sometimes took longer, so a sender went before the pause it was meant to
+# meet (4 failures in 8 runs of the fast loop at load 8-12). The pauses stay longer than
+# the first slot: a limiter that ignored them would still fail.
+WAITING_RATE = 5.0
+
+
 async def test_pause_holds_every_sender_including_those_already_waiting(
     make_limiter: MakeLimiter,
 ) -> None:
-    limiter = make_limiter(20.0, 0.0)
+    limiter = make_limiter(WAITING_RATE, 0.0)
     times: list[float] = []
     await limiter.acquire("first")  # the next slots are now in the future
     start = time.monotonic()
@@ -130,7 +139,7 @@ async def test_a_pause_longer_than_the_caller_waits_is_raised_not_slept_through(
 ) -> None:
     """A sender already waiting for its slot when another send's 429 pauses the limiter
     for longer than it may wait is told so, and takes no slot."""
-    limiter = make_limiter(20.0, 0.0)
+    limiter = make_limiter(WAITING_RATE, 0.0)
     await limiter.acquire("first")  # the next slots are now in the future
     waiting = [asyncio.create_task(limiter.acquire(str(n), max_pause=1.0)) for n in range(3)]
     await asyncio.sleep(0)
@@ -146,7 +155,7 @@ async def test_a_pause_longer_than_the_caller_waits_is_raised_not_slept_through(
 async def test_a_pause_shorter_than_the_caller_waits_is_waited_out(
     make_limiter: MakeLimiter,
 ) -> None:
-    limiter = make_limiter(20.0, 0.0)
+    limiter = make_limiter(WAITING_RATE, 0.0)
     await limiter.acquire("first")
     start = time.monotonic()
     waiting = asyncio.create_task(limiter.acquire("second", max_pause=1.0))
