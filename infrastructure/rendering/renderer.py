@@ -2,6 +2,10 @@
 
 A million-recipient run renders the same body a million times, so compiled templates
 are kept in a small LRU keyed by the template text; a cached render costs microseconds.
+Most templates are text and ``{{ name }}`` placeholders only: those are filled without
+Jinja's machinery (``Pieces``) when every value they read is text, with the same result
+(escaped in a body, as it is in a subject; a missing value is empty); anything else —
+a filter, a tag, a number, a value over the limits — goes through Jinja as before.
 Attribute names may be Cyrillic (``{{ город }}``): Jinja 3 reads Unicode identifiers.
 Every render runs under the hard limits of ``limits`` (loop steps, characters, time); a
 render over one raises ``content-template-steps``, ``-chars`` or ``-time``.
@@ -13,6 +17,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from jinja2 import Template, TemplateSyntaxError, meta, nodes
+from markupsafe import escape
 
 from domain.errors import InvalidInput
 from infrastructure.rendering import limits
@@ -35,6 +40,7 @@ class JinjaRenderer:
         self._compiled_text: Callable[[str], Template] = lru_cache(maxsize=cache_size)(
             self._compile_text
         )
+        self._pieces: Callable[[str], Pieces | None] = lru_cache(maxsize=cache_size)(self._cut)
 
     def check(self, template: str) -> None:
         self._compiled(template)
@@ -43,10 +49,25 @@ class JinjaRenderer:
         return set(meta.find_undeclared_variables(self._parse(template)))
 
     def render(self, template: str, attributes: Mapping[str, object]) -> str:
+        pieces = self._pieces(template)
+        filled = pieces.fill(attributes, escaped=True) if pieces is not None else None
+        if filled is not None:
+            return filled
         return _fill(self._compiled(template), attributes, self._seconds)
 
     def render_text(self, template: str, attributes: Mapping[str, object]) -> str:
+        pieces = self._pieces(template)
+        filled = pieces.fill(attributes, escaped=False) if pieces is not None else None
+        if filled is not None:
+            return filled
         return _fill(self._compiled_text(template), attributes, self._seconds)
+
+    def _cut(self, template: str) -> Pieces | None:
+        try:
+            tree = self._parse(template)
+        except InvalidInput:
+            return None  # Jinja's path says why
+        return Pieces.of(tree)
 
     def _parse(self, template: str) -> nodes.Template:
         try:
@@ -65,6 +86,47 @@ class JinjaRenderer:
 
     def _compile_text(self, template: str) -> Template:
         return _build(self._text_env, self._parse(template))
+
+
+class Pieces:
+    """A template of text and ``{{ name }}`` placeholders only, cut into its pieces: its
+    text as Jinja parsed it (whitespace control applied), and the names in between."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, parts: tuple[tuple[bool, str], ...]) -> None:
+        self._parts = parts  # (is a name, text or name)
+
+    @classmethod
+    def of(cls, tree: nodes.Template) -> Pieces | None:
+        parts: list[tuple[bool, str]] = []
+        for node in tree.body:
+            if not isinstance(node, nodes.Output):
+                return None
+            for item in node.nodes:
+                if type(item) is nodes.TemplateData:
+                    parts.append((False, item.data))
+                elif type(item) is nodes.Name and item.ctx == "load":
+                    parts.append((True, item.name))
+                else:
+                    return None
+        return cls(tuple(parts))
+
+    def fill(self, attributes: Mapping[str, object], *, escaped: bool) -> str | None:
+        """What Jinja renders, or ``None`` where only Jinja can say: a value that is not
+        text (a number, ``None``: Jinja's own ``str``), or a result over ``MAX_CHARS``."""
+        out: list[str] = []
+        for is_name, text in self._parts:
+            if not is_name:
+                out.append(text)
+            elif text in attributes:
+                value = attributes[text]
+                if type(value) is not str:
+                    return None
+                out.append(escape(value) if escaped else value)
+            # a missing value: ChainableUndefined renders nothing
+        filled = "".join(out)
+        return filled if len(filled) <= limits.MAX_CHARS else None
 
 
 def _build(env: AttributesOnlyEnvironment, tree: nodes.Template) -> Template:

@@ -6,6 +6,8 @@ import pytest
 
 from domain.errors import InvalidInput
 from infrastructure.rendering import JinjaRenderer
+from infrastructure.rendering.limits import MAX_CHARS
+from infrastructure.rendering.sandbox import AttributesOnlyEnvironment
 
 renderer = JinjaRenderer()
 PERSON = {"name": "Анна", "город": "Москва", "items": ["a", "b"], "extra": {"k": "v"}, "n": 3}
@@ -182,3 +184,45 @@ def test_compiled_templates_are_cached_by_text_and_bounded() -> None:
         small.render(text, {"x": 1})
     info = small._compiled.cache_info()  # type: ignore[attr-defined]
     assert (info.hits, info.misses, info.currsize, info.maxsize) == (1, 3, 2, 2)
+
+
+PLACEHOLDERS_ONLY = [
+    "Hello {{ name }}!",
+    "<b>Hello</b> {{ name }}! Our <i>news</i> of the week.",
+    "{{ name }}{{ city }}{{name}}",
+    "  {{- name -}}  ,  {{ missing }} |",
+    "line one\nline two {{ name }}\n",
+    "no placeholders &amp; <i>entities</i>\r\n",
+    "",
+]
+VALUES = [
+    {"name": "Ann", "city": "Riga"},
+    {"name": '<b>O\'Brien</b> & "Sons"', "city": "Zürich & Sœur <3"},
+    {"name": "", "city": "\n"},
+    {"name": "Анна"},
+]
+
+
+@pytest.mark.parametrize("template", PLACEHOLDERS_ONLY)
+@pytest.mark.parametrize("values", VALUES)
+def test_placeholder_only_templates_render_as_jinja_renders_them(
+    template: str, values: dict[str, object]
+) -> None:
+    """Such templates are filled without Jinja's machinery when every value is text: the
+    same text as Jinja's, escaped in a body and not in a subject."""
+    body = AttributesOnlyEnvironment().from_string(template).render(values)
+    text = AttributesOnlyEnvironment(autoescape=False).from_string(template).render(values)
+    assert renderer.render(template, values) == body
+    assert renderer.render_text(template, values) == text
+
+
+@pytest.mark.parametrize("value", [42, 2.5, None, True, ["a"], {"k": "v"}])
+def test_a_value_that_is_not_text_renders_as_jinja_renders_it(value: object) -> None:
+    expected = AttributesOnlyEnvironment().from_string("Hi {{ v }}!").render(v=value)
+    assert renderer.render("Hi {{ v }}!", {"v": value}) == expected
+
+
+def test_a_placeholder_only_template_keeps_the_character_limit() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        renderer.render("{{ v }}", {"v": "x" * (MAX_CHARS + 1)})
+    assert caught.value.key == "content-template-chars"
