@@ -93,6 +93,31 @@ async def test_a_file_is_stored_with_counts_dedupe_and_attributes(
     assert rlist.updated_at >= rlist.created_at
 
 
+async def test_a_repeat_in_a_later_batch_wins_with_its_attributes(
+    db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, tmp_path: Path
+) -> None:
+    list_id = await new_list(uow_factory)
+    source = csv_file(
+        tmp_path,
+        "email,name,city\n"
+        "ann@x.ru,Ann,Kazan\n"
+        "bob@x.ru,Bob,\n"
+        "cid@x.ru,Cid,Rome\n"
+        "ANN@x.ru,Анна,\n"  # a batch later: this row wins, its empty city included
+        "bob@x.ru, ,Berlin\n",  # and a batch later again
+    )
+    importer = SqlRecipientImporter(db_engine, batch_rows=2)
+    report = await importer.import_file(list_id, source)
+
+    assert (report.rows, report.added, report.duplicates, report.invalid) == (5, 3, 2, 0)
+    assert await attributes_of(db_engine, "ann@x.ru") == {"name": "Анна"}
+    assert await attributes_of(db_engine, "bob@x.ru") == {"city": "Berlin"}
+    assert await attributes_of(db_engine, "cid@x.ru") == {"name": "Cid", "city": "Rome"}
+    async with uow_factory() as uow:
+        size = await uow.members.size(list_id)
+    assert (size.email, size.telegram) == (3, 0)
+
+
 async def test_a_second_import_refreshes_attributes_and_counts_members_already_there(
     db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, tmp_path: Path
 ) -> None:
