@@ -96,18 +96,17 @@ async def test_a_file_is_stored_with_counts_dedupe_and_attributes(
 async def test_a_repeat_in_a_later_batch_wins_with_its_attributes(
     db_engine: AsyncEngine, uow_factory: UnitOfWorkFactory, tmp_path: Path
 ) -> None:
+    lines = [
+        "email,name,city",
+        "ann@x.ru,Ann,Kazan",
+        "bob@x.ru,Bob,",
+        "cid@x.ru,Cid,Rome",
+        "ANN@x.ru,Анна,",  # a batch later: this row wins, its empty city included
+        "bob@x.ru, ,Berlin",  # and a batch later again
+    ]
+    importer = SqlRecipientImporter(db_engine, batch_rows=2)  # three batches
     list_id = await new_list(uow_factory)
-    source = csv_file(
-        tmp_path,
-        "email,name,city\n"
-        "ann@x.ru,Ann,Kazan\n"
-        "bob@x.ru,Bob,\n"
-        "cid@x.ru,Cid,Rome\n"
-        "ANN@x.ru,Анна,\n"  # a batch later: this row wins, its empty city included
-        "bob@x.ru, ,Berlin\n",  # and a batch later again
-    )
-    importer = SqlRecipientImporter(db_engine, batch_rows=2)
-    report = await importer.import_file(list_id, source)
+    report = await importer.import_file(list_id, csv_file(tmp_path, "\n".join(lines) + "\n"))
 
     assert (report.rows, report.added, report.duplicates, report.invalid) == (5, 3, 2, 0)
     assert await attributes_of(db_engine, "ann@x.ru") == {"name": "Анна"}
