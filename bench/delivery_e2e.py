@@ -474,6 +474,14 @@ async def part_email(
         f"{bare:,.0f} msg/s (the same letters) · ratio {ratio:.2f} (median of {len(rounds)} "
         f"rounds; target ≥ 0.9, {verdict(ratio >= 0.9)}) · {delivered:,}/{n:,} accepted"
     )
+    bound = [r.cpu_ratio() for r in rounds]
+    if all(b is not None for b in bound):
+        print(
+            "  the ratio the CPU allows (all three processes share the 2 cores: bare side's "
+            "CPU per letter / bot side's, robust to the load where the rates are not): "
+            f"{statistics.median(b for b in bound if b is not None):.2f} (median of "
+            f"{len(bound)} rounds)"
+        )
     print(
         "  rounds: ratio (bot/bare msg/s) · µs of CPU per letter, bot process/bare pool, "
         "of the fake relay serving each, and of PostgreSQL (the backends of the bench's "
@@ -503,6 +511,14 @@ class Round(NamedTuple):
     engine_pg: tuple[float, int] | None  # PostgreSQL's s of CPU in the bot's round, ended
     bare_pg: tuple[float, int] | None  # … in the bare pool's; None: /proc not readable
     letters: int
+
+    def cpu_ratio(self) -> float | None:
+        """Bare side's CPU per letter (pool, relay, PostgreSQL) over the bot side's."""
+        if self.engine_pg is None or self.bare_pg is None:
+            return None
+        bot = self.engine_cpu + self.engine_fake + self.engine_pg[0] / self.letters
+        bare = self.bare_cpu + self.bare_fake + self.bare_pg[0] / self.letters
+        return bare / bot
 
     def pg(self) -> str:
         """``bot/bare µs`` per letter; backends that ended during a round are named (their
