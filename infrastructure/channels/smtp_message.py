@@ -27,6 +27,9 @@ from html import escape
 from domain.delivery import Message, RunContent
 from infrastructure.rendering import html_to_text, telegram_html_to_email_html
 from infrastructure.rendering.html_events import html_events
+from infrastructure.rendering.letter_parts import TemplateParts
+
+_PLANS = 8  # templates whose parts a writer keeps (the runs it sends at once)
 
 
 def envelope_address(sender: str) -> str:
@@ -59,6 +62,7 @@ class LetterWriter:
         self._from = address_header(name, self.mail_from)
         self._second = -1  # the Date header of the current second, made once
         self._date = ""
+        self._plans: dict[str, TemplateParts | None] = {}
 
     def write(
         self, content: RunContent, message: Message, unsubscribe_url: str | None = None
@@ -86,21 +90,35 @@ class LetterWriter:
             headers.append("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         headers.append("MIME-Version: 1.0")
         headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-        events = html_events(message.body)  # read once for both parts
-        html = with_pixel(telegram_html_to_email_html(events), message.open_url)
+        html, text = self._parts(content.body, message.body)
         letter = "\n".join(
             (
                 *headers,
                 "",
                 f"--{boundary}",
-                _part("plain", html_to_text(events)),
+                _part("plain", text),
                 f"--{boundary}",
-                _part("html", html),
+                _part("html", with_pixel(html, message.open_url)),
                 f"--{boundary}--",
                 "",
             )
         )
         return letter.encode("ascii"), message_id
+
+    def _parts(self, template: str, body: str) -> tuple[str, str]:
+        """The HTML and text of ``body``: from the template's plan where it is exact
+        (``TemplateParts``), else converted here."""
+        if template in self._plans:
+            plan = self._plans[template]
+        else:
+            if len(self._plans) >= _PLANS:
+                self._plans.clear()
+            plan = self._plans[template] = TemplateParts.of(template)
+        found = plan.parts(body) if plan is not None else None
+        if found is not None:
+            return found
+        events = html_events(body)  # read once for both parts
+        return telegram_html_to_email_html(events), html_to_text(events)
 
     def _now(self) -> str:
         """``Date``: RFC 5322 time to the second, so it is formatted once a second (it was
