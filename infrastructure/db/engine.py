@@ -48,7 +48,8 @@ def create_poll_engine(engine: AsyncEngine) -> AsyncEngine:
     sends): on PostgreSQL an engine of its own in autocommit, without the pool's ping,
     so that such a read is one round trip instead of four (ping, BEGIN, the statement,
     ROLLBACK); its reader retries once on a connection the server dropped
-    (``run_polls.SqlTokenRunReader``). SQLite has no round trips: ``engine`` itself."""
+    (``repositories.api_tokens.SqlTokenRunReader``). SQLite has no round trips:
+    ``engine`` itself."""
     if engine.dialect.name != "postgresql":
         return engine
     return _pg_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8)

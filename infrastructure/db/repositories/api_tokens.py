@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from domain.api_tokens import ApiToken
 from domain.idempotency import IdempotencyRecord
-from domain.mailings import Ownership
 from domain.ports.api import TokenAndRun
 from domain.users import User
 from infrastructure.db.engine import create_session_factory
@@ -22,7 +21,7 @@ from infrastructure.db.models import (
     UserRow,
 )
 from infrastructure.db.repositories._sql import execute_dml, upsert_insert
-from infrastructure.db.repositories.runs import to_run
+from infrastructure.db.repositories.runs import to_run_seen
 from infrastructure.db.repositories.users import to_user
 
 
@@ -39,6 +38,17 @@ def to_token(row: ApiTokenRow) -> ApiToken:
     )
 
 
+def _token_with_owner() -> Select[ApiTokenRow, UserRow]:
+    """Tokens with their owners (``None`` where the user is gone)."""
+    return select(ApiTokenRow, UserRow).outerjoin(
+        UserRow, UserRow.telegram_id == ApiTokenRow.owner_id
+    )
+
+
+def _token_and_owner(token: ApiTokenRow, owner: UserRow | None) -> tuple[ApiToken, User | None]:
+    return to_token(token), to_user(owner) if owner is not None else None
+
+
 class SqlTokenRunReader:
     """Implements ``domain.ports.api.TokenRunReader`` on an engine of
     ``engine.create_poll_engine``: one statement, no transaction around it (on
@@ -50,10 +60,8 @@ class SqlTokenRunReader:
 
     async def token_and_run(self, token_hash: str, run_id: int) -> TokenAndRun | None:
         stmt = (
-            select(
-                ApiTokenRow, UserRow, MailingRunRow, MailingRow.owner_id, MailingRow.archived_at
-            )
-            .outerjoin(UserRow, UserRow.telegram_id == ApiTokenRow.owner_id)
+            _token_with_owner()
+            .add_columns(MailingRunRow, MailingRow.owner_id, MailingRow.archived_at)
             .outerjoin(MailingRunRow, MailingRunRow.id == run_id)
             .outerjoin(MailingRow, MailingRow.id == MailingRunRow.mailing_id)
             .where(ApiTokenRow.token_hash == token_hash)
@@ -69,8 +77,8 @@ class SqlTokenRunReader:
         if found is None:
             return None
         token, owner, run, owner_id, archived_at = found
-        seen = None if run is None else (to_run(run), Ownership(owner_id, archived_at is not None))
-        return to_token(token), to_user(owner) if owner is not None else None, seen
+        seen = None if run is None else to_run_seen(run, owner_id, archived_at)
+        return *_token_and_owner(token, owner), seen
 
 
 class SqlApiTokenStore:
@@ -87,16 +95,12 @@ class SqlApiTokenStore:
 
     async def with_owner(self, token_hash: str) -> tuple[ApiToken, User | None] | None:
         stmt = (
-            select(ApiTokenRow, UserRow)
-            .outerjoin(UserRow, UserRow.telegram_id == ApiTokenRow.owner_id)
+            _token_with_owner()
             .where(ApiTokenRow.token_hash == token_hash)
             .execution_options(populate_existing=True)
         )
         found = (await self._session.execute(stmt)).first()
-        if found is None:
-            return None
-        token, owner = found
-        return to_token(token), to_user(owner) if owner is not None else None
+        return None if found is None else _token_and_owner(found[0], found[1])
 
     async def get(self, token_id: int) -> ApiToken | None:
         row = await self._session.get(ApiTokenRow, token_id, populate_existing=True)

@@ -40,6 +40,14 @@ def to_run(row: MailingRunRow) -> MailingRun:
     )
 
 
+def to_run_seen(
+    row: MailingRunRow, owner_id: int, archived_at: datetime | None
+) -> tuple[MailingRun, Ownership]:
+    """A run and its mailing's ownership, from the run's row read beside the mailing's
+    ``owner_id`` and ``archived_at`` (``get_with_ownership``, ``SqlTokenRunReader``)."""
+    return to_run(row), Ownership(owner_id, archived_at is not None)
+
+
 def send_runs(mailing_id: int) -> Select[MailingRunRow]:
     """A mailing's send runs (follow-ups left out), newest slot first."""
     return (
@@ -96,8 +104,7 @@ class SqlRunRepository:
         found = (await self._session.execute(stmt)).first()
         if found is None:
             return None
-        row, owner_id, archived_at = found
-        return to_run(row), Ownership(owner_id, archived_at is not None)
+        return to_run_seen(*found)
 
     async def add(self, run: MailingRun) -> MailingRun | None:
         totals = {name: getattr(run.totals, name) for name in TOTALS}
