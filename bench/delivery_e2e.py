@@ -509,7 +509,7 @@ class Round(NamedTuple):
     bare_idle: float
     load: float  # 1-minute load average when the round began
     engine_pg: tuple[float, int] | None  # PostgreSQL's s of CPU in the bot's round, ended
-    bare_pg: tuple[float, int] | None  # … in the bare pool's; None: /proc not readable
+    bare_pg: tuple[float, int] | None  # … in the bare pool's; None: not readable
     letters: int
 
     def cpu_ratio(self) -> float | None:
@@ -544,35 +544,28 @@ def idle_share(waits: list[float], times: list[float]) -> float:
 class PgCpu:
     """CPU seconds of the local PostgreSQL server's processes that serve one database: its
     backends, found by the process title PostgreSQL gives them (``postgres: … <user>
-    <database> 127.0.0.1(port) …``), read from ``/proc/<pid>/stat`` (utime + stime). The
+    <database> 127.0.0.1(port) …``), read with psutil (user + system). The
     bare pool uses no database, so what the bot's round adds here is its database cost.
 
     ``take()`` returns a sample, ``spent(sample)`` the CPU since it and how many backends
     ended in between (their last CPU is not seen: a pool keeps its connections, so this
-    is 0 in a steady round). ``None`` where ``/proc`` cannot be read (not Linux, another
-    host): the figures then read "n/a"."""
+    is 0 in a steady round). ``None`` where none can be read (another host): the figures
+    then read "n/a"."""
 
     def __init__(self, database: str) -> None:
         self._mark = f" {database} "
-        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
     def take(self) -> dict[int, float] | None:
-        try:
-            pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
-        except OSError:
-            return None
+        import psutil
+
         found: dict[int, float] = {}
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    title = f.read().replace(b"\0", b" ").decode(errors="replace")
-                if not title.startswith("postgres:") or self._mark not in title + " ":
-                    continue
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rpartition(")")[2].split()
-            except OSError:  # gone meanwhile, or not ours to read
+        for process in psutil.process_iter(["cmdline", "cpu_times"]):
+            title = " ".join(process.info["cmdline"] or ())
+            times = process.info["cpu_times"]  # None: gone meanwhile, or not ours to read
+            if times is None or not title.startswith("postgres:"):
                 continue
-            found[pid] = (int(fields[11]) + int(fields[12])) / self._tick  # utime, stime
+            if self._mark in title + " ":
+                found[process.pid] = float(times.user + times.system)
         return found or None
 
     def spent(self, before: dict[int, float] | None) -> tuple[float, int] | None:

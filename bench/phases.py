@@ -1,13 +1,12 @@
 """Where an import's time goes: per SQL statement, the wall time, this process's CPU and
-the PostgreSQL backend's CPU (``/proc/<pid>/stat`` of the server process; the server runs
-on this machine), taken from SQLAlchemy's cursor events, so nothing in the importer
-changes. What runs between two statements (the ``COPY`` batches, with the parsing of the
-file overlapping them) is one phase of its own, named after the statements around it.
+the PostgreSQL backend's CPU (read with psutil, so the server must run on this machine),
+taken from SQLAlchemy's cursor events, so nothing in the importer changes. What runs
+between two statements (the ``COPY`` batches, with the parsing of the file overlapping
+them) is one phase of its own, named after the statements around it.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -15,20 +14,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def backend_cpu(pid: int) -> float:
     """User + system CPU seconds of a local process (0 when it cannot be read)."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as file:
-            fields = file.read().rsplit(")", 1)[1].split()
-    except OSError:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return float(times.user + times.system)
 
 
 @dataclass
